@@ -1,0 +1,255 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
+	"golang.org/x/time/rate"
+)
+
+// BindConfig describes one bind to an SMSC / USSD centre.
+type BindConfig struct {
+	Addr       string // host:port
+	SystemID   string
+	Password   string
+	SystemType string
+	Profile    Profile
+	TPS        int // max submit_sm per second (CARE360_SMPP_TPS)
+	Window     int // max outstanding requests (CARE360_SMPP_WINDOW)
+
+	EnquireLink  time.Duration // keep-alive interval; default 30s
+	RespTimeout  time.Duration // how long a request waits for its response; default 10s
+	DialTimeout  time.Duration // TCP connect + bind; default 5s
+	WriteTimeout time.Duration // deadline of every write; default 5s
+	MinBackoff   time.Duration // first rebind delay; default 500ms
+	MaxBackoff   time.Duration // longest rebind delay; default 30s
+}
+
+func (c *BindConfig) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.EnquireLink, 30*time.Second)
+	def(&c.RespTimeout, 10*time.Second)
+	def(&c.DialTimeout, 5*time.Second)
+	def(&c.WriteTimeout, 5*time.Second)
+	def(&c.MinBackoff, 500*time.Millisecond)
+	def(&c.MaxBackoff, 30*time.Second)
+	if c.TPS <= 0 {
+		c.TPS = 100
+	}
+	if c.Window <= 0 {
+		c.Window = 10
+	}
+	if c.Profile.Name == "" {
+		c.Profile = GenericProfile
+	}
+}
+
+// bind keeps one transceiver bind up: it dials, binds, keeps the link alive
+// with enquire_link and rebinds with jittered exponential back-off when the
+// link drops. Submits wait for the bind to come up rather than fail at once.
+type bind struct {
+	cfg     BindConfig
+	log     *slog.Logger
+	handle  requestHandler
+	limiter *rate.Limiter
+	metrics *metrics
+
+	mu    sync.Mutex
+	cur   *link
+	ready chan struct{} // closed while cur != nil; replaced when the link drops
+}
+
+func newBind(cfg BindConfig, handle requestHandler, log *slog.Logger, m *metrics) *bind {
+	cfg.setDefaults()
+	return &bind{
+		cfg:     cfg,
+		log:     log.With("smsc", cfg.Addr),
+		handle:  handle,
+		limiter: rate.NewLimiter(rate.Limit(cfg.TPS), cfg.TPS),
+		metrics: m,
+		ready:   make(chan struct{}),
+	}
+}
+
+// current returns the bound link, or nil.
+func (b *bind) current() *link {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cur
+}
+
+// waitLink returns the bound link, waiting for a rebind until ctx ends.
+func (b *bind) waitLink(ctx context.Context) (*link, error) {
+	for {
+		b.mu.Lock()
+		l, ready := b.cur, b.ready
+		b.mu.Unlock()
+		if l != nil {
+			return l, nil
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("smpp %s not bound: %w", b.cfg.Addr, ctx.Err())
+		}
+	}
+}
+
+func (b *bind) setLink(l *link) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cur = l
+	if l != nil {
+		close(b.ready)
+	} else {
+		b.ready = make(chan struct{})
+	}
+}
+
+// submit sends a submit_sm within the bind's TPS and window and returns the
+// SMSC's response.
+func (b *bind) submit(ctx context.Context, p pdu.Body) (pdu.Body, error) {
+	if err := b.limiter.Wait(ctx); err != nil {
+		return nil, err
+	}
+	l, err := b.waitLink(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.request(ctx, p)
+}
+
+// run binds and rebinds until ctx ends; then it unbinds politely.
+func (b *bind) run(ctx context.Context) {
+	backoff := b.cfg.MinBackoff
+	for {
+		l, err := b.connect(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			b.metrics.bindFailures.WithLabelValues(b.cfg.Addr).Inc()
+			wait := jitter(backoff)
+			b.log.Warn("smpp bind failed; retrying", "err", err, "in", wait.Round(time.Millisecond))
+			if !sleep(ctx, wait) {
+				return
+			}
+			backoff = min(backoff*2, b.cfg.MaxBackoff)
+			continue
+		}
+		up := time.Now()
+		b.log.Info("smpp bound", "system_id", b.cfg.SystemID, "profile", b.cfg.Profile.Name)
+		b.metrics.bound.WithLabelValues(b.cfg.Addr).Set(1)
+		b.setLink(l)
+		b.keepAlive(ctx, l)
+		b.setLink(nil)
+		b.metrics.bound.WithLabelValues(b.cfg.Addr).Set(0)
+		if ctx.Err() != nil {
+			b.unbind(l)
+			return
+		}
+		b.log.Warn("smpp link lost; rebinding", "err", l.err)
+		if time.Since(up) > time.Minute {
+			backoff = b.cfg.MinBackoff // a link that held for a while starts afresh
+		}
+		if !sleep(ctx, jitter(backoff)) {
+			return
+		}
+		backoff = min(backoff*2, b.cfg.MaxBackoff)
+	}
+}
+
+// connect dials and binds as a transceiver.
+func (b *bind) connect(ctx context.Context) (*link, error) {
+	dctx, cancel := context.WithTimeout(ctx, b.cfg.DialTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, "tcp", b.cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	l := newLink(conn, b.cfg.Window, b.cfg.WriteTimeout, b.cfg.RespTimeout, b.log)
+	l.handle = b.handle
+	go l.readLoop()
+
+	p := pdu.NewBindTransceiver()
+	f := p.Fields()
+	f.Set(pdufield.SystemID, b.cfg.SystemID)
+	f.Set(pdufield.Password, b.cfg.Password)
+	f.Set(pdufield.SystemType, b.cfg.SystemType)
+	f.Set(pdufield.InterfaceVersion, uint8(0x34))
+	resp, err := l.request(dctx, p)
+	if err != nil {
+		l.close(err)
+		return nil, fmt.Errorf("bind_transceiver: %w", err)
+	}
+	if st := resp.Header().Status; st != StatusOK {
+		l.close(errors.New("bind refused"))
+		return nil, fmt.Errorf("bind_transceiver refused: %#x (%v)", uint32(st), st)
+	}
+	return l, nil
+}
+
+// keepAlive sends enquire_link on the interval until the link dies or ctx
+// ends. A missing enquire_link_resp means the peer is gone even if TCP has
+// not noticed yet.
+func (b *bind) keepAlive(ctx context.Context, l *link) {
+	t := time.NewTicker(b.cfg.EnquireLink)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.done:
+			return
+		case <-t.C:
+			if _, err := l.request(ctx, pdu.NewEnquireLink()); err != nil && ctx.Err() == nil {
+				l.close(fmt.Errorf("enquire_link: %w", err))
+				return
+			}
+		}
+	}
+}
+
+// unbind tells the SMSC we are leaving, so it routes new traffic elsewhere,
+// then closes the link.
+func (b *bind) unbind(l *link) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := l.request(ctx, pdu.NewUnbind()); err != nil {
+		b.log.Warn("smpp unbind", "err", err)
+	}
+	l.close(errors.New("unbound"))
+	b.log.Info("smpp unbound")
+}
+
+func jitter(d time.Duration) time.Duration {
+	// ±25 % so that many gateways do not rebind in lock step.
+	return d*3/4 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

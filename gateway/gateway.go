@@ -1,0 +1,174 @@
+// Package gateway is the SMPP side of Care360: it binds to SMSCs and USSD
+// centres as an ESME, owns the session layer (go-smpp supplies only the PDU
+// codec, see shared/SMPP.md), and turns USSD deliver_sm into dialogue steps.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/care360/care360"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures a Gateway.
+type Config struct {
+	Binds     []BindConfig
+	USSD      care360.USSDService
+	Numbering care360.Numbering
+	// Workers is how many dialogue steps run at once (default 64); each
+	// dialogue always lands on the same worker, so its steps stay in order.
+	Workers int
+	// StepTimeout bounds one dialogue step; USSD centres give up after 5–15 s
+	// and the product promises an answer within 2 s (default 2s).
+	StepTimeout time.Duration
+	Logger      *slog.Logger
+	Registry    prometheus.Registerer // nil: metrics are kept but not exported
+}
+
+// Gateway runs every bind and the dialogue workers.
+type Gateway struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	binds   []*bind
+	shards  []chan step
+	seed    maphash.Seed
+
+	// admit guards the decision to take a step against Stop: a step is either
+	// counted in inflight before Stop starts waiting, or refused.
+	admit    sync.RWMutex
+	draining bool
+	inflight sync.WaitGroup // steps accepted and not yet answered
+
+	cancelBinds context.CancelFunc
+	bindsDone   sync.WaitGroup
+	workersDone sync.WaitGroup
+	startOnce   sync.Once
+	stopOnce    sync.Once
+}
+
+// New builds a gateway; Start brings it up.
+func New(cfg Config) *Gateway {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.StepTimeout <= 0 {
+		cfg.StepTimeout = 2 * time.Second
+	}
+	if cfg.Numbering.CountryCode == "" {
+		cfg.Numbering = care360.VietnamMobile
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), seed: maphash.MakeSeed()}
+	for _, bc := range cfg.Binds {
+		b := newBind(bc, nil, g.log, g.metrics)
+		b.handle = g.handler(b)
+		g.binds = append(g.binds, b)
+	}
+	return g
+}
+
+// Start binds to every SMSC in the background and starts the workers. It
+// does not wait for the binds: Ready says when they are up.
+func (g *Gateway) Start() {
+	g.startOnce.Do(func() {
+		g.shards = make([]chan step, g.cfg.Workers)
+		for i := range g.shards {
+			// A bounded queue: when it fills, the read loop waits, TCP pushes
+			// back, and the SMSC sees a slow ESME instead of a lost PDU.
+			g.shards[i] = make(chan step, 64)
+			g.workersDone.Add(1)
+			go g.work(g.shards[i])
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		g.cancelBinds = cancel
+		for _, b := range g.binds {
+			g.bindsDone.Add(1)
+			go func() {
+				defer g.bindsDone.Done()
+				b.run(ctx)
+			}()
+		}
+	})
+}
+
+// Stop drains and leaves: new deliver_sm are refused with a temporary error
+// (the SMSC retries them elsewhere), steps in flight finish and get their
+// answers (up to ctx's deadline), then every bind unbinds. Safe to call twice.
+func (g *Gateway) Stop(ctx context.Context) error {
+	var err error
+	g.stopOnce.Do(func() {
+		g.admit.Lock()
+		g.draining = true
+		g.admit.Unlock()
+		done := make(chan struct{})
+		go func() { g.inflight.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("gateway stop: steps still in flight: %w", ctx.Err())
+		}
+		if g.cancelBinds != nil {
+			g.cancelBinds()
+			g.bindsDone.Wait()
+		}
+		for _, s := range g.shards {
+			close(s)
+		}
+		g.workersDone.Wait()
+	})
+	return err
+}
+
+// Bound returns how many binds are up.
+func (g *Gateway) Bound() int {
+	n := 0
+	for _, b := range g.binds {
+		if b.current() != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Ready reports an error unless every configured bind is up.
+func (g *Gateway) Ready(context.Context) error {
+	if len(g.binds) == 0 {
+		return errors.New("no SMPP binds configured")
+	}
+	if n := g.Bound(); n < len(g.binds) {
+		return fmt.Errorf("%d of %d SMPP binds up", n, len(g.binds))
+	}
+	return nil
+}
+
+// enqueue hands a step to the worker that owns its dialogue, calling accepted
+// first (to send the deliver_sm_resp at once); false means the gateway is
+// stopping and the step was not taken.
+func (g *Gateway) enqueue(s step, accepted func()) bool {
+	g.admit.RLock()
+	defer g.admit.RUnlock()
+	if g.draining {
+		return false
+	}
+	accepted()
+	g.inflight.Add(1)
+	g.shards[maphash.String(g.seed, s.req.Key)%uint64(len(g.shards))] <- s
+	return true
+}
+
+func (g *Gateway) work(q chan step) {
+	defer g.workersDone.Done()
+	for s := range q {
+		g.runStep(s)
+		g.inflight.Done()
+	}
+}

@@ -1,0 +1,287 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
+)
+
+// SMPP command statuses the gateway sends or reacts to.
+const (
+	StatusOK          pdu.Status = 0x00
+	StatusInvMsgLen   pdu.Status = 0x01 // ESME_RINVMSGLEN
+	StatusInvCmdLen   pdu.Status = 0x02 // ESME_RINVCMDLEN
+	StatusInvCmdID    pdu.Status = 0x03 // ESME_RINVCMDID
+	StatusSysErr      pdu.Status = 0x08 // ESME_RSYSERR
+	StatusMsgQFull    pdu.Status = 0x14 // ESME_RMSGQFUL
+	StatusThrottled   pdu.Status = 0x58 // ESME_RTHROTTLED
+	StatusTempAppErr  pdu.Status = 0x64 // ESME_RX_T_APPN: the SMSC retries
+	StatusPermAppErr  pdu.Status = 0x65 // ESME_RX_P_APPN
+	StatusOptParamErr pdu.Status = 0xC0 // ESME_RINVOPTPARSTREAM
+)
+
+// respBit marks a response command id. SMPP peers number their requests
+// independently, so a response is matched by sequence number only when this
+// bit says it is one: an incoming deliver_sm that happens to carry the sequence
+// number of our pending submit_sm is a request, never that submit's answer
+// (the defect of the pinned go-smpp client, upstream issue #87).
+const respBit = 0x80000000
+
+// maxPDULen bounds what we read: go-smpp's decoder refuses more anyway.
+const maxPDULen = pdu.MaxSize
+
+// ErrLinkClosed is returned for requests on a link that has gone down. What
+// was in flight may or may not have reached the SMSC.
+var ErrLinkClosed = errors.New("smpp: link closed")
+
+// requestHandler receives every request PDU the peer sends that the link does
+// not answer itself (deliver_sm and the like). It runs on the read loop, so it
+// must only classify, answer and enqueue: never block on a database or Submit.
+type requestHandler func(l *link, p pdu.Body)
+
+// link is one TCP connection to an SMSC after a successful bind: it owns a
+// single reader goroutine, serialises writes with deadlines, numbers our
+// requests and matches their responses, and bounds how many are outstanding.
+type link struct {
+	conn         net.Conn
+	log          *slog.Logger
+	writeTimeout time.Duration
+	respTimeout  time.Duration
+	handle       requestHandler
+
+	wmu sync.Mutex // serialises whole-PDU writes
+	bw  *bufio.Writer
+
+	seq    atomic.Uint32
+	window chan struct{} // one token per outstanding request
+
+	mu      sync.Mutex
+	pending map[uint32]chan pdu.Body
+
+	closeOnce sync.Once
+	done      chan struct{}
+	err       error // why the link closed; read after done
+}
+
+func newLink(conn net.Conn, window int, writeTimeout, respTimeout time.Duration, log *slog.Logger) *link {
+	if window < 1 {
+		window = 1
+	}
+	return &link{
+		conn:         conn,
+		log:          log,
+		writeTimeout: writeTimeout,
+		respTimeout:  respTimeout,
+		bw:           bufio.NewWriterSize(conn, 8192),
+		window:       make(chan struct{}, window),
+		pending:      make(map[uint32]chan pdu.Body),
+		done:         make(chan struct{}),
+	}
+}
+
+// nextSeq returns the next sequence number in 1..0x7FFFFFFF, as SMPP 3.4 allows.
+func (l *link) nextSeq() uint32 {
+	for {
+		s := l.seq.Add(1) & 0x7FFFFFFF
+		if s != 0 {
+			return s
+		}
+	}
+}
+
+// close ends the link once, failing every waiting request.
+func (l *link) close(err error) {
+	l.closeOnce.Do(func() {
+		l.err = err
+		close(l.done)
+		l.conn.Close()
+	})
+}
+
+// write sends one PDU as a whole, under a deadline.
+func (l *link) write(p pdu.Body) error {
+	var buf bytes.Buffer
+	if err := p.SerializeTo(&buf); err != nil {
+		return fmt.Errorf("encode %s: %w", p.Header().ID, err)
+	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	select {
+	case <-l.done:
+		return ErrLinkClosed
+	default:
+	}
+	if l.writeTimeout > 0 {
+		l.conn.SetWriteDeadline(time.Now().Add(l.writeTimeout))
+	}
+	if _, err := l.bw.Write(buf.Bytes()); err != nil {
+		l.close(err)
+		return fmt.Errorf("write %s: %w", p.Header().ID, err)
+	}
+	if err := l.bw.Flush(); err != nil {
+		l.close(err)
+		return fmt.Errorf("write %s: %w", p.Header().ID, err)
+	}
+	return nil
+}
+
+// respond answers a request with the given response PDU, status and the
+// request's sequence number.
+func (l *link) respond(req uint32, resp pdu.Body, status pdu.Status) error {
+	h := resp.Header()
+	h.Seq = req
+	h.Status = status
+	return l.write(resp)
+}
+
+// nack answers an undecodable or unknown request.
+func (l *link) nack(seq uint32, status pdu.Status) error {
+	return l.respond(seq, pdu.NewGenericNACK(), status)
+}
+
+// request sends p and waits for its response. It takes a window slot first
+// (back-pressure: callers wait instead of failing when the window is full) and
+// gives it back when the answer arrives, the timeout passes, or the link dies.
+func (l *link) request(ctx context.Context, p pdu.Body) (pdu.Body, error) {
+	select {
+	case l.window <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-l.done:
+		return nil, ErrLinkClosed
+	}
+	defer func() { <-l.window }()
+
+	seq := l.nextSeq()
+	p.Header().Seq = seq
+	ch := make(chan pdu.Body, 1)
+	l.mu.Lock()
+	l.pending[seq] = ch
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.pending, seq)
+		l.mu.Unlock()
+	}()
+	if err := l.write(p); err != nil {
+		return nil, err
+	}
+	timer := time.NewTimer(l.respTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-timer.C:
+		return nil, fmt.Errorf("%s seq %d: no response within %s", p.Header().ID, seq, l.respTimeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-l.done:
+		return nil, ErrLinkClosed
+	}
+}
+
+// readLoop is the link's only reader. Responses are handed to their waiters;
+// requests the link can answer itself are answered here; everything else goes
+// to the handler, which must not block.
+func (l *link) readLoop() {
+	r := bufio.NewReaderSize(l.conn, 16384)
+	hdr := make([]byte, pdu.HeaderLen)
+	for {
+		if _, err := io.ReadFull(r, hdr); err != nil {
+			l.close(fmt.Errorf("read: %w", err))
+			return
+		}
+		n := binary.BigEndian.Uint32(hdr[0:4])
+		id := pdu.ID(binary.BigEndian.Uint32(hdr[4:8]))
+		seq := binary.BigEndian.Uint32(hdr[12:16])
+		if n < pdu.HeaderLen || n > maxPDULen {
+			// The stream can no longer be framed: say so and start afresh.
+			l.log.Warn("smpp: invalid command_length; dropping link", "length", n, "command_id", fmt.Sprintf("%#x", uint32(id)))
+			l.nack(seq, StatusInvCmdLen)
+			l.close(fmt.Errorf("invalid command_length %d", n))
+			return
+		}
+		buf := make([]byte, n)
+		copy(buf, hdr)
+		if _, err := io.ReadFull(r, buf[pdu.HeaderLen:]); err != nil {
+			l.close(fmt.Errorf("read: %w", err))
+			return
+		}
+		if uint32(id)&respBit != 0 {
+			l.deliverResponse(id, seq, buf)
+			continue
+		}
+		l.dispatchRequest(id, seq, buf)
+	}
+}
+
+func (l *link) deliverResponse(id pdu.ID, seq uint32, buf []byte) {
+	l.mu.Lock()
+	ch := l.pending[seq]
+	delete(l.pending, seq)
+	l.mu.Unlock()
+	if ch == nil {
+		l.log.Warn("smpp: response to no pending request", "command_id", fmt.Sprintf("%#x", uint32(id)), "seq", seq)
+		return
+	}
+	p, err := pdu.Decode(bytes.NewReader(buf))
+	if err != nil {
+		// An undecodable response still answers its request: keep the
+		// header so the waiter sees the status.
+		p = pdu.NewGenericNACK()
+		*p.Header() = *headerOf(buf)
+	}
+	ch <- p
+}
+
+func (l *link) dispatchRequest(id pdu.ID, seq uint32, buf []byte) {
+	switch id {
+	case pdu.EnquireLinkID:
+		l.respond(seq, pdu.NewEnquireLinkResp(), StatusOK)
+		return
+	case pdu.UnbindID:
+		l.respond(seq, pdu.NewUnbindResp(), StatusOK)
+		l.close(errors.New("unbound by SMSC"))
+		return
+	case pdu.DeliverSMID:
+		// handled below
+	default:
+		// Outbind, data_sm, alert_notification and anything unknown: SMPP
+		// says generic_nack with "invalid command id"; the link stays up.
+		l.log.Warn("smpp: unsupported request", "command_id", fmt.Sprintf("%#x", uint32(id)), "seq", seq)
+		l.nack(seq, StatusInvCmdID)
+		return
+	}
+	p, err := pdu.Decode(bytes.NewReader(buf))
+	if err != nil {
+		l.log.Warn("smpp: undecodable deliver_sm", "seq", seq, "err", err)
+		l.respond(seq, pdu.NewDeliverSMResp(), StatusInvMsgLen)
+		return
+	}
+	if l.handle == nil {
+		l.respond(seq, pdu.NewDeliverSMResp(), StatusTempAppErr)
+		return
+	}
+	l.handle(l, p)
+}
+
+// headerOf decodes the 16-byte header at the start of buf.
+func headerOf(buf []byte) *pdu.Header {
+	return &pdu.Header{
+		Len:    binary.BigEndian.Uint32(buf[0:4]),
+		ID:     pdu.ID(binary.BigEndian.Uint32(buf[4:8])),
+		Status: pdu.Status(binary.BigEndian.Uint32(buf[8:12])),
+		Seq:    binary.BigEndian.Uint32(buf[12:16]),
+	}
+}

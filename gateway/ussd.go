@@ -1,0 +1,263 @@
+package gateway
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/care360/care360"
+	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
+)
+
+// ussd_service_op values (SMPP 3.4 §5.3.2.44).
+const (
+	opPSSRIndication = 1  // subscriber dialled a code
+	opUSSRRequest    = 2  // we show a screen and wait
+	opPSSRResponse   = 17 // we show a final screen
+	opUSSRConfirm    = 18 // subscriber answered
+	opAbort          = 32 // network or user abort; ≥ 128 are aborts too
+)
+
+// esm_class message-type bits for a delivery receipt.
+const esmTypeMask, esmDeliveryReceipt = 0x3C, 0x04
+
+// step is one USSD message waiting for its dialogue worker, with what is
+// needed to answer it on the bind it came from.
+type step struct {
+	bind     *bind
+	req      care360.USSDRequest
+	src      string // source_addr as received: replies go back to exactly this
+	srcTON   byte
+	srcNPI   byte
+	dst      string // destination_addr as received (our service code)
+	sessInfo []byte // its_session_info as received (nil if absent)
+	umr      []byte // user_message_reference as received (nil if absent)
+	received time.Time
+}
+
+// handler classifies each deliver_sm on the read loop. It decodes, answers
+// with deliver_sm_resp at once and queues the dialogue step; it never waits
+// for Postgres or for a submit.
+func (g *Gateway) handler(b *bind) requestHandler {
+	return func(l *link, p pdu.Body) {
+		seq := p.Header().Seq
+		ok := func() { l.respond(seq, pdu.NewDeliverSMResp(), StatusOK) }
+		f := p.Fields()
+		tlv := p.TLVFields()
+		if esm := fieldByte(f, pdufield.ESMClass); esm&esmTypeMask == esmDeliveryReceipt {
+			// Delivery receipts for our SMS; the outbox will match them.
+			g.log.Debug("delivery receipt", "from", care360.MaskMSISDN(fieldString(f, pdufield.SourceAddr)))
+			ok()
+			return
+		}
+		opField, isUSSD := tlv[pdutlv.TagUssdServiceOp]
+		if !isUSSD {
+			// A keyword SMS is acknowledged only once it is stored; until
+			// keyword handling exists, a temporary error makes the SMSC keep it.
+			g.metrics.pdus.WithLabelValues("deliver_sm", "sms_unhandled").Inc()
+			l.respond(seq, pdu.NewDeliverSMResp(), StatusTempAppErr)
+			return
+		}
+		opBytes := opField.Bytes()
+		if len(opBytes) != 1 {
+			g.metrics.pdus.WithLabelValues("deliver_sm", "bad_op").Inc()
+			l.respond(seq, pdu.NewDeliverSMResp(), StatusOptParamErr)
+			return
+		}
+		s, status := g.classify(b, f, tlv, opBytes[0])
+		if status != StatusOK {
+			g.metrics.pdus.WithLabelValues("deliver_sm", "rejected").Inc()
+			l.respond(seq, pdu.NewDeliverSMResp(), status)
+			return
+		}
+		if s == nil { // acknowledged and logged, nothing to do
+			g.metrics.pdus.WithLabelValues("deliver_sm", "ignored").Inc()
+			ok()
+			return
+		}
+		if !g.enqueue(*s, ok) {
+			l.respond(seq, pdu.NewDeliverSMResp(), StatusTempAppErr)
+			return
+		}
+		g.metrics.pdus.WithLabelValues("deliver_sm", s.req.Kind.String()).Inc()
+	}
+}
+
+// classify turns a USSD deliver_sm into a step. A nil step with StatusOK means
+// "acknowledge and ignore" (op codes 0, 3, 16, 19, ...).
+func (g *Gateway) classify(b *bind, f pdufield.Map, tlv pdutlv.Map, op byte) (*step, pdu.Status) {
+	s := &step{
+		bind:     b,
+		src:      fieldString(f, pdufield.SourceAddr),
+		srcTON:   fieldByte(f, pdufield.SourceAddrTON),
+		srcNPI:   fieldByte(f, pdufield.SourceAddrNPI),
+		dst:      fieldString(f, pdufield.DestinationAddr),
+		received: time.Now(),
+	}
+	if t, ok := tlv[pdutlv.TagItsSessionInfo]; ok {
+		if len(t.Bytes()) != 2 {
+			return nil, StatusOptParamErr
+		}
+		s.sessInfo = append([]byte(nil), t.Bytes()...)
+	}
+	if t, ok := tlv[pdutlv.TagUserMessageReference]; ok {
+		if len(t.Bytes()) != 2 {
+			return nil, StatusOptParamErr
+		}
+		s.umr = append([]byte(nil), t.Bytes()...)
+	}
+	if s.src == "" {
+		return nil, StatusInvMsgLen
+	}
+	if msisdn, err := g.cfg.Numbering.Parse(s.src); err == nil {
+		s.req.MSISDN = msisdn
+	}
+	s.req.Key = dialogueKey(s.req.MSISDN, s.src, s.sessInfo, s.umr)
+	prof := b.cfg.Profile
+	s.req.LimitGSM, s.req.LimitUCS2 = prof.LimitGSM, prof.LimitUCS2
+
+	endBit := s.sessInfo != nil && s.sessInfo[1]&0x01 != 0
+	switch {
+	case op == opAbort || op >= 128 || endBit:
+		s.req.Kind = care360.USSDAbort
+		return s, StatusOK
+	case op == opPSSRIndication:
+		s.req.Kind = care360.USSDBegin
+	case op == opUSSRConfirm:
+		s.req.Kind = care360.USSDAnswer
+	default:
+		g.log.Info("ussd op acknowledged and ignored", "op", op, "from", care360.MaskMSISDN(s.src))
+		return nil, StatusOK
+	}
+	sm, ok := f[pdufield.ShortMessage]
+	if !ok {
+		return nil, StatusInvMsgLen
+	}
+	text, err := decodeText(fieldByte(f, pdufield.DataCoding), sm.Bytes())
+	if err != nil {
+		g.log.Warn("ussd text undecodable", "err", err, "from", care360.MaskMSISDN(s.src))
+		if errors.Is(err, errOddUCS2) {
+			return nil, StatusInvMsgLen
+		}
+		return nil, StatusPermAppErr
+	}
+	s.req.Text = text
+	return s, StatusOK
+}
+
+// dialogueKey is MSISDN + its_session_info session number when present, else
+// MSISDN + user_message_reference, else MSISDN alone (PRODUCT.md §3.1).
+func dialogueKey(msisdn care360.MSISDN, src string, sessInfo, umr []byte) string {
+	who := string(msisdn)
+	if who == "" {
+		who = "raw:" + src
+	}
+	switch {
+	case sessInfo != nil:
+		return who + "/s" + strconv.Itoa(int(sessInfo[0]))
+	case umr != nil:
+		return who + "/u" + strconv.Itoa(int(binary.BigEndian.Uint16(umr)))
+	}
+	return who
+}
+
+// runStep runs one dialogue step and sends its screen.
+func (g *Gateway) runStep(s step) {
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.StepTimeout)
+	defer cancel()
+	reply, err := g.cfg.USSD.Step(ctx, s.req)
+	if s.req.Kind == care360.USSDAbort {
+		g.metrics.steps.WithLabelValues("abort").Observe(time.Since(s.received).Seconds())
+		return
+	}
+	if err != nil {
+		g.log.Error("ussd step failed", "err", err, "from", care360.MaskMSISDN(s.src))
+		reply = care360.USSDReply{Text: "Dich vu tam thoi gian doan. Vui long thu lai sau.", End: true}
+	}
+	// The SMSC's answer to our submit may take longer than the step budget;
+	// give the submit its own bound so a slow SMSC does not eat the next step.
+	sctx, scancel := context.WithTimeout(context.Background(), s.bind.cfg.RespTimeout)
+	defer scancel()
+	if err := g.submitScreen(sctx, s, reply); err != nil {
+		g.metrics.submitErrors.Inc()
+		g.log.Warn("ussd screen not delivered", "err", err, "to", care360.MaskMSISDN(s.src))
+		return
+	}
+	g.metrics.steps.WithLabelValues(s.req.Kind.String()).Observe(time.Since(s.received).Seconds())
+}
+
+// submitScreen sends a screen as submit_sm, retrying while the SMSC says it
+// is throttled or its queue is full.
+func (g *Gateway) submitScreen(ctx context.Context, s step, reply care360.USSDReply) error {
+	backoff := 50 * time.Millisecond
+	for {
+		resp, err := s.bind.submit(ctx, screenPDU(s, reply))
+		if err != nil {
+			return err
+		}
+		switch st := resp.Header().Status; st {
+		case StatusOK:
+			return nil
+		case StatusThrottled, StatusMsgQFull:
+			g.metrics.throttled.Inc()
+			if !sleep(ctx, backoff) {
+				return fmt.Errorf("submit_sm: SMSC busy (%#x) until deadline", uint32(st))
+			}
+			backoff = min(backoff*2, time.Second)
+		default:
+			return fmt.Errorf("submit_sm refused: %#x (%v)", uint32(st), st)
+		}
+	}
+}
+
+// screenPDU builds the submit_sm for a screen: op 2 to continue, op 17 to end,
+// session TLVs echoed as received (with the end bit set when ending).
+func screenPDU(s step, reply care360.USSDReply) pdu.Body {
+	op := byte(opUSSRRequest)
+	if reply.End {
+		op = opPSSRResponse
+	}
+	fields := pdutlv.Fields{pdutlv.TagUssdServiceOp: []byte{op}}
+	if s.sessInfo != nil {
+		si := []byte{s.sessInfo[0], s.sessInfo[1] &^ 0x01}
+		if reply.End {
+			si[1] |= 0x01
+		}
+		fields[pdutlv.TagItsSessionInfo] = si
+	}
+	if s.umr != nil {
+		fields[pdutlv.TagUserMessageReference] = s.umr
+	}
+	p := pdu.NewSubmitSM(fields)
+	f := p.Fields()
+	f.Set(pdufield.ServiceType, s.bind.cfg.Profile.ServiceType)
+	f.Set(pdufield.SourceAddr, s.dst)
+	f.Set(pdufield.DestAddrTON, s.srcTON)
+	f.Set(pdufield.DestAddrNPI, s.srcNPI)
+	f.Set(pdufield.DestinationAddr, s.src)
+	coding, body := encodeText(reply.Text)
+	f.Set(pdufield.ShortMessage, body)
+	f.Set(pdufield.DataCoding, coding)
+	return p
+}
+
+func fieldString(f pdufield.Map, k pdufield.Name) string {
+	if v, ok := f[k]; ok {
+		return v.String()
+	}
+	return ""
+}
+
+func fieldByte(f pdufield.Map, k pdufield.Name) byte {
+	if v, ok := f[k]; ok {
+		if b := v.Bytes(); len(b) > 0 {
+			return b[0]
+		}
+	}
+	return 0
+}

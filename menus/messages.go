@@ -1,0 +1,83 @@
+package menus
+
+import (
+	"fmt"
+
+	"github.com/care360/care360"
+)
+
+// msg names a text in the catalog.
+type msg string
+
+// The catalog holds Vietnamese with diacritics and English; plain "vi" is the
+// diacritic-free fold of the Vietnamese, so the two can never drift apart.
+var catalog = map[msg][2]string{ // [vi-unicode, en]
+	"title":            {"MobiFone Care360", "MobiFone Care360"},
+	"item.points":      {"Điểm & hạng hội viên", "Points & tier"},
+	"item.gifts":       {"Quà tặng", "Gifts"},
+	"item.draws":       {"Bốc thăm & Quay số", "Draws & spins"},
+	"item.mconnect":    {"Ưu đãi mConnect", "mConnect offers"},
+	"item.vip":         {"Đặc quyền VIP", "VIP privileges"},
+	"item.resort":      {"Nghỉ dưỡng hè", "Summer resort"},
+	"item.giftpoints":  {"Tặng điểm", "Gift points"},
+	"item.language":    {"Ngôn ngữ/Language", "Ngon ngu/Language"},
+	"nav.back":         {"Quay lại", "Back"},
+	"nav.more":         {"Xem thêm", "More"},
+	"invalid":          {"Không hợp lệ", "Invalid choice"},
+	"invalid.end":      {"Lựa chọn không hợp lệ. Hẹn gặp lại quý khách!", "Invalid choice. Goodbye!"},
+	"session.ended":    {"Phiên đã kết thúc. Vui lòng bấm lại %s.", "Your session has ended. Please dial %s again."},
+	"not.ours":         {"Mã dịch vụ không đúng. Vui lòng bấm %s.", "Unknown service code. Please dial %s."},
+	"not.subscriber":   {"Dịch vụ chỉ dành cho thuê bao MobiFone.", "This service is for MobiFone subscribers only."},
+	"unavailable":      {"Dịch vụ tạm thời gián đoạn. Vui lòng thử lại sau.", "Service temporarily unavailable. Please try again later."},
+	"suspended":        {"Tài khoản hội viên đang tạm khóa. Liên hệ 9090.", "Your membership is suspended. Call 9090."},
+	"register.offer":   {"Chào mừng đến MobiFone Care360! Quý khách chưa là hội viên Kết nối dài lâu.", "Welcome to MobiFone Care360! You are not a member of the loyalty club yet."},
+	"register.item":    {"Đăng ký (DK)", "Join (DK)"},
+	"register.done":    {"Chúc mừng! Quý khách đã là hội viên Kết nối dài lâu hạng Đồng. Bấm %s để xem ưu đãi.", "Welcome to the club! You are now a Bronze member. Dial %s for your benefits."},
+	"points.tier":      {"Hạng: %s", "Tier: %s"},
+	"points.spendable": {"Điểm khả dụng: %s", "Spendable points: %s"},
+	"points.qual":      {"Điểm xét hạng: %s", "Qualifying points: %s"},
+	"points.expiry":    {"Sắp hết hạn: %s điểm ngày %s", "Expiring: %s points on %s"},
+	"points.noexpiry":  {"Không có điểm sắp hết hạn", "No points expiring"},
+	"points.next":      {"Cần %s điểm để lên %s", "%s points to reach %s"},
+	"points.top":       {"Quý khách đang ở hạng cao nhất", "You hold the highest tier"},
+	"lang.vi":          {"Tieng Viet", "Tieng Viet"},
+	"lang.viu":         {"Tiếng Việt có dấu", "Tieng Viet co dau"},
+	"lang.en":          {"English", "English"},
+	"lang.done":        {"Đã chọn ngôn ngữ: %s.", "Language set: %s."},
+}
+
+// tierNames are the tiers as screens show them.
+var tierNames = map[care360.Tier][2]string{
+	care360.TierDong:     {"Đồng", "Bronze"},
+	care360.TierBac:      {"Bạc", "Silver"},
+	care360.TierTitan:    {"Titan", "Titan"},
+	care360.TierVang:     {"Vàng", "Gold"},
+	care360.TierKimCuong: {"Kim cương", "Diamond"},
+}
+
+// text renders a catalog entry in a language.
+func text(lang care360.Language, key msg, args ...any) string {
+	e, ok := catalog[key]
+	if !ok {
+		panic("menus: no message " + string(key))
+	}
+	return localize(lang, e, args...)
+}
+
+func tierName(lang care360.Language, t care360.Tier) string {
+	return localize(lang, tierNames[t])
+}
+
+func localize(lang care360.Language, e [2]string, args ...any) string {
+	s := e[0]
+	if lang == care360.LangEn {
+		s = e[1]
+	}
+	if len(args) > 0 {
+		s = fmt.Sprintf(s, args...)
+	}
+	if lang == care360.LangVi || lang == "" {
+		s = foldVietnamese(s)
+	}
+	return s
+}

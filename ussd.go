@@ -1,0 +1,49 @@
+package care360
+
+import "context"
+
+// USSDKind says what a subscriber's USSD message does to a dialogue.
+type USSDKind int
+
+// Kinds of USSD input, whatever the transport (SMPP, HTTP aggregator).
+const (
+	USSDBegin  USSDKind = iota + 1 // the subscriber dialled a code: Text is the dialled string
+	USSDAnswer                     // the subscriber answered a screen: Text is what they typed
+	USSDAbort                      // the network or the subscriber dropped the dialogue
+)
+
+func (k USSDKind) String() string {
+	switch k {
+	case USSDBegin:
+		return "begin"
+	case USSDAnswer:
+		return "answer"
+	case USSDAbort:
+		return "abort"
+	}
+	return "unknown"
+}
+
+// USSDRequest is one step of a dialogue as a transport adapter hands it over.
+type USSDRequest struct {
+	Key    string   // identifies the dialogue across steps (adapter-specific)
+	MSISDN MSISDN   // canonical caller; "" when the caller's number is not one we serve
+	Kind   USSDKind //
+	Text   string   // dialled string or typed answer, decoded
+	// Limit is the longest screen, in characters, the transport can show for
+	// GSM-7 text and for UCS-2 text (profiles may lower the defaults).
+	LimitGSM, LimitUCS2 int
+}
+
+// USSDReply is the screen to show. End closes the dialogue.
+type USSDReply struct {
+	Text string
+	End  bool
+}
+
+// USSDService runs dialogues. Step always returns a screen to show, except
+// for USSDAbort, whose reply is ignored; an error means nothing could be
+// shown and the adapter falls back to its own "service unavailable" screen.
+type USSDService interface {
+	Step(ctx context.Context, req USSDRequest) (USSDReply, error)
+}
