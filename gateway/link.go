@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
 )
 
 // SMPP command statuses the gateway sends or reacts to.
@@ -264,6 +265,13 @@ func (l *link) dispatchRequest(id pdu.ID, seq uint32, buf []byte) {
 		return
 	}
 	p, err := pdu.Decode(bytes.NewReader(buf))
+	if err == nil {
+		if _, ok := p.Fields()[pdufield.ShortMessage]; !ok {
+			// go-smpp stops quietly at the end of a short body; a
+			// deliver_sm that ends before its short_message is truncated.
+			err = errors.New("truncated before short_message")
+		}
+	}
 	if err != nil {
 		l.log.Warn("smpp: undecodable deliver_sm", "seq", seq, "err", err)
 		l.respond(seq, pdu.NewDeliverSMResp(), StatusInvMsgLen)

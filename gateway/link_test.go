@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
+)
+
+// TestResponseMatchingIgnoresRequestsWithSameSequence is go-smpp issue #87:
+// the SMSC numbers its PDUs independently, so a deliver_sm may carry the very
+// sequence number of our pending submit_sm. It must reach the handler, and
+// the submit must still get its own response.
+func TestResponseMatchingIgnoresRequestsWithSameSequence(t *testing.T) {
+	t.Parallel()
+	ours, peer := net.Pipe()
+	defer peer.Close()
+	l := newLink(ours, 4, time.Second, 2*time.Second, slog.New(slog.DiscardHandler))
+	got := make(chan pdu.Body, 1)
+	l.handle = func(_ *link, p pdu.Body) { got <- p }
+	go l.readLoop()
+	defer l.close(nil)
+
+	result := make(chan pdu.Body, 1)
+	go func() {
+		p := pdu.NewSubmitSM(nil)
+		p.Fields().Set(pdufield.DestinationAddr, "84903123456")
+		r, err := l.request(context.Background(), p)
+		if err != nil {
+			t.Error(err)
+		}
+		result <- r
+	}()
+	// The peer reads our submit_sm, then sends a deliver_sm with the same
+	// sequence number before answering.
+	sub, err := pdu.Decode(peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := sub.Header().Seq
+	dsm := pdu.NewDeliverSM()
+	dsm.Header().Seq = seq
+	dsm.Fields().Set(pdufield.SourceAddr, "84903123456")
+	dsm.Fields().Set(pdufield.ShortMessage, "*090#")
+	writePDU(t, peer, dsm)
+	select {
+	case p := <-got:
+		if p.Header().ID != pdu.DeliverSMID || p.Header().Seq != seq {
+			t.Fatalf("handler got %s seq %d", p.Header().ID, p.Header().Seq)
+		}
+	case r := <-result:
+		t.Fatalf("the deliver_sm was taken as the submit's response: %v", r.Header())
+	case <-time.After(2 * time.Second):
+		t.Fatal("deliver_sm never reached the handler")
+	}
+	resp := pdu.NewSubmitSMResp()
+	resp.Header().Seq = seq
+	resp.Fields().Set(pdufield.MessageID, "m1")
+	writePDU(t, peer, resp)
+	r := <-result
+	if r == nil || r.Header().ID != pdu.SubmitSMRespID || r.Fields()[pdufield.MessageID].String() != "m1" {
+		t.Fatalf("submit got %v", r)
+	}
+}
+
+// TestWindowBlocksInsteadOfFailing checks back-pressure: with a window of one,
+// a second request waits for the first's response rather than failing.
+func TestWindowBlocksInsteadOfFailing(t *testing.T) {
+	t.Parallel()
+	ours, peer := net.Pipe()
+	defer peer.Close()
+	l := newLink(ours, 1, time.Second, 5*time.Second, slog.New(slog.DiscardHandler))
+	go l.readLoop()
+	defer l.close(nil)
+
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := l.request(context.Background(), pdu.NewEnquireLink())
+			done <- err
+		}()
+	}
+	first, err := pdu.Decode(peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second request must not be on the wire yet.
+	peer.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := pdu.Decode(peer); err == nil {
+		t.Fatal("second request sent while the window was full")
+	}
+	peer.SetReadDeadline(time.Time{})
+	writeResp(t, peer, first)
+	second, err := pdu.Decode(peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeResp(t, peer, second)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func writeResp(t *testing.T, w net.Conn, req pdu.Body) {
+	t.Helper()
+	r := pdu.NewEnquireLinkResp()
+	r.Header().Seq = req.Header().Seq
+	writePDU(t, w, r)
+}
+
+func writePDU(t *testing.T, w net.Conn, p pdu.Body) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := p.SerializeTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+}
