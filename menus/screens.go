@@ -24,7 +24,7 @@ type screen struct {
 type item struct {
 	num   int
 	label msg
-	to    string                      // next screen, or
+	to    string                        // next screen, or
 	do    func(c *call) (string, error) // an action that ends the dialogue with its text
 	// confirms marks choices a shortcut must stop before (PRODUCT.md §3.3).
 	confirms bool

@@ -1,0 +1,40 @@
+# Care360 Gateway. `make help` lists the targets.
+GO      ?= go
+BIN     := bin/care360
+PKGS    := ./...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/care360
+	$(GO) build -o $(BIN) ./cmd/care360
+
+.PHONY: run
+run: build ## start everything: local Postgres in .data/pg, SMSC simulator, demo data, gateway
+	./$(BIN) dev
+
+.PHONY: test
+test: ## go vet + every test with -race, against a real Postgres started here
+	$(GO) vet $(PKGS)
+	$(GO) run ./internal/cmd/withpg -- $(GO) test -race -count=1 $(PKGS)
+
+.PHONY: bench
+bench: build ## dialogue steps/s and latency over SMPP, next to pgbench's limit (durable Postgres)
+	$(GO) run ./internal/cmd/withpg -durable -- $(GO) run ./internal/cmd/bench
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet $(PKGS)
+
+.PHONY: fuzz
+fuzz: ## fuzz the PDU and text decoders for a minute each
+	$(GO) test ./gateway -run '^$$' -fuzz FuzzHandleDeliver -fuzztime 60s
+
+.PHONY: clean
+clean: ## remove the binary (keeps .data: `rm -rf .data` forgets the dev database)
+	rm -rf bin

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/gateway"
+)
+
+// Config is everything the gateway reads from its environment (PRODUCT.md §1).
+type Config struct {
+	DatabaseURL string
+	Binds       []gateway.BindConfig
+	USSDCode    string
+	ShortCode   string
+	HTTPAddr    string
+	AdminToken  string
+	Location    *time.Location
+	IdleTimeout time.Duration
+	HTTPAllow   []netip.Prefix
+	TierRules   care360.TierRules
+	JSONLogs    bool
+}
+
+// fileConfig is CARE360_CONFIG: what environment variables cannot say well.
+type fileConfig struct {
+	Binds []struct {
+		Addr       string `json:"addr"`
+		SystemID   string `json:"system_id"`
+		Password   string `json:"password"`
+		SystemType string `json:"system_type"`
+		Profile    string `json:"profile"`
+		TPS        int    `json:"tps"`
+		Window     int    `json:"window"`
+	} `json:"binds"`
+	TierThresholds []int64 `json:"tier_thresholds"`
+}
+
+// LoadConfig reads the environment through getenv. Unset variables take the
+// defaults of PRODUCT.md §1; malformed ones are errors, never silently ignored.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL: env("CARE360_DATABASE_URL", ""),
+		USSDCode:    env("CARE360_USSD_CODE", "*090#"),
+		ShortCode:   env("CARE360_SMS_SHORTCODE", "9237"),
+		HTTPAddr:    env("CARE360_HTTP_ADDR", ":8080"),
+		AdminToken:  env("CARE360_ADMIN_TOKEN", ""),
+		TierRules:   care360.DefaultTierRules,
+	}
+	var err error
+	if c.Location, err = time.LoadLocation(env("CARE360_TIMEZONE", "Asia/Ho_Chi_Minh")); err != nil {
+		return c, fmt.Errorf("CARE360_TIMEZONE: %w", err)
+	}
+	if c.IdleTimeout, err = time.ParseDuration(env("CARE360_USSD_IDLE_TIMEOUT", "60s")); err != nil || c.IdleTimeout <= 0 {
+		return c, fmt.Errorf("CARE360_USSD_IDLE_TIMEOUT: want a positive duration such as 60s")
+	}
+	for _, s := range strings.Split(env("CARE360_USSD_HTTP_ALLOW", "127.0.0.0/8,::1/128"), ",") {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return c, fmt.Errorf("CARE360_USSD_HTTP_ALLOW: %w", err)
+		}
+		c.HTTPAllow = append(c.HTTPAllow, p)
+	}
+	tps, err := positiveInt(env("CARE360_SMPP_TPS", "100"), "CARE360_SMPP_TPS")
+	if err != nil {
+		return c, err
+	}
+	window, err := positiveInt(env("CARE360_SMPP_WINDOW", "10"), "CARE360_SMPP_WINDOW")
+	if err != nil {
+		return c, err
+	}
+	profile, ok := gateway.Profiles[env("CARE360_SMPP_PROFILE", "generic")]
+	if !ok {
+		return c, fmt.Errorf("CARE360_SMPP_PROFILE: unknown profile %q", getenv("CARE360_SMPP_PROFILE"))
+	}
+	systemID, password := env("CARE360_SMPP_SYSTEM_ID", "care360"), env("CARE360_SMPP_PASSWORD", "secret")
+	for _, addr := range strings.Split(getenv("CARE360_SMPP_ADDR"), ",") {
+		if addr = strings.TrimSpace(addr); addr == "" {
+			continue
+		}
+		c.Binds = append(c.Binds, gateway.BindConfig{
+			Addr: addr, SystemID: systemID, Password: password,
+			Profile: profile, TPS: tps, Window: window,
+		})
+	}
+	if path := getenv("CARE360_CONFIG"); path != "" {
+		if err := c.loadFile(path, profile, tps, window); err != nil {
+			return c, fmt.Errorf("CARE360_CONFIG %s: %w", path, err)
+		}
+	}
+	return c, nil
+}
+
+// loadFile adds the binds and tier thresholds of a JSON configuration file.
+func (c *Config) loadFile(path string, profile gateway.Profile, tps, window int) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var f fileConfig
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return err
+	}
+	for i, b := range f.Binds {
+		bc := gateway.BindConfig{Addr: b.Addr, SystemID: b.SystemID, Password: b.Password,
+			SystemType: b.SystemType, Profile: profile, TPS: tps, Window: window}
+		if b.Addr == "" {
+			return fmt.Errorf("binds[%d]: addr is required", i)
+		}
+		if b.Profile != "" {
+			p, ok := gateway.Profiles[b.Profile]
+			if !ok {
+				return fmt.Errorf("binds[%d]: unknown profile %q", i, b.Profile)
+			}
+			bc.Profile = p
+		}
+		if b.TPS > 0 {
+			bc.TPS = b.TPS
+		}
+		if b.Window > 0 {
+			bc.Window = b.Window
+		}
+		c.Binds = append(c.Binds, bc)
+	}
+	if len(f.TierThresholds) > 0 {
+		if len(f.TierThresholds) != len(care360.Tiers) {
+			return fmt.Errorf("tier_thresholds: want %d numbers", len(care360.Tiers))
+		}
+		for i := range f.TierThresholds {
+			if i > 0 && f.TierThresholds[i] <= f.TierThresholds[i-1] {
+				return fmt.Errorf("tier_thresholds must increase")
+			}
+			c.TierRules.Thresholds[i] = f.TierThresholds[i]
+		}
+	}
+	return nil
+}
+
+func positiveInt(s, name string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s: want a positive whole number, got %q", name, s)
+	}
+	return n, nil
+}

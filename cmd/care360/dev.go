@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/gateway"
+	"github.com/care360/care360/gateway/smsc"
+	"github.com/care360/care360/internal/pglocal"
+	"github.com/care360/care360/store"
+)
+
+// Simulator defaults, shared by `dev`, `smsc` and `dial`.
+const (
+	defaultSMSCAddr    = "127.0.0.1:2775"
+	defaultControlAddr = "127.0.0.1:2776"
+)
+
+// runDev is the laptop default: a Postgres from the system binaries in
+// ./.data/pg, the built-in simulator, demo subscribers, and serve.
+func runDev(ctx context.Context) error {
+	log := newLogger(false)
+	dataDir := envOr("CARE360_DEV_DATA", filepath.Join(".data", "pg"))
+	cfg, err := LoadConfig(func(k string) string {
+		switch v := os.Getenv(k); {
+		case v != "":
+			return v
+		case k == "CARE360_ADMIN_TOKEN":
+			return "dev-token"
+		}
+		return ""
+	})
+	if err != nil {
+		return err
+	}
+
+	if cfg.DatabaseURL == "" {
+		log.Info("starting local Postgres", "data", dataDir)
+		pg, err := pglocal.Start(ctx, pglocal.Options{DataDir: dataDir, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			log.Info("stopping local Postgres")
+			if err := pg.Stop(); err != nil {
+				log.Error("stop Postgres", "err", err)
+			}
+		}()
+		if err := pg.CreateDatabase(ctx, "care360"); err != nil {
+			return err
+		}
+		cfg.DatabaseURL = pg.URL("care360")
+	}
+
+	if len(cfg.Binds) == 0 {
+		sim, ctl, err := startSimulator(log)
+		if err != nil {
+			return err
+		}
+		defer sim.Close()
+		defer ctl.Close()
+		cfg.Binds = append(cfg.Binds, bindTo(sim.Addr()))
+	}
+
+	if err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := seedDemo(ctx, cfg); err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	m := &Main{Config: cfg, Logger: log}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	fmt.Printf(`
+Care360 Gateway is running.
+  admin API   http://%s  (Authorization: Bearer %s)
+  USSD code   %s through the simulator at %s
+
+Dial from another terminal:
+  ./bin/care360 dial 0903123456          (Kim cuong member)
+  ./bin/care360 dial 0906456789 '*090*1#' (shortcut to points, English)
+  ./bin/care360 dial 0912000111          (not a member yet: offered registration)
+Press Ctrl-C to stop.
+`, m.HTTPAddr(), cfg.AdminToken, cfg.USSDCode, defaultControlAddr)
+	<-ctx.Done()
+	log.Info("shutting down")
+	return m.Close(context.Background())
+}
+
+// startSimulator starts the SMSC simulator and its control API on their
+// default addresses (overridable by CARE360_SMSC_ADDR / CARE360_SMSC_CONTROL).
+func startSimulator(log *slog.Logger) (*smsc.Server, *http.Server, error) {
+	sim := smsc.New(smsc.Config{
+		Addr:     envOr("CARE360_SMSC_ADDR", defaultSMSCAddr),
+		SystemID: envOr("CARE360_SMPP_SYSTEM_ID", "care360"),
+		Password: envOr("CARE360_SMPP_PASSWORD", "secret"),
+		Logger:   log.With("component", "smsc"),
+	})
+	if err := sim.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start SMSC simulator: %w", err)
+	}
+	ctlAddr := envOr("CARE360_SMSC_CONTROL", defaultControlAddr)
+	ln, err := net.Listen("tcp", ctlAddr)
+	if err != nil {
+		sim.Close()
+		return nil, nil, fmt.Errorf("simulator control API on %s: %w", ctlAddr, err)
+	}
+	srv := &http.Server{Handler: sim.ControlHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("simulator control API stopped", "err", err)
+		}
+	}()
+	log.Info("SMSC simulator listening", "smpp", sim.Addr(), "control", ln.Addr().String())
+	return sim, srv, nil
+}
+
+// bindTo is the gateway's bind to the simulator, with the environment's
+// credentials, profile, TPS and window.
+func bindTo(addr string) gateway.BindConfig {
+	b := gateway.BindConfig{
+		Addr:     addr,
+		SystemID: envOr("CARE360_SMPP_SYSTEM_ID", "care360"),
+		Password: envOr("CARE360_SMPP_PASSWORD", "secret"),
+	}
+	b.Profile = gateway.Profiles[envOr("CARE360_SMPP_PROFILE", "generic")]
+	b.TPS, _ = positiveInt(envOr("CARE360_SMPP_TPS", "100"), "")
+	b.Window, _ = positiveInt(envOr("CARE360_SMPP_WINDOW", "10"), "")
+	return b
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// demo is a handful of members in different tiers, with their story.
+var demo = []struct {
+	msisdn, name, gender, birthday, since string
+	lang                                  care360.Language
+	qualifying, bonus                     int64
+}{
+	{"0903123456", "Nguyen Van An", "m", "1980-03-12", "2005-06-01", care360.LangVi, 25_000, 1_200},
+	{"0904234567", "Tran Thi Binh", "f", "1988-11-20", "2014-02-15", care360.LangViUnicode, 12_500, 0},
+	{"0905345678", "Le Van Cuong", "m", "1992-07-07", "2019-09-09", care360.LangVi, 6_000, 500},
+	{"0906456789", "Pham Thi Dung", "f", "1995-01-30", "2021-01-01", care360.LangEn, 2_500, 0},
+	{"0907567890", "Hoang Van Em", "m", "1975-05-05", "2008-04-30", care360.LangVi, 300, 0},
+}
+
+// seedDemo creates the demo members; idempotency keys make it safe to run on
+// every start.
+func seedDemo(ctx context.Context, cfg Config) error {
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Location: cfg.Location, TierRules: cfg.TierRules})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, d := range demo {
+		msisdn, err := care360.ParseMSISDN(d.msisdn)
+		if err != nil {
+			return err
+		}
+		if _, err := db.Subscriber(ctx, msisdn); err == nil {
+			continue // keep what the developer changed since
+		}
+		bday, _ := care360.ParseDate(d.birthday)
+		since, _ := care360.ParseDate(d.since)
+		s := &care360.Subscriber{MSISDN: msisdn, Name: d.name, Gender: care360.Gender(d.gender),
+			Birthday: bday, MemberSince: since, Language: d.lang, Status: care360.StatusActive}
+		if _, err := db.PutSubscriber(ctx, s); err != nil {
+			return err
+		}
+		for kind, pts := range map[care360.PointsKind]int64{care360.PointsQualifying: d.qualifying, care360.PointsBonus: d.bonus} {
+			if pts == 0 {
+				continue
+			}
+			_, _, err := db.ChangePoints(ctx, msisdn, care360.PointsChange{
+				Kind: kind, Points: pts, Reason: "demo data", IdempotencyKey: "demo-seed-" + string(kind),
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

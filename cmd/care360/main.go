@@ -1,0 +1,81 @@
+// Command care360 is the Care360 Gateway: a USSD/SMS loyalty gateway between
+// an operator's SMSC / USSD centre (SMPP 3.4) and Postgres.
+//
+//	care360 serve     the production process
+//	care360 migrate   apply the schema migrations and exit
+//	care360 dev       local Postgres + SMSC simulator + demo data + serve
+//	care360 smsc      the SMSC / USSD-centre simulator alone
+//	care360 dial N    a phone in the terminal, through the simulator
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // Asia/Ho_Chi_Minh works in a minimal image
+)
+
+const usage = `usage: care360 <command> [arguments]
+
+commands:
+  serve                 run the gateway (SMPP binds, HTTP API, schedulers)
+  migrate               apply the embedded schema migrations and exit
+  dev                   local Postgres in ./.data/pg + SMSC simulator + demo data + serve
+  smsc                  run the SMSC / USSD-centre simulator alone
+  dial MSISDN [CODE]    dial a USSD code through the simulator and walk the menus
+
+Configuration is by environment variable; see README.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "care360:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx)
+	case "migrate":
+		return runMigrate(ctx)
+	case "dev":
+		return runDev(ctx)
+	case "smsc":
+		return runSMSC(ctx)
+	case "dial":
+		return runDial(ctx, args[1:], os.Stdin, os.Stdout)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	return errUsage
+}
+
+// newLogger writes JSON in production and text for a person at a terminal.
+func newLogger(json bool) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if os.Getenv("CARE360_LOG_LEVEL") == "debug" {
+		opts.Level = slog.LevelDebug
+	}
+	if json {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

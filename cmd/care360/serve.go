@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/gateway"
+	"github.com/care360/care360/menus"
+	"github.com/care360/care360/store"
+	"github.com/care360/care360/web"
+)
+
+// Main is the whole gateway process, startable on port 0 from tests exactly
+// as `care360 serve` starts it (the shape of benbjohnson/wtf's Main).
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	DB      *store.DB
+	Engine  *menus.Engine
+	Gateway *gateway.Gateway
+	Web     *web.Server
+
+	ln   net.Listener
+	http *http.Server
+}
+
+// Run migrates the database, binds to every SMSC and serves HTTP. It returns
+// once everything is started; Close stops it.
+func (m *Main) Run(ctx context.Context) (err error) {
+	c := m.Config
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.DatabaseURL == "" {
+		return errors.New("CARE360_DATABASE_URL is required")
+	}
+	if c.AdminToken == "" {
+		return errors.New("CARE360_ADMIN_TOKEN is required")
+	}
+	if len(c.Binds) == 0 {
+		return errors.New("CARE360_SMPP_ADDR is required (host:port of the SMSC; several comma-separated)")
+	}
+	defer func() {
+		if err != nil {
+			m.Close(context.Background())
+		}
+	}()
+	if err := store.Migrate(ctx, c.DatabaseURL); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	m.DB, err = store.Open(ctx, c.DatabaseURL, store.Options{
+		Location: c.Location, TierRules: c.TierRules, Logger: m.Logger, MaxConns: 32,
+	})
+	if err != nil {
+		return err
+	}
+	m.Engine, err = menus.New(menus.Config{
+		ServiceCode: c.USSDCode,
+		Subscribers: m.DB, Points: m.DB, Dialogues: m.DB,
+		TierRules: c.TierRules, IdleTimeout: c.IdleTimeout, Location: c.Location,
+		Logger: m.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	m.Gateway = gateway.New(gateway.Config{
+		Binds: c.Binds, USSD: m.Engine, Numbering: care360.VietnamMobile,
+		Logger: m.Logger, Registry: reg,
+	})
+	m.Web = web.NewServer(web.Config{
+		AdminToken:  c.AdminToken,
+		Numbering:   care360.VietnamMobile,
+		Subscribers: m.DB,
+		Points:      m.DB,
+		Registry:    reg,
+		Logger:      m.Logger,
+		Ready: []web.ReadyCheck{
+			{Name: "postgres", Check: m.DB.Ping},
+			{Name: "smpp", Check: m.Gateway.Ready},
+		},
+	})
+	m.ln, err = net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
+	}
+	m.http = &http.Server{Handler: m.Web.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+	m.Gateway.Start()
+	m.Logger.Info("care360 serving", "http", m.HTTPAddr(), "smsc", len(c.Binds), "ussd_code", c.USSDCode)
+	return nil
+}
+
+// HTTPAddr is where the HTTP server listens (useful with port 0).
+func (m *Main) HTTPAddr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+// Close stops taking new work, finishes what is in flight (up to 10 s),
+// unbinds and closes the database. Safe to call twice.
+func (m *Main) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var errs []error
+	if m.Gateway != nil {
+		errs = append(errs, m.Gateway.Stop(ctx))
+	}
+	if m.http != nil {
+		errs = append(errs, m.http.Shutdown(ctx))
+		m.http = nil
+	}
+	if m.DB != nil {
+		m.DB.Close()
+		m.DB = nil
+	}
+	return errors.Join(errs...)
+}
+
+// serveUntil runs m until ctx ends, then closes it.
+func serveUntil(ctx context.Context, m *Main) error {
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down")
+	return m.Close(context.Background())
+}
+
+func runServe(ctx context.Context) error {
+	cfg, err := LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	return serveUntil(ctx, &Main{Config: cfg, Logger: newLogger(true)})
+}
+
+func runMigrate(ctx context.Context) error {
+	cfg, err := LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("CARE360_DATABASE_URL is required")
+	}
+	return store.Migrate(ctx, cfg.DatabaseURL)
+}
