@@ -1,0 +1,176 @@
+package smsc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// CallState is a call as the control API reports it.
+type CallState struct {
+	Call   string `json:"call"`   // id for /v1/calls/{id}/...
+	Screen string `json:"screen"` // text of the latest screen
+	End    bool   `json:"end"`    // the call is over
+	Op     int    `json:"op"`     // ussd_service_op of the latest screen
+}
+
+// DialRequest is the body of POST /v1/dial.
+type DialRequest struct {
+	MSISDN string `json:"msisdn"`
+	Code   string `json:"code"`
+	// DataCoding of the phone's texts; absent means 0x0F (see DialOptions).
+	DataCoding *int `json:"data_coding,omitempty"`
+}
+
+type replyRequest struct {
+	Text string `json:"text"`
+}
+
+// maxBody bounds control request bodies.
+const maxBody = 1 << 16
+
+// ControlHandler serves the control API for a phone in another process
+// (`care360 dial` against `care360 dev`):
+//
+//	POST /v1/dial                 {"msisdn","code","data_coding"?} → CallState
+//	POST /v1/calls/{id}/reply     {"text"} → CallState
+//	POST /v1/calls/{id}/abort     → CallState
+//	GET  /v1/messages?msisdn=...  → {"messages":[Message...]}
+//	GET  /v1/status               → {"bound":N}
+//
+// Errors are {"error":"..."} with a 4xx/5xx status (504 when the application
+// did not answer in time, 404 for an unknown or ended call).
+func (s *Server) ControlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/dial", s.serveDial)
+	mux.HandleFunc("POST /v1/calls/{id}/reply", s.serveReply)
+	mux.HandleFunc("POST /v1/calls/{id}/abort", s.serveAbort)
+	mux.HandleFunc("GET /v1/messages", func(w http.ResponseWriter, r *http.Request) {
+		msisdn := r.URL.Query().Get("msisdn")
+		if msisdn == "" {
+			writeError(w, http.StatusBadRequest, errors.New("msisdn is required"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string][]Message{"messages": s.Messages(msisdn)})
+	})
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]int{"bound": s.Bound()})
+	})
+	return mux
+}
+
+func (s *Server) serveDial(w http.ResponseWriter, r *http.Request) {
+	var req DialRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.MSISDN == "" || req.Code == "" {
+		writeError(w, http.StatusBadRequest, errors.New("msisdn and code are required"))
+		return
+	}
+	var opt DialOptions
+	if dc := req.DataCoding; dc != nil {
+		if *dc < 0 || *dc > 0xFF {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("data_coding %d out of range", *dc))
+			return
+		}
+		opt.DataCoding, opt.Coding00 = byte(*dc), *dc == 0
+	}
+	// The request's context is the phone: if the client goes away, it hangs up.
+	c, err := s.Dial(r.Context(), req.MSISDN, req.Code, opt)
+	if err != nil {
+		writeError(w, errStatus(err), err)
+		return
+	}
+	s.mu.Lock()
+	// Only steps end a call and none can run before its id is known, so an
+	// open call cannot end between this check and the registration.
+	if !c.Ended() {
+		s.nextCall++
+		c.ctlID = fmt.Sprint(s.nextCall)
+		s.ctlCalls[c.ctlID] = c
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, state(c))
+}
+
+func (s *Server) serveReply(w http.ResponseWriter, r *http.Request) {
+	var req replyRequest
+	c := s.ctlCall(w, r)
+	if c == nil || !readJSON(w, r, &req) {
+		return
+	}
+	if err := c.Reply(r.Context(), req.Text); err != nil {
+		writeError(w, errStatus(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, state(c))
+}
+
+func (s *Server) serveAbort(w http.ResponseWriter, r *http.Request) {
+	c := s.ctlCall(w, r)
+	if c == nil {
+		return
+	}
+	if err := c.Abort(r.Context()); err != nil {
+		writeError(w, errStatus(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, state(c))
+}
+
+// ctlCall finds the open call named in the path, or answers 404.
+func (s *Server) ctlCall(w http.ResponseWriter, r *http.Request) *Call {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	c := s.ctlCalls[id]
+	s.mu.Unlock()
+	if c == nil {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no open call %q (it may have ended)", id))
+	}
+	return c
+}
+
+func state(c *Call) CallState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CallState{Call: c.ctlID, Screen: c.text, End: c.ended, Op: int(c.op)}
+}
+
+// errStatus maps the simulator's errors to HTTP status codes in one place.
+func errStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, ErrEnded):
+		return http.StatusConflict
+	case errors.Is(err, ErrNoLink), errors.Is(err, ErrClosed):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrRejected):
+		return http.StatusBadGateway
+	case errors.Is(err, errText):
+		return http.StatusBadRequest
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("bad JSON body: %w", err))
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}

@@ -1,0 +1,172 @@
+package smsc
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
+)
+
+// Message is an SMS the ESME submitted, as the handset at To received it.
+type Message struct {
+	ID          string    `json:"id"`   // message_id given in submit_sm_resp
+	From        string    `json:"from"` // source_addr
+	To          string    `json:"to"`   // destination_addr, exactly as submitted
+	Text        string    `json:"text"` // decoded from DataCoding, without UDH
+	DataCoding  byte      `json:"data_coding"`
+	ESMClass    byte      `json:"esm_class"`
+	UDH         []byte    `json:"udh,omitempty"` // user data header (with its length octet) when esm_class has 0x40
+	SubmittedAt time.Time `json:"submitted_at"`
+}
+
+// inboxLimit bounds each handset's inbox (oldest dropped) so that long
+// benchmarks do not grow the simulator without bound.
+const inboxLimit = 1000
+
+// receiptRetries is how often a delivery receipt is offered before giving
+// up, when the ESME is unbound or answers it with an error.
+const receiptRetries = 5
+
+// Messages returns the SMS submitted to msisdn (destination_addr exactly as
+// the ESME wrote it), oldest first.
+func (s *Server) Messages(msisdn string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.inbox[msisdn]...)
+}
+
+// handleSubmit answers a submit_sm at once with a fresh message_id and then
+// routes it: with ussd_service_op to its USSD call, otherwise to the inbox.
+func (s *Server) handleSubmit(l *link, p pdu.Body) error {
+	id := s.newMessageID()
+	resp := pdu.NewSubmitSMResp()
+	resp.Fields().Set(pdufield.MessageID, id)
+	if op := tlvBytes(p, pdutlv.TagUssdServiceOp); len(op) > 0 {
+		// Answer first: the screen may let the phone go on at once, and its
+		// next deliver_sm should not overtake this submit_sm_resp.
+		if err := l.writeResp(resp, p.Header().Seq, statusOK); err != nil {
+			return err
+		}
+		s.handleUSSD(l, p, op[0])
+		return nil
+	}
+	f := p.Fields()
+	text, coding, esm, udh := messageText(p)
+	m := Message{
+		ID: id, From: fieldString(f, pdufield.SourceAddr), To: fieldString(f, pdufield.DestinationAddr),
+		Text: text, DataCoding: coding, ESMClass: esm, UDH: udh, SubmittedAt: time.Now(),
+	}
+	s.mu.Lock()
+	box := append(s.inbox[m.To], m)
+	if len(box) > inboxLimit {
+		box = box[len(box)-inboxLimit:]
+	}
+	s.inbox[m.To] = box
+	s.mu.Unlock()
+	// Stored before answering, so an ESME that has the submit_sm_resp finds
+	// the message in Messages; the receipt is scheduled after, so it cannot
+	// overtake the response.
+	if err := l.writeResp(resp, p.Header().Seq, statusOK); err != nil {
+		return err
+	}
+	s.log.Info("SMS submitted", "link", l.id, "id", id, "to", mask(m.To), "len", len(text))
+	if fieldByte(f, pdufield.RegisteredDelivery)&0x01 != 0 {
+		s.goBackground(func() { s.sendReceipt(l, m) })
+	}
+	return nil
+}
+
+// sendReceipt delivers the receipt for m after ReceiptDelay, on the link m
+// came in on if it can receive, else on another bound link.
+func (s *Server) sendReceipt(prefer *link, m Message) {
+	if !s.sleep(s.cfg.ReceiptDelay) {
+		return
+	}
+	for try := 1; ; try++ {
+		st, err := s.deliver(context.Background(), prefer, receiptPDU(m, time.Now()))
+		if err == nil && st == statusOK {
+			return
+		}
+		s.log.Warn("receipt not accepted", "id", m.ID, "try", try, "status", fmt.Sprintf("%#x", st), "err", err)
+		if try == receiptRetries || !s.sleep(time.Second) {
+			return
+		}
+	}
+}
+
+// receiptPDU builds the delivery receipt of m in the customary format.
+func receiptPDU(m Message, done time.Time) pdu.Body {
+	text := m.Text
+	if utf8.RuneCountInString(text) > 20 {
+		text = string([]rune(text)[:20])
+	}
+	body := fmt.Sprintf("id:%s sub:001 dlvr:001 submit date:%s done date:%s stat:DELIVRD err:000 text:%s",
+		m.ID, m.SubmittedAt.Format("0601021504"), done.Format("0601021504"), text)
+	sm, err := encodeText(body, codingDefault)
+	if err != nil { // the quoted text is not GSM-7; receipts stay in the default alphabet
+		sm = []byte(body[:len(body)-len(text)])
+	}
+	p := newDeliverSM()
+	f := p.Fields()
+	setAddrs(f, m.To, m.From)
+	f.Set(pdufield.ESMClass, uint8(0x04))
+	f.Set(pdufield.DataCoding, uint8(codingDefault))
+	f.Set(pdufield.ShortMessage, sm)
+	p.TLVFields().Set(pdutlv.TagReceiptedMessageID, pdutlv.CString(m.ID))
+	p.TLVFields().Set(pdutlv.TagMessageStateOption, uint8(2)) // message_state DELIVERED
+	return p
+}
+
+// SendMO delivers an ordinary SMS from a handset (deliver_sm without a USSD
+// op) to a bound link and returns the command_status of the ESME's
+// deliver_sm_resp. Text longer than 254 octets goes in message_payload.
+func (s *Server) SendMO(ctx context.Context, from, to, text string, coding byte) (uint32, error) {
+	sm, err := encodeText(text, coding)
+	if err != nil {
+		return 0, err
+	}
+	p := newDeliverSM()
+	f := p.Fields()
+	setAddrs(f, from, to)
+	f.Set(pdufield.DataCoding, coding)
+	if len(sm) > 254 {
+		f.Set(pdufield.ShortMessage, []byte(nil))
+		p.TLVFields().Set(pdutlv.TagMessagePayload, sm)
+	} else {
+		f.Set(pdufield.ShortMessage, sm)
+	}
+	s.log.Info("MO SMS", "from", mask(from), "to", to, "len", len(text))
+	return s.deliver(ctx, nil, p)
+}
+
+// deliver sends p on a deliverable link and returns the response status.
+func (s *Server) deliver(ctx context.Context, prefer *link, p pdu.Body) (uint32, error) {
+	l, err := s.pickLink(prefer)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := l.request(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	return uint32(resp.Header().Status), nil
+}
+
+// sleep waits d unless the server closes first; it reports whether to go on.
+func (s *Server) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
