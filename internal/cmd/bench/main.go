@@ -1,0 +1,294 @@
+// Command bench measures USSD dialogue steps end to end and prints them next
+// to the machine's own limit, measured in the same run (shared/PERFORMANCE.md):
+//
+//  1. the limit: pgbench running "one USSD step as one transaction" (select a
+//     subscriber by primary key + upsert a dialogue row), durable commit,
+//     8 connections, prepared statements;
+//  2. the gateway: bin/care360 serve in its own process, bound over SMPP on
+//     loopback to the simulator in this process, which plays N phones each
+//     dialling *090# → 1 (two steps) as fast as the gateway answers;
+//  3. latency at a fixed offered load of 1,000 steps/s.
+//
+// It needs CARE360_TEST_DATABASE_URL (`make bench` starts a durable cluster)
+// and bin/care360 (`make bench` builds it).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360/gateway/smsc"
+	"github.com/care360/care360/store"
+)
+
+func main() {
+	phones := flag.Int("phones", 64, "concurrent phones in the saturation runs")
+	members := flag.Int("members", 20000, "members seeded")
+	dur := flag.Duration("duration", 5*time.Second, "length of each run")
+	runs := flag.Int("runs", 3, "saturation runs (min/median/max are reported)")
+	rate := flag.Int("rate", 1000, "offered steps/s in the latency run")
+	bin := flag.String("bin", "bin/care360", "the gateway binary")
+	flag.Parse()
+	if err := run(*phones, *members, *runs, *rate, *dur, *bin); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(phones, members, runs, rate int, dur time.Duration, bin string) error {
+	ctx := context.Background()
+	admin := os.Getenv("CARE360_TEST_DATABASE_URL")
+	if admin == "" {
+		return errors.New("CARE360_TEST_DATABASE_URL is not set (use `make bench`)")
+	}
+	dbURL, err := freshDatabase(ctx, admin, "care360_bench")
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx, dbURL); err != nil {
+		return err
+	}
+	if err := seed(ctx, dbURL, members); err != nil {
+		return err
+	}
+
+	fmt.Println("== Limit: pgbench, one USSD step as one transaction (PK select + dialogue upsert), durable, 8 connections, prepared")
+	limit, err := pgbenchLimit(dbURL, members, dur)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pgbench: %.0f tx/s\n\n", limit)
+
+	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 10 * time.Second})
+	if err := sim.Start(); err != nil {
+		return err
+	}
+	defer sim.Close()
+	gw, err := startGateway(bin, dbURL, sim.Addr())
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := sim.WaitBound(wctx, 1); err != nil {
+		return fmt.Errorf("gateway did not bind: %w (log: %s)", err, gw.log)
+	}
+
+	// Warm up: connections, prepared statements, caches.
+	load(sim, phones, members, time.Second, 0)
+
+	fmt.Printf("== Gateway: %d phones, *090# then 1 (2 steps each), SMPP over loopback, gateway in its own process\n", phones)
+	var rates []float64
+	var last result
+	for i := range runs {
+		r := load(sim, phones, members, dur, 0)
+		rates = append(rates, r.stepsPerSec())
+		fmt.Printf("run %d: %s\n", i+1, r)
+		last = r
+	}
+	slices.Sort(rates)
+	med := rates[len(rates)/2]
+	fmt.Printf("steps/s min %.0f / median %.0f / max %.0f; median = %.2f × the pgbench limit\n\n", rates[0], med, rates[len(rates)-1], med/limit)
+	_ = last
+
+	fmt.Printf("== Latency at an offered %d steps/s (%d dialogues/s)\n", rate, rate/2)
+	r := load(sim, max(phones, rate/10), members, dur, rate)
+	fmt.Printf("paced: %s\n", r)
+	return nil
+}
+
+// freshDatabase recreates name on the server of admin and returns its URL.
+func freshDatabase(ctx context.Context, admin, name string) (string, error) {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	cfg := conn.Config()
+	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name), nil
+}
+
+// seed inserts members set-based: 849xxxxxxxx numbers with qualifying points.
+func seed(ctx context.Context, dbURL string, n int) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{`
+INSERT INTO subscribers (msisdn, name, member_since, tier)
+SELECT '84' || (900000000 + g)::text, 'Bench ' || g, date '2015-01-01', 'vang'
+FROM generate_series(1, $1::int) g`, `
+INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at)
+SELECT '84' || (900000000 + g)::text, 'qualifying', 12345, 12345, 'bench', 'bench-' || g, now(), now() + interval '1 year'
+FROM generate_series(1, $1::int) g`} {
+		if _, err := conn.Exec(ctx, q, n); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	_, err = conn.Exec(ctx, "ANALYZE")
+	return err
+}
+
+// pgbenchLimit runs the reference transaction and returns tx/s.
+func pgbenchLimit(dbURL string, members int, dur time.Duration) (float64, error) {
+	script := filepath.Join(os.TempDir(), "care360-step.sql")
+	err := os.WriteFile(script, []byte(`\set id random(1, `+strconv.Itoa(members)+`)
+BEGIN;
+SELECT msisdn, name, language, status, tier, member_since FROM subscribers WHERE msisdn = '84' || (900000000 + :id)::text;
+INSERT INTO ussd_dialogues (key, msisdn, state, updated_at) VALUES ('84' || (900000000 + :id)::text || '/s1', '84' || (900000000 + :id)::text, '\x7b7d', now())
+  ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at;
+COMMIT;
+`), 0o644)
+	if err != nil {
+		return 0, err
+	}
+	secs := strconv.Itoa(max(int(dur.Seconds()), 1))
+	out, err := exec.Command("pgbench", "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", secs, "-f", script, dbURL).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+type gateway struct {
+	cmd *exec.Cmd
+	log string
+}
+
+// startGateway runs `care360 serve` as an operator would.
+func startGateway(bin, dbURL, smscAddr string) (*gateway, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	httpAddr := ln.Addr().String()
+	ln.Close()
+	logf, err := os.CreateTemp("", "care360-bench-*.log")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"CARE360_DATABASE_URL="+dbURL,
+		"CARE360_SMPP_ADDR="+smscAddr,
+		"CARE360_SMPP_TPS=100000",
+		"CARE360_SMPP_WINDOW=256",
+		"CARE360_HTTP_ADDR="+httpAddr,
+		"CARE360_ADMIN_TOKEN=bench",
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &gateway{cmd: cmd, log: logf.Name()}, nil
+}
+
+func (g *gateway) stop() {
+	g.cmd.Process.Signal(os.Interrupt)
+	g.cmd.Wait()
+}
+
+type result struct {
+	steps, failed int64
+	elapsed       time.Duration
+	lat           []time.Duration
+}
+
+func (r result) stepsPerSec() float64 { return float64(r.steps) / r.elapsed.Seconds() }
+
+func (r result) String() string {
+	slices.Sort(r.lat)
+	q := func(p float64) time.Duration {
+		if len(r.lat) == 0 {
+			return 0
+		}
+		return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]
+	}
+	return fmt.Sprintf("%.0f steps/s, p50 %s, p99 %s, max %s, %d steps, %d failed",
+		r.stepsPerSec(), q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond),
+		q(1).Round(10*time.Microsecond), r.steps, r.failed)
+}
+
+// load plays phones that dial *090# and answer 1 for d. With rate > 0 the
+// phones start dialogues on a fixed schedule (rate steps/s in total) rather
+// than as fast as possible, so latency is measured at a known load.
+func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) result {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var (
+		steps, failed atomic.Int64
+		mu            sync.Mutex
+		lat           []time.Duration
+		wg            sync.WaitGroup
+	)
+	var tick <-chan time.Time
+	if rate > 0 {
+		t := time.NewTicker(time.Second / time.Duration(max(rate/2, 1)))
+		defer t.Stop()
+		tick = t.C
+	}
+	start := time.Now()
+	for p := range phones {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, 4096)
+			for i := 0; ctx.Err() == nil; i++ {
+				if tick != nil {
+					select {
+					case <-tick:
+					case <-ctx.Done():
+						continue
+					}
+				}
+				msisdn := "84" + strconv.Itoa(900000001+(p+i*phones)%members)
+				t0 := time.Now()
+				call, err := sim.Dial(context.Background(), msisdn, "*090#", smsc.DialOptions{})
+				if err != nil || !strings.HasPrefix(call.Screen(), "MobiFone Care360") {
+					failed.Add(1)
+					continue
+				}
+				t1 := time.Now()
+				if err := call.Reply(context.Background(), "1"); err != nil || !call.Ended() {
+					failed.Add(1)
+					continue
+				}
+				t2 := time.Now()
+				mine = append(mine, t1.Sub(t0), t2.Sub(t1))
+				steps.Add(2)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return result{steps: steps.Load(), failed: failed.Load(), elapsed: time.Since(start), lat: lat}
+}
