@@ -1,0 +1,163 @@
+package pglocal_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360/internal/pglocal"
+)
+
+func setup(t *testing.T) {
+	t.Helper()
+	if _, err := pglocal.FindBinaries(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+func query(t *testing.T, url, sql string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var s string
+	if err := conn.QueryRow(ctx, sql).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStartCreateStop(t *testing.T) {
+	t.Parallel()
+	setup(t)
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "pg")
+	c, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir, Fast: true, Settings: map[string]string{"max_connections": "50"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	for range 2 { // idempotent
+		if err := c.CreateDatabase(ctx, "app"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := query(t, c.URL("app"), "SELECT current_database() || ' ' || current_setting('fsync') || ' ' || current_setting('max_connections')"); got != "app off 50" {
+		t.Errorf("got %q", got)
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if _, err := pgx.Connect(ctx, c.URL("app")); err == nil {
+		t.Fatal("connected to a stopped cluster")
+	}
+
+	// Restart keeps the port and the data.
+	if err := c.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(t, c.URL("app"), "SELECT current_database()"); got != "app" {
+		t.Errorf("after restart: %q", got)
+	}
+}
+
+// A server whose owner was killed leaves postmaster.pid behind; the next Start
+// must cope whether that server still runs or died with its owner.
+func TestStartAfterKilledOwner(t *testing.T) {
+	t.Parallel()
+	setup(t)
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "pg")
+	c1, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir, Fast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Stop()
+	if err := c1.CreateDatabase(ctx, "kept"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Still running: the new owner stops it and starts its own.
+	c2, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir, Fast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Stop()
+	if got := query(t, c2.URL("kept"), "SELECT current_database()"); got != "kept" {
+		t.Errorf("got %q", got)
+	}
+
+	// Dead, pid file left: simulate with a pid that cannot be a live server.
+	pid, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stale := append([]byte("999999999"), pid[bytes.IndexByte(pid, '\n'):]...)
+	if err := os.WriteFile(filepath.Join(dir, "postmaster.pid"), stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c3, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir, Fast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Stop()
+	if got := query(t, c3.URL("kept"), "SELECT current_database()"); got != "kept" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestStartRefusesForeignDirectory(t *testing.T) {
+	t.Parallel()
+	setup(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pglocal.Start(context.Background(), pglocal.Options{DataDir: dir, Fast: true}); err == nil {
+		t.Fatal("Start initdb'd over a non-empty directory")
+	}
+}
+
+// A unix socket path must fit in 108 bytes; a deep data directory gets its
+// socket in a short temporary directory instead, removed on Stop.
+func TestLongDataDir(t *testing.T) {
+	t.Parallel()
+	setup(t)
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 100), "pg")
+	c, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir, Fast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	sock := query(t, c.URL("postgres"), "SHOW unix_socket_directories")
+	if strings.HasPrefix(sock, dir) || len(sock) > 90 {
+		t.Errorf("socket directory %q", sock)
+	}
+	if got := query(t, c.URL("postgres"), "SHOW lc_collate"); got != "C.UTF-8" && got != "C" {
+		t.Errorf("lc_collate %q", got)
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket directory left behind: %v", err)
+	}
+}

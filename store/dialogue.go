@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+// An open dialogue is transient: losing its last screen in a crash costs the
+// subscriber a redial, so its writes skip waiting for the WAL flush
+// (PERFORMANCE.md allows this for dialogues, never for points). The setting
+// is made inside the statement with set_config(..., is_local => true), which
+// is SET LOCAL for the statement's own implicit transaction: one round trip
+// instead of BEGIN, SET LOCAL, write, COMMIT. The WHERE makes sure it runs.
+const asyncCommit = `set_config('synchronous_commit', 'off', true) IS NOT NULL`
+
+// LoadDialogue returns the dialogue under key, or nil when there is none or
+// it has been idle for longer than idle (idle <= 0: any age).
+func (db *DB) LoadDialogue(ctx context.Context, key string, idle time.Duration) (d *care360.Dialogue, err error) {
+	defer wrap(&err, "load dialogue")
+	var since time.Time // the zero time is older than any row
+	if idle > 0 {
+		since = db.now().Add(-idle)
+	}
+	d = new(care360.Dialogue)
+	err = db.pool.QueryRow(ctx, `SELECT key, msisdn, state, updated_at FROM ussd_dialogues WHERE key = $1 AND updated_at > $2`,
+		key, since).Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// SaveDialogue creates or replaces the dialogue under d.Key, stamping
+// d.UpdatedAt with the store's clock.
+func (db *DB) SaveDialogue(ctx context.Context, d *care360.Dialogue) (err error) {
+	defer wrap(&err, "save dialogue of %s", d.MSISDN.Masked())
+	if d.Key == "" {
+		return care360.Errorf(care360.EINVALID, "dialogue key is required")
+	}
+	state := d.State
+	if state == nil {
+		state = []byte{}
+	}
+	now := db.now()
+	_, err = db.pool.Exec(ctx, `
+		INSERT INTO ussd_dialogues (key, msisdn, state, updated_at)
+		SELECT $1, $2, $3, $4 WHERE `+asyncCommit+`
+		ON CONFLICT (key) DO UPDATE SET msisdn = excluded.msisdn, state = excluded.state, updated_at = excluded.updated_at`,
+		d.Key, d.MSISDN, state, now)
+	if err == nil {
+		d.UpdatedAt = now
+	}
+	return err
+}
+
+// DeleteDialogue forgets the dialogue under key, if any.
+func (db *DB) DeleteDialogue(ctx context.Context, key string) (err error) {
+	defer wrap(&err, "delete dialogue")
+	_, err = db.pool.Exec(ctx, `DELETE FROM ussd_dialogues WHERE key = $1 AND `+asyncCommit, key)
+	return err
+}

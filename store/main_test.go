@@ -1,0 +1,114 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var hanoi = mustLoad("Asia/Ho_Chi_Minh")
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// bundle is what most tests need: a store on the package database whose
+// clock the test moves, and a context.
+type bundle struct {
+	db    *store.DB
+	clock *clock
+	ctx   context.Context
+}
+
+// setup opens a store on the package's shared database, so every test must
+// use MSISDNs from newMSISDN.
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	return setupURL(t, pgtest.DB(t), store.Options{})
+}
+
+func setupURL(t *testing.T, url string, opt store.Options) *bundle {
+	t.Helper()
+	c := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, hanoi)}
+	opt.Now = c.Now
+	ctx := t.Context()
+	db, err := store.Open(ctx, url, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return &bundle{db: db, clock: c, ctx: ctx}
+}
+
+// subscriber registers a new subscriber and returns its MSISDN.
+func (b *bundle) subscriber(t *testing.T) care360.MSISDN {
+	t.Helper()
+	m := newMSISDN()
+	if _, created, err := b.db.Register(b.ctx, m, care360.LangVi); err != nil || !created {
+		t.Fatalf("Register(%s) = %v, %v", m, created, err)
+	}
+	return m
+}
+
+var msisdns atomic.Int64
+
+// newMSISDN returns a number no other test in this process uses.
+func newMSISDN() care360.MSISDN {
+	return care360.MSISDN(fmt.Sprintf("8490%07d", msisdns.Add(1)))
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+// wantCode fails the test unless err carries the domain code.
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := care360.ErrorCode(err); got != code {
+		t.Fatalf("error %v: code %q, want %q", err, got, code)
+	}
+}
+
+func day(s string) care360.Date {
+	d, err := care360.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func at(s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, hanoi)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}

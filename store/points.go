@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+const ledgerColumns = `id, msisdn, kind, points, reason, idempotency_key, earned_at, expires_at, created_at`
+
+// ChangePoints appends a credit or a debit in one transaction that holds the
+// subscriber's row lock, so that changes to one subscriber run one at a time
+// and a debit sees every credit and debit committed before it. A debit
+// consumes the earliest-expiring unexpired credits first. A qualifying credit
+// that earns a higher tier upgrades the subscriber at once.
+func (db *DB) ChangePoints(ctx context.Context, msisdn care360.MSISDN, c care360.PointsChange) (e *care360.LedgerEntry, replay bool, err error) {
+	defer wrap(&err, "change points of %s", msisdn.Masked())
+	if err := c.Validate(); err != nil {
+		return nil, false, err
+	}
+	now := db.now()
+	at := now
+	if !c.At.IsZero() {
+		at = c.At.Truncate(time.Microsecond)
+	}
+	err = db.Transact(ctx, func(tx pgx.Tx) error {
+		var tier care360.Tier
+		var seen *int64
+		err := tx.QueryRow(ctx, `
+			SELECT s.tier, l.id FROM subscribers s
+			LEFT JOIN points_ledger l ON l.msisdn = s.msisdn AND l.idempotency_key = $2
+			WHERE s.msisdn = $1 FOR UPDATE OF s`, msisdn, c.IdempotencyKey).Scan(&tier, &seen)
+		if err != nil {
+			return notFound(err, "no subscriber %s", msisdn.Masked())
+		}
+		if seen != nil {
+			e, replay, err = byKey(ctx, tx, msisdn, c.IdempotencyKey)
+			return err
+		}
+		if c.Points > 0 {
+			e, replay, err = db.credit(ctx, tx, msisdn, c, at, now)
+			if err == nil && !replay && c.Kind == care360.PointsQualifying {
+				err = db.upgrade(ctx, tx, msisdn, tier, now)
+			}
+			return err
+		}
+		e, replay, err = db.debit(ctx, tx, msisdn, c, at, now)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return e, replay, nil
+}
+
+func (db *DB) credit(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, c care360.PointsChange, at, now time.Time) (*care360.LedgerEntry, bool, error) {
+	row := tx.QueryRow(ctx, `
+		INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at, created_at)
+		VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (msisdn, idempotency_key) DO NOTHING
+		RETURNING `+ledgerColumns,
+		msisdn, c.Kind, c.Points, c.Reason, c.IdempotencyKey, at, care360.Expiry(at, db.loc), now)
+	e, err := scanEntry(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The row lock serializes writers of one subscriber, so this is
+		// only a second line of defence; the key's entry is the answer.
+		return byKey(ctx, tx, msisdn, c.IdempotencyKey)
+	}
+	return e, false, err
+}
+
+// debit allocates |c.Points| from the open credits, earliest expiry first,
+// and appends the debit with its allocations in one statement.
+func (db *DB) debit(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, c care360.PointsChange, at, now time.Time) (*care360.LedgerEntry, bool, error) {
+	need := -c.Points
+	// Only the credits needed: those whose predecessors leave need unmet.
+	rows, err := tx.Query(ctx, `
+		SELECT id, remaining FROM (
+			SELECT id, remaining, expires_at,
+				sum(remaining) OVER (ORDER BY expires_at, id) - remaining AS before
+			FROM points_ledger
+			WHERE msisdn = $1 AND remaining > 0 AND expires_at > $2
+		) o WHERE before < $3 ORDER BY expires_at, id`, msisdn, now, need)
+	if err != nil {
+		return nil, false, err
+	}
+	var ids, take []int64
+	var have int64
+	for rows.Next() {
+		var id, remaining int64
+		if err := rows.Scan(&id, &remaining); err != nil {
+			return nil, false, err
+		}
+		n := min(remaining, need-have)
+		ids, take, have = append(ids, id), append(take, n), have+n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if have < need {
+		return nil, false, care360.Refused(care360.ReasonInsufficientPoints,
+			"not enough points: %d spendable, %d asked", have, need)
+	}
+	row := tx.QueryRow(ctx, `
+		WITH d AS (
+			INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (msisdn, idempotency_key) DO NOTHING
+			RETURNING `+ledgerColumns+`
+		), a AS (
+			INSERT INTO points_allocations (debit_id, credit_id, points)
+			SELECT d.id, x.credit_id, x.points FROM d, unnest($8::bigint[], $9::bigint[]) AS x (credit_id, points)
+		)
+		SELECT `+ledgerColumns+` FROM d`,
+		msisdn, c.Kind, c.Points, c.Reason, c.IdempotencyKey, at, now, ids, take)
+	e, err := scanEntry(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return byKey(ctx, tx, msisdn, c.IdempotencyKey)
+	}
+	return e, false, err
+}
+
+// upgrade raises the stored tier when the qualifying points of the last 12
+// months earn a higher one. Downgrades wait for the monthly review
+// (PRODUCT.md §4.2), so a lower result changes nothing here.
+func (db *DB) upgrade(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, held care360.Tier, now time.Time) error {
+	var q int64
+	if err := tx.QueryRow(ctx, qualifyingSQL, msisdn, db.yearAgo(now)).Scan(&q); err != nil {
+		return err
+	}
+	earned := db.rules.TierFor(q)
+	if earned.Rank() <= held.Rank() {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE subscribers SET tier = $2, tier_since = $3, updated_at = $3 WHERE msisdn = $1`,
+		msisdn, earned, now); err != nil {
+		return err
+	}
+	db.log.Info("tier upgraded", "msisdn", msisdn.Masked(), "from", held, "to", earned, "qualifying", q)
+	return nil
+}
+
+const qualifyingSQL = `
+	SELECT coalesce(sum(points), 0)::bigint FROM points_ledger
+	WHERE msisdn = $1 AND kind = 'qualifying' AND points > 0 AND earned_at > $2`
+
+// yearAgo is 12 calendar months before now, counted in local time.
+func (db *DB) yearAgo(now time.Time) time.Time { return now.In(db.loc).AddDate(0, -12, 0) }
+
+func byKey(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, key string) (*care360.LedgerEntry, bool, error) {
+	e, err := scanEntry(tx.QueryRow(ctx, `SELECT `+ledgerColumns+` FROM points_ledger WHERE msisdn = $1 AND idempotency_key = $2`, msisdn, key))
+	return e, err == nil, err
+}
+
+func scanEntry(row pgx.Row) (*care360.LedgerEntry, error) {
+	var e care360.LedgerEntry
+	if err := row.Scan(&e.ID, &e.MSISDN, &e.Kind, &e.Points, &e.Reason, &e.IdempotencyKey, &e.EarnedAt, &e.ExpiresAt, &e.CreatedAt); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
