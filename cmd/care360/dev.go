@@ -90,7 +90,7 @@ Dial from another terminal:
   ./bin/care360 dial 0906456789 '*090*1#' (shortcut to points, English)
   ./bin/care360 dial 0912000111          (not a member yet: offered registration)
 Press Ctrl-C to stop.
-`, m.HTTPAddr(), cfg.AdminToken, cfg.USSDCode, defaultControlAddr)
+`, displayAddr(m.HTTPAddr()), cfg.AdminToken, cfg.USSDCode, defaultControlAddr)
 	<-ctx.Done()
 	log.Info("shutting down")
 	return m.Close(context.Background())
@@ -103,7 +103,7 @@ func startSimulator(log *slog.Logger) (*smsc.Server, *http.Server, error) {
 		Addr:     envOr("CARE360_SMSC_ADDR", defaultSMSCAddr),
 		SystemID: envOr("CARE360_SMPP_SYSTEM_ID", "care360"),
 		Password: envOr("CARE360_SMPP_PASSWORD", "secret"),
-		Logger:   log.With("component", "smsc"),
+		Logger:   log,
 	})
 	if err := sim.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start SMSC simulator: %w", err)
@@ -194,4 +194,16 @@ func seedDemo(ctx context.Context, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// displayAddr turns a wildcard listen address into one a person can open.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
