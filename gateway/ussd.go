@@ -50,17 +50,12 @@ func (g *Gateway) handler(b *bind) requestHandler {
 		f := p.Fields()
 		tlv := p.TLVFields()
 		if esm := fieldByte(f, pdufield.ESMClass); esm&esmTypeMask == esmDeliveryReceipt {
-			// Delivery receipts for our SMS; the outbox will match them.
-			g.log.Debug("delivery receipt", "from", care360.MaskMSISDN(fieldString(f, pdufield.SourceAddr)))
-			ok()
+			g.handleReceipt(b, l, p)
 			return
 		}
 		opField, isUSSD := tlv[pdutlv.TagUssdServiceOp]
 		if !isUSSD {
-			// A keyword SMS is acknowledged only once it is stored; until
-			// keyword handling exists, a temporary error makes the SMSC keep it.
-			g.metrics.pdus.WithLabelValues("deliver_sm", "sms_unhandled").Inc()
-			l.respond(seq, pdu.NewDeliverSMResp(), StatusTempAppErr)
+			g.handleMO(b, l, p)
 			return
 		}
 		opBytes := opField.Bytes()
