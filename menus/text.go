@@ -66,3 +66,4 @@ func screenLength(s string, ucs2 bool) int {
 	}
 	return n
 }
+

@@ -1,0 +1,133 @@
+package menus
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/care360/care360"
+)
+
+func TestFoldVietnamese(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"Điểm & hạng hội viên":       "Diem & hang hoi vien",
+		"Đồng, Bạc, Vàng, Kim cương": "Dong, Bac, Vang, Kim cuong",
+		"Quà tặng sinh nhật":         "Qua tang sinh nhat",
+		"Nghỉ dưỡng hè đặc quyền":    "Nghi duong he dac quyen",
+		"Tiếng Việt có dấu":          "Tieng Viet co dau",
+		"ĐÃ ĐĂNG KÝ":                 "DA DANG KY",
+		"plain ASCII 123":            "plain ASCII 123",
+	}
+	for in, want := range cases {
+		if got := foldVietnamese(in); got != want {
+			t.Errorf("fold(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestFormatNumber(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		n    int64
+		lang care360.Language
+		want string
+	}{
+		{0, care360.LangVi, "0"}, {999, care360.LangVi, "999"}, {1000, care360.LangVi, "1.000"},
+		{12345, care360.LangVi, "12.345"}, {1234567, care360.LangViUnicode, "1.234.567"},
+		{12345, care360.LangEn, "12,345"}, {-2500, care360.LangEn, "-2,500"},
+	}
+	for _, c := range cases {
+		if got := formatNumber(c.n, c.lang); got != c.want {
+			t.Errorf("formatNumber(%d, %s) = %q; want %q", c.n, c.lang, got, c.want)
+		}
+	}
+}
+
+func TestScreenLength(t *testing.T) {
+	t.Parallel()
+	if n := screenLength("a{b}€", false); n != 8 {
+		t.Errorf("GSM-7 length with extension characters = %d; want 8", n)
+	}
+	if n := screenLength("Điểm", true); n != 4 {
+		t.Errorf("UCS-2 length = %d; want 4", n)
+	}
+}
+
+func TestWrapLinesKeepsWords(t *testing.T) {
+	t.Parallel()
+	got := wrapLines([]string{"mot hai ba bon nam sau bay tam chin muoi"}, 12, false)
+	for _, ln := range got {
+		if len(ln) > 12 {
+			t.Errorf("line %q longer than 12", ln)
+		}
+		if strings.HasPrefix(ln, " ") || strings.HasSuffix(ln, " ") {
+			t.Errorf("line %q keeps a space at an edge", ln)
+		}
+	}
+	if strings.Join(got, " ") != "mot hai ba bon nam sau bay tam chin muoi" {
+		t.Errorf("words lost: %q", got)
+	}
+}
+
+func TestCatalogComplete(t *testing.T) {
+	t.Parallel()
+	for key, e := range catalog {
+		for i, s := range e {
+			if s == "" {
+				t.Errorf("message %q has no text for language %d", key, i)
+			}
+		}
+		if !fitsGSM(foldVietnamese(e[0])) {
+			t.Errorf("message %q does not fold to GSM-7: %q", key, foldVietnamese(e[0]))
+		}
+	}
+}
+
+func TestCheckTreeRefusesBadTrees(t *testing.T) {
+	t.Parallel()
+	if err := checkTree(tree()); err != nil {
+		t.Fatalf("the real tree: %v", err)
+	}
+	bad := []map[string]*screen{
+		{"main": {id: "main", items: []item{{num: 1, label: "item.points", to: "nowhere"}}}, "register": {id: "register", info: pointsScreen}},
+		{"main": {id: "main"}, "register": {id: "register", info: pointsScreen}},
+		{"main": {id: "main", items: []item{{num: 99, label: "item.points", to: "register"}}}, "register": {id: "register", info: pointsScreen}},
+		{"main": {id: "main", info: pointsScreen}, "register": {id: "register", info: pointsScreen}, "lost": {id: "lost", info: pointsScreen}},
+	}
+	for i, m := range bad {
+		if err := checkTree(m); err == nil {
+			t.Errorf("bad tree %d accepted", i)
+		}
+	}
+}
+
+func TestParseDial(t *testing.T) {
+	t.Parallel()
+	e := &Engine{cfg: Config{ServiceCode: "*090#"}, base: "*090"}
+	cases := map[string][]string{"*090#": nil, "*090*1#": {"1"}, "*090*3*2#": {"3", "2"}, " *090# ": nil}
+	for in, want := range cases {
+		got, ok := e.parseDial(in)
+		if !ok || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("parseDial(%q) = %v, %v", in, got, ok)
+		}
+	}
+	for _, in := range []string{"*0901#", "*123#", "*090**1#", "*090*1", "090#", ""} {
+		if _, ok := e.parseDial(in); ok {
+			t.Errorf("parseDial(%q) accepted", in)
+		}
+	}
+}
+
+// gsmBasic is the GSM 03.38 default alphabet and extension table, for checking
+// that every catalog text can go as GSM-7 once folded.
+const gsmBasic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€\f"
+
+// fitsGSM reports whether s can be sent in GSM-7.
+func fitsGSM(s string) bool {
+	for _, r := range s {
+		if !strings.ContainsRune(gsmBasic, r) {
+			return false
+		}
+	}
+	return true
+}
