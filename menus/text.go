@@ -66,4 +66,3 @@ func screenLength(s string, ucs2 bool) int {
 	}
 	return n
 }
-
