@@ -93,6 +93,8 @@ type PointsBalance struct {
 type PointsService interface {
 	// Balance returns the subscriber's points now.
 	Balance(ctx context.Context, msisdn MSISDN) (PointsBalance, error)
+	// Account returns the subscriber and their points in one read.
+	Account(ctx context.Context, msisdn MSISDN) (*Subscriber, PointsBalance, error)
 	// ChangePoints appends a credit or a debit (earliest-expiring points are
 	// consumed first; EREFUSED insufficient_points if it would go below zero).
 	// A repeated idempotency key returns the original entry and replay=true.

@@ -61,8 +61,9 @@ type link struct {
 	respTimeout  time.Duration
 	handle       requestHandler
 
-	wmu sync.Mutex // serialises whole-PDU writes
-	bw  *bufio.Writer
+	wmu     sync.Mutex // serialises whole-PDU writes
+	bw      *bufio.Writer
+	writers atomic.Int32 // writers in or waiting for wmu; the last one flushes
 
 	seq    atomic.Uint32
 	window chan struct{} // one token per outstanding request
@@ -110,14 +111,19 @@ func (l *link) close(err error) {
 	})
 }
 
-// write sends one PDU as a whole, under a deadline.
+// write sends one PDU as a whole, under a deadline. Writers that arrive
+// while another is writing leave their PDU in the buffer for the last of them
+// to flush: under load many PDUs share one system call, and alone a PDU is
+// flushed at once.
 func (l *link) write(p pdu.Body) error {
 	var buf bytes.Buffer
 	if err := p.SerializeTo(&buf); err != nil {
 		return fmt.Errorf("encode %s: %w", p.Header().ID, err)
 	}
+	l.writers.Add(1)
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
+	last := l.writers.Add(-1) == 0
 	select {
 	case <-l.done:
 		return ErrLinkClosed
@@ -129,6 +135,9 @@ func (l *link) write(p pdu.Body) error {
 	if _, err := l.bw.Write(buf.Bytes()); err != nil {
 		l.close(err)
 		return fmt.Errorf("write %s: %w", p.Header().ID, err)
+	}
+	if !last {
+		return nil
 	}
 	if err := l.bw.Flush(); err != nil {
 		l.close(err)

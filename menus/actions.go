@@ -5,14 +5,11 @@ import "github.com/care360/care360"
 // pointsScreen is menu 1: tier, spendable and qualifying points, the next
 // expiry and what the next tier needs (PRODUCT.md §3.3).
 func pointsScreen(c *call) ([]string, error) {
-	sub, err := c.subscriber()
+	sub, bal, err := c.e.cfg.Points.Account(c.ctx, c.req.MSISDN)
 	if err != nil {
 		return nil, err
 	}
-	bal, err := c.e.cfg.Points.Balance(c.ctx, sub.MSISDN)
-	if err != nil {
-		return nil, err
-	}
+	c.sub = sub
 	lang := c.lang()
 	n := func(v int64) string { return formatNumber(v, lang) }
 	lines := []string{

@@ -55,29 +55,53 @@ var tierNames = map[care360.Tier][2]string{
 	care360.TierKimCuong: {"Kim cương", "Diamond"},
 }
 
-// text renders a catalog entry in a language.
+// texts holds every catalog entry and tier name in the three languages,
+// folded once at start-up: folding is Unicode normalisation, too dear to
+// repeat on every screen of every step.
+var texts, tiers = compile(catalog), compileTiers()
+
+type localized [3]string // vi, vi-unicode, en
+
+func compile(src map[msg][2]string) map[msg]localized {
+	out := make(map[msg]localized, len(src))
+	for k, e := range src {
+		out[k] = localized{foldVietnamese(e[0]), e[0], e[1]}
+	}
+	return out
+}
+
+func compileTiers() map[care360.Tier]localized {
+	out := make(map[care360.Tier]localized, len(tierNames))
+	for t, e := range tierNames {
+		out[t] = localized{foldVietnamese(e[0]), e[0], e[1]}
+	}
+	return out
+}
+
+func (l localized) in(lang care360.Language) string {
+	switch lang {
+	case care360.LangViUnicode:
+		return l[1]
+	case care360.LangEn:
+		return l[2]
+	}
+	return l[0]
+}
+
+// text renders a catalog entry in a language. Arguments must already be in
+// that language (numbers, tier names): they are not folded again.
 func text(lang care360.Language, key msg, args ...any) string {
-	e, ok := catalog[key]
+	e, ok := texts[key]
 	if !ok {
 		panic("menus: no message " + string(key))
 	}
-	return localize(lang, e, args...)
-}
-
-func tierName(lang care360.Language, t care360.Tier) string {
-	return localize(lang, tierNames[t])
-}
-
-func localize(lang care360.Language, e [2]string, args ...any) string {
-	s := e[0]
-	if lang == care360.LangEn {
-		s = e[1]
-	}
+	s := e.in(lang)
 	if len(args) > 0 {
 		s = fmt.Sprintf(s, args...)
 	}
-	if lang == care360.LangVi || lang == "" {
-		s = foldVietnamese(s)
-	}
 	return s
+}
+
+func tierName(lang care360.Language, t care360.Tier) string {
+	return tiers[t].in(lang)
 }

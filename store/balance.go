@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,9 +13,28 @@ import (
 // Balance returns msisdn's points now, in one round trip.
 func (db *DB) Balance(ctx context.Context, msisdn care360.MSISDN) (b care360.PointsBalance, err error) {
 	defer wrap(&err, "points balance of %s", msisdn.Masked())
+	_, b, err = db.account(ctx, msisdn, false)
+	return b, err
+}
+
+// Account returns the subscriber and their points in one round trip: the
+// points screen, DIEM and the API need both, and a USSD step is cheaper by
+// a whole round trip than asking for them separately.
+func (db *DB) Account(ctx context.Context, msisdn care360.MSISDN) (s *care360.Subscriber, b care360.PointsBalance, err error) {
+	defer wrap(&err, "account of %s", msisdn.Masked())
+	return db.account(ctx, msisdn, true)
+}
+
+// account batches the subscriber (or just its existence), the qualifying sum
+// and the open credits.
+func (db *DB) account(ctx context.Context, msisdn care360.MSISDN, withSubscriber bool) (s *care360.Subscriber, b care360.PointsBalance, err error) {
 	now := db.now()
 	batch := &pgx.Batch{}
-	batch.Queue(`SELECT EXISTS (SELECT 1 FROM subscribers WHERE msisdn = $1)`, msisdn)
+	if withSubscriber {
+		batch.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
+	} else {
+		batch.Queue(`SELECT EXISTS (SELECT 1 FROM subscribers WHERE msisdn = $1)`, msisdn)
+	}
 	batch.Queue(qualifyingSQL, msisdn, db.yearAgo(now))
 	batch.Queue(`
 		SELECT expires_at, kind, sum(remaining)::bigint FROM points_ledger
@@ -22,19 +42,28 @@ func (db *DB) Balance(ctx context.Context, msisdn care360.MSISDN) (b care360.Poi
 		GROUP BY expires_at, kind ORDER BY expires_at`, msisdn, now)
 	br := db.pool.SendBatch(ctx, batch)
 	defer br.Close()
-	var exists bool
-	if err := br.QueryRow().Scan(&exists); err != nil {
-		return b, err
-	}
-	if !exists {
-		return b, care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
+	notFound := care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
+	if withSubscriber {
+		if s, err = db.scanSubscriber(br.QueryRow()); errors.Is(err, pgx.ErrNoRows) {
+			return nil, b, notFound
+		} else if err != nil {
+			return nil, b, err
+		}
+	} else {
+		var exists bool
+		if err := br.QueryRow().Scan(&exists); err != nil {
+			return nil, b, err
+		}
+		if !exists {
+			return nil, b, notFound
+		}
 	}
 	if err := br.QueryRow().Scan(&b.Qualifying); err != nil {
-		return b, err
+		return nil, b, err
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return b, err
+		return nil, b, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -42,7 +71,7 @@ func (db *DB) Balance(ctx context.Context, msisdn care360.MSISDN) (b care360.Poi
 		var kind care360.PointsKind
 		var n int64
 		if err := rows.Scan(&at, &kind, &n); err != nil {
-			return b, err
+			return nil, b, err
 		}
 		b.Spendable += n
 		if kind == care360.PointsBonus {
@@ -58,7 +87,7 @@ func (db *DB) Balance(ctx context.Context, msisdn care360.MSISDN) (b care360.Poi
 			b.NextExpiry.Points += n
 		}
 	}
-	return b, rows.Err()
+	return s, b, rows.Err()
 }
 
 // Ledger returns msisdn's newest entries first (limit: 1 to 1000, default 100).

@@ -145,11 +145,8 @@ func (s *Server) getSubscriber(w http.ResponseWriter, r *http.Request) {
 
 // subscriberView reads a subscriber and its balance into API form.
 func (s *Server) subscriberView(ctx context.Context, msisdn care360.MSISDN) (*subscriberJSON, error) {
-	sub, err := s.subscribers.Subscriber(ctx, msisdn)
-	if err != nil {
-		return nil, err
-	}
-	bal, err := s.points.Balance(ctx, msisdn)
+	// One read, so the tier and the points are of the same moment.
+	sub, bal, err := s.points.Account(ctx, msisdn)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	_ "time/tzdata" // Asia/Ho_Chi_Minh works in a minimal image
 )
@@ -34,7 +35,16 @@ Configuration is by environment variable; see README.md.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	// CARE360_CPUPROFILE=file profiles the whole run (make bench uses it to
+	// show where a step's time goes).
+	if path := os.Getenv("CARE360_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	err := run(ctx, os.Args[1:])
+	pprof.StopCPUProfile()
+	if err != nil {
 		if errors.Is(err, errUsage) {
 			fmt.Fprint(os.Stderr, usage)
 			os.Exit(2)
