@@ -53,6 +53,11 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
+	return setupProfile(t, gateway.GenericProfile)
+}
+
+func setupProfile(t *testing.T, prof gateway.Profile) *bundle {
+	t.Helper()
 	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 3 * time.Second})
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
@@ -61,7 +66,7 @@ func setup(t *testing.T) *bundle {
 	u := &echoUSSD{}
 	gw := gateway.New(gateway.Config{
 		USSD: u,
-		Binds: []gateway.BindConfig{{Addr: sim.Addr(), SystemID: "care360", Password: "secret",
+		Binds: []gateway.BindConfig{{Addr: sim.Addr(), SystemID: "care360", Password: "secret", Profile: prof,
 			MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}},
 	})
 	gw.Start()
@@ -259,5 +264,89 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("condition not met in 5s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestProfiles runs one dialogue in each built-in operator profile against a
+// simulated centre of the matching style.
+func TestProfiles(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		prof    gateway.Profile
+		style   smsc.Style
+		opt     smsc.DialOptions
+		keyPart string
+		endOp   byte
+	}{
+		{gateway.GenericProfile, smsc.Style{}, smsc.DialOptions{}, "/s", 17},
+		{gateway.MSISDNKeyProfile, smsc.Style{CodeInDestination: true, EndOp: 0x20}, smsc.DialOptions{NoSessionInfo: true}, "", 0x20},
+		{gateway.EndBitProfile, smsc.Style{EndBitOnly: true}, smsc.DialOptions{}, "/s", 2},
+	}
+	for _, c := range cases {
+		t.Run(c.prof.Name, func(t *testing.T) {
+			t.Parallel()
+			if err := c.prof.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			b := setupProfile(t, c.prof)
+			ctx := ctxT(t)
+			opt := c.opt
+			opt.Style = c.style
+			call, err := b.sim.Dial(ctx, "0903123456", "*090#", opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if call.Screen() != "You said *090#" || call.Ended() || call.Op() != c.prof.OpContinue {
+				t.Fatalf("first screen %q op %d ended %v", call.Screen(), call.Op(), call.Ended())
+			}
+			first := call.SessionInfo()
+			if err := call.Reply(ctx, "end"); err != nil {
+				t.Fatal(err)
+			}
+			if !call.Ended() || call.Op() != c.endOp || call.Screen() != "Bye" {
+				t.Fatalf("final screen %q op %d ended %v", call.Screen(), call.Op(), call.Ended())
+			}
+			if c.prof.CountSequence {
+				// The phone's second message had sequence 1; our answer counts on.
+				if got := call.SessionInfo(); len(got) != 2 || got[1]>>1 != 2 || got[1]&1 != 1 || first[1]>>1 != 1 {
+					t.Fatalf("its_session_info %x then %x: want counted sequence and the end bit", first, got)
+				}
+			}
+			reqs := b.ussd.requests()
+			if got := strings.TrimPrefix(reqs[0].Key, "84903123456"); (c.keyPart == "") != (got == "") || !strings.HasPrefix(got, c.keyPart) {
+				t.Errorf("dialogue key %q", reqs[0].Key)
+			}
+			// A second dial, then the centre's own abort.
+			call, err = b.sim.Dial(ctx, "0903123456", "*090#", opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := call.Abort(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool {
+				r := b.ussd.requests()
+				return r[len(r)-1].Kind == care360.USSDAbort
+			})
+		})
+	}
+}
+
+func TestProfileValidation(t *testing.T) {
+	t.Parallel()
+	bad := gateway.GenericProfile
+	bad.Key = "imsi"
+	if bad.Validate() == nil {
+		t.Error("unknown key accepted")
+	}
+	bad = gateway.MSISDNKeyProfile
+	bad.OpEnd = bad.OpContinue
+	if bad.Validate() == nil {
+		t.Error("msisdn key with equal continue and end ops accepted")
+	}
+	bad = gateway.GenericProfile
+	bad.OpsAbort = []byte{1}
+	if bad.Validate() == nil {
+		t.Error("abort op equal to begin accepted")
 	}
 }

@@ -14,15 +14,6 @@ import (
 	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
 )
 
-// ussd_service_op values (SMPP 3.4 §5.3.2.44).
-const (
-	opPSSRIndication = 1  // subscriber dialled a code
-	opUSSRRequest    = 2  // we show a screen and wait
-	opPSSRResponse   = 17 // we show a final screen
-	opUSSRConfirm    = 18 // subscriber answered
-	opAbort          = 32 // network or user abort; ≥ 128 are aborts too
-)
-
 // esm_class message-type bits for a delivery receipt.
 const esmTypeMask, esmDeliveryReceipt = 0x3C, 0x04
 
@@ -112,28 +103,40 @@ func (g *Gateway) classify(b *bind, f pdufield.Map, tlv pdutlv.Map, op byte) (*s
 	if msisdn, err := g.cfg.Numbering.Parse(s.src); err == nil {
 		s.req.MSISDN = msisdn
 	}
-	s.req.Key = dialogueKey(s.req.MSISDN, s.src, s.sessInfo, s.umr)
 	prof := b.cfg.Profile
+	if prof.Key == "msisdn" {
+		s.req.Key = dialogueKey(s.req.MSISDN, s.src, nil, nil)
+	} else {
+		s.req.Key = dialogueKey(s.req.MSISDN, s.src, s.sessInfo, s.umr)
+	}
 	s.req.LimitGSM, s.req.LimitUCS2 = prof.LimitGSM, prof.LimitUCS2
 
 	endBit := s.sessInfo != nil && s.sessInfo[1]&0x01 != 0
 	switch {
-	case op == opAbort || op >= 128 || endBit:
+	case prof.isAbort(op, endBit):
 		s.req.Kind = care360.USSDAbort
 		return s, StatusOK
-	case op == opPSSRIndication:
+	case op == prof.OpBegin:
 		s.req.Kind = care360.USSDBegin
-	case op == opUSSRConfirm:
+	case op == prof.OpAnswer:
 		s.req.Kind = care360.USSDAnswer
 	default:
 		g.log.Info("ussd op acknowledged and ignored", "op", op, "from", care360.MaskMSISDN(s.src))
 		return nil, StatusOK
 	}
+	if s.req.Kind == care360.USSDBegin && prof.CodeIn == "destination_addr" {
+		s.req.Text = s.dst
+		return s, StatusOK
+	}
 	sm, ok := f[pdufield.ShortMessage]
 	if !ok {
 		return nil, StatusInvMsgLen
 	}
-	text, err := decodeText(fieldByte(f, pdufield.DataCoding), sm.Bytes())
+	coding := fieldByte(f, pdufield.DataCoding)
+	if coding == codingDefault && prof.Coding00 == "latin1" {
+		coding = codingLatin1
+	}
+	text, err := decodeText(coding, sm.Bytes())
 	if err != nil {
 		g.log.Warn("ussd text undecodable", "err", err, "from", care360.MaskMSISDN(s.src))
 		if errors.Is(err, errOddUCS2) {
@@ -210,27 +213,33 @@ func (g *Gateway) submitScreen(ctx context.Context, s step, reply care360.USSDRe
 	}
 }
 
-// screenPDU builds the submit_sm for a screen: op 2 to continue, op 17 to end,
-// session TLVs echoed as received (with the end bit set when ending).
+// screenPDU builds the submit_sm for a screen in the bind's profile: its
+// continue or end op, session TLVs echoed as received, the end bit set on a
+// final screen, sequence bits echoed or counted.
 func screenPDU(s step, reply care360.USSDReply) pdu.Body {
-	op := byte(opUSSRRequest)
+	prof := s.bind.cfg.Profile
+	op := prof.OpContinue
 	if reply.End {
-		op = opPSSRResponse
+		op = prof.OpEnd
 	}
 	fields := pdutlv.Fields{pdutlv.TagUssdServiceOp: []byte{op}}
-	if s.sessInfo != nil {
-		si := []byte{s.sessInfo[0], s.sessInfo[1] &^ 0x01}
+	if s.sessInfo != nil && prof.Key == "session" {
+		seqBits := s.sessInfo[1] &^ 0x01
+		if prof.CountSequence {
+			seqBits += 2 // bits 7..1 hold the sequence; wraps within the octet
+		}
+		si := []byte{s.sessInfo[0], seqBits}
 		if reply.End {
 			si[1] |= 0x01
 		}
 		fields[pdutlv.TagItsSessionInfo] = si
 	}
-	if s.umr != nil {
+	if s.umr != nil && prof.Key == "session" {
 		fields[pdutlv.TagUserMessageReference] = s.umr
 	}
 	p := pdu.NewSubmitSM(fields)
 	f := p.Fields()
-	f.Set(pdufield.ServiceType, s.bind.cfg.Profile.ServiceType)
+	f.Set(pdufield.ServiceType, prof.ServiceType)
 	f.Set(pdufield.SourceAddr, s.dst)
 	f.Set(pdufield.DestAddrTON, s.srcTON)
 	f.Set(pdufield.DestAddrNPI, s.srcNPI)

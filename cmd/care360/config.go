@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"strconv"
@@ -39,7 +41,8 @@ type fileConfig struct {
 		TPS        int    `json:"tps"`
 		Window     int    `json:"window"`
 	} `json:"binds"`
-	TierThresholds []int64 `json:"tier_thresholds"`
+	TierThresholds []int64           `json:"tier_thresholds"`
+	Profiles       []gateway.Profile `json:"profiles"`
 }
 
 // LoadConfig reads the environment through getenv. Unset variables take the
@@ -81,7 +84,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	profile, ok := gateway.Profiles[env("CARE360_SMPP_PROFILE", "generic")]
+	var file *fileConfig
+	profiles := maps.Clone(gateway.Profiles)
+	if path := getenv("CARE360_CONFIG"); path != "" {
+		if file, err = readFile(path, profiles); err != nil {
+			return c, fmt.Errorf("CARE360_CONFIG %s: %w", path, err)
+		}
+	}
+	profile, ok := profiles[env("CARE360_SMPP_PROFILE", "generic")]
 	if !ok {
 		return c, fmt.Errorf("CARE360_SMPP_PROFILE: unknown profile %q", getenv("CARE360_SMPP_PROFILE"))
 	}
@@ -95,26 +105,37 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			Profile: profile, TPS: tps, Window: window,
 		})
 	}
-	if path := getenv("CARE360_CONFIG"); path != "" {
-		if err := c.loadFile(path, profile, tps, window); err != nil {
-			return c, fmt.Errorf("CARE360_CONFIG %s: %w", path, err)
+	if file != nil {
+		if err := c.apply(file, profiles, profile, tps, window); err != nil {
+			return c, fmt.Errorf("CARE360_CONFIG %s: %w", getenv("CARE360_CONFIG"), err)
 		}
 	}
 	return c, nil
 }
 
-// loadFile adds the binds and tier thresholds of a JSON configuration file.
-func (c *Config) loadFile(path string, profile gateway.Profile, tps, window int) error {
+// readFile parses the configuration file and adds its profiles to profiles.
+func readFile(path string, profiles map[string]gateway.Profile) (*fileConfig, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var f fileConfig
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return err
+		return nil, err
 	}
+	for _, p := range f.Profiles {
+		if err := p.Validate(); err != nil {
+			return nil, err
+		}
+		profiles[p.Name] = p
+	}
+	return &f, nil
+}
+
+// apply adds the binds and tier thresholds of the configuration file.
+func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profile gateway.Profile, tps, window int) error {
 	for i, b := range f.Binds {
 		bc := gateway.BindConfig{Addr: b.Addr, SystemID: b.SystemID, Password: b.Password,
 			SystemType: b.SystemType, Profile: profile, TPS: tps, Window: window}
@@ -122,7 +143,7 @@ func (c *Config) loadFile(path string, profile gateway.Profile, tps, window int)
 			return fmt.Errorf("binds[%d]: addr is required", i)
 		}
 		if b.Profile != "" {
-			p, ok := gateway.Profiles[b.Profile]
+			p, ok := profiles[b.Profile]
 			if !ok {
 				return fmt.Errorf("binds[%d]: unknown profile %q", i, b.Profile)
 			}

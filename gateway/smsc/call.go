@@ -42,6 +42,52 @@ type DialOptions struct {
 	// ServiceCode is the destination_addr of the deliver_sm PDUs; default the
 	// dialled string.
 	ServiceCode string
+	// Style is how this USSD centre speaks; the zero value is generic.
+	Style Style
+}
+
+// Style is how a simulated USSD centre marks dialled codes and the end of a
+// dialogue (the gateway's operator profiles, seen from the other side). The
+// zero value is the generic style of PRODUCT.md §3.1.
+type Style struct {
+	// CodeInDestination sends the dialled code in destination_addr only,
+	// with an empty short_message.
+	CodeInDestination bool
+	// EndOp is the ussd_service_op with which the application ends a
+	// dialogue (0 means 17, PSSR response). The centre's own aborts use it
+	// too when it is not 17.
+	EndOp byte
+	// EndBitOnly: a dialogue ends only when the its_session_info end bit is
+	// set, whatever the op; the centre aborts the same way (op 18 with the
+	// end bit and no text).
+	EndBitOnly bool
+}
+
+func (st Style) endOp() byte {
+	if st.EndOp == 0 {
+		return opPSSRResponse
+	}
+	return st.EndOp
+}
+
+// abortOp is the op of the centre's own abort.
+func (st Style) abortOp() byte {
+	switch {
+	case st.EndBitOnly:
+		return opUSSRConfirm
+	case st.EndOp != 0 && st.EndOp != opPSSRResponse:
+		return st.EndOp
+	}
+	return opAbort
+}
+
+// ends reports whether a screen with op and its_session_info ends the call.
+func (st Style) ends(op byte, info []byte) bool {
+	endBit := len(info) == 2 && info[1]&1 == 1
+	if st.EndBitOnly {
+		return endBit
+	}
+	return op == st.endOp() || endBit
 }
 
 // Call is one USSD dialogue seen from the phone. Its methods are safe for
@@ -51,6 +97,7 @@ type Call struct {
 	msisdn  string
 	dest    string
 	coding  byte
+	style   Style
 	hasSess bool
 	sess    byte
 	hasUMR  bool
@@ -97,9 +144,12 @@ func (s *Server) Dial(ctx context.Context, msisdn, code string, opt DialOptions)
 	if err != nil {
 		return nil, err
 	}
-	c := &Call{s: s, msisdn: msisdn, dest: code, coding: coding, screens: make(chan screen, 1)}
+	c := &Call{s: s, msisdn: msisdn, dest: code, coding: coding, style: opt.Style, screens: make(chan screen, 1)}
 	if opt.ServiceCode != "" {
 		c.dest = opt.ServiceCode
+	}
+	if opt.Style.CodeInDestination {
+		c.dest, sm = code, nil
 	}
 	if err := s.openCall(c, !opt.NoSessionInfo, opt.UserMessageReference); err != nil {
 		return nil, err
@@ -133,7 +183,7 @@ func (c *Call) Abort(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := l.request(ctx, c.deliverSM(opAbort, nil))
+	resp, err := l.request(ctx, c.deliverSM(c.style.abortOp(), nil, true))
 	if err != nil {
 		return fmt.Errorf("smsc: abort: %w", err)
 	}
@@ -183,7 +233,7 @@ func (c *Call) do(ctx context.Context, op byte, sm []byte) error {
 	}
 	timer := time.NewTimer(c.s.cfg.ResponseTimeout)
 	defer timer.Stop()
-	seq, respCh, err := l.send(c.deliverSM(op, sm))
+	seq, respCh, err := l.send(c.deliverSM(op, sm, false))
 	if err != nil {
 		c.end()
 		return err
@@ -209,7 +259,7 @@ func (c *Call) do(ctx context.Context, op byte, sm []byte) error {
 			c.mu.Lock()
 			c.text, c.op, c.info = sc.text, sc.op, sc.info
 			c.mu.Unlock()
-			if sc.op == opPSSRResponse {
+			if c.style.ends(sc.op, sc.info) {
 				c.end()
 			}
 		case <-timer.C:
@@ -237,7 +287,7 @@ func (c *Call) abortAsync(prefer *link) {
 	if err != nil {
 		return
 	}
-	seq, ch, err := l.send(c.deliverSM(opAbort, nil))
+	seq, ch, err := l.send(c.deliverSM(c.style.abortOp(), nil, true))
 	if err != nil {
 		c.s.log.Warn("abort not sent", "msisdn", mask(c.msisdn), "err", err)
 		return
@@ -250,7 +300,7 @@ func (c *Call) abortAsync(prefer *link) {
 }
 
 // deliverSM builds the next deliver_sm of the dialogue.
-func (c *Call) deliverSM(op byte, sm []byte) pdu.Body {
+func (c *Call) deliverSM(op byte, sm []byte, abort bool) pdu.Body {
 	p := newDeliverSM()
 	f := p.Fields()
 	setAddrs(f, c.msisdn, c.dest)
@@ -264,7 +314,7 @@ func (c *Call) deliverSM(op byte, sm []byte) pdu.Body {
 	c.mu.Unlock()
 	if c.hasSess {
 		info := seqBits << 1
-		if op == opAbort {
+		if abort {
 			info |= 1 // end of session
 		}
 		t.Set(pdutlv.TagItsSessionInfo, []byte{c.sess, info})
@@ -365,10 +415,6 @@ func (s *Server) handleUSSD(l *link, p pdu.Body, op byte) {
 	info := tlvBytes(p, pdutlv.TagItsSessionInfo)
 	umr := tlvBytes(p, pdutlv.TagUserMessageReference)
 	log := s.log.With("link", l.id, "msisdn", mask(to), "op", op)
-	if op != opUSSRRequest && op != opPSSRResponse {
-		log.Warn("USSD submit_sm with an op a phone cannot be shown; ignored")
-		return
-	}
 	s.mu.Lock()
 	var c *Call
 	open := s.calls[to]
@@ -391,6 +437,10 @@ func (s *Server) handleUSSD(l *link, p pdu.Body, op byte) {
 	s.mu.Unlock()
 	if c == nil {
 		log.Warn("USSD screen for no open call", "its_session_info", fmt.Sprintf("%x", info), "user_message_reference", fmt.Sprintf("%x", umr))
+		return
+	}
+	if op != opUSSRRequest && op != c.style.endOp() {
+		log.Warn("USSD submit_sm with an op a phone cannot be shown; ignored")
 		return
 	}
 	c.mu.Lock()

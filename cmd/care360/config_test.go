@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.USSDCode != "*090#" || c.ShortCode != "9237" || c.HTTPAddr != ":8080" || c.IdleTimeout != time.Minute ||
+		c.Location.String() != "Asia/Ho_Chi_Minh" || len(c.Binds) != 0 || len(c.HTTPAllow) != 2 {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestLoadConfigBindsAndFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "care360.json")
+	os.WriteFile(file, []byte(`{
+	  "profiles": [{"name":"acme","service_type":"USSD","limit_gsm":160,"limit_ucs2":70,"op_begin":1,"op_answer":18,
+	                "ops_abort":[32],"op_continue":2,"op_end":17,"key":"session","code_in":"short_message"}],
+	  "binds": [{"addr":"10.0.0.9:2775","system_id":"ussd1","password":"p","profile":"acme","tps":50}],
+	  "tier_thresholds": [0, 1000, 3000, 8000, 15000]
+	}`), 0o600)
+	env := map[string]string{
+		"CARE360_SMPP_ADDR":    "smsc-a:2775, smsc-b:2775",
+		"CARE360_SMPP_TPS":     "250",
+		"CARE360_SMPP_PROFILE": "msisdn-key",
+		"CARE360_CONFIG":       file,
+	}
+	c, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Binds) != 3 {
+		t.Fatalf("binds: %+v", c.Binds)
+	}
+	if b := c.Binds[1]; b.Addr != "smsc-b:2775" || b.TPS != 250 || b.Window != 10 || b.Profile.Name != "msisdn-key" || b.SystemID != "care360" {
+		t.Errorf("env bind: %+v", b)
+	}
+	if b := c.Binds[2]; b.Addr != "10.0.0.9:2775" || b.TPS != 50 || b.Profile.Name != "acme" || b.Profile.LimitGSM != 160 || b.SystemID != "ussd1" {
+		t.Errorf("file bind: %+v", b)
+	}
+	if c.TierRules.Thresholds[4] != 15000 {
+		t.Errorf("thresholds %v", c.TierRules.Thresholds)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	badProfile := filepath.Join(dir, "bad.json")
+	os.WriteFile(badProfile, []byte(`{"profiles":[{"name":"x","limit_gsm":160,"limit_ucs2":70,"op_begin":1,"op_answer":1,"key":"session","code_in":"short_message"}]}`), 0o600)
+	unknownField := filepath.Join(dir, "unknown.json")
+	os.WriteFile(unknownField, []byte(`{"bindz":[]}`), 0o600)
+	cases := map[string]map[string]string{
+		"CARE360_SMPP_TPS":          {"CARE360_SMPP_TPS": "fast"},
+		"CARE360_SMPP_WINDOW":       {"CARE360_SMPP_WINDOW": "0"},
+		"CARE360_TIMEZONE":          {"CARE360_TIMEZONE": "Mars/Olympus"},
+		"CARE360_USSD_IDLE_TIMEOUT": {"CARE360_USSD_IDLE_TIMEOUT": "soon"},
+		"CARE360_USSD_HTTP_ALLOW":   {"CARE360_USSD_HTTP_ALLOW": "10.0.0.0/33"},
+		"CARE360_SMPP_PROFILE":      {"CARE360_SMPP_PROFILE": "nokia"},
+		"op_begin and op_answer":    {"CARE360_CONFIG": badProfile},
+		"unknown field":             {"CARE360_CONFIG": unknownField},
+	}
+	for want, env := range cases {
+		_, err := LoadConfig(func(k string) string { return env[k] })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: error %v; want one naming %q", env, err, want)
+		}
+	}
+}
