@@ -27,6 +27,9 @@ const (
 	ReasonTier               = "tier"
 	ReasonWindow             = "window"
 	ReasonSuspended          = "suspended"
+	ReasonOptedOut           = "opted_out" // refused marketing SMS (TC) or on the do-not-call list
+	ReasonSelf               = "self"      // a transfer to oneself
+	ReasonAmount             = "amount"    // not a permitted number of points (multiples, minimum)
 )
 
 // Error is a domain error: a code for machines, a message safe to show to an

@@ -1,0 +1,110 @@
+package care360
+
+import (
+	"context"
+	"time"
+)
+
+// Claim is an outbox message a sender has leased: until LeaseUntil no other
+// sender takes it, and after it any sender may (its owner is presumed dead).
+type Claim struct {
+	ID         int64
+	MSISDN     MSISDN
+	Text       string
+	Kind       MessageKind
+	Attempts   int   // claims so far, this one included
+	DoneParts  []int // parts (1-based) an earlier attempt already submitted
+	LeaseUntil time.Time
+}
+
+// OutcomeKind is what became of a claimed message.
+type OutcomeKind string
+
+// Outcomes a sender reports.
+const (
+	// OutcomeSubmitted: every part was accepted by the SMSC.
+	OutcomeSubmitted OutcomeKind = "submitted"
+	// OutcomeRetry: try again at RetryAt (queue full, link lost, timeout).
+	OutcomeRetry OutcomeKind = "retry"
+	// OutcomeFailed: the SMSC refused it for good; Error says why.
+	OutcomeFailed OutcomeKind = "failed"
+	// OutcomeReleased: never tried (the sender is stopping); hand it back
+	// without counting the attempt.
+	OutcomeReleased OutcomeKind = "released"
+)
+
+// SubmittedPart is one part the SMSC accepted, with the id it gave.
+type SubmittedPart struct {
+	Part   int // 1-based
+	SMSCID string
+}
+
+// Outcome is a sender's report on one claimed message. Parts lists the parts
+// submitted in this attempt, whatever the outcome, so a retry sends only the
+// rest and a receipt for any of them finds its message.
+type Outcome struct {
+	ID         int64
+	Kind       OutcomeKind
+	TotalParts int
+	Parts      []SubmittedPart
+	RetryAt    time.Time
+	Error      string
+}
+
+// ReceiptState is what a delivery receipt says about one part.
+type ReceiptState string
+
+// Receipt states (SMPP 3.4 message_state, in the outbox's words). Only
+// delivered, undeliverable and expired are final.
+const (
+	ReceiptDelivered     ReceiptState = "delivered"
+	ReceiptUndeliverable ReceiptState = "undeliverable"
+	ReceiptExpired       ReceiptState = "expired"
+	ReceiptEnroute       ReceiptState = "enroute"
+	ReceiptUnknown       ReceiptState = "unknown"
+)
+
+// Final reports whether the state ends the part's story.
+func (s ReceiptState) Final() bool {
+	return s == ReceiptDelivered || s == ReceiptUndeliverable || s == ReceiptExpired
+}
+
+// Receipt is one delivery receipt from an SMSC.
+type Receipt struct {
+	SMSCID string // the message_id our submit_sm_resp carried
+	State  ReceiptState
+	Error  string // the receipt's err: field, if any
+	At     time.Time
+}
+
+// ReceiptMatch is a receipt that found its part, with when the part was
+// submitted (for the delivery-latency metric).
+type ReceiptMatch struct {
+	SMSCID      string
+	SubmittedAt time.Time
+}
+
+// Upkeep is what one OutboxQueue.Maintain pass did.
+type Upkeep struct {
+	Recovered int   // leases of dead senders taken back
+	Released  int   // held messages whose time came
+	Held      int   // queued marketing held by quiet hours
+	Queued    int64 // queued messages waiting (queue depth), -1 if not counted
+}
+
+// OutboxQueue is the outbox as senders see it. Several senders, in several
+// processes, may share one queue: a claim is exclusive until its lease ends.
+type OutboxQueue interface {
+	// Claim leases up to max due messages to owner for lease.
+	Claim(ctx context.Context, owner string, max int, lease time.Duration) ([]Claim, error)
+	// Settle records what became of claimed messages. Outcomes for messages
+	// no longer leased to owner are ignored.
+	Settle(ctx context.Context, owner string, outcomes []Outcome) error
+	// Receipts records delivery receipts; receipts that match no part (yet)
+	// are kept and applied when the part is recorded.
+	Receipts(ctx context.Context, rs []Receipt) ([]ReceiptMatch, error)
+	// Maintain recovers expired leases, releases held messages whose time
+	// has come and holds marketing outside the window. Safe to run from
+	// every sender at once.
+	Maintain(ctx context.Context) (Upkeep, error)
+}

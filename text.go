@@ -1,0 +1,135 @@
+package care360
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf16"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Fold removes Vietnamese diacritics so that text fits the GSM-7 alphabet of
+// a feature phone and so that what subscribers type compares equal however
+// they typed it: decompose, drop combining marks, recompose, and map the two
+// letters that are not a base letter plus a mark (đ, Đ).
+func Fold(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		return s
+	}
+	return strings.NewReplacer("đ", "d", "Đ", "D").Replace(out)
+}
+
+// Localize picks the text for lang from a catalog entry written in
+// Vietnamese with diacritics and in English; plain "vi" (and an unknown
+// language) is the fold of the Vietnamese, so the two never drift apart.
+func Localize(lang Language, viUnicode, en string) string {
+	switch lang {
+	case LangEn:
+		return en
+	case LangViUnicode:
+		return viUnicode
+	}
+	return Fold(viUnicode)
+}
+
+// tierNames are the tiers as subscribers read them: [Vietnamese, English].
+var tierNames = map[Tier][2]string{
+	TierDong:     {"Đồng", "Bronze"},
+	TierBac:      {"Bạc", "Silver"},
+	TierTitan:    {"Titan", "Titan"},
+	TierVang:     {"Vàng", "Gold"},
+	TierKimCuong: {"Kim cương", "Diamond"},
+}
+
+// Name returns the tier's name in lang ("Kim cuong" in vi, "Kim cương" in
+// vi-unicode, "Diamond" in en).
+func (t Tier) Name(lang Language) string {
+	n, ok := tierNames[t]
+	if !ok {
+		return string(t)
+	}
+	return Localize(lang, n[0], n[1])
+}
+
+// gsm7Basic is the GSM 03.38 default alphabet in code order (0x1B is the
+// escape, not a character: septets refuses it). gsm7Extension holds the
+// characters reached through the escape, each costing two septets.
+const (
+	gsm7Basic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+		"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+	gsm7Extension = "\f^{}\\[~]|€"
+)
+
+// septets is what r costs in GSM-7: 1, 2 for the extension table, 0 if r
+// has no GSM-7 code.
+func septets(r rune) int {
+	switch {
+	case r == 0x1b:
+		return 0
+	case strings.ContainsRune(gsm7Basic, r):
+		return 1
+	case strings.ContainsRune(gsm7Extension, r):
+		return 2
+	}
+	return 0
+}
+
+// FitsGSM7 reports whether every character of s is in the GSM-7 default
+// alphabet or its extension table.
+func FitsGSM7(s string) bool {
+	for _, r := range s {
+		if septets(r) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// SMS sizes (3GPP TS 23.040): one message carries 160 GSM-7 septets or 70
+// UCS-2 units; a part of a concatenated message loses 7 septets (3 units) to
+// its user data header.
+const (
+	gsmSingle, gsmPart   = 160, 153
+	ucs2Single, ucs2Part = 70, 67
+)
+
+// DefaultMaxSMSParts is how many concatenated parts one message may take
+// (*default*): handsets reassemble more, but operators bill each part.
+const DefaultMaxSMSParts = 6
+
+// SplitSMS cuts text into the parts it is sent in: GSM-7 when every
+// character fits (extension characters count twice and an escape pair is
+// never cut), else UCS-2 (a surrogate pair is never cut). One part needs no
+// header; longer texts are cut at the concatenated size.
+func SplitSMS(text string) (parts []string, ucs2 bool) {
+	rs := []rune(text)
+	if FitsGSM7(text) {
+		return split(rs, gsmSingle, gsmPart, septets), false
+	}
+	return split(rs, ucs2Single, ucs2Part, func(r rune) int { return len(utf16.Encode([]rune{r})) }), true
+}
+
+func split(rs []rune, single, part int, cost func(rune) int) []string {
+	total := 0
+	for _, r := range rs {
+		total += cost(r)
+	}
+	if total <= single {
+		return []string{string(rs)}
+	}
+	var out []string
+	start, used := 0, 0
+	for i, r := range rs {
+		if c := cost(r); used+c > part {
+			out = append(out, string(rs[start:i]))
+			start, used = i, c
+		} else {
+			used += c
+		}
+	}
+	return append(out, string(rs[start:]))
+}
