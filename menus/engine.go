@@ -7,11 +7,13 @@ package menus
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/care360/care360"
 )
@@ -24,22 +26,41 @@ type Config struct {
 	Dialogues   care360.DialogueStore
 	TierRules   care360.TierRules
 	IdleTimeout time.Duration // a dialogue idle this long is over (default 60s)
-	Location    *time.Location
-	Logger      *slog.Logger
+	// ResumeWindow is how long a dialogue dropped by the network can be
+	// resumed by dialling the plain code again (default 2 minutes).
+	ResumeWindow time.Duration
+	// DialRate and DialBurst bound how often one MSISDN may dial (default
+	// 10 a minute, bursts of 5): a stuck phone or a script must not be able
+	// to keep a worker and a database connection busy.
+	DialRate  float64 // dials per second
+	DialBurst int
+	Location  *time.Location
+	Now       func() time.Time // nil: time.Now; tests move the clock
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer // nil: metrics kept but not exported
+
+	// Tree replaces the Care360 menu tree; tests use it for screen kinds
+	// the product tree does not use yet.
+	Tree map[string]*Screen
 }
 
 // Engine runs dialogues. It is safe for concurrent use.
 type Engine struct {
-	cfg    Config
-	base   string // the service code without its final '#', "*090"
-	log    *slog.Logger
-	screen map[string]*screen
+	cfg     Config
+	base    string // the service code without its final '#', "*090"
+	log     *slog.Logger
+	screen  map[string]*Screen
+	limiter *dialLimiter
+	metrics *metrics
 }
 
 var _ care360.USSDService = (*Engine)(nil)
 
-// maxInvalid answers in a row end the dialogue politely.
-const maxInvalid = 3
+const (
+	maxInvalid   = 3   // invalid answers in a row end the dialogue politely
+	maxAnswerLen = 160 // a longer answer is not something a menu asked for
+	resumePrefix = "resume/"
+)
 
 // New checks the configuration and the menu tree.
 func New(cfg Config) (*Engine, error) {
@@ -52,6 +73,15 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 60 * time.Second
 	}
+	if cfg.ResumeWindow <= 0 {
+		cfg.ResumeWindow = 2 * time.Minute
+	}
+	if cfg.DialRate <= 0 {
+		cfg.DialRate, cfg.DialBurst = 10.0/60, 5
+	}
+	if cfg.DialBurst <= 0 {
+		cfg.DialBurst = 1
+	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
@@ -61,9 +91,15 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.TierRules.Thresholds == [5]int64{} {
 		cfg.TierRules = care360.DefaultTierRules
 	}
-	e := &Engine{cfg: cfg, base: strings.TrimSuffix(cfg.ServiceCode, "#"), log: cfg.Logger}
-	e.screen = tree()
-	if err := checkTree(e.screen); err != nil {
+	e := &Engine{
+		cfg: cfg, base: strings.TrimSuffix(cfg.ServiceCode, "#"), log: cfg.Logger,
+		limiter: newDialLimiter(cfg.DialRate, cfg.DialBurst), metrics: newMetrics(cfg.Registry),
+	}
+	e.screen = cfg.Tree
+	if e.screen == nil {
+		e.screen = Tree()
+	}
+	if err := CheckTree(e.screen); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -71,13 +107,17 @@ func New(cfg Config) (*Engine, error) {
 
 // state is what a dialogue remembers between steps (stored as JSON).
 type state struct {
-	Lang    care360.Language `json:"lang"`
-	Member  bool             `json:"member"`
-	Screen  string           `json:"screen"`
-	Back    []string         `json:"back,omitempty"`  // screens 0 returns to
-	Lines   []string         `json:"lines,omitempty"` // content of an info screen, fixed when entered
-	Page    int              `json:"page,omitempty"`
-	Invalid int              `json:"invalid,omitempty"`
+	Lang    care360.Language  `json:"lang"`
+	Member  bool              `json:"member"`
+	Screen  string            `json:"screen"`
+	Back    []string          `json:"back,omitempty"`   // screens 0 returns to
+	Lines   []string          `json:"lines,omitempty"`  // content computed when the screen was entered
+	Opts    []string          `json:"opts,omitempty"`   // values of a dynamic list, item n is Opts[n-1]
+	Values  map[string]string `json:"values,omitempty"` // what the subscriber chose or typed so far
+	Page    int               `json:"page,omitempty"`
+	Invalid int               `json:"invalid,omitempty"`
+	// Saved is the dropped dialogue offered on the resume screen.
+	Saved *state `json:"saved,omitempty"`
 }
 
 // call is one step in progress.
@@ -109,11 +149,14 @@ func (c *call) subscriber() (*care360.Subscriber, error) {
 	return c.sub, nil
 }
 
+// value returns what the subscriber chose or typed under key.
+func (c *call) value(key string) string { return c.st.Values[key] }
+
 // Step answers one subscriber message.
 func (e *Engine) Step(ctx context.Context, req care360.USSDRequest) (care360.USSDReply, error) {
 	switch req.Kind {
 	case care360.USSDAbort:
-		return care360.USSDReply{End: true}, e.cfg.Dialogues.DeleteDialogue(ctx, req.Key)
+		return care360.USSDReply{End: true}, e.abort(ctx, req)
 	case care360.USSDBegin:
 		return e.begin(ctx, req)
 	case care360.USSDAnswer:
@@ -122,16 +165,44 @@ func (e *Engine) Step(ctx context.Context, req care360.USSDRequest) (care360.USS
 	return care360.USSDReply{}, fmt.Errorf("menus: unknown request kind %d", req.Kind)
 }
 
+// abort forgets a dialogue the network dropped, keeping it for a while under
+// the subscriber's resume key if it was below the top screen.
+func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
+	e.metrics.dialogues.WithLabelValues("aborted").Inc()
+	d, err := e.cfg.Dialogues.LoadDialogue(ctx, req.Key, e.cfg.IdleTimeout)
+	if err != nil || d == nil {
+		return err
+	}
+	var st state
+	if req.MSISDN != "" && json.Unmarshal(d.State, &st) == nil && st.Member && st.Screen != "main" && st.Screen != "resume" {
+		st.Invalid, st.Saved = 0, nil
+		if b, err := json.Marshal(st); err == nil {
+			if err := e.cfg.Dialogues.SaveDialogue(ctx, &care360.Dialogue{Key: resumePrefix + string(req.MSISDN), MSISDN: req.MSISDN, State: b}); err != nil {
+				e.log.Warn("menus: dropped dialogue not kept for resuming", "err", err)
+			}
+		}
+	}
+	return e.cfg.Dialogues.DeleteDialogue(ctx, req.Key)
+}
+
 // begin opens a dialogue for a dial (replacing any open one under the key).
 func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.USSDReply, error) {
 	c := &call{ctx: ctx, e: e, req: req, st: &state{Lang: care360.LangVi}}
 	path, ok := e.parseDial(req.Text)
 	if !ok {
+		e.metrics.dialogues.WithLabelValues("not_ours").Inc()
 		return e.end(c, text(c.lang(), "not.ours", e.cfg.ServiceCode))
 	}
 	if req.MSISDN == "" {
+		e.metrics.dialogues.WithLabelValues("not_subscriber").Inc()
 		return e.end(c, text(c.lang(), "not.subscriber"))
 	}
+	if !e.limiter.allow(req.MSISDN) {
+		e.metrics.dialogues.WithLabelValues("rate_limited").Inc()
+		e.log.Warn("menus: dialling too often; refused", "msisdn", req.MSISDN.Masked())
+		return care360.USSDReply{Text: text(c.lang(), "rate.limited"), End: true}, nil
+	}
+	e.metrics.dialogues.WithLabelValues("opened").Inc()
 	sub, err := c.subscriber()
 	switch {
 	case care360.ErrorCode(err) == care360.ENOTFOUND:
@@ -144,10 +215,21 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 	default:
 		c.st.Lang, c.st.Member, c.st.Screen = sub.Language, true, "main"
 	}
+	if len(path) == 0 && c.st.Member {
+		if saved, err := e.dropped(c); err != nil {
+			e.log.Warn("menus: could not look for a dropped dialogue", "err", err)
+		} else if saved != nil {
+			c.st.Screen, c.st.Saved = "resume", saved
+			return e.show(c)
+		}
+	}
+	if err := e.enter(c, c.st.Screen, false); err != nil {
+		return e.fail(c, err)
+	}
 	// A shortcut behaves exactly like typing its choices one by one, except
-	// that it stops before anything that needs the subscriber to confirm.
-	for i, in := range path {
-		if it := e.screen[c.st.Screen].item(c, in); it != nil && it.confirms {
+	// that it stops at the first screen that asks for input or confirmation.
+	for _, in := range path {
+		if sc := e.screen[c.st.Screen]; sc.Input != nil || sc.Confirm != nil || sc.confirms(in) {
 			break
 		}
 		out, err := e.apply(c, in)
@@ -157,28 +239,53 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 		if out != nil {
 			return *out, nil
 		}
-		if c.st.Invalid > 0 || i == len(path)-1 {
+		if c.st.Invalid > 0 {
 			break
 		}
 	}
 	return e.show(c)
 }
 
+// dropped returns (and forgets) the dialogue this subscriber lost to the
+// network in the last ResumeWindow, if any.
+func (e *Engine) dropped(c *call) (*state, error) {
+	key := resumePrefix + string(c.req.MSISDN)
+	d, err := e.cfg.Dialogues.LoadDialogue(c.ctx, key, e.cfg.ResumeWindow)
+	if err != nil || d == nil {
+		return nil, err
+	}
+	if err := e.cfg.Dialogues.DeleteDialogue(c.ctx, key); err != nil {
+		return nil, err
+	}
+	var st state
+	if err := json.Unmarshal(d.State, &st); err != nil {
+		return nil, nil // nothing worth resuming
+	}
+	return &st, nil
+}
+
 // answer continues an open dialogue with what the subscriber typed.
 func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.USSDReply, error) {
+	c := &call{ctx: ctx, e: e, req: req, st: &state{}}
 	d, err := e.cfg.Dialogues.LoadDialogue(ctx, req.Key, e.cfg.IdleTimeout)
 	if err != nil {
-		return e.fail(&call{ctx: ctx, e: e, req: req, st: &state{}}, err)
+		return e.fail(c, err)
 	}
-	c := &call{ctx: ctx, e: e, req: req, st: &state{}}
 	if d == nil {
+		e.metrics.dialogues.WithLabelValues("expired").Inc()
 		return care360.USSDReply{Text: text(care360.LangVi, "session.ended", e.cfg.ServiceCode), End: true}, nil
 	}
 	if err := json.Unmarshal(d.State, c.st); err != nil {
 		e.log.Error("menus: corrupt dialogue state; ending it", "err", err)
 		return e.end(c, text(care360.LangVi, "session.ended", e.cfg.ServiceCode))
 	}
-	out, err := e.apply(c, strings.TrimSpace(req.Text))
+	in, ok := cleanAnswer(req.Text)
+	if !ok {
+		e.metrics.invalid.WithLabelValues("malformed").Inc()
+		e.log.Info("menus: malformed answer", "msisdn", req.MSISDN.Masked(), "len", len(req.Text))
+		in = "\x00" // matches nothing: counts as an invalid answer
+	}
+	out, err := e.apply(c, in)
 	if err != nil {
 		return e.fail(c, err)
 	}
@@ -186,6 +293,21 @@ func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.U
 		return *out, nil
 	}
 	return e.show(c)
+}
+
+// cleanAnswer trims an answer and refuses what no screen asks for: control
+// characters and oversize text.
+func cleanAnswer(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > maxAnswerLen {
+		return "", false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 // parseDial splits "*090*3*2#" into ["3","2"]; ok is false for other codes.
@@ -206,75 +328,12 @@ func (e *Engine) parseDial(dialled string) (path []string, ok bool) {
 	return parts, true
 }
 
-// apply handles one input on the current screen. It returns a reply when the
-// input finished the dialogue; otherwise the state has moved and show renders
-// where it now is.
-func (e *Engine) apply(c *call, in string) (*care360.USSDReply, error) {
-	sc := e.screen[c.st.Screen]
-	pages := e.paginate(c, sc)
-	switch {
-	case in == "00":
-		e.goTo(c, c.home(), false)
-		return nil, nil
-	case in == "99" && c.st.Page < len(pages)-1:
-		c.st.Page++
-		c.st.Invalid = 0
-		return nil, nil
-	case in == "0" && c.st.Page > 0:
-		c.st.Page--
-		c.st.Invalid = 0
-		return nil, nil
-	case in == "0" && len(c.st.Back) > 0:
-		prev := c.st.Back[len(c.st.Back)-1]
-		c.st.Back = c.st.Back[:len(c.st.Back)-1]
-		e.goTo(c, prev, false)
-		return nil, nil
-	}
-	if it := sc.item(c, in); it != nil {
-		c.st.Invalid = 0
-		if it.do != nil {
-			msg, err := it.do(c)
-			if err != nil {
-				return nil, err
-			}
-			r, err := e.end(c, msg)
-			return &r, err
-		}
-		e.goTo(c, it.to, true)
-		if e.screen[it.to].info != nil {
-			lines, err := e.screen[it.to].info(c)
-			if err != nil {
-				return nil, err
-			}
-			c.st.Lines = lines
-		}
-		return nil, nil
-	}
-	c.st.Invalid++
-	if c.st.Invalid >= maxInvalid {
-		r, err := e.end(c, text(c.lang(), "invalid.end"))
-		return &r, err
-	}
-	return nil, nil
-}
-
 // home is the top screen: the main menu for members, registration otherwise.
 func (c *call) home() string {
 	if c.st.Member {
 		return "main"
 	}
 	return "register"
-}
-
-// goTo moves to a screen; push keeps the current one for 0 (Back).
-func (e *Engine) goTo(c *call, id string, push bool) {
-	if push {
-		c.st.Back = append(c.st.Back, c.st.Screen)
-	}
-	if id == c.home() {
-		c.st.Back = nil
-	}
-	c.st.Screen, c.st.Page, c.st.Lines, c.st.Invalid = id, 0, nil, 0
 }
 
 // show renders the current page, saves the dialogue, and ends it when the
@@ -284,7 +343,7 @@ func (e *Engine) show(c *call) (care360.USSDReply, error) {
 	pages := e.paginate(c, sc)
 	c.st.Page = min(c.st.Page, len(pages)-1)
 	body := pages[c.st.Page]
-	if sc.info != nil && c.st.Page == len(pages)-1 {
+	if sc.Info != nil && c.st.Page == len(pages)-1 {
 		return e.end(c, body)
 	}
 	if err := e.save(c); err != nil {
@@ -300,17 +359,30 @@ func (e *Engine) end(c *call, body string) (care360.USSDReply, error) {
 			e.log.Warn("menus: dialogue not deleted; it will idle out", "err", err)
 		}
 	}
+	e.metrics.dialogues.WithLabelValues("ended").Inc()
 	return care360.USSDReply{Text: body, End: true}, nil
 }
 
-// fail turns an error into the screen a subscriber may see: domain refusals
-// say what was wrong, anything else is "service unavailable".
+// fail turns an error into the screen a subscriber may see: a refusal says
+// what was wrong in the subscriber's language, anything else is "service
+// unavailable". This is the one place domain errors become screens.
 func (e *Engine) fail(c *call, err error) (care360.USSDReply, error) {
-	if ctxErr := c.ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-		err = fmt.Errorf("%w (%v)", err, ctxErr)
+	if key, ok := refusals[care360.ErrorReason(err)]; ok && care360.ErrorCode(err) == care360.EREFUSED {
+		return e.end(c, text(c.lang(), key))
 	}
-	e.log.Error("menus: step failed", "err", err, "screen", c.st.Screen)
+	e.metrics.dialogues.WithLabelValues("failed").Inc()
+	e.log.Error("menus: step failed", "err", err, "screen", c.st.Screen, "msisdn", c.req.MSISDN.Masked())
 	return care360.USSDReply{Text: text(c.lang(), "unavailable"), End: true}, nil
+}
+
+// refusals name the screen for each refusal reason a subscriber can meet.
+var refusals = map[string]msg{
+	care360.ReasonInsufficientPoints: "refused.points",
+	care360.ReasonOutOfStock:         "refused.stock",
+	care360.ReasonLimitReached:       "refused.limit",
+	care360.ReasonTier:               "refused.tier",
+	care360.ReasonWindow:             "refused.window",
+	care360.ReasonSuspended:          "suspended",
 }
 
 func (e *Engine) save(c *call) error {

@@ -44,6 +44,17 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"lang.viu":         {"Tiếng Việt có dấu", "Tieng Viet co dau"},
 	"lang.en":          {"English", "English"},
 	"lang.done":        {"Đã chọn ngôn ngữ: %s.", "Language set: %s."},
+	"rate.limited":     {"Quý khách đã bấm quá nhiều lần. Vui lòng thử lại sau ít phút.", "Too many attempts. Please try again in a few minutes."},
+	"resume.title":     {"Quý khách muốn tiếp tục phiên trước?", "Continue where you left off?"},
+	"resume.continue":  {"Tiếp tục", "Continue"},
+	"resume.restart":   {"Bắt đầu lại", "Start over"},
+	"confirm.yes":      {"Đồng ý", "Agree"},
+	"list.empty":       {"Hiện chưa có mục nào.", "Nothing here yet."},
+	"refused.points":   {"Quý khách không đủ điểm.", "You do not have enough points."},
+	"refused.stock":    {"Rất tiếc, quà đã hết.", "Sorry, this is out of stock."},
+	"refused.limit":    {"Quý khách đã dùng hết lượt cho mục này.", "You have reached the limit for this."},
+	"refused.tier":     {"Ưu đãi không dành cho hạng hội viên của quý khách.", "This is not available for your tier."},
+	"refused.window":   {"Ưu đãi hiện không trong thời gian áp dụng.", "This is not available at this time."},
 }
 
 // tierNames are the tiers as screens show them.

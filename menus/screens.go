@@ -3,75 +3,135 @@ package menus
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/care360/care360"
 )
 
-// screen is one node of the menu tree: either a choice list (items) or an
-// info screen whose content is computed once when entered and which ends the
-// dialogue on its last page.
-type screen struct {
-	id    string
-	title msg // first line of a choice list ("" for none)
-	items []item
-	// info computes an info screen's lines from the domain.
-	info func(c *call) ([]string, error)
+// Screen is one node of a menu tree. Exactly one kind is set:
+//
+//   - a choice list: Items (fixed) or Options (computed from the domain when
+//     the screen is entered, numbered 1..n; a pick is kept under the screen's
+//     ID in the dialogue's values and leads to Next);
+//   - an info screen: Info's lines, shown page by page; the last page ends
+//     the dialogue;
+//   - an input screen: Input's prompt, the typed answer validated and kept,
+//     then Next;
+//   - a confirmation: Confirm's prompt with "1. Dong y", which runs the action
+//     and ends the dialogue with its text.
+type Screen struct {
+	ID      string
+	Title   msg // first line of a choice list ("" for none)
+	Items   []Item
+	Options func(c *call) ([]Option, error)
+	Info    func(c *call) ([]string, error)
+	Input   *Input
+	Confirm *Confirm
+	Next    string // after a pick from Options or a valid Input
 }
 
-// item is one numbered choice. Numbers are fixed: an item that is not built
-// yet is absent, and the numbers of the others do not move.
-type item struct {
-	num   int
-	label msg
-	to    string                        // next screen, or
-	do    func(c *call) (string, error) // an action that ends the dialogue with its text
-	// confirms marks choices a shortcut must stop before (PRODUCT.md §3.3).
-	confirms bool
+// Item is one fixed numbered choice. Numbers are fixed: an item that is not
+// built yet is absent, and the numbers of the others do not move.
+type Item struct {
+	Num   int
+	Label msg
+	To    string                        // next screen, or
+	Do    func(c *call) (string, error) // an action that ends the dialogue with its text
+	// Confirms marks choices that act at once with the subscriber's
+	// consent: a shortcut stops before them (PRODUCT.md §3.3).
+	Confirms bool
 }
 
-// item returns the choice numbered in, or nil.
-func (sc *screen) item(c *call, in string) *item {
-	n, err := strconv.Atoi(in)
-	if err != nil || in != strconv.Itoa(n) {
+// Option is one entry of a computed list.
+type Option struct {
+	Label string // already in the subscriber's language
+	Value string // kept in the dialogue's values when picked
+}
+
+// Input asks for free text.
+type Input struct {
+	Prompt msg
+	// Parse validates and normalises the answer; an error counts as an
+	// invalid answer (an EREFUSED error ends the dialogue with its reason).
+	Parse func(c *call, answer string) (string, error)
+}
+
+// Confirm asks for consent before an action.
+type Confirm struct {
+	Prompt func(c *call) ([]string, error)
+	Do     func(c *call) (string, error)
+}
+
+// errInvalid marks an answer an Input does not accept.
+var errInvalid = care360.Errorf(care360.EINVALID, "invalid answer")
+
+// item returns the fixed choice numbered in, or nil.
+func (sc *Screen) item(in string) *Item {
+	n, ok := number(in)
+	if !ok {
 		return nil
 	}
-	for i := range sc.items {
-		if sc.items[i].num == n {
-			return &sc.items[i]
+	for i := range sc.Items {
+		if sc.Items[i].Num == n {
+			return &sc.Items[i]
 		}
 	}
 	return nil
 }
 
-// tree is the Care360 menu (PRODUCT.md §3.3). Items 2–7 arrive with their
-// issues; their numbers are reserved.
-func tree() map[string]*screen {
-	screens := []*screen{
-		{id: "main", title: "title", items: []item{
-			{num: 1, label: "item.points", to: "points"},
-			{num: 8, label: "item.language", to: "language"},
-		}},
-		{id: "register", title: "register.offer", items: []item{
-			{num: 1, label: "register.item", do: register, confirms: true},
-		}},
-		{id: "points", info: pointsScreen},
-		{id: "language", title: "item.language", items: []item{
-			{num: 1, label: "lang.vi", do: setLanguage(care360.LangVi)},
-			{num: 2, label: "lang.viu", do: setLanguage(care360.LangViUnicode)},
-			{num: 3, label: "lang.en", do: setLanguage(care360.LangEn)},
-		}},
+// confirms reports whether answering in on this screen would act at once.
+func (sc *Screen) confirms(in string) bool {
+	it := sc.item(in)
+	return it != nil && it.Confirms
+}
+
+// number parses a menu choice: digits only, no sign, no leading zeros.
+func number(in string) (int, bool) {
+	n, err := strconv.Atoi(in)
+	if err != nil || in != strconv.Itoa(n) || n <= 0 {
+		return 0, false
 	}
-	m := make(map[string]*screen, len(screens))
-	for _, s := range screens {
-		m[s.id] = s
+	return n, true
+}
+
+// Tree is the Care360 menu (PRODUCT.md §3.3). Items 2–7 arrive with their
+// issues; their numbers are reserved.
+func Tree() map[string]*Screen {
+	return index(
+		&Screen{ID: "main", Title: "title", Items: []Item{
+			{Num: 1, Label: "item.points", To: "points"},
+			{Num: 8, Label: "item.language", To: "language"},
+		}},
+		&Screen{ID: "register", Title: "register.offer", Items: []Item{
+			{Num: 1, Label: "register.item", Do: register, Confirms: true},
+		}},
+		&Screen{ID: "points", Info: pointsScreen},
+		&Screen{ID: "language", Title: "item.language", Items: []Item{
+			{Num: 1, Label: "lang.vi", Do: setLanguage(care360.LangVi)},
+			{Num: 2, Label: "lang.viu", Do: setLanguage(care360.LangViUnicode)},
+			{Num: 3, Label: "lang.en", Do: setLanguage(care360.LangEn)},
+		}},
+	)
+}
+
+// index keys screens by ID and adds the screens every tree has.
+func index(screens ...*Screen) map[string]*Screen {
+	m := make(map[string]*Screen, len(screens)+1)
+	for _, s := range append(screens, resumeScreen) {
+		m[s.ID] = s
 	}
 	return m
 }
 
-// checkTree refuses a tree with dead ends or unreachable screens, so that a
-// typo in a new menu fails at start-up, not in a subscriber's hand.
-func checkTree(m map[string]*screen) error {
+// resumeScreen offers a dialogue the network dropped (PRODUCT.md §3.2).
+var resumeScreen = &Screen{ID: "resume", Title: "resume.title", Items: []Item{
+	{Num: 1, Label: "resume.continue", Do: resume},
+	{Num: 2, Label: "resume.restart", To: "main"},
+}}
+
+// CheckTree refuses a tree with dead ends, unreachable screens or ambiguous
+// choices, so that a typo in a new menu fails at start-up, not in a
+// subscriber's hand.
+func CheckTree(m map[string]*Screen) error {
 	seen := map[string]bool{}
 	var walk func(id string) error
 	walk = func(id string) error {
@@ -83,33 +143,54 @@ func checkTree(m map[string]*screen) error {
 			return fmt.Errorf("menus: screen %q is referenced but not defined", id)
 		}
 		seen[id] = true
-		if sc.info == nil && len(sc.items) == 0 {
-			return fmt.Errorf("menus: screen %q is a dead end (no items, no content)", id)
+		kinds := 0
+		for _, set := range []bool{len(sc.Items) > 0, sc.Options != nil, sc.Info != nil, sc.Input != nil, sc.Confirm != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			return fmt.Errorf("menus: screen %q must be exactly one kind (items, options, info, input or confirm); it is %d", id, kinds)
+		}
+		if (sc.Options != nil || sc.Input != nil) != (sc.Next != "") {
+			return fmt.Errorf("menus: screen %q: Next is for options and input screens, which need it", id)
+		}
+		if sc.Input != nil && (sc.Input.Parse == nil || !known(sc.Input.Prompt)) {
+			return fmt.Errorf("menus: input screen %q needs a prompt text and a parser", id)
+		}
+		if sc.Confirm != nil && (sc.Confirm.Prompt == nil || sc.Confirm.Do == nil) {
+			return fmt.Errorf("menus: confirmation %q needs a prompt and an action", id)
+		}
+		if sc.Title != "" && !known(sc.Title) {
+			return fmt.Errorf("menus: screen %q has no text %q", id, sc.Title)
 		}
 		nums := map[int]bool{}
-		for _, it := range sc.items {
-			if nums[it.num] {
-				return fmt.Errorf("menus: screen %q has item %d twice", id, it.num)
+		for _, it := range sc.Items {
+			if nums[it.Num] {
+				return fmt.Errorf("menus: screen %q has item %d twice", id, it.Num)
 			}
-			nums[it.num] = true
-			if it.num <= 0 || it.num == 99 {
-				return fmt.Errorf("menus: screen %q item %d clashes with navigation", id, it.num)
+			nums[it.Num] = true
+			if it.Num <= 0 || it.Num == 99 {
+				return fmt.Errorf("menus: screen %q item %d clashes with navigation", id, it.Num)
 			}
-			if (it.to == "") == (it.do == nil) {
-				return fmt.Errorf("menus: screen %q item %d must either go somewhere or do something", id, it.num)
+			if (it.To == "") == (it.Do == nil) {
+				return fmt.Errorf("menus: screen %q item %d must either go somewhere or do something", id, it.Num)
 			}
-			if _, ok := catalog[it.label]; !ok {
-				return fmt.Errorf("menus: screen %q item %d has no text %q", id, it.num, it.label)
+			if !known(it.Label) {
+				return fmt.Errorf("menus: screen %q item %d has no text %q", id, it.Num, it.Label)
 			}
-			if it.to != "" {
-				if err := walk(it.to); err != nil {
+			if it.To != "" {
+				if err := walk(it.To); err != nil {
 					return err
 				}
 			}
 		}
+		if sc.Next != "" {
+			return walk(sc.Next)
+		}
 		return nil
 	}
-	for _, root := range []string{"main", "register"} {
+	for _, root := range []string{"main", "register", "resume"} {
 		if err := walk(root); err != nil {
 			return err
 		}
@@ -122,124 +203,4 @@ func checkTree(m map[string]*screen) error {
 	return nil
 }
 
-// lines renders a screen's content without navigation.
-func (e *Engine) lines(c *call, sc *screen) []string {
-	if sc.info != nil {
-		return c.st.Lines
-	}
-	var out []string
-	if sc.title != "" {
-		out = append(out, text(c.lang(), sc.title))
-	}
-	for _, it := range sc.items {
-		out = append(out, fmt.Sprintf("%d. %s", it.num, text(c.lang(), it.label)))
-	}
-	return out
-}
-
-// paginate cuts the current screen into pages that fit the transport's limit
-// with their navigation lines: "99. Xem them" on every page but the last,
-// "0. Quay lai" below the top. An invalid-choice notice, when due, is part of
-// every page's budget so that it never pushes a page over the limit.
-func (e *Engine) paginate(c *call, sc *screen) []string {
-	lang := c.lang()
-	ucs2 := lang == care360.LangViUnicode
-	limit := c.req.LimitGSM
-	if ucs2 {
-		limit = c.req.LimitUCS2
-	}
-	if limit <= 0 {
-		limit = 182
-		if ucs2 {
-			limit = 80
-		}
-	}
-	var head []string
-	if c.st.Invalid > 0 {
-		head = append(head, text(lang, "invalid"))
-	}
-	var nav []string
-	below := c.st.Screen != c.home()
-	if below && sc.info == nil {
-		nav = append(nav, "0. "+text(lang, "nav.back"))
-	}
-	more := "99. " + text(lang, "nav.more")
-	back := "0. " + text(lang, "nav.back")
-	body := e.lines(c, sc)
-	size := func(ls []string) int { return screenLength(strings.Join(ls, "\n"), ucs2) }
-
-	if all := concat(head, body, nav); size(all) <= limit {
-		return []string{strings.Join(all, "\n")}
-	}
-	// Several pages: each but the last ends with "99"; pages after the first
-	// (and every page below the top) also offer "0".
-	var pages []string
-	var cur []string
-	pageNav := func(first, last bool) []string {
-		var n []string
-		if !last {
-			n = append(n, more)
-		}
-		if !first || below {
-			n = append(n, back)
-		}
-		return n
-	}
-	for _, ln := range wrapLines(body, limit-size(head)-size([]string{more, back})-3, ucs2) {
-		try := concat(head, append(cur, ln), pageNav(len(pages) == 0, false))
-		if len(cur) > 0 && size(try) > limit {
-			pages = append(pages, strings.Join(concat(head, cur, pageNav(len(pages) == 0, false)), "\n"))
-			cur = nil
-		}
-		cur = append(cur, ln)
-	}
-	last := pageNav(len(pages) == 0, true)
-	if sc.info != nil {
-		last = nil // the last page of an info screen ends the dialogue
-	}
-	pages = append(pages, strings.Join(concat(head, cur, last), "\n"))
-	return pages
-}
-
-// wrapLines breaks lines longer than width at spaces (never inside a word
-// unless a single word is longer than the width).
-func wrapLines(lines []string, width int, ucs2 bool) []string {
-	if width < 10 {
-		width = 10
-	}
-	var out []string
-	for _, ln := range lines {
-		for screenLength(ln, ucs2) > width {
-			cut := 0
-			n := 0
-			for i, r := range ln {
-				n += screenLength(string(r), ucs2)
-				if n > width {
-					break
-				}
-				if r == ' ' {
-					cut = i
-				}
-			}
-			if cut == 0 {
-				rs := []rune(ln)
-				cut = len(string(rs[:width]))
-				out = append(out, ln[:cut])
-				ln = ln[cut:]
-				continue
-			}
-			out = append(out, ln[:cut])
-			ln = ln[cut+1:]
-		}
-		out = append(out, ln)
-	}
-	return out
-}
-
-func concat(parts ...[]string) []string {
-	var out []string
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
+func known(key msg) bool { _, ok := catalog[key]; return ok }

@@ -85,18 +85,22 @@ func TestCatalogComplete(t *testing.T) {
 
 func TestCheckTreeRefusesBadTrees(t *testing.T) {
 	t.Parallel()
-	if err := checkTree(tree()); err != nil {
+	if err := CheckTree(Tree()); err != nil {
 		t.Fatalf("the real tree: %v", err)
 	}
-	bad := []map[string]*screen{
-		{"main": {id: "main", items: []item{{num: 1, label: "item.points", to: "nowhere"}}}, "register": {id: "register", info: pointsScreen}},
-		{"main": {id: "main"}, "register": {id: "register", info: pointsScreen}},
-		{"main": {id: "main", items: []item{{num: 99, label: "item.points", to: "register"}}}, "register": {id: "register", info: pointsScreen}},
-		{"main": {id: "main", info: pointsScreen}, "register": {id: "register", info: pointsScreen}, "lost": {id: "lost", info: pointsScreen}},
+	reg := &Screen{ID: "register", Info: pointsScreen}
+	bad := map[string]map[string]*Screen{
+		"dangling":      index(&Screen{ID: "main", Items: []Item{{Num: 1, Label: "item.points", To: "nowhere"}}}, reg),
+		"dead end":      index(&Screen{ID: "main"}, reg),
+		"99 is nav":     index(&Screen{ID: "main", Items: []Item{{Num: 99, Label: "item.points", To: "register"}}}, reg),
+		"unreachable":   index(&Screen{ID: "main", Info: pointsScreen}, reg, &Screen{ID: "lost", Info: pointsScreen}),
+		"two kinds":     index(&Screen{ID: "main", Info: pointsScreen, Items: []Item{{Num: 1, Label: "item.points", To: "register"}}}, reg),
+		"input no next": index(&Screen{ID: "main", Input: &Input{Prompt: "title", Parse: func(*call, string) (string, error) { return "", nil }}}, reg),
+		"no text":       index(&Screen{ID: "main", Items: []Item{{Num: 1, Label: "no.such.text", To: "register"}}}, reg),
 	}
-	for i, m := range bad {
-		if err := checkTree(m); err == nil {
-			t.Errorf("bad tree %d accepted", i)
+	for name, m := range bad {
+		if err := CheckTree(m); err == nil {
+			t.Errorf("%s: bad tree accepted", name)
 		}
 	}
 }

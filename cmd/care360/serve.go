@@ -64,16 +64,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
 	m.Engine, err = menus.New(menus.Config{
 		ServiceCode: c.USSDCode,
 		Subscribers: m.DB, Points: m.DB, Dialogues: m.DB,
 		TierRules: c.TierRules, IdleTimeout: c.IdleTimeout, Location: c.Location,
-		Logger: m.Logger,
+		Logger: m.Logger, Registry: reg,
 	})
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
 	m.Gateway = gateway.New(gateway.Config{
 		Binds: c.Binds, USSD: m.Engine, Numbering: care360.VietnamMobile,
 		Logger: m.Logger, Registry: reg,
