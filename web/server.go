@@ -33,6 +33,8 @@ type Config struct {
 	// Logger gets one line per request and the details of internal errors.
 	// Nil means slog.Default().
 	Logger *slog.Logger
+	// USSD, if set, serves the HTTP USSD adapters under /ussd/.
+	USSD *USSDConfig
 	// Extra, if set, mounts more routes on the same router after the built-in
 	// ones. They share the metrics, logging and panic recovery, and any of
 	// them under /api/ the bearer-token check. A catch-all route would hide
@@ -51,6 +53,7 @@ type Server struct {
 	log         *slog.Logger
 	registry    *prometheus.Registry
 	metrics     *httpMetrics
+	ussd        *USSDConfig
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
 }
@@ -66,6 +69,7 @@ func NewServer(cfg Config) *Server {
 		ready:       cfg.Ready,
 		log:         cfg.Logger,
 		registry:    cfg.Registry,
+		ussd:        cfg.USSD,
 	}
 	if s.numbering.CountryCode == "" {
 		s.numbering = care360.VietnamMobile
@@ -93,6 +97,9 @@ func NewServer(cfg Config) *Server {
 	r.HandleFunc("/api/v1/subscribers/{msisdn}/points", s.postPoints).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/subscribers/{msisdn}/ledger", s.getLedger).Methods(http.MethodGet)
 
+	if s.ussd != nil {
+		r.HandleFunc("/ussd/africastalking", s.africasTalking).Methods(http.MethodPost)
+	}
 	if cfg.Extra != nil {
 		cfg.Extra(r)
 	}

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,17 +23,22 @@ import (
 var update = flag.Bool("update", false, "rewrite the expected screens of testdata/dialogues from what the gateway shows")
 
 // TestDialogues runs every transcript in testdata/dialogues through the real
-// program over SMPP. A transcript is what a person would write down while
+// program, once over SMPP (the simulator) and once over the HTTP adapter
+// (Africa's Talking). A transcript is what a person would write down while
 // testing with a phone:
 //
 //	# comment
 //	@member 0903111001 language=vi qualifying=12345 bonus=500
+//	@caller 0912000111 a caller who is not a member
+//	@paths smpp        only over these paths (HTTP has no network abort)
 //	> *090#            what the phone sends (the first of a call dials)
 //	MobiFone Care360   the exact screen expected, line by line
 //	[continue]         the dialogue waits for an answer ([end]: it is over)
 //	@abort             the network drops the call
 //
 // {expiry} in a screen stands for the expiry date of points earned today.
+// The HTTP run uses other numbers (09… becomes 08…) so both paths run at
+// once without sharing subscribers.
 func TestDialogues(t *testing.T) {
 	t.Parallel()
 	h := start(t, nil)
@@ -37,92 +46,187 @@ func TestDialogues(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no transcripts")
 	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
+	for _, path := range []string{"smpp", "http"} {
+		t.Run(path, func(t *testing.T) {
 			t.Parallel()
-			runTranscript(t, h, f)
+			for _, f := range files {
+				t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
+					t.Parallel()
+					runTranscript(t, h, f, path)
+				})
+			}
 		})
 	}
 }
 
-func runTranscript(t *testing.T, h *harness, path string) {
-	raw, err := os.ReadFile(path)
+// phone is one subscriber's handset on a path.
+type phone interface {
+	dial(ctx context.Context, msisdn, code string) error
+	reply(ctx context.Context, text string) error
+	abort(ctx context.Context) error
+	screen() (text string, ended bool)
+}
+
+// smppPhone dials through the simulator.
+type smppPhone struct {
+	h    *harness
+	call *smsc.Call
+}
+
+func (p *smppPhone) dial(ctx context.Context, msisdn, code string) (err error) {
+	p.call, err = p.h.sim.Dial(ctx, msisdn, code, smsc.DialOptions{})
+	return err
+}
+func (p *smppPhone) reply(ctx context.Context, text string) error { return p.call.Reply(ctx, text) }
+func (p *smppPhone) abort(ctx context.Context) error              { return p.call.Abort(ctx) }
+func (p *smppPhone) screen() (string, bool)                       { return p.call.Screen(), p.call.Ended() }
+
+// httpPhone is an Africa's Talking session: every request repeats the
+// answers so far, joined with '*'.
+type httpPhone struct {
+	h       *harness
+	msisdn  string
+	session string
+	code    string
+	answers []string
+	text    string
+	ended   bool
+	n       int
+}
+
+func (p *httpPhone) dial(ctx context.Context, msisdn, code string) error {
+	p.n++
+	p.msisdn, p.session, p.answers = msisdn, fmt.Sprintf("AT-%s-%d", msisdn, p.n), nil
+	// The aggregator reports the service code; a shortcut's choices come as
+	// the first text.
+	service := p.h.m.Config.USSDCode
+	if extra, ok := strings.CutPrefix(strings.TrimSuffix(code, "#"), strings.TrimSuffix(service, "#")+"*"); ok {
+		p.answers = strings.Split(extra, "*")
+		code = service
+	}
+	p.code = code
+	return p.post(ctx)
+}
+
+func (p *httpPhone) reply(ctx context.Context, text string) error {
+	p.answers = append(p.answers, text)
+	return p.post(ctx)
+}
+
+func (p *httpPhone) abort(context.Context) error { p.ended = true; return nil }
+func (p *httpPhone) screen() (string, bool)      { return p.text, p.ended }
+
+func (p *httpPhone) post(ctx context.Context) error {
+	form := url.Values{"sessionId": {p.session}, "serviceCode": {p.code}, "phoneNumber": {"+84" + strings.TrimPrefix(p.msisdn, "0")},
+		"networkCode": {"45201"}, "text": {strings.Join(p.answers, "*")}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.h.base+"/ussd/africastalking", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, body)
+	}
+	switch b := string(body); {
+	case strings.HasPrefix(b, "CON "):
+		p.text, p.ended = b[4:], false
+	case strings.HasPrefix(b, "END "):
+		p.text, p.ended = b[4:], true
+	default:
+		return fmt.Errorf("answer is neither CON nor END: %q", b)
+	}
+	return nil
+}
+
+func runTranscript(t *testing.T, h *harness, file, path string) {
+	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := ctxT(t)
 	expiry := care360.Expiry(time.Now(), h.m.Config.Location).Format("02/01/2006")
+	var ph phone = &smppPhone{h: h}
+	number := func(s string) string { return s }
+	if path == "http" {
+		ph = &httpPhone{h: h}
+		number = func(s string) string { return "08" + strings.TrimPrefix(s, "09") }
+	}
 	var (
 		out      []string // the transcript as the gateway played it (for -update)
-		call     *smsc.Call
+		open     bool
 		msisdn   string
 		expected []string
 		failed   bool
 	)
 	check := func() {
-		if call == nil || expected == nil {
+		if !open || expected == nil {
 			return
 		}
-		got := strings.Split(call.Screen(), "\n")
+		scr, ended := ph.screen()
+		got := strings.Split(scr, "\n")
 		state := "[continue]"
-		if call.Ended() {
+		if ended {
 			state = "[end]"
+			open = false
 		}
 		got = append(got, state)
 		out = append(out, strings.Split(strings.ReplaceAll(strings.Join(got, "\n"), expiry, "{expiry}"), "\n")...)
 		want := strings.ReplaceAll(strings.Join(expected, "\n"), "{expiry}", expiry)
 		if g := strings.Join(got, "\n"); g != want && !*update {
 			failed = true
-			t.Errorf("%s: screen mismatch\n--- got\n%s\n--- want\n%s", path, g, want)
+			t.Errorf("%s over %s: screen mismatch\n--- got\n%s\n--- want\n%s", file, path, g, want)
 		}
 		expected = nil
 	}
 	for _, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
-		switch {
-		case strings.HasPrefix(line, "#") || line == "":
-			check()
-			out = append(out, line)
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "@") && !strings.HasPrefix(line, "> ") {
+			expected = append(expected, line)
+			continue
+		}
+		check()
+		out = append(out, line)
+		switch fields := strings.Fields(line); {
+		case strings.HasPrefix(line, "@paths "):
+			if !slices.Contains(fields[1:], path) {
+				t.Skipf("transcript is for %v only", fields[1:])
+			}
 		case strings.HasPrefix(line, "@member "):
-			check()
-			out = append(out, line)
-			msisdn = memberFromDirective(t, h, strings.Fields(line)[1:])
+			msisdn = memberFromDirective(t, h, append([]string{number(fields[1])}, fields[2:]...))
 		case strings.HasPrefix(line, "@caller "):
-			check()
-			out = append(out, line)
-			msisdn = strings.Fields(line)[1]
+			msisdn = number(fields[1])
 		case line == "@abort":
-			check()
-			out = append(out, line)
-			if err := call.Abort(ctx); err != nil {
+			if err := ph.abort(ctx); err != nil {
 				t.Fatal(err)
 			}
+			open = false
 		case strings.HasPrefix(line, "> "):
-			check()
-			out = append(out, line)
 			in := strings.TrimPrefix(line, "> ")
-			if call == nil || call.Ended() || strings.HasSuffix(in, "#") && strings.HasPrefix(in, "*") {
-				call, err = h.sim.Dial(ctx, msisdn, in, smsc.DialOptions{})
+			if !open || strings.HasPrefix(in, "*") && strings.HasSuffix(in, "#") {
+				err = ph.dial(ctx, msisdn, in)
 			} else {
-				err = call.Reply(ctx, in)
+				err = ph.reply(ctx, in)
 			}
 			if err != nil && !errors.Is(err, smsc.ErrEnded) {
-				t.Fatalf("%s: %s: %v", path, line, err)
+				t.Fatalf("%s over %s: %s: %v", file, path, line, err)
 			}
-			expected = []string{}
-		default:
-			expected = append(expected, line)
+			open, expected = true, []string{}
 		}
 	}
 	check()
-	if *update && !failed {
-		os.WriteFile(path, []byte(strings.Join(out, "\n")+"\n"), 0o644)
+	if *update && !failed && path == "smpp" {
+		os.WriteFile(file, []byte(strings.Join(out, "\n")+"\n"), 0o644)
 	}
 }
 
 // memberFromDirective creates the member of an @member line.
 func memberFromDirective(t *testing.T, h *harness, args []string) string {
 	msisdn := args[0]
-	profile := map[string]any{"name": "Test"}
+	// Always name the language, so that a transcript that changes it
+	// starts from the same place when it runs again.
+	profile := map[string]any{"name": "Test", "language": "vi"}
 	var q, b int64
 	for _, kv := range args[1:] {
 		k, v, _ := strings.Cut(kv, "=")

@@ -85,6 +85,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Points:      m.DB,
 		Registry:    reg,
 		Logger:      m.Logger,
+		USSD: &web.USSDConfig{
+			Service: m.Engine, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
+			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
+		},
 		Ready: []web.ReadyCheck{
 			{Name: "postgres", Check: m.DB.Ping},
 			{Name: "smpp", Check: m.Gateway.Ready},
