@@ -15,6 +15,9 @@ type Claim struct {
 	Attempts   int   // claims so far, this one included
 	DoneParts  []int // parts (1-based) an earlier attempt already submitted
 	LeaseUntil time.Time
+	// Reclaimed is set when the message's previous lease lapsed without an
+	// outcome: its sender died or lost the database mid-send.
+	Reclaimed bool
 }
 
 // OutcomeKind is what became of a claimed message.
@@ -86,10 +89,9 @@ type ReceiptMatch struct {
 
 // Upkeep is what one OutboxQueue.Maintain pass did.
 type Upkeep struct {
-	Recovered int   // leases of dead senders taken back
-	Released  int   // held messages whose time came
-	Held      int   // queued marketing held by quiet hours
-	Queued    int64 // queued messages waiting (queue depth), -1 if not counted
+	Held     int   // queued marketing held by quiet hours
+	Receipts int   // early receipts applied to parts recorded since
+	Queued   int64 // messages due and waiting (queue depth); -1 if not counted this pass
 }
 
 // OutboxQueue is the outbox as senders see it. Several senders, in several
@@ -103,8 +105,9 @@ type OutboxQueue interface {
 	// Receipts records delivery receipts; receipts that match no part (yet)
 	// are kept and applied when the part is recorded.
 	Receipts(ctx context.Context, rs []Receipt) ([]ReceiptMatch, error)
-	// Maintain recovers expired leases, releases held messages whose time
-	// has come and holds marketing outside the window. Safe to run from
-	// every sender at once.
+	// Maintain holds marketing outside the window and applies receipts that
+	// arrived before their part was recorded. (A lapsed lease needs no
+	// sweep: the message is simply due again.) Safe to run from every
+	// sender at once.
 	Maintain(ctx context.Context) (Upkeep, error)
 }

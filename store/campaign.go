@@ -1,0 +1,258 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+// CreateCampaign stores the campaign and fans it out in the same
+// transaction: one INSERT … SELECT renders every recipient's text in SQL
+// (name, tier, points, in their language) and schedules it under the
+// anti-spam rules (see scheduleMarketing). A repeated idempotency key
+// returns the first campaign.
+func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *care360.Campaign, replay bool, err error) {
+	defer wrap(&err, "create campaign %q", nc.Name)
+	if err := nc.Validate(s.rules); err != nil {
+		return nil, false, err
+	}
+	now := s.db.now()
+	if nc.SendAt.IsZero() || nc.SendAt.Before(now) {
+		nc.SendAt = now
+	}
+	segment, err := json.Marshal(segmentJSON(nc.Segment))
+	if err != nil {
+		return nil, false, err
+	}
+	var key *string
+	if nc.IdempotencyKey != "" {
+		key = &nc.IdempotencyKey
+	}
+	var id int64
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		replay = false
+		err := tx.QueryRow(ctx, `
+			INSERT INTO sms_campaigns (name, text, text_en, segment, send_at, idempotency_key, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+			nc.Name, nc.Text, nc.TextEn, segment, nc.SendAt, key, now).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			replay = true
+			return tx.QueryRow(ctx, `SELECT id FROM sms_campaigns WHERE idempotency_key = $1`, key).Scan(&id)
+		}
+		if err != nil {
+			return err
+		}
+		query, args := s.recipients(nc, id, now)
+		n, err := s.scheduleMarketing(ctx, tx, query, args, nc.SendAt)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE sms_campaigns SET recipients = $2 WHERE id = $1`, id, n)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	s.db.log.Info("campaign created", "campaign", id, "replay", replay)
+	c, err = s.Campaign(ctx, id)
+	return c, replay, err
+}
+
+// recipients is the segment as a query yielding (msisdn, text, key,
+// campaign_id) for scheduleMarketing, with its arguments.
+func (s *SMS) recipients(nc care360.NewCampaign, id int64, now time.Time) (string, []any) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	vi := s.rules.MarketingText(care360.Fold(nc.Text))
+	en := vi
+	if nc.TextEn != "" {
+		en = s.rules.MarketingText(nc.TextEn)
+	}
+	tier := s.tierSQL(arg, now)
+	text := `CASE s.language WHEN 'en' THEN ` + arg(en) + ` WHEN 'vi-unicode' THEN ` + arg(s.rules.MarketingText(nc.Text)) + ` ELSE ` + arg(vi) + ` END`
+	from, to := foldTable()
+	text = `replace(` + text + `, '{name}', CASE s.language WHEN 'vi' THEN translate(s.name, ` + arg(from) + `, ` + arg(to) + `) ELSE s.name END)`
+	text = `replace(` + text + `, '{tier}', ` + arg(tierNamesJSON()) + `::jsonb -> s.language ->> (` + tier + `))`
+	if strings.Contains(nc.Text+nc.TextEn, care360.PlaceholderPoints) {
+		// Spendable points, only when asked for: the sum costs a ledger
+		// lookup per recipient.
+		points := `(SELECT coalesce(sum(l.remaining), 0) FROM points_ledger l
+			WHERE l.msisdn = s.msisdn AND l.remaining > 0 AND l.expires_at > ` + arg(now) + `)`
+		text = `replace(` + text + `, '{points}', replace(to_char(` + points + `, 'FM999,999,999,990'), ',',
+			CASE s.language WHEN 'en' THEN ',' ELSE '.' END))`
+	}
+	where := []string{`s.status = 'active'`}
+	if len(nc.Tiers) > 0 {
+		where = append(where, `(`+tier+`) = ANY(`+arg(strs(nc.Tiers))+`::text[])`)
+	}
+	if nc.Gender != "" {
+		where = append(where, `s.gender = `+arg(nc.Gender))
+	}
+	if nc.BirthdayMonth != 0 {
+		where = append(where, `extract(month FROM s.birthday) = `+arg(nc.BirthdayMonth))
+	}
+	if len(nc.MSISDNs) > 0 {
+		where = append(where, `s.msisdn = ANY(`+arg(strs(nc.MSISDNs))+`::text[])`)
+	}
+	cid := arg(id)
+	return `SELECT s.msisdn, ` + text + ` AS text, 'c' || ` + cid + `::bigint || ':' || s.msisdn AS key, ` + cid + `::bigint AS campaign_id
+		FROM subscribers s WHERE ` + strings.Join(where, " AND "), args
+}
+
+// tierSQL is the tier a subscriber holds today, as Subscriber computes it:
+// the stored tier, raised to the loyalty floor after enough years.
+func (s *SMS) tierSQL(arg func(any) string, now time.Time) string {
+	r := s.db.rules
+	if r.LoyaltyYears <= 0 {
+		return `s.tier`
+	}
+	cutoff := s.db.date(now).AddDate(-r.LoyaltyYears, 0, 0)
+	order := arg(strs(care360.Tiers))
+	floor := arg(r.LoyaltyFloor)
+	return `CASE WHEN s.member_since <= ` + arg(cutoff) + `::date
+		AND array_position(` + order + `::text[], s.tier) < array_position(` + order + `::text[], ` + floor + `::text)
+		THEN ` + floor + `::text ELSE s.tier END`
+}
+
+// tierNamesJSON is {"vi":{"dong":"Dong",...},"vi-unicode":{...},"en":{...}}.
+func tierNamesJSON() string {
+	names := map[care360.Language]map[care360.Tier]string{}
+	for _, l := range []care360.Language{care360.LangVi, care360.LangViUnicode, care360.LangEn} {
+		names[l] = map[care360.Tier]string{}
+		for _, t := range care360.Tiers {
+			names[l][t] = t.Name(l)
+		}
+	}
+	b, _ := json.Marshal(names)
+	return string(b)
+}
+
+// foldTable returns translate()'s from and to strings for care360.Fold over
+// the Latin letters with diacritics, so SQL folds names like Go does.
+func foldTable() (from, to string) {
+	var f, t strings.Builder
+	for _, block := range [][2]rune{{0x00C0, 0x024F}, {0x1EA0, 0x1EF9}} {
+		for r := block[0]; r <= block[1]; r++ {
+			if folded := []rune(care360.Fold(string(r))); len(folded) == 1 && folded[0] < 0x80 && folded[0] != r {
+				f.WriteRune(r)
+				t.WriteRune(folded[0])
+			}
+		}
+	}
+	return f.String(), t.String()
+}
+
+// strs turns a slice of string types into []string for pgx.
+func strs[S ~string](xs []S) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
+}
+
+type segmentDoc struct {
+	Tiers         []care360.Tier   `json:"tiers,omitempty"`
+	Gender        care360.Gender   `json:"gender,omitempty"`
+	BirthdayMonth int              `json:"birthday_month,omitempty"`
+	MSISDNs       []care360.MSISDN `json:"msisdns,omitempty"`
+}
+
+func segmentJSON(s care360.Segment) segmentDoc {
+	return segmentDoc{Tiers: s.Tiers, Gender: s.Gender, BirthdayMonth: s.BirthdayMonth, MSISDNs: s.MSISDNs}
+}
+
+// Campaign returns a campaign with its progress counted now.
+func (s *SMS) Campaign(ctx context.Context, id int64) (c *care360.Campaign, err error) {
+	defer wrap(&err, "campaign %d", id)
+	c = &care360.Campaign{ID: id}
+	var seg segmentDoc
+	err = s.db.pool.QueryRow(ctx, `
+		SELECT name, text, text_en, segment, status, send_at, created_at, recipients FROM sms_campaigns WHERE id = $1`, id).
+		Scan(&c.Name, &c.Text, &c.TextEn, &seg, &c.Status, &c.SendAt, &c.CreatedAt, &c.Recipients)
+	if err != nil {
+		return nil, notFound(err, "no campaign %d", id)
+	}
+	c.Segment = care360.Segment{Tiers: seg.Tiers, Gender: seg.Gender, BirthdayMonth: seg.BirthdayMonth, MSISDNs: seg.MSISDNs}
+	p := &c.Progress
+	err = s.db.pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE m.status = 'queued' AND NOT coalesce(q.held, false)),
+		       count(*) FILTER (WHERE m.status = 'queued' AND q.held),
+		       count(*) FILTER (WHERE m.status IN ('submitted', 'delivered', 'undeliverable', 'expired')),
+		       count(*) FILTER (WHERE m.status = 'delivered'),
+		       count(*) FILTER (WHERE m.status IN ('failed', 'undeliverable', 'expired'))
+		FROM sms_messages m LEFT JOIN sms_queue q ON q.message_id = m.id
+		WHERE m.campaign_id = $1`, id).Scan(&p.Queued, &p.Held, &p.Sent, &p.Delivered, &p.Failed)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == care360.CampaignRunning && p.Queued+p.Held == 0 {
+		c.Status = care360.CampaignDone
+	}
+	return c, nil
+}
+
+// PauseCampaign holds every message of the campaign not being sent right
+// now (not_before = infinity: never due until resumed).
+func (s *SMS) PauseCampaign(ctx context.Context, id int64) (*care360.Campaign, error) {
+	return s.control(ctx, id, care360.CampaignPaused, `
+		UPDATE sms_queue SET not_before = 'infinity', held = true, owner = NULL
+		WHERE campaign_id = $1 AND (owner IS NULL OR not_before <= $2)`)
+}
+
+// ResumeCampaign puts paused messages back at their planned time (or now);
+// quiet hours hold them again if the window is shut.
+func (s *SMS) ResumeCampaign(ctx context.Context, id int64) (*care360.Campaign, error) {
+	return s.control(ctx, id, care360.CampaignRunning, `
+		UPDATE sms_queue q SET not_before = greatest(m.scheduled_at, $2), held = m.scheduled_at > $2
+		FROM sms_messages m
+		WHERE q.campaign_id = $1 AND q.not_before = 'infinity' AND m.id = q.message_id`)
+}
+
+// CancelCampaign fails every message not yet sent; what is in flight goes.
+func (s *SMS) CancelCampaign(ctx context.Context, id int64) (*care360.Campaign, error) {
+	return s.control(ctx, id, care360.CampaignCancelled, `
+		WITH gone AS (
+			DELETE FROM sms_queue WHERE campaign_id = $1 AND (owner IS NULL OR not_before <= $2)
+			RETURNING message_id
+		)
+		UPDATE sms_messages SET status = 'failed', error = 'campaign cancelled'
+		WHERE id IN (SELECT message_id FROM gone)`)
+}
+
+// control moves a campaign to status and applies queueSQL ($1 id, $2 now)
+// to its messages, in one transaction. Cancelled is final.
+func (s *SMS) control(ctx context.Context, id int64, status care360.CampaignStatus, queueSQL string) (c *care360.Campaign, err error) {
+	defer wrap(&err, "campaign %d: %s", id, status)
+	now := s.db.now()
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		var was care360.CampaignStatus
+		if err := tx.QueryRow(ctx, `SELECT status FROM sms_campaigns WHERE id = $1 FOR UPDATE`, id).Scan(&was); err != nil {
+			return notFound(err, "no campaign %d", id)
+		}
+		if was == care360.CampaignCancelled && status != care360.CampaignCancelled {
+			return care360.Errorf(care360.ECONFLICT, "campaign %d is cancelled", id)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sms_campaigns SET status = $2, updated_at = $3 WHERE id = $1`, id, status, now); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, queueSQL, id, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.db.log.Info("campaign "+string(status), "campaign", id)
+	return s.Campaign(ctx, id)
+}

@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+// SMS is the durable outbox and everything around it: keyword MOs,
+// campaigns, opt-outs and the do-not-call list. It shares the DB's pool,
+// clock and location, and applies the anti-spam rules it was built with.
+type SMS struct {
+	db    *DB
+	rules care360.SMSRules
+
+	mu        sync.Mutex
+	lastDepth time.Time // when Maintain last counted the queue
+}
+
+var (
+	_ care360.Outbox          = (*SMS)(nil)
+	_ care360.MessageService  = (*SMS)(nil)
+	_ care360.OutboxQueue     = (*SMS)(nil)
+	_ care360.InboundLog      = (*SMS)(nil)
+	_ care360.MarketingPrefs  = (*SMS)(nil)
+	_ care360.DNCService      = (*SMS)(nil)
+	_ care360.CampaignService = (*SMS)(nil)
+)
+
+// NewSMS returns the outbox on db; zero rules are the product's defaults.
+func NewSMS(db *DB, rules care360.SMSRules) *SMS {
+	return &SMS{db: db, rules: rules.WithDefaults()}
+}
+
+// Rules are the anti-spam rules in force.
+func (s *SMS) Rules() care360.SMSRules { return s.rules }
+
+// Priorities in sms_queue: replies and codes never wait behind a campaign.
+const (
+	priorityTransactional = 0
+	priorityMarketing     = 1
+)
+
+// marketingLock serialises everything that schedules marketing: the daily
+// cap looks at what is already planned for each subscriber, and two
+// fan-outs planning at once would each miss the other's rows.
+const marketingLock = 0x0C360_5A5
+
+// Send stores one outgoing SMS. Transactional messages are due at once;
+// marketing goes through the same set-based scheduling as a campaign.
+func (s *SMS) Send(ctx context.Context, o care360.OutgoingSMS) (m *care360.Message, replay bool, err error) {
+	defer wrap(&err, "send SMS to %s", o.MSISDN.Masked())
+	if o.Kind == care360.KindMarketing {
+		o.Text = s.rules.MarketingText(o.Text)
+	}
+	if err := o.Validate(s.rules.MaxParts); err != nil {
+		return nil, false, err
+	}
+	if m, err := s.byKey(ctx, s.db.pool, o.IdempotencyKey); err == nil {
+		return m, true, nil
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, err
+	}
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		if o.Kind == care360.KindTransactional {
+			return insertTransactional(ctx, tx, s.db.now(), []care360.OutgoingSMS{o})
+		}
+		var refused bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sms_optouts WHERE msisdn = $1)
+			OR EXISTS (SELECT 1 FROM sms_dnc WHERE msisdn = $1)`, o.MSISDN).Scan(&refused); err != nil {
+			return err
+		}
+		if refused {
+			return care360.Refused(care360.ReasonOptedOut, "%s does not take marketing SMS", o.MSISDN.Masked())
+		}
+		_, err := s.scheduleMarketing(ctx, tx, `SELECT $1::text AS msisdn, $2::text AS text, $3::text AS key, NULL::bigint AS campaign_id`,
+			[]any{o.MSISDN, o.Text, o.IdempotencyKey}, s.db.now())
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	m, err = s.byKey(ctx, s.db.pool, o.IdempotencyKey)
+	return m, false, err
+}
+
+// insertTransactional queues transactional messages inside tx, due at once;
+// keys already used keep their first message.
+func insertTransactional(ctx context.Context, tx pgx.Tx, now time.Time, msgs []care360.OutgoingSMS) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	var to, text, key []string
+	for _, m := range msgs {
+		if m.Kind != care360.KindTransactional {
+			return care360.Errorf(care360.EINVALID, "only transactional messages are queued this way")
+		}
+		if err := m.Validate(care360.DefaultMaxSMSParts); err != nil {
+			return err
+		}
+		to, text, key = append(to, string(m.MSISDN)), append(text, m.Text), append(key, m.IdempotencyKey)
+	}
+	_, err := tx.Exec(ctx, `
+		WITH m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
+			SELECT t, x, 'transactional', k, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u (t, x, k)
+			ON CONFLICT (idempotency_key) DO NOTHING
+			RETURNING id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, $4 FROM m`,
+		to, text, key, now)
+	return err
+}
+
+// scheduleMarketing queues the marketing messages that recipients (a query
+// yielding msisdn, text, key, campaign_id) describes, leaving out opted-out
+// and do-not-call numbers. Each is planned at the first moment that keeps
+// the subscriber within the daily cap (counting what is sent or planned) and
+// inside the sending window; what is planned later than now is held. It
+// takes the marketing lock for the rest of tx and returns how many it queued.
+func (s *SMS) scheduleMarketing(ctx context.Context, tx pgx.Tx, recipients string, args []any, start time.Time) (int64, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, marketingLock); err != nil {
+		return 0, err
+	}
+	n := len(args)
+	p := func(i int) string { return "$" + strconv.Itoa(n+i) }
+	tag, err := tx.Exec(ctx, `
+		WITH r AS (`+recipients+`),
+		slot AS (
+			SELECT r.msisdn, r.text, r.key, r.campaign_id, sms_window(greatest(`+p(1)+`::timestamptz, coalesce((
+				SELECT coalesce(m.submitted_at, m.scheduled_at) + interval '24 hours'
+				FROM sms_messages m
+				WHERE m.msisdn = r.msisdn AND m.kind = 'marketing' AND m.status <> 'failed'
+				ORDER BY coalesce(m.submitted_at, m.scheduled_at) DESC
+				OFFSET `+p(2)+` - 1 LIMIT 1), `+p(1)+`)), `+p(3)+`, `+p(4)+`, `+p(5)+`) AS at
+			FROM r
+			WHERE NOT EXISTS (SELECT 1 FROM sms_optouts o WHERE o.msisdn = r.msisdn)
+			  AND NOT EXISTS (SELECT 1 FROM sms_dnc d WHERE d.msisdn = r.msisdn)
+		),
+		m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, campaign_id, scheduled_at, created_at)
+			SELECT msisdn, text, 'marketing', key, campaign_id, at, `+p(6)+` FROM slot
+			ON CONFLICT (idempotency_key) DO NOTHING
+			RETURNING id, scheduled_at, campaign_id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before, held, campaign_id)
+		SELECT id, 1, scheduled_at, scheduled_at > `+p(6)+`, campaign_id FROM m`,
+		append(args, start, s.rules.DailyCap, s.db.loc.String(), s.rules.WindowOpen, s.rules.WindowClose, s.db.now())...)
+	return tag.RowsAffected(), err
+}
+
+// messageColumns read a message with its status as the API shows it: while
+// it is in the queue, the queue row says whether it is held or being sent.
+const messageColumns = `m.id, m.msisdn, m.text, m.kind,
+	CASE WHEN m.status <> 'queued' THEN m.status
+	     WHEN q.owner IS NOT NULL AND q.not_before > $1 THEN 'sending'
+	     WHEN q.held THEN 'held' ELSE 'queued' END,
+	coalesce(m.campaign_id, 0), coalesce(m.parts, 0), m.scheduled_at, m.created_at,
+	m.submitted_at, m.delivered_at, coalesce(m.error, '')
+	FROM sms_messages m LEFT JOIN sms_queue q ON q.message_id = m.id`
+
+func (s *SMS) byKey(ctx context.Context, q querier, key string) (*care360.Message, error) {
+	return scanMessage(q.QueryRow(ctx, `SELECT `+messageColumns+` WHERE m.idempotency_key = $2`, s.db.now(), key))
+}
+
+// Messages returns msisdn's outgoing SMS, newest first (limit 1 to 500,
+// default 50). A number that was never sent anything has none.
+func (s *SMS) Messages(ctx context.Context, msisdn care360.MSISDN, limit int) (ms []care360.Message, err error) {
+	defer wrap(&err, "messages of %s", msisdn.Masked())
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := s.db.pool.Query(ctx, `SELECT `+messageColumns+` WHERE m.msisdn = $2 ORDER BY m.id DESC LIMIT $3`,
+		s.db.now(), msisdn, min(limit, 500))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.Message, error) {
+		m, err := scanMessage(r)
+		if err != nil {
+			return care360.Message{}, err
+		}
+		return *m, nil
+	})
+}
+
+func scanMessage(row pgx.Row) (*care360.Message, error) {
+	var m care360.Message
+	err := row.Scan(&m.ID, &m.MSISDN, &m.Text, &m.Kind, &m.Status, &m.CampaignID, &m.Parts, &m.NotBefore,
+		&m.CreatedAt, &m.SubmittedAt, &m.DeliveredAt, &m.Error)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// RecordMO stores a keyword SMS as received and returns its id, which keys
+// everything done about it (the reply's idempotency key).
+func (s *SMS) RecordMO(ctx context.Context, m care360.InboundSMS) (id int64, err error) {
+	defer wrap(&err, "record MO from %s", m.MSISDN.Masked())
+	at := m.ReceivedAt
+	if at.IsZero() {
+		at = s.db.now()
+	}
+	err = s.db.pool.QueryRow(ctx, `
+		INSERT INTO sms_inbound (msisdn, from_addr, to_addr, text, received_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		m.MSISDN, m.From, m.To, m.Text, at).Scan(&id)
+	return id, err
+}
+
+// querier is what a pool and a transaction share.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}

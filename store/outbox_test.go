@@ -1,0 +1,289 @@
+package store_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+// smsBundle is a store on a database of the test's own: claims take
+// whatever is due, so tests that claim must not share a queue.
+type smsBundle struct {
+	*bundle
+	sms *store.SMS
+}
+
+func setupSMS(t *testing.T) *smsBundle {
+	t.Helper()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	return &smsBundle{bundle: b, sms: store.NewSMS(b.db, care360.SMSRules{})}
+}
+
+func (b *smsBundle) send(t *testing.T, m care360.MSISDN, kind care360.MessageKind, text, key string) *care360.Message {
+	t.Helper()
+	msg, replay, err := b.sms.Send(b.ctx, care360.OutgoingSMS{MSISDN: m, Text: text, Kind: kind, IdempotencyKey: key})
+	if err != nil || replay {
+		t.Fatalf("Send(%s): replay %v, %v", key, replay, err)
+	}
+	return msg
+}
+
+func (b *smsBundle) claim(t *testing.T, owner string, n int) []care360.Claim {
+	t.Helper()
+	cs, err := b.sms.Claim(b.ctx, owner, n, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func (b *smsBundle) settle(t *testing.T, owner string, os ...care360.Outcome) {
+	t.Helper()
+	if err := b.sms.Settle(b.ctx, owner, os); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// status returns the message's status as the API shows it.
+func (b *smsBundle) status(t *testing.T, m care360.MSISDN, id int64) care360.Message {
+	t.Helper()
+	ms, err := b.sms.Messages(b.ctx, m, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ms {
+		if x.ID == id {
+			return x
+		}
+	}
+	t.Fatalf("message %d of %s not found in %+v", id, m, ms)
+	return care360.Message{}
+}
+
+func submitted(id int64, smsc ...string) care360.Outcome {
+	o := care360.Outcome{ID: id, Kind: care360.OutcomeSubmitted, TotalParts: len(smsc)}
+	for i, s := range smsc {
+		o.Parts = append(o.Parts, care360.SubmittedPart{Part: i + 1, SMSCID: s})
+	}
+	return o
+}
+
+func TestSendIsIdempotent(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	m := newMSISDN()
+	first := b.send(t, m, care360.KindTransactional, "Ma qua: ABC", "gift-1")
+	again, replay, err := b.sms.Send(b.ctx, care360.OutgoingSMS{MSISDN: m, Text: "other", Kind: care360.KindTransactional, IdempotencyKey: "gift-1"})
+	if err != nil || !replay || again.ID != first.ID || again.Text != "Ma qua: ABC" {
+		t.Fatalf("replay = %+v, %v, %v", again, replay, err)
+	}
+	if first.Status != care360.MessageQueued || first.Kind != care360.KindTransactional {
+		t.Errorf("new message %+v", first)
+	}
+	_, _, err = b.sms.Send(b.ctx, care360.OutgoingSMS{MSISDN: m, Kind: care360.KindTransactional, IdempotencyKey: "x"})
+	wantCode(t, err, care360.EINVALID)
+}
+
+func TestClaimSettle(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	m := newMSISDN()
+	ok := b.send(t, m, care360.KindTransactional, "one", "k1")
+	bad := b.send(t, m, care360.KindTransactional, "two", "k2")
+	busy := b.send(t, m, care360.KindTransactional, "three", "k3")
+
+	cs := b.claim(t, "a", 10)
+	if len(cs) != 3 || cs[0].Attempts != 1 || cs[0].Reclaimed || cs[0].MSISDN != m {
+		t.Fatalf("claims %+v", cs)
+	}
+	if got := b.status(t, m, ok.ID).Status; got != care360.MessageSending {
+		t.Errorf("claimed message is %s, want sending", got)
+	}
+	if more := b.claim(t, "b", 10); len(more) != 0 {
+		t.Fatalf("leased messages claimed again: %+v", more)
+	}
+	b.settle(t, "a",
+		submitted(ok.ID, "S1"),
+		care360.Outcome{ID: bad.ID, Kind: care360.OutcomeFailed, Error: "submit_sm refused: 0x0000000B"},
+		care360.Outcome{ID: busy.ID, Kind: care360.OutcomeRetry, RetryAt: b.clock.Now().Add(30 * time.Second), Error: "ESME_RMSGQFUL",
+			TotalParts: 2, Parts: []care360.SubmittedPart{{Part: 1, SMSCID: "S2"}}},
+	)
+	if got := b.status(t, m, ok.ID); got.Status != care360.MessageSubmitted || got.SubmittedAt == nil || got.Parts != 1 {
+		t.Errorf("submitted: %+v", got)
+	}
+	if got := b.status(t, m, bad.ID); got.Status != care360.MessageFailed || got.Error != "submit_sm refused: 0x0000000B" {
+		t.Errorf("failed: %+v", got)
+	}
+	if got := b.status(t, m, busy.ID); got.Status != care360.MessageQueued {
+		t.Errorf("retried: %+v", got)
+	}
+	if cs := b.claim(t, "a", 10); len(cs) != 0 {
+		t.Fatalf("retry claimed before its time: %+v", cs)
+	}
+	b.clock.Add(31 * time.Second)
+	cs = b.claim(t, "b", 10)
+	if len(cs) != 1 || cs[0].ID != busy.ID || cs[0].Attempts != 2 || len(cs[0].DoneParts) != 1 || cs[0].DoneParts[0] != 1 {
+		t.Fatalf("retry claim %+v", cs)
+	}
+	// Released: handed back untried, due at once, the attempt not counted.
+	b.settle(t, "b", care360.Outcome{ID: busy.ID, Kind: care360.OutcomeReleased})
+	if cs = b.claim(t, "c", 10); len(cs) != 1 || cs[0].Attempts != 2 {
+		t.Fatalf("after release %+v", cs)
+	}
+}
+
+// A sender that dies keeps its lease until it lapses; then the message is
+// due again, and the dead sender's late word changes nothing.
+func TestLeaseRecovery(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	m := newMSISDN()
+	msg := b.send(t, m, care360.KindTransactional, "hello", "k")
+	if cs := b.claim(t, "dead", 10); len(cs) != 1 {
+		t.Fatal("not claimed")
+	}
+	b.clock.Add(59 * time.Second)
+	if cs := b.claim(t, "alive", 10); len(cs) != 0 {
+		t.Fatal("claimed within the lease")
+	}
+	b.clock.Add(2 * time.Second)
+	cs := b.claim(t, "alive", 10)
+	if len(cs) != 1 || !cs[0].Reclaimed || cs[0].Attempts != 2 {
+		t.Fatalf("recovery claim %+v", cs)
+	}
+	b.settle(t, "dead", care360.Outcome{ID: msg.ID, Kind: care360.OutcomeFailed, Error: "late"})
+	if got := b.status(t, m, msg.ID); got.Status != care360.MessageSending {
+		t.Fatalf("dead sender's outcome applied: %+v", got)
+	}
+	b.settle(t, "alive", submitted(msg.ID, "S"))
+	if got := b.status(t, m, msg.ID); got.Status != care360.MessageSubmitted {
+		t.Fatalf("%+v", got)
+	}
+}
+
+// Many senders claiming at once each get different messages.
+func TestConcurrentClaimsNeverOverlap(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	const n = 600
+	for i := range n {
+		b.send(t, newMSISDN(), care360.KindTransactional, "x", fmt.Sprint("k", i))
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			owner := fmt.Sprint("sender-", w)
+			for {
+				cs, err := b.sms.Claim(b.ctx, owner, 25, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(cs) == 0 {
+					return
+				}
+				var os []care360.Outcome
+				mu.Lock()
+				for _, c := range cs {
+					seen[c.ID]++
+					os = append(os, submitted(c.ID, fmt.Sprint("S", c.ID)))
+				}
+				mu.Unlock()
+				if err := b.sms.Settle(b.ctx, owner, os); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Errorf("%d of %d messages claimed", len(seen), n)
+	}
+	for id, k := range seen {
+		if k != 1 {
+			t.Errorf("message %d claimed %d times", id, k)
+		}
+	}
+}
+
+// Transactional messages go before marketing, whatever their age.
+func TestTransactionalFirst(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	ad := b.send(t, newMSISDN(), care360.KindMarketing, "Uu dai", "ad")
+	if ad.Text != "[QC] Uu dai Tu choi: soan TC gui 9237" {
+		t.Errorf("marketing text %q", ad.Text)
+	}
+	b.clock.Add(time.Second)
+	reply := b.send(t, newMSISDN(), care360.KindTransactional, "reply", "r")
+	cs := b.claim(t, "a", 1)
+	if len(cs) != 1 || cs[0].ID != reply.ID {
+		t.Fatalf("claimed %+v first, want the reply", cs)
+	}
+}
+
+func TestReceipts(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	m := newMSISDN()
+	long := b.send(t, m, care360.KindTransactional, "two parts", "long")
+	lost := b.send(t, m, care360.KindTransactional, "lost", "lost")
+	early := b.send(t, m, care360.KindTransactional, "early", "early")
+	b.claim(t, "a", 10)
+	b.settle(t, "a", submitted(long.ID, "L1", "L2"), submitted(lost.ID, "X1"))
+	t0 := b.clock.Now()
+	receipt := func(id string, st care360.ReceiptState, err string) []care360.ReceiptMatch {
+		t.Helper()
+		b.clock.Add(time.Second)
+		ms, e := b.sms.Receipts(b.ctx, []care360.Receipt{{SMSCID: id, State: st, Error: err, At: b.clock.Now()}})
+		if e != nil {
+			t.Fatal(e)
+		}
+		return ms
+	}
+	if ms := receipt("L1", care360.ReceiptDelivered, ""); len(ms) != 1 || !ms[0].SubmittedAt.Equal(t0) {
+		t.Fatalf("matches %+v", ms)
+	}
+	if got := b.status(t, m, long.ID); got.Status != care360.MessageSubmitted {
+		t.Fatalf("one part of two delivered: %+v", got)
+	}
+	receipt("L2", care360.ReceiptDelivered, "")
+	got := b.status(t, m, long.ID)
+	if got.Status != care360.MessageDelivered || got.DeliveredAt == nil || !got.DeliveredAt.Equal(b.clock.Now()) {
+		t.Fatalf("both parts delivered: %+v", got)
+	}
+	receipt("L2", care360.ReceiptEnroute, "") // late, out of order: changes nothing
+	if got := b.status(t, m, long.ID); got.Status != care360.MessageDelivered {
+		t.Fatalf("late receipt undid delivery: %+v", got)
+	}
+	receipt("X1", care360.ReceiptUndeliverable, "001")
+	if got := b.status(t, m, lost.ID); got.Status != care360.MessageUndeliverable || got.Error != "undeliverable: err 001" {
+		t.Fatalf("undeliverable: %+v", got)
+	}
+	if ms := receipt("NOBODY", care360.ReceiptDelivered, ""); len(ms) != 0 {
+		t.Fatalf("unknown receipt matched %+v", ms)
+	}
+
+	// A receipt faster than the record of its submit waits for it.
+	receipt("E1", care360.ReceiptDelivered, "")
+	b.settle(t, "a", submitted(early.ID, "E1"))
+	u, err := b.sms.Maintain(b.ctx)
+	if err != nil || u.Receipts != 1 {
+		t.Fatalf("Maintain = %+v, %v", u, err)
+	}
+	if got := b.status(t, m, early.ID); got.Status != care360.MessageDelivered {
+		t.Fatalf("early receipt not applied: %+v", got)
+	}
+	var unmatched int
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT count(*) FROM sms_receipts_unmatched`).Scan(&unmatched); err != nil || unmatched != 1 {
+		t.Fatalf("unmatched receipts kept: %d, %v (want the unknown one)", unmatched, err)
+	}
+}

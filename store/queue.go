@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+// Claim leases up to max due messages to owner until now + lease,
+// transactional first. Outside the marketing window only transactional
+// messages are due. SKIP LOCKED lets any number of senders, in any number of
+// processes, claim at once without waiting for or doubling each other; a
+// lease that lapses makes its message due again (not_before is the lease's
+// end), so a dead sender's messages come back by themselves.
+func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Duration) (cs []care360.Claim, err error) {
+	defer wrap(&err, "claim outbox messages")
+	if owner == "" || max <= 0 || lease <= 0 {
+		return nil, care360.Errorf(care360.EINVALID, "claim needs an owner, a positive batch and a lease")
+	}
+	now := s.db.now()
+	until := now.Add(lease)
+	due := `not_before <= $1`
+	if !s.rules.InWindow(now, s.db.loc) {
+		// A separate text, not a parameter, so the planner scans only the
+		// transactional end of the index instead of filtering marketing rows.
+		due += ` AND priority = 0`
+	}
+	rows, err := s.db.pool.Query(ctx, `
+		WITH c AS (
+			SELECT message_id, owner AS previous FROM sms_queue
+			WHERE `+due+`
+			ORDER BY priority, not_before
+			LIMIT $2 FOR UPDATE SKIP LOCKED
+		)
+		UPDATE sms_queue q SET owner = $3, not_before = $4, attempts = q.attempts + 1, held = false
+		FROM c, sms_messages m
+		WHERE q.message_id = c.message_id AND m.id = q.message_id
+		RETURNING q.message_id, m.msisdn, m.text, m.kind, q.attempts, c.previous IS NOT NULL,
+			CASE WHEN q.attempts > 1 THEN ARRAY(SELECT part FROM sms_parts p WHERE p.message_id = q.message_id) END`,
+		now, max, owner, until)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.Claim, error) {
+		c := care360.Claim{LeaseUntil: until}
+		var done []int16
+		err := r.Scan(&c.ID, &c.MSISDN, &c.Text, &c.Kind, &c.Attempts, &c.Reclaimed, &done)
+		for _, p := range done {
+			c.DoneParts = append(c.DoneParts, int(p))
+		}
+		return c, err
+	})
+}
+
+// Settle records outcomes in one transaction of three statements sent
+// together: the parts submitted, the queue rows (gone when sent or failed,
+// due again when retried or released), and the messages' status. Only
+// messages still leased to owner change: if a lease lapsed and another
+// sender took the message, that sender's word counts.
+func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outcome) (err error) {
+	defer wrap(&err, "settle %d outbox messages", len(outcomes))
+	if len(outcomes) == 0 {
+		return nil
+	}
+	now := s.db.now()
+	var (
+		ids, partIDs      []int64
+		kinds, errs, smsc []string
+		totals, parts     []int32
+		retry             []time.Time
+	)
+	for _, o := range outcomes {
+		ids, kinds, totals, errs = append(ids, o.ID), append(kinds, string(o.Kind)), append(totals, int32(o.TotalParts)), append(errs, o.Error)
+		at := o.RetryAt
+		if at.IsZero() {
+			at = now
+		}
+		retry = append(retry, at)
+		for _, p := range o.Parts {
+			partIDs, parts, smsc = append(partIDs, o.ID), append(parts, int32(p.Part)), append(smsc, p.SMSCID)
+		}
+	}
+	return s.db.Transact(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`
+			INSERT INTO sms_parts (message_id, part, smsc_id, submitted_at)
+			SELECT * , $4::timestamptz FROM unnest($1::bigint[], $2::int[], $3::text[])
+			ON CONFLICT (message_id, part) DO NOTHING`, partIDs, parts, smsc, now)
+		b.Queue(`
+			WITH o AS (
+				SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
+					AS o (id, kind, total, retry_at, error)
+			), gone AS (
+				DELETE FROM sms_queue q USING o
+				WHERE q.message_id = o.id AND q.owner = $6 AND o.kind IN ('submitted', 'failed')
+				RETURNING q.message_id
+			), again AS (
+				UPDATE sms_queue q SET owner = NULL,
+					not_before = CASE WHEN o.kind = 'retry' THEN o.retry_at ELSE $7 END,
+					attempts = CASE WHEN o.kind = 'released' THEN greatest(q.attempts - 1, 0) ELSE q.attempts END
+				FROM o WHERE q.message_id = o.id AND q.owner = $6 AND o.kind IN ('retry', 'released')
+				RETURNING q.message_id
+			)
+			UPDATE sms_messages m SET
+				status = CASE o.kind WHEN 'submitted' THEN 'submitted' WHEN 'failed' THEN 'failed' ELSE m.status END,
+				parts = CASE WHEN o.total > 0 THEN o.total ELSE m.parts END,
+				submitted_at = CASE WHEN o.kind = 'submitted' THEN $7 ELSE m.submitted_at END,
+				error = nullif(o.error, '')
+			FROM o
+			WHERE m.id = o.id AND o.kind <> 'released'
+			  AND (m.id IN (SELECT message_id FROM gone) OR m.id IN (SELECT message_id FROM again))`,
+			ids, kinds, totals, retry, errs, owner, now)
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// finalPart lists the part states a later receipt does not undo.
+const finalPart = `('delivered', 'undeliverable', 'expired')`
+
+// Receipts records delivery receipts against their parts and brings each
+// touched message's status up to date: delivered once every part is,
+// undeliverable or expired as soon as one part is. A receipt for a part
+// already final changes nothing (SMSCs repeat themselves); one that matches
+// no part is kept, and Maintain applies it if its part shows up.
+func (s *SMS) Receipts(ctx context.Context, rs []care360.Receipt) (ms []care360.ReceiptMatch, err error) {
+	defer wrap(&err, "record %d receipts", len(rs))
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	var ids, states, errs []string
+	var ats []time.Time
+	for _, r := range rs {
+		ids, states, errs, ats = append(ids, r.SMSCID), append(states, string(r.State)), append(errs, r.Error), append(ats, r.At)
+	}
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		ms = nil
+		rows, err := tx.Query(ctx, `
+			WITH r AS (
+				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS r (smsc_id, state, error, at)
+			), p AS (
+				UPDATE sms_parts p SET
+					status = CASE WHEN p.status IN `+finalPart+` THEN p.status ELSE r.state END,
+					error = CASE WHEN p.status IN `+finalPart+` THEN p.error ELSE nullif(r.error, '') END,
+					done_at = CASE WHEN p.status IN `+finalPart+` THEN p.done_at ELSE r.at END
+				FROM r WHERE p.smsc_id = r.smsc_id
+				RETURNING p.message_id, p.smsc_id, p.submitted_at
+			), u AS (
+				INSERT INTO sms_receipts_unmatched (smsc_id, state, error, received_at)
+				SELECT r.smsc_id, r.state, nullif(r.error, ''), r.at FROM r
+				WHERE NOT EXISTS (SELECT 1 FROM sms_parts p WHERE p.smsc_id = r.smsc_id)
+			)
+			SELECT message_id, smsc_id, submitted_at FROM p`, ids, states, errs, ats)
+		if err != nil {
+			return err
+		}
+		var touched []int64
+		for rows.Next() {
+			var m care360.ReceiptMatch
+			var id int64
+			if err := rows.Scan(&id, &m.SMSCID, &m.SubmittedAt); err != nil {
+				return err
+			}
+			touched, ms = append(touched, id), append(ms, m)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return settleFromParts(ctx, tx, touched)
+	})
+	return ms, err
+}
+
+// settleFromParts derives the status of submitted messages from their parts.
+func settleFromParts(ctx context.Context, tx pgx.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `
+		UPDATE sms_messages m SET
+			status = CASE WHEN a.undeliverable THEN 'undeliverable' WHEN a.expired THEN 'expired'
+			              WHEN a.delivered >= m.parts THEN 'delivered' ELSE m.status END,
+			delivered_at = CASE WHEN a.delivered >= m.parts THEN a.last ELSE m.delivered_at END,
+			error = coalesce(a.error, m.error)
+		FROM (
+			SELECT message_id, bool_or(status = 'undeliverable') AS undeliverable, bool_or(status = 'expired') AS expired,
+				count(*) FILTER (WHERE status = 'delivered') AS delivered, max(done_at) AS last,
+				max(status || coalesce(': err ' || error, '')) FILTER (WHERE status IN ('undeliverable', 'expired')) AS error
+			FROM sms_parts WHERE message_id = ANY($1) GROUP BY message_id
+		) a
+		WHERE m.id = a.message_id AND m.status IN ('submitted', 'delivered', 'undeliverable', 'expired')`, ids)
+	return err
+}
+
+// depthEvery spaces out the queue-depth count: on a million-row queue it is
+// the one costly part of Maintain, and a gauge need not be fresher.
+const depthEvery = 5 * time.Second
+
+// Maintain holds queued marketing while the window is shut (so the API and
+// campaign progress say "held" and the claim never sees it) and applies
+// receipts that arrived before their part was recorded. Each job runs under
+// a try-lock, so with many senders one does it and the rest skip.
+func (s *SMS) Maintain(ctx context.Context) (u care360.Upkeep, err error) {
+	defer wrap(&err, "outbox upkeep")
+	now := s.db.now()
+	u.Queued = -1
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		u.Held, u.Receipts = 0, 0
+		var mine bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, marketingLock+1).Scan(&mine); err != nil || !mine {
+			return err
+		}
+		if !s.rules.InWindow(now, s.db.loc) {
+			tag, err := tx.Exec(ctx, `
+				UPDATE sms_queue SET held = true, owner = NULL, not_before = $2
+				WHERE priority = 1 AND not_before < $2 AND (owner IS NULL OR not_before <= $1)`,
+				now, s.rules.NextWindow(now, s.db.loc))
+			if err != nil {
+				return err
+			}
+			u.Held = int(tag.RowsAffected())
+		}
+		rows, err := tx.Query(ctx, `
+			WITH u AS (
+				DELETE FROM sms_receipts_unmatched u USING sms_parts p
+				WHERE p.smsc_id = u.smsc_id AND u.received_at > $1
+				RETURNING u.smsc_id, u.state, u.error, u.received_at
+			)
+			UPDATE sms_parts p SET status = u.state, error = u.error, done_at = u.received_at
+			FROM u WHERE p.smsc_id = u.smsc_id AND p.status NOT IN `+finalPart+`
+			RETURNING p.message_id`, now.Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		u.Receipts = len(ids)
+		return settleFromParts(ctx, tx, ids)
+	})
+	if err != nil {
+		return u, err
+	}
+	s.mu.Lock()
+	count := now.Sub(s.lastDepth) >= depthEvery
+	if count {
+		s.lastDepth = now
+	}
+	s.mu.Unlock()
+	if count {
+		err = s.db.pool.QueryRow(ctx, `SELECT count(*) FROM sms_queue WHERE not_before <= $1`, now).Scan(&u.Queued)
+	}
+	return u, err
+}
