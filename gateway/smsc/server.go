@@ -94,6 +94,8 @@ type Server struct {
 	ctlCalls map[string]*Call // open calls started over the control API
 	nextCall uint64
 	nextLink uint64
+
+	faults faults // fault injection for ordinary submit_sm (faults.go)
 }
 
 // New returns a Server for cfg; it does not listen until Start.

@@ -60,6 +60,31 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 		ID: id, From: fieldString(f, pdufield.SourceAddr), To: fieldString(f, pdufield.DestinationAddr),
 		Text: text, DataCoding: coding, ESMClass: esm, UDH: udh, SubmittedAt: time.Now(),
 	}
+	act := s.submitAction(m)
+	switch {
+	case act.Drop:
+		s.log.Info("dropping the link instead of answering a submit_sm", "link", l.id)
+		l.conn.Close()
+		return errDropped
+	case act.Delay > 0:
+		// Answered later, off the read loop, so the ESME's window stays open.
+		s.goBackground(func() {
+			if s.sleep(act.Delay) {
+				s.answerSubmit(l, p, resp, m, act)
+			}
+		})
+		return nil
+	}
+	return s.answerSubmit(l, p, resp, m, act)
+}
+
+// answerSubmit answers an ordinary submit_sm as act says: a refusal stores
+// nothing; an acceptance stores m, answers and schedules its receipt.
+func (s *Server) answerSubmit(l *link, p pdu.Body, resp pdu.Body, m Message, act SubmitAction) error {
+	if act.Status != statusOK {
+		s.log.Info("SMS refused", "link", l.id, "to", mask(m.To), "status", fmt.Sprintf("%#x", act.Status))
+		return l.writeResp(pdu.NewSubmitSMResp(), p.Header().Seq, pdu.Status(act.Status)) // no message_id: nothing was stored
+	}
 	s.mu.Lock()
 	box := append(s.inbox[m.To], m)
 	if len(box) > inboxLimit {
@@ -73,21 +98,29 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 	if err := l.writeResp(resp, p.Header().Seq, statusOK); err != nil {
 		return err
 	}
-	s.log.Info("SMS submitted", "link", l.id, "id", id, "to", mask(m.To), "len", len(text))
-	if fieldByte(f, pdufield.RegisteredDelivery)&0x01 != 0 {
-		s.goBackground(func() { s.sendReceipt(l, m) })
+	s.log.Info("SMS submitted", "link", l.id, "id", m.ID, "to", mask(m.To), "len", len(m.Text))
+	if fieldByte(p.Fields(), pdufield.RegisteredDelivery)&0x01 != 0 && act.Receipt != StatNone {
+		s.goBackground(func() { s.sendReceipt(l, m, act) })
 	}
 	return nil
 }
 
-// sendReceipt delivers the receipt for m after ReceiptDelay, on the link m
-// came in on if it can receive, else on another bound link.
-func (s *Server) sendReceipt(prefer *link, m Message) {
-	if !s.sleep(s.cfg.ReceiptDelay) {
+// sendReceipt delivers the receipt for m after ReceiptDelay (or act's), on
+// the link m came in on if it can receive, else on another bound link.
+func (s *Server) sendReceipt(prefer *link, m Message, act SubmitAction) {
+	delay := s.cfg.ReceiptDelay
+	if act.ReceiptDelay > 0 {
+		delay = act.ReceiptDelay
+	}
+	if !s.sleep(delay) {
 		return
 	}
+	stat := act.Receipt
+	if stat == "" {
+		stat = StatDelivered
+	}
 	for try := 1; ; try++ {
-		st, err := s.deliver(context.Background(), prefer, receiptPDU(m, time.Now()))
+		st, err := s.deliver(context.Background(), prefer, receiptPDU(m, time.Now(), stat))
 		if err == nil && st == statusOK {
 			return
 		}
@@ -99,13 +132,17 @@ func (s *Server) sendReceipt(prefer *link, m Message) {
 }
 
 // receiptPDU builds the delivery receipt of m in the customary format.
-func receiptPDU(m Message, done time.Time) pdu.Body {
+func receiptPDU(m Message, done time.Time, stat string) pdu.Body {
 	text := m.Text
 	if utf8.RuneCountInString(text) > 20 {
 		text = string([]rune(text)[:20])
 	}
-	body := fmt.Sprintf("id:%s sub:001 dlvr:001 submit date:%s done date:%s stat:DELIVRD err:000 text:%s",
-		m.ID, m.SubmittedAt.Format("0601021504"), done.Format("0601021504"), text)
+	dlvr, errCode := "001", "000"
+	if stat != StatDelivered {
+		dlvr, errCode = "000", "001"
+	}
+	body := fmt.Sprintf("id:%s sub:001 dlvr:%s submit date:%s done date:%s stat:%s err:%s text:%s",
+		m.ID, dlvr, m.SubmittedAt.Format("0601021504"), done.Format("0601021504"), stat, errCode, text)
 	sm, err := encodeText(body, codingDefault)
 	if err != nil { // the quoted text is not GSM-7; receipts stay in the default alphabet
 		sm = []byte(body[:len(body)-len(text)])
@@ -117,7 +154,7 @@ func receiptPDU(m Message, done time.Time) pdu.Body {
 	f.Set(pdufield.DataCoding, uint8(codingDefault))
 	f.Set(pdufield.ShortMessage, sm)
 	p.TLVFields().Set(pdutlv.TagReceiptedMessageID, pdutlv.CString(m.ID))
-	p.TLVFields().Set(pdutlv.TagMessageStateOption, uint8(2)) // message_state DELIVERED
+	p.TLVFields().Set(pdutlv.TagMessageStateOption, messageStates[stat])
 	return p
 }
 
