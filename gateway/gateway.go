@@ -29,6 +29,16 @@ type Config struct {
 	StepTimeout time.Duration
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer // nil: metrics are kept but not exported
+
+	// SMS handles keyword MOs; nil answers them ESME_RX_T_APPN so the SMSC
+	// keeps them.
+	SMS care360.MOService
+	// Outbox, if set, is sent by the outbox senders and receives delivery
+	// receipts (outbox.go, dlr.go).
+	Outbox care360.OutboxQueue
+	// ShortCode is the source_addr of outgoing SMS (CARE360_SMS_SHORTCODE).
+	ShortCode string
+	Sender    SenderConfig
 }
 
 // Gateway runs every bind and the dialogue workers.
@@ -37,8 +47,10 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics *metrics
 	binds   []*bind
-	shards  []chan step
+	shards  []chan func()
 	seed    maphash.Seed
+	sender  *sender    // nil without an outbox
+	dlr     *dlrWriter // nil without an outbox
 
 	// admit guards the decision to take a step against Stop: a step is either
 	// counted in inflight before Stop starts waiting, or refused.
@@ -73,6 +85,9 @@ func New(cfg Config) *Gateway {
 		b.handle = g.handler(b)
 		g.binds = append(g.binds, b)
 	}
+	if cfg.Outbox != nil {
+		g.sender, g.dlr = newSender(g), newDLRWriter(g)
+	}
 	return g
 }
 
@@ -80,11 +95,11 @@ func New(cfg Config) *Gateway {
 // does not wait for the binds: Ready says when they are up.
 func (g *Gateway) Start() {
 	g.startOnce.Do(func() {
-		g.shards = make([]chan step, g.cfg.Workers)
+		g.shards = make([]chan func(), g.cfg.Workers)
 		for i := range g.shards {
 			// A bounded queue: when it fills, the read loop waits, TCP pushes
 			// back, and the SMSC sees a slow ESME instead of a lost PDU.
-			g.shards[i] = make(chan step, 64)
+			g.shards[i] = make(chan func(), 64)
 			g.workersDone.Add(1)
 			go g.work(g.shards[i])
 		}
@@ -96,6 +111,10 @@ func (g *Gateway) Start() {
 				defer g.bindsDone.Done()
 				b.run(ctx)
 			}()
+		}
+		if g.sender != nil {
+			g.dlr.start()
+			g.sender.start()
 		}
 	})
 }
@@ -115,6 +134,12 @@ func (g *Gateway) Stop(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 			err = fmt.Errorf("gateway stop: steps still in flight: %w", ctx.Err())
+		}
+		if g.sender != nil {
+			// Unsent claims go back to the outbox and in-flight submits get
+			// their answers before the binds go.
+			err = errors.Join(err, g.sender.stop(ctx))
+			g.dlr.stop()
 		}
 		if g.cancelBinds != nil {
 			g.cancelBinds()
@@ -154,6 +179,12 @@ func (g *Gateway) Ready(context.Context) error {
 // first (to send the deliver_sm_resp at once); false means the gateway is
 // stopping and the step was not taken.
 func (g *Gateway) enqueue(s step, accepted func()) bool {
+	return g.enqueueFunc(s.req.Key, func() { g.runStep(s) }, accepted)
+}
+
+// enqueueFunc hands run to the worker that owns key (a dialogue, or an
+// MSISDN for keyword SMS, so one subscriber's messages stay in order).
+func (g *Gateway) enqueueFunc(key string, run, accepted func()) bool {
 	g.admit.RLock()
 	defer g.admit.RUnlock()
 	if g.draining {
@@ -161,14 +192,14 @@ func (g *Gateway) enqueue(s step, accepted func()) bool {
 	}
 	accepted()
 	g.inflight.Add(1)
-	g.shards[maphash.String(g.seed, s.req.Key)%uint64(len(g.shards))] <- s
+	g.shards[maphash.String(g.seed, key)%uint64(len(g.shards))] <- run
 	return true
 }
 
-func (g *Gateway) work(q chan step) {
+func (g *Gateway) work(q chan func()) {
 	defer g.workersDone.Done()
-	for s := range q {
-		g.runStep(s)
+	for run := range q {
+		run()
 		g.inflight.Done()
 	}
 }

@@ -10,6 +10,16 @@ type metrics struct {
 	steps        *prometheus.HistogramVec
 	submitErrors prometheus.Counter
 	throttled    prometheus.Counter
+
+	// SMS (outbox.go, dlr.go, sms.go)
+	smsOutcomes  *prometheus.CounterVec // per message: submitted, retry, failed, released
+	smsStatus    *prometheus.CounterVec // non-zero submit_sm_resp statuses, by code
+	smsParts     prometheus.Histogram
+	smsTruncated prometheus.Counter
+	smsReclaimed prometheus.Counter
+	outboxDepth  prometheus.Gauge
+	receipts     *prometheus.CounterVec // matched, unmatched, unparsable, failed
+	dlrLatency   prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -35,8 +45,34 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "care360_smpp_throttled_total", Help: "submit_sm answered with ESME_RTHROTTLED or ESME_RMSGQFUL.",
 		}),
 	}
+	m.smsOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "care360_sms_messages_total", Help: "Outbox messages handled by this sender, by outcome (submitted, retry, failed, released).",
+	}, []string{"outcome"})
+	m.smsStatus = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "care360_sms_submit_errors_total", Help: "submit_sm answered with a non-zero status, by status.",
+	}, []string{"status"})
+	m.smsParts = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "care360_sms_parts", Help: "Concatenated parts per submitted message.", Buckets: []float64{1, 2, 3, 4, 5, 6, 8},
+	})
+	m.smsTruncated = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "care360_sms_truncated_total", Help: "Messages cut to the maximum number of parts.",
+	})
+	m.smsReclaimed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "care360_sms_reclaimed_total", Help: "Messages claimed after another sender's lease lapsed.",
+	})
+	m.outboxDepth = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "care360_sms_outbox_depth", Help: "Outbox messages due and waiting to be claimed.",
+	})
+	m.receipts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "care360_sms_receipts_total", Help: "Delivery receipts received, by outcome.",
+	}, []string{"outcome"})
+	m.dlrLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "care360_sms_delivery_seconds", Help: "From submit to delivery receipt.",
+		Buckets: []float64{.1, .5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600},
+	})
 	if reg != nil {
-		reg.MustRegister(m.bound, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled)
+		reg.MustRegister(m.bound, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled,
+			m.smsOutcomes, m.smsStatus, m.smsParts, m.smsTruncated, m.smsReclaimed, m.outboxDepth, m.receipts, m.dlrLatency)
 	}
 	return m
 }

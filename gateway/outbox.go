@@ -1,0 +1,437 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
+
+	"github.com/care360/care360"
+)
+
+// SenderConfig tunes the outbox senders; the zero value is the defaults.
+type SenderConfig struct {
+	// Owner names this process's leases; default host-pid-random, so that
+	// a restarted process never mistakes its predecessor's claims for its own.
+	Owner string
+	Batch int           // messages claimed at once (default 256)
+	Lease time.Duration // how long a claim is ours (default 60s)
+	// Poll is how long an idle sender waits before looking again
+	// (default 50ms: a keyword reply waits at most that for its turn).
+	Poll          time.Duration
+	MaintainEvery time.Duration // outbox upkeep interval (default 1s)
+	MaxParts      int           // concatenated parts per message (default 6)
+	// RetryAfter is the first wait after ESME_RMSGQFUL and other temporary
+	// refusals; it doubles per attempt up to 5 minutes (default 2s).
+	RetryAfter time.Duration
+	NoReceipts bool // do not ask for delivery receipts
+}
+
+func (c *SenderConfig) setDefaults() {
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		rand.Read(b)
+		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	if c.Batch <= 0 {
+		c.Batch = 256
+	}
+	if c.Lease <= 0 {
+		c.Lease = time.Minute
+	}
+	if c.Poll <= 0 {
+		c.Poll = 50 * time.Millisecond
+	}
+	if c.MaintainEvery <= 0 {
+		c.MaintainEvery = time.Second
+	}
+	if c.MaxParts <= 0 {
+		c.MaxParts = care360.DefaultMaxSMSParts
+	}
+	if c.RetryAfter <= 0 {
+		c.RetryAfter = 2 * time.Second
+	}
+}
+
+// sender moves the outbox to the SMSCs. One claimer leases batches of due
+// messages; each bind runs as many submitters as its window, so that many
+// submit_sm are in flight per bind at once (within its TPS); one settler
+// records outcomes in batches. slots bounds what is claimed but not yet
+// settled, so a slow SMSC makes the claimer wait instead of hoarding leases.
+type sender struct {
+	g       *Gateway
+	cfg     SenderConfig
+	queue   care360.OutboxQueue
+	work    chan care360.Claim
+	results chan care360.Outcome
+	slots   chan struct{}
+	binds   []*bindSender
+
+	quit     chan struct{}   // closed by stop: claim nothing more
+	quitCtx  context.Context // ends with quit, for waits that take a context
+	quitNow  context.CancelFunc
+	ctx      context.Context
+	cancel   context.CancelFunc // aborts in-flight submits when stop's deadline passes
+	claimer  sync.WaitGroup
+	submits  sync.WaitGroup
+	settled  chan struct{}
+	startOne sync.Once
+	stopOne  sync.Once
+}
+
+func newSender(g *Gateway) *sender {
+	cfg := g.cfg.Sender
+	cfg.setDefaults()
+	window := 0
+	s := &sender{g: g, cfg: cfg, queue: g.cfg.Outbox, quit: make(chan struct{}), settled: make(chan struct{})}
+	for _, b := range g.binds {
+		s.binds = append(s.binds, &bindSender{b: b})
+		window += b.cfg.Window
+	}
+	s.slots = make(chan struct{}, max(2*window, cfg.Batch))
+	s.work = make(chan care360.Claim, cap(s.slots))
+	s.results = make(chan care360.Outcome, cap(s.slots))
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.quitCtx, s.quitNow = context.WithCancel(s.ctx)
+	return s
+}
+
+func (s *sender) start() {
+	s.startOne.Do(func() {
+		s.claimer.Add(1)
+		go s.claimLoop()
+		for _, bs := range s.binds {
+			for range bs.b.cfg.Window {
+				s.submits.Add(1)
+				go s.submitLoop(bs)
+			}
+		}
+		go s.settleLoop()
+	})
+}
+
+// stop claims nothing more, hands back what is claimed but not started,
+// lets submits in flight finish until ctx ends (then aborts them: they are
+// retried, at most one window twice), and settles everything. Safe to call
+// twice, and without start.
+func (s *sender) stop(ctx context.Context) error {
+	var err error
+	s.stopOne.Do(func() {
+		close(s.quit)
+		s.quitNow()
+		s.startOne.Do(func() { close(s.settled) }) // never started: nothing to wait for
+		s.claimer.Wait()
+		done := make(chan struct{})
+		go func() { s.submits.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("outbox sender: submits still in flight: %w", ctx.Err())
+			s.cancel()
+			<-done
+		}
+		// Submitters are gone: whatever is left in work was never tried.
+		for drained := false; !drained; {
+			select {
+			case c := <-s.work:
+				s.results <- care360.Outcome{ID: c.ID, Kind: care360.OutcomeReleased}
+			default:
+				drained = true
+			}
+		}
+		close(s.results)
+		<-s.settled
+		s.cancel()
+	})
+	return err
+}
+
+// claimLoop leases due messages while there is room and a bind to send on,
+// and runs the outbox upkeep on its interval.
+func (s *sender) claimLoop() {
+	defer s.claimer.Done()
+	maintain := time.NewTicker(s.cfg.MaintainEvery)
+	defer maintain.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-maintain.C:
+			s.maintain()
+			continue
+		case s.slots <- struct{}{}:
+		}
+		n := 1
+		for n < s.cfg.Batch {
+			select {
+			case s.slots <- struct{}{}:
+				n++
+				continue
+			default:
+			}
+			break
+		}
+		got := 0
+		if s.g.Bound() > 0 {
+			got = s.claim(n)
+		}
+		for range n - got {
+			<-s.slots
+		}
+		if got == 0 && !s.wait(s.cfg.Poll) {
+			return
+		}
+	}
+}
+
+func (s *sender) claim(n int) int {
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	cs, err := s.queue.Claim(ctx, s.cfg.Owner, n, s.cfg.Lease)
+	if err != nil {
+		s.g.log.Warn("outbox claim failed", "err", err)
+		return 0
+	}
+	for _, c := range cs {
+		if c.Reclaimed {
+			s.g.metrics.smsReclaimed.Inc()
+		}
+		s.work <- c // never blocks: work holds as many as there are slots
+	}
+	return len(cs)
+}
+
+func (s *sender) maintain() {
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	u, err := s.queue.Maintain(ctx)
+	if err != nil {
+		s.g.log.Warn("outbox upkeep failed", "err", err)
+		return
+	}
+	if u.Queued >= 0 {
+		s.g.metrics.outboxDepth.Set(float64(u.Queued))
+	}
+	if u.Held > 0 {
+		s.g.log.Info("marketing held for quiet hours", "messages", u.Held)
+	}
+}
+
+// wait sleeps d unless the sender is stopping; it reports whether to go on.
+func (s *sender) wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.quit:
+		return false
+	}
+}
+
+// submitLoop sends claimed messages on one bind, one at a time; a bind
+// runs window of these, which is its asynchronous window.
+func (s *sender) submitLoop(bs *bindSender) {
+	defer s.submits.Done()
+	for {
+		l, err := bs.b.waitLink(s.quitCtx)
+		if err != nil {
+			return
+		}
+		select {
+		case <-s.quit:
+			return
+		default:
+		}
+		select {
+		case <-s.quit:
+			return
+		case <-l.done:
+			continue // rebinding: take nothing until it is back
+		case c := <-s.work:
+			o := s.send(bs, l, c)
+			s.g.metrics.smsOutcomes.WithLabelValues(string(o.Kind)).Inc()
+			s.results <- o
+		}
+	}
+}
+
+// leaseMargin is how much of a lease must be left to start a message: one
+// whose lease runs out mid-send could be claimed and sent by another sender.
+const leaseMargin = 10 * time.Second
+
+// send submits every part of c not sent before, on l, and says how it went.
+func (s *sender) send(bs *bindSender, l *link, c care360.Claim) care360.Outcome {
+	m := newSMS(s.g.cfg.ShortCode, string(c.MSISDN), c.Text, byte(c.ID), s.cfg.MaxParts, !s.cfg.NoReceipts)
+	o := care360.Outcome{ID: c.ID, TotalParts: len(m.parts)}
+	if m.truncated {
+		s.g.metrics.smsTruncated.Inc()
+		s.g.log.Warn("SMS cut to the maximum number of parts", "message", c.ID, "parts", len(m.parts))
+	}
+	done := make(map[int]bool, len(c.DoneParts))
+	for _, p := range c.DoneParts {
+		done[p] = true
+	}
+	retry := func(err error, after time.Duration) care360.Outcome {
+		o.Kind, o.RetryAt, o.Error = care360.OutcomeRetry, time.Now().Add(after), err.Error()
+		return o
+	}
+	for i, p := range m.parts {
+		if done[i+1] {
+			continue
+		}
+		for {
+			if time.Until(c.LeaseUntil) < leaseMargin {
+				if len(o.Parts) == 0 {
+					return care360.Outcome{ID: c.ID, Kind: care360.OutcomeReleased}
+				}
+				return retry(errors.New("lease running out"), 0)
+			}
+			if !bs.pause(s.ctx) {
+				return retry(s.ctx.Err(), 0)
+			}
+			resp, err := bs.b.submitOn(s.ctx, l, p)
+			if err != nil {
+				// Lost link, no answer, or stopping: SMPP cannot tell whether
+				// it arrived, so it goes again (the one duplicate allowed).
+				return retry(err, 0)
+			}
+			st := resp.Header().Status
+			if st == StatusOK {
+				bs.ok()
+				o.Parts = append(o.Parts, care360.SubmittedPart{Part: i + 1, SMSCID: fieldString(resp.Fields(), pdufield.MessageID)})
+				break
+			}
+			s.g.metrics.smsStatus.WithLabelValues(fmt.Sprintf("%#x", uint32(st))).Inc()
+			switch st {
+			case StatusThrottled:
+				// The SMSC wants us slower: the whole bind backs off and
+				// this part waits its turn again.
+				s.g.metrics.throttled.Inc()
+				bs.throttled()
+				continue
+			case StatusMsgQFull, StatusSysErr, StatusTempAppErr:
+				s.g.metrics.throttled.Inc()
+				return retry(fmt.Errorf("submit_sm: %s; retrying", statusName(st)), backoff(s.cfg.RetryAfter, c.Attempts))
+			}
+			o.Kind, o.Error = care360.OutcomeFailed, fmt.Sprintf("submit_sm refused: %s", statusName(st))
+			return o
+		}
+	}
+	o.Kind = care360.OutcomeSubmitted
+	s.g.metrics.smsParts.Observe(float64(len(m.parts)))
+	return o
+}
+
+// backoff is base doubled per earlier attempt, at most 5 minutes.
+func backoff(base time.Duration, attempts int) time.Duration {
+	d := base
+	for i := 1; i < attempts && d < 5*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 5*time.Minute)
+}
+
+func statusName(st pdu.Status) string {
+	return fmt.Sprintf("%#08x (%v)", uint32(st), st)
+}
+
+// settleLoop records outcomes in batches: a batch is what arrived while the
+// previous one was being written, so under load batches grow and the
+// database sees few, large transactions; alone, an outcome is written at once.
+func (s *sender) settleLoop() {
+	defer close(s.settled)
+	for {
+		o, ok := <-s.results
+		if !ok {
+			return
+		}
+		batch := []care360.Outcome{o}
+	more:
+		for len(batch) < 1000 {
+			select {
+			case o, ok := <-s.results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, o)
+			default:
+				break more
+			}
+		}
+		s.settle(batch)
+		for range batch {
+			<-s.slots
+		}
+	}
+}
+
+// settle writes a batch, retrying while the database is away: the outcomes
+// exist only here, and the leases keep other senders off these messages.
+func (s *sender) settle(batch []care360.Outcome) {
+	for wait := 100 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.queue.Settle(ctx, s.cfg.Owner, batch)
+		cancel()
+		if err == nil {
+			return
+		}
+		s.g.log.Warn("outbox settle failed; retrying", "messages", len(batch), "err", err)
+		time.Sleep(wait)
+	}
+}
+
+// bindSender is a bind as the senders see it: with a back-off shared by its
+// submitters when the SMSC says it is throttled.
+type bindSender struct {
+	b *bind
+
+	mu     sync.Mutex
+	until  time.Time     // no submit before this
+	factor time.Duration // current back-off step
+}
+
+// throttled pushes the bind's next submit back, doubling from 50 ms to 5 s.
+func (bs *bindSender) throttled() {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	bs.factor = min(max(bs.factor*2, 50*time.Millisecond), 5*time.Second)
+	bs.until = time.Now().Add(bs.factor)
+	bs.b.log.Warn("SMSC throttling; backing off", "for", bs.factor)
+}
+
+// ok eases the back-off after a submit goes through.
+func (bs *bindSender) ok() {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	bs.factor /= 2
+}
+
+// pause waits out the back-off; false if ctx ended first.
+func (bs *bindSender) pause(ctx context.Context) bool {
+	bs.mu.Lock()
+	d := time.Until(bs.until)
+	bs.mu.Unlock()
+	if d <= 0 {
+		return true
+	}
+	return sleep(ctx, d)
+}
+
+// submitOn sends one submit_sm on l within the bind's TPS; unlike
+// bind.submit it never moves to a newer link, so that the caller knows
+// which link a lost answer was lost on.
+func (b *bind) submitOn(ctx context.Context, l *link, p pdu.Body) (pdu.Body, error) {
+	if err := b.limiter.Wait(ctx); err != nil {
+		return nil, err
+	}
+	return l.request(ctx, p)
+}

@@ -1,0 +1,387 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/gateway"
+	"github.com/care360/care360/gateway/smsc"
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// smsBundle is an outbox on a database of the test's own and a simulator;
+// gateways (sender instances) are added with gateway.
+type smsBundle struct {
+	sim *smsc.Server
+	db  *store.DB
+	sms *store.SMS
+	url string
+}
+
+func setupSMS(t *testing.T) *smsBundle {
+	t.Helper()
+	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 3 * time.Second})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	url := pgtest.FreshDB(t)
+	db, err := store.Open(t.Context(), url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return &smsBundle{sim: sim, db: db, sms: store.NewSMS(db, care360.SMSRules{}), url: url}
+}
+
+// gateway starts one sender instance bound to the simulator, as another
+// process would be: its own pool, its own lease owner.
+func (b *smsBundle) gateway(t *testing.T, cfg gateway.Config) *gateway.Gateway {
+	t.Helper()
+	db, err := store.Open(t.Context(), b.url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	bc := gateway.BindConfig{Addr: b.sim.Addr(), SystemID: "care360", Password: "secret", TPS: 100000, Window: 10,
+		RespTimeout: 2 * time.Second, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	if len(cfg.Binds) > 0 {
+		bc.Window, bc.TPS = cfg.Binds[0].Window, cfg.Binds[0].TPS
+	}
+	cfg.Binds = []gateway.BindConfig{bc}
+	cfg.Outbox = store.NewSMS(db, care360.SMSRules{})
+	cfg.ShortCode = "9237"
+	if cfg.Sender.Poll == 0 {
+		cfg.Sender.Poll = 10 * time.Millisecond
+	}
+	if cfg.Sender.RetryAfter == 0 {
+		cfg.Sender.RetryAfter = 20 * time.Millisecond
+	}
+	cfg.Sender.MaintainEvery = 50 * time.Millisecond
+	gw := gateway.New(cfg)
+	gw.Start()
+	t.Cleanup(func() { gw.Stop(context.Background()) })
+	return gw
+}
+
+var keys atomic.Int64
+
+func (b *smsBundle) send(t *testing.T, to, text string) *care360.Message {
+	t.Helper()
+	key := fmt.Sprintf("%s:%d", to, keys.Add(1))
+	m, _, err := b.sms.Send(t.Context(), care360.OutgoingSMS{MSISDN: care360.MSISDN(to), Text: text, Kind: care360.KindTransactional, IdempotencyKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// message reads one message back as the API shows it.
+func (b *smsBundle) message(t *testing.T, m *care360.Message) care360.Message {
+	t.Helper()
+	ms, err := b.sms.Messages(t.Context(), m.MSISDN, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ms {
+		if x.ID == m.ID {
+			return x
+		}
+	}
+	t.Fatalf("message %d not found", m.ID)
+	return care360.Message{}
+}
+
+func (b *smsBundle) waitStatus(t *testing.T, m *care360.Message, want care360.MessageStatus) care360.Message {
+	t.Helper()
+	var got care360.Message
+	waitFor(t, func() bool { got = b.message(t, m); return got.Status == want })
+	return got
+}
+
+// received returns how many times the handset got each text (parts joined).
+func (b *smsBundle) received(to string) map[string]int {
+	seen := map[string]int{}
+	parts := map[string][]string{}
+	for _, m := range b.sim.Messages(to) {
+		if len(m.UDH) == 6 {
+			key := fmt.Sprint(m.UDH[3])
+			parts[key] = append(parts[key], m.Text)
+			if len(parts[key]) == int(m.UDH[4]) {
+				seen[strings.Join(parts[key], "")]++
+				delete(parts, key)
+			}
+			continue
+		}
+		seen[m.Text]++
+	}
+	return seen
+}
+
+func TestOutboxSendsPartsAndReceipts(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.gateway(t, gateway.Config{})
+	const to = "84903123456"
+	texts := []string{
+		"Ma qua tang: ABC123 {het han 31/12}",
+		strings.Repeat("Diem cua quy khach dang duoc cong. ", 8),
+		"Chúc mừng sinh nhật quý khách! Quà tặng của quý khách là một bó hoa tươi và mã giảm giá 20%.",
+	}
+	var msgs []*care360.Message
+	for _, text := range texts {
+		msgs = append(msgs, b.send(t, to, text))
+	}
+	for i, m := range msgs {
+		got := b.waitStatus(t, m, care360.MessageDelivered)
+		if got.SubmittedAt == nil || got.DeliveredAt == nil || got.Parts != []int{1, 2, 2}[i] {
+			t.Errorf("message %d: %+v", i, got)
+		}
+	}
+	seen := b.received(to)
+	for _, text := range texts {
+		if seen[text] != 1 {
+			t.Errorf("handset got %q %d times", text, seen[text])
+		}
+	}
+	for _, m := range b.sim.Messages(to) {
+		if m.From != "9237" {
+			t.Errorf("sent from %q", m.From)
+		}
+		if strings.HasPrefix(m.Text, "Chúc") && m.DataCoding != 0x08 {
+			t.Errorf("Vietnamese sent with data_coding %#x", m.DataCoding)
+		}
+	}
+}
+
+// Throttling slows the bind; a full queue and permanent refusals are
+// handled per message; every accepted message still arrives exactly once.
+func TestOutboxThrottleQueueFullAndRefusal(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	var mu sync.Mutex
+	full := map[string]bool{}
+	b.sim.SetSubmitPolicy(func(n uint64, m smsc.Message) smsc.SubmitAction {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case m.To == "84909999999":
+			return smsc.SubmitAction{Status: 0x0B} // ESME_RINVDSTADR: for good
+		case strings.HasPrefix(m.Text, "full") && !full[m.Text]:
+			full[m.Text] = true
+			return smsc.SubmitAction{Status: 0x14}
+		case n%4 == 0:
+			return smsc.SubmitAction{Status: 0x58}
+		}
+		return smsc.SubmitAction{}
+	})
+	b.gateway(t, gateway.Config{})
+	const to = "84903123456"
+	var msgs []*care360.Message
+	for i := range 40 {
+		prefix := "msg"
+		if i%5 == 0 {
+			prefix = "full"
+		}
+		msgs = append(msgs, b.send(t, to, fmt.Sprintf("%s %d", prefix, i)))
+	}
+	refused := b.send(t, "84909999999", "nobody home")
+	for _, m := range msgs {
+		b.waitStatus(t, m, care360.MessageDelivered)
+	}
+	got := b.waitStatus(t, refused, care360.MessageFailed)
+	if !strings.Contains(got.Error, "0x0000000b") {
+		t.Errorf("refusal reason %q", got.Error)
+	}
+	for text, n := range b.received(to) {
+		if n != 1 {
+			t.Errorf("%q arrived %d times", text, n)
+		}
+	}
+	if n := len(b.received(to)); n != 40 {
+		t.Errorf("%d of 40 arrived", n)
+	}
+}
+
+// A link that drops with submits in flight: they are sent again after the
+// rebind (SMPP cannot tell whether they arrived), nothing is lost, and no
+// more than one window arrives twice.
+func TestOutboxLinkDropMidFlight(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.sim.SetSubmitPolicy(func(n uint64, m smsc.Message) smsc.SubmitAction {
+		switch {
+		case n == 30:
+			return smsc.SubmitAction{Drop: true}
+		case n < 30:
+			return smsc.SubmitAction{Delay: 5 * time.Millisecond}
+		}
+		return smsc.SubmitAction{}
+	})
+	b.gateway(t, gateway.Config{})
+	const to = "84903123456"
+	var msgs []*care360.Message
+	for i := range 100 {
+		msgs = append(msgs, b.send(t, to, fmt.Sprint("burst ", i)))
+	}
+	for _, m := range msgs {
+		b.waitStatus(t, m, care360.MessageDelivered)
+	}
+	seen := b.received(to)
+	dups := 0
+	for i := range 100 {
+		switch n := seen[fmt.Sprint("burst ", i)]; {
+		case n == 0:
+			t.Errorf("burst %d lost", i)
+		case n > 1:
+			dups += n - 1
+		}
+	}
+	if dups > 10 {
+		t.Errorf("%d duplicates, more than one window (10)", dups)
+	}
+}
+
+// Two gateway processes on one database: every message is submitted once.
+func TestOutboxTwoSendersNeverDoubleSend(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	const n = 2000
+	_, err := b.db.Pool().Exec(t.Context(), `
+		WITH m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
+			SELECT '8490' || lpad((g % 97)::text, 7, '0'), 'burst ' || g, 'transactional', 'burst-' || g, now(), now()
+			FROM generate_series(1, $1::int) g RETURNING id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, now() FROM m`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.gateway(t, gateway.Config{Sender: gateway.SenderConfig{Batch: 50, NoReceipts: true}})
+	b.gateway(t, gateway.Config{Sender: gateway.SenderConfig{Batch: 50, NoReceipts: true}})
+	waitFor(t, func() bool { return b.sim.Submits() >= n })
+	time.Sleep(100 * time.Millisecond) // anything extra would show now
+	if got := b.sim.Submits(); got != n {
+		t.Fatalf("%d submit_sm for %d messages", got, n)
+	}
+	seen := map[string]int{}
+	for g := range 97 {
+		for _, m := range b.sim.Messages(fmt.Sprintf("8490%07d", g)) {
+			seen[m.Text]++
+		}
+	}
+	for text, k := range seen {
+		if k != 1 {
+			t.Errorf("%q submitted %d times", text, k)
+		}
+	}
+	var left int
+	waitFor(t, func() bool {
+		b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_queue`).Scan(&left)
+		return left == 0
+	})
+}
+
+// A sender that died holding claims: after the lease, another sends them.
+func TestOutboxRecoversDeadSendersLease(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	const to = "84903123456"
+	m := b.send(t, to, "left behind")
+	if cs, err := b.sms.Claim(t.Context(), "crashed-process", 10, time.Second); err != nil || len(cs) != 1 {
+		t.Fatal(cs, err)
+	}
+	b.gateway(t, gateway.Config{})
+	if got := b.message(t, m); got.Status != care360.MessageSending {
+		t.Fatalf("under a live lease: %+v", got)
+	}
+	b.waitStatus(t, m, care360.MessageDelivered)
+	if n := b.received(to)["left behind"]; n != 1 {
+		t.Fatalf("arrived %d times", n)
+	}
+}
+
+// Stop hands unsent claims back and waits for submits in flight: a new
+// process then sends the rest, and nothing arrives twice.
+func TestOutboxStopHandsClaimsBack(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.sim.SetSubmitPolicy(func(uint64, smsc.Message) smsc.SubmitAction {
+		return smsc.SubmitAction{Delay: 20 * time.Millisecond}
+	})
+	const to = "84903123456"
+	var msgs []*care360.Message
+	for i := range 100 {
+		msgs = append(msgs, b.send(t, to, fmt.Sprint("m", i)))
+	}
+	gw := b.gateway(t, gateway.Config{Sender: gateway.SenderConfig{Batch: 50}})
+	waitFor(t, func() bool { return b.sim.Submits() >= 20 })
+	if err := gw.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sending := 0
+	for _, m := range msgs {
+		if b.message(t, m).Status == care360.MessageSending {
+			sending++
+		}
+	}
+	if sending != 0 {
+		t.Fatalf("%d messages still leased after Stop", sending)
+	}
+	b.sim.SetSubmitPolicy(nil)
+	b.gateway(t, gateway.Config{})
+	for _, m := range msgs {
+		b.waitStatus(t, m, care360.MessageDelivered)
+	}
+	for text, n := range b.received(to) {
+		if n != 1 {
+			t.Errorf("%q arrived %d times", text, n)
+		}
+	}
+}
+
+// Receipts that match nothing are stored and acknowledged; undeliverable
+// ones update the message.
+func TestReceiptsUnknownAndUndeliverable(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.sim.SetSubmitPolicy(func(uint64, smsc.Message) smsc.SubmitAction {
+		return smsc.SubmitAction{Receipt: smsc.StatUndeliverable}
+	})
+	b.gateway(t, gateway.Config{})
+	m := b.send(t, "84903123456", "to a phone that is off")
+	got := b.waitStatus(t, m, care360.MessageUndeliverable)
+	if got.Error != "undeliverable: err 001" {
+		t.Errorf("error %q", got.Error)
+	}
+
+	// A receipt for an id nobody gave out, and one without any id.
+	for _, body := range []string{"id:NOSUCHID sub:001 dlvr:001 submit date:2611251000 done date:2611251000 stat:DELIVRD err:000 text:", "garbage"} {
+		p := pdu.NewDeliverSM()
+		f := p.Fields()
+		f.Set(pdufield.SourceAddr, "84903123456")
+		f.Set(pdufield.DestinationAddr, "9237")
+		f.Set(pdufield.ESMClass, uint8(0x04))
+		f.Set(pdufield.ShortMessage, body)
+		resp, err := b.sim.SendPDU(t.Context(), p)
+		if err != nil || resp.Header().Status != 0 {
+			t.Fatalf("receipt %q answered %v, %v", body, resp, err)
+		}
+	}
+	var unmatched int
+	if err := b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_receipts_unmatched WHERE smsc_id = 'NOSUCHID'`).Scan(&unmatched); err != nil || unmatched != 1 {
+		t.Fatalf("unknown receipt stored %d times, %v", unmatched, err)
+	}
+}
