@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,19 +39,30 @@ import (
 
 func main() {
 	phones := flag.Int("phones", 64, "concurrent phones in the saturation runs")
-	members := flag.Int("members", 20000, "members seeded")
+	members := flag.Int("members", 100000, "members seeded")
+	levels := flag.String("levels", "1,100,10000", "concurrent dialogues for the concurrency table")
+	open := flag.Int("open", 100000, "dialogues left open for the memory figure (0 skips it)")
 	dur := flag.Duration("duration", 5*time.Second, "length of each run")
 	runs := flag.Int("runs", 3, "saturation runs (min/median/max are reported)")
 	rate := flag.Int("rate", 1000, "offered steps/s in the latency run")
 	bin := flag.String("bin", "bin/care360", "the gateway binary")
 	flag.Parse()
-	if err := run(*phones, *members, *runs, *rate, *dur, *bin); err != nil {
+	var lv []int
+	for _, f := range strings.Split(*levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			fmt.Fprintln(os.Stderr, "bench: -levels wants positive whole numbers")
+			os.Exit(2)
+		}
+		lv = append(lv, n)
+	}
+	if err := run(*phones, *members, *runs, *rate, *open, lv, *dur, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(phones, members, runs, rate int, dur time.Duration, bin string) error {
+func run(phones, members, runs, rate, open int, levels []int, dur time.Duration, bin string) error {
 	ctx := context.Background()
 	admin := os.Getenv("CARE360_TEST_DATABASE_URL")
 	if admin == "" {
@@ -95,21 +107,83 @@ func run(phones, members, runs, rate int, dur time.Duration, bin string) error {
 
 	fmt.Printf("== Gateway: %d phones, *090# then 1 (2 steps each), SMPP over loopback, gateway in its own process\n", phones)
 	var rates []float64
-	var last result
 	for i := range runs {
 		r := load(sim, phones, members, dur, 0)
 		rates = append(rates, r.stepsPerSec())
 		fmt.Printf("run %d: %s\n", i+1, r)
-		last = r
 	}
 	slices.Sort(rates)
 	med := rates[len(rates)/2]
 	fmt.Printf("steps/s min %.0f / median %.0f / max %.0f; median = %.2f × the pgbench limit\n\n", rates[0], med, rates[len(rates)-1], med/limit)
-	_ = last
 
 	fmt.Printf("== Latency at an offered %d steps/s (%d dialogues/s)\n", rate, rate/2)
 	r := load(sim, max(phones, rate/10), members, dur, rate)
-	fmt.Printf("paced: %s\n", r)
+	fmt.Printf("paced: %s\n\n", r)
+
+	fmt.Println("== Concurrent dialogues (each phone dials *090#, answers 1, dials again)")
+	for _, n := range levels {
+		r := load(sim, n, members, dur, 0)
+		fmt.Printf("%6d dialogues: %s\n", n, r)
+	}
+	if open > 0 {
+		fmt.Println()
+		if err := openDialogues(sim, gw, dbURL, min(open, members)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openDialogues leaves n dialogues open on the main menu and reports what
+// they cost: the gateway's resident memory (dialogues live in Postgres, so
+// it should hardly move) and the rows' size in Postgres.
+func openDialogues(sim *smsc.Server, gw *gateway, dbURL string, n int) error {
+	fmt.Printf("== %d open dialogues\n", n)
+	before, err := gw.rss()
+	if err != nil {
+		return err
+	}
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	start := time.Now()
+	for range 256 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				msisdn := "84" + strconv.Itoa(900000000+int(i))
+				if _, err := sim.Dial(context.Background(), msisdn, "*090#", smsc.DialOptions{}); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	runtime.GC()
+	after, err := gw.rss()
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var rows, bytes int64
+	if err := conn.QueryRow(context.Background(),
+		`SELECT count(*), pg_total_relation_size('ussd_dialogues') FROM ussd_dialogues`).Scan(&rows, &bytes); err != nil {
+		return err
+	}
+	fmt.Printf("opened in %s (%d failed%s); rows in ussd_dialogues: %d\n", elapsed.Round(time.Millisecond), failed.Load(), failureNote(), rows)
+	fmt.Printf("gateway RSS %.1f MB before, %.1f MB after: %.0f bytes per open dialogue in the gateway\n",
+		float64(before)/1e6, float64(after)/1e6, float64(after-before)/float64(n))
+	fmt.Printf("Postgres: %.1f MB for the table and its index, %.0f bytes per open dialogue\n", float64(bytes)/1e6, float64(bytes)/float64(rows))
 	return nil
 }
 
@@ -210,6 +284,21 @@ func startGateway(bin, dbURL, smscAddr string) (*gateway, error) {
 	return &gateway{cmd: cmd, log: logf.Name()}, nil
 }
 
+// rss is the gateway process's resident memory in bytes.
+func (g *gateway) rss() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", g.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, ln := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(ln); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
 func (g *gateway) stop() {
 	g.cmd.Process.Signal(os.Interrupt)
 	g.cmd.Wait()
@@ -231,9 +320,29 @@ func (r result) String() string {
 		}
 		return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]
 	}
-	return fmt.Sprintf("%.0f steps/s, p50 %s, p99 %s, max %s, %d steps, %d failed",
+	return fmt.Sprintf("%.0f steps/s, p50 %s, p99 %s, max %s, %d steps, %d failed%s",
 		r.stepsPerSec(), q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond),
-		q(1).Round(10*time.Microsecond), r.steps, r.failed)
+		q(1).Round(10*time.Microsecond), r.steps, r.failed, failureNote())
+}
+
+var (
+	nextNumber   atomic.Int64 // round-robin over members, across phases
+	firstFailure atomic.Value // string: the first failure of a phase, shown once
+)
+
+// failureNote shows (and clears) the first failure since the last note.
+func failureNote() string {
+	if f, ok := firstFailure.Swap("").(string); ok && f != "" {
+		return "; first: " + f
+	}
+	return ""
+}
+
+func screenOf(c *smsc.Call) string {
+	if c == nil {
+		return ""
+	}
+	return c.Screen()
 }
 
 // load plays phones that dial *090# and answer 1 for d. With rate > 0 the
@@ -255,12 +364,12 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 		tick = t.C
 	}
 	start := time.Now()
-	for p := range phones {
+	for range phones {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			mine := make([]time.Duration, 0, 4096)
-			for i := 0; ctx.Err() == nil; i++ {
+			for ctx.Err() == nil {
 				if tick != nil {
 					select {
 					case <-tick:
@@ -268,11 +377,16 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 						continue
 					}
 				}
-				msisdn := "84" + strconv.Itoa(900000001+(p+i*phones)%members)
+				// Numbers are handed out round-robin over every member, as
+				// real traffic spreads over subscribers: hammering a few
+				// would measure the per-MSISDN dial limit instead.
+				msisdn := "84" + strconv.Itoa(900000001+int(nextNumber.Add(1))%members)
 				t0 := time.Now()
 				call, err := sim.Dial(context.Background(), msisdn, "*090#", smsc.DialOptions{})
 				if err != nil || !strings.HasPrefix(call.Screen(), "MobiFone Care360") {
-					failed.Add(1)
+					if failed.Add(1) == 1 {
+						firstFailure.Store(fmt.Sprintf("%v %q", err, screenOf(call)))
+					}
 					continue
 				}
 				t1 := time.Now()
