@@ -5,16 +5,17 @@ import (
 	"time"
 )
 
-// Claim is an outbox message a sender has leased: until LeaseUntil no other
-// sender takes it, and after it any sender may (its owner is presumed dead).
-type Claim struct {
+// OutboxClaim is an outbox message a sender has leased: until LeaseUntil no
+// other sender takes it, and after it any sender may (its owner is presumed
+// dead).
+type OutboxClaim struct {
 	ID         int64
 	MSISDN     MSISDN
 	Text       string
 	Kind       MessageKind
-	Attempts   int   // claims so far, this one included
-	DoneParts  []int // parts (1-based) an earlier attempt already submitted
-	LeaseUntil time.Time
+	Attempts   int       // claims so far, this one included
+	DoneParts  []int     // parts (1-based) an earlier attempt already submitted
+	LeaseUntil time.Time // on the outbox's clock; a sender may keep its own count
 	// Reclaimed is set when the message's previous lease lapsed without an
 	// outcome: its sender died or lost the database mid-send.
 	Reclaimed bool
@@ -27,7 +28,7 @@ type OutcomeKind string
 const (
 	// OutcomeSubmitted: every part was accepted by the SMSC.
 	OutcomeSubmitted OutcomeKind = "submitted"
-	// OutcomeRetry: try again at RetryAt (queue full, link lost, timeout).
+	// OutcomeRetry: try again after RetryAfter (queue full, link lost, timeout).
 	OutcomeRetry OutcomeKind = "retry"
 	// OutcomeFailed: the SMSC refused it for good; Error says why.
 	OutcomeFailed OutcomeKind = "failed"
@@ -50,7 +51,7 @@ type Outcome struct {
 	Kind       OutcomeKind
 	TotalParts int
 	Parts      []SubmittedPart
-	RetryAt    time.Time
+	RetryAfter time.Duration // counted on the outbox's clock from when it is settled
 	Error      string
 }
 
@@ -98,7 +99,7 @@ type Upkeep struct {
 // processes, may share one queue: a claim is exclusive until its lease ends.
 type OutboxQueue interface {
 	// Claim leases up to max due messages to owner for lease.
-	Claim(ctx context.Context, owner string, max int, lease time.Duration) ([]Claim, error)
+	Claim(ctx context.Context, owner string, max int, lease time.Duration) ([]OutboxClaim, error)
 	// Settle records what became of claimed messages. Outcomes for messages
 	// no longer leased to owner are ignored.
 	Settle(ctx context.Context, owner string, outcomes []Outcome) error

@@ -70,7 +70,7 @@ type sender struct {
 	g       *Gateway
 	cfg     SenderConfig
 	queue   care360.OutboxQueue
-	work    chan care360.Claim
+	work    chan care360.OutboxClaim
 	results chan care360.Outcome
 	slots   chan struct{}
 	binds   []*bindSender
@@ -97,7 +97,7 @@ func newSender(g *Gateway) *sender {
 		window += b.cfg.Window
 	}
 	s.slots = make(chan struct{}, max(2*window, cfg.Batch))
-	s.work = make(chan care360.Claim, cap(s.slots))
+	s.work = make(chan care360.OutboxClaim, cap(s.slots))
 	s.results = make(chan care360.Outcome, cap(s.slots))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.quitCtx, s.quitNow = context.WithCancel(s.ctx)
@@ -195,12 +195,16 @@ func (s *sender) claimLoop() {
 func (s *sender) claim(n int) int {
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
+	// The lease is counted on our own clock from before we asked: never
+	// later than the outbox's count, whatever the two clocks say.
+	until := time.Now().Add(s.cfg.Lease)
 	cs, err := s.queue.Claim(ctx, s.cfg.Owner, n, s.cfg.Lease)
 	if err != nil {
 		s.g.log.Warn("outbox claim failed", "err", err)
 		return 0
 	}
 	for _, c := range cs {
+		c.LeaseUntil = until
 		if c.Reclaimed {
 			s.g.metrics.smsReclaimed.Inc()
 		}
@@ -269,7 +273,7 @@ func (s *sender) submitLoop(bs *bindSender) {
 const leaseMargin = 10 * time.Second
 
 // send submits every part of c not sent before, on l, and says how it went.
-func (s *sender) send(bs *bindSender, l *link, c care360.Claim) care360.Outcome {
+func (s *sender) send(bs *bindSender, l *link, c care360.OutboxClaim) care360.Outcome {
 	m := newSMS(s.g.cfg.ShortCode, string(c.MSISDN), c.Text, byte(c.ID), s.cfg.MaxParts, !s.cfg.NoReceipts)
 	o := care360.Outcome{ID: c.ID, TotalParts: len(m.parts)}
 	if m.truncated {
@@ -281,7 +285,7 @@ func (s *sender) send(bs *bindSender, l *link, c care360.Claim) care360.Outcome 
 		done[p] = true
 	}
 	retry := func(err error, after time.Duration) care360.Outcome {
-		o.Kind, o.RetryAt, o.Error = care360.OutcomeRetry, time.Now().Add(after), err.Error()
+		o.Kind, o.RetryAfter, o.Error = care360.OutcomeRetry, after, err.Error()
 		return o
 	}
 	for i, p := range m.parts {

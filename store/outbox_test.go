@@ -33,7 +33,7 @@ func (b *smsBundle) send(t *testing.T, m care360.MSISDN, kind care360.MessageKin
 	return msg
 }
 
-func (b *smsBundle) claim(t *testing.T, owner string, n int) []care360.Claim {
+func (b *smsBundle) claim(t *testing.T, owner string, n int) []care360.OutboxClaim {
 	t.Helper()
 	cs, err := b.sms.Claim(b.ctx, owner, n, time.Minute)
 	if err != nil {
@@ -110,7 +110,7 @@ func TestClaimSettle(t *testing.T) {
 	b.settle(t, "a",
 		submitted(ok.ID, "S1"),
 		care360.Outcome{ID: bad.ID, Kind: care360.OutcomeFailed, Error: "submit_sm refused: 0x0000000B"},
-		care360.Outcome{ID: busy.ID, Kind: care360.OutcomeRetry, RetryAt: b.clock.Now().Add(30 * time.Second), Error: "ESME_RMSGQFUL",
+		care360.Outcome{ID: busy.ID, Kind: care360.OutcomeRetry, RetryAfter: 30 * time.Second, Error: "ESME_RMSGQFUL",
 			TotalParts: 2, Parts: []care360.SubmittedPart{{Part: 1, SMSCID: "S2"}}},
 	)
 	if got := b.status(t, m, ok.ID); got.Status != care360.MessageSubmitted || got.SubmittedAt == nil || got.Parts != 1 {

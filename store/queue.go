@@ -15,7 +15,7 @@ import (
 // processes, claim at once without waiting for or doubling each other; a
 // lease that lapses makes its message due again (not_before is the lease's
 // end), so a dead sender's messages come back by themselves.
-func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Duration) (cs []care360.Claim, err error) {
+func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Duration) (cs []care360.OutboxClaim, err error) {
 	defer wrap(&err, "claim outbox messages")
 	if owner == "" || max <= 0 || lease <= 0 {
 		return nil, care360.Errorf(care360.EINVALID, "claim needs an owner, a positive batch and a lease")
@@ -44,8 +44,8 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.Claim, error) {
-		c := care360.Claim{LeaseUntil: until}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.OutboxClaim, error) {
+		c := care360.OutboxClaim{LeaseUntil: until}
 		var done []int16
 		err := r.Scan(&c.ID, &c.MSISDN, &c.Text, &c.Kind, &c.Attempts, &c.Reclaimed, &done)
 		for _, p := range done {
@@ -74,11 +74,7 @@ func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outco
 	)
 	for _, o := range outcomes {
 		ids, kinds, totals, errs = append(ids, o.ID), append(kinds, string(o.Kind)), append(totals, int32(o.TotalParts)), append(errs, o.Error)
-		at := o.RetryAt
-		if at.IsZero() {
-			at = now
-		}
-		retry = append(retry, at)
+		retry = append(retry, now.Add(max(o.RetryAfter, 0)))
 		for _, p := range o.Parts {
 			partIDs, parts, smsc = append(partIDs, o.ID), append(parts, int32(p.Part)), append(smsc, p.SMSCID)
 		}
