@@ -47,7 +47,7 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics *metrics
 	binds   []*bind
-	shards  []chan func()
+	shards  []shard
 	seed    maphash.Seed
 	sender  *sender    // nil without an outbox
 	dlr     *dlrWriter // nil without an outbox
@@ -57,6 +57,11 @@ type Gateway struct {
 	admit    sync.RWMutex
 	draining bool
 	inflight sync.WaitGroup // steps accepted and not yet answered
+
+	// workCtx bounds everything the workers do; Stop cancels it once the
+	// drain deadline has passed.
+	workCtx  context.Context
+	stopWork context.CancelFunc
 
 	cancelBinds context.CancelFunc
 	bindsDone   sync.WaitGroup
@@ -80,6 +85,7 @@ func New(cfg Config) *Gateway {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), seed: maphash.MakeSeed()}
+	g.workCtx, g.stopWork = context.WithCancel(context.Background())
 	for _, bc := range cfg.Binds {
 		b := newBind(bc, nil, g.log, g.metrics)
 		b.handle = g.handler(b)
@@ -95,13 +101,13 @@ func New(cfg Config) *Gateway {
 // does not wait for the binds: Ready says when they are up.
 func (g *Gateway) Start() {
 	g.startOnce.Do(func() {
-		g.shards = make([]chan func(), g.cfg.Workers)
+		g.shards = make([]shard, g.cfg.Workers)
 		for i := range g.shards {
-			// A bounded queue: when it fills, the read loop waits, TCP pushes
-			// back, and the SMSC sees a slow ESME instead of a lost PDU.
-			g.shards[i] = make(chan func(), 64)
+			// Bounded queues: when one stays full, work is refused with
+			// ESME_RTHROTTLED rather than queued without end.
+			g.shards[i].q = make(chan func(), 256)
 			g.workersDone.Add(1)
-			go g.work(g.shards[i])
+			go g.work(g.shards[i].q)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		g.cancelBinds = cancel
@@ -135,6 +141,9 @@ func (g *Gateway) Stop(ctx context.Context) error {
 		case <-ctx.Done():
 			err = fmt.Errorf("gateway stop: steps still in flight: %w", ctx.Err())
 		}
+		// Past the deadline, what is still waiting (a screen for a bind that
+		// is down) gives up rather than holding the process.
+		g.stopWork()
 		if g.sender != nil {
 			// Unsent claims go back to the outbox and in-flight submits get
 			// their answers before the binds go.
@@ -145,8 +154,8 @@ func (g *Gateway) Stop(ctx context.Context) error {
 			g.cancelBinds()
 			g.bindsDone.Wait()
 		}
-		for _, s := range g.shards {
-			close(s)
+		for i := range g.shards {
+			close(g.shards[i].q)
 		}
 		g.workersDone.Wait()
 	})
@@ -175,25 +184,56 @@ func (g *Gateway) Ready(context.Context) error {
 	return nil
 }
 
-// enqueue hands a step to the worker that owns its dialogue, calling accepted
-// first (to send the deliver_sm_resp at once); false means the gateway is
-// stopping and the step was not taken.
+// enqueue hands a USSD step to the worker that owns its dialogue (see
+// enqueueFunc).
 func (g *Gateway) enqueue(s step, accepted func()) bool {
 	return g.enqueueFunc(s.req.Key, func() { g.runStep(s) }, accepted)
 }
 
 // enqueueFunc hands run to the worker that owns key (a dialogue, or an
-// MSISDN for keyword SMS, so one subscriber's messages stay in order).
+// MSISDN for keyword SMS, so one subscriber's messages stay in order),
+// calling accepted first so that the deliver_sm_resp goes out before the
+// worker can answer. It never blocks the read loop for long: that loop also
+// reads the responses the workers wait for, so a reader blocked on a full
+// queue behind workers blocked on responses would be a deadlock. Work that
+// finds its queue full for longer than queueWait is refused (false) with
+// the metric care360_ussd_steps_shed_total; false also means stopping.
 func (g *Gateway) enqueueFunc(key string, run, accepted func()) bool {
 	g.admit.RLock()
 	defer g.admit.RUnlock()
 	if g.draining {
 		return false
 	}
-	accepted()
-	g.inflight.Add(1)
-	g.shards[maphash.String(g.seed, key)%uint64(len(g.shards))] <- run
-	return true
+	sh := &g.shards[maphash.String(g.seed, key)%uint64(len(g.shards))]
+	deadline := time.Now().Add(queueWait)
+	for {
+		sh.mu.Lock()
+		if len(sh.q) < cap(sh.q) {
+			// Room cannot vanish while we hold the producers' lock: only
+			// the worker takes from the queue.
+			accepted()
+			g.inflight.Add(1)
+			sh.q <- run
+			sh.mu.Unlock()
+			return true
+		}
+		sh.mu.Unlock()
+		if time.Now().After(deadline) {
+			g.metrics.shed.Inc()
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// queueWait is how long work may wait for room in its worker's queue.
+const queueWait = 20 * time.Millisecond
+
+// shard is one worker's queue; producers (the read loops of every bind)
+// check for room and push under mu.
+type shard struct {
+	mu sync.Mutex
+	q  chan func()
 }
 
 func (g *Gateway) work(q chan func()) {
@@ -202,4 +242,11 @@ func (g *Gateway) work(q chan func()) {
 		run()
 		g.inflight.Done()
 	}
+}
+
+// stopping reports whether Stop has begun.
+func (g *Gateway) stopping() bool {
+	g.admit.RLock()
+	defer g.admit.RUnlock()
+	return g.draining
 }

@@ -10,6 +10,7 @@ type metrics struct {
 	steps        *prometheus.HistogramVec
 	submitErrors prometheus.Counter
 	throttled    prometheus.Counter
+	shed         prometheus.Counter // work refused because its worker queue stayed full
 
 	// SMS (outbox.go, dlr.go, sms.go)
 	smsOutcomes  *prometheus.CounterVec // per message: submitted, retry, failed, released
@@ -45,6 +46,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "care360_smpp_throttled_total", Help: "submit_sm answered with ESME_RTHROTTLED or ESME_RMSGQFUL.",
 		}),
 	}
+	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "care360_ussd_steps_shed_total", Help: "USSD steps and MO SMS refused with ESME_RTHROTTLED because their worker queue stayed full.",
+	})
 	m.smsOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "care360_sms_messages_total", Help: "Outbox messages handled by this sender, by outcome (submitted, retry, failed, released).",
 	}, []string{"outcome"})
@@ -71,7 +75,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Buckets: []float64{.1, .5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600},
 	})
 	if reg != nil {
-		reg.MustRegister(m.bound, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled,
+		reg.MustRegister(m.bound, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled, m.shed,
 			m.smsOutcomes, m.smsStatus, m.smsParts, m.smsTruncated, m.smsReclaimed, m.outboxDepth, m.receipts, m.dlrLatency)
 	}
 	return m

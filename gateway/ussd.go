@@ -67,7 +67,13 @@ func (g *Gateway) handler(b *bind) requestHandler {
 			return
 		}
 		if !g.enqueue(*s, ok) {
-			l.respond(seq, pdu.NewDeliverSMResp(), StatusTempAppErr)
+			// Stopping (the SMSC retries elsewhere) or overloaded (it should
+			// slow down).
+			st := StatusThrottled
+			if g.stopping() {
+				st = StatusTempAppErr
+			}
+			l.respond(seq, pdu.NewDeliverSMResp(), st)
 			return
 		}
 		g.metrics.pdus.WithLabelValues("deliver_sm", s.req.Kind.String()).Inc()
@@ -166,7 +172,7 @@ func dialogueKey(msisdn care360.MSISDN, src string, sessInfo, umr []byte) string
 
 // runStep runs one dialogue step and sends its screen.
 func (g *Gateway) runStep(s step) {
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.StepTimeout)
+	ctx, cancel := context.WithTimeout(g.workCtx, g.cfg.StepTimeout)
 	defer cancel()
 	reply, err := g.cfg.USSD.Step(ctx, s.req)
 	if s.req.Kind == care360.USSDAbort {
@@ -179,7 +185,7 @@ func (g *Gateway) runStep(s step) {
 	}
 	// The SMSC's answer to our submit may take longer than the step budget;
 	// give the submit its own bound so a slow SMSC does not eat the next step.
-	sctx, scancel := context.WithTimeout(context.Background(), s.bind.cfg.RespTimeout)
+	sctx, scancel := context.WithTimeout(g.workCtx, s.bind.cfg.RespTimeout)
 	defer scancel()
 	if err := g.submitScreen(sctx, s, reply); err != nil {
 		g.metrics.submitErrors.Inc()
