@@ -35,6 +35,8 @@ type Config struct {
 	Logger *slog.Logger
 	// USSD, if set, serves the HTTP USSD adapters under /ussd/.
 	USSD *USSDConfig
+	// SMS serves messages, campaigns and the do-not-call list (messages.go).
+	SMS *SMSConfig
 	// Extra, if set, mounts more routes on the same router after the built-in
 	// ones. They share the metrics, logging and panic recovery, and any of
 	// them under /api/ the bearer-token check. A catch-all route would hide
@@ -54,6 +56,7 @@ type Server struct {
 	registry    *prometheus.Registry
 	metrics     *httpMetrics
 	ussd        *USSDConfig
+	sms         *SMSConfig
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
 }
@@ -70,6 +73,7 @@ func NewServer(cfg Config) *Server {
 		log:         cfg.Logger,
 		registry:    cfg.Registry,
 		ussd:        cfg.USSD,
+		sms:         cfg.SMS,
 	}
 	if s.numbering.CountryCode == "" {
 		s.numbering = care360.VietnamMobile
@@ -97,6 +101,7 @@ func NewServer(cfg Config) *Server {
 	r.HandleFunc("/api/v1/subscribers/{msisdn}/points", s.postPoints).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/subscribers/{msisdn}/ledger", s.getLedger).Methods(http.MethodGet)
 
+	s.smsRoutes(r)
 	if s.ussd != nil {
 		r.HandleFunc("/ussd/africastalking", s.africasTalking).Methods(http.MethodPost)
 	}
