@@ -25,3 +25,13 @@ type DialogueStore interface {
 	// DeleteDialogue forgets a dialogue; deleting a missing one is not an error.
 	DeleteDialogue(ctx context.Context, key string) error
 }
+
+// CallerLoader is implemented by stores that can read a caller and one of
+// their dialogues in a single round trip; the engine uses it when opening a
+// dialogue, the hottest read of all.
+type CallerLoader interface {
+	// Caller returns the subscriber (an ENOTFOUND error when there is none;
+	// the dialogue is still returned) and the dialogue under key updated
+	// within idle, or nil.
+	Caller(ctx context.Context, msisdn MSISDN, key string, idle time.Duration) (*Subscriber, *Dialogue, error)
+}

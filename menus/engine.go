@@ -203,7 +203,7 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 		return care360.USSDReply{Text: text(c.lang(), "rate.limited"), End: true}, nil
 	}
 	e.metrics.dialogues.WithLabelValues("opened").Inc()
-	sub, err := c.subscriber()
+	sub, dropped, err := e.caller(c, len(path) == 0)
 	switch {
 	case care360.ErrorCode(err) == care360.ENOTFOUND:
 		c.st.Screen = "register"
@@ -215,9 +215,9 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 	default:
 		c.st.Lang, c.st.Member, c.st.Screen = sub.Language, true, "main"
 	}
-	if len(path) == 0 && c.st.Member {
-		if saved, err := e.dropped(c); err != nil {
-			e.log.Warn("menus: could not look for a dropped dialogue", "err", err)
+	if dropped != nil && c.st.Member {
+		if saved, err := e.resumable(c, dropped); err != nil {
+			e.log.Warn("menus: could not take up a dropped dialogue", "err", err)
 		} else if saved != nil {
 			c.st.Screen, c.st.Saved = "resume", saved
 			return e.show(c)
@@ -246,20 +246,37 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 	return e.show(c)
 }
 
-// dropped returns (and forgets) the dialogue this subscriber lost to the
-// network in the last ResumeWindow, if any.
-func (e *Engine) dropped(c *call) (*state, error) {
-	key := resumePrefix + string(c.req.MSISDN)
-	d, err := e.cfg.Dialogues.LoadDialogue(c.ctx, key, e.cfg.ResumeWindow)
-	if err != nil || d == nil {
-		return nil, err
+// caller loads the subscriber and, for a plain dial (withDropped), the
+// dialogue they lost to the network in the last ResumeWindow — in one round
+// trip when the store can.
+func (e *Engine) caller(c *call, withDropped bool) (*care360.Subscriber, *care360.Dialogue, error) {
+	if !withDropped {
+		s, err := c.subscriber()
+		return s, nil, err
 	}
-	if err := e.cfg.Dialogues.DeleteDialogue(c.ctx, key); err != nil {
+	key := resumePrefix + string(c.req.MSISDN)
+	if l, ok := e.cfg.Dialogues.(care360.CallerLoader); ok {
+		s, d, err := l.Caller(c.ctx, c.req.MSISDN, key, e.cfg.ResumeWindow)
+		c.sub = s
+		return s, d, err
+	}
+	s, err := c.subscriber()
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := e.cfg.Dialogues.LoadDialogue(c.ctx, key, e.cfg.ResumeWindow)
+	return s, d, err
+}
+
+// resumable forgets a dropped dialogue (it is offered once) and returns its
+// state, or nil when there is nothing worth resuming.
+func (e *Engine) resumable(c *call, d *care360.Dialogue) (*state, error) {
+	if err := e.cfg.Dialogues.DeleteDialogue(c.ctx, d.Key); err != nil {
 		return nil, err
 	}
 	var st state
 	if err := json.Unmarshal(d.State, &st); err != nil {
-		return nil, nil // nothing worth resuming
+		return nil, nil
 	}
 	return &st, nil
 }

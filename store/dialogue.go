@@ -38,6 +38,36 @@ func (db *DB) LoadDialogue(ctx context.Context, key string, idle time.Duration) 
 	return d, nil
 }
 
+// Caller reads the subscriber and the dialogue under key in one pipelined
+// round trip (care360.CallerLoader).
+func (db *DB) Caller(ctx context.Context, msisdn care360.MSISDN, key string, idle time.Duration) (s *care360.Subscriber, d *care360.Dialogue, err error) {
+	defer wrap(&err, "load caller %s", msisdn.Masked())
+	var since time.Time
+	if idle > 0 {
+		since = db.now().Add(-idle)
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
+	batch.Queue(`SELECT key, msisdn, state, updated_at FROM ussd_dialogues WHERE key = $1 AND updated_at > $2`, key, since)
+	br := db.pool.SendBatch(ctx, batch)
+	defer br.Close()
+	s, subErr := db.scanSubscriber(br.QueryRow())
+	if errors.Is(subErr, pgx.ErrNoRows) {
+		subErr = care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
+	} else if subErr != nil {
+		return nil, nil, subErr
+	}
+	d = new(care360.Dialogue)
+	err = br.QueryRow().Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		d, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, d, subErr
+}
+
 // SaveDialogue creates or replaces the dialogue under d.Key, stamping
 // d.UpdatedAt with the store's clock.
 func (db *DB) SaveDialogue(ctx context.Context, d *care360.Dialogue) (err error) {

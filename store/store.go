@@ -41,6 +41,7 @@ var (
 	_ care360.SubscriberService = (*DB)(nil)
 	_ care360.PointsService     = (*DB)(nil)
 	_ care360.DialogueStore     = (*DB)(nil)
+	_ care360.CallerLoader      = (*DB)(nil)
 	_ care360.Pinger            = (*DB)(nil)
 )
 
