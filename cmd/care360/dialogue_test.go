@@ -318,3 +318,39 @@ func TestCloseUnbinds(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestRestartMidDialogue: a gateway restarted between two steps continues
+// the dialogue, because its state is in Postgres (the same holds for a
+// second instance taking over).
+func TestRestartMidDialogue(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil)
+	ctx := ctxT(t)
+	h.member(t, "0903222003", map[string]any{"name": "R", "language": "en"}, 2500, 0)
+	call, err := h.sim.Dial(ctx, "0903222003", "*090#", smsc.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); h.sim.Bound() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("still bound after Close")
+		}
+	}
+	m2 := &Main{Config: h.m.Config}
+	if err := m2.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m2.Close(context.Background()) })
+	if err := h.sim.WaitBound(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := call.Reply(ctx, "1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := call.Screen(); !strings.HasPrefix(got, "Tier: Silver\nSpendable points: 2,500") || !call.Ended() {
+		t.Fatalf("after restart: %q ended=%v", got, call.Ended())
+	}
+}
