@@ -1,0 +1,230 @@
+package provision_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/provision"
+	"github.com/care360/care360/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// operator stands in for the operator's provisioning system: it answers
+// each call with the next status of its script (the last one repeats) and
+// records what it was sent.
+type operator struct {
+	mu     sync.Mutex
+	script []int
+	got    []map[string]any
+	keys   []string
+}
+
+func (o *operator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var body map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	o.got = append(o.got, body)
+	o.keys = append(o.keys, r.Header.Get("Idempotency-Key"))
+	status := o.script[min(len(o.got)-1, len(o.script)-1)]
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"status":%d}`, status)
+}
+
+func (o *operator) calls() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.got)
+}
+
+type bundle struct {
+	db  *store.DB
+	cat *store.Catalog
+	sms *store.SMS
+	w   *provision.Worker
+	ctx context.Context
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ctx := t.Context()
+	db, err := store.Open(ctx, pgtest.FreshDB(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	sms := store.NewSMS(db, care360.SMSRules{})
+	cat := store.NewCatalog(db, sms, store.CatalogOptions{})
+	w := provision.New(provision.Config{Queue: cat, Backoff: time.Millisecond, MaxAttempts: 3})
+	return &bundle{db: db, cat: cat, sms: sms, w: w, ctx: ctx}
+}
+
+// claimAirtime makes a member with 5,000 points claim a 10,000 VND top-up
+// costing 1,000 points from the operator at url.
+func (b *bundle) claimAirtime(t *testing.T, msisdn, url string) (*care360.Claim, *care360.Gift) {
+	t.Helper()
+	m := care360.MSISDN(msisdn)
+	if _, err := b.db.PutSubscriber(b.ctx, &care360.Subscriber{MSISDN: m, Name: "T", Language: care360.LangEn}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.db.ChangePoints(b.ctx, m, care360.PointsChange{Kind: care360.PointsQualifying, Points: 5000, Reason: "t", IdempotencyKey: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	g, _, err := b.cat.CreateGift(b.ctx, &care360.Gift{Name: "Nạp 10.000đ", NameEn: "10,000 VND airtime", Kind: care360.GiftAirtime,
+		Cost: 1000, Stock: 5, Limit: 1, Active: true, Value: 10000, ProvisionURL: url,
+		ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(time.Hour)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := b.cat.ClaimGift(b.ctx, care360.ClaimRequest{MSISDN: m, GiftID: g.ID})
+	if err != nil || c.Status != care360.ClaimPending {
+		t.Fatalf("claim: %+v %v", c, err)
+	}
+	return c, g
+}
+
+// drain runs passes until nothing is due.
+func (b *bundle) drain(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := b.w.RunOnce(b.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pending int
+		if err := b.db.Pool().QueryRow(b.ctx, `SELECT count(*) FROM provision_calls WHERE status = 'pending'`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			return
+		}
+		if n == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	t.Fatal("provisioning calls still pending")
+}
+
+// state reads the claim's and the call's outcome, the points and the stock.
+func (b *bundle) state(t *testing.T, c *care360.Claim) (claim, call string, attempts, lastStatus int, spendable, stock int64) {
+	t.Helper()
+	err := b.db.Pool().QueryRow(b.ctx, `
+		SELECT k.status, p.status, p.attempts, coalesce(p.last_status, 0), g.stock
+		FROM gift_claims k JOIN provision_calls p ON p.claim_id = k.id JOIN gifts g ON g.id = k.gift_id
+		WHERE k.id = $1`, c.ID).Scan(&claim, &call, &attempts, &lastStatus, &stock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bal, err := b.db.Balance(b.ctx, c.MSISDN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return claim, call, attempts, lastStatus, bal.Spendable, stock
+}
+
+func TestProvisionSucceedsAfterRetries(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	op := &operator{script: []int{503, 429, 200}}
+	srv := httptest.NewServer(op)
+	t.Cleanup(srv.Close)
+	c, _ := b.claimAirtime(t, "84903000001", srv.URL+"/topup")
+	b.drain(t)
+	claim, call, attempts, last, spendable, stock := b.state(t, c)
+	if claim != "done" || call != "done" || attempts != 3 || last != 200 || spendable != 4000 || stock != 4 {
+		t.Fatalf("claim %s call %s attempts %d last %d spendable %d stock %d", claim, call, attempts, last, spendable, stock)
+	}
+	if op.calls() != 3 || op.got[0]["msisdn"] != "84903000001" || op.got[0]["value"] != float64(10000) ||
+		op.got[0]["kind"] != "airtime" || op.got[2]["reference"] != c.Code || op.keys[1] != c.Code {
+		t.Fatalf("operator saw %v %v", op.got, op.keys)
+	}
+}
+
+func TestProvisionRefusedRefunds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	op := &operator{script: []int{400}}
+	srv := httptest.NewServer(op)
+	t.Cleanup(srv.Close)
+	c, g := b.claimAirtime(t, "84903000002", srv.URL)
+	b.drain(t)
+	claim, call, attempts, last, spendable, stock := b.state(t, c)
+	if claim != "failed" || call != "failed" || attempts != 1 || last != 400 || spendable != 5000 || stock != 5 {
+		t.Fatalf("claim %s call %s attempts %d last %d spendable %d stock %d", claim, call, attempts, last, spendable, stock)
+	}
+	ms, err := b.sms.Messages(b.ctx, c.MSISDN, 10)
+	if err != nil || len(ms) != 2 || ms[0].Text != fmt.Sprintf("Sorry, 10,000 VND airtime (reference %s) could not be added. 1000 points were refunded.", c.Code) {
+		t.Fatalf("SMS: %+v %v", ms, err)
+	}
+	// The refunded slot is free again: the member may claim once more.
+	if _, _, err := b.cat.ClaimGift(b.ctx, care360.ClaimRequest{MSISDN: c.MSISDN, GiftID: g.ID}); err != nil {
+		t.Fatalf("claim after refund: %v", err)
+	}
+}
+
+func TestProvisionGivesUpAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	op := &operator{script: []int{502}}
+	srv := httptest.NewServer(op)
+	t.Cleanup(srv.Close)
+	c, _ := b.claimAirtime(t, "84903000003", srv.URL)
+	b.drain(t)
+	claim, call, attempts, _, spendable, stock := b.state(t, c)
+	if claim != "failed" || call != "failed" || attempts != 3 || op.calls() != 3 || spendable != 5000 || stock != 5 {
+		t.Fatalf("claim %s call %s attempts %d calls %d spendable %d stock %d", claim, call, attempts, op.calls(), spendable, stock)
+	}
+}
+
+func TestProvisionUnreachableRetriesThenRefunds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there any more
+	c, _ := b.claimAirtime(t, "84903000004", url)
+	b.drain(t)
+	if claim, _, attempts, last, spendable, _ := b.state(t, c); claim != "failed" || attempts != 3 || last != 0 || spendable != 5000 {
+		t.Fatalf("claim %s attempts %d last %d spendable %d", claim, attempts, last, spendable)
+	}
+}
+
+// The worker started and stopped like serve does it: it finds the call on
+// its own and stops cleanly, twice.
+func TestWorkerLifecycle(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	op := &operator{script: []int{200}}
+	srv := httptest.NewServer(op)
+	t.Cleanup(srv.Close)
+	w := provision.New(provision.Config{Queue: b.cat, Poll: 10 * time.Millisecond})
+	w.Start()
+	c, _ := b.claimAirtime(t, "84903000005", srv.URL)
+	deadline := time.Now().Add(5 * time.Second)
+	for op.calls() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Stopping while the call may still be in flight lets it finish.
+	for _, ctx := range []context.Context{b.ctx, b.ctx} {
+		if err := w.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if claim, _, _, _, _, _ := b.state(t, c); claim != "done" || op.calls() != 1 {
+		t.Fatalf("claim %s after %d calls", claim, op.calls())
+	}
+}

@@ -1,0 +1,231 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/care360/care360"
+)
+
+// Catalog is the redemption catalogue, campaign gifts and their claims,
+// mConnect and resort offers, VIP privileges and the provisioning queue.
+// It shares the DB's pool, clock and location.
+type Catalog struct {
+	db         *DB
+	sms        *SMS
+	offers     care360.OfferRules
+	privileges care360.PrivilegeRules
+	ussdCode   string
+}
+
+var (
+	_ care360.GiftService      = (*Catalog)(nil)
+	_ care360.GiftAnnouncer    = (*Catalog)(nil)
+	_ care360.OfferService     = (*Catalog)(nil)
+	_ care360.PrivilegeService = (*Catalog)(nil)
+	_ care360.ProvisionQueue   = (*Catalog)(nil)
+)
+
+// CatalogOptions configure a Catalog; zero values are the product's defaults.
+type CatalogOptions struct {
+	Offers     care360.OfferRules
+	Privileges care360.PrivilegeRules
+	USSDCode   string // named in gift announcements ("*090#")
+}
+
+// NewCatalog returns the catalogue on db; sms schedules the gift
+// announcements under the anti-spam rules.
+func NewCatalog(db *DB, sms *SMS, opt CatalogOptions) *Catalog {
+	if opt.USSDCode == "" {
+		opt.USSDCode = "*090#"
+	}
+	return &Catalog{db: db, sms: sms, offers: opt.Offers.WithDefaults(), privileges: opt.Privileges.WithDefaults(), ussdCode: opt.USSDCode}
+}
+
+const giftColumns = `id, name, name_en, kind, occasion, cost, tiers, segment, stock, claim_limit,
+	valid_from, valid_until, active, value, provision_url, claimed, created_at, updated_at`
+
+// CreateGift stores a new gift; a repeated idempotency key returns the
+// first one with replay=true.
+func (c *Catalog) CreateGift(ctx context.Context, g *care360.Gift, key string) (out *care360.Gift, replay bool, err error) {
+	defer wrap(&err, "create gift %q", g.Name)
+	g.WithDefaults()
+	if err := g.Validate(); err != nil {
+		return nil, false, err
+	}
+	if g.Kind == care360.GiftVoucher && g.Stock != 0 {
+		return nil, false, care360.Errorf(care360.EINVALID, "a voucher's stock is its code pool: upload codes instead")
+	}
+	if len(key) > 200 {
+		return nil, false, care360.Errorf(care360.EINVALID, "idempotency_key is longer than 200 bytes")
+	}
+	var k *string
+	if key != "" {
+		k = &key
+	}
+	now := c.db.now()
+	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
+		out, err = scanGift(tx.QueryRow(ctx, `
+			INSERT INTO gifts (name, name_en, kind, occasion, cost, tiers, segment, stock, claim_limit,
+				valid_from, valid_until, active, value, provision_url, idempotency_key, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+giftColumns,
+			g.Name, g.NameEn, g.Kind, g.Occasion, g.Cost, strs(g.Tiers), segmentJSON(g.Segment), g.Stock, g.Limit,
+			g.ValidFrom, g.ValidUntil, g.Active, g.Value, g.ProvisionURL, k, now))
+		if errors.Is(err, pgx.ErrNoRows) {
+			replay = true
+			out, err = scanGift(tx.QueryRow(ctx, `SELECT `+giftColumns+` FROM gifts WHERE idempotency_key = $1`, key))
+		}
+		return err
+	})
+	return out, replay, err
+}
+
+// Gift returns one gift.
+func (c *Catalog) Gift(ctx context.Context, id int64) (g *care360.Gift, err error) {
+	defer wrap(&err, "gift %d", id)
+	g, err = scanGift(c.db.pool.QueryRow(ctx, `SELECT `+giftColumns+` FROM gifts WHERE id = $1`, id))
+	return g, notFound(err, "no gift %d", id)
+}
+
+// Gifts lists gifts, newest first.
+func (c *Catalog) Gifts(ctx context.Context, f care360.GiftFilter) (gs []care360.Gift, err error) {
+	defer wrap(&err, "list gifts")
+	rows, err := c.db.pool.Query(ctx, `SELECT `+giftColumns+` FROM gifts
+		WHERE ($1::boolean IS NULL OR (occasion <> '') = $1) AND ($2::boolean IS NULL OR active = $2)
+		ORDER BY id DESC LIMIT 1000`, f.Campaign, f.Active)
+	if err != nil {
+		return nil, err
+	}
+	return collectGifts(rows)
+}
+
+// UpdateGift applies u under the gift's row lock and checks the result as a
+// whole, so that no combination of fields a patch leaves behind is invalid.
+func (c *Catalog) UpdateGift(ctx context.Context, id int64, u care360.GiftUpdate) (g *care360.Gift, err error) {
+	defer wrap(&err, "update gift %d", id)
+	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
+		g, err = scanGift(tx.QueryRow(ctx, `SELECT `+giftColumns+` FROM gifts WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return notFound(err, "no gift %d", id)
+		}
+		if g.Kind == care360.GiftVoucher && u.Stock != nil {
+			return care360.Errorf(care360.EINVALID, "a voucher's stock is its code pool: upload codes instead")
+		}
+		u.Apply(g)
+		if err := g.Validate(); err != nil {
+			return err
+		}
+		g, err = scanGift(tx.QueryRow(ctx, `
+			UPDATE gifts SET name = $2, name_en = $3, cost = $4, tiers = $5, stock = $6, claim_limit = $7,
+				valid_from = $8, valid_until = $9, active = $10, value = $11, provision_url = $12, updated_at = $13
+			WHERE id = $1 RETURNING `+giftColumns,
+			id, g.Name, g.NameEn, g.Cost, strs(g.Tiers), g.Stock, g.Limit, g.ValidFrom, g.ValidUntil, g.Active,
+			g.Value, g.ProvisionURL, c.db.now()))
+		return err
+	})
+	return g, err
+}
+
+// AddCodes adds codes to a voucher's pool in one statement and raises its
+// stock by the codes accepted. Rows are judged in order: a code seen earlier
+// in the upload or already in the pool is a duplicate.
+func (c *Catalog) AddCodes(ctx context.Context, giftID int64, codes []string) (rs []care360.CodeResult, err error) {
+	defer wrap(&err, "add codes to gift %d", giftID)
+	rs = make([]care360.CodeResult, len(codes))
+	seen := make(map[string]bool, len(codes))
+	var fresh []string
+	for i, code := range codes {
+		rs[i] = care360.CodeResult{Row: i + 1, Code: code, Result: care360.CodeAccepted}
+		switch {
+		case !care360.ValidCode(code):
+			rs[i].Result, rs[i].Reason = care360.CodeRejected, "a code is 4 to 64 printable characters without spaces"
+		case seen[code]:
+			rs[i].Result, rs[i].Reason = care360.CodeDuplicate, "repeated in this upload"
+		default:
+			seen[code] = true
+			fresh = append(fresh, code)
+		}
+	}
+	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
+		var kind care360.GiftKind
+		if err := tx.QueryRow(ctx, `SELECT kind FROM gifts WHERE id = $1 FOR UPDATE`, giftID).Scan(&kind); err != nil {
+			return notFound(err, "no gift %d", giftID)
+		}
+		if kind != care360.GiftVoucher {
+			return care360.Errorf(care360.EINVALID, "gift %d is a %s gift: only vouchers have codes", giftID, kind)
+		}
+		rows, err := tx.Query(ctx, `
+			WITH n AS (
+				INSERT INTO gift_codes (gift_id, code) SELECT $1, unnest($2::text[])
+				ON CONFLICT (gift_id, code) DO NOTHING RETURNING code
+			), s AS (
+				UPDATE gifts SET stock = stock + (SELECT count(*) FROM n), updated_at = $3 WHERE id = $1
+			)
+			SELECT code FROM n`, giftID, fresh, c.db.now())
+		if err != nil {
+			return err
+		}
+		added, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		in := make(map[string]bool, len(added))
+		for _, code := range added {
+			in[code] = true
+		}
+		for i := range rs {
+			if rs[i].Result == care360.CodeAccepted && !in[rs[i].Code] {
+				rs[i].Result, rs[i].Reason = care360.CodeDuplicate, "already in the pool"
+			}
+		}
+		return nil
+	})
+	return rs, err
+}
+
+func scanGift(row pgx.Row) (*care360.Gift, error) {
+	var g care360.Gift
+	var tiers []string
+	var seg segmentDoc
+	err := row.Scan(&g.ID, &g.Name, &g.NameEn, &g.Kind, &g.Occasion, &g.Cost, &tiers, &seg, &g.Stock, &g.Limit,
+		&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionURL, &g.Claimed, &g.CreatedAt, &g.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	g.Tiers = tierList(tiers)
+	g.Segment = care360.Segment{Tiers: seg.Tiers, Gender: seg.Gender, BirthdayMonth: seg.BirthdayMonth, MSISDNs: seg.MSISDNs}
+	return &g, nil
+}
+
+func collectGifts(rows pgx.Rows) ([]care360.Gift, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.Gift, error) {
+		g, err := scanGift(r)
+		if err != nil {
+			return care360.Gift{}, err
+		}
+		return *g, nil
+	})
+}
+
+func tierList(ts []string) []care360.Tier {
+	if len(ts) == 0 {
+		return nil
+	}
+	out := make([]care360.Tier, len(ts))
+	for i, t := range ts {
+		out[i] = care360.Tier(t)
+	}
+	return out
+}
+
+// monthOf is the first day of t's local calendar month, as a date column
+// holds it.
+func (db *DB) monthOf(t time.Time) pgtype.Date {
+	l := t.In(db.loc)
+	return pgtype.Date{Time: time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, time.UTC), Valid: true}
+}

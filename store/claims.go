@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+// ClaimableGifts lists what msisdn may pick now: campaign gifts it is
+// eligible for, with stock and an unused claim left, then the catalogue
+// items its tier may buy in their window, cheapest first. Catalogue items
+// stay listed when out of stock or beyond the limit, so that the refusal
+// says why rather than the item vanishing.
+func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs []care360.Gift, err error) {
+	defer wrap(&err, "claimable gifts of %s", msisdn.Masked())
+	sub, err := c.db.Subscriber(ctx, msisdn)
+	if err != nil {
+		return nil, err
+	}
+	now := c.db.now()
+	year := now.In(c.db.loc).Year()
+	rows, err := c.db.pool.Query(ctx, `
+		SELECT `+giftColumns+`, (
+			SELECT count(*) FROM gift_claims k
+			WHERE k.gift_id = g.id AND k.msisdn = $1 AND k.status <> 'failed'
+			  AND k.period = CASE WHEN g.occasion = 'birthday' THEN $3 ELSE 0 END)
+		FROM gifts g
+		WHERE active AND valid_from <= $2 AND valid_until > $2
+		ORDER BY occasion = '', cost, id`, msisdn, now, year)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g care360.Gift
+		var tiers []string
+		var seg segmentDoc
+		var used int
+		if err := rows.Scan(&g.ID, &g.Name, &g.NameEn, &g.Kind, &g.Occasion, &g.Cost, &tiers, &seg, &g.Stock, &g.Limit,
+			&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionURL, &g.Claimed, &g.CreatedAt, &g.UpdatedAt, &used); err != nil {
+			return nil, err
+		}
+		g.Tiers = tierList(tiers)
+		g.Segment = care360.Segment{Tiers: seg.Tiers, Gender: seg.Gender, BirthdayMonth: seg.BirthdayMonth, MSISDNs: seg.MSISDNs}
+		if g.Eligible(sub, now, c.db.loc) != nil || g.Campaign() && (g.Stock == 0 || used >= g.Limit) {
+			continue
+		}
+		gs = append(gs, g)
+	}
+	return gs, rows.Err()
+}
+
+// ClaimGift gives one gift exactly once. The subscriber's row lock (the one
+// every points change takes) serialises a subscriber's claims and debits
+// across gateway instances; the constraints hold whatever happens: the
+// limit slot is UNIQUE, a code is taken by one claim only, stock cannot go
+// below zero, a credit cannot be overspent. The gift's row, which every
+// claim of it contends for, is locked last, so it is held only for the
+// moment before commit.
+func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *care360.Claim, replay bool, err error) {
+	defer wrap(&err, "claim gift %d for %s", r.GiftID, r.MSISDN.Masked())
+	if r.IdempotencyKey == "" {
+		r.IdempotencyKey = "claim:" + newCode("")
+	}
+	if len(r.IdempotencyKey) > 190 {
+		return nil, false, care360.Errorf(care360.EINVALID, "idempotency_key is longer than 190 bytes")
+	}
+	g, err := c.Gift(ctx, r.GiftID)
+	if err != nil {
+		return nil, false, err
+	}
+	// Out of stock is the common answer once an item is gone; say it
+	// without taking any lock (the real check is the UPDATE below).
+	if g.Stock == 0 {
+		if cl, err := c.claimByKey(ctx, c.db.pool, r.IdempotencyKey); err == nil {
+			return cl, true, nil
+		}
+		return nil, false, care360.Refused(care360.ReasonOutOfStock, "gift %d is out of stock", g.ID)
+	}
+	now := c.db.now()
+	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
+		replay = false
+		sub, err := c.db.scanSubscriber(tx.QueryRow(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1 FOR UPDATE`, r.MSISDN))
+		if err != nil {
+			return notFound(err, "no subscriber %s", r.MSISDN.Masked())
+		}
+		if cl, err = c.claimByKey(ctx, tx, r.IdempotencyKey); err == nil {
+			replay = true
+			return nil
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if err := g.Eligible(sub, now, c.db.loc); err != nil {
+			return err
+		}
+		cl, err = c.claim(ctx, tx, g, sub, r.IdempotencyKey, now)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	cl.Gift = g
+	if !replay {
+		c.db.log.Info("gift claimed", "gift", g.ID, "claim", cl.ID, "msisdn", r.MSISDN.Masked(), "points", cl.Points)
+	}
+	return cl, replay, nil
+}
+
+// claim does the writes of a claim whose subscriber is locked and eligible.
+func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *care360.Subscriber, key string, now time.Time) (*care360.Claim, error) {
+	period := g.Period(now, c.db.loc)
+	var used int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM gift_claims WHERE gift_id = $1 AND msisdn = $2 AND period = $3 AND status <> 'failed'`,
+		g.ID, sub.MSISDN, period).Scan(&used); err != nil {
+		return nil, err
+	}
+	if used >= g.Limit {
+		return nil, care360.Refused(care360.ReasonLimitReached, "gift %d: %d of %d claims used", g.ID, used, g.Limit)
+	}
+	cl := &care360.Claim{GiftID: g.ID, MSISDN: sub.MSISDN, Points: g.Cost, Status: care360.ClaimDone, Gift: g}
+	var debitID *int64
+	if g.Cost > 0 {
+		d, _, err := c.db.debit(ctx, tx, sub.MSISDN, care360.PointsChange{
+			Kind: care360.PointsBonus, Points: -g.Cost, Reason: fmt.Sprintf("gift #%d", g.ID), IdempotencyKey: key,
+		}, now, now)
+		if err != nil {
+			return nil, err
+		}
+		debitID = &d.ID
+	}
+	var codeID *int64
+	if g.Kind == care360.GiftVoucher {
+		var id int64
+		err := tx.QueryRow(ctx, `
+			UPDATE gift_codes SET taken = true WHERE id = (
+				SELECT id FROM gift_codes WHERE gift_id = $1 AND NOT taken ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+			RETURNING id, code`, g.ID).Scan(&id, &cl.Code)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, care360.Refused(care360.ReasonOutOfStock, "gift %d has no free code", g.ID)
+		} else if err != nil {
+			return nil, err
+		}
+		codeID = &id
+	} else {
+		cl.Code = newCode("Q")
+	}
+	if g.Kind.Provisioned() {
+		cl.Status = care360.ClaimPending
+	}
+	tag, err := tx.Exec(ctx, `UPDATE gifts SET stock = stock - 1, claimed = claimed + 1 WHERE id = $1 AND stock > 0`, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, care360.Refused(care360.ReasonOutOfStock, "gift %d is out of stock", g.ID)
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO gift_claims (gift_id, msisdn, period, slot, claim_limit, points, debit_id, code_id, code, status,
+			idempotency_key, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id, created_at`,
+		g.ID, sub.MSISDN, period, used+1, g.Limit, cl.Points, debitID, codeID, cl.Code, cl.Status, key, now).Scan(&cl.ID, &cl.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if g.Kind.Provisioned() {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO provision_calls (claim_id, msisdn, kind, value, url, not_before, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6, $6)`, cl.ID, sub.MSISDN, g.Kind, g.Value, g.ProvisionURL, now); err != nil {
+			return nil, err
+		}
+	}
+	return cl, insertTransactional(ctx, tx, now, []care360.OutgoingSMS{cl.ClaimSMS(sub.Language)})
+}
+
+const claimColumns = `id, gift_id, msisdn, points, code, status, created_at`
+
+func (c *Catalog) claimByKey(ctx context.Context, q querier, key string) (*care360.Claim, error) {
+	var cl care360.Claim
+	err := q.QueryRow(ctx, `SELECT `+claimColumns+` FROM gift_claims WHERE idempotency_key = $1`, key).
+		Scan(&cl.ID, &cl.GiftID, &cl.MSISDN, &cl.Points, &cl.Code, &cl.Status, &cl.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &cl, nil
+}
+
+// codeAlphabet leaves out 0/O and 1/I, which people misread off a screen.
+const codeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// newCode returns prefix and 10 random characters (50 bits): a confirmation,
+// booking or e-code. A collision would only fail a UNIQUE constraint.
+func newCode(prefix string) string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	for i := range b {
+		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
+	}
+	return prefix + string(b)
+}
+
+// AnnounceGifts announces every campaign gift claimable today to the
+// members it is for, as one marketing campaign per gift and period (the
+// birthday gift each month, the others once): the campaign machinery
+// applies quiet hours, the daily cap, opt-outs and the do-not-call list,
+// and its idempotency key makes a second run, or a second instance,
+// announce nothing twice.
+func (c *Catalog) AnnounceGifts(ctx context.Context) (n int, err error) {
+	defer wrap(&err, "announce gifts")
+	now := c.db.now()
+	rows, err := c.db.pool.Query(ctx, `SELECT `+giftColumns+` FROM gifts
+		WHERE occasion <> '' AND active AND stock > 0 AND valid_from <= $1 AND valid_until > $1 ORDER BY id`, now)
+	if err != nil {
+		return 0, err
+	}
+	gifts, err := collectGifts(rows)
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range gifts {
+		seg, period := g.Segment, ""
+		if len(seg.Tiers) == 0 {
+			seg.Tiers = g.Tiers
+		}
+		if g.Occasion == care360.OccasionBirthday {
+			month := now.In(c.db.loc)
+			seg.BirthdayMonth, period = int(month.Month()), month.Format("2006-01")
+		}
+		vi, en := g.AnnounceText(c.ussdCode)
+		_, replay, err := c.sms.CreateCampaign(ctx, care360.NewCampaign{
+			Name: fmt.Sprintf("gift #%d %s", g.ID, period), Text: vi, TextEn: en, Segment: seg,
+			IdempotencyKey: fmt.Sprintf("gift-announce:%d:%s", g.ID, period),
+		})
+		if err != nil {
+			return n, fmt.Errorf("gift %d: %w", g.ID, err)
+		}
+		if !replay {
+			n++
+		}
+	}
+	return n, nil
+}
