@@ -197,6 +197,7 @@ func runTranscript(t *testing.T, h *harness, file, path string) {
 			msisdn = memberFromDirective(t, h, append([]string{number(fields[1])}, fields[2:]...))
 		case strings.HasPrefix(line, "@caller "):
 			msisdn = number(fields[1])
+			forget(t, h, msisdn)
 		case line == "@abort":
 			if err := ph.abort(ctx); err != nil {
 				t.Fatal(err)
@@ -218,6 +219,19 @@ func runTranscript(t *testing.T, h *harness, file, path string) {
 	check()
 	if *update && !failed && path == "smpp" {
 		os.WriteFile(file, []byte(strings.Join(out, "\n")+"\n"), 0o644)
+	}
+}
+
+// forget removes a caller who must not be a member yet (a transcript that
+// registers them may have run before on the same database).
+func forget(t *testing.T, h *harness, msisdn string) {
+	t.Helper()
+	m, err := care360.ParseMSISDN(msisdn)
+	if err != nil {
+		return // a number we do not serve stays unknown anyway
+	}
+	if _, err := h.m.DB.Pool().Exec(context.Background(), `DELETE FROM subscribers WHERE msisdn = $1`, m); err != nil {
+		t.Fatalf("forget %s: %v", msisdn, err)
 	}
 }
 
