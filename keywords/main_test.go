@@ -146,6 +146,25 @@ func (b *bundle) quiet(t *testing.T, to string, have int) {
 	}
 }
 
+// settled waits until the outbox has nothing left to send or record.
+func (b *bundle) settled(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		if err := b.db.Pool().QueryRow(b.ctx, `SELECT count(*) FROM sms_queue`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still in the outbox", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (b *bundle) spendable(t *testing.T, m string) int64 {
 	t.Helper()
 	bal, err := b.db.Balance(b.ctx, care360.MSISDN(m))

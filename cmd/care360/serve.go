@@ -14,6 +14,7 @@ import (
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway"
+	"github.com/care360/care360/keywords"
 	"github.com/care360/care360/menus"
 	"github.com/care360/care360/store"
 	"github.com/care360/care360/web"
@@ -26,6 +27,7 @@ type Main struct {
 	Logger *slog.Logger
 
 	DB      *store.DB
+	SMS     *store.SMS // the outbox, campaigns, opt-outs
 	Engine  *menus.Engine
 	Gateway *gateway.Gateway
 	Web     *web.Server
@@ -74,9 +76,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	m.SMS = store.NewSMS(m.DB, care360.SMSRules{ShortCode: c.ShortCode})
+	transfers := store.NewTransfers(m.DB, care360.TransferRules{})
+	kw := keywords.New(keywords.Config{
+		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
+		Numbering: care360.VietnamMobile, TierRules: c.TierRules, TransferRules: transfers.Rules(),
+		ShortCode: c.ShortCode, USSDCode: c.USSDCode, Logger: m.Logger,
+	})
 	m.Gateway = gateway.New(gateway.Config{
 		Binds: c.Binds, USSD: m.Engine, Numbering: care360.VietnamMobile,
 		Logger: m.Logger, Registry: reg,
+		SMS: kw, Outbox: m.SMS, ShortCode: c.ShortCode,
 	})
 	m.Web = web.NewServer(web.Config{
 		AdminToken:  c.AdminToken,
@@ -85,6 +95,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Points:      m.DB,
 		Registry:    reg,
 		Logger:      m.Logger,
+		SMS:         &web.SMSConfig{Messages: m.SMS, Campaigns: m.SMS, DNC: m.SMS},
 		USSD: &web.USSDConfig{
 			Service: m.Engine, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
