@@ -68,6 +68,9 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if admin == "" {
 		return errors.New("CARE360_TEST_DATABASE_URL is not set (use `make bench`)")
 	}
+	if *smsOnly {
+		return smsPhase(ctx, admin, bin, runs, dur)
+	}
 	dbURL, err := freshDatabase(ctx, admin, "care360_bench")
 	if err != nil {
 		return err
@@ -131,7 +134,8 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 			return err
 		}
 	}
-	return nil
+	fmt.Println()
+	return smsPhase(ctx, admin, bin, runs, dur)
 }
 
 // openDialogues leaves n dialogues open on the main menu and reports what
