@@ -1,0 +1,279 @@
+package care360
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/care360/care360/draw"
+)
+
+// DrawStatus is where a lucky draw is in its life (PRODUCT.md §4.4).
+type DrawStatus string
+
+// Draw states. A draw opens (its commitment published) when staff create
+// it and takes entries within its window; closing freezes the entries and
+// publishes their digest; running reveals the seed and picks the winners.
+const (
+	DrawOpen   DrawStatus = "open"
+	DrawClosed DrawStatus = "closed"
+	DrawDrawn  DrawStatus = "drawn"
+)
+
+// DrawPrize is one prize of a draw; rank 1 is drawn first.
+type DrawPrize struct {
+	Rank     int
+	Name     string // Vietnamese with diacritics; plain vi is its fold
+	NameEn   string // "" reuses the folded Vietnamese
+	Quantity int
+	// Collect says how a winner collects the prize ("" for the standard
+	// text: an ID card at a MobiFone store within 30 days).
+	Collect, CollectEn string
+}
+
+// Draw is a lucky draw (bốc thăm trúng thưởng).
+type Draw struct {
+	ID        int64
+	Code      string // what subscribers see and type, e.g. TET27
+	Name      string
+	NameEn    string
+	Prizes    []DrawPrize
+	OpensAt   time.Time
+	ClosesAt  time.Time
+	EntryCost int64 // points; 0 is free
+	// Tickets per tier: an entry's weight. A tier without tickets cannot
+	// enter, which is how eligibility is set.
+	Tickets map[Tier]int
+	Status  DrawStatus
+
+	Commitment    string // hex SHA-256(seed), published from the start
+	Entries       int64  // entries so far; frozen at close
+	EntriesDigest string // hex, from the close
+	Witness       string // from the run
+	Seed          string // hex, revealed at the run, secret before
+	CreatedAt     time.Time
+	ClosedAt      *time.Time
+	DrawnAt       *time.Time
+}
+
+var drawCodeRE = regexp.MustCompile(`^[A-Z0-9]{2,12}$`)
+
+// Draw limits: a typo must not create a million prizes or a ticket table
+// that makes one member count for thousands.
+const (
+	maxDrawPrizes   = 50
+	maxPrizeCopies  = 100_000
+	maxDrawTickets  = 100
+	maxDrawNameByte = 100
+)
+
+// Validate checks a draw staff create.
+func (d *Draw) Validate() error {
+	switch {
+	case !drawCodeRE.MatchString(d.Code):
+		return Errorf(EINVALID, "code must be 2 to 12 capital letters or digits")
+	case d.Name == "" || len(d.Name) > maxDrawNameByte || len(d.NameEn) > maxDrawNameByte:
+		return Errorf(EINVALID, "name is required, at most %d bytes (name_en too)", maxDrawNameByte)
+	case d.OpensAt.IsZero() || d.ClosesAt.IsZero() || !d.ClosesAt.After(d.OpensAt):
+		return Errorf(EINVALID, "closes_at must come after opens_at")
+	case d.EntryCost < 0 || d.EntryCost > MaxPointsChange:
+		return Errorf(EINVALID, "entry_cost must be from 0 to %d points", MaxPointsChange)
+	case len(d.Prizes) == 0 || len(d.Prizes) > maxDrawPrizes:
+		return Errorf(EINVALID, "a draw has 1 to %d prizes", maxDrawPrizes)
+	}
+	for i, p := range d.Prizes {
+		switch {
+		case p.Name == "" || len(p.Name) > maxDrawNameByte || len(p.NameEn) > maxDrawNameByte:
+			return Errorf(EINVALID, "prize %d: name is required, at most %d bytes", i+1, maxDrawNameByte)
+		case p.Quantity < 1 || p.Quantity > maxPrizeCopies:
+			return Errorf(EINVALID, "prize %d: quantity must be from 1 to %d", i+1, maxPrizeCopies)
+		case len(p.Collect) > 300 || len(p.CollectEn) > 300:
+			return Errorf(EINVALID, "prize %d: collect texts are at most 300 bytes", i+1)
+		}
+	}
+	eligible := false
+	for t, n := range d.Tickets {
+		switch {
+		case !t.Valid():
+			return Errorf(EINVALID, "tickets: unknown tier %q", t)
+		case n < 0 || n > maxDrawTickets:
+			return Errorf(EINVALID, "tickets of %s must be from 0 to %d", t, maxDrawTickets)
+		}
+		eligible = eligible || n > 0
+	}
+	if !eligible {
+		return Errorf(EINVALID, "tickets: at least one tier needs tickets, or no one can enter")
+	}
+	return nil
+}
+
+// TicketsFor is what an entry of tier t weighs; 0 means t cannot enter.
+func (d *Draw) TicketsFor(t Tier) int { return d.Tickets[t] }
+
+// OpenAt reports whether the draw takes entries at t.
+func (d *Draw) OpenAt(t time.Time) bool {
+	return d.Status == DrawOpen && !t.Before(d.OpensAt) && t.Before(d.ClosesAt)
+}
+
+// PrizeOf returns the prize of the given rank, or nil.
+func (d *Draw) PrizeOf(rank int) *DrawPrize {
+	for i := range d.Prizes {
+		if d.Prizes[i].Rank == rank {
+			return &d.Prizes[i]
+		}
+	}
+	return nil
+}
+
+// DrawEntry is one subscriber's entry in one draw: what their receipt says.
+type DrawEntry struct {
+	ID        int64 // the entry number: unique and increasing, with gaps
+	DrawID    int64
+	MSISDN    MSISDN
+	Tier      Tier
+	Tickets   int
+	Cost      int64
+	Receipt   string // the short hash the audit file lists beside the number
+	CreatedAt time.Time
+}
+
+// DrawOffer is an open draw as one subscriber sees it; Entry is their
+// entry, nil if they have not entered.
+type DrawOffer struct {
+	Draw  Draw
+	Entry *DrawEntry
+}
+
+// DrawResult is one of a subscriber's entries and what came of it; Prize
+// is nil while the draw is not run, and when the entry won nothing.
+type DrawResult struct {
+	Draw  Draw
+	Entry DrawEntry
+	Prize *DrawPrize
+}
+
+// DrawWinner is a prize awarded at a run, the Position-th entry drawn.
+type DrawWinner struct {
+	Position int
+	Prize    DrawPrize
+	Entry    DrawEntry
+}
+
+// DrawService runs lucky draws. Entries, the close and the run are each
+// one transaction: points, entries, winners and their SMS commit together.
+type DrawService interface {
+	// CreateDraw opens a draw: it generates the secret seed and fills in
+	// the commitment. A repeated idempotency key returns the original draw
+	// and replay=true.
+	CreateDraw(ctx context.Context, d *Draw, idempotencyKey string) (replay bool, err error)
+	// Draws lists draws, newest first; status "" lists all.
+	Draws(ctx context.Context, status DrawStatus) ([]Draw, error)
+	// Draw returns one draw (its seed only once drawn).
+	Draw(ctx context.Context, id int64) (*Draw, error)
+	// OpenDraws lists the draws taking entries now, with msisdn's entries.
+	OpenDraws(ctx context.Context, msisdn MSISDN) ([]DrawOffer, error)
+	// EnterDraw enters msisdn once, deducting the entry cost, and queues
+	// the receipt SMS. Refused: window (not open), tier (no tickets for the
+	// subscriber's tier), insufficient_points, limit_reached (entered
+	// already), suspended.
+	EnterDraw(ctx context.Context, id int64, msisdn MSISDN) (*DrawEntry, error)
+	// CloseDraw freezes the entries and publishes their count and digest.
+	CloseDraw(ctx context.Context, id int64) (*Draw, error)
+	// RunDraw reveals the seed, picks the winners from the witness value
+	// and queues their SMS. Running a drawn draw again with the same
+	// witness returns the original result and replay=true; another witness
+	// is a conflict.
+	RunDraw(ctx context.Context, id int64, witness string) (d *Draw, winners []DrawWinner, replay bool, err error)
+	// DrawAudit returns the audit file as far as the draw has got.
+	DrawAudit(ctx context.Context, id int64) (*draw.Audit, error)
+	// DrawResults lists msisdn's entries, newest first.
+	DrawResults(ctx context.Context, msisdn MSISDN, limit int) ([]DrawResult, error)
+	// DrawReport counts entries per local day and draw, from and to
+	// included.
+	DrawReport(ctx context.Context, from, to Date) (*DrawReport, error)
+}
+
+// DrawReport is entries over time (PRODUCT.md §6 reports).
+type DrawReport struct {
+	From, To Date
+	Days     []DrawDay     // per local day and draw, oldest first
+	Draws    []DrawSummary // every draw with entries in the range
+}
+
+// DrawDay is one draw's entries on one local day.
+type DrawDay struct {
+	Day     Date
+	DrawID  int64
+	Code    string
+	Entries int64
+	Points  int64 // entry costs paid
+}
+
+// DrawSummary is one draw's totals in the range, and its state.
+type DrawSummary struct {
+	DrawID  int64
+	Code    string
+	Status  DrawStatus
+	Entries int64
+	Points  int64
+	Prizes  int64 // prize copies offered
+	Awarded int64 // prize copies awarded (once drawn)
+}
+
+// maxWitness bounds the witness value: a few dice or lottery numbers.
+const maxWitness = 200
+
+// CheckWitness refuses a witness value that is empty, too long, or not
+// printable text: it is typed at the ceremony and printed in the minutes.
+func CheckWitness(w string) error {
+	if w == "" || len(w) > maxWitness {
+		return Errorf(EINVALID, "witness is required, at most %d bytes", maxWitness)
+	}
+	for _, r := range w {
+		if r < ' ' || r == 0x7f {
+			return Errorf(EINVALID, "witness must be printable text")
+		}
+	}
+	return nil
+}
+
+// Draw texts sent by SMS (transactional: never held). They are domain
+// content, like tier names: the store queues them inside the transaction
+// that enters or draws, so the text cannot be lost or sent twice.
+
+// DrawReceiptSMS is the receipt an entrant gets.
+func DrawReceiptSMS(d *Draw, e *DrawEntry, lang Language, loc *time.Location) OutgoingSMS {
+	text := fmt.Sprintf(Localize(lang,
+		"Care360: Quý khách đã tham gia bốc thăm %s. Phiếu số %d, mã %s, %d vé. Kết quả sau %s.",
+		"Care360: You entered the draw %s. Entry no. %d, receipt %s, %d tickets. Results after %s."),
+		localName(lang, d.Name, d.NameEn), e.ID, e.Receipt, e.Tickets, d.ClosesAt.In(loc).Format("02/01/2006"))
+	return OutgoingSMS{MSISDN: e.MSISDN, Text: text, Kind: KindTransactional, IdempotencyKey: fmt.Sprintf("draw-entry:%d", e.ID)}
+}
+
+// DrawWinnerSMS tells a winner what they won and how to collect it.
+func DrawWinnerSMS(d *Draw, w *DrawWinner, lang Language) OutgoingSMS {
+	text := fmt.Sprintf(Localize(lang,
+		"Chúc mừng! Quý khách trúng %s, bốc thăm %s (phiếu số %d). %s",
+		"Congratulations! You won %s in the draw %s (entry no. %d). %s"),
+		localName(lang, w.Prize.Name, w.Prize.NameEn), d.Code, w.Entry.ID, collectText(lang, w.Prize.Collect, w.Prize.CollectEn))
+	return OutgoingSMS{MSISDN: w.Entry.MSISDN, Text: text, Kind: KindTransactional, IdempotencyKey: fmt.Sprintf("draw-win:%d", w.Entry.ID)}
+}
+
+// localName picks a name staff wrote in Vietnamese with diacritics and,
+// optionally, English.
+func localName(lang Language, vi, en string) string {
+	if en == "" {
+		en = Fold(vi)
+	}
+	return Localize(lang, vi, en)
+}
+
+// collectText says how to collect a prize: staff's text, or the standard.
+func collectText(lang Language, vi, en string) string {
+	if vi == "" {
+		return Localize(lang, "Mang CCCD đến cửa hàng MobiFone trong 30 ngày để nhận giải. Hỏi đáp: 9090.",
+			"Bring your ID card to a MobiFone store within 30 days to collect it. Help: 9090.")
+	}
+	return localName(lang, vi, en)
+}

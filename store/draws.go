@@ -1,0 +1,371 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/draw"
+)
+
+// Draws runs lucky draws (PRODUCT.md §4.4) on the ledger's own rules:
+// entry costs are debits of the earliest-expiring points, taken in the
+// entry's transaction, which also queues the receipt SMS.
+type Draws struct {
+	db *DB
+}
+
+var _ care360.DrawService = (*Draws)(nil)
+
+// NewDraws returns the draw service on db.
+func NewDraws(db *DB) *Draws { return &Draws{db: db} }
+
+// drawColumns read a draw from d; the seed only once drawn. entries is
+// the live count while open (admin views), else the frozen one.
+func drawColumns(withCount bool) string {
+	entries := `coalesce(d.entries_count, 0)`
+	if withCount {
+		entries = `coalesce(d.entries_count, (SELECT count(*) FROM draw_entries e WHERE e.draw_id = d.id))`
+	}
+	return `d.id, d.code, d.name, d.name_en, d.opens_at, d.closes_at, d.entry_cost, d.tickets, d.status,
+		d.commitment, ` + entries + `, coalesce(d.entries_digest, ''), coalesce(d.witness, ''),
+		CASE WHEN d.status = 'drawn' THEN encode(d.seed, 'hex') ELSE '' END, d.created_at, d.closed_at, d.drawn_at`
+}
+
+func scanDraw(row pgx.Row, extra ...any) (*care360.Draw, error) {
+	var d care360.Draw
+	var tickets []int32
+	dest := append([]any{&d.ID, &d.Code, &d.Name, &d.NameEn, &d.OpensAt, &d.ClosesAt, &d.EntryCost, &tickets, &d.Status,
+		&d.Commitment, &d.Entries, &d.EntriesDigest, &d.Witness, &d.Seed, &d.CreatedAt, &d.ClosedAt, &d.DrawnAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	d.Tickets = map[care360.Tier]int{}
+	for i, n := range tickets {
+		if n > 0 && i < len(care360.Tiers) {
+			d.Tickets[care360.Tiers[i]] = int(n)
+		}
+	}
+	return &d, nil
+}
+
+// ticketArray is the tickets column: one number per tier, lowest first.
+func ticketArray(t map[care360.Tier]int) []int32 {
+	out := make([]int32, len(care360.Tiers))
+	for i, tier := range care360.Tiers {
+		out[i] = int32(t[tier])
+	}
+	return out
+}
+
+// CreateDraw opens a draw with a fresh secret seed (crypto/rand) and
+// publishes its commitment. Prizes are ranked in the order given.
+func (s *Draws) CreateDraw(ctx context.Context, d *care360.Draw, key string) (replay bool, err error) {
+	defer wrap(&err, "create draw %q", d.Code)
+	for i := range d.Prizes {
+		d.Prizes[i].Rank = i + 1
+	}
+	if err := d.Validate(); err != nil {
+		return false, err
+	}
+	seed, err := draw.NewSeed()
+	if err != nil {
+		return false, err
+	}
+	receiptKey, err := draw.NewSeed()
+	if err != nil {
+		return false, err
+	}
+	var k *string
+	if key != "" {
+		k = &key
+	}
+	now := s.db.now()
+	var id int64
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO draws (code, name, name_en, opens_at, closes_at, entry_cost, tickets, algorithm, seed, commitment, receipt_key, idempotency_key, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+			d.Code, d.Name, d.NameEn, d.OpensAt, d.ClosesAt, d.EntryCost, ticketArray(d.Tickets), draw.Version,
+			seed, draw.Commitment(seed), receiptKey, k, now).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			replay = true
+			return tx.QueryRow(ctx, `SELECT id FROM draws WHERE idempotency_key = $1`, key).Scan(&id)
+		}
+		if err != nil {
+			return err
+		}
+		var ranks, qty []int32
+		var names, namesEn, collect, collectEn []string
+		for _, p := range d.Prizes {
+			ranks, qty = append(ranks, int32(p.Rank)), append(qty, int32(p.Quantity))
+			names, namesEn = append(names, p.Name), append(namesEn, p.NameEn)
+			collect, collectEn = append(collect, p.Collect), append(collectEn, p.CollectEn)
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO draw_prizes (draw_id, rank, name, name_en, quantity, collect, collect_en)
+			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])`,
+			id, ranks, names, namesEn, qty, collect, collectEn)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	got, err := s.Draw(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	*d = *got
+	if !replay {
+		s.db.log.Info("draw opened", "draw", d.ID, "code", d.Code, "commitment", d.Commitment)
+	}
+	return replay, nil
+}
+
+// Draw returns one draw with its prizes.
+func (s *Draws) Draw(ctx context.Context, id int64) (d *care360.Draw, err error) {
+	defer wrap(&err, "draw %d", id)
+	d, err = scanDraw(s.db.pool.QueryRow(ctx, `SELECT `+drawColumns(true)+` FROM draws d WHERE d.id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "no draw %d", id)
+	}
+	return d, s.prizes(ctx, s.db.pool, []*care360.Draw{d})
+}
+
+// Draws lists draws newest first (at most 200); status "" lists all.
+func (s *Draws) Draws(ctx context.Context, status care360.DrawStatus) (ds []care360.Draw, err error) {
+	defer wrap(&err, "list draws")
+	rows, err := s.db.pool.Query(ctx, `SELECT `+drawColumns(true)+` FROM draws d
+		WHERE $1 = '' OR d.status = $1 ORDER BY d.id DESC LIMIT 200`, status)
+	if err != nil {
+		return nil, err
+	}
+	ds, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.Draw, error) {
+		d, err := scanDraw(r)
+		if err != nil {
+			return care360.Draw{}, err
+		}
+		return *d, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ptrs := make([]*care360.Draw, len(ds))
+	for i := range ds {
+		ptrs[i] = &ds[i]
+	}
+	return ds, s.prizes(ctx, s.db.pool, ptrs)
+}
+
+// rowsQuerier is what a pool and a transaction share for reading rows.
+type rowsQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// prizes fills in the prizes of ds in one query.
+func (s *Draws) prizes(ctx context.Context, q rowsQuerier, ds []*care360.Draw) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*care360.Draw, len(ds))
+	ids := make([]int64, 0, len(ds))
+	for _, d := range ds {
+		byID[d.ID], ids = d, append(ids, d.ID)
+	}
+	rows, err := q.Query(ctx, `SELECT draw_id, rank, name, name_en, quantity, collect, collect_en
+		FROM draw_prizes WHERE draw_id = ANY($1) ORDER BY draw_id, rank`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var p care360.DrawPrize
+		if err := rows.Scan(&id, &p.Rank, &p.Name, &p.NameEn, &p.Quantity, &p.Collect, &p.CollectEn); err != nil {
+			return err
+		}
+		byID[id].Prizes = append(byID[id].Prizes, p)
+	}
+	return rows.Err()
+}
+
+const entryColumns = `e.id, e.draw_id, e.msisdn, e.tier, e.tickets, e.cost, e.receipt, e.created_at`
+
+func entryDest(e *care360.DrawEntry) []any {
+	return []any{&e.ID, &e.DrawID, &e.MSISDN, &e.Tier, &e.Tickets, &e.Cost, &e.Receipt, &e.CreatedAt}
+}
+
+// OpenDraws lists the draws taking entries now, closing soonest first,
+// each with msisdn's entry if any.
+func (s *Draws) OpenDraws(ctx context.Context, msisdn care360.MSISDN) (out []care360.DrawOffer, err error) {
+	defer wrap(&err, "open draws for %s", msisdn.Masked())
+	rows, err := s.db.pool.Query(ctx, `
+		SELECT `+drawColumns(false)+`, e.id FROM draws d
+		LEFT JOIN draw_entries e ON e.draw_id = d.id AND e.msisdn = $1
+		WHERE d.status = 'open' AND d.opens_at <= $2 AND d.closes_at > $2
+		ORDER BY d.closes_at, d.id LIMIT 50`, msisdn, s.db.now())
+	if err != nil {
+		return nil, err
+	}
+	var entered []*int64
+	out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.DrawOffer, error) {
+		var e *int64
+		d, err := scanDraw(r, &e)
+		if err != nil {
+			return care360.DrawOffer{}, err
+		}
+		entered = append(entered, e)
+		return care360.DrawOffer{Draw: *d}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ptrs := make([]*care360.Draw, len(out))
+	for i := range out {
+		ptrs[i] = &out[i].Draw
+		if entered[i] != nil {
+			out[i].Entry = &care360.DrawEntry{ID: *entered[i], DrawID: out[i].Draw.ID, MSISDN: msisdn}
+		}
+	}
+	return out, s.prizes(ctx, s.db.pool, ptrs)
+}
+
+// EnterDraw enters msisdn once. It holds the draw's entry lock shared, so
+// a close (which takes it exclusively) waits for entries in flight and no
+// entry lands after it; the subscriber's row lock (the one every points
+// change takes) serialises this subscriber's entries and debits across
+// gateway instances; UNIQUE (draw_id, msisdn) is the last word on "once".
+func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN) (e *care360.DrawEntry, err error) {
+	defer wrap(&err, "enter draw %d for %s", id, msisdn.Masked())
+	now := s.db.now()
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1, ($2::bigint % 2147483648)::int)`, drawLock, id); err != nil {
+			return err
+		}
+		d, err := scanDraw(tx.QueryRow(ctx, `SELECT `+drawColumns(false)+` FROM draws d WHERE d.id = $1`, id))
+		if err != nil {
+			return notFound(err, "no draw %d", id)
+		}
+		if !d.OpenAt(now) {
+			return care360.Refused(care360.ReasonWindow, "draw %s is not taking entries", d.Code)
+		}
+		sub, err := s.db.lockMember(ctx, tx, msisdn)
+		if err != nil {
+			return err
+		}
+		tickets := d.TicketsFor(sub.Tier)
+		if tickets == 0 {
+			return care360.Refused(care360.ReasonTier, "draw %s is not open to tier %s", d.Code, sub.Tier)
+		}
+		var entered bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM draw_entries WHERE draw_id = $1 AND msisdn = $2)`, id, msisdn).Scan(&entered); err != nil {
+			return err
+		}
+		if entered {
+			return care360.Refused(care360.ReasonLimitReached, "%s has entered draw %s already", msisdn.Masked(), d.Code)
+		}
+		var debitID *int64
+		if d.EntryCost > 0 {
+			debit, _, err := s.db.debit(ctx, tx, msisdn, care360.PointsChange{
+				Kind: care360.PointsBonus, Points: -d.EntryCost, Reason: "draw " + d.Code + " entry", IdempotencyKey: fmt.Sprintf("draw:%d", id),
+			}, now, now)
+			if err != nil {
+				return err
+			}
+			debitID = &debit.ID
+		}
+		e = &care360.DrawEntry{DrawID: id, MSISDN: msisdn, Tier: sub.Tier, Tickets: tickets, Cost: d.EntryCost, CreatedAt: now}
+		// The receipt is a keyed hash of the entry: the key never leaves
+		// the database, so a receipt published beside a masked number
+		// cannot be used to find the number by trying them all.
+		err = tx.QueryRow(ctx, `
+			INSERT INTO draw_entries (id, draw_id, msisdn, tier, tickets, cost, debit_id, receipt, created_at)
+			SELECT n.id, d.id, $2, $3, $4, $5, $6,
+				substr(encode(sha256(d.receipt_key || int8send(n.id) || convert_to($2, 'UTF8')), 'hex'), 1, 10), $7
+			FROM draws d, (SELECT nextval('draw_entries_id_seq') AS id) n WHERE d.id = $1
+			ON CONFLICT (draw_id, msisdn) DO NOTHING
+			RETURNING id, receipt`, id, msisdn, sub.Tier, tickets, d.EntryCost, debitID, now).Scan(&e.ID, &e.Receipt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return care360.Refused(care360.ReasonLimitReached, "%s has entered draw %s already", msisdn.Masked(), d.Code)
+		}
+		if err != nil {
+			return err
+		}
+		return insertTransactional(ctx, tx, now, []care360.OutgoingSMS{care360.DrawReceiptSMS(d, e, sub.Language, s.db.loc)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.db.log.Info("draw entered", "draw", id, "entry", e.ID, "msisdn", msisdn.Masked(), "tickets", e.Tickets)
+	return e, nil
+}
+
+// drawLock is the namespace of the draws' entry locks, (drawLock, draw id
+// mod 2^31) in Postgres' two-key advisory lock space: two draws that share
+// a lock only wait for each other a little. A heavyweight lock rather than
+// the draw row FOR SHARE: row share lockers may keep joining while a close
+// waits, and starve it for as long as entries keep coming, whereas the
+// lock manager queues new shared requests behind a waiting exclusive one.
+const drawLock = 0x0D4A
+
+// lockMember locks msisdn's row for the rest of tx (the lock every points
+// change takes) and refuses a suspended member.
+func (db *DB) lockMember(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN) (*care360.Subscriber, error) {
+	sub, err := db.scanSubscriber(tx.QueryRow(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1 FOR UPDATE`, msisdn))
+	if err != nil {
+		return nil, notFound(err, "no subscriber %s", msisdn.Masked())
+	}
+	if sub.Status == care360.StatusSuspended {
+		return nil, care360.Refused(care360.ReasonSuspended, "%s is suspended", msisdn.Masked())
+	}
+	return sub, nil
+}
+
+// DrawResults lists msisdn's entries newest first (limit 1 to 50,
+// default 5), with the prize each won once drawn.
+func (s *Draws) DrawResults(ctx context.Context, msisdn care360.MSISDN, limit int) (out []care360.DrawResult, err error) {
+	defer wrap(&err, "draw results of %s", msisdn.Masked())
+	if limit <= 0 {
+		limit = 5
+	}
+	rows, err := s.db.pool.Query(ctx, `
+		SELECT `+drawColumns(false)+`, `+entryColumns+`, w.prize_rank
+		FROM draw_entries e JOIN draws d ON d.id = e.draw_id
+		LEFT JOIN draw_winners w ON w.entry_id = e.id
+		WHERE e.msisdn = $1 ORDER BY e.id DESC LIMIT $2`, msisdn, min(limit, 50))
+	if err != nil {
+		return nil, err
+	}
+	var ranks []*int
+	out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.DrawResult, error) {
+		var res care360.DrawResult
+		var rank *int
+		d, err := scanDraw(r, append(entryDest(&res.Entry), &rank)...)
+		if err != nil {
+			return res, err
+		}
+		res.Draw = *d
+		ranks = append(ranks, rank)
+		return res, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ptrs := make([]*care360.Draw, len(out))
+	for i := range out {
+		ptrs[i] = &out[i].Draw
+	}
+	if err := s.prizes(ctx, s.db.pool, ptrs); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if ranks[i] != nil {
+			out[i].Prize = out[i].Draw.PrizeOf(*ranks[i])
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/draw"
+)
+
+// CloseDraw freezes the entries: it takes the draw's entry lock
+// exclusively, which waits for every entry in flight (each holds it
+// shared) while new ones queue behind it and then find the draw closed,
+// and publishes the count and digest of what was entered with the status.
+// Closing a closed or drawn draw changes nothing.
+func (s *Draws) CloseDraw(ctx context.Context, id int64) (d *care360.Draw, err error) {
+	defer wrap(&err, "close draw %d", id)
+	now := s.db.now()
+	var closed bool
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		closed = false
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483648)::int)`, drawLock, id); err != nil {
+			return err
+		}
+		var status care360.DrawStatus
+		if err := tx.QueryRow(ctx, `SELECT status FROM draws WHERE id = $1 FOR UPDATE`, id).Scan(&status); err != nil {
+			return notFound(err, "no draw %d", id)
+		}
+		if status != care360.DrawOpen {
+			return nil
+		}
+		es, err := frozenEntries(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		digest := draw.Digest(id, es)
+		closed = true
+		_, err = tx.Exec(ctx, `UPDATE draws SET status = 'closed', closed_at = $2, entries_count = $3, entries_digest = $4 WHERE id = $1`,
+			id, now, len(es), draw.Hex(digest))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d, err = s.Draw(ctx, id); err == nil && closed {
+		s.db.log.Info("draw closed", "draw", id, "entries", d.Entries, "digest", d.EntriesDigest)
+	}
+	return d, err
+}
+
+// frozenEntries reads a draw's entries in the canonical order, as the
+// audit file publishes them (MSISDNs masked).
+func frozenEntries(ctx context.Context, tx pgx.Tx, id int64) ([]draw.Entry, error) {
+	rows, err := tx.Query(ctx, `SELECT id, msisdn, tier, tickets, receipt FROM draw_entries WHERE draw_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var es []draw.Entry
+	for rows.Next() {
+		var e draw.Entry
+		var m care360.MSISDN
+		if err := rows.Scan(&e.ID, &m, &e.Tier, &e.Tickets, &e.Receipt); err != nil {
+			return nil, err
+		}
+		e.MSISDN = m.Masked()
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return es, draw.CheckEntries(es)
+}
+
+// RunDraw reveals the seed and draws: the key comes from the seed, the
+// digest published at the close (recomputed here, so an entry changed
+// since would stop the run) and the witness value; the winners and their
+// SMS commit with the status.
+func (s *Draws) RunDraw(ctx context.Context, id int64, witness string) (d *care360.Draw, ws []care360.DrawWinner, replay bool, err error) {
+	defer wrap(&err, "run draw %d", id)
+	if err := care360.CheckWitness(witness); err != nil {
+		return nil, nil, false, err
+	}
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		replay = false
+		var status care360.DrawStatus
+		var seed []byte
+		var digest, was string
+		err := tx.QueryRow(ctx, `SELECT status, seed, coalesce(entries_digest, ''), coalesce(witness, '') FROM draws WHERE id = $1 FOR UPDATE`, id).
+			Scan(&status, &seed, &digest, &was)
+		if err != nil {
+			return notFound(err, "no draw %d", id)
+		}
+		switch {
+		case status == care360.DrawOpen:
+			return care360.Errorf(care360.ECONFLICT, "draw %d is still open: close it first", id)
+		case status == care360.DrawDrawn && was == witness:
+			replay = true
+			return nil
+		case status == care360.DrawDrawn:
+			return care360.Errorf(care360.ECONFLICT, "draw %d was drawn already, with another witness value", id)
+		}
+		es, err := frozenEntries(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		sum := draw.Digest(id, es)
+		if draw.Hex(sum) != digest {
+			return fmt.Errorf("entries of draw %d no longer match the digest published at the close", id)
+		}
+		cur, err := s.txDraw(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		won, err := draw.Winners(draw.Key(seed, sum, witness), es, auditPrizes(cur))
+		if err != nil {
+			return err
+		}
+		return s.award(ctx, tx, cur, won, witness)
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if d, err = s.Draw(ctx, id); err != nil {
+		return nil, nil, false, err
+	}
+	if ws, err = s.winners(ctx, d); err != nil {
+		return nil, nil, false, err
+	}
+	if !replay {
+		s.db.log.Info("draw run", "draw", id, "witness", witness, "winners", len(ws))
+	}
+	return d, ws, replay, nil
+}
+
+func (s *Draws) txDraw(ctx context.Context, tx pgx.Tx, id int64) (*care360.Draw, error) {
+	d, err := scanDraw(tx.QueryRow(ctx, `SELECT `+drawColumns(false)+` FROM draws d WHERE d.id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	return d, s.prizes(ctx, tx, []*care360.Draw{d})
+}
+
+// award records the winners, marks the draw drawn and queues each
+// winner's SMS in their language.
+func (s *Draws) award(ctx context.Context, tx pgx.Tx, d *care360.Draw, won []draw.Winner, witness string) error {
+	now := s.db.now()
+	pos, ranks, entries := make([]int32, len(won)), make([]int32, len(won)), make([]int64, len(won))
+	for i, w := range won {
+		pos[i], ranks[i], entries[i] = int32(w.Position), int32(w.PrizeRank), w.EntryID
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO draw_winners (draw_id, position, prize_rank, entry_id)
+		SELECT $1, * FROM unnest($2::int[], $3::int[], $4::bigint[])`, d.ID, pos, ranks, entries); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE draws SET status = 'drawn', witness = $2, drawn_at = $3 WHERE id = $1`, d.ID, witness, now); err != nil {
+		return err
+	}
+	ws, err := winnersOf(ctx, tx, d)
+	if err != nil {
+		return err
+	}
+	msgs := make([]care360.OutgoingSMS, len(ws))
+	for i := range ws {
+		msgs[i] = care360.DrawWinnerSMS(d, &ws[i].DrawWinner, ws[i].lang)
+	}
+	return insertTransactional(ctx, tx, now, msgs)
+}
+
+// langWinner is a winner with the language their SMS is written in.
+type langWinner struct {
+	care360.DrawWinner
+	lang care360.Language
+}
+
+func winnersOf(ctx context.Context, q rowsQuerier, d *care360.Draw) ([]langWinner, error) {
+	rows, err := q.Query(ctx, `
+		SELECT w.position, w.prize_rank, s.language, `+entryColumns+`
+		FROM draw_winners w JOIN draw_entries e ON e.id = w.entry_id JOIN subscribers s ON s.msisdn = e.msisdn
+		WHERE w.draw_id = $1 ORDER BY w.position`, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (langWinner, error) {
+		var w langWinner
+		var rank int
+		err := r.Scan(append([]any{&w.Position, &rank, &w.lang}, entryDest(&w.Entry)...)...)
+		if p := d.PrizeOf(rank); p != nil {
+			w.Prize = *p
+		}
+		return w, err
+	})
+}
+
+func (s *Draws) winners(ctx context.Context, d *care360.Draw) ([]care360.DrawWinner, error) {
+	lw, err := winnersOf(ctx, s.db.pool, d)
+	ws := make([]care360.DrawWinner, len(lw))
+	for i := range lw {
+		ws[i] = lw[i].DrawWinner
+	}
+	return ws, err
+}
+
+func auditPrizes(d *care360.Draw) []draw.Prize {
+	ps := make([]draw.Prize, len(d.Prizes))
+	for i, p := range d.Prizes {
+		ps[i] = draw.Prize{Rank: p.Rank, Name: p.Name, Quantity: p.Quantity}
+	}
+	return ps
+}
+
+// DrawAudit returns the audit file as far as the draw has got: the
+// commitment from the start, the entries and their digest from the close,
+// the seed, witness and winners from the run.
+func (s *Draws) DrawAudit(ctx context.Context, id int64) (a *draw.Audit, err error) {
+	defer wrap(&err, "audit of draw %d", id)
+	err = s.db.TransactWith(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		d, err := s.txDraw(ctx, tx, id)
+		if err != nil {
+			return notFound(err, "no draw %d", id)
+		}
+		a = &draw.Audit{
+			Format: draw.Format, Algorithm: draw.Version,
+			Draw: draw.DrawInfo{ID: d.ID, Code: d.Code, Name: d.Name, Status: string(d.Status),
+				OpensAt: d.OpensAt, ClosesAt: d.ClosesAt, ClosedAt: d.ClosedAt, DrawnAt: d.DrawnAt},
+			Prizes: auditPrizes(d), Tickets: draw.TierTable{},
+			Commitment: d.Commitment, EntriesCount: int(d.Entries), EntriesDigest: d.EntriesDigest,
+			Witness: d.Witness, Seed: d.Seed, Entries: []draw.Entry{}, Winners: []draw.Winner{},
+		}
+		for t, n := range d.Tickets {
+			a.Tickets[string(t)] = n
+		}
+		if d.Status == care360.DrawOpen {
+			return nil
+		}
+		if a.Entries, err = frozenEntries(ctx, tx, id); err != nil {
+			return err
+		}
+		if d.Status != care360.DrawDrawn {
+			return nil
+		}
+		seed, err := hex.DecodeString(d.Seed)
+		if err != nil {
+			return err
+		}
+		digest, err := hex.DecodeString(d.EntriesDigest)
+		if err != nil || len(digest) != 32 {
+			return fmt.Errorf("draw %d: bad digest %q", id, d.EntriesDigest)
+		}
+		a.Key = draw.Hex(draw.Key(seed, [32]byte(digest), d.Witness))
+		ws, err := winnersOf(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		for _, w := range ws {
+			a.Winners = append(a.Winners, draw.Winner{Position: w.Position, PrizeRank: w.Prize.Rank, EntryID: w.Entry.ID, MSISDN: w.Entry.MSISDN.Masked()})
+		}
+		return nil
+	})
+	return a, err
+}

@@ -1,0 +1,323 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+// Spins runs the lucky spins (PRODUCT.md §4.5). A spin is one transaction:
+// free spin or points, the prize taken from stock, the record and the SMS.
+type Spins struct {
+	db *DB
+}
+
+var _ care360.SpinService = (*Spins)(nil)
+
+// NewSpins returns the spin service on db.
+func NewSpins(db *DB) *Spins { return &Spins{db: db} }
+
+const spinTableColumns = `t.id, t.code, t.name, t.name_en, t.cost_points, t.daily_cap, t.no_prize_weight, t.starts_at, t.ends_at, t.created_at`
+
+func spinTableDest(t *care360.SpinTable) []any {
+	return []any{&t.ID, &t.Code, &t.Name, &t.NameEn, &t.CostPoints, &t.DailyCap, &t.NoPrizeWeight, &t.StartsAt, &t.EndsAt, &t.CreatedAt}
+}
+
+const spinPrizeColumns = `p.id, p.slot, p.name, p.name_en, p.weight, p.inventory, p.remaining, p.collect, p.collect_en`
+
+func spinPrizeDest(p *care360.SpinPrize) []any {
+	return []any{&p.ID, &p.Slot, &p.Name, &p.NameEn, &p.Weight, &p.Inventory, &p.Remaining, &p.Collect, &p.CollectEn}
+}
+
+// CreateSpinTable stocks a table: each prize's remaining starts at its
+// inventory. Prizes take slots 1.. in the order given.
+func (s *Spins) CreateSpinTable(ctx context.Context, t *care360.SpinTable, key string) (replay bool, err error) {
+	defer wrap(&err, "create spin table %q", t.Code)
+	if err := t.Validate(); err != nil {
+		return false, err
+	}
+	var k *string
+	if key != "" {
+		k = &key
+	}
+	var id int64
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO spin_tables (code, name, name_en, cost_points, daily_cap, no_prize_weight, starts_at, ends_at, idempotency_key, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+			t.Code, t.Name, t.NameEn, t.CostPoints, t.DailyCap, t.NoPrizeWeight, t.StartsAt, t.EndsAt, k, s.db.now()).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			replay = true
+			return tx.QueryRow(ctx, `SELECT id FROM spin_tables WHERE idempotency_key = $1`, key).Scan(&id)
+		}
+		if err != nil {
+			return err
+		}
+		var names, namesEn, collect, collectEn []string
+		var weights, inventory []int64
+		for _, p := range t.Prizes {
+			names, namesEn = append(names, p.Name), append(namesEn, p.NameEn)
+			weights, inventory = append(weights, p.Weight), append(inventory, p.Inventory)
+			collect, collectEn = append(collect, p.Collect), append(collectEn, p.CollectEn)
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO spin_prizes (table_id, slot, name, name_en, weight, inventory, remaining, collect, collect_en)
+			SELECT $1, row_number() OVER (), n, ne, w, i, i, c, ce
+			FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[]) AS u (n, ne, w, i, c, ce)`,
+			id, names, namesEn, weights, inventory, collect, collectEn)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	got, err := s.table(ctx, s.db.pool, id)
+	if err != nil {
+		return false, err
+	}
+	*t = *got
+	return replay, nil
+}
+
+// SpinTables lists tables newest first (at most 200) with their stock.
+func (s *Spins) SpinTables(ctx context.Context, activeOnly bool) (ts []care360.SpinTable, err error) {
+	defer wrap(&err, "list spin tables")
+	rows, err := s.db.pool.Query(ctx, `SELECT `+spinTableColumns+` FROM spin_tables t
+		WHERE NOT $1 OR (t.starts_at <= $2 AND t.ends_at > $2) ORDER BY t.id DESC LIMIT 200`, activeOnly, s.db.now())
+	if err != nil {
+		return nil, err
+	}
+	ts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.SpinTable, error) {
+		var t care360.SpinTable
+		return t, r.Scan(spinTableDest(&t)...)
+	})
+	if err != nil || len(ts) == 0 {
+		return ts, err
+	}
+	byID := make(map[int64]*care360.SpinTable, len(ts))
+	ids := make([]int64, len(ts))
+	for i := range ts {
+		byID[ts[i].ID], ids[i] = &ts[i], ts[i].ID
+	}
+	rows, err = s.db.pool.Query(ctx, `SELECT p.table_id, `+spinPrizeColumns+` FROM spin_prizes p WHERE p.table_id = ANY($1) ORDER BY p.table_id, p.slot`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var p care360.SpinPrize
+		if err := rows.Scan(append([]any{&id}, spinPrizeDest(&p)...)...); err != nil {
+			return nil, err
+		}
+		byID[id].Prizes = append(byID[id].Prizes, p)
+	}
+	return ts, rows.Err()
+}
+
+// table reads one table with its prizes.
+func (s *Spins) table(ctx context.Context, q rowsQuerier, id int64) (*care360.SpinTable, error) {
+	rows, err := q.Query(ctx, `SELECT `+spinTableColumns+`, `+spinPrizeColumns+`
+		FROM spin_tables t JOIN spin_prizes p ON p.table_id = t.id WHERE t.id = $1 ORDER BY p.slot`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var t care360.SpinTable
+	for rows.Next() {
+		var p care360.SpinPrize
+		if err := rows.Scan(append(spinTableDest(&t), spinPrizeDest(&p)...)...); err != nil {
+			return nil, err
+		}
+		t.Prizes = append(t.Prizes, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if t.ID == 0 {
+		return nil, care360.Errorf(care360.ENOTFOUND, "no spin table %d", id)
+	}
+	return &t, nil
+}
+
+// GrantSpins gives free spins, set-based; numbers that are not members are
+// rejected, keys already used are duplicates. A grant without an expiry
+// lasts as long as the table.
+func (s *Spins) GrantSpins(ctx context.Context, tableID int64, grants []care360.SpinGrant) (res []care360.GrantResult, err error) {
+	defer wrap(&err, "grant spins on table %d", tableID)
+	t, err := s.table(ctx, s.db.pool, tableID)
+	if err != nil {
+		return nil, err
+	}
+	var msisdns, reasons, keys []string
+	var spins []int32
+	var expires []time.Time
+	for _, g := range grants {
+		if err := g.Validate(); err != nil {
+			return nil, err
+		}
+		if g.ExpiresAt.IsZero() {
+			g.ExpiresAt = t.EndsAt
+		}
+		msisdns, reasons, keys = append(msisdns, string(g.MSISDN)), append(reasons, g.Reason), append(keys, g.IdempotencyKey)
+		spins, expires = append(spins, int32(g.Spins)), append(expires, g.ExpiresAt)
+	}
+	rows, err := s.db.pool.Query(ctx, `
+		WITH u AS (
+			SELECT *, row_number() OVER (PARTITION BY m, k ORDER BY i) AS nth
+			FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[]) WITH ORDINALITY AS u (m, n, r, k, x, i)
+		),
+		ins AS (
+			INSERT INTO spin_grants (table_id, msisdn, spins, remaining, reason, idempotency_key, expires_at, created_at)
+			SELECT $1, u.m, u.n, u.n, u.r, u.k, u.x, $7 FROM u JOIN subscribers s ON s.msisdn = u.m WHERE u.nth = 1
+			ON CONFLICT (msisdn, idempotency_key) DO NOTHING
+			RETURNING msisdn, idempotency_key
+		)
+		SELECT CASE WHEN ins.msisdn IS NOT NULL AND u.nth = 1 THEN 'accepted'
+		            WHEN EXISTS (SELECT 1 FROM subscribers s WHERE s.msisdn = u.m) THEN 'duplicate'
+		            ELSE 'rejected' END
+		FROM u LEFT JOIN ins ON ins.msisdn = u.m AND ins.idempotency_key = u.k ORDER BY u.i`,
+		tableID, msisdns, spins, reasons, keys, expires, s.db.now())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[care360.GrantResult])
+}
+
+// SpinOffer is what msisdn's next spin on the table would cost.
+func (s *Spins) SpinOffer(ctx context.Context, tableID int64, msisdn care360.MSISDN) (o *care360.SpinOffer, err error) {
+	defer wrap(&err, "spin offer of table %d for %s", tableID, msisdn.Masked())
+	t, err := s.table(ctx, s.db.pool, tableID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.now()
+	if !t.ActiveAt(now) {
+		return nil, care360.Refused(care360.ReasonWindow, "spin table %s is not open", t.Code)
+	}
+	sub, bal, err := s.db.Account(ctx, msisdn)
+	if err != nil {
+		return nil, err
+	}
+	if sub.Status == care360.StatusSuspended {
+		return nil, care360.Refused(care360.ReasonSuspended, "%s is suspended", msisdn.Masked())
+	}
+	o = &care360.SpinOffer{Table: *t, Spendable: bal.Spendable, CostPoints: t.CostPoints}
+	err = s.db.pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM spins WHERE msisdn = $1 AND table_id = $2 AND spun_at >= $3),
+			(SELECT coalesce(sum(remaining), 0) FROM spin_grants WHERE msisdn = $1 AND table_id = $2 AND remaining > 0 AND expires_at > $4)`,
+		msisdn, tableID, s.dayStart(now), now).Scan(&o.SpunToday, &o.FreeSpins)
+	if o.FreeSpins > 0 {
+		o.CostPoints = 0
+	}
+	return o, err
+}
+
+// dayStart is local midnight of now's day: daily caps reset then.
+func (s *Spins) dayStart(now time.Time) time.Time {
+	l := now.In(s.db.loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, s.db.loc)
+}
+
+// Spin spins once. The number comes from crypto/rand before the
+// transaction, so a retried transaction cannot draw again. Inside it: the
+// subscriber's row lock serialises their spins (the daily cap counts
+// under it), a free spin or the cost is taken, and the prize row is
+// updated only if stock remains — a prize out of stock is never awarded
+// and the spin wins nothing, as published. The prize row, which every
+// winning spin contends for, is locked by the last statement but one.
+func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN) (res *care360.SpinResult, err error) {
+	defer wrap(&err, "spin table %d for %s", tableID, msisdn.Masked())
+	t, err := s.table(ctx, s.db.pool, tableID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.now()
+	if !t.ActiveAt(now) {
+		return nil, care360.Refused(care360.ReasonWindow, "spin table %s is not open", t.Code)
+	}
+	r, err := rand.Int(rand.Reader, big.NewInt(t.TotalWeight()))
+	if err != nil {
+		return nil, fmt.Errorf("random number: %w", err)
+	}
+	landed := t.Slot(r.Int64())
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		sub, err := s.db.lockMember(ctx, tx, msisdn)
+		if err != nil {
+			return err
+		}
+		res = &care360.SpinResult{Table: *t, SpunAt: now}
+		res.Table.Prizes = nil
+		var spun int
+		err = tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM spins WHERE msisdn = $1 AND table_id = $2 AND spun_at >= $3), nextval('spins_id_seq')`,
+			msisdn, tableID, s.dayStart(now)).Scan(&spun, &res.ID)
+		if err != nil {
+			return err
+		}
+		if spun >= t.DailyCap {
+			return care360.Refused(care360.ReasonLimitReached, "%d of %d spins used today", spun, t.DailyCap)
+		}
+		grantID, debitID, err := s.pay(ctx, tx, t, msisdn, res, now)
+		if err != nil {
+			return err
+		}
+		var landedID, prizeID *int64
+		if landed != nil {
+			landedID = &landed.ID
+		}
+		err = tx.QueryRow(ctx, `
+			WITH p AS (UPDATE spin_prizes SET remaining = remaining - 1 WHERE id = $4 AND remaining > 0 RETURNING id)
+			INSERT INTO spins (id, table_id, msisdn, landed_id, prize_id, grant_id, points, debit_id, spun_at)
+			VALUES ($1, $2, $3, $4, (SELECT id FROM p), $5, $6, $7, $8) RETURNING prize_id`,
+			res.ID, tableID, msisdn, landedID, grantID, res.Points, debitID, now).Scan(&prizeID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case prizeID != nil:
+			p := *landed
+			res.Prize = &p
+		case landed != nil:
+			res.OutOfStock = true
+		}
+		return insertTransactional(ctx, tx, now, []care360.OutgoingSMS{care360.SpinResultSMS(res, msisdn, sub.Language)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.db.log.Info("spun", "table", tableID, "spin", res.ID, "msisdn", msisdn.Masked(), "prize", res.Prize != nil, "out_of_stock", res.OutOfStock)
+	return res, nil
+}
+
+// pay uses the earliest-expiring free spin, or debits the cost.
+func (s *Spins) pay(ctx context.Context, tx pgx.Tx, t *care360.SpinTable, msisdn care360.MSISDN, res *care360.SpinResult, now time.Time) (grantID, debitID *int64, err error) {
+	err = tx.QueryRow(ctx, `
+		UPDATE spin_grants SET remaining = remaining - 1 WHERE id = (
+			SELECT id FROM spin_grants WHERE msisdn = $1 AND table_id = $2 AND remaining > 0 AND expires_at > $3
+			ORDER BY expires_at, id LIMIT 1)
+		RETURNING id`, msisdn, t.ID, now).Scan(&grantID)
+	switch {
+	case err == nil:
+		res.Free = true
+		return grantID, nil, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return nil, nil, err
+	case t.CostPoints == 0:
+		return nil, nil, nil
+	}
+	debit, _, err := s.db.debit(ctx, tx, msisdn, care360.PointsChange{
+		Kind: care360.PointsBonus, Points: -t.CostPoints, Reason: "spin " + t.Code, IdempotencyKey: fmt.Sprintf("spin:%d", res.ID),
+	}, now, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	res.Points = t.CostPoints
+	return nil, &debit.ID, nil
+}
