@@ -6,6 +6,7 @@
 //	care360 dev       local Postgres + SMSC simulator + demo data + serve
 //	care360 smsc      the SMSC / USSD-centre simulator alone
 //	care360 dial N    a phone in the terminal, through the simulator
+//	care360 draw verify FILE   recompute a draw from its audit file
 package main
 
 import (
@@ -28,6 +29,7 @@ commands:
   dev                   local Postgres in ./.data/pg + SMSC simulator + demo data + serve
   smsc                  run the SMSC / USSD-centre simulator alone
   dial MSISDN [CODE]    dial a USSD code through the simulator and walk the menus
+  draw verify FILE      recompute a lucky draw from its audit file: VALID, or what differs
 
 Configuration is by environment variable; see README.md.
 `
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string) error {
 		return runSMSC(ctx)
 	case "dial":
 		return runDial(ctx, args[1:], os.Stdin, os.Stdout)
+	case "draw":
+		return runDraw(args[1:], os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
