@@ -216,3 +216,40 @@ func TestDigestIsTheCanonicalText(t *testing.T) {
 		t.Fatalf("digest %x, want SHA-256 of the canonical text %x", got, want)
 	}
 }
+
+// TestDocumentedExample pins the worked example of docs/draws.md.
+func TestDocumentedExample(t *testing.T) {
+	t.Parallel()
+	seed := make([]byte, draw.SeedSize)
+	for i := range seed {
+		seed[i] = byte(i)
+	}
+	es := []draw.Entry{
+		{ID: 1, Tier: "vang", Tickets: 4, MSISDN: "********123", Receipt: "5d41402abc"},
+		{ID: 5, Tier: "dong", Tickets: 1, MSISDN: "********456", Receipt: "7d793037a0"},
+		{ID: 6, Tier: "kim_cuong", Tickets: 5, MSISDN: "********789", Receipt: "e4da3b7fbb"},
+		{ID: 9, Tier: "bac", Tickets: 2, MSISDN: "********012", Receipt: "45c48cce2e"},
+	}
+	digest := draw.Digest(7, es)
+	key := draw.Key(seed, digest, "3 5 6 1 2")
+	for name, c := range map[string][2]string{
+		"commitment": {draw.Commitment(seed), "630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd"},
+		"digest":     {draw.Hex(digest), "2b61326fb433d95592e96ea754ac97eccb4193264a3a4f56cc64ef61658930d3"},
+		"key":        {draw.Hex(key), "3635e5dc18179e293eda22119d6bf0d40e948212e401d86057d0b1db7598531f"},
+	} {
+		if c[0] != c[1] {
+			t.Errorf("%s %s, the page says %s", name, c[0], c[1])
+		}
+	}
+	ws, err := draw.Winners(key, es, []draw.Prize{{Rank: 1, Name: "Xe may", Quantity: 1}, {Rank: 2, Name: "Voucher", Quantity: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, w := range ws {
+		got = append(got, w.EntryID)
+	}
+	if fmt.Sprint(got) != "[9 6 1]" {
+		t.Errorf("winners %v, the page says [9 6 1]", got)
+	}
+}

@@ -97,8 +97,7 @@ func unit(key *[32]byte, id int64) uint64 {
 	return 2*(binary.BigEndian.Uint64(h[:8])>>11) + 1
 }
 
-func score(key *[32]byte, e *Entry, idx int) cand {
-	a := unit(key, e.ID)
+func score(a uint64, e *Entry, idx int) cand {
 	return cand{idx: idx, id: e.ID, a: a, w: e.Tickets, k: math.Log(float64(a)/(1<<54)) / float64(e.Tickets)}
 }
 
@@ -163,11 +162,31 @@ func top(key *[32]byte, entries []Entry, k int) []cand {
 }
 
 // topOf keeps the k best of entries[lo:hi] in a heap whose root is the
-// worst of them, so most entries cost one comparison.
+// worst of them, so most entries cost one comparison — and most not even
+// a logarithm: once the heap is full, an entry with w tickets can only
+// rank before the root if u > exp(w·(k_root − ε)), a threshold computed
+// once per weight each time the root changes. ε (1e-9, scaled like the
+// keys) is a thousand times the margin of before, so every entry skipped
+// is one that before, too, would rank after the root.
 func topOf(key *[32]byte, entries []Entry, lo, hi, k int) []cand {
 	h := make([]cand, 0, min(k, hi-lo))
+	var thr [MaxTickets + 1]float64 // per weight; valid while stamp[w] == root
+	var stamp [MaxTickets + 1]int
+	root := 1 // changes whenever h[0] does once the heap is full
 	for i := lo; i < hi; i++ {
-		c := score(key, &entries[i], i)
+		e := &entries[i]
+		a := unit(key, e.ID)
+		if len(h) == k {
+			w := e.Tickets
+			if stamp[w] != root {
+				eps := 1e-9 * (1 + 2*math.Abs(h[0].k))
+				thr[w], stamp[w] = math.Exp(float64(w)*(h[0].k-eps)), root
+			}
+			if float64(a)/(1<<54) < thr[w] {
+				continue
+			}
+		}
+		c := score(a, e, i)
 		switch {
 		case len(h) < k:
 			h = append(h, c)
@@ -175,6 +194,7 @@ func topOf(key *[32]byte, entries []Entry, lo, hi, k int) []cand {
 		case before(&c, &h[0]):
 			h[0] = c
 			down(h, 0)
+			root++
 		}
 	}
 	return h

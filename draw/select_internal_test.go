@@ -12,8 +12,10 @@ func TestExactAgreesWithFloat(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var key [32]byte
 	for i := range 20000 {
-		x := score(&key, &Entry{ID: int64(2 * i), Tickets: 1 + r.IntN(5)}, 0)
-		y := score(&key, &Entry{ID: int64(2*i + 1), Tickets: 1 + r.IntN(5)}, 0)
+		ex := &Entry{ID: int64(2 * i), Tickets: 1 + r.IntN(5)}
+		x := score(unit(&key, ex.ID), ex, 0)
+		ey := &Entry{ID: int64(2*i + 1), Tickets: 1 + r.IntN(5)}
+		y := score(unit(&key, ey.ID), ey, 0)
 		if x.k == y.k {
 			continue
 		}
