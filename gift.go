@@ -49,9 +49,14 @@ func (o Occasion) Valid() bool {
 	return o == OccasionNone || o == OccasionBirthday || o == OccasionWomen || o == OccasionTet || o == OccasionSegment
 }
 
-// ReasonNotEligible refuses a gift meant for another segment (gender, list,
-// birthday month): the subscriber is not among those it is for.
-const ReasonNotEligible = "not_eligible"
+// Refusal reasons of gifts and gifts of points, beside those in errors.go.
+const (
+	// ReasonNotEligible refuses a gift meant for another segment (gender,
+	// list, birthday month): the subscriber is not among those it is for.
+	ReasonNotEligible = "not_eligible"
+	// ReasonNotMember refuses giving points to a number that is not a member.
+	ReasonNotMember = "not_member"
+)
 
 // Gift is a catalogue item or a free campaign gift.
 type Gift struct {

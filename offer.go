@@ -242,6 +242,7 @@ type OfferService interface {
 	// season); a repeated idempotency key returns the first.
 	CreateOffer(ctx context.Context, o *Offer, idempotencyKey string) (created *Offer, replay bool, err error)
 	Offers(ctx context.Context, f OfferFilter) ([]Offer, error)
+	Offer(ctx context.Context, id int64) (*Offer, error)
 	// AvailableOffers lists what msisdn may take now: eligible, in window.
 	// For resorts, a tier outside ResortTiers is refused (tier), and no
 	// offer in season is refused (window).

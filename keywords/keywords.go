@@ -26,7 +26,9 @@ type Config struct {
 	TransferRules care360.TransferRules
 	ShortCode     string // "9237"
 	USSDCode      string // "*090#", where replies send people for more
-	Logger        *slog.Logger
+	// Gifts lists what QUA answers (gifts.go); nil: there are none.
+	Gifts  care360.GiftLister
+	Logger *slog.Logger
 }
 
 // Handler answers keyword SMS. It is safe for concurrent use; the gateway
@@ -146,9 +148,8 @@ func (h *Handler) answer(ctx context.Context, msisdn care360.MSISDN, cmd command
 	case kindConfirm:
 		return h.confirm(ctx, c)
 	}
-	// QUA: the gifts claimable now. None exist until the loyalty catalogue
-	// does (issue 6), so the honest answer is that there are none.
-	return text(lang, "qua.none", h.cfg.USSDCode), nil
+	// QUA: the gifts claimable now.
+	return h.gifts(ctx, c)
 }
 
 // join is DK: membership, or what the member already holds.

@@ -25,7 +25,16 @@ type Config struct {
 	Points      care360.PointsService
 	Dialogues   care360.DialogueStore
 	TierRules   care360.TierRules
-	IdleTimeout time.Duration // a dialogue idle this long is over (default 60s)
+	// The loyalty services behind menus 2 and 4–7 (gift.go, offers.go,
+	// vip.go, giftpoints.go); TransferNotifier writes the two SMS of a
+	// gift of points, as CD does.
+	Gifts            care360.GiftService
+	Offers           care360.OfferService
+	Privileges       care360.PrivilegeService
+	Transfers        care360.TransferService
+	TransferRules    care360.TransferRules
+	TransferNotifier care360.TransferNotifier
+	IdleTimeout      time.Duration // a dialogue idle this long is over (default 60s)
 	// ResumeWindow is how long a dialogue dropped by the network can be
 	// resumed by dialling the plain code again (default 2 minutes).
 	ResumeWindow time.Duration
@@ -91,6 +100,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.TierRules.Thresholds == [5]int64{} {
 		cfg.TierRules = care360.DefaultTierRules
 	}
+	cfg.TransferRules = cfg.TransferRules.WithDefaults()
 	e := &Engine{
 		cfg: cfg, base: strings.TrimSuffix(cfg.ServiceCode, "#"), log: cfg.Logger,
 		limiter: newDialLimiter(cfg.DialRate, cfg.DialBurst), metrics: newMetrics(cfg.Registry),
@@ -400,6 +410,10 @@ var refusals = map[string]msg{
 	care360.ReasonTier:               "refused.tier",
 	care360.ReasonWindow:             "refused.window",
 	care360.ReasonSuspended:          "suspended",
+	care360.ReasonNotEligible:        "refused.eligible",
+	care360.ReasonNotMember:          "refused.member",
+	care360.ReasonSelf:               "refused.self",
+	care360.ReasonAmount:             "refused.amount",
 }
 
 func (e *Engine) save(c *call) error {

@@ -138,22 +138,22 @@ func TestResumeAfterDrop(t *testing.T) {
 	now := time.Now()
 	b := setup(t, nil, func(c *Config) { c.Now = func() time.Time { return now } })
 	p := b.member(t, "0903555002")
-	p.expect(care360.USSDBegin, "*090#", "MobiFone Care360\n1. Diem & hang hoi vien\n8. Ngon ngu/Language", false)
+	p.expect(care360.USSDBegin, "*090#", mainVi, false)
 	lang := "Ngon ngu/Language\n1. Tieng Viet\n2. Tieng Viet co dau\n3. English\n0. Quay lai"
 	p.expect(care360.USSDAnswer, "8", lang, false)
 	p.send(care360.USSDAbort, "")
 	offer := "Quy khach muon tiep tuc phien truoc?\n1. Tiep tuc\n2. Bat dau lai"
 	p.expect(care360.USSDBegin, "*090#", offer, false)
 	p.expect(care360.USSDAnswer, "1", lang, false)
-	p.expect(care360.USSDAnswer, "0", "MobiFone Care360\n1. Diem & hang hoi vien\n8. Ngon ngu/Language", false)
+	p.expect(care360.USSDAnswer, "0", mainVi, false)
 
 	// Start over instead; and the offer is made only once.
 	p.expect(care360.USSDAnswer, "8", lang, false)
 	p.send(care360.USSDAbort, "")
 	p.expect(care360.USSDBegin, "*090#", offer, false)
-	p.expect(care360.USSDAnswer, "2", "MobiFone Care360\n1. Diem & hang hoi vien\n8. Ngon ngu/Language", false)
+	p.expect(care360.USSDAnswer, "2", mainVi, false)
 	p.send(care360.USSDAbort, "")
-	p.expect(care360.USSDBegin, "*090#", "MobiFone Care360\n1. Diem & hang hoi vien\n8. Ngon ngu/Language", false)
+	p.expect(care360.USSDBegin, "*090#", mainVi, false)
 
 	// A shortcut never offers it, and a drop on the main menu keeps nothing.
 	p.expect(care360.USSDAnswer, "8", lang, false)
@@ -169,7 +169,7 @@ func TestResumeWindowCloses(t *testing.T) {
 	p.send(care360.USSDAnswer, "8")
 	p.send(care360.USSDAbort, "")
 	time.Sleep(300 * time.Millisecond)
-	p.expect(care360.USSDBegin, "*090#", "MobiFone Care360\n1. Diem & hang hoi vien\n8. Ngon ngu/Language", false)
+	p.expect(care360.USSDBegin, "*090#", mainVi, false)
 }
 
 func TestDialFloodIsLimited(t *testing.T) {
@@ -193,7 +193,7 @@ func TestMalformedAnswers(t *testing.T) {
 	b := setup(t, nil, nil)
 	p := b.member(t, "0903555006")
 	p.send(care360.USSDBegin, "*090#")
-	invalid := "Khong hop le\nMobiFone Care360\n1. Diem & hang hoi vien\n8. Ngon ngu/Language"
+	invalid := "Khong hop le\n" + mainVi
 	p.expect(care360.USSDAnswer, strings.Repeat("1", 161), invalid, false)
 	p.expect(care360.USSDAnswer, "1\x1b", invalid, false)
 	p.expect(care360.USSDAnswer, "\ufffd", "Lua chon khong hop le. Hen gap lai quy khach!", true)

@@ -93,24 +93,33 @@ func number(in string) (int, bool) {
 	return n, true
 }
 
-// Tree is the Care360 menu (PRODUCT.md §3.3). Items 2–7 arrive with their
-// issues; their numbers are reserved.
+// Tree is the Care360 menu (PRODUCT.md §3.3). Items that are not built yet
+// are absent; their numbers are reserved.
 func Tree() map[string]*Screen {
-	return index(
-		&Screen{ID: "main", Title: "title", Items: []Item{
+	screens := []*Screen{
+		{ID: "main", Title: "title", Items: []Item{
 			{Num: 1, Label: "item.points", To: "points"},
+			{Num: 2, Label: "item.gifts", To: "gifts"},
+			{Num: 4, Label: "item.mconnect", To: "mconnect"},
+			{Num: 5, Label: "item.vip", To: "vip"},
+			{Num: 6, Label: "item.resort", To: "resort"},
+			{Num: 7, Label: "item.giftpoints", To: "giftpoints"},
 			{Num: 8, Label: "item.language", To: "language"},
 		}},
-		&Screen{ID: "register", Title: "register.offer", Items: []Item{
+		{ID: "register", Title: "register.offer", Items: []Item{
 			{Num: 1, Label: "register.item", Do: register, Confirms: true},
 		}},
-		&Screen{ID: "points", Info: pointsScreen},
-		&Screen{ID: "language", Title: "item.language", Items: []Item{
+		{ID: "points", Info: pointsScreen},
+		{ID: "language", Title: "item.language", Items: []Item{
 			{Num: 1, Label: "lang.vi", Do: setLanguage(care360.LangVi)},
 			{Num: 2, Label: "lang.viu", Do: setLanguage(care360.LangViUnicode)},
 			{Num: 3, Label: "lang.en", Do: setLanguage(care360.LangEn)},
 		}},
-	)
+	}
+	for _, group := range [][]*Screen{giftScreens(), offerScreens(), vipScreens(), giftPointsScreens()} {
+		screens = append(screens, group...)
+	}
+	return index(screens...)
 }
 
 // index keys screens by ID and adds the screens every tree has.

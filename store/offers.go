@@ -56,6 +56,13 @@ func (c *Catalog) Offers(ctx context.Context, f care360.OfferFilter) (os []care3
 	return c.offersWhere(ctx, c.db.pool, f, false)
 }
 
+// Offer returns one offer.
+func (c *Catalog) Offer(ctx context.Context, id int64) (o *care360.Offer, err error) {
+	defer wrap(&err, "offer %d", id)
+	o, err = scanOffer(c.db.pool.QueryRow(ctx, `SELECT `+offerColumns+` FROM offers WHERE id = $1`, id))
+	return o, notFound(err, "no offer %d", id)
+}
+
 func (c *Catalog) offersWhere(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, f care360.OfferFilter, activeOnly bool) ([]care360.Offer, error) {
@@ -188,8 +195,8 @@ func (c *Catalog) findBooking(ctx context.Context, tx pgx.Tx, b *care360.Booking
 // the month's nights of this kind beyond it.
 func (c *Catalog) checkNights(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, cap string, month pgtype.Date, nights int) error {
 	max := c.offers.MonthlyNights
-	if nights < 1 || nights > max {
-		return care360.Errorf(care360.EINVALID, "nights must be 1 to %d", max)
+	if nights < 1 || nights > 31 {
+		return care360.Errorf(care360.EINVALID, "nights must be 1 to 31")
 	}
 	var booked int
 	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(nights), 0) FROM offer_bookings WHERE msisdn = $1 AND cap = $2 AND month = $3`,

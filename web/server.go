@@ -37,6 +37,8 @@ type Config struct {
 	USSD *USSDConfig
 	// SMS serves messages, campaigns and the do-not-call list (messages.go).
 	SMS *SMSConfig
+	// Loyalty serves the gift catalogue and offers (gifts.go, offers.go).
+	Loyalty *LoyaltyConfig
 	// Extra, if set, mounts more routes on the same router after the built-in
 	// ones. They share the metrics, logging and panic recovery, and any of
 	// them under /api/ the bearer-token check. A catch-all route would hide
@@ -57,6 +59,7 @@ type Server struct {
 	metrics     *httpMetrics
 	ussd        *USSDConfig
 	sms         *SMSConfig
+	loyalty     *LoyaltyConfig
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
 }
@@ -74,6 +77,7 @@ func NewServer(cfg Config) *Server {
 		registry:    cfg.Registry,
 		ussd:        cfg.USSD,
 		sms:         cfg.SMS,
+		loyalty:     cfg.Loyalty,
 	}
 	if s.numbering.CountryCode == "" {
 		s.numbering = care360.VietnamMobile
@@ -102,6 +106,7 @@ func NewServer(cfg Config) *Server {
 	r.HandleFunc("/api/v1/subscribers/{msisdn}/ledger", s.getLedger).Methods(http.MethodGet)
 
 	s.smsRoutes(r)
+	s.loyaltyRoutes(r)
 	if s.ussd != nil {
 		r.HandleFunc("/ussd/africastalking", s.africasTalking).Methods(http.MethodPost)
 	}

@@ -344,7 +344,7 @@ func TestPeerUSSDC(t *testing.T) {
 	}
 
 	expiry := care360.Expiry(time.Now(), h.m.Config.Location).Format("02/01/2006")
-	const menu = "MobiFone Care360\n1. Diem & hang hoi vien\n8. Ngon ngu/Language"
+	const menu = "MobiFone Care360\n1. Diem & hang hoi vien\n2. Qua tang\n4. Uu dai mConnect\n5. Dac quyen VIP\n6. Nghi duong he\n7. Tang diem\n8. Ngon ngu/Language"
 	const ended = "Phien da ket thuc. Vui long bam lai *090#."
 	dong := "Hang: Dong\nDiem kha dung: 100\nDiem xet hang: 100\nSap het han: 100 diem ngay " + expiry + "\nCan 1.900 diem de len Bac"
 	gsm, ucs2 := 0x00, 0x08
@@ -352,7 +352,7 @@ func TestPeerUSSDC(t *testing.T) {
 		{"points", "84903444001", 2, "0700", -1, gsm, menu},
 		{"points", "84903444001", 17, "0703", -1, gsm, "Hang: Vang\nDiem kha dung: 12.845\nDiem xet hang: 12.345\nSap het han: 12.845 diem ngay " + expiry + "\nCan 7.655 diem de len Kim cuong"},
 
-		{"unicode", "84903444002", 2, "0900", -1, ucs2, "MobiFone Care360\n1. Điểm & hạng hội viên\n8. Ngôn ngữ/Language"},
+		{"unicode", "84903444002", 2, "0900", -1, ucs2, "MobiFone Care360\n1. Điểm & hạng hội viên\n2. Quà tặng\n99. Xem thêm"},
 		{"unicode", "84903444002", 2, "0902", -1, ucs2, "Hạng: Titan\nĐiểm khả dụng: 5.000\nĐiểm xét hạng: 5.000\n99. Xem thêm\n0. Quay lại"},
 		{"unicode", "84903444002", 2, "0904", -1, ucs2, "Sắp hết hạn: 5.000 điểm ngày " + expiry + "\n99. Xem thêm\n0. Quay lại"},
 		{"unicode", "84903444002", 17, "0907", -1, ucs2, "Cần 5.000 điểm để lên Vàng"},

@@ -16,6 +16,7 @@ import (
 	"github.com/care360/care360/gateway"
 	"github.com/care360/care360/keywords"
 	"github.com/care360/care360/menus"
+	"github.com/care360/care360/provision"
 	"github.com/care360/care360/store"
 	"github.com/care360/care360/web"
 )
@@ -31,6 +32,12 @@ type Main struct {
 	Engine  *menus.Engine
 	Gateway *gateway.Gateway
 	Web     *web.Server
+
+	// The loyalty catalogue (gifts, offers, privileges), the worker that
+	// provisions airtime and data gifts, and the job announcing gifts.
+	Catalog   *store.Catalog
+	Provision *provision.Worker
+	announce  *ticker
 
 	ln   net.Listener
 	http *http.Server
@@ -67,22 +74,25 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	reg := prometheus.NewRegistry()
+	m.SMS = store.NewSMS(m.DB, care360.SMSRules{ShortCode: c.ShortCode})
+	transfers := store.NewTransfers(m.DB, care360.TransferRules{})
+	m.Catalog = store.NewCatalog(m.DB, m.SMS, store.CatalogOptions{USSDCode: c.USSDCode})
+	kw := keywords.New(keywords.Config{
+		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
+		Numbering: care360.VietnamMobile, TierRules: c.TierRules, TransferRules: transfers.Rules(),
+		ShortCode: c.ShortCode, USSDCode: c.USSDCode, Logger: m.Logger, Gifts: m.Catalog,
+	})
 	m.Engine, err = menus.New(menus.Config{
 		ServiceCode: c.USSDCode,
 		Subscribers: m.DB, Points: m.DB, Dialogues: m.DB,
 		TierRules: c.TierRules, IdleTimeout: c.IdleTimeout, Location: c.Location,
 		Logger: m.Logger, Registry: reg,
+		Gifts: m.Catalog, Offers: m.Catalog, Privileges: m.Catalog,
+		Transfers: transfers, TransferRules: transfers.Rules(), TransferNotifier: kw.Notify,
 	})
 	if err != nil {
 		return err
 	}
-	m.SMS = store.NewSMS(m.DB, care360.SMSRules{ShortCode: c.ShortCode})
-	transfers := store.NewTransfers(m.DB, care360.TransferRules{})
-	kw := keywords.New(keywords.Config{
-		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
-		Numbering: care360.VietnamMobile, TierRules: c.TierRules, TransferRules: transfers.Rules(),
-		ShortCode: c.ShortCode, USSDCode: c.USSDCode, Logger: m.Logger,
-	})
 	m.Gateway = gateway.New(gateway.Config{
 		Binds: c.Binds, USSD: m.Engine, Numbering: care360.VietnamMobile,
 		Logger: m.Logger, Registry: reg,
@@ -96,6 +106,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Registry:    reg,
 		Logger:      m.Logger,
 		SMS:         &web.SMSConfig{Messages: m.SMS, Campaigns: m.SMS, DNC: m.SMS},
+		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog},
 		USSD: &web.USSDConfig{
 			Service: m.Engine, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
@@ -116,6 +127,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	m.Gateway.Start()
+	m.Provision = provision.New(provision.Config{Queue: m.Catalog, Logger: m.Logger})
+	m.Provision.Start()
+	m.announce = every(announceEvery, m.Logger, "announce gifts", func(ctx context.Context) error {
+		_, err := m.Catalog.AnnounceGifts(ctx)
+		return err
+	})
 	m.Logger.Info("care360 serving", "http", m.HTTPAddr(), "smsc", len(c.Binds), "ussd_code", c.USSDCode)
 	return nil
 }
@@ -137,6 +154,10 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Gateway != nil {
 		errs = append(errs, m.Gateway.Stop(ctx))
 	}
+	if m.Provision != nil {
+		errs = append(errs, m.Provision.Stop(ctx))
+	}
+	m.announce.stop()
 	if m.http != nil {
 		errs = append(errs, m.http.Shutdown(ctx))
 		m.http = nil

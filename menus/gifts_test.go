@@ -1,0 +1,193 @@
+package menus
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+// mainVi is the main menu in plain Vietnamese.
+const mainVi = "MobiFone Care360\n1. Diem & hang hoi vien\n2. Qua tang\n4. Uu dai mConnect\n5. Dac quyen VIP\n6. Nghi duong he\n7. Tang diem\n8. Ngon ngu/Language"
+
+// loyalty is an engine with the whole product tree on a database of the
+// test's own (gift lists show every gift), and the services behind it.
+type loyalty struct {
+	*bundle
+	cat *store.Catalog
+	sms *store.SMS
+}
+
+func setupLoyalty(t *testing.T) *loyalty {
+	t.Helper()
+	db, err := store.Open(context.Background(), pgtest.FreshDB(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	sms := store.NewSMS(db, care360.SMSRules{})
+	cat := store.NewCatalog(db, sms, store.CatalogOptions{})
+	e, err := New(Config{
+		Subscribers: db, Points: db, Dialogues: db, Gifts: cat, Offers: cat, Privileges: cat,
+		Transfers: store.NewTransfers(db, care360.TransferRules{}), TransferNotifier: notifyTransfer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &loyalty{bundle: &bundle{db: db, e: e}, cat: cat, sms: sms}
+}
+
+func notifyTransfer(t *care360.Transfer) []care360.OutgoingSMS {
+	return []care360.OutgoingSMS{
+		{MSISDN: t.From, Text: "sent", Kind: care360.KindTransactional, IdempotencyKey: fmt.Sprint("t-from-", t.ID)},
+		{MSISDN: t.To, Text: "received", Kind: care360.KindTransactional, IdempotencyKey: fmt.Sprint("t-to-", t.ID)},
+	}
+}
+
+// member makes a member with qualifying points (which set the tier).
+func (l *loyalty) member(t *testing.T, msisdn string, qualifying int64) *phone {
+	t.Helper()
+	p := l.bundle.member(t, msisdn)
+	if qualifying > 0 {
+		if _, _, err := l.db.ChangePoints(context.Background(), p.msisdn, care360.PointsChange{
+			Kind: care360.PointsQualifying, Points: qualifying, Reason: "t", IdempotencyKey: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+func (l *loyalty) smsTo(t *testing.T, m care360.MSISDN) []string {
+	t.Helper()
+	ms, err := l.sms.Messages(context.Background(), m, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, msg := range ms {
+		out = append(out, msg.Text)
+	}
+	return out
+}
+
+// hasPrefix reports whether one of the texts starts with prefix (a tier
+// upgrade may have sent its own SMS too).
+func hasPrefix(texts []string, prefix string) bool {
+	for _, s := range texts {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestGiftsMenu(t *testing.T) {
+	t.Parallel()
+	l := setupLoyalty(t)
+	now := time.Now()
+	ctx := context.Background()
+	g, _, err := l.cat.CreateGift(ctx, &care360.Gift{Name: "Voucher Global Link", Kind: care360.GiftPartner, Cost: 2000, Stock: 3, Limit: 1,
+		Active: true, ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(24 * time.Hour)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rich := l.member(t, "0903555101", 2500)
+	rich.expect(care360.USSDBegin, "*090#", mainVi, false)
+	rich.expect(care360.USSDAnswer, "2", "Qua tang\n1. Voucher Global Link: 2.000 diem\n0. Quay lai", false)
+	rich.expect(care360.USSDAnswer, "1", "Doi 2.000 diem lay Voucher Global Link?\n1. Dong y\n0. Quay lai", false)
+	rich.expect(care360.USSDAnswer, "1", "Quy khach da nhan Voucher Global Link. Ma qua da duoc gui qua SMS.", true)
+	if sms := l.smsTo(t, rich.msisdn); !hasPrefix(sms, "Quy khach da nhan qua Voucher Global Link. Ma xac nhan: Q") {
+		t.Fatalf("SMS %q", sms)
+	}
+	// Again: the limit; a shortcut stops at the confirmation.
+	rich.expect(care360.USSDBegin, "*090*2*1#", "Doi 2.000 diem lay Voucher Global Link?\n1. Dong y\n0. Quay lai", false)
+	rich.expect(care360.USSDAnswer, "1", "Quy khach da dung het luot cho muc nay.", true)
+
+	poor := l.member(t, "0903555102", 100)
+	poor.expect(care360.USSDBegin, "*090*2*1#", "Doi 2.000 diem lay Voucher Global Link?\n1. Dong y\n0. Quay lai", false)
+	poor.expect(care360.USSDAnswer, "1", "Quy khach khong du diem.", true)
+	if got, _ := l.cat.Gift(ctx, g.ID); got.Stock != 2 {
+		t.Fatalf("stock %d", got.Stock)
+	}
+}
+
+func TestVIPMenu(t *testing.T) {
+	t.Parallel()
+	l := setupLoyalty(t)
+	titan := l.member(t, "0903555111", 6000)
+	titan.expect(care360.USSDBegin, "*090*5#", "Uu dai khong danh cho hang hoi vien cua quy khach.", true)
+
+	vang := l.member(t, "0903555112", 12000)
+	vang.expect(care360.USSDBegin, "*090*5#", "Dac quyen VIP\n1. Uu tien check-in Vietnam Airlines (con 6/6 luot)\n2. Phong cho thuong gia Vietnam Airlines (con 2/2 luot)\n0. Quay lai", false)
+	vang.expect(care360.USSDAnswer, "2", "Nhap ngay bay va so hieu chuyen bay, vi du: 2811 VN123\n0. Quay lai", false)
+	today := time.Now().In(time.UTC)
+	vang.expect(care360.USSDAnswer, today.Format("0201")+" VN1", "Khong hop le\nNhap ngay bay va so hieu chuyen bay, vi du: 2811 VN123\n0. Quay lai", false)
+	day := today.AddDate(0, 0, 3)
+	vang.expect(care360.USSDAnswer, day.Format("0201")+" vn 245", fmt.Sprintf("Nhan e-code Phong cho thuong gia Vietnam Airlines cho chuyen VN245 ngay %s?\n1. Dong y\n0. Quay lai", day.Format("02/01/2006")), false)
+	r := vang.send(care360.USSDAnswer, "1")
+	if !r.End || !strings.HasPrefix(r.Text, "E-code VN") || !strings.HasSuffix(r.Text, " da duoc gui qua SMS. Con 1 luot trong nam.") {
+		t.Fatalf("got %q", r.Text)
+	}
+	if sms := l.smsTo(t, vang.msisdn); !hasPrefix(sms, "E-code Phong cho thuong gia Vietnam Airlines: VN") ||
+		!strings.Contains(sms[0], "cho chuyen VN245 ngay "+day.Format("02/01/2006")) {
+		t.Fatalf("SMS %q", sms)
+	}
+}
+
+func TestGiftPointsMenu(t *testing.T) {
+	t.Parallel()
+	l := setupLoyalty(t)
+	from := l.member(t, "0903555121", 3000)
+	to := l.member(t, "0903555122", 0)
+	from.expect(care360.USSDBegin, "*090*7#", "Nhap so thue bao nhan diem:\n0. Quay lai", false)
+	from.expect(care360.USSDAnswer, "0903 555 122", "Nhap so diem muon tang:\n0. Quay lai", false)
+	from.expect(care360.USSDAnswer, "1.000", "Tang 1.000 diem cho 0903555122?\n1. Dong y\n0. Quay lai", false)
+	from.expect(care360.USSDAnswer, "1", "Quy khach da tang 1.000 diem cho 0903555122. Diem kha dung con lai: 2.000.", true)
+	if got := l.smsTo(t, to.msisdn); len(got) != 1 || got[0] != "received" {
+		t.Fatalf("recipient SMS %q", got)
+	}
+	from.expect(care360.USSDBegin, "*090*7#", "Nhap so thue bao nhan diem:\n0. Quay lai", false)
+	from.expect(care360.USSDAnswer, "0903555121", "Quy khach khong the tang diem cho chinh minh.", true)
+	from.expect(care360.USSDBegin, "*090*7#", "Nhap so thue bao nhan diem:\n0. Quay lai", false)
+	from.expect(care360.USSDAnswer, "0903555199", "Nhap so diem muon tang:\n0. Quay lai", false)
+	from.expect(care360.USSDAnswer, "500", "So thue bao nay chua la hoi vien Ket noi dai lau.", true)
+	from.expect(care360.USSDBegin, "*090*7#", "Nhap so thue bao nhan diem:\n0. Quay lai", false)
+	from.expect(care360.USSDAnswer, "0903555122", "Nhap so diem muon tang:\n0. Quay lai", false)
+	from.expect(care360.USSDAnswer, "150", "So diem tang khong hop le.", true)
+}
+
+func TestOffersMenus(t *testing.T) {
+	t.Parallel()
+	l := setupLoyalty(t)
+	ctx := context.Background()
+	now := time.Now()
+	if _, _, err := l.cat.CreateOffer(ctx, &care360.Offer{Kind: care360.OfferMConnect, Category: care360.CategoryHotel, Partner: "Muong Thanh",
+		Title: "Mường Thanh Đà Nẵng", Price: 900_000, Active: true, ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(time.Hour)}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.cat.CreateOffer(ctx, &care360.Offer{Kind: care360.OfferMConnect, Category: care360.CategoryBeauty, Partner: "Spa Sen",
+		Title: "Giảm 30% Spa Sen", Code: "MCSEN30", Active: true, ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(time.Hour)}, ""); err != nil {
+		t.Fatal(err)
+	}
+	p := l.member(t, "0903555131", 12000)
+	p.expect(care360.USSDBegin, "*090*4#", "Uu dai mConnect\n1. Am thuc\n2. Giai tri\n3. Lam dep\n4. Mua sam\n5. Du lich\n6. Suc khoe\n7. Khach san\n0. Quay lai", false)
+	p.expect(care360.USSDAnswer, "3", "Lam dep\n1. Giam 30% Spa Sen\n0. Quay lai", false)
+	p.expect(care360.USSDAnswer, "1", "Nhan ma uu dai Giam 30% Spa Sen qua SMS?\n1. Dong y\n0. Quay lai", false)
+	p.expect(care360.USSDAnswer, "1", "Uu dai Giam 30% Spa Sen: ma MCSEN30. Ma da duoc gui qua SMS.", true)
+	p.expect(care360.USSDBegin, "*090*4*7*1#", "Nhap so dem muon dat:\n0. Quay lai", false)
+	p.expect(care360.USSDAnswer, "8", "Dat 8 dem tai Muong Thanh Da Nang?\nGia 900.000 VND/phong/dem\n1. Dong y\n0. Quay lai", false)
+	p.expect(care360.USSDAnswer, "1", "Quy khach da dung het luot cho muc nay.", true)
+	p.expect(care360.USSDBegin, "*090*4*7*1#", "Nhap so dem muon dat:\n0. Quay lai", false)
+	p.expect(care360.USSDAnswer, "2", "Dat 2 dem tai Muong Thanh Da Nang?\nGia 900.000 VND/phong/dem\n1. Dong y\n0. Quay lai", false)
+	r := p.send(care360.USSDAnswer, "1")
+	if !r.End || !strings.HasPrefix(r.Text, "Da dat 2 dem tai Muong Thanh Da Nang. Ma dat phong KNDL") {
+		t.Fatalf("got %q", r.Text)
+	}
+	// No resort offers at all: an empty list, not a refusal.
+	p.expect(care360.USSDBegin, "*090*6#", "Nghi duong he\nHien chua co muc nao.\n0. Quay lai", false)
+}
