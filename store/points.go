@@ -16,7 +16,11 @@ const ledgerColumns = `id, msisdn, kind, points, reason, idempotency_key, earned
 // subscriber's row lock, so that changes to one subscriber run one at a time
 // and a debit sees every credit and debit committed before it. A debit
 // consumes the earliest-expiring unexpired credits first. A qualifying credit
-// that earns a higher tier upgrades the subscriber at once.
+// that earns a higher tier upgrades the subscriber at once. The upgrade is
+// recorded but not announced by SMS: changes made here are the operator's
+// adjustments (loading members from an old system, compensations), and
+// congratulating a member on the tier they already held would be noise;
+// tiers earned by usage are announced when the usage is posted.
 func (db *DB) ChangePoints(ctx context.Context, msisdn care360.MSISDN, c care360.PointsChange) (e *care360.LedgerEntry, replay bool, err error) {
 	defer wrap(&err, "change points of %s", msisdn.Masked())
 	if err := c.Validate(); err != nil {
@@ -28,12 +32,11 @@ func (db *DB) ChangePoints(ctx context.Context, msisdn care360.MSISDN, c care360
 		at = c.At.Truncate(time.Microsecond)
 	}
 	err = db.Transact(ctx, func(tx pgx.Tx) error {
-		var tier care360.Tier
 		var seen *int64
 		err := tx.QueryRow(ctx, `
-			SELECT s.tier, l.id FROM subscribers s
+			SELECT l.id FROM subscribers s
 			LEFT JOIN points_ledger l ON l.msisdn = s.msisdn AND l.idempotency_key = $2
-			WHERE s.msisdn = $1 FOR UPDATE OF s`, msisdn, c.IdempotencyKey).Scan(&tier, &seen)
+			WHERE s.msisdn = $1 FOR UPDATE OF s`, msisdn, c.IdempotencyKey).Scan(&seen)
 		if err != nil {
 			return notFound(err, "no subscriber %s", msisdn.Masked())
 		}
@@ -44,7 +47,7 @@ func (db *DB) ChangePoints(ctx context.Context, msisdn care360.MSISDN, c care360
 		if c.Points > 0 {
 			e, replay, err = db.credit(ctx, tx, msisdn, c, at, now)
 			if err == nil && !replay && c.Kind == care360.PointsQualifying {
-				err = db.upgrade(ctx, tx, msisdn, tier, now)
+				_, err = db.upgradeTiers(ctx, tx, []string{string(msisdn)}, now, false)
 			}
 			return err
 		}
@@ -123,30 +126,6 @@ func (db *DB) debit(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, c car
 	}
 	return e, false, err
 }
-
-// upgrade raises the stored tier when the qualifying points of the last 12
-// months earn a higher one. Downgrades wait for the monthly review
-// (PRODUCT.md §4.2), so a lower result changes nothing here.
-func (db *DB) upgrade(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, held care360.Tier, now time.Time) error {
-	var q int64
-	if err := tx.QueryRow(ctx, qualifyingSQL, msisdn, db.yearAgo(now)).Scan(&q); err != nil {
-		return err
-	}
-	earned := db.rules.TierFor(q)
-	if earned.Rank() <= held.Rank() {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `UPDATE subscribers SET tier = $2, tier_since = $3, updated_at = $3 WHERE msisdn = $1`,
-		msisdn, earned, now); err != nil {
-		return err
-	}
-	db.log.Info("tier upgraded", "msisdn", msisdn.Masked(), "from", held, "to", earned, "qualifying", q)
-	return nil
-}
-
-const qualifyingSQL = `
-	SELECT coalesce(sum(points), 0)::bigint FROM points_ledger
-	WHERE msisdn = $1 AND kind = 'qualifying' AND points > 0 AND earned_at > $2`
 
 // yearAgo is 12 calendar months before now, counted in local time.
 func (db *DB) yearAgo(now time.Time) time.Time { return now.In(db.loc).AddDate(0, -12, 0) }
