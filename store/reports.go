@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+var _ care360.ReportService = (*DB)(nil)
+
+// closedSQL is the last day whose ledger can no longer change: the day
+// before yesterday ended at least 24 hours ago, and no transaction runs that
+// long. It uses the database's clock, which is what sets created_at.
+const closedSQL = `((now() AT TIME ZONE $3)::date - 2)`
+
+// PointsReport totals the ledger per local day. Days that can no longer
+// change are read from points_daily, which this fills for any of them it
+// lacks (once, set-based); the last two days come from the ledger through
+// its created_at index. See 00006_staff.sql.
+func (db *DB) PointsReport(ctx context.Context, from, to care360.Date) (days []care360.PointsDay, err error) {
+	defer wrap(&err, "points report %s..%s", from, to)
+	tz := db.loc.String()
+	// The days missing from the rollup are totalled in one range scan from
+	// the first missing day to the last. Concurrent reports may fill the
+	// same day: the loser waits for the winner's row, then does nothing, and
+	// its next statement sees it.
+	_, err = db.pool.Exec(ctx, `
+		WITH missing AS (
+			SELECT min(d.day)::date AS first, max(d.day)::date AS last
+			FROM generate_series($1::date, least($2::date, `+closedSQL+`), interval '1 day') AS d(day)
+			WHERE NOT EXISTS (SELECT 1 FROM points_daily x WHERE x.day = d.day::date)
+		)
+		INSERT INTO points_daily
+		SELECT p.* FROM missing, points_days(missing.first, missing.last, $3) AS p
+		WHERE missing.first IS NOT NULL
+		  AND NOT EXISTS (SELECT 1 FROM points_daily x WHERE x.day = p.day)
+		ON CONFLICT (day) DO NOTHING`, pgDate(from), pgDate(to), tz)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT day, issued_qualifying, issued_bonus, spent, entries FROM points_daily
+		WHERE day BETWEEN $1 AND least($2::date, `+closedSQL+`)
+		UNION ALL
+		SELECT * FROM points_days(greatest($1::date, `+closedSQL+` + 1), $2::date, $3)
+		ORDER BY day`, pgDate(from), pgDate(to), tz)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (d care360.PointsDay, err error) {
+		var day time.Time
+		err = r.Scan(&day, &d.IssuedQualifying, &d.IssuedBonus, &d.Spent, &d.Entries)
+		d.Date = care360.Date{Time: day}
+		return d, err
+	})
+}
+
+// USSDReport returns the hourly counters in [from, to), zeros included.
+func (db *DB) USSDReport(ctx context.Context, from, to time.Time) (hours []care360.USSDHour, err error) {
+	defer wrap(&err, "ussd report")
+	rows, err := db.pool.Query(ctx, `
+		SELECT h.hour, coalesce(t.dials, 0), coalesce(t.answers, 0), coalesce(t.aborts, 0), coalesce(t.failures, 0)
+		FROM generate_series($1::timestamptz, $2::timestamptz - interval '1 microsecond', interval '1 hour') AS h(hour)
+		LEFT JOIN ussd_traffic t ON t.hour = h.hour
+		ORDER BY h.hour`, hourOf(from), to)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (h care360.USSDHour, err error) {
+		err = r.Scan(&h.Hour, &h.Dials, &h.Answers, &h.Aborts, &h.Failures)
+		h.Hour = h.Hour.In(db.loc)
+		return h, err
+	})
+}
+
+// hourOf is the start of t's hour. Hours are cut in UTC, which agrees with
+// every whole-hour time zone (Vietnam's among them).
+func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
+
+// TrafficCounter counts USSD steps per hour in memory and adds them to
+// ussd_traffic every interval, so that counting costs a step nothing but a
+// mutex and a busy hour costs Postgres one upsert per instance per interval.
+// Counts not yet flushed when a process dies are lost: these are traffic
+// statistics, not money.
+type TrafficCounter struct {
+	db    *DB
+	every time.Duration
+
+	mu      sync.Mutex
+	pending map[time.Time]*care360.USSDHour
+
+	startOnce, stopOnce sync.Once
+	stop, done          chan struct{}
+}
+
+// NewTrafficCounter returns a counter that flushes every interval (5 s if
+// zero) once started.
+func (db *DB) NewTrafficCounter(every time.Duration) *TrafficCounter {
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	return &TrafficCounter{db: db, every: every, pending: map[time.Time]*care360.USSDHour{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Count adds one step of the given kind; failed means the step could show
+// nothing.
+func (c *TrafficCounter) Count(kind care360.USSDKind, failed bool) {
+	hour := hourOf(c.db.now())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.pending[hour]
+	if h == nil {
+		h = &care360.USSDHour{Hour: hour}
+		c.pending[hour] = h
+	}
+	switch kind {
+	case care360.USSDBegin:
+		h.Dials++
+	case care360.USSDAnswer:
+		h.Answers++
+	case care360.USSDAbort:
+		h.Aborts++
+	}
+	if failed {
+		h.Failures++
+	}
+}
+
+// Start runs the flusher until Stop. Safe to call twice.
+func (c *TrafficCounter) Start() {
+	c.startOnce.Do(func() { go c.run() })
+}
+
+func (c *TrafficCounter) run() {
+	defer close(c.done)
+	tick := time.NewTicker(c.every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), c.every)
+			if err := c.Flush(ctx); err != nil {
+				c.db.log.Warn("store: ussd traffic not flushed; kept for the next try", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Stop ends the flusher and flushes what is left. Safe to call twice, and
+// without Start.
+func (c *TrafficCounter) Stop(ctx context.Context) error {
+	c.stopOnce.Do(func() { close(c.stop) })
+	c.startOnce.Do(func() { close(c.done) }) // never started: nothing to wait for
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return c.Flush(ctx)
+}
+
+// Flush adds the pending counts to ussd_traffic in one statement. On failure
+// they are put back, to be added by the next flush.
+func (c *TrafficCounter) Flush(ctx context.Context) (err error) {
+	c.mu.Lock()
+	batch := c.pending
+	c.pending = map[time.Time]*care360.USSDHour{}
+	c.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	defer func() {
+		if err != nil {
+			c.putBack(batch)
+		}
+	}()
+	var hours []time.Time
+	var dials, answers, aborts, failures []int64
+	for _, h := range batch {
+		hours = append(hours, h.Hour)
+		dials, answers = append(dials, h.Dials), append(answers, h.Answers)
+		aborts, failures = append(aborts, h.Aborts), append(failures, h.Failures)
+	}
+	_, err = c.db.pool.Exec(ctx, `
+		INSERT INTO ussd_traffic AS t (hour, dials, answers, aborts, failures)
+		SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+		ORDER BY 1 -- rows locked in one order by every instance
+		ON CONFLICT (hour) DO UPDATE SET dials = t.dials + excluded.dials, answers = t.answers + excluded.answers,
+			aborts = t.aborts + excluded.aborts, failures = t.failures + excluded.failures`,
+		hours, dials, answers, aborts, failures)
+	if err != nil {
+		return fmt.Errorf("flush ussd traffic: %w", interpretError(err))
+	}
+	return nil
+}
+
+func (c *TrafficCounter) putBack(batch map[time.Time]*care360.USSDHour) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for hour, b := range batch {
+		h := c.pending[hour]
+		if h == nil {
+			c.pending[hour] = b
+			continue
+		}
+		h.Dials += b.Dials
+		h.Answers += b.Answers
+		h.Aborts += b.Aborts
+		h.Failures += b.Failures
+	}
+}
+
+// Wrap returns a USSDService that counts every step it passes to next.
+// Every transport (SMPP, HTTP adapters, the console's emulator) should use
+// the wrapped service, so that the report covers them all.
+func (c *TrafficCounter) Wrap(next care360.USSDService) care360.USSDService {
+	return countedUSSD{next: next, c: c}
+}
+
+type countedUSSD struct {
+	next care360.USSDService
+	c    *TrafficCounter
+}
+
+func (u countedUSSD) Step(ctx context.Context, req care360.USSDRequest) (care360.USSDReply, error) {
+	reply, err := u.next.Step(ctx, req)
+	u.c.Count(req.Kind, err != nil)
+	return reply, err
+}
