@@ -39,6 +39,8 @@ type Config struct {
 	SMS *SMSConfig
 	// Loyalty serves the gift catalogue and offers (gifts.go, offers.go).
 	Loyalty *LoyaltyConfig
+	// Ledger serves the billing feed and subscriber imports (usage.go, import.go).
+	Ledger *LedgerConfig
 	// Extra, if set, mounts more routes on the same router after the built-in
 	// ones. They share the metrics, logging and panic recovery, and any of
 	// them under /api/ the bearer-token check. A catch-all route would hide
@@ -60,6 +62,7 @@ type Server struct {
 	ussd        *USSDConfig
 	sms         *SMSConfig
 	loyalty     *LoyaltyConfig
+	ledger      *LedgerConfig
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
 }
@@ -78,6 +81,7 @@ func NewServer(cfg Config) *Server {
 		ussd:        cfg.USSD,
 		sms:         cfg.SMS,
 		loyalty:     cfg.Loyalty,
+		ledger:      cfg.Ledger,
 	}
 	if s.numbering.CountryCode == "" {
 		s.numbering = care360.VietnamMobile
@@ -107,6 +111,7 @@ func NewServer(cfg Config) *Server {
 
 	s.smsRoutes(r)
 	s.loyaltyRoutes(r)
+	s.ledgerRoutes(r)
 	if s.ussd != nil {
 		r.HandleFunc("/ussd/africastalking", s.africasTalking).Methods(http.MethodPost)
 	}
