@@ -58,7 +58,7 @@ func setup(t *testing.T) *bundle {
 
 func setupProfile(t *testing.T, prof gateway.Profile) *bundle {
 	t.Helper()
-	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 3 * time.Second})
+	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 15 * time.Second})
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ type harness struct {
 // test defaults.
 func start(t *testing.T, env map[string]string) *harness {
 	t.Helper()
-	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 5 * time.Second})
+	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 15 * time.Second})
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
 	}
