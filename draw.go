@@ -108,6 +108,12 @@ func (d *Draw) Validate() error {
 	return nil
 }
 
+// Title is the draw's name in lang.
+func (d *Draw) Title(lang Language) string { return localName(lang, d.Name, d.NameEn) }
+
+// Title is the prize's name in lang.
+func (p *DrawPrize) Title(lang Language) string { return localName(lang, p.Name, p.NameEn) }
+
 // TicketsFor is what an entry of tier t weighs; 0 means t cannot enter.
 func (d *Draw) TicketsFor(t Tier) int { return d.Tickets[t] }
 
@@ -247,7 +253,7 @@ func DrawReceiptSMS(d *Draw, e *DrawEntry, lang Language, loc *time.Location) Ou
 	text := fmt.Sprintf(Localize(lang,
 		"Care360: Quý khách đã tham gia bốc thăm %s. Phiếu số %d, mã %s, %d vé. Kết quả sau %s.",
 		"Care360: You entered the draw %s. Entry no. %d, receipt %s, %d tickets. Results after %s."),
-		localName(lang, d.Name, d.NameEn), e.ID, e.Receipt, e.Tickets, d.ClosesAt.In(loc).Format("02/01/2006"))
+		d.Title(lang), e.ID, e.Receipt, e.Tickets, d.ClosesAt.In(loc).Format("02/01/2006"))
 	return OutgoingSMS{MSISDN: e.MSISDN, Text: text, Kind: KindTransactional, IdempotencyKey: fmt.Sprintf("draw-entry:%d", e.ID)}
 }
 
@@ -256,7 +262,7 @@ func DrawWinnerSMS(d *Draw, w *DrawWinner, lang Language) OutgoingSMS {
 	text := fmt.Sprintf(Localize(lang,
 		"Chúc mừng! Quý khách trúng %s, bốc thăm %s (phiếu số %d). %s",
 		"Congratulations! You won %s in the draw %s (entry no. %d). %s"),
-		localName(lang, w.Prize.Name, w.Prize.NameEn), d.Code, w.Entry.ID, collectText(lang, w.Prize.Collect, w.Prize.CollectEn))
+		w.Prize.Title(lang), d.Code, w.Entry.ID, collectText(lang, w.Prize.Collect, w.Prize.CollectEn))
 	return OutgoingSMS{MSISDN: w.Entry.MSISDN, Text: text, Kind: KindTransactional, IdempotencyKey: fmt.Sprintf("draw-win:%d", w.Entry.ID)}
 }
 

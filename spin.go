@@ -80,6 +80,12 @@ func (t *SpinTable) Validate() error {
 	return nil
 }
 
+// Title is the table's name in lang.
+func (t *SpinTable) Title(lang Language) string { return localName(lang, t.Name, t.NameEn) }
+
+// Title is the prize's name in lang.
+func (p *SpinPrize) Title(lang Language) string { return localName(lang, p.Name, p.NameEn) }
+
 // TotalWeight is the sum of every slot's weight, "no prize" included.
 func (t *SpinTable) TotalWeight() int64 {
 	w := t.NoPrizeWeight
@@ -226,7 +232,7 @@ func SpinResultSMS(r *SpinResult, msisdn MSISDN, lang Language) OutgoingSMS {
 	var text string
 	if r.Prize != nil {
 		text = fmt.Sprintf(Localize(lang, "Chúc mừng! Quý khách quay trúng %s (%s). %s", "Congratulations! Your spin on %[2]s won %[1]s. %[3]s"),
-			localName(lang, r.Prize.Name, r.Prize.NameEn), r.Table.Code, collectText(lang, r.Prize.Collect, r.Prize.CollectEn))
+			r.Prize.Title(lang), r.Table.Code, collectText(lang, r.Prize.Collect, r.Prize.CollectEn))
 	} else {
 		text = fmt.Sprintf(Localize(lang, "Care360: Lượt quay %s lần này chưa trúng thưởng. Chúc quý khách may mắn lần sau!",
 			"Care360: No prize on your %s spin this time. Better luck next time!"), r.Table.Code)

@@ -25,6 +25,9 @@ type Config struct {
 	Points      care360.PointsService
 	Dialogues   care360.DialogueStore
 	TierRules   care360.TierRules
+	// Draws and Spins are menu 3 (draws.go).
+	Draws care360.DrawService
+	Spins care360.SpinService
 	// The loyalty services behind menus 2 and 4–7 (gift.go, offers.go,
 	// vip.go, giftpoints.go); TransferNotifier writes the two SMS of a
 	// gift of points, as CD does.

@@ -13,7 +13,7 @@ import (
 )
 
 // mainVi is the main menu in plain Vietnamese.
-const mainVi = "MobiFone Care360\n1. Diem & hang hoi vien\n2. Qua tang\n4. Uu dai mConnect\n5. Dac quyen VIP\n6. Nghi duong he\n7. Tang diem\n8. Ngon ngu/Language"
+const mainVi = "MobiFone Care360\n1. Diem & hang hoi vien\n2. Qua tang\n3. Boc tham & Quay so\n4. Uu dai mConnect\n5. Dac quyen VIP\n6. Nghi duong he\n7. Tang diem\n8. Ngon ngu/Language"
 
 // loyalty is an engine with the whole product tree on a database of the
 // test's own (gift lists show every gift), and the services behind it.

@@ -91,6 +91,28 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"gp.points":        {"Nhập số điểm muốn tặng:", "How many points?"},
 	"gp.ask":           {"Tặng %s điểm cho %s?", "Give %s points to %s?"},
 	"gp.done":          {"Quý khách đã tặng %s điểm cho %s. Điểm khả dụng còn lại: %s.", "You gave %s points to %s. Spendable points left: %s."},
+	// menu 3: draws and spins (draws.go)
+	"draws.enter":      {"Bốc thăm", "Lucky draws"},
+	"draws.spin":       {"Quay số may mắn", "Lucky spin"},
+	"draws.results":    {"Kết quả", "Results"},
+	"draws.open":       {"Bốc thăm đang mở:", "Open draws:"},
+	"draws.entered":    {"%s (đã tham gia)", "%s (entered)"},
+	"draws.ask":        {"Tham gia %s?", "Enter %s?"},
+	"draws.ask.cost":   {"Phí %s điểm, %d vé", "Cost %s points, %d tickets"},
+	"draws.ask.free":   {"Miễn phí, %d vé", "Free, %d tickets"},
+	"draws.done":       {"Đã tham gia %s. Phiếu số %d, %d vé. Kết quả sau %s. Mã xác nhận đã gửi qua SMS.", "You entered %s. Entry no. %d, %d tickets. Results after %s. Your receipt is on its way by SMS."},
+	"spins.open":       {"Vòng quay may mắn:", "Lucky spins:"},
+	"spins.ask.cost":   {"Phí %s điểm, hôm nay còn %d lượt", "Cost %s points; spins left today: %d"},
+	"spins.ask.free":   {"Lượt tặng (còn %d), hôm nay còn %d lượt", "Free spin (%d left); spins left today: %d"},
+	"spins.ask.nocost": {"Miễn phí, hôm nay còn %d lượt", "Free; spins left today: %d"},
+	"spins.won":        {"Chúc mừng! Quý khách quay trúng %s. Hướng dẫn nhận giải đã gửi qua SMS.", "Congratulations! You won %s. How to collect it is on its way by SMS."},
+	"spins.out":        {"Vòng quay dừng ở một giải đã hết: lượt này không trúng thưởng.", "The wheel stopped on a prize that has run out: no prize this time."},
+	"spins.lost":       {"Rất tiếc, lượt quay này chưa trúng thưởng. Chúc quý khách may mắn lần sau!", "No prize this time. Better luck next spin!"},
+	"results.won":      {"%s: trúng %s", "%s: won %s"},
+	"results.lost":     {"%s: không trúng thưởng", "%s: no prize"},
+	"results.wait":     {"%s: phiếu số %d, kết quả sau %s", "%s: entry no. %d, results after %s"},
+	"results.spin":     {"Quay số %s: %s", "Spin %s: %s"},
+	"results.none":     {"Quý khách chưa tham gia bốc thăm hay quay số nào.", "You have not entered any draw or spin yet."},
 }
 
 // tierNames are the tiers as screens show them.

@@ -100,6 +100,7 @@ func Tree() map[string]*Screen {
 		{ID: "main", Title: "title", Items: []Item{
 			{Num: 1, Label: "item.points", To: "points"},
 			{Num: 2, Label: "item.gifts", To: "gifts"},
+			{Num: 3, Label: "item.draws", To: "draws"},
 			{Num: 4, Label: "item.mconnect", To: "mconnect"},
 			{Num: 5, Label: "item.vip", To: "vip"},
 			{Num: 6, Label: "item.resort", To: "resort"},
@@ -116,7 +117,7 @@ func Tree() map[string]*Screen {
 			{Num: 3, Label: "lang.en", Do: setLanguage(care360.LangEn)},
 		}},
 	}
-	for _, group := range [][]*Screen{giftScreens(), offerScreens(), vipScreens(), giftPointsScreens()} {
+	for _, group := range [][]*Screen{giftScreens(), drawScreens(), offerScreens(), vipScreens(), giftPointsScreens()} {
 		screens = append(screens, group...)
 	}
 	return index(screens...)

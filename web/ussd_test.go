@@ -47,7 +47,7 @@ func TestAfricasTalkingDialogue(t *testing.T) {
 	form := func(text string) url.Values {
 		return url.Values{"sessionId": {"ATUid_1"}, "serviceCode": {"*090#"}, "phoneNumber": {"+84903777001"}, "networkCode": {"45201"}, "text": {text}}
 	}
-	if st, body := at(t, b, form("")); st != 200 || body != "CON MobiFone Care360\n1. Diem & hang hoi vien\n2. Qua tang\n4. Uu dai mConnect\n5. Dac quyen VIP\n6. Nghi duong he\n7. Tang diem\n8. Ngon ngu/Language" {
+	if st, body := at(t, b, form("")); st != 200 || body != "CON MobiFone Care360\n1. Diem & hang hoi vien\n2. Qua tang\n3. Boc tham & Quay so\n4. Uu dai mConnect\n5. Dac quyen VIP\n6. Nghi duong he\n7. Tang diem\n8. Ngon ngu/Language" {
 		t.Fatalf("first request: %d %q", st, body)
 	}
 	if st, body := at(t, b, form("8")); st != 200 || !strings.HasPrefix(body, "CON Ngon ngu/Language\n1. Tieng Viet") {

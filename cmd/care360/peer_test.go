@@ -344,7 +344,7 @@ func TestPeerUSSDC(t *testing.T) {
 	}
 
 	expiry := care360.Expiry(time.Now(), h.m.Config.Location).Format("02/01/2006")
-	const menu = "MobiFone Care360\n1. Diem & hang hoi vien\n2. Qua tang\n4. Uu dai mConnect\n5. Dac quyen VIP\n6. Nghi duong he\n7. Tang diem\n8. Ngon ngu/Language"
+	const menu = "MobiFone Care360\n1. Diem & hang hoi vien\n2. Qua tang\n3. Boc tham & Quay so\n4. Uu dai mConnect\n5. Dac quyen VIP\n6. Nghi duong he\n7. Tang diem\n8. Ngon ngu/Language"
 	const ended = "Phien da ket thuc. Vui long bam lai *090#."
 	dong := "Hang: Dong\nDiem kha dung: 100\nDiem xet hang: 100\nSap het han: 100 diem ngay " + expiry + "\nCan 1.900 diem de len Bac"
 	gsm, ucs2 := 0x00, 0x08
