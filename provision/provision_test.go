@@ -123,8 +123,9 @@ func (b *bundle) drain(t *testing.T) {
 func (b *bundle) state(t *testing.T, c *care360.Claim) (claim, call string, attempts, lastStatus int, spendable, stock int64) {
 	t.Helper()
 	err := b.db.Pool().QueryRow(b.ctx, `
-		SELECT k.status, p.status, p.attempts, coalesce(p.last_status, 0), g.stock
-		FROM gift_claims k JOIN provision_calls p ON p.claim_id = k.id JOIN gifts g ON g.id = k.gift_id
+		SELECT k.status, p.status, p.attempts, coalesce(p.last_status, 0),
+			(SELECT sum(stock) FROM gift_stock s WHERE s.gift_id = k.gift_id)
+		FROM gift_claims k JOIN provision_calls p ON p.claim_id = k.id
 		WHERE k.id = $1`, c.ID).Scan(&claim, &call, &attempts, &lastStatus, &stock)
 	if err != nil {
 		t.Fatal(err)

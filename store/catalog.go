@@ -46,8 +46,20 @@ func NewCatalog(db *DB, sms *SMS, opt CatalogOptions) *Catalog {
 	return &Catalog{db: db, sms: sms, offers: opt.Offers.WithDefaults(), privileges: opt.Privileges.WithDefaults(), ussdCode: opt.USSDCode}
 }
 
-const giftColumns = `id, name, name_en, kind, occasion, cost, tiers, segment, stock, claim_limit,
-	valid_from, valid_until, active, value, provision_url, claimed, created_at, updated_at`
+// giftStripes is how many rows a gift's stock is spread over: about the
+// number of claims of one gift that may commit at once.
+const giftStripes = 16
+
+// giftColumns read a gift (as g) with its stock and its claims counted.
+// giftListColumns leave the count out: listing gifts in a USSD step must
+// not count every claim ever made.
+const (
+	giftBase = `g.id, g.name, g.name_en, g.kind, g.occasion, g.cost, g.tiers, g.segment, g.claim_limit,
+	g.valid_from, g.valid_until, g.active, g.value, g.provision_url, g.created_at, g.updated_at,
+	(SELECT coalesce(sum(s.stock), 0)::bigint FROM gift_stock s WHERE s.gift_id = g.id)`
+	giftColumns     = giftBase + `, (SELECT count(*) FROM gift_claims k WHERE k.gift_id = g.id AND k.status <> 'failed')`
+	giftListColumns = giftBase + `, 0::bigint`
+)
 
 // CreateGift stores a new gift; a repeated idempotency key returns the
 // first one with replay=true.
@@ -69,17 +81,28 @@ func (c *Catalog) CreateGift(ctx context.Context, g *care360.Gift, key string) (
 	}
 	now := c.db.now()
 	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
-		out, err = scanGift(tx.QueryRow(ctx, `
-			INSERT INTO gifts (name, name_en, kind, occasion, cost, tiers, segment, stock, claim_limit,
+		replay = false
+		var id int64
+		err := tx.QueryRow(ctx, `
+			INSERT INTO gifts (name, name_en, kind, occasion, cost, tiers, segment, claim_limit,
 				valid_from, valid_until, active, value, provision_url, idempotency_key, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
-			ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+giftColumns,
-			g.Name, g.NameEn, g.Kind, g.Occasion, g.Cost, strs(g.Tiers), segmentJSON(g.Segment), g.Stock, g.Limit,
-			g.ValidFrom, g.ValidUntil, g.Active, g.Value, g.ProvisionURL, k, now))
-		if errors.Is(err, pgx.ErrNoRows) {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+			g.Name, g.NameEn, g.Kind, g.Occasion, g.Cost, strs(g.Tiers), segmentJSON(g.Segment), g.Limit,
+			g.ValidFrom, g.ValidUntil, g.Active, g.Value, g.ProvisionURL, k, now).Scan(&id)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
 			replay = true
-			out, err = scanGift(tx.QueryRow(ctx, `SELECT `+giftColumns+` FROM gifts WHERE idempotency_key = $1`, key))
+			err = tx.QueryRow(ctx, `SELECT id FROM gifts WHERE idempotency_key = $1`, key).Scan(&id)
+		case err == nil:
+			_, err = tx.Exec(ctx, `
+				INSERT INTO gift_stock (gift_id, stripe, stock)
+				SELECT $1, i, $2::bigint / $3 + (i < $2::bigint % $3)::int FROM generate_series(0, $3 - 1) i`, id, g.Stock, giftStripes)
 		}
+		if err != nil {
+			return err
+		}
+		out, err = giftIn(ctx, tx, id, "")
 		return err
 	})
 	return out, replay, err
@@ -88,16 +111,21 @@ func (c *Catalog) CreateGift(ctx context.Context, g *care360.Gift, key string) (
 // Gift returns one gift.
 func (c *Catalog) Gift(ctx context.Context, id int64) (g *care360.Gift, err error) {
 	defer wrap(&err, "gift %d", id)
-	g, err = scanGift(c.db.pool.QueryRow(ctx, `SELECT `+giftColumns+` FROM gifts WHERE id = $1`, id))
+	return giftIn(ctx, c.db.pool, id, "")
+}
+
+// giftIn reads one gift; lock may be "FOR UPDATE".
+func giftIn(ctx context.Context, q querier, id int64, lock string) (*care360.Gift, error) {
+	g, err := scanGift(q.QueryRow(ctx, `SELECT `+giftColumns+` FROM gifts g WHERE g.id = $1 `+lock, id))
 	return g, notFound(err, "no gift %d", id)
 }
 
 // Gifts lists gifts, newest first.
 func (c *Catalog) Gifts(ctx context.Context, f care360.GiftFilter) (gs []care360.Gift, err error) {
 	defer wrap(&err, "list gifts")
-	rows, err := c.db.pool.Query(ctx, `SELECT `+giftColumns+` FROM gifts
-		WHERE ($1::boolean IS NULL OR (occasion <> '') = $1) AND ($2::boolean IS NULL OR active = $2)
-		ORDER BY id DESC LIMIT 1000`, f.Campaign, f.Active)
+	rows, err := c.db.pool.Query(ctx, `SELECT `+giftColumns+` FROM gifts g
+		WHERE ($1::boolean IS NULL OR (g.occasion <> '') = $1) AND ($2::boolean IS NULL OR g.active = $2)
+		ORDER BY g.id DESC LIMIT 1000`, f.Campaign, f.Active)
 	if err != nil {
 		return nil, err
 	}
@@ -109,9 +137,8 @@ func (c *Catalog) Gifts(ctx context.Context, f care360.GiftFilter) (gs []care360
 func (c *Catalog) UpdateGift(ctx context.Context, id int64, u care360.GiftUpdate) (g *care360.Gift, err error) {
 	defer wrap(&err, "update gift %d", id)
 	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
-		g, err = scanGift(tx.QueryRow(ctx, `SELECT `+giftColumns+` FROM gifts WHERE id = $1 FOR UPDATE`, id))
-		if err != nil {
-			return notFound(err, "no gift %d", id)
+		if g, err = giftIn(ctx, tx, id, "FOR UPDATE OF g"); err != nil {
+			return err
 		}
 		if g.Kind == care360.GiftVoucher && u.Stock != nil {
 			return care360.Errorf(care360.EINVALID, "a voucher's stock is its code pool: upload codes instead")
@@ -120,12 +147,24 @@ func (c *Catalog) UpdateGift(ctx context.Context, id int64, u care360.GiftUpdate
 		if err := g.Validate(); err != nil {
 			return err
 		}
-		g, err = scanGift(tx.QueryRow(ctx, `
-			UPDATE gifts SET name = $2, name_en = $3, cost = $4, tiers = $5, stock = $6, claim_limit = $7,
-				valid_from = $8, valid_until = $9, active = $10, value = $11, provision_url = $12, updated_at = $13
-			WHERE id = $1 RETURNING `+giftColumns,
-			id, g.Name, g.NameEn, g.Cost, strs(g.Tiers), g.Stock, g.Limit, g.ValidFrom, g.ValidUntil, g.Active,
-			g.Value, g.ProvisionURL, c.db.now()))
+		if _, err := tx.Exec(ctx, `
+			UPDATE gifts SET name = $2, name_en = $3, cost = $4, tiers = $5, claim_limit = $6,
+				valid_from = $7, valid_until = $8, active = $9, value = $10, provision_url = $11, updated_at = $12
+			WHERE id = $1`,
+			id, g.Name, g.NameEn, g.Cost, strs(g.Tiers), g.Limit, g.ValidFrom, g.ValidUntil, g.Active,
+			g.Value, g.ProvisionURL, c.db.now()); err != nil {
+			return err
+		}
+		if u.Stock != nil {
+			// The stripes are locked in order, as claims hold at most one.
+			if _, err := tx.Exec(ctx, `
+				WITH l AS (SELECT stripe FROM gift_stock WHERE gift_id = $1 ORDER BY stripe FOR UPDATE)
+				UPDATE gift_stock s SET stock = $2::bigint / $3 + (s.stripe < $2::bigint % $3)::int
+				FROM l WHERE s.gift_id = $1 AND s.stripe = l.stripe`, id, *u.Stock, giftStripes); err != nil {
+				return err
+			}
+		}
+		g, err = giftIn(ctx, tx, id, "")
 		return err
 	})
 	return g, err
@@ -163,10 +202,11 @@ func (c *Catalog) AddCodes(ctx context.Context, giftID int64, codes []string) (r
 			WITH n AS (
 				INSERT INTO gift_codes (gift_id, code) SELECT $1, unnest($2::text[])
 				ON CONFLICT (gift_id, code) DO NOTHING RETURNING code
-			), s AS (
-				UPDATE gifts SET stock = stock + (SELECT count(*) FROM n), updated_at = $3 WHERE id = $1
+			), c AS (SELECT count(*) AS n FROM n), s AS (
+				UPDATE gift_stock s SET stock = s.stock + c.n / $3 + (s.stripe < c.n % $3)::int
+				FROM c WHERE s.gift_id = $1 AND c.n > 0
 			)
-			SELECT code FROM n`, giftID, fresh, c.db.now())
+			SELECT code FROM n`, giftID, fresh, giftStripes)
 		if err != nil {
 			return err
 		}
@@ -192,8 +232,8 @@ func scanGift(row pgx.Row) (*care360.Gift, error) {
 	var g care360.Gift
 	var tiers []string
 	var seg segmentDoc
-	err := row.Scan(&g.ID, &g.Name, &g.NameEn, &g.Kind, &g.Occasion, &g.Cost, &tiers, &seg, &g.Stock, &g.Limit,
-		&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionURL, &g.Claimed, &g.CreatedAt, &g.UpdatedAt)
+	err := row.Scan(&g.ID, &g.Name, &g.NameEn, &g.Kind, &g.Occasion, &g.Cost, &tiers, &seg, &g.Limit,
+		&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionURL, &g.CreatedAt, &g.UpdatedAt, &g.Stock, &g.Claimed)
 	if err != nil {
 		return nil, err
 	}

@@ -26,13 +26,13 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 	now := c.db.now()
 	year := now.In(c.db.loc).Year()
 	rows, err := c.db.pool.Query(ctx, `
-		SELECT `+giftColumns+`, (
+		SELECT `+giftListColumns+`, (
 			SELECT count(*) FROM gift_claims k
 			WHERE k.gift_id = g.id AND k.msisdn = $1 AND k.status <> 'failed'
 			  AND k.period = CASE WHEN g.occasion = 'birthday' THEN $3 ELSE 0 END)
 		FROM gifts g
-		WHERE active AND valid_from <= $2 AND valid_until > $2
-		ORDER BY occasion = '', cost, id`, msisdn, now, year)
+		WHERE g.active AND g.valid_from <= $2 AND g.valid_until > $2
+		ORDER BY g.occasion = '', g.cost, g.id`, msisdn, now, year)
 	if err != nil {
 		return nil, err
 	}
@@ -42,8 +42,8 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 		var tiers []string
 		var seg segmentDoc
 		var used int
-		if err := rows.Scan(&g.ID, &g.Name, &g.NameEn, &g.Kind, &g.Occasion, &g.Cost, &tiers, &seg, &g.Stock, &g.Limit,
-			&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionURL, &g.Claimed, &g.CreatedAt, &g.UpdatedAt, &used); err != nil {
+		if err := rows.Scan(&g.ID, &g.Name, &g.NameEn, &g.Kind, &g.Occasion, &g.Cost, &tiers, &seg, &g.Limit,
+			&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionURL, &g.CreatedAt, &g.UpdatedAt, &g.Stock, &g.Claimed, &used); err != nil {
 			return nil, err
 		}
 		g.Tiers = tierList(tiers)
@@ -59,10 +59,11 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 // ClaimGift gives one gift exactly once. The subscriber's row lock (the one
 // every points change takes) serialises a subscriber's claims and debits
 // across gateway instances; the constraints hold whatever happens: the
-// limit slot is UNIQUE, a code is taken by one claim only, stock cannot go
-// below zero, a credit cannot be overspent. The gift's row, which every
-// claim of it contends for, is locked last, so it is held only for the
-// moment before commit.
+// limit slot is UNIQUE, a code is taken by one claim only, no stock stripe
+// can go below zero, a credit cannot be overspent. What all claims of a
+// gift contend for (a code, a stock stripe) is taken last, with SKIP
+// LOCKED, so claims of one gift wait for each other only when it is
+// nearly gone.
 func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *care360.Claim, replay bool, err error) {
 	defer wrap(&err, "claim gift %d for %s", r.GiftID, r.MSISDN.Masked())
 	if r.IdempotencyKey == "" {
@@ -71,9 +72,11 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 	if len(r.IdempotencyKey) > 190 {
 		return nil, false, care360.Errorf(care360.EINVALID, "idempotency_key is longer than 190 bytes")
 	}
-	g, err := c.Gift(ctx, r.GiftID)
+	// The list columns: counting the gift's claims would cost every claim
+	// more the more there are.
+	g, err := scanGift(c.db.pool.QueryRow(ctx, `SELECT `+giftListColumns+` FROM gifts g WHERE g.id = $1`, r.GiftID))
 	if err != nil {
-		return nil, false, err
+		return nil, false, notFound(err, "no gift %d", r.GiftID)
 	}
 	// Out of stock is the common answer once an item is gone; say it
 	// without taking any lock (the real check is the UPDATE below).
@@ -137,14 +140,11 @@ func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *ca
 	var codeID *int64
 	if g.Kind == care360.GiftVoucher {
 		var id int64
-		err := tx.QueryRow(ctx, `
-			UPDATE gift_codes SET taken = true WHERE id = (
-				SELECT id FROM gift_codes WHERE gift_id = $1 AND NOT taken ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-			RETURNING id, code`, g.ID).Scan(&id, &cl.Code)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, care360.Refused(care360.ReasonOutOfStock, "gift %d has no free code", g.ID)
-		} else if err != nil {
-			return nil, err
+		ok, err := takeOne(ctx, tx, `UPDATE gift_codes SET taken = true WHERE id = (
+			SELECT id FROM gift_codes WHERE gift_id = $1 AND NOT taken ORDER BY id LIMIT 1 FOR UPDATE %s)
+			RETURNING id, code`, `SELECT EXISTS (SELECT 1 FROM gift_codes WHERE gift_id = $1 AND NOT taken)`, g.ID, &id, &cl.Code)
+		if err != nil || !ok {
+			return nil, outOfStock(g, err)
 		}
 		codeID = &id
 	} else {
@@ -153,12 +153,12 @@ func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *ca
 	if g.Kind.Provisioned() {
 		cl.Status = care360.ClaimPending
 	}
-	tag, err := tx.Exec(ctx, `UPDATE gifts SET stock = stock - 1, claimed = claimed + 1 WHERE id = $1 AND stock > 0`, g.ID)
-	if err != nil {
-		return nil, err
-	}
-	if tag.RowsAffected() == 0 {
-		return nil, care360.Refused(care360.ReasonOutOfStock, "gift %d is out of stock", g.ID)
+	var stripe int
+	ok, err := takeOne(ctx, tx, `UPDATE gift_stock SET stock = stock - 1 WHERE gift_id = $1 AND stripe = (
+		SELECT stripe FROM gift_stock WHERE gift_id = $1 AND stock > 0 ORDER BY random() LIMIT 1 FOR UPDATE %s)
+		RETURNING stripe`, `SELECT EXISTS (SELECT 1 FROM gift_stock WHERE gift_id = $1 AND stock > 0)`, g.ID, &stripe)
+	if err != nil || !ok {
+		return nil, outOfStock(g, err)
 	}
 	err = tx.QueryRow(ctx, `
 		INSERT INTO gift_claims (gift_id, msisdn, period, slot, claim_limit, points, debit_id, code_id, code, status,
@@ -176,6 +176,37 @@ func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *ca
 		}
 	}
 	return cl, insertTransactional(ctx, tx, now, []care360.OutgoingSMS{cl.ClaimSMS(sub.Language)})
+}
+
+// takeOne runs update (a statement whose row is picked by a sub-select
+// ending in FOR UPDATE %s) to take one unit of something every claim of a
+// gift wants: first with SKIP LOCKED, so that claims pass each other; when
+// every candidate is locked by claims in flight, which may yet roll back,
+// it waits for one (without SKIP LOCKED) and tries again, for as long as
+// exists says some are left. So it is refused only when none is left.
+func takeOne(ctx context.Context, tx pgx.Tx, update, exists string, giftID int64, dest ...any) (bool, error) {
+	skip, wait := fmt.Sprintf(update, "SKIP LOCKED"), fmt.Sprintf(update, "")
+	for {
+		err := tx.QueryRow(ctx, skip, giftID).Scan(dest...)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err == nil, err
+		}
+		var left bool
+		if err := tx.QueryRow(ctx, exists, giftID).Scan(&left); err != nil || !left {
+			return false, err
+		}
+		err = tx.QueryRow(ctx, wait, giftID).Scan(dest...)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err == nil, err
+		}
+	}
+}
+
+func outOfStock(g *care360.Gift, err error) error {
+	if err != nil {
+		return err
+	}
+	return care360.Refused(care360.ReasonOutOfStock, "gift %d is out of stock", g.ID)
 }
 
 const claimColumns = `id, gift_id, msisdn, points, code, status, created_at`
@@ -213,8 +244,9 @@ func newCode(prefix string) string {
 func (c *Catalog) AnnounceGifts(ctx context.Context) (n int, err error) {
 	defer wrap(&err, "announce gifts")
 	now := c.db.now()
-	rows, err := c.db.pool.Query(ctx, `SELECT `+giftColumns+` FROM gifts
-		WHERE occasion <> '' AND active AND stock > 0 AND valid_from <= $1 AND valid_until > $1 ORDER BY id`, now)
+	rows, err := c.db.pool.Query(ctx, `SELECT `+giftListColumns+` FROM gifts g
+		WHERE g.occasion <> '' AND g.active AND g.valid_from <= $1 AND g.valid_until > $1
+		  AND EXISTS (SELECT 1 FROM gift_stock s WHERE s.gift_id = g.id AND s.stock > 0) ORDER BY g.id`, now)
 	if err != nil {
 		return 0, err
 	}

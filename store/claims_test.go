@@ -38,17 +38,21 @@ func seedMembers(t *testing.T, b *catalogBundle, prefix string, n int, points in
 // gateway instance), and checks that exactly 100 were granted, to 100
 // different members, with 100 different codes, and that no credit or stock
 // went negative.
-func storm(t *testing.T, b *catalogBundle, cats []*store.Catalog) {
+func storm(t *testing.T, b *catalogBundle, cats []*store.Catalog, kind care360.GiftKind) {
 	const claims, perMember, stock, cost = 10_000, 4, 100, 300
-	g := catalogueGift(cost, 0)
-	g.Kind = care360.GiftVoucher
+	g := catalogueGift(cost, stock)
+	if g.Kind = kind; kind == care360.GiftVoucher {
+		g.Stock = 0 // the codes are the stock
+	}
 	g = b.gift(t, g)
 	codes := make([]string, stock)
 	for i := range codes {
 		codes[i] = fmt.Sprintf("CODE-%04d", i)
 	}
-	if _, err := b.cat.AddCodes(b.ctx, g.ID, codes); err != nil {
-		t.Fatal(err)
+	if kind == care360.GiftVoucher {
+		if _, err := b.cat.AddCodes(b.ctx, g.ID, codes); err != nil {
+			t.Fatal(err)
+		}
 	}
 	members := seedMembers(t, b, "8491", claims/perMember, 1000)
 	errs := make([]error, claims)
@@ -75,21 +79,25 @@ func storm(t *testing.T, b *catalogBundle, cats []*store.Catalog) {
 		t.Errorf("granted %d claims, want exactly %d (refusals %v)", granted, stock, reasons)
 	}
 	var claimRows, members2, codes2, sms int
-	var minRemaining, giftStock, claimed int64
+	var minRemaining, giftStock, taken int64
 	err := b.db.Pool().QueryRow(b.ctx, `
 		SELECT (SELECT count(*) FROM gift_claims WHERE gift_id = $1),
 		       (SELECT count(DISTINCT msisdn) FROM gift_claims WHERE gift_id = $1),
 		       (SELECT count(DISTINCT code) FROM gift_claims WHERE gift_id = $1),
 		       (SELECT count(*) FROM sms_messages WHERE idempotency_key LIKE 'claim:%'),
 		       (SELECT min(remaining) FROM points_ledger WHERE points > 0),
-		       stock, claimed FROM gifts WHERE id = $1`, g.ID).
-		Scan(&claimRows, &members2, &codes2, &sms, &minRemaining, &giftStock, &claimed)
+		       (SELECT sum(stock) FROM gift_stock WHERE gift_id = $1),
+		       (SELECT count(*) FROM gift_codes WHERE gift_id = $1 AND taken)`, g.ID).
+		Scan(&claimRows, &members2, &codes2, &sms, &minRemaining, &giftStock, &taken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claimRows != stock || members2 != stock || codes2 != stock || sms != stock || giftStock != 0 || claimed != stock || minRemaining < 0 {
-		t.Errorf("claims %d, members %d, codes %d, SMS %d, stock %d, claimed %d, min remaining %d; want %d of each, stock 0",
-			claimRows, members2, codes2, sms, giftStock, claimed, minRemaining, stock)
+	if kind != care360.GiftVoucher {
+		taken = stock // no pool
+	}
+	if claimRows != stock || members2 != stock || codes2 != stock || sms != stock || giftStock != 0 || taken != stock || minRemaining < 0 {
+		t.Errorf("claims %d, members %d, codes %d, SMS %d, stock %d, codes taken %d, min remaining %d; want %d of each, stock 0",
+			claimRows, members2, codes2, sms, giftStock, taken, minRemaining, stock)
 	}
 	var spent int64
 	if err := b.db.Pool().QueryRow(b.ctx, `SELECT -coalesce(sum(points), 0) FROM points_ledger WHERE points < 0`).Scan(&spent); err != nil || spent != stock*cost {
@@ -97,11 +105,19 @@ func storm(t *testing.T, b *catalogBundle, cats []*store.Catalog) {
 	}
 }
 
-// Ten thousand goroutines claim one gift through one pool.
+// Ten thousand goroutines claim one voucher through one pool.
 func TestClaimStormOnePool(t *testing.T) {
 	t.Parallel()
 	b := setupCatalog(t)
-	storm(t, b, []*store.Catalog{b.cat})
+	storm(t, b, []*store.Catalog{b.cat}, care360.GiftVoucher)
+}
+
+// The same for a gift without a code pool: only the stock stripes stand
+// between the claims.
+func TestClaimStormStockOnly(t *testing.T) {
+	t.Parallel()
+	b := setupCatalog(t)
+	storm(t, b, []*store.Catalog{b.cat}, care360.GiftPhysical)
 }
 
 // The same through two pools on one database, standing in for two gateway
@@ -111,5 +127,5 @@ func TestClaimStormTwoInstances(t *testing.T) {
 	url := pgtest.FreshDB(t)
 	a := catalogOn(t, url, store.Options{MaxConns: 8})
 	other := catalogOn(t, url, store.Options{MaxConns: 8})
-	storm(t, a, []*store.Catalog{a.cat, other.cat})
+	storm(t, a, []*store.Catalog{a.cat, other.cat}, care360.GiftVoucher)
 }

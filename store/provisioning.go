@@ -98,9 +98,11 @@ func (c *Catalog) refund(ctx context.Context, tx pgx.Tx, claimID int64, now time
 			return err
 		}
 	}
-	if cl.Gift, err = scanGift(tx.QueryRow(ctx, `
-		UPDATE gifts SET stock = stock + 1, claimed = claimed - 1, updated_at = $2 WHERE id = $1 RETURNING `+giftColumns,
-		cl.GiftID, now)); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE gift_stock SET stock = stock + 1 WHERE gift_id = $1 AND stripe = $2`,
+		cl.GiftID, claimID%giftStripes); err != nil {
+		return err
+	}
+	if cl.Gift, err = giftIn(ctx, tx, cl.GiftID, ""); err != nil {
 		return err
 	}
 	c.db.log.Info("gift claim refunded", "claim", claimID, "msisdn", cl.MSISDN.Masked(), "points", cl.Points)

@@ -2,13 +2,15 @@
 -- provisioning calls that fulfil airtime and data gifts (PRODUCT.md §4.3,
 -- §3.3 items 2, 4, 5, 6). What must never happen twice or go negative is a
 -- constraint here, so that it holds across gateway instances whatever Go
--- does: stock >= 0, one claim per code, one claim per slot of the
+-- does: stock >= 0 (per stripe), one claim per code, one claim per slot of the
 -- per-subscriber limit, one booking code and one e-code per row.
 
 -- +goose Up
 
 -- A catalogue item (occasion '') bought with points, or a free campaign
--- gift. stock counts what is left; for vouchers it is the unclaimed codes.
+-- gift. What is left of it is in gift_stock; claims are counted in
+-- gift_claims, so that a claim never writes the gift's own row, which every
+-- claim of the gift would then queue behind.
 CREATE TABLE gifts (
     id              bigserial PRIMARY KEY,
     name            text NOT NULL CHECK (name <> '' AND octet_length(name) <= 200),
@@ -18,18 +20,28 @@ CREATE TABLE gifts (
     cost            bigint NOT NULL CHECK (cost >= 0 AND (cost = 0) = (occasion <> '')),
     tiers           text[] NOT NULL DEFAULT '{}',
     segment         jsonb NOT NULL DEFAULT '{}',
-    stock           bigint NOT NULL CHECK (stock >= 0),
     claim_limit     int NOT NULL CHECK (claim_limit >= 1),
     valid_from      timestamptz NOT NULL,
     valid_until     timestamptz NOT NULL,
     active          boolean NOT NULL DEFAULT true,
     value           bigint NOT NULL DEFAULT 0 CHECK (value >= 0),
     provision_url   text NOT NULL DEFAULT '',
-    claimed         bigint NOT NULL DEFAULT 0 CHECK (claimed >= 0),
     idempotency_key text UNIQUE CHECK (octet_length(idempotency_key) <= 200),
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
     CHECK (valid_until > valid_from)
+);
+
+-- A gift's stock, striped over a few rows: a claim takes one unit from a
+-- stripe it can lock at once (SKIP LOCKED), so claims of one gift commit in
+-- parallel instead of one after another behind a single row lock. The sum is
+-- the stock; no stripe goes below zero. For vouchers it is the unclaimed
+-- codes.
+CREATE TABLE gift_stock (
+    gift_id bigint NOT NULL REFERENCES gifts (id),
+    stripe  smallint NOT NULL,
+    stock   bigint NOT NULL CHECK (stock >= 0),
+    PRIMARY KEY (gift_id, stripe)
 );
 
 -- A voucher's code pool. taken flips once, inside the claim's transaction;
@@ -157,4 +169,5 @@ DROP TABLE offer_bookings;
 DROP TABLE offers;
 DROP TABLE gift_claims;
 DROP TABLE gift_codes;
+DROP TABLE gift_stock;
 DROP TABLE gifts;

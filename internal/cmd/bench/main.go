@@ -71,6 +71,9 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if *smsOnly {
 		return smsPhase(ctx, admin, bin, runs, dur)
 	}
+	if *claimsOnly {
+		return claimsPhase(ctx, admin, runs, dur)
+	}
 	dbURL, err := freshDatabase(ctx, admin, "care360_bench")
 	if err != nil {
 		return err
@@ -135,7 +138,10 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 		}
 	}
 	fmt.Println()
-	return smsPhase(ctx, admin, bin, runs, dur)
+	if err := smsPhase(ctx, admin, bin, runs, dur); err != nil {
+		return err
+	}
+	return claimsPhase(ctx, admin, runs, dur)
 }
 
 // openDialogues leaves n dialogues open on the main menu and reports what
