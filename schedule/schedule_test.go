@@ -16,10 +16,10 @@ import (
 	"github.com/care360/care360/schedule"
 )
 
-// waitFor polls cond for up to 5 s.
+// waitFor polls cond for up to 20 s: generous, a busy machine is not a failure.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -106,10 +106,12 @@ func (db *DB) runImport(ctx context.Context, id string, rows iter.Seq2[care360.I
 	imp := &care360.SubscriberImport{ID: id, Status: care360.ImportWriting, Rows: src.read, StartedAt: start}
 	db.progress(ctx, id, care360.ImportWriting, imp.Rows, 0, rej.n)
 
-	if err := db.rejectRepeats(ctx, stage, rej); err != nil {
+	// Statistics first: without them the planner guesses the table's size
+	// wildly and plans (and JIT-compiles) accordingly.
+	if _, err := db.pool.Exec(ctx, `CREATE INDEX ON `+stage+` (row); ANALYZE `+stage); err != nil {
 		return nil, err
 	}
-	if _, err := db.pool.Exec(ctx, `CREATE INDEX ON `+stage+` (row); ANALYZE `+stage); err != nil {
+	if err := db.rejectRepeats(ctx, stage, rej); err != nil {
 		return nil, err
 	}
 	for lo := 0; lo <= src.last; lo += importChunk {
@@ -146,26 +148,40 @@ func (db *DB) runImport(ctx context.Context, id string, rows iter.Seq2[care360.I
 // earlier row of the file already has, and records why. Only the first
 // ones by row can be listed, so only they are read back.
 func (db *DB) rejectRepeats(ctx context.Context, stage string, rej *rejections) error {
-	rows, err := db.pool.Query(ctx, `
-		WITH f AS (SELECT row, msisdn, min(row) OVER (PARTITION BY msisdn) AS first FROM `+stage+`),
-		d AS (DELETE FROM `+stage+` s USING f WHERE s.row = f.row AND f.row <> f.first RETURNING s.row, s.msisdn, f.first)
-		SELECT row, msisdn, first, count(*) OVER () FROM d ORDER BY row LIMIT $1`, care360.MaxImportRejections)
+	var found []care360.ImportRejection
+	var total int64
+	err := db.Transact(ctx, func(tx pgx.Tx) error {
+		found, total = nil, 0
+		if err := bulk(ctx, tx); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			WITH f AS (SELECT row, msisdn, min(row) OVER (PARTITION BY msisdn) AS first FROM `+stage+`),
+			d AS (DELETE FROM `+stage+` s USING f WHERE s.row = f.row AND f.row <> f.first RETURNING s.row, s.msisdn, f.first)
+			SELECT row, msisdn, first, count(*) OVER () FROM d ORDER BY row LIMIT $1`, care360.MaxImportRejections)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r care360.ImportRejection
+			var first int
+			if err := rows.Scan(&r.Row, &r.MSISDN, &first, &total); err != nil {
+				return err
+			}
+			r.Reason = fmt.Sprintf("the same number as row %d", first)
+			found = append(found, r)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	var listed, total int64
-	for rows.Next() {
-		var row, first int
-		var msisdn string
-		if err := rows.Scan(&row, &msisdn, &first, &total); err != nil {
-			return err
-		}
-		rej.add(row, msisdn, fmt.Sprintf("the same number as row %d", first))
-		listed++
+	for _, r := range found {
+		rej.add(r.Row, r.MSISDN, r.Reason)
 	}
-	rej.n += total - listed
-	return rows.Err()
+	rej.n += total - int64(len(found))
+	return nil
 }
 
 // writeChunk creates the new subscribers among the staged rows lo < row <=
@@ -174,6 +190,9 @@ func (db *DB) rejectRepeats(ctx context.Context, stage string, rej *rejections) 
 // updated_at), so importing the same file twice changes nothing.
 func (db *DB) writeChunk(ctx context.Context, stage string, lo, hi int, now time.Time) (created, updated int64, err error) {
 	err = db.Transact(ctx, func(tx pgx.Tx) error {
+		if err := bulk(ctx, tx); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO subscribers (msisdn, name, gender, birthday, language, member_since, tier_since, created_at, updated_at)
 			SELECT msisdn, name, gender, birthday, coalesce(language, 'vi'), coalesce(member_since, $3), $4, $4, $4

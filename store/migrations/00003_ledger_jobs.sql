@@ -51,11 +51,13 @@ CREATE TABLE usage_pending (
 );
 CREATE INDEX usage_pending_bucket ON usage_pending (bucket);
 
--- tier_rank is the 1-based rank (1 = dong) of the highest tier whose
--- threshold q reaches; thresholds come from the configuration.
-CREATE FUNCTION tier_rank(q bigint, thresholds bigint[]) RETURNS int
+-- tier_rank is the 1-based rank (1 = dong) of the highest of the five
+-- tiers whose threshold q reaches; thresholds come from the configuration.
+-- A plain expression, so that the planner inlines it: it runs once per
+-- subscriber in set-based tier changes.
+CREATE FUNCTION tier_rank(q bigint, t bigint[]) RETURNS int
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN coalesce((SELECT max(i) FROM generate_subscripts(thresholds, 1) i WHERE q >= thresholds[i]), 1);
+    RETURN CASE WHEN q >= t[5] THEN 5 WHEN q >= t[4] THEN 4 WHEN q >= t[3] THEN 3 WHEN q >= t[2] THEN 2 ELSE 1 END;
 
 -- Monthly reviews done: one row per cycle (the 1st of a month, local), so a
 -- review runs once however many instances or restarts try.
