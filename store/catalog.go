@@ -263,6 +263,17 @@ func tierList(ts []string) []care360.Tier {
 	return out
 }
 
+// lockSubscriber reads msisdn under its row lock, the lock every points
+// change takes: what a subscriber spends, claims and books then happens one
+// at a time, on every instance.
+func (db *DB) lockSubscriber(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN) (*care360.Subscriber, error) {
+	sub, err := db.scanSubscriber(tx.QueryRow(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1 FOR UPDATE`, msisdn))
+	if err != nil {
+		return nil, notFound(err, "no subscriber %s", msisdn.Masked())
+	}
+	return sub, nil
+}
+
 // monthOf is the first day of t's local calendar month, as a date column
 // holds it.
 func (db *DB) monthOf(t time.Time) pgtype.Date {

@@ -89,9 +89,9 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 	now := c.db.now()
 	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
 		replay = false
-		sub, err := c.db.scanSubscriber(tx.QueryRow(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1 FOR UPDATE`, r.MSISDN))
+		sub, err := c.db.lockSubscriber(ctx, tx, r.MSISDN)
 		if err != nil {
-			return notFound(err, "no subscriber %s", r.MSISDN.Masked())
+			return err
 		}
 		if cl, err = c.claimByKey(ctx, tx, r.IdempotencyKey); err == nil {
 			replay = true

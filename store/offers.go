@@ -131,9 +131,9 @@ func (c *Catalog) Book(ctx context.Context, r care360.BookRequest) (b *care360.B
 	now := c.db.now()
 	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
 		replay = false
-		sub, err := c.db.scanSubscriber(tx.QueryRow(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1 FOR UPDATE`, r.MSISDN))
+		sub, err := c.db.lockSubscriber(ctx, tx, r.MSISDN)
 		if err != nil {
-			return notFound(err, "no subscriber %s", r.MSISDN.Masked())
+			return err
 		}
 		o, err := scanOffer(tx.QueryRow(ctx, `SELECT `+offerColumns+` FROM offers WHERE id = $1`, r.OfferID))
 		if err != nil {

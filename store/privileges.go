@@ -73,9 +73,9 @@ func (c *Catalog) UsePrivilege(ctx context.Context, r care360.PrivilegeRequest) 
 	year := now.In(c.db.loc).Year()
 	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
 		replay = false
-		sub, err := c.db.scanSubscriber(tx.QueryRow(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1 FOR UPDATE`, r.MSISDN))
+		sub, err := c.db.lockSubscriber(ctx, tx, r.MSISDN)
 		if err != nil {
-			return notFound(err, "no subscriber %s", r.MSISDN.Masked())
+			return err
 		}
 		u = &care360.PrivilegeUse{MSISDN: sub.MSISDN, Privilege: r.Privilege, Flight: r.Flight}
 		// One round trip: the e-code this request repeats, if any (its id

@@ -109,9 +109,10 @@ func (c *Catalog) refund(ctx context.Context, tx pgx.Tx, claimID int64, now time
 	return insertTransactional(ctx, tx, now, []care360.OutgoingSMS{cl.RefundSMS(lang)})
 }
 
-// creditBack credits to the points a debit took, as bonus points (they
-// never buy a tier twice), one credit per expiry date of the credits the
-// debit consumed, so that nothing lives longer than it would have.
+// creditBack credits to with the points a debit took, as bonus points
+// (they never buy a tier), one credit per expiry date of the credits the
+// debit consumed, so that nothing lives longer than it would have: a
+// transfer's recipient (transfer.go) and a refunded claim (refund).
 func creditBack(ctx context.Context, tx pgx.Tx, debitID int64, to care360.MSISDN, reason, key string, now time.Time) error {
 	_, err := tx.Exec(ctx, `
 		INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at, created_at)

@@ -149,15 +149,7 @@ func (t *Transfers) move(ctx context.Context, tx pgx.Tx, tr *care360.Transfer, n
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at, created_at)
-		SELECT $2, 'bonus', a.points, a.points, $3, $4 || ':' || row_number() OVER (ORDER BY a.expires_at), $5, a.expires_at, $5
-		FROM (
-			SELECT c.expires_at, sum(x.points) AS points FROM points_allocations x
-			JOIN points_ledger c ON c.id = x.credit_id
-			WHERE x.debit_id = $1 GROUP BY c.expires_at
-		) a`, debit.ID, tr.To, fmt.Sprintf("transfer #%d from %s", tr.ID, tr.From), key, now)
-	if err != nil {
+	if err := creditBack(ctx, tx, debit.ID, tr.To, fmt.Sprintf("transfer #%d from %s", tr.ID, tr.From), key, now); err != nil {
 		return err
 	}
 	return tx.QueryRow(ctx, `

@@ -62,8 +62,12 @@ func (s *Server) postCampaign(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	nc := care360.NewCampaign{Name: req.Name, Text: req.Text, TextEn: req.TextEn, IdempotencyKey: req.IdempotencyKey,
-		Segment: care360.Segment{Gender: care360.Gender(req.Segment.Gender), BirthdayMonth: req.Segment.BirthdayMonth}}
+	seg, err := s.segmentIn(req.Segment)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	nc := care360.NewCampaign{Name: req.Name, Text: req.Text, TextEn: req.TextEn, IdempotencyKey: req.IdempotencyKey, Segment: seg}
 	if req.SendAt != "" {
 		at, err := time.Parse(time.RFC3339, req.SendAt)
 		if err != nil {
@@ -71,17 +75,6 @@ func (s *Server) postCampaign(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		nc.SendAt = at
-	}
-	for _, t := range req.Segment.Tiers {
-		nc.Tiers = append(nc.Tiers, care360.Tier(t))
-	}
-	for i, m := range req.Segment.MSISDNs {
-		msisdn, err := s.numbering.Parse(m)
-		if err != nil {
-			s.writeError(w, r, care360.Errorf(care360.EINVALID, "segment.msisdns[%d]: %s", i, care360.ErrorMessage(err)))
-			return
-		}
-		nc.MSISDNs = append(nc.MSISDNs, msisdn)
 	}
 	c, replay, err := s.sms.Campaigns.CreateCampaign(r.Context(), nc)
 	if err != nil {
@@ -122,13 +115,7 @@ func (s *Server) controlCampaign(do func(care360.CampaignService, context.Contex
 }
 
 func campaignOut(c *care360.Campaign) campaignJSON {
-	seg := segmentJSON{Gender: string(c.Segment.Gender), BirthdayMonth: c.Segment.BirthdayMonth}
-	for _, t := range c.Segment.Tiers {
-		seg.Tiers = append(seg.Tiers, string(t))
-	}
-	for _, m := range c.Segment.MSISDNs {
-		seg.MSISDNs = append(seg.MSISDNs, string(m))
-	}
+	seg := segmentOut(c.Segment)
 	p := c.Progress
 	return campaignJSON{
 		ID: c.ID, Name: c.Name, Text: c.Text, TextEn: c.TextEn, Segment: seg, Status: string(c.Status),

@@ -113,11 +113,17 @@ func (s *Server) postGift(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	writeCreated(w, replay, giftOut(out))
+}
+
+// writeCreated answers 201 with v, or 200 when the request repeated an
+// idempotency key and v is what the first one created (PRODUCT.md §6).
+func writeCreated(w http.ResponseWriter, replay bool, v any) {
 	status := http.StatusCreated
 	if replay {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, giftOut(out))
+	writeJSON(w, status, v)
 }
 
 // getGifts lists gifts, newest first; ?campaign=true|false and

@@ -75,11 +75,7 @@ func (s *Server) postOffer(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	status := http.StatusCreated
-	if replay {
-		status = http.StatusOK
-	}
-	writeJSON(w, status, offerOut(out))
+	writeCreated(w, replay, offerOut(out))
 }
 
 // getOffers lists offers; ?kind=mconnect|resort and ?category= narrow it.
