@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
@@ -10,41 +11,86 @@ import (
 	"github.com/care360/care360"
 )
 
-var errUnauthorized = care360.Errorf(care360.EUNAUTHORIZED, "missing or invalid bearer token")
+var (
+	errUnauthorized = care360.Errorf(care360.EUNAUTHORIZED, "missing or invalid bearer token")
+	errForbidden    = care360.Errorf(care360.EFORBIDDEN, "your role may not do this")
+)
 
 func (s *Server) setToken(token string) {
 	s.tokenSet = token != ""
 	s.tokenHash = sha256.Sum256([]byte(token))
 }
 
-// authorized reports whether r carries the admin bearer token. Both sides are
-// hashed before the constant-time comparison so that neither the contents nor
-// the length of the token leak through timing.
-func (s *Server) authorized(r *http.Request) bool {
-	if !s.tokenSet {
-		return false
-	}
+// authenticate says who r comes from: a staff account (a c360s_ token, see
+// care360.StaffToken) or the built-in admin. Hashes are compared in
+// constant time, so that neither the contents nor the length of a token
+// leak through timing. A bad token is errUnauthorized; other errors (the
+// database is down) are the store's.
+func (s *Server) authenticate(r *http.Request) (care360.Actor, error) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
+		return care360.Actor{}, errUnauthorized
 	}
 	token = strings.TrimSpace(token)
 	if token == "" {
-		return false
+		return care360.Actor{}, errUnauthorized
+	}
+	if id, hash, ok := care360.ParseStaffToken(token); ok && s.admin != nil && s.admin.Staff != nil {
+		st, want, err := s.admin.Staff.StaffToken(r.Context(), id)
+		switch {
+		case care360.ErrorCode(err) == care360.ENOTFOUND:
+			return care360.Actor{}, errUnauthorized
+		case err != nil:
+			return care360.Actor{}, err
+		case !care360.SameHash(hash, want) || st.DisabledAt != nil:
+			return care360.Actor{}, errUnauthorized
+		}
+		return st.Actor(), nil
 	}
 	got := sha256.Sum256([]byte(token))
-	return subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) == 1
+	if !s.tokenSet || subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) != 1 {
+		return care360.Actor{}, errUnauthorized
+	}
+	return care360.BuiltinAdmin, nil
+}
+
+// authorized reports whether r carries a valid token of any role.
+func (s *Server) authorized(r *http.Request) bool {
+	_, err := s.authenticate(r)
+	return err == nil
+}
+
+type actorKey struct{}
+
+// actorOf returns who made r; only requests under /api/ have one.
+func actorOf(r *http.Request) (care360.Actor, bool) {
+	a, ok := r.Context().Value(actorKey{}).(care360.Actor)
+	return a, ok
 }
 
 // requireToken guards every matched route under /api/, including routes that
-// cmd/ mounts through Config.Extra.
+// cmd/ mounts through Config.Extra: 401 without a valid token, 403 when the
+// caller's role may not call the route (roles.go). The caller is put in the
+// request's context for handlers and the audit log.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isAPI(r) && !s.authorized(r) {
-			s.unauthorized(w, r)
+		if !isAPI(r) {
+			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r)
+		actor, err := s.authenticate(r)
+		switch {
+		case err == errUnauthorized:
+			s.unauthorized(w, r)
+			return
+		case err != nil:
+			s.writeError(w, r, err)
+			return
+		case !allowed(actor.Role, r.Method, currentTemplate(r)):
+			s.writeError(w, r, errForbidden)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
 	})
 }
 

@@ -64,6 +64,11 @@ func (s *Server) postPoints(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	before, err := s.points.Balance(r.Context(), msisdn) // for the audit log
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	entry, replay, err := s.points.ChangePoints(r.Context(), msisdn, change)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -73,6 +78,12 @@ func (s *Server) postPoints(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if replay {
+		s.noChange(r)
+	} else {
+		s.audit(r, "points.change", string(msisdn), map[string]any{"balance": balanceJSON(before)},
+			map[string]any{"entry": ledgerEntryJSON(entry), "balance": balanceJSON(bal)})
 	}
 	status := http.StatusCreated
 	if replay {

@@ -37,6 +37,8 @@ type Config struct {
 	USSD *USSDConfig
 	// SMS serves messages, campaigns and the do-not-call list (messages.go).
 	SMS *SMSConfig
+	// Admin serves staff accounts, the audit log and reports (staff.go).
+	Admin *AdminConfig
 	// Loyalty serves the gift catalogue and offers (gifts.go, offers.go).
 	Loyalty *LoyaltyConfig
 	// Ledger serves the billing feed and subscriber imports (usage.go, import.go).
@@ -61,6 +63,7 @@ type Server struct {
 	metrics     *httpMetrics
 	ussd        *USSDConfig
 	sms         *SMSConfig
+	admin       *AdminConfig
 	loyalty     *LoyaltyConfig
 	ledger      *LedgerConfig
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
@@ -80,6 +83,7 @@ func NewServer(cfg Config) *Server {
 		registry:    cfg.Registry,
 		ussd:        cfg.USSD,
 		sms:         cfg.SMS,
+		admin:       cfg.Admin,
 		loyalty:     cfg.Loyalty,
 		ledger:      cfg.Ledger,
 	}
@@ -96,7 +100,7 @@ func NewServer(cfg Config) *Server {
 	s.metrics = newHTTPMetrics(s.registry)
 
 	r := mux.NewRouter()
-	r.Use(s.recordRoute, s.requireToken)
+	r.Use(s.recordRoute, s.requireToken, s.auditChanges)
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
 
@@ -110,6 +114,8 @@ func NewServer(cfg Config) *Server {
 	r.HandleFunc("/api/v1/subscribers/{msisdn}/ledger", s.getLedger).Methods(http.MethodGet)
 
 	s.smsRoutes(r)
+	s.adminRoutes(r)
+	s.consoleRoutes(r)
 	s.loyaltyRoutes(r)
 	s.ledgerRoutes(r)
 	if s.ussd != nil {

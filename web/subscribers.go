@@ -66,6 +66,12 @@ func (s *Server) putSubscriber(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// The profile as it was, for the audit log; nil when it is new.
+	before, err := s.subscriberView(r.Context(), msisdn)
+	if err != nil && care360.ErrorCode(err) != care360.ENOTFOUND {
+		s.writeError(w, r, err)
+		return
+	}
 	created, err := s.subscribers.PutSubscriber(r.Context(), sub)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -76,6 +82,7 @@ func (s *Server) putSubscriber(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.audit(r, "subscriber.put", string(msisdn), before, out)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated

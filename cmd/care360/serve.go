@@ -30,6 +30,7 @@ type Main struct {
 	DB      *store.DB
 	SMS     *store.SMS // the outbox, campaigns, opt-outs
 	Engine  *menus.Engine
+	Traffic *store.TrafficCounter // USSD steps per hour, for the reports
 	Gateway *gateway.Gateway
 	Web     *web.Server
 
@@ -95,8 +96,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// Every USSD channel steps the engine through the counter.
+	m.Traffic = m.DB.NewTrafficCounter(0)
+	ussd := m.Traffic.Wrap(m.Engine)
 	m.Gateway = gateway.New(gateway.Config{
-		Binds: c.Binds, USSD: m.Engine, Numbering: care360.VietnamMobile,
+		Binds: c.Binds, USSD: ussd, Numbering: care360.VietnamMobile,
 		Logger: m.Logger, Registry: reg,
 		SMS: kw, Outbox: m.SMS, ShortCode: c.ShortCode,
 	})
@@ -107,10 +111,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Points:      m.DB,
 		Registry:    reg,
 		Logger:      m.Logger,
+		Admin:       &web.AdminConfig{Staff: m.DB, Audit: m.DB, Reports: m.DB, Location: c.Location},
 		SMS:         &web.SMSConfig{Messages: m.SMS, Campaigns: m.SMS, DNC: m.SMS},
 		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog},
 		USSD: &web.USSDConfig{
-			Service: m.Engine, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
+			Service: ussd, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
 		},
 		Ready: []web.ReadyCheck{
@@ -129,6 +134,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	m.Gateway.Start()
+	m.Traffic.Start()
 	m.Provision = provision.New(provision.Config{Queue: m.Catalog, Logger: m.Logger})
 	m.Provision.Start()
 	m.announce = every(announceEvery, m.Logger, "announce gifts", func(ctx context.Context) error {
@@ -163,6 +169,10 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.http != nil {
 		errs = append(errs, m.http.Shutdown(ctx))
 		m.http = nil
+	}
+	if m.Traffic != nil {
+		errs = append(errs, m.Traffic.Stop(ctx))
+		m.Traffic = nil
 	}
 	if m.DB != nil {
 		m.DB.Close()

@@ -71,6 +71,9 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if *smsOnly {
 		return smsPhase(ctx, admin, bin, runs, dur)
 	}
+	if *ledgerOnly {
+		return ledgerPhase(ctx, admin, bin, runs, dur)
+	}
 	if *claimsOnly {
 		return claimsPhase(ctx, admin, runs, dur)
 	}
@@ -141,7 +144,10 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if err := smsPhase(ctx, admin, bin, runs, dur); err != nil {
 		return err
 	}
-	return claimsPhase(ctx, admin, runs, dur)
+	if err := claimsPhase(ctx, admin, runs, dur); err != nil {
+		return err
+	}
+	return ledgerPhase(ctx, admin, bin, runs, dur)
 }
 
 // openDialogues leaves n dialogues open on the main menu and reports what
@@ -262,8 +268,9 @@ COMMIT;
 }
 
 type gateway struct {
-	cmd *exec.Cmd
-	log string
+	cmd  *exec.Cmd
+	log  string
+	http string // host:port of its admin API
 }
 
 // startGateway runs `care360 serve` as an operator would.
@@ -291,7 +298,7 @@ func startGateway(bin, dbURL, smscAddr string) (*gateway, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	return &gateway{cmd: cmd, log: logf.Name()}, nil
+	return &gateway{cmd: cmd, log: logf.Name(), http: httpAddr}, nil
 }
 
 // rss is the gateway process's resident memory in bytes.

@@ -1,0 +1,333 @@
+package main
+
+// The ledger figures (issue 6): billing usage ingested through the API of a
+// real `care360 serve` process over HTTP on loopback (accepted events/s, and
+// how soon they are all posted to the ledger), and the import of a million
+// subscribers through POST /api/v1/subscribers:import, next to the pgbench
+// limit measured in the same run.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360/gateway/smsc"
+	"github.com/care360/care360/store"
+)
+
+var (
+	ledgerOnly   = flag.Bool("ledger-only", false, "run only the usage and import figures")
+	usageEvents  = flag.Int("usage-events", 1_000_000, "usage events per run (0 skips the usage figures)")
+	usageBatch   = flag.Int("usage-batch", 10_000, "events per POST /api/v1/usage")
+	usageClients = flag.Int("usage-clients", 4, "concurrent feed clients")
+	usageMembers = flag.Int("usage-members", 100_000, "members the events spread over")
+	importRows   = flag.Int("import-rows", 1_000_000, "rows per import run (0 skips the import figures)")
+)
+
+const (
+	usageGoal     = 100_000.0 // events/s, PERFORMANCE.md
+	importTimeout = 10 * time.Minute
+)
+
+// ledgerPhase measures, on a database of its own with bin/care360 serve
+// (its scheduler posting usage, as in production):
+//
+//  1. usage ingest: runs of n events (1 % refunds) spread over the members,
+//     pre-encoded in batches and POSTed by several clients at once; accepted
+//     events/s is n over the time until the last batch is answered, and
+//     posted events/s is n over the time until the pending queue is empty
+//     (every point on the ledger, tiers upgraded, SMS queued);
+//  2. import: a CSV of m new subscribers per run, uploaded in one request,
+//     while a second client follows GET /api/v1/imports/{id}.
+func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Duration) error {
+	if *usageEvents <= 0 && *importRows <= 0 {
+		return nil
+	}
+	dbURL, err := freshDatabase(ctx, admin, "care360_bench_ledger")
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx, dbURL); err != nil {
+		return err
+	}
+	members := max(*usageMembers, 1000)
+	if err := seed(ctx, dbURL, members); err != nil {
+		return err
+	}
+	limit, err := pgbenchLimit(dbURL, members, dur)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("== Ledger: %d members; pgbench (the USSD step transaction): %.0f tx/s\n", members, limit)
+	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 10 * time.Second})
+	if err := sim.Start(); err != nil {
+		return err
+	}
+	defer sim.Close()
+	gw, err := startGateway(bin, dbURL, sim.Addr())
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
+	api := &apiClient{base: "http://" + gw.http, token: "bench", c: &http.Client{Timeout: importTimeout,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	if err := api.waitUp(ctx); err != nil {
+		return fmt.Errorf("%w (log: %s)", err, gw.log)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+
+	if n := *usageEvents; n > 0 {
+		fmt.Printf("== Usage ingest: %d events per run in batches of %d, %d clients, POST /api/v1/usage over loopback to bin/care360 serve\n",
+			n, *usageBatch, *usageClients)
+		if _, _, err := usageRun(ctx, api, conn, members, min(n, 50_000), -1); err != nil { // warm up
+			return err
+		}
+		var accepted, posted []float64
+		for i := range runs {
+			a, p, err := usageRun(ctx, api, conn, members, n, i)
+			if err != nil {
+				return err
+			}
+			accepted, posted = append(accepted, a), append(posted, p)
+		}
+		for _, f := range []struct {
+			what  string
+			rates []float64
+		}{{"accepted", accepted}, {"posted", posted}} {
+			slices.Sort(f.rates)
+			med := f.rates[len(f.rates)/2]
+			fmt.Printf("%s events/s min %.0f / median %.0f / max %.0f; median = %.2f × the pgbench limit, %.2f × the goal of %.0f/s\n",
+				f.what, f.rates[0], med, f.rates[len(f.rates)-1], med/limit, med/usageGoal, usageGoal)
+		}
+		fmt.Println()
+	}
+	if m := *importRows; m > 0 {
+		fmt.Printf("== Import: %d new subscribers per run, one CSV upload to POST /api/v1/subscribers:import\n", m)
+		var rates []float64
+		for i := range runs {
+			r, err := importRun(ctx, api, m, i)
+			if err != nil {
+				return err
+			}
+			rates = append(rates, r)
+		}
+		slices.Sort(rates)
+		fmt.Printf("rows/s min %.0f / median %.0f / max %.0f\n\n", rates[0], rates[len(rates)/2], rates[len(rates)-1])
+	}
+	return nil
+}
+
+// usageRun feeds n events and returns accepted and posted events/s.
+func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, run int) (accepted, posted float64, err error) {
+	batches := usageBatches(members, n, run)
+	var mu sync.Mutex
+	var firstErr error
+	var ok int
+	next := make(chan []byte)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range *usageClients {
+		wg.Go(func() {
+			for body := range next {
+				var res struct{ Accepted, Duplicate, Rejected int }
+				err := api.do(ctx, http.MethodPost, "/api/v1/usage", "application/json", bytes.NewReader(body), &res)
+				mu.Lock()
+				ok += res.Accepted
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, b := range batches {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
+	took := time.Since(start)
+	if firstErr != nil {
+		return 0, 0, firstErr
+	}
+	if ok != n {
+		return 0, 0, fmt.Errorf("run %d: %d of %d events accepted", run+1, ok, n)
+	}
+	for {
+		var left int64
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM usage_pending`).Scan(&left); err != nil {
+			return 0, 0, err
+		}
+		if left == 0 {
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			return 0, 0, fmt.Errorf("usage not posted after 10 minutes (%d left)", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	drained := time.Since(start)
+	var credits int64
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM points_ledger WHERE idempotency_key LIKE $1`,
+		fmt.Sprintf("usage:b%d-%%", run+1)).Scan(&credits); err != nil {
+		return 0, 0, err
+	}
+	accepted, posted = float64(n)/took.Seconds(), float64(n)/drained.Seconds()
+	if run >= 0 {
+		fmt.Printf("run %d: %.0f events/s accepted (%s), %.0f events/s posted (all on the ledger after %s, %d ledger entries: %.1f events each)\n",
+			run+1, accepted, took.Round(time.Millisecond), posted, drained.Round(time.Millisecond), credits, float64(n)/float64(max(credits, 1)))
+	}
+	return accepted, posted, nil
+}
+
+// usageBatches pre-encodes n events of the current hour spread at random
+// over the seeded members, 1 % of them refunds, so that the client's own
+// JSON work is not in the measurement.
+func usageBatches(members, n, run int) [][]byte {
+	rnd := rand.New(rand.NewPCG(uint64(run+2), 7))
+	now := time.Now()
+	type event struct {
+		MSISDN string    `json:"msisdn"`
+		Amount int64     `json:"amount_vnd"`
+		At     time.Time `json:"at"`
+		ID     string    `json:"id"`
+	}
+	var out [][]byte
+	batch := make([]event, 0, *usageBatch)
+	flush := func() {
+		b, _ := json.Marshal(batch)
+		out, batch = append(out, b), batch[:0]
+	}
+	for i := range n {
+		amount := 1000 + rnd.Int64N(99_000)
+		if rnd.IntN(100) == 0 {
+			amount = -amount
+		}
+		batch = append(batch, event{
+			MSISDN: "84" + strconv.Itoa(900000001+rnd.IntN(members)), Amount: amount,
+			At: now.Add(-time.Duration(rnd.IntN(1800)) * time.Second).Truncate(time.Second),
+			ID: fmt.Sprintf("b%d-%d", run+1, i),
+		})
+		if len(batch) == *usageBatch {
+			flush()
+		}
+	}
+	if len(batch) > 0 {
+		flush()
+	}
+	return out
+}
+
+// importRun uploads m new subscribers (numbers of their own per run) and
+// returns rows/s; a second client polls the import's progress meanwhile.
+func importRun(ctx context.Context, api *apiClient, m, run int) (float64, error) {
+	var csv bytes.Buffer
+	csv.Grow(m * 64)
+	csv.WriteString("msisdn,name,gender,birthday,language,member_since\n")
+	base := 300_000_000 + run*m
+	for i := range m {
+		fmt.Fprintf(&csv, "0%d,Hoi vien %d,%s,19%02d-%02d-%02d,vi,20%02d-01-01\n",
+			base+i, i, [2]string{"f", "m"}[i%2], 50+i%50, 1+i%12, 1+i%28, 5+i%20)
+	}
+	id := fmt.Sprintf("bench-%d-%d", time.Now().Unix(), run+1)
+	done := make(chan struct{})
+	var seen []string
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Go(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				var p struct {
+					Status      string
+					Rows, Taken int64
+				}
+				if api.do(ctx, http.MethodGet, "/api/v1/imports/"+id, "", nil, &p) == nil {
+					seen = append(seen, fmt.Sprintf("%s %d/%d at %s", p.Status, p.Rows, p.Taken, time.Since(start).Round(time.Second)))
+				}
+			}
+		}
+	})
+	size := csv.Len()
+	var rep struct {
+		Rows, Taken, Created, Rejected int64
+	}
+	err := api.do(ctx, http.MethodPost, "/api/v1/subscribers:import?id="+id, "text/csv", &csv, &rep)
+	took := time.Since(start)
+	close(done)
+	wg.Wait()
+	if err != nil {
+		return 0, err
+	}
+	if rep.Created != int64(m) {
+		return 0, fmt.Errorf("import %d: %+v", run+1, rep)
+	}
+	rate := float64(m) / took.Seconds()
+	fmt.Printf("run %d: %d rows (%.1f MB) in %s: %.0f rows/s, %d created, %d rejected; progress seen: %v\n",
+		run+1, rep.Rows, float64(size)/1e6, took.Round(time.Millisecond), rate, rep.Created, rep.Rejected, seen)
+	return rate, nil
+}
+
+// apiClient calls the admin API of the gateway under test.
+type apiClient struct {
+	base, token string
+	c           *http.Client
+}
+
+func (a *apiClient) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := a.c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw[:min(len(raw), 300)])
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// waitUp waits for the gateway's HTTP server to answer.
+func (a *apiClient) waitUp(ctx context.Context) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := a.c.Get(a.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gateway HTTP not up: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

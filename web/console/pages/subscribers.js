@@ -1,0 +1,116 @@
+// Look a subscriber up by MSISDN: profile, tier and points, the ledger, the
+// SMS sent to them; support and admins adjust points with a reason.
+import { h, fill, field, num, when, notice, randomKey } from '../dom.js';
+import { api, path } from '../api.js';
+import { t } from '../i18n.js';
+
+export default {
+  id: 'subscribers',
+  title: 'nav.subscribers',
+  needs: [['GET', '/api/v1/subscribers/{msisdn}']],
+  render(el, ctx) {
+    const q = h('input#msisdn', { type: 'search', placeholder: '0903123456', required: true, inputmode: 'tel' });
+    const out = h('div#subscriber');
+    const search = async (msisdn) => {
+      fill(out, h('p.muted', t('loading')));
+      try {
+        const sub = await api('GET', path('/api/v1/subscribers/{msisdn}', { msisdn }));
+        show(out, sub, ctx);
+      } catch (err) {
+        fill(out, notice('error', err.status === 404 ? t('sub.none', msisdn) : err.message));
+      }
+    };
+    el.append(h('form.row', {
+      onsubmit: (e) => { e.preventDefault(); search(q.value.trim()); },
+    }, field(t('sub.msisdn'), q), h('button', { type: 'submit' }, t('sub.search'))), out);
+    const pre = new URLSearchParams(location.hash.split('?')[1] || '').get('msisdn');
+    if (pre) { q.value = pre; search(pre); }
+  },
+};
+
+function show(out, sub, ctx) {
+  const { lang, features } = ctx;
+  const p = sub.points;
+  const profile = h('section.card',
+    h('h2', sub.name || sub.msisdn),
+    h('dl.facts',
+      fact(t('sub.msisdn'), sub.msisdn), fact(t('sub.tier'), t('tier.' + sub.tier)),
+      fact(t('sub.status'), sub.status), fact(t('sub.language'), sub.language),
+      fact(t('sub.birthday'), sub.birthday || '—'), fact(t('sub.since'), sub.member_since || '—')),
+    h('dl.facts.points',
+      fact(t('pts.spendable'), num(p.spendable, lang), 'spendable'), fact(t('pts.qualifying'), num(p.qualifying, lang)),
+      fact(t('pts.bonus'), num(p.bonus, lang)),
+      fact(t('pts.expiry'), p.next_expiry ? `${num(p.next_expiry.points, lang)} · ${p.next_expiry.date}` : '—')));
+  const parts = [profile];
+  if (features.can('POST', '/api/v1/subscribers/{msisdn}/points')) parts.push(adjust(sub, ctx, () => refresh()));
+  const ledger = h('section.card', h('h2', t('ledger.title')));
+  parts.push(ledger);
+  let messages = null;
+  if (features.can('GET', '/api/v1/messages')) {
+    messages = h('section.card', h('h2', t('msg.title')));
+    parts.push(messages);
+  }
+  if (features.can('POST', '/api/v1/emulator/ussd')) {
+    parts.push(h('p', h('a', { href: '#/emulator?msisdn=' + encodeURIComponent(sub.msisdn) }, t('sub.dial'))));
+  }
+  fill(out, parts);
+  const refresh = async () => {
+    try {
+      const fresh = await api('GET', path('/api/v1/subscribers/{msisdn}', sub));
+      show(out, fresh, ctx);
+    } catch (err) { out.append(notice('error', err.message)); }
+  };
+  loadLedger(ledger, sub, lang);
+  if (messages) loadMessages(messages, sub.msisdn, lang);
+}
+
+function fact(label, value, cls) {
+  return [h('dt', label), h('dd', { class: cls || null }, value)];
+}
+
+function adjust(sub, ctx, refresh) {
+  const points = h('input#points', { type: 'number', required: true, step: 1 });
+  const kind = h('select#kind', h('option', { value: 'bonus' }, t('pts.bonus')), h('option', { value: 'qualifying' }, t('pts.qualifying')));
+  const reason = h('input#reason', { type: 'text', required: true, maxlength: 500 });
+  const msg = h('div');
+  // One key per form: a double click or a retried request books once.
+  let key = randomKey();
+  return h('section.card', h('h2', t('adj.title')), h('form.row', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        const body = { kind: kind.value, points: Number(points.value), reason: reason.value.trim(), idempotency_key: 'console-' + key };
+        await api('POST', path('/api/v1/subscribers/{msisdn}/points', sub), body);
+        key = randomKey();
+        refresh();
+      } catch (err) {
+        fill(msg, notice('error', err.reason === 'insufficient_points' ? t('adj.insufficient') : err.message));
+      }
+    },
+  }, field(t('adj.points'), points), field(t('adj.kind'), kind), field(t('adj.reason'), reason),
+  h('button', { type: 'submit' }, t('adj.go'))), h('p.muted', t('adj.help')), msg);
+}
+
+async function loadLedger(card, sub, lang) {
+  try {
+    const { entries } = await api('GET', path('/api/v1/subscribers/{msisdn}/ledger', sub) + '?limit=50');
+    card.append(table([t('ledger.when'), t('ledger.points'), t('ledger.kind'), t('ledger.reason'), t('ledger.expires')],
+      entries.map((e) => [when(e.earned_at, lang), h('span', { class: e.points < 0 ? 'neg' : 'pos' }, num(e.points, lang)),
+        e.kind, e.reason, e.expires_at ? when(e.expires_at, lang) : '—']), 'ledger'));
+  } catch (err) { card.append(notice('error', err.message)); }
+}
+
+async function loadMessages(card, msisdn, lang) {
+  try {
+    const { messages } = await api('GET', '/api/v1/messages?limit=20&msisdn=' + encodeURIComponent(msisdn));
+    card.append(table([t('msg.when'), t('msg.text'), t('msg.status')],
+      messages.map((m) => [when(m.created_at, lang), m.text, t('status.' + m.status)]), 'messages'));
+  } catch (err) { card.append(notice('error', err.message)); }
+}
+
+/** A table, or a line saying there is nothing. */
+export function table(head, rows, id) {
+  if (!rows.length) return h('p.muted', t('empty'));
+  return h('table', { id: id || null }, h('thead', h('tr', head.map((x) => h('th', x)))),
+    h('tbody', rows.map((r) => h('tr', r.map((c) => h('td', c))))));
+}
