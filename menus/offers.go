@@ -121,5 +121,5 @@ func book(c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return text(c.lang(), "book.done", strconv.Itoa(b.Nights), o.Name(c.lang()), b.Code), nil
+	return text(c.lang(), "book.done", strconv.Itoa(b.Nights), o.Name(c.lang())), nil
 }

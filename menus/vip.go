@@ -62,5 +62,5 @@ func useVIP(c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return text(c.lang(), "vip.done", u.Code, u.Left), nil
+	return text(c.lang(), "vip.done", u.Left), nil
 }
