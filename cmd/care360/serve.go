@@ -17,6 +17,7 @@ import (
 	"github.com/care360/care360/keywords"
 	"github.com/care360/care360/menus"
 	"github.com/care360/care360/provision"
+	"github.com/care360/care360/schedule"
 	"github.com/care360/care360/store"
 	"github.com/care360/care360/web"
 )
@@ -33,6 +34,7 @@ type Main struct {
 	Traffic *store.TrafficCounter // USSD steps per hour, for the reports
 	Gateway *gateway.Gateway
 	Web     *web.Server
+	Jobs    *schedule.Scheduler // the ledger's: usage posting, expiry sweep, tier review
 
 	// The loyalty catalogue (gifts, offers, privileges), the worker that
 	// provisions airtime and data gifts, and the job announcing gifts.
@@ -78,6 +80,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.SMS = store.NewSMS(m.DB, care360.SMSRules{ShortCode: c.ShortCode})
 	transfers := store.NewTransfers(m.DB, care360.TransferRules{})
 	m.Catalog = store.NewCatalog(m.DB, m.SMS, store.CatalogOptions{USSDCode: c.USSDCode})
+	ledger := store.NewLedger(m.DB, care360.UsageRules{})
+	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, schedule.Ledger(ledger)...)
 	draws, spins := store.NewDraws(m.DB), store.NewSpins(m.DB)
 	kw := keywords.New(keywords.Config{
 		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
@@ -114,6 +118,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Admin:       &web.AdminConfig{Staff: m.DB, Audit: m.DB, Reports: m.DB, Location: c.Location},
 		SMS:         &web.SMSConfig{Messages: m.SMS, Campaigns: m.SMS, DNC: m.SMS},
 		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog},
+		Ledger:      &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.DB},
 		USSD: &web.USSDConfig{
 			Service: ussd, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
@@ -141,6 +146,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		_, err := m.Catalog.AnnounceGifts(ctx)
 		return err
 	})
+	m.Jobs.Start()
 	m.Logger.Info("care360 serving", "http", m.HTTPAddr(), "smsc", len(c.Binds), "ussd_code", c.USSDCode)
 	return nil
 }
@@ -173,6 +179,9 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Traffic != nil {
 		errs = append(errs, m.Traffic.Stop(ctx))
 		m.Traffic = nil
+	}
+	if m.Jobs != nil {
+		errs = append(errs, m.Jobs.Stop(ctx))
 	}
 	if m.DB != nil {
 		m.DB.Close()
