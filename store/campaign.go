@@ -51,7 +51,7 @@ func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *ca
 			return err
 		}
 		query, args := s.recipients(nc, id, now)
-		n, err := s.scheduleMarketing(ctx, tx, query, args, nc.SendAt)
+		n, err := s.scheduleMarketing(ctx, tx, query, args, nc.SendAt, false)
 		if err != nil {
 			return err
 		}
@@ -67,26 +67,36 @@ func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *ca
 }
 
 // recipients is the segment as a query yielding (msisdn, text, key,
-// campaign_id) for scheduleMarketing, with its arguments.
+// campaign_id) for scheduleMarketing, with its arguments. Each placeholder
+// costs work per recipient, so only those the texts use are rendered.
 func (s *SMS) recipients(nc care360.NewCampaign, id int64, now time.Time) (string, []any) {
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	uses := func(p string) bool { return strings.Contains(nc.Text+nc.TextEn, p) }
 	vi := s.rules.MarketingText(care360.Fold(nc.Text))
 	en := vi
 	if nc.TextEn != "" {
 		en = s.rules.MarketingText(nc.TextEn)
 	}
-	tier := s.tierSQL(arg, now)
 	text := `CASE s.language WHEN 'en' THEN ` + arg(en) + ` WHEN 'vi-unicode' THEN ` + arg(s.rules.MarketingText(nc.Text)) + ` ELSE ` + arg(vi) + ` END`
-	from, to := foldTable()
-	text = `replace(` + text + `, '{name}', CASE s.language WHEN 'vi' THEN translate(s.name, ` + arg(from) + `, ` + arg(to) + `) ELSE s.name END)`
-	text = `replace(` + text + `, '{tier}', ` + arg(tierNamesJSON()) + `::jsonb -> s.language ->> (` + tier + `))`
-	if strings.Contains(nc.Text+nc.TextEn, care360.PlaceholderPoints) {
-		// Spendable points, only when asked for: the sum costs a ledger
-		// lookup per recipient.
+	if uses(care360.PlaceholderName) {
+		// Plain vi folds the name like care360.Fold; most names are ASCII
+		// already, which the length test finds without looking at letters.
+		from, to := foldTable()
+		text = `replace(` + text + `, '{name}', CASE WHEN s.language <> 'vi' OR octet_length(s.name) = char_length(s.name) THEN s.name
+			ELSE translate(s.name, ` + arg(from) + `, ` + arg(to) + `) END)`
+	}
+	var tier string
+	if uses(care360.PlaceholderTier) || len(nc.Tiers) > 0 {
+		tier = s.tierSQL(arg, now)
+	}
+	if uses(care360.PlaceholderTier) {
+		text = `replace(` + text + `, '{tier}', ` + arg(tierNamesJSON()) + `::jsonb -> s.language ->> (` + tier + `))`
+	}
+	if uses(care360.PlaceholderPoints) {
 		points := `(SELECT coalesce(sum(l.remaining), 0) FROM points_ledger l
 			WHERE l.msisdn = s.msisdn AND l.remaining > 0 AND l.expires_at > ` + arg(now) + `)`
 		text = `replace(` + text + `, '{points}', replace(to_char(` + points + `, 'FM999,999,999,990'), ',',
@@ -106,9 +116,15 @@ func (s *SMS) recipients(nc care360.NewCampaign, id int64, now time.Time) (strin
 		where = append(where, `s.msisdn = ANY(`+arg(strs(nc.MSISDNs))+`::text[])`)
 	}
 	cid := arg(id)
-	return `SELECT s.msisdn, ` + text + ` AS text, 'c' || ` + cid + `::bigint || ':' || s.msisdn AS key, ` + cid + `::bigint AS campaign_id
+	return `SELECT s.msisdn, ` + text + ` AS text, ` + arg(campaignKey(id)) + ` || s.msisdn AS key, ` + cid + `::bigint AS campaign_id
 		FROM subscribers s WHERE ` + strings.Join(where, " AND "), args
 }
+
+// campaignKey is the idempotency-key prefix of campaign id's messages; the
+// next prefix in byte order (':' + 1 is ';') ends their range of keys.
+func campaignKey(id int64) string { return "c" + strconv.FormatInt(id, 10) + ":" }
+
+func campaignKeyEnd(id int64) string { return "c" + strconv.FormatInt(id, 10) + ";" }
 
 // tierSQL is the tier a subscriber holds today, as Subscriber computes it:
 // the stored tier, raised to the loyalty floor after enough years.
@@ -139,10 +155,13 @@ func tierNamesJSON() string {
 }
 
 // foldTable returns translate()'s from and to strings for care360.Fold over
-// the Latin letters with diacritics, so SQL folds names like Go does.
+// the letters of Vietnamese with diacritics, so SQL folds names as Go does.
+// translate() looks each character up in from, so from is kept to the
+// Vietnamese alphabet rather than all of Latin Extended.
 func foldTable() (from, to string) {
 	var f, t strings.Builder
-	for _, block := range [][2]rune{{0x00C0, 0x024F}, {0x1EA0, 0x1EF9}} {
+	for _, block := range [][2]rune{{0x00C0, 0x00FD}, {0x0102, 0x0103}, {0x0110, 0x0111}, {0x0128, 0x0129},
+		{0x0168, 0x0169}, {0x01A0, 0x01A1}, {0x01AF, 0x01B0}, {0x1EA0, 0x1EF9}} {
 		for r := block[0]; r <= block[1]; r++ {
 			if folded := []rune(care360.Fold(string(r))); len(folded) == 1 && folded[0] < 0x80 && folded[0] != r {
 				f.WriteRune(r)
@@ -193,7 +212,8 @@ func (s *SMS) Campaign(ctx context.Context, id int64) (c *care360.Campaign, err 
 		       count(*) FILTER (WHERE m.status = 'delivered'),
 		       count(*) FILTER (WHERE m.status IN ('failed', 'undeliverable', 'expired'))
 		FROM sms_messages m LEFT JOIN sms_queue q ON q.message_id = m.id
-		WHERE m.campaign_id = $1`, id).Scan(&p.Queued, &p.Held, &p.Sent, &p.Delivered, &p.Failed)
+		WHERE m.idempotency_key >= $1 AND m.idempotency_key < $2`, campaignKey(id), campaignKeyEnd(id)).
+		Scan(&p.Queued, &p.Held, &p.Sent, &p.Delivered, &p.Failed)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func (s *SMS) Send(ctx context.Context, o care360.OutgoingSMS) (m *care360.Messa
 			return care360.Refused(care360.ReasonOptedOut, "%s does not take marketing SMS", o.MSISDN.Masked())
 		}
 		_, err := s.scheduleMarketing(ctx, tx, `SELECT $1::text AS msisdn, $2::text AS text, $3::text AS key, NULL::bigint AS campaign_id`,
-			[]any{o.MSISDN, o.Text, o.IdempotencyKey}, s.db.now())
+			[]any{o.MSISDN, o.Text, o.IdempotencyKey}, s.db.now(), true)
 		return err
 	})
 	if err != nil {
@@ -124,35 +124,61 @@ func insertTransactional(ctx context.Context, tx pgx.Tx, now time.Time, msgs []c
 // the subscriber within the daily cap (counting what is sent or planned) and
 // inside the sending window; what is planned later than now is held. It
 // takes the marketing lock for the rest of tx and returns how many it queued.
-func (s *SMS) scheduleMarketing(ctx context.Context, tx pgx.Tx, recipients string, args []any, start time.Time) (int64, error) {
+// Keys already used keep their first message when replays are possible; a
+// fan-out, whose keys are its new campaign's, says they are not, which spares
+// the speculative insertion ON CONFLICT costs on each of a million rows.
+func (s *SMS) scheduleMarketing(ctx context.Context, tx pgx.Tx, recipients string, args []any, start time.Time, replays bool) (int64, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, marketingLock); err != nil {
 		return 0, err
 	}
-	n := len(args)
+	tag, err := tx.Exec(ctx, marketingSQL(recipients, len(args), replays),
+		append(args, start, s.rules.DailyCap, s.db.loc.String(), s.rules.WindowOpen, s.rules.WindowClose, s.db.now(),
+			s.rules.NextWindow(start, s.db.loc))...)
+	return tag.RowsAffected(), err
+}
+
+// marketingSQL is scheduleMarketing's statement for a recipients query that
+// takes n arguments; its own seven follow them (start, daily cap, time zone,
+// window open and close, now, and start moved into the window: the plan of
+// every recipient the cap does not hold back, computed once in Go).
+//
+// The cap reads what each subscriber was recently sent or has planned
+// (prev) once, as a set joined to the recipients, never as a subquery per
+// recipient: a per-row lookup that the planner turns into a scan would also
+// scan the rows this very statement inserts, which made a first campaign
+// quadratic. The look-back is a week: a message planned earlier and sent in
+// the last 24 h only after a week-long pause is the one the cap can miss.
+func marketingSQL(recipients string, n int, replays bool) string {
 	p := func(i int) string { return "$" + strconv.Itoa(n+i) }
-	tag, err := tx.Exec(ctx, `
-		WITH r AS (`+recipients+`),
+	start, sentAt := p(1)+"::timestamptz", "coalesce(m.submitted_at, m.scheduled_at)"
+	conflict := ""
+	if replays {
+		conflict = "ON CONFLICT (idempotency_key) DO NOTHING"
+	}
+	return `
+		WITH r AS (` + recipients + `),
+		prev AS MATERIALIZED (
+			SELECT m.msisdn, (array_agg(` + sentAt + ` ORDER BY ` + sentAt + ` DESC))[` + p(2) + `::int] + interval '24 hours' AS free_at
+			FROM sms_messages m
+			WHERE m.kind = 'marketing' AND m.status <> 'failed' AND m.scheduled_at > ` + start + ` - interval '7 days'
+			GROUP BY m.msisdn
+		),
 		slot AS (
-			SELECT r.msisdn, r.text, r.key, r.campaign_id, sms_window(greatest(`+p(1)+`::timestamptz, coalesce((
-				SELECT coalesce(m.submitted_at, m.scheduled_at) + interval '24 hours'
-				FROM sms_messages m
-				WHERE m.msisdn = r.msisdn AND m.kind = 'marketing' AND m.status <> 'failed'
-				ORDER BY coalesce(m.submitted_at, m.scheduled_at) DESC
-				OFFSET `+p(2)+` - 1 LIMIT 1), `+p(1)+`)), `+p(3)+`, `+p(4)+`, `+p(5)+`) AS at
-			FROM r
+			SELECT r.msisdn, r.text, r.key, r.campaign_id,
+				CASE WHEN prev.free_at IS NULL THEN ` + p(7) + `::timestamptz
+				     ELSE sms_window(greatest(` + start + `, prev.free_at), ` + p(3) + `, ` + p(4) + `, ` + p(5) + `) END AS at
+			FROM r LEFT JOIN prev ON prev.msisdn = r.msisdn
 			WHERE NOT EXISTS (SELECT 1 FROM sms_optouts o WHERE o.msisdn = r.msisdn)
 			  AND NOT EXISTS (SELECT 1 FROM sms_dnc d WHERE d.msisdn = r.msisdn)
 		),
 		m AS (
 			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, campaign_id, scheduled_at, created_at)
-			SELECT msisdn, text, 'marketing', key, campaign_id, at, `+p(6)+` FROM slot
-			ON CONFLICT (idempotency_key) DO NOTHING
+			SELECT msisdn, text, 'marketing', key, campaign_id, at, ` + p(6) + ` FROM slot
+			` + conflict + `
 			RETURNING id, scheduled_at, campaign_id
 		)
 		INSERT INTO sms_queue (message_id, priority, not_before, held, campaign_id)
-		SELECT id, 1, scheduled_at, scheduled_at > `+p(6)+`, campaign_id FROM m`,
-		append(args, start, s.rules.DailyCap, s.db.loc.String(), s.rules.WindowOpen, s.rules.WindowClose, s.db.now())...)
-	return tag.RowsAffected(), err
+		SELECT id, 1, scheduled_at, scheduled_at > ` + p(6) + `, campaign_id FROM m`
 }
 
 // messageColumns read a message with its status as the API shows it: while
