@@ -1,0 +1,260 @@
+// Browser tests of the Care360 console: Debian's chromium driven by
+// playwright-core against the real program, which cmd/care360's
+// TestConsoleBrowser starts (on port 0, with the SMSC simulator and a
+// Postgres of its own) and describes in the environment:
+//
+//   CONSOLE_URL     the program's HTTP address
+//   CONSOLE_TOKEN   the built-in admin token
+//   CONSOLE_MSISDN  a member with points, in national form (0903…)
+//   CONSOLE_SHOTS   where screenshots go
+//   CHROMIUM        the browser (default /usr/bin/chromium)
+//
+// Steps run in order, as an operator would work: they share the browser.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const URL = process.env.CONSOLE_URL;
+const TOKEN = process.env.CONSOLE_TOKEN;
+const MSISDN = process.env.CONSOLE_MSISDN || '0903123456';
+const SHOTS = process.env.CONSOLE_SHOTS || '/tmp/care360-console-shots';
+const CANON = '84' + MSISDN.replace(/^0/, '');
+if (!URL || !TOKEN) throw new Error('CONSOLE_URL and CONSOLE_TOKEN are required (run through go test ./cmd/care360 -run TestConsoleBrowser)');
+mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+const errors = []; // console errors and failed requests of every page: none expected
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    // The machine's network is closed: no background calls, no component updates.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+/** A new signed-out tab (its own sessionStorage), watched for errors. */
+async function newPage(lang = 'vi') {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+  await ctx.addInitScript((l) => localStorage.setItem('care360.lang', l), lang);
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(`console: ${m.text()}`); });
+  return page;
+}
+
+async function signIn(page, token) {
+  await page.goto(URL + '/');
+  await page.fill('#token', token);
+  await page.click('form.login button[type=submit]');
+  await page.waitForSelector('#nav a');
+}
+
+const navLinks = (page) => page.$$eval('#nav a', (as) => as.map((a) => a.dataset.page));
+const shot = (page, name) => page.screenshot({ path: join(SHOTS, name + '.png') });
+
+let admin;      // the admin's tab
+let support;    // a support agent's tab
+let supportName;
+
+test('sign in with the admin token; a wrong token is refused', async () => {
+  admin = await newPage();
+  await admin.goto(URL + '/');
+  await admin.fill('#token', 'not-the-token');
+  await admin.click('form.login button[type=submit]');
+  await admin.waitForSelector('.notice.error');
+  await signIn(admin, TOKEN);
+  const links = await navLinks(admin);
+  for (const p of ['subscribers', 'emulator', 'reports', 'audit', 'staff']) assert.ok(links.includes(p), `admin menu lacks ${p}: ${links}`);
+  assert.match(await admin.textContent('#me'), /admin/);
+});
+
+test('the admin creates a support account; its token is shown once', async () => {
+  await admin.goto(URL + '/#/staff');
+  supportName = 'Nguyễn Thị Lan ' + (Date.now() % 1000);
+  await admin.fill('#staff-name', supportName);
+  await admin.selectOption('#staff-role', 'support');
+  await admin.click('form.card.row button[type=submit]');
+  const token = await admin.inputValue('#new-token');
+  assert.match(token, /^c360s_\d+_/);
+  await admin.waitForSelector(`#staff-list td:text("${supportName}")`);
+  support = await newPage();
+  await signIn(support, token);
+});
+
+test('support sees only what the role may use', async () => {
+  const links = await navLinks(support);
+  assert.ok(links.includes('subscribers') && links.includes('emulator'), `support menu: ${links}`);
+  for (const p of ['staff', 'audit', 'campaigns', 'reports']) assert.ok(!links.includes(p), `support menu has ${p}: ${links}`);
+  await support.goto(URL + '/#/staff');
+  await support.waitForSelector('.notice.unavailable');
+});
+
+test('support looks a subscriber up and adjusts points with a reason', async () => {
+  await support.goto(URL + '/#/subscribers');
+  await support.fill('#msisdn', MSISDN);
+  await support.click('form.row button[type=submit]');
+  await support.waitForSelector('#subscriber dd.spendable');
+  const spendable = async () => Number((await support.textContent('#subscriber dd.spendable')).replace(/\D/g, ''));
+  const before = await spendable();
+  await support.waitForSelector('#ledger tbody tr');
+  await support.fill('#points', '500');
+  await support.selectOption('#kind', 'bonus');
+  await support.fill('#reason', 'Xin lỗi vì cuộc gọi bị rớt');
+  await support.click('#subscriber form.row button[type=submit]');
+  await support.waitForFunction((want) => Number(document.querySelector('#subscriber dd.spendable')?.textContent.replace(/\D/g, '')) === want, before + 500);
+  await support.waitForSelector('#ledger td:text("Xin lỗi vì cuộc gọi bị rớt")');
+  await shot(support, 'subscriber');
+});
+
+test('the phone emulator dials *090# and walks to the points screen', async () => {
+  await support.goto(URL + '/#/emulator?msisdn=' + MSISDN);
+  assert.equal(await support.inputValue('#phone-input'), '*090#');
+  await support.click('#phone-send');
+  await support.waitForFunction(() => document.querySelector('#phone-screen').textContent.startsWith('MobiFone Care360'));
+  await support.click('.keypad [data-key="1"]');
+  await support.click('#phone-send');
+  await support.waitForFunction(() => /Diem kha dung|Điểm khả dụng|Spendable/.test(document.querySelector('#phone-screen').textContent));
+  assert.match(await support.textContent('#phone-status'), /kết thúc|ended/);
+  await support.waitForSelector('#phone-sms');
+  await shot(support, 'emulator');
+});
+
+test('the admin sees the support agent\'s change in the audit log', async () => {
+  await admin.goto(URL + '/#/audit');
+  await admin.fill('#audit-target', CANON);
+  await admin.click('form.row button[type=submit]');
+  await admin.waitForSelector(`#audit-rows td:text("${supportName}")`);
+  const row = admin.locator('#audit-rows tr', { hasText: 'points.change' }).first();
+  await row.locator('summary').click();
+  assert.match(await row.textContent(), /Xin lỗi vì cuộc gọi bị rớt/);
+  assert.ok(await admin.locator('#audit-rows code', { hasText: 'emulator.dial' }).count() >= 1, 'emulator steps are audited');
+  await shot(admin, 'audit');
+});
+
+/** True when the page says its API is not on this server (and says which). */
+async function unavailable(page, id) {
+  await page.goto(URL + '/#/' + id);
+  await page.waitForSelector('main .page, main .notice.unavailable');
+  const note = await page.$('main .notice.unavailable');
+  if (note) console.log(`# ${id}: ${await note.textContent()}`);
+  return !!note;
+}
+
+test('a gift with a code pool, claimed on the phone, its code sent by SMS', async (t) => {
+  if (await unavailable(admin, 'gifts')) return t.skip('no gifts API on this server');
+  const name = 'Voucher Highlands ' + Date.now() % 100000;
+  await admin.fill('#gift-name', name);
+  await admin.fill('#gift-name-en', 'Highlands voucher');
+  await admin.selectOption('#gift-kind', 'voucher');
+  await admin.selectOption('#gift-occasion', '');
+  await admin.fill('#gift-cost', '100');
+  await admin.click('#gift-form button[type=submit]');
+  await admin.waitForSelector(`#gift-list td:text("${name}")`);
+  const giftValue = await admin.$eval('#codes-gift', (s, n) => [...s.options].find((o) => o.text.includes(n))?.value, name);
+  assert.ok(giftValue, 'the new voucher is offered for codes');
+  await admin.selectOption('#codes-gift', giftValue);
+  await admin.fill('#codes-text', 'HL-0001\nHL-0002\nHL-0003');
+  await admin.click('#codes-form button[type=submit]');
+  await admin.waitForSelector('#codes-form .notice.ok');
+  assert.match(await admin.textContent('#codes-form .notice.ok'), /3/);
+
+  await admin.goto(URL + '/#/emulator?msisdn=' + MSISDN);
+  await admin.click('#phone-send');
+  await admin.waitForFunction(() => document.querySelector('#phone-screen').textContent.startsWith('MobiFone Care360'));
+  const screen = () => admin.textContent('#phone-screen');
+  await admin.fill('#phone-input', '2');
+  await admin.click('#phone-send');
+  // Page through the gifts until ours shows, then choose it and confirm.
+  let item = null;
+  for (let page = 0; page < 6 && !item; page++) {
+    await admin.waitForFunction((prev) => document.querySelector('#phone-screen').textContent !== prev, page ? await screen() : 'MobiFone Care360');
+    const m = (await screen()).match(new RegExp(`(\\d+)\\. [^\\n]*${name.split(' ')[0]}`));
+    if (m) item = m[1];
+    else { await admin.fill('#phone-input', '99'); await admin.click('#phone-send'); }
+  }
+  assert.ok(item, `the gift is not on the gifts screen: ${await screen()}`);
+  const list = await screen();
+  await admin.fill('#phone-input', item);
+  await admin.click('#phone-send');
+  await admin.waitForFunction((prev) => document.querySelector('#phone-screen').textContent !== prev, list);
+  const confirm = await screen();
+  await admin.fill('#phone-input', '1');
+  await admin.click('#phone-send');
+  await admin.waitForFunction((prev) => document.querySelector('#phone-screen').textContent !== prev, confirm);
+  assert.match(await admin.textContent('#phone-status'), /kết thúc|ended/, await screen());
+  await admin.waitForFunction(() => /HL-000\d/.test(document.querySelector('#phone-sms')?.textContent || ''), null, { timeout: 15_000 });
+  await shot(admin, 'claim');
+});
+
+test('a campaign is created and its progress watched until delivered', async (t) => {
+  if (await unavailable(admin, 'campaigns')) return t.skip('no campaigns API on this server');
+  await admin.fill('#camp-name', 'Chúc mừng sinh nhật');
+  await admin.fill('#camp-text', 'Chuc mung sinh nhat! Bam *090*2# de nhan qua.');
+  await admin.fill('#camp-msisdns', MSISDN);
+  await admin.click('#campaign-form button[type=submit]');
+  await admin.waitForSelector('#campaign-form .notice.ok');
+  const card = admin.locator('#campaigns section.campaign').first();
+  await card.waitFor();
+  // Polled every 2 s: queued, then sent, then delivered once the receipt is in.
+  await admin.waitForFunction(() => document.querySelector('#campaigns section.campaign [data-count="delivered"]')?.textContent === '1', null, { timeout: 20_000 });
+  await admin.screenshot({ path: join(SHOTS, 'campaigns.png'), fullPage: true });
+});
+
+test('a draw is created, closed and run, and its audit file downloaded', async (t) => {
+  if (await unavailable(admin, 'draws')) return t.skip('no draws API on this server');
+  await admin.waitForSelector('form.create textarea.json');
+  const example = JSON.parse(await admin.inputValue('form.create textarea.json'));
+  const now = Date.now();
+  example.code = 'T' + (now % 1e6);
+  example.name = 'Bốc thăm thử ' + example.code;
+  example.opens_at = new Date(now - 60_000).toISOString();
+  example.closes_at = new Date(now + 3600_000).toISOString();
+  example.idempotency_key = 'browser-' + now;
+  await admin.fill('form.create textarea.json', JSON.stringify(example, null, 2));
+  await admin.click('form.create button[type=submit]');
+  await admin.waitForSelector('form.create .notice.ok');
+  const row = admin.locator('tr', { hasText: example.code });
+  await row.getByRole('button', { name: /Đóng|Close/ }).click();
+  await row.locator('input.witness').waitFor();
+  await row.locator('input.witness').fill('3-5-1-6');
+  await row.getByRole('button', { name: /Quay thưởng|Run/ }).click();
+  await admin.waitForSelector('#draw-msg .notice.ok');
+  const download = admin.waitForEvent('download');
+  await row.getByRole('button', { name: /hồ sơ|audit/i }).click();
+  const file = await (await download).path();
+  const audit = JSON.parse(readFileSync(file, 'utf8'));
+  assert.ok(JSON.stringify(audit).includes('3-5-1-6'), 'the audit file carries the witness value');
+  await shot(admin, 'draws');
+});
+
+test('the reports page draws its charts', async () => {
+  await admin.goto(URL + '/#/reports');
+  await admin.waitForSelector('[data-report="points"] svg.chart');
+  await admin.waitForSelector('[data-report="ussd"] svg.chart');
+  const bars = await admin.$$eval('[data-report="points"] svg.chart rect.bar', (r) => r.length);
+  const lines = await admin.$$eval('[data-report="ussd"] svg.chart path.line', (p) => p.filter((x) => x.getAttribute('d').includes('L')).length);
+  assert.ok(bars >= 10, `the points chart has ${bars} bars`);
+  assert.ok(lines >= 1, 'the USSD chart has no line');
+  // The dials made above show in this hour's count.
+  assert.match(await admin.textContent('[data-report="ussd"] .totals'), /[1-9]\d* (lượt gọi|dials)/);
+  await admin.screenshot({ path: join(SHOTS, 'reports.png'), fullPage: true });
+});
+
+test('the console speaks English too', async () => {
+  await admin.click('#lang');
+  await admin.waitForSelector('#nav a:text("Reports")');
+  await admin.waitForSelector('[data-report="points"] h2:text("Points issued and spent per day")');
+  await admin.click('#lang');
+  await admin.waitForSelector('#nav a:text("Báo cáo")');
+});
+
+test('no page logged an error', () => {
+  assert.deepEqual(errors, []);
+});
