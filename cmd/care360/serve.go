@@ -34,13 +34,12 @@ type Main struct {
 	Traffic *store.TrafficCounter // USSD steps per hour, for the reports
 	Gateway *gateway.Gateway
 	Web     *web.Server
-	Jobs    *schedule.Scheduler // the ledger's: usage posting, expiry sweep, tier review
+	Jobs    *schedule.Scheduler // the ledger's (usage posting, expiry sweep, tier review) and gift announcements
 
-	// The loyalty catalogue (gifts, offers, privileges), the worker that
-	// provisions airtime and data gifts, and the job announcing gifts.
+	// The loyalty catalogue (gifts, offers, privileges) and the worker
+	// that provisions airtime and data gifts.
 	Catalog   *store.Catalog
 	Provision *provision.Worker
-	announce  *ticker
 
 	ln   net.Listener
 	http *http.Server
@@ -81,7 +80,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	transfers := store.NewTransfers(m.DB, care360.TransferRules{})
 	m.Catalog = store.NewCatalog(m.DB, m.SMS, store.CatalogOptions{USSDCode: c.USSDCode})
 	ledger := store.NewLedger(m.DB, care360.UsageRules{})
-	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, schedule.Ledger(ledger)...)
+	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, append(schedule.Ledger(ledger), schedule.Gifts(m.Catalog)...)...)
 	draws, spins := store.NewDraws(m.DB), store.NewSpins(m.DB)
 	kw := keywords.New(keywords.Config{
 		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
@@ -142,10 +141,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Traffic.Start()
 	m.Provision = provision.New(provision.Config{Queue: m.Catalog, Logger: m.Logger})
 	m.Provision.Start()
-	m.announce = every(announceEvery, m.Logger, "announce gifts", func(ctx context.Context) error {
-		_, err := m.Catalog.AnnounceGifts(ctx)
-		return err
-	})
 	m.Jobs.Start()
 	m.Logger.Info("care360 serving", "http", m.HTTPAddr(), "smsc", len(c.Binds), "ussd_code", c.USSDCode)
 	return nil
@@ -171,7 +166,6 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Provision != nil {
 		errs = append(errs, m.Provision.Stop(ctx))
 	}
-	m.announce.stop()
 	if m.http != nil {
 		errs = append(errs, m.http.Shutdown(ctx))
 		m.http = nil
