@@ -239,33 +239,23 @@ func (s *Draws) OpenDraws(ctx context.Context, msisdn care360.MSISDN) (out []car
 // entry lands after it; the subscriber's row lock (the one every points
 // change takes) serialises this subscriber's entries and debits across
 // gateway instances; UNIQUE (draw_id, msisdn) is the last word on "once".
+// Six round trips: the checks in one pipeline, the ledger's debit (two),
+// the entry, the receipt SMS, the commit.
 func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN) (e *care360.DrawEntry, err error) {
 	defer wrap(&err, "enter draw %d for %s", id, msisdn.Masked())
 	now := s.db.now()
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1, ($2::bigint % 2147483648)::int)`, drawLock, id); err != nil {
-			return err
-		}
-		d, err := scanDraw(tx.QueryRow(ctx, `SELECT `+drawColumns(false)+` FROM draws d WHERE d.id = $1`, id))
-		if err != nil {
-			return notFound(err, "no draw %d", id)
-		}
-		if !d.OpenAt(now) {
-			return care360.Refused(care360.ReasonWindow, "draw %s is not taking entries", d.Code)
-		}
-		sub, err := s.db.lockMember(ctx, tx, msisdn)
+		d, sub, entered, err := s.admit(ctx, tx, id, msisdn)
 		if err != nil {
 			return err
 		}
 		tickets := d.TicketsFor(sub.Tier)
-		if tickets == 0 {
+		switch {
+		case !d.OpenAt(now):
+			return care360.Refused(care360.ReasonWindow, "draw %s is not taking entries", d.Code)
+		case tickets == 0:
 			return care360.Refused(care360.ReasonTier, "draw %s is not open to tier %s", d.Code, sub.Tier)
-		}
-		var entered bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM draw_entries WHERE draw_id = $1 AND msisdn = $2)`, id, msisdn).Scan(&entered); err != nil {
-			return err
-		}
-		if entered {
+		case entered:
 			return care360.Refused(care360.ReasonLimitReached, "%s has entered draw %s already", msisdn.Masked(), d.Code)
 		}
 		var debitID *int64
@@ -312,10 +302,38 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN) 
 // lock manager queues new shared requests behind a waiting exclusive one.
 const drawLock = 0x0D4A
 
-// lockMember locks msisdn's row for the rest of tx (the lock every points
-// change takes) and refuses a suspended member.
-func (db *DB) lockMember(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN) (*care360.Subscriber, error) {
-	sub, err := db.scanSubscriber(tx.QueryRow(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1 FOR UPDATE`, msisdn))
+// admit takes the draw's entry lock (shared) and the subscriber's row
+// lock, and reads the draw and whether msisdn has entered it, in one round
+// trip. The statements run in order, so the draw is read after the lock:
+// a close that committed before is seen.
+func (s *Draws) admit(ctx context.Context, tx pgx.Tx, id int64, msisdn care360.MSISDN) (d *care360.Draw, sub *care360.Subscriber, entered bool, err error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, ($2::bigint % 2147483648)::int)`, drawLock, id)
+	b.Queue(`SELECT `+drawColumns(false)+` FROM draws d WHERE d.id = $1`, id)
+	b.Queue(memberLockSQL, msisdn)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM draw_entries WHERE draw_id = $1 AND msisdn = $2)`, id, msisdn)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, false, err
+	}
+	if d, err = scanDraw(br.QueryRow()); err != nil {
+		return nil, nil, false, notFound(err, "no draw %d", id)
+	}
+	if sub, err = s.db.member(br.QueryRow(), msisdn); err != nil {
+		return nil, nil, false, err
+	}
+	return d, sub, entered, br.QueryRow().Scan(&entered)
+}
+
+// memberLockSQL locks a subscriber's row for the rest of the transaction:
+// the lock every points change takes, so that one subscriber's debits,
+// entries and spins run one at a time across gateway instances.
+const memberLockSQL = `SELECT ` + subscriberColumns + ` FROM subscribers WHERE msisdn = $1 FOR UPDATE`
+
+// member reads the row memberLockSQL locked and refuses a suspended member.
+func (db *DB) member(row pgx.Row, msisdn care360.MSISDN) (*care360.Subscriber, error) {
+	sub, err := db.scanSubscriber(row)
 	if err != nil {
 		return nil, notFound(err, "no subscriber %s", msisdn.Masked())
 	}

@@ -30,14 +30,19 @@ func spinTableDest(t *care360.SpinTable) []any {
 	return []any{&t.ID, &t.Code, &t.Name, &t.NameEn, &t.CostPoints, &t.DailyCap, &t.NoPrizeWeight, &t.StartsAt, &t.EndsAt, &t.CreatedAt}
 }
 
-const spinPrizeColumns = `p.id, p.slot, p.name, p.name_en, p.weight, p.inventory, p.remaining, p.collect, p.collect_en`
+// spinPrizeColumns read a prize from p, its stock summed over its stripes.
+const spinPrizeColumns = `p.id, p.slot, p.name, p.name_en, p.weight, p.inventory,
+	(SELECT coalesce(sum(remaining), 0)::bigint FROM spin_stock k WHERE k.prize_id = p.id), p.collect, p.collect_en`
+
+// spinStripes is how many rows a prize's stock is spread over.
+const spinStripes = 16
 
 func spinPrizeDest(p *care360.SpinPrize) []any {
 	return []any{&p.ID, &p.Slot, &p.Name, &p.NameEn, &p.Weight, &p.Inventory, &p.Remaining, &p.Collect, &p.CollectEn}
 }
 
-// CreateSpinTable stocks a table: each prize's remaining starts at its
-// inventory. Prizes take slots 1.. in the order given.
+// CreateSpinTable stocks a table: each prize's inventory is spread over
+// its stripes. Prizes take slots 1.. in the order given.
 func (s *Spins) CreateSpinTable(ctx context.Context, t *care360.SpinTable, key string) (replay bool, err error) {
 	defer wrap(&err, "create spin table %q", t.Code)
 	if err := t.Validate(); err != nil {
@@ -69,10 +74,15 @@ func (s *Spins) CreateSpinTable(ctx context.Context, t *care360.SpinTable, key s
 			collect, collectEn = append(collect, p.Collect), append(collectEn, p.CollectEn)
 		}
 		_, err = tx.Exec(ctx, `
-			INSERT INTO spin_prizes (table_id, slot, name, name_en, weight, inventory, remaining, collect, collect_en)
-			SELECT $1, row_number() OVER (), n, ne, w, i, i, c, ce
-			FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[]) AS u (n, ne, w, i, c, ce)`,
-			id, names, namesEn, weights, inventory, collect, collectEn)
+			WITH p AS (
+				INSERT INTO spin_prizes (table_id, slot, name, name_en, weight, inventory, collect, collect_en)
+				SELECT $1, row_number() OVER (), n, ne, w, i, c, ce
+				FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[]) AS u (n, ne, w, i, c, ce)
+				RETURNING id, inventory
+			)
+			INSERT INTO spin_stock (prize_id, stripe, remaining)
+			SELECT p.id, k, p.inventory / $8 + (k < p.inventory % $8)::int FROM p, generate_series(0, $8 - 1) k`,
+			id, names, namesEn, weights, inventory, collect, collectEn, spinStripes)
 		return err
 	})
 	if err != nil {
@@ -229,10 +239,11 @@ func (s *Spins) dayStart(now time.Time) time.Time {
 // Spin spins once. The number comes from crypto/rand before the
 // transaction, so a retried transaction cannot draw again. Inside it: the
 // subscriber's row lock serialises their spins (the daily cap counts
-// under it), a free spin or the cost is taken, and the prize row is
-// updated only if stock remains — a prize out of stock is never awarded
-// and the spin wins nothing, as published. The prize row, which every
-// winning spin contends for, is locked by the last statement but one.
+// under it), a free spin or the cost is taken, and one unit is taken from
+// a stock stripe of the prize landed on (takeOne: SKIP LOCKED first, so
+// winning spins pass each other, waiting only when every stripe with stock
+// is busy) — a prize out of stock is never awarded and the spin wins
+// nothing, as published. The stripe is the last thing locked.
 func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN) (res *care360.SpinResult, err error) {
 	defer wrap(&err, "spin table %d for %s", tableID, msisdn.Masked())
 	t, err := s.table(ctx, s.db.pool, tableID)
@@ -249,43 +260,45 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN) 
 	}
 	landed := t.Slot(r.Int64())
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
-		sub, err := s.db.lockMember(ctx, tx, msisdn)
-		if err != nil {
-			return err
-		}
 		res = &care360.SpinResult{Table: *t, SpunAt: now}
 		res.Table.Prizes = nil
-		var spun int
-		err = tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM spins WHERE msisdn = $1 AND table_id = $2 AND spun_at >= $3), nextval('spins_id_seq')`,
-			msisdn, tableID, s.dayStart(now)).Scan(&spun, &res.ID)
+		sub, grantID, err := s.start(ctx, tx, t, msisdn, res, now)
 		if err != nil {
 			return err
 		}
-		if spun >= t.DailyCap {
-			return care360.Refused(care360.ReasonLimitReached, "%d of %d spins used today", spun, t.DailyCap)
-		}
-		grantID, debitID, err := s.pay(ctx, tx, t, msisdn, res, now)
-		if err != nil {
-			return err
+		var debitID *int64
+		if grantID == nil && t.CostPoints > 0 {
+			debit, _, err := s.db.debit(ctx, tx, msisdn, care360.PointsChange{
+				Kind: care360.PointsBonus, Points: -t.CostPoints, Reason: "spin " + t.Code, IdempotencyKey: fmt.Sprintf("spin:%d", res.ID),
+			}, now, now)
+			if err != nil {
+				return err
+			}
+			debitID, res.Points = &debit.ID, t.CostPoints
 		}
 		var landedID, prizeID *int64
 		if landed != nil {
 			landedID = &landed.ID
+			var stripe int
+			won, err := takeOne(ctx, tx, `UPDATE spin_stock SET remaining = remaining - 1 WHERE prize_id = $1 AND stripe = (
+				SELECT stripe FROM spin_stock WHERE prize_id = $1 AND remaining > 0 ORDER BY random() LIMIT 1 FOR UPDATE %s)
+				RETURNING stripe`, `SELECT EXISTS (SELECT 1 FROM spin_stock WHERE prize_id = $1 AND remaining > 0)`, landed.ID, &stripe)
+			switch {
+			case err != nil:
+				return err
+			case won:
+				prizeID = landedID
+				p := *landed
+				res.Prize = &p
+			default:
+				res.OutOfStock = true
+			}
 		}
-		err = tx.QueryRow(ctx, `
-			WITH p AS (UPDATE spin_prizes SET remaining = remaining - 1 WHERE id = $4 AND remaining > 0 RETURNING id)
+		if _, err := tx.Exec(ctx, `
 			INSERT INTO spins (id, table_id, msisdn, landed_id, prize_id, grant_id, points, debit_id, spun_at)
-			VALUES ($1, $2, $3, $4, (SELECT id FROM p), $5, $6, $7, $8) RETURNING prize_id`,
-			res.ID, tableID, msisdn, landedID, grantID, res.Points, debitID, now).Scan(&prizeID)
-		if err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			res.ID, tableID, msisdn, landedID, prizeID, grantID, res.Points, debitID, now); err != nil {
 			return err
-		}
-		switch {
-		case prizeID != nil:
-			p := *landed
-			res.Prize = &p
-		case landed != nil:
-			res.OutOfStock = true
 		}
 		return insertTransactional(ctx, tx, now, []care360.OutgoingSMS{care360.SpinResultSMS(res, msisdn, sub.Language)})
 	})
@@ -296,28 +309,36 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN) 
 	return res, nil
 }
 
-// pay uses the earliest-expiring free spin, or debits the cost.
-func (s *Spins) pay(ctx context.Context, tx pgx.Tx, t *care360.SpinTable, msisdn care360.MSISDN, res *care360.SpinResult, now time.Time) (grantID, debitID *int64, err error) {
-	err = tx.QueryRow(ctx, `
+// start locks the subscriber's row, counts today's spins against the cap,
+// numbers the spin and takes the earliest-expiring free spin if there is
+// one, in one round trip; the caller pays with points when there is not.
+func (s *Spins) start(ctx context.Context, tx pgx.Tx, t *care360.SpinTable, msisdn care360.MSISDN, res *care360.SpinResult, now time.Time) (sub *care360.Subscriber, grantID *int64, err error) {
+	b := &pgx.Batch{}
+	b.Queue(memberLockSQL, msisdn)
+	b.Queue(`SELECT (SELECT count(*) FROM spins WHERE msisdn = $1 AND table_id = $2 AND spun_at >= $3), nextval('spins_id_seq')`,
+		msisdn, t.ID, s.dayStart(now))
+	b.Queue(`
 		UPDATE spin_grants SET remaining = remaining - 1 WHERE id = (
 			SELECT id FROM spin_grants WHERE msisdn = $1 AND table_id = $2 AND remaining > 0 AND expires_at > $3
 			ORDER BY expires_at, id LIMIT 1)
-		RETURNING id`, msisdn, t.ID, now).Scan(&grantID)
-	switch {
+		RETURNING id`, msisdn, t.ID, now)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if sub, err = s.db.member(br.QueryRow(), msisdn); err != nil {
+		return nil, nil, err
+	}
+	var spun int
+	if err := br.QueryRow().Scan(&spun, &res.ID); err != nil {
+		return nil, nil, err
+	}
+	if spun >= t.DailyCap {
+		return nil, nil, care360.Refused(care360.ReasonLimitReached, "%d of %d spins used today", spun, t.DailyCap)
+	}
+	switch err := br.QueryRow().Scan(&grantID); {
 	case err == nil:
 		res.Free = true
-		return grantID, nil, nil
 	case !errors.Is(err, pgx.ErrNoRows):
 		return nil, nil, err
-	case t.CostPoints == 0:
-		return nil, nil, nil
 	}
-	debit, _, err := s.db.debit(ctx, tx, msisdn, care360.PointsChange{
-		Kind: care360.PointsBonus, Points: -t.CostPoints, Reason: "spin " + t.Code, IdempotencyKey: fmt.Sprintf("spin:%d", res.ID),
-	}, now, now)
-	if err != nil {
-		return nil, nil, err
-	}
-	res.Points = t.CostPoints
-	return nil, &debit.ID, nil
+	return sub, grantID, nil
 }

@@ -19,7 +19,7 @@ func (s *Spins) SpinResults(ctx context.Context, msisdn care360.MSISDN, limit in
 		SELECT x.id, x.spun_at, x.points, x.grant_id IS NOT NULL, x.landed_id IS NOT NULL AND x.prize_id IS NULL,
 			`+spinTableColumns+`, p.id IS NOT NULL,
 			coalesce(p.id, 0), coalesce(p.slot, 0), coalesce(p.name, ''), coalesce(p.name_en, ''), coalesce(p.weight, 0),
-			coalesce(p.inventory, 0), coalesce(p.remaining, 0), coalesce(p.collect, ''), coalesce(p.collect_en, '')
+			coalesce(p.inventory, 0), 0::bigint, coalesce(p.collect, ''), coalesce(p.collect_en, '')
 		FROM spins x JOIN spin_tables t ON t.id = x.table_id LEFT JOIN spin_prizes p ON p.id = x.prize_id
 		WHERE x.msisdn = $1 ORDER BY x.id DESC LIMIT $2`, msisdn, min(limit, 50))
 	if err != nil {
@@ -56,7 +56,8 @@ func (s *Spins) SpinReport(ctx context.Context, first, last care360.Date) (r *ca
 		WHERE x.spun_at >= $1 AND x.spun_at < $2
 		GROUP BY 1, 2, 3 ORDER BY 1, 2`, from, to, s.db.loc.String())
 	batch.Queue(`
-		SELECT t.id, t.code, p.id, p.name, p.inventory, p.remaining, coalesce(a.n, 0)
+		SELECT t.id, t.code, p.id, p.name, p.inventory,
+			(SELECT coalesce(sum(remaining), 0)::bigint FROM spin_stock k WHERE k.prize_id = p.id), coalesce(a.n, 0)
 		FROM spin_prizes p JOIN spin_tables t ON t.id = p.table_id
 		LEFT JOIN (SELECT prize_id, count(*) AS n FROM spins
 		           WHERE spun_at >= $1 AND spun_at < $2 AND prize_id IS NOT NULL GROUP BY 1) a ON a.prize_id = p.id

@@ -181,7 +181,7 @@ func TestConcurrentSpinsNeverOversell(t *testing.T) {
 	err := a.db.Pool().QueryRow(a.ctx, `
 		SELECT (SELECT count(*) FROM (SELECT msisdn FROM spins WHERE table_id = $1 GROUP BY 1 HAVING count(*) <> 2) x),
 			(SELECT count(*) FROM spin_prizes p WHERE table_id = $1 AND
-				p.inventory - p.remaining <> (SELECT count(*) FROM spins s WHERE s.prize_id = p.id)),
+				p.inventory - (SELECT sum(remaining) FROM spin_stock k WHERE k.prize_id = p.id) <> (SELECT count(*) FROM spins s WHERE s.prize_id = p.id)),
 			(SELECT count(*) FROM spins WHERE table_id = $1),
 			(SELECT count(prize_id) FROM spins WHERE table_id = $1),
 			(SELECT count(*) FROM sms_messages WHERE msisdn LIKE '8498300%' AND text LIKE 'Congratulations!%'),

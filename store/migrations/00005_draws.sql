@@ -113,9 +113,7 @@ CREATE TABLE spin_tables (
     CHECK (ends_at > starts_at)
 );
 
--- remaining is the stock left; a spin takes one with a conditional UPDATE
--- in its own transaction, and the CHECK makes overselling impossible even
--- for SQL written by hand.
+-- A table's prizes; inventory is what was stocked.
 CREATE TABLE spin_prizes (
     id         bigserial PRIMARY KEY,
     table_id   bigint NOT NULL REFERENCES spin_tables (id),
@@ -124,10 +122,21 @@ CREATE TABLE spin_prizes (
     name_en    text NOT NULL DEFAULT '',
     weight     bigint NOT NULL CHECK (weight >= 1),
     inventory  bigint NOT NULL CHECK (inventory >= 0),
-    remaining  bigint NOT NULL CHECK (remaining BETWEEN 0 AND inventory),
     collect    text NOT NULL DEFAULT '',
     collect_en text NOT NULL DEFAULT '',
     UNIQUE (table_id, slot)
+);
+
+-- A prize's stock left, striped over 16 rows like gift_stock: a winning
+-- spin takes one unit from a stripe it can lock at once (SKIP LOCKED), in
+-- its own transaction, so winning spins of one prize commit in parallel
+-- instead of queueing on one row through each durable commit. The CHECK
+-- makes overselling impossible even for SQL written by hand.
+CREATE TABLE spin_stock (
+    prize_id  bigint NOT NULL REFERENCES spin_prizes (id),
+    stripe    smallint NOT NULL,
+    remaining bigint NOT NULL CHECK (remaining >= 0),
+    PRIMARY KEY (prize_id, stripe)
 );
 
 -- Free spins a campaign gave; a spin uses the earliest-expiring first.
@@ -169,6 +178,7 @@ CREATE INDEX spins_spun ON spins (spun_at);
 -- +goose Down
 DROP TABLE spins;
 DROP TABLE spin_grants;
+DROP TABLE spin_stock;
 DROP TABLE spin_prizes;
 DROP TABLE spin_tables;
 DROP TABLE draw_winners;
