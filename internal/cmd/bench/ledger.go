@@ -220,7 +220,7 @@ func usageBatches(members, n, run int) [][]byte {
 		batch = append(batch, event{
 			MSISDN: "84" + strconv.Itoa(900000001+rnd.IntN(members)), Amount: amount,
 			At: now.Add(-time.Duration(rnd.IntN(1800)) * time.Second).Truncate(time.Second),
-			ID: fmt.Sprintf("b%d-%d", run+1, i),
+			ID: fmt.Sprintf("b%d-%09d", run+1, i), // ascending, as billing systems number their records
 		})
 		if len(batch) == *usageBatch {
 			flush()
