@@ -170,10 +170,12 @@ func apiRoutesWithTemplates(t *testing.T, r *mux.Router) []routeWithTemplate {
 	return out
 }
 
-// sample fills a path variable: numbers where the pattern wants digits.
+// sample fills a path variable: numbers where the pattern wants digits,
+// one that names nothing, so that no call changes a real object (POST
+// /api/v1/staff/1:disable could disable the very token being tested).
 func sample(v string) string {
 	if strings.Contains(v, "[0-9]") || strings.Contains(v, `\d`) {
-		return "1"
+		return "999999999"
 	}
 	return "0903123456"
 }
