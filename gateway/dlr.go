@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +32,6 @@ var receiptStats = map[string]care360.ReceiptState{
 	"UNKNOWN": care360.ReceiptUnknown, "REJECTD": care360.ReceiptUndeliverable,
 }
 
-var receiptField = regexp.MustCompile(`(?i)\b(id|stat|err):(\S+)`)
-
 // parseReceipt reads a delivery receipt: the message id from the
 // receipted_message_id TLV or else the text's id: field, the state from the
 // message_state TLV or else stat:, and err:. ok is false without an id.
@@ -50,9 +47,10 @@ func parseReceipt(p pdu.Body, at time.Time) (r care360.Receipt, ok bool) {
 		}
 	}
 	fields := map[string]string{}
-	for _, m := range receiptField.FindAllStringSubmatch(text, -1) {
-		if k := strings.ToLower(m[1]); fields[k] == "" {
-			fields[k] = m[2]
+	for _, w := range strings.Fields(text) {
+		k, v, ok := strings.Cut(w, ":")
+		if k = strings.ToLower(k); ok && (k == "id" || k == "stat" || k == "err") && fields[k] == "" {
+			fields[k] = v
 		}
 	}
 	r.SMSCID, r.Error = fields["id"], fields["err"]

@@ -21,7 +21,7 @@ type SenderConfig struct {
 	// Owner names this process's leases; default host-pid-random, so that
 	// a restarted process never mistakes its predecessor's claims for its own.
 	Owner string
-	Batch int           // messages claimed at once (default 256)
+	Batch int           // messages claimed at once (default 1000)
 	Lease time.Duration // how long a claim is ours (default 60s)
 	// Poll is how long an idle sender waits before looking again
 	// (default 50ms: a keyword reply waits at most that for its turn).
@@ -42,7 +42,7 @@ func (c *SenderConfig) setDefaults() {
 		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 	}
 	if c.Batch <= 0 {
-		c.Batch = 256
+		c.Batch = 1000
 	}
 	if c.Lease <= 0 {
 		c.Lease = time.Minute
@@ -96,7 +96,10 @@ func newSender(g *Gateway) *sender {
 		s.binds = append(s.binds, &bindSender{b: b})
 		window += b.cfg.Window
 	}
-	s.slots = make(chan struct{}, max(2*window, cfg.Batch))
+	// Room for two batches in flight besides those being sent: a claim and
+	// a settle take a database round trip each, and the binds should not
+	// wait for either.
+	s.slots = make(chan struct{}, max(4*window, 2*cfg.Batch))
 	s.work = make(chan care360.OutboxClaim, cap(s.slots))
 	s.results = make(chan care360.Outcome, cap(s.slots))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -360,7 +363,7 @@ func (s *sender) settleLoop() {
 		}
 		batch := []care360.Outcome{o}
 	more:
-		for len(batch) < 1000 {
+		for len(batch) < 2*s.cfg.Batch {
 			select {
 			case o, ok := <-s.results:
 				if !ok {

@@ -62,7 +62,10 @@ func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duratio
 	}
 	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s\n\n", limit)
 
-	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 10 * time.Second})
+	// Receipts a second after the submit, as a handset's would at best: at
+	// once they would mostly overtake the record of their own submit.
+	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret",
+		ResponseTimeout: 10 * time.Second, ReceiptDelay: time.Second})
 	if err := sim.Start(); err != nil {
 		return err
 	}
