@@ -2,13 +2,20 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/care360/care360"
 )
+
+// postWorkers buckets are posted at once: buckets hold disjoint
+// subscribers, so their transactions never wait on each other, and a
+// backlog drains on more than one core.
+const postWorkers = 2
 
 // PostUsage posts every pending event, one bucket per transaction; see
 // Ledger. Two instances may post at once: each bucket is taken by one of
@@ -24,18 +31,33 @@ func (l *Ledger) PostUsage(ctx context.Context) (p care360.UsagePosting, err err
 	if err != nil {
 		return p, err
 	}
-	for _, b := range buckets {
-		got, err := l.postBucket(ctx, b)
-		if err != nil {
-			return p, fmt.Errorf("bucket %d: %w", b, err)
-		}
-		p.Events, p.Credits, p.Refunds = p.Events+got.Events, p.Credits+got.Credits, p.Refunds+got.Refunds
-		p.Points, p.Taken, p.Upgrades = p.Points+got.Points, p.Taken+got.Taken, p.Upgrades+got.Upgrades
+	var mu sync.Mutex
+	var errs []error
+	next := make(chan int16)
+	var wg sync.WaitGroup
+	for range min(postWorkers, len(buckets)) {
+		wg.Go(func() {
+			for b := range next {
+				got, err := l.postBucket(ctx, b)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("bucket %d: %w", b, err))
+				}
+				p.Events, p.Credits, p.Refunds = p.Events+got.Events, p.Credits+got.Credits, p.Refunds+got.Refunds
+				p.Points, p.Taken, p.Upgrades = p.Points+got.Points, p.Taken+got.Taken, p.Upgrades+got.Upgrades
+				mu.Unlock()
+			}
+		})
 	}
+	for _, b := range buckets {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
 	if p.Events > 0 {
 		l.db.log.Debug("usage posted", "events", p.Events, "credits", p.Credits, "refunds", p.Refunds, "upgrades", p.Upgrades)
 	}
-	return p, nil
+	return p, errors.Join(errs...)
 }
 
 // postBucket moves one bucket's pending events into the ledger.
@@ -77,7 +99,10 @@ func (l *Ledger) postBucket(ctx context.Context, bucket int16) (p care360.UsageP
 		p.Upgrades, err = l.db.upgradeTiers(ctx, tx, credits.msisdn, now, true)
 		return err
 	})
-	return p, err
+	if err != nil {
+		return care360.UsagePosting{}, err // rolled back: nothing was posted
+	}
+	return p, nil
 }
 
 // usageGroups are aggregated pending events, as columns.
