@@ -37,6 +37,7 @@ const maxBody = 1 << 16
 //	POST /v1/dial                 {"msisdn","code","data_coding"?} → CallState
 //	POST /v1/calls/{id}/reply     {"text"} → CallState
 //	POST /v1/calls/{id}/abort     → CallState
+//	POST /v1/mo                   {"from","to"?,"text"} → {"status":N} (an SMS to the short code)
 //	GET  /v1/messages?msisdn=...  → {"messages":[Message...]}
 //	GET  /v1/status               → {"bound":N}
 //
@@ -47,6 +48,7 @@ func (s *Server) ControlHandler() http.Handler {
 	mux.HandleFunc("POST /v1/dial", s.serveDial)
 	mux.HandleFunc("POST /v1/calls/{id}/reply", s.serveReply)
 	mux.HandleFunc("POST /v1/calls/{id}/abort", s.serveAbort)
+	mux.HandleFunc("POST /v1/mo", s.serveMO) // mo.go
 	mux.HandleFunc("GET /v1/messages", func(w http.ResponseWriter, r *http.Request) {
 		msisdn := r.URL.Query().Get("msisdn")
 		if msisdn == "" {

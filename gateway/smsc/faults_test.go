@@ -1,6 +1,9 @@
 package smsc
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +84,36 @@ func TestSubmitPolicyDrop(t *testing.T) {
 	s.SetSubmitPolicy(nil)
 	if len(s.Messages("84903123456")) != 0 {
 		t.Error("dropped message stored")
+	}
+}
+
+func TestControlMO(t *testing.T) {
+	t.Parallel()
+	s := setup(t, Config{})
+	e := boundESME(t, s)
+	ts := httptest.NewServer(s.ControlHandler())
+	defer ts.Close()
+	type res struct {
+		code int
+		body string
+	}
+	ch := make(chan res, 1)
+	go func() {
+		resp, err := http.Post(ts.URL+"/v1/mo", "application/json", strings.NewReader(`{"from":"0903123456","text":"Điểm"}`))
+		if err != nil {
+			ch <- res{0, err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		ch <- res{resp.StatusCode, string(b)}
+	}()
+	d := e.expect(pdu.DeliverSMID)
+	if text, coding, _, _ := messageText(d); text != "Điểm" || coding != codingUCS2 || fieldString(d.Fields(), pdufield.DestinationAddr) != "9237" {
+		t.Errorf("MO %q coding %#x", text, coding)
+	}
+	e.ack(d, 0)
+	if r := <-ch; r.code != 200 || !strings.Contains(r.body, `"status":0`) {
+		t.Fatalf("POST /v1/mo: %d %s", r.code, r.body)
 	}
 }
