@@ -93,16 +93,24 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 		if err != nil {
 			return err
 		}
-		if cl, err = c.claimByKey(ctx, tx, r.IdempotencyKey); err == nil {
+		// One round trip, under the lock: a claim this request repeats, and
+		// the subscriber's claims of the gift in this period.
+		var seen *int64
+		var used int
+		if err := tx.QueryRow(ctx, `SELECT (SELECT id FROM gift_claims WHERE idempotency_key = $1),
+			(SELECT count(*) FROM gift_claims WHERE gift_id = $2 AND msisdn = $3 AND period = $4 AND status <> 'failed')`,
+			r.IdempotencyKey, g.ID, sub.MSISDN, g.Period(now, c.db.loc)).Scan(&seen, &used); err != nil {
+			return err
+		}
+		if seen != nil {
 			replay = true
-			return nil
-		} else if !errors.Is(err, pgx.ErrNoRows) {
+			cl, err = c.claimByKey(ctx, tx, r.IdempotencyKey)
 			return err
 		}
 		if err := g.Eligible(sub, now, c.db.loc); err != nil {
 			return err
 		}
-		cl, err = c.claim(ctx, tx, g, sub, r.IdempotencyKey, now)
+		cl, err = c.claim(ctx, tx, g, sub, r.IdempotencyKey, used, now)
 		return err
 	})
 	if err != nil {
@@ -115,14 +123,10 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 	return cl, replay, nil
 }
 
-// claim does the writes of a claim whose subscriber is locked and eligible.
-func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *care360.Subscriber, key string, now time.Time) (*care360.Claim, error) {
+// claim does the writes of a claim whose subscriber is locked and eligible
+// and has used claims of the gift in this period.
+func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *care360.Subscriber, key string, used int, now time.Time) (*care360.Claim, error) {
 	period := g.Period(now, c.db.loc)
-	var used int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM gift_claims WHERE gift_id = $1 AND msisdn = $2 AND period = $3 AND status <> 'failed'`,
-		g.ID, sub.MSISDN, period).Scan(&used); err != nil {
-		return nil, err
-	}
 	if used >= g.Limit {
 		return nil, care360.Refused(care360.ReasonLimitReached, "gift %d: %d of %d claims used", g.ID, used, g.Limit)
 	}
