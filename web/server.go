@@ -41,6 +41,8 @@ type Config struct {
 	Admin *AdminConfig
 	// Loyalty serves the gift catalogue and offers (gifts.go, offers.go).
 	Loyalty *LoyaltyConfig
+	// Draws serves lucky draws, spins and their reports (draws.go, spins.go).
+	Draws *DrawsConfig
 	// Ledger serves the billing feed and subscriber imports (usage.go, import.go).
 	Ledger *LedgerConfig
 	// Extra, if set, mounts more routes on the same router after the built-in
@@ -65,6 +67,7 @@ type Server struct {
 	sms         *SMSConfig
 	admin       *AdminConfig
 	loyalty     *LoyaltyConfig
+	draws       *DrawsConfig
 	ledger      *LedgerConfig
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
@@ -85,6 +88,7 @@ func NewServer(cfg Config) *Server {
 		sms:         cfg.SMS,
 		admin:       cfg.Admin,
 		loyalty:     cfg.Loyalty,
+		draws:       cfg.Draws,
 		ledger:      cfg.Ledger,
 	}
 	if s.numbering.CountryCode == "" {
@@ -117,6 +121,7 @@ func NewServer(cfg Config) *Server {
 	s.adminRoutes(r)
 	s.consoleRoutes(r)
 	s.loyaltyRoutes(r)
+	s.drawRoutes(r)
 	s.ledgerRoutes(r)
 	if s.ussd != nil {
 		r.HandleFunc("/ussd/africastalking", s.africasTalking).Methods(http.MethodPost)

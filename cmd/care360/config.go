@@ -25,6 +25,10 @@ type Config struct {
 	AdminToken  string
 	Location    *time.Location
 	IdleTimeout time.Duration
+	// StepTimeout bounds one dialogue step (zero: 2 s, PRODUCT.md §3.1).
+	// Not an environment variable: tests on a crowded machine raise it
+	// because they check what a step answers, not how fast.
+	StepTimeout time.Duration
 	HTTPAllow   []netip.Prefix
 	TierRules   care360.TierRules
 	JSONLogs    bool

@@ -35,6 +35,7 @@ var update = flag.Bool("update", false, "rewrite the expected screens of testdat
 //	MobiFone Care360   the exact screen expected, line by line
 //	[continue]         the dialogue waits for an answer ([end]: it is over)
 //	@abort             the network drops the call
+//	@api POST /path {} an admin API call that must succeed ({msisdn}: the member's)
 //
 // {expiry} in a screen stands for the expiry date of points earned today.
 // The HTTP run uses other numbers (09… becomes 08…) so both paths run at
@@ -198,6 +199,8 @@ func runTranscript(t *testing.T, h *harness, file, path string) {
 		case strings.HasPrefix(line, "@caller "):
 			msisdn = number(fields[1])
 			forget(t, h, msisdn)
+		case strings.HasPrefix(line, "@api "):
+			apiDirective(t, h, strings.TrimPrefix(line, "@api "), msisdn)
 		case line == "@abort":
 			if err := ph.abort(ctx); err != nil {
 				t.Fatal(err)

@@ -118,6 +118,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		SMS:         &web.SMSConfig{Messages: m.SMS, Campaigns: m.SMS, DNC: m.SMS},
 		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog},
 		Ledger:      &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.DB},
+		Draws:       &web.DrawsConfig{Draws: draws, Spins: spins},
 		USSD: &web.USSDConfig{
 			Service: ussd, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,

@@ -1,0 +1,266 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/care360/care360"
+)
+
+// DrawsConfig is what the draw and spin endpoints need; a Server without
+// one answers them 503 (the routes exist either way, so the token check
+// covers them).
+type DrawsConfig struct {
+	Draws care360.DrawService
+	Spins care360.SpinService
+}
+
+// drawRoutes mounts the draws, spins and their reports (PRODUCT.md §6).
+// Ids are digits only: with mux's default [^/]+, "7:close" would match {id}.
+func (s *Server) drawRoutes(r *mux.Router) {
+	r.HandleFunc("/api/v1/draws", s.getDraws).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/draws", s.postDraw).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/draws/{id:[0-9]+}", s.getDraw).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/draws/{id:[0-9]+}:close", s.closeDraw).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/draws/{id:[0-9]+}:run", s.runDraw).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/draws/{id:[0-9]+}/audit", s.getDrawAudit).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/spins", s.getSpins).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/spins", s.postSpins).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/spins/{id:[0-9]+}/grants", s.postSpinGrants).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/reports/draws", s.getDrawReport).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/reports/spins", s.getSpinReport).Methods(http.MethodGet)
+}
+
+var errNoDraws = care360.Errorf(care360.EUNAVAILABLE, "draws and spins are not configured on this server")
+
+// drawsReady answers 503 and reports false when the services are absent;
+// otherwise it reads the {id} of the route, if it has one.
+func (s *Server) drawsReady(w http.ResponseWriter, r *http.Request) (id int64, ok bool) {
+	if s.draws == nil {
+		s.writeError(w, r, errNoDraws)
+		return 0, false
+	}
+	if v, has := mux.Vars(r)["id"]; has {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			s.writeError(w, r, care360.Errorf(care360.ENOTFOUND, "no such draw or table"))
+			return 0, false
+		}
+		id = n
+	}
+	return id, true
+}
+
+type drawPrizeJSON struct {
+	Rank      int    `json:"rank"` // ignored in requests: prizes rank in the order given
+	Name      string `json:"name"`
+	NameEn    string `json:"name_en"`
+	Quantity  int    `json:"quantity"`
+	Collect   string `json:"collect"`
+	CollectEn string `json:"collect_en"`
+}
+
+// drawRequest is the body of POST /api/v1/draws. opens_at defaults to now.
+type drawRequest struct {
+	Code           string          `json:"code"`
+	Name           string          `json:"name"`
+	NameEn         string          `json:"name_en"`
+	OpensAt        *time.Time      `json:"opens_at"`
+	ClosesAt       time.Time       `json:"closes_at"`
+	EntryCost      int64           `json:"entry_cost"`
+	Tickets        map[string]int  `json:"tickets"`
+	Prizes         []drawPrizeJSON `json:"prizes"`
+	IdempotencyKey string          `json:"idempotency_key"`
+}
+
+// drawJSON is a draw as the API shows it: the commitment from the start,
+// the digest from the close, the witness and seed from the run.
+type drawJSON struct {
+	ID            int64           `json:"id"`
+	Code          string          `json:"code"`
+	Name          string          `json:"name"`
+	NameEn        string          `json:"name_en"`
+	Status        string          `json:"status"`
+	OpensAt       time.Time       `json:"opens_at"`
+	ClosesAt      time.Time       `json:"closes_at"`
+	EntryCost     int64           `json:"entry_cost"`
+	Tickets       map[string]int  `json:"tickets"`
+	Prizes        []drawPrizeJSON `json:"prizes"`
+	Commitment    string          `json:"commitment"`
+	Entries       int64           `json:"entries"`
+	EntriesDigest string          `json:"entries_digest,omitempty"`
+	Witness       string          `json:"witness,omitempty"`
+	Seed          string          `json:"seed,omitempty"`
+	CreatedAt     time.Time       `json:"created_at"`
+	ClosedAt      *time.Time      `json:"closed_at"`
+	DrawnAt       *time.Time      `json:"drawn_at"`
+}
+
+func drawOut(d *care360.Draw) drawJSON {
+	out := drawJSON{
+		ID: d.ID, Code: d.Code, Name: d.Name, NameEn: d.NameEn, Status: string(d.Status),
+		OpensAt: d.OpensAt, ClosesAt: d.ClosesAt, EntryCost: d.EntryCost, Tickets: map[string]int{},
+		Prizes: make([]drawPrizeJSON, len(d.Prizes)), Commitment: d.Commitment, Entries: d.Entries,
+		EntriesDigest: d.EntriesDigest, Witness: d.Witness, Seed: d.Seed,
+		CreatedAt: d.CreatedAt, ClosedAt: d.ClosedAt, DrawnAt: d.DrawnAt,
+	}
+	for t, n := range d.Tickets {
+		out.Tickets[string(t)] = n
+	}
+	for i, p := range d.Prizes {
+		out.Prizes[i] = drawPrizeJSON{Rank: p.Rank, Name: p.Name, NameEn: p.NameEn, Quantity: p.Quantity, Collect: p.Collect, CollectEn: p.CollectEn}
+	}
+	return out
+}
+
+func (s *Server) getDraws(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.drawsReady(w, r); !ok {
+		return
+	}
+	status := care360.DrawStatus(r.URL.Query().Get("status"))
+	switch status {
+	case "", care360.DrawOpen, care360.DrawClosed, care360.DrawDrawn:
+	default:
+		s.writeError(w, r, care360.Errorf(care360.EINVALID, "status must be open, closed or drawn"))
+		return
+	}
+	ds, err := s.draws.Draws.Draws(r.Context(), status)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Draws []drawJSON `json:"draws"`
+	}{Draws: make([]drawJSON, len(ds))}
+	for i := range ds {
+		out.Draws[i] = drawOut(&ds[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// postDraw opens a draw: its commitment is in the answer. A replayed
+// idempotency key answers 200 with the original draw.
+func (s *Server) postDraw(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.drawsReady(w, r); !ok {
+		return
+	}
+	var req drawRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d := &care360.Draw{Code: req.Code, Name: req.Name, NameEn: req.NameEn, ClosesAt: req.ClosesAt,
+		EntryCost: req.EntryCost, Tickets: map[care360.Tier]int{}, OpensAt: time.Now()}
+	if req.OpensAt != nil {
+		d.OpensAt = *req.OpensAt
+	}
+	for t, n := range req.Tickets {
+		d.Tickets[care360.Tier(t)] = n
+	}
+	for _, p := range req.Prizes {
+		d.Prizes = append(d.Prizes, care360.DrawPrize{Name: p.Name, NameEn: p.NameEn, Quantity: p.Quantity, Collect: p.Collect, CollectEn: p.CollectEn})
+	}
+	replay, err := s.draws.Draws.CreateDraw(r.Context(), d, req.IdempotencyKey)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if replay {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, drawOut(d))
+}
+
+func (s *Server) getDraw(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.drawsReady(w, r)
+	if !ok {
+		return
+	}
+	d, err := s.draws.Draws.Draw(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, drawOut(d))
+}
+
+// closeDraw freezes the entries; the answer carries their count and
+// digest. Closing again answers the same.
+func (s *Server) closeDraw(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.drawsReady(w, r)
+	if !ok {
+		return
+	}
+	d, err := s.draws.Draws.CloseDraw(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, drawOut(d))
+}
+
+type runRequest struct {
+	Witness string `json:"witness"`
+}
+
+type winnerJSON struct {
+	Position  int    `json:"position"`
+	PrizeRank int    `json:"prize_rank"`
+	Prize     string `json:"prize"`
+	EntryID   int64  `json:"entry_id"`
+	MSISDN    string `json:"msisdn"` // in full: staff hand the prizes over
+	Receipt   string `json:"receipt"`
+}
+
+// runDraw takes the witnesses' value, reveals the seed and draws. Running
+// again with the same value answers 200 with the same result; another
+// value is a 409.
+func (s *Server) runDraw(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.drawsReady(w, r)
+	if !ok {
+		return
+	}
+	var req runRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, ws, replay, err := s.draws.Draws.RunDraw(r.Context(), id, req.Witness)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Draw    drawJSON     `json:"draw"`
+		Winners []winnerJSON `json:"winners"`
+	}{Draw: drawOut(d), Winners: make([]winnerJSON, len(ws))}
+	for i, x := range ws {
+		out.Winners[i] = winnerJSON{Position: x.Position, PrizeRank: x.Prize.Rank, Prize: x.Prize.Name,
+			EntryID: x.Entry.ID, MSISDN: string(x.Entry.MSISDN), Receipt: x.Entry.Receipt}
+	}
+	status := http.StatusCreated
+	if replay {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, out)
+}
+
+// getDrawAudit serves the audit file, with a file name for browsers.
+func (s *Server) getDrawAudit(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.drawsReady(w, r)
+	if !ok {
+		return
+	}
+	a, err := s.draws.Draws.DrawAudit(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="draw-%s-audit.json"`, a.Draw.Code))
+	writeJSON(w, http.StatusOK, a)
+}
