@@ -184,10 +184,16 @@ func (g *Gateway) Ready(context.Context) error {
 	return nil
 }
 
-// enqueue hands a USSD step to the worker that owns its dialogue (see
-// enqueueFunc).
+// enqueue hands a USSD step to the worker that owns its subscriber (see
+// enqueueFunc). Keyed by subscriber, not by dialogue: a network abort and the
+// redial that follows it carry different session numbers, and the redial
+// must see what the abort left (the dialogue kept for resuming).
 func (g *Gateway) enqueue(s step, accepted func()) bool {
-	return g.enqueueFunc(s.req.Key, func() { g.runStep(s) }, accepted)
+	key := string(s.req.MSISDN)
+	if key == "" {
+		key = s.src
+	}
+	return g.enqueueFunc(key, func() { g.runStep(s) }, accepted)
 }
 
 // enqueueFunc hands run to the worker that owns key (a dialogue, or an
