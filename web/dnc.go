@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -81,26 +80,11 @@ func (s *Server) importDNC(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// readCSVUpload returns the uploaded file: the body itself, or the first
-// file of a multipart form.
+// readCSVUpload returns the uploaded file (see csvUpload), whole.
 func readCSVUpload(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, maxCSVBytes)
-	var src io.Reader = body
-	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
-		mr, err := r.MultipartReader()
-		if err != nil || params["boundary"] == "" {
-			return nil, care360.Errorf(care360.EINVALID, "malformed multipart form")
-		}
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				return nil, care360.Errorf(care360.EINVALID, "the form has no file: send the CSV as a file field")
-			}
-			if p.FileName() != "" {
-				src = p
-				break
-			}
-		}
+	src, err := csvUpload(w, r, maxCSVBytes)
+	if err != nil {
+		return nil, err
 	}
 	data, err := io.ReadAll(src)
 	if err != nil {

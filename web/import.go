@@ -74,7 +74,7 @@ func (s *Server) importSubscribers(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = newImportID()
 	}
-	src, err := csvUpload(w, r)
+	src, err := csvUpload(w, r, maxImportBytes)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -110,10 +110,10 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, newImportJSON(imp))
 }
 
-// csvUpload returns the upload as a stream: the body itself, or the first
-// file of a multipart form.
-func csvUpload(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
-	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
+// csvUpload returns an upload of at most limit bytes as a stream: the body
+// itself, or the first file of a multipart form.
+func csvUpload(w http.ResponseWriter, r *http.Request, limit int64) (io.Reader, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		return body, nil
