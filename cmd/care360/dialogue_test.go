@@ -35,6 +35,7 @@ var update = flag.Bool("update", false, "rewrite the expected screens of testdat
 //	MobiFone Care360   the exact screen expected, line by line
 //	[continue]         the dialogue waits for an answer ([end]: it is over)
 //	@abort             the network drops the call
+//	@sms TEXT          the member got an SMS matching TEXT (loyalty_test.go)
 //	@api POST /path {} an admin API call that must succeed ({msisdn}: the member's)
 //
 // {expiry} in a screen stands for the expiry date of points earned today.
@@ -174,7 +175,7 @@ func runTranscript(t *testing.T, h *harness, file, path string) {
 			open = false
 		}
 		got = append(got, state)
-		out = append(out, strings.Split(strings.ReplaceAll(strings.Join(got, "\n"), expiry, "{expiry}"), "\n")...)
+		out = append(out, strings.Split(unexpand(h, strings.ReplaceAll(strings.Join(got, "\n"), expiry, "{expiry}")), "\n")...)
 		want := strings.ReplaceAll(strings.Join(expected, "\n"), "{expiry}", expiry)
 		if g := strings.Join(got, "\n"); g != want && !*update {
 			failed = true
@@ -182,13 +183,14 @@ func runTranscript(t *testing.T, h *harness, file, path string) {
 		}
 		expected = nil
 	}
-	for _, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+	for _, unexpanded := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+		line := expand(h, unexpanded)
 		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "@") && !strings.HasPrefix(line, "> ") {
 			expected = append(expected, line)
 			continue
 		}
 		check()
-		out = append(out, line)
+		out = append(out, unexpanded)
 		switch fields := strings.Fields(line); {
 		case strings.HasPrefix(line, "@paths "):
 			if !slices.Contains(fields[1:], path) {
@@ -201,6 +203,8 @@ func runTranscript(t *testing.T, h *harness, file, path string) {
 			forget(t, h, msisdn)
 		case strings.HasPrefix(line, "@api "):
 			apiDirective(t, h, strings.TrimPrefix(line, "@api "), msisdn)
+		case strings.HasPrefix(line, "@sms "):
+			smsDirective(t, h, msisdn, strings.TrimPrefix(line, "@sms "))
 		case line == "@abort":
 			if err := ph.abort(ctx); err != nil {
 				t.Fatal(err)
