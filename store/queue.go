@@ -170,6 +170,8 @@ func (s *SMS) Receipts(ctx context.Context, rs []care360.Receipt) (ms []care360.
 }
 
 // settleFromParts derives the status of submitted messages from their parts.
+// delivered_at is never before submitted_at: a receipt may overtake the
+// record of its own submit, whose time is taken when it is recorded.
 func settleFromParts(ctx context.Context, tx pgx.Tx, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
@@ -178,7 +180,7 @@ func settleFromParts(ctx context.Context, tx pgx.Tx, ids []int64) error {
 		UPDATE sms_messages m SET
 			status = CASE WHEN a.undeliverable THEN 'undeliverable' WHEN a.expired THEN 'expired'
 			              WHEN a.delivered >= m.parts THEN 'delivered' ELSE m.status END,
-			delivered_at = CASE WHEN a.delivered >= m.parts THEN a.last ELSE m.delivered_at END,
+			delivered_at = CASE WHEN a.delivered >= m.parts THEN greatest(a.last, m.submitted_at) ELSE m.delivered_at END,
 			error = coalesce(a.error, m.error)
 		FROM (
 			SELECT message_id, bool_or(status = 'undeliverable') AS undeliverable, bool_or(status = 'expired') AS expired,

@@ -89,8 +89,13 @@ Dial from another terminal:
   ./bin/care360 dial 0903123456          (Kim cuong member)
   ./bin/care360 dial 0906456789 '*090*1#' (shortcut to points, English)
   ./bin/care360 dial 0912000111          (not a member yet: offered registration)
+
+Text a keyword to %s (DIEM, DK, CD 0904234567 500 then Y, QUA, TC, HD):
+  curl -s %s/v1/mo -d '{"from":"0903123456","text":"DIEM"}'
+  curl -s '%s/v1/messages?msisdn=84903123456'
 Press Ctrl-C to stop.
-`, displayAddr(m.HTTPAddr()), cfg.AdminToken, cfg.USSDCode, defaultControlAddr)
+`, displayAddr(m.HTTPAddr()), cfg.AdminToken, cfg.USSDCode, defaultControlAddr,
+		cfg.ShortCode, "http://"+defaultControlAddr, "http://"+defaultControlAddr)
 	<-ctx.Done()
 	log.Info("shutting down")
 	return m.Close(context.Background())
