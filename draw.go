@@ -70,11 +70,10 @@ const (
 
 // Validate checks a draw staff create.
 func (d *Draw) Validate() error {
+	if err := checkCodeAndName(d.Code, d.Name, d.NameEn); err != nil {
+		return err
+	}
 	switch {
-	case !drawCodeRE.MatchString(d.Code):
-		return Errorf(EINVALID, "code must be 2 to 12 capital letters or digits")
-	case d.Name == "" || len(d.Name) > maxDrawNameByte || len(d.NameEn) > maxDrawNameByte:
-		return Errorf(EINVALID, "name is required, at most %d bytes (name_en too)", maxDrawNameByte)
 	case d.OpensAt.IsZero() || d.ClosesAt.IsZero() || !d.ClosesAt.After(d.OpensAt):
 		return Errorf(EINVALID, "closes_at must come after opens_at")
 	case d.EntryCost < 0 || d.EntryCost > MaxPointsChange:
@@ -113,6 +112,18 @@ func (d *Draw) Title(lang Language) string { return localName(lang, d.Name, d.Na
 
 // Title is the prize's name in lang.
 func (p *DrawPrize) Title(lang Language) string { return localName(lang, p.Name, p.NameEn) }
+
+// checkCodeAndName checks what draws and spin tables share: a code
+// subscribers can type and a name in both languages.
+func checkCodeAndName(code, name, nameEn string) error {
+	switch {
+	case !drawCodeRE.MatchString(code):
+		return Errorf(EINVALID, "code must be 2 to 12 capital letters or digits")
+	case name == "" || len(name) > maxDrawNameByte || len(nameEn) > maxDrawNameByte:
+		return Errorf(EINVALID, "name is required, at most %d bytes (name_en too)", maxDrawNameByte)
+	}
+	return nil
+}
 
 // TicketsFor is what an entry of tier t weighs; 0 means t cannot enter.
 func (d *Draw) TicketsFor(t Tier) int { return d.Tickets[t] }

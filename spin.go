@@ -49,11 +49,10 @@ const (
 
 // Validate checks a table staff create.
 func (t *SpinTable) Validate() error {
+	if err := checkCodeAndName(t.Code, t.Name, t.NameEn); err != nil {
+		return err
+	}
 	switch {
-	case !drawCodeRE.MatchString(t.Code):
-		return Errorf(EINVALID, "code must be 2 to 12 capital letters or digits")
-	case t.Name == "" || len(t.Name) > maxDrawNameByte || len(t.NameEn) > maxDrawNameByte:
-		return Errorf(EINVALID, "name is required, at most %d bytes (name_en too)", maxDrawNameByte)
 	case t.StartsAt.IsZero() || t.EndsAt.IsZero() || !t.EndsAt.After(t.StartsAt):
 		return Errorf(EINVALID, "ends_at must come after starts_at")
 	case t.CostPoints < 0 || t.CostPoints > MaxPointsChange:

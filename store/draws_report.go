@@ -31,11 +31,7 @@ func (s *Draws) DrawReport(ctx context.Context, first, last care360.Date) (r *ca
 		GROUP BY d.id ORDER BY d.id`, from, to)
 	br := s.db.pool.SendBatch(ctx, batch)
 	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return nil, err
-	}
-	if r.Days, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (care360.DrawDay, error) {
+	if r.Days, err = collectNext(br, func(row pgx.CollectableRow) (care360.DrawDay, error) {
 		var d care360.DrawDay
 		var day pgtype.Date
 		err := row.Scan(&day, &d.DrawID, &d.Code, &d.Entries, &d.Points)
@@ -44,15 +40,21 @@ func (s *Draws) DrawReport(ctx context.Context, first, last care360.Date) (r *ca
 	}); err != nil {
 		return nil, err
 	}
-	if rows, err = br.Query(); err != nil {
-		return nil, err
-	}
-	r.Draws, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (care360.DrawSummary, error) {
+	r.Draws, err = collectNext(br, func(row pgx.CollectableRow) (care360.DrawSummary, error) {
 		var d care360.DrawSummary
 		err := row.Scan(&d.DrawID, &d.Code, &d.Status, &d.Entries, &d.Points, &d.Prizes, &d.Awarded)
 		return d, err
 	})
 	return r, err
+}
+
+// collectNext reads the next result of a batch into a slice.
+func collectNext[T any](br pgx.BatchResults, fn pgx.RowToFunc[T]) ([]T, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, fn)
 }
 
 // days turns local days, first and last included, into [from, to).

@@ -204,13 +204,10 @@ func (s *Spins) GrantSpins(ctx context.Context, tableID int64, grants []care360.
 // SpinOffer is what msisdn's next spin on the table would cost.
 func (s *Spins) SpinOffer(ctx context.Context, tableID int64, msisdn care360.MSISDN) (o *care360.SpinOffer, err error) {
 	defer wrap(&err, "spin offer of table %d for %s", tableID, msisdn.Masked())
-	t, err := s.table(ctx, s.db.pool, tableID)
+	now := s.db.now()
+	t, err := s.activeTable(ctx, tableID, now)
 	if err != nil {
 		return nil, err
-	}
-	now := s.db.now()
-	if !t.ActiveAt(now) {
-		return nil, care360.Refused(care360.ReasonWindow, "spin table %s is not open", t.Code)
 	}
 	sub, bal, err := s.db.Account(ctx, msisdn)
 	if err != nil {
@@ -230,6 +227,18 @@ func (s *Spins) SpinOffer(ctx context.Context, tableID int64, msisdn care360.MSI
 	return o, err
 }
 
+// activeTable reads a table that takes spins at now, or refuses (window).
+func (s *Spins) activeTable(ctx context.Context, id int64, now time.Time) (*care360.SpinTable, error) {
+	t, err := s.table(ctx, s.db.pool, id)
+	if err != nil {
+		return nil, err
+	}
+	if !t.ActiveAt(now) {
+		return nil, care360.Refused(care360.ReasonWindow, "spin table %s is not open", t.Code)
+	}
+	return t, nil
+}
+
 // dayStart is local midnight of now's day: daily caps reset then.
 func (s *Spins) dayStart(now time.Time) time.Time {
 	l := now.In(s.db.loc)
@@ -246,13 +255,10 @@ func (s *Spins) dayStart(now time.Time) time.Time {
 // nothing, as published. The stripe is the last thing locked.
 func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN) (res *care360.SpinResult, err error) {
 	defer wrap(&err, "spin table %d for %s", tableID, msisdn.Masked())
-	t, err := s.table(ctx, s.db.pool, tableID)
+	now := s.db.now()
+	t, err := s.activeTable(ctx, tableID, now)
 	if err != nil {
 		return nil, err
-	}
-	now := s.db.now()
-	if !t.ActiveAt(now) {
-		return nil, care360.Refused(care360.ReasonWindow, "spin table %s is not open", t.Code)
 	}
 	r, err := rand.Int(rand.Reader, big.NewInt(t.TotalWeight()))
 	if err != nil {

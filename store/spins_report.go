@@ -64,11 +64,7 @@ func (s *Spins) SpinReport(ctx context.Context, first, last care360.Date) (r *ca
 		ORDER BY t.id, p.slot`, from, to)
 	br := s.db.pool.SendBatch(ctx, batch)
 	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return nil, err
-	}
-	if r.Days, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (care360.SpinDay, error) {
+	if r.Days, err = collectNext(br, func(row pgx.CollectableRow) (care360.SpinDay, error) {
 		var d care360.SpinDay
 		var day pgtype.Date
 		err := row.Scan(&day, &d.TableID, &d.Code, &d.Spins, &d.Free, &d.Points, &d.Prizes)
@@ -77,10 +73,7 @@ func (s *Spins) SpinReport(ctx context.Context, first, last care360.Date) (r *ca
 	}); err != nil {
 		return nil, err
 	}
-	if rows, err = br.Query(); err != nil {
-		return nil, err
-	}
-	r.Stock, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (care360.SpinStock, error) {
+	r.Stock, err = collectNext(br, func(row pgx.CollectableRow) (care360.SpinStock, error) {
 		var st care360.SpinStock
 		err := row.Scan(&st.TableID, &st.Code, &st.PrizeID, &st.Name, &st.Inventory, &st.Remaining, &st.Awarded)
 		return st, err

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -24,15 +25,15 @@ type DrawsConfig struct {
 func (s *Server) drawRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/draws", s.getDraws).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/draws", s.postDraw).Methods(http.MethodPost)
-	r.HandleFunc("/api/v1/draws/{id:[0-9]+}", s.getDraw).Methods(http.MethodGet)
-	r.HandleFunc("/api/v1/draws/{id:[0-9]+}:close", s.closeDraw).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/draws/{id:[0-9]+}", s.drawAction(care360.DrawService.Draw)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/draws/{id:[0-9]+}:close", s.drawAction(care360.DrawService.CloseDraw)).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/draws/{id:[0-9]+}:run", s.runDraw).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/draws/{id:[0-9]+}/audit", s.getDrawAudit).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/spins", s.getSpins).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/spins", s.postSpins).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/spins/{id:[0-9]+}/grants", s.postSpinGrants).Methods(http.MethodPost)
-	r.HandleFunc("/api/v1/reports/draws", s.getDrawReport).Methods(http.MethodGet)
-	r.HandleFunc("/api/v1/reports/spins", s.getSpinReport).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/reports/draws", s.luckReport(s.drawReport)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/reports/spins", s.luckReport(s.spinReport)).Methods(http.MethodGet)
 }
 
 var errNoDraws = care360.Errorf(care360.EUNAVAILABLE, "draws and spins are not configured on this server")
@@ -169,39 +170,33 @@ func (s *Server) postDraw(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	status := http.StatusCreated
+	writeJSON(w, createdOrReplayed(replay), drawOut(d))
+}
+
+// drawAction serves GET /api/v1/draws/{id} and POST {id}:close, which both
+// take an id and answer the draw as it is afterwards (closing again
+// answers the same: the count and digest published the first time).
+func (s *Server) drawAction(do func(care360.DrawService, context.Context, int64) (*care360.Draw, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := s.drawsReady(w, r)
+		if !ok {
+			return
+		}
+		d, err := do(s.draws.Draws, r.Context(), id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, drawOut(d))
+	}
+}
+
+// createdOrReplayed is 201 for something new, 200 for a replayed key.
+func createdOrReplayed(replay bool) int {
 	if replay {
-		status = http.StatusOK
+		return http.StatusOK
 	}
-	writeJSON(w, status, drawOut(d))
-}
-
-func (s *Server) getDraw(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.drawsReady(w, r)
-	if !ok {
-		return
-	}
-	d, err := s.draws.Draws.Draw(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, drawOut(d))
-}
-
-// closeDraw freezes the entries; the answer carries their count and
-// digest. Closing again answers the same.
-func (s *Server) closeDraw(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.drawsReady(w, r)
-	if !ok {
-		return
-	}
-	d, err := s.draws.Draws.CloseDraw(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, drawOut(d))
+	return http.StatusCreated
 }
 
 type runRequest struct {
@@ -243,11 +238,7 @@ func (s *Server) runDraw(w http.ResponseWriter, r *http.Request) {
 		out.Winners[i] = winnerJSON{Position: x.Position, PrizeRank: x.Prize.Rank, Prize: x.Prize.Name,
 			EntryID: x.Entry.ID, MSISDN: string(x.Entry.MSISDN), Receipt: x.Entry.Receipt}
 	}
-	status := http.StatusCreated
-	if replay {
-		status = http.StatusOK
-	}
-	writeJSON(w, status, out)
+	writeJSON(w, createdOrReplayed(replay), out)
 }
 
 // getDrawAudit serves the audit file, with a file name for browsers.

@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/care360/care360"
+)
 
 // maxLuckDays bounds a draw or spin report: a year of days.
 const maxLuckDays = 366
@@ -23,21 +27,33 @@ type drawTotalJSON struct {
 	Awarded int64  `json:"awarded"`
 }
 
-// getDrawReport is entries over time: per local day and draw, then each
-// draw's totals (?from=YYYY-MM-DD&to=YYYY-MM-DD, inclusive).
-func (s *Server) getDrawReport(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.drawsReady(w, r); !ok {
-		return
+// luckReport serves a report over ?from=YYYY-MM-DD&to=YYYY-MM-DD (local
+// days, inclusive): build turns the range into the answer.
+func (s *Server) luckReport(build func(r *http.Request, from, to care360.Date) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.drawsReady(w, r); !ok {
+			return
+		}
+		from, to, err := s.reportRange(r, maxLuckDays)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out, err := build(r, from, to)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
 	}
-	from, to, err := s.reportRange(r, maxLuckDays)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+}
+
+// drawReport is entries over time: per local day and draw, then each
+// draw's totals.
+func (s *Server) drawReport(r *http.Request, from, to care360.Date) (any, error) {
 	rep, err := s.draws.Draws.DrawReport(r.Context(), from, to)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		From  string          `json:"from"`
@@ -52,7 +68,7 @@ func (s *Server) getDrawReport(w http.ResponseWriter, r *http.Request) {
 		out.Draws[i] = drawTotalJSON{DrawID: d.DrawID, Code: d.Code, Status: string(d.Status), Entries: d.Entries,
 			Points: d.Points, Prizes: d.Prizes, Awarded: d.Awarded}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 type spinDayJSON struct {
@@ -75,21 +91,12 @@ type spinStockJSON struct {
 	Awarded   int64  `json:"awarded"`
 }
 
-// getSpinReport is spins and prizes awarded per local day and table, and
+// spinReport is spins and prizes awarded per local day and table, and
 // every prize's remaining stock.
-func (s *Server) getSpinReport(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.drawsReady(w, r); !ok {
-		return
-	}
-	from, to, err := s.reportRange(r, maxLuckDays)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *Server) spinReport(r *http.Request, from, to care360.Date) (any, error) {
 	rep, err := s.draws.Spins.SpinReport(r.Context(), from, to)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		From  string          `json:"from"`
@@ -104,5 +111,5 @@ func (s *Server) getSpinReport(w http.ResponseWriter, r *http.Request) {
 		out.Stock[i] = spinStockJSON{TableID: st.TableID, Code: st.Code, PrizeID: st.PrizeID, Name: st.Name,
 			Inventory: st.Inventory, Remaining: st.Remaining, Awarded: st.Awarded}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }

@@ -113,11 +113,7 @@ func (s *Server) postSpins(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	status := http.StatusCreated
-	if replay {
-		status = http.StatusOK
-	}
-	writeJSON(w, status, spinTableOut(t))
+	writeJSON(w, createdOrReplayed(replay), spinTableOut(t))
 }
 
 type grantJSON struct {

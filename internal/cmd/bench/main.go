@@ -71,6 +71,9 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if *smsOnly {
 		return smsPhase(ctx, admin, bin, runs, dur)
 	}
+	if *drawsOnly {
+		return drawsPhase(ctx, admin, runs, dur)
+	}
 	if *ledgerOnly {
 		return ledgerPhase(ctx, admin, bin, runs, dur)
 	}
@@ -147,7 +150,10 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if err := claimsPhase(ctx, admin, runs, dur); err != nil {
 		return err
 	}
-	return ledgerPhase(ctx, admin, bin, runs, dur)
+	if err := ledgerPhase(ctx, admin, bin, runs, dur); err != nil {
+		return err
+	}
+	return drawsPhase(ctx, admin, runs, dur)
 }
 
 // openDialogues leaves n dialogues open on the main menu and reports what
