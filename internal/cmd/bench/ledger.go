@@ -249,6 +249,8 @@ func importRun(ctx context.Context, api *apiClient, m, run int) (float64, error)
 	var wg sync.WaitGroup
 	start := time.Now()
 	wg.Go(func() {
+		var last string
+		var shown time.Time
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
@@ -260,8 +262,10 @@ func importRun(ctx context.Context, api *apiClient, m, run int) (float64, error)
 					Status      string
 					Rows, Taken int64
 				}
-				if api.do(ctx, http.MethodGet, "/api/v1/imports/"+id, "", nil, &p) == nil {
-					seen = append(seen, fmt.Sprintf("%s %d/%d at %s", p.Status, p.Rows, p.Taken, time.Since(start).Round(time.Second)))
+				// Phase changes, and every 10 s: enough to show it moving.
+				if api.do(ctx, http.MethodGet, "/api/v1/imports/"+id, "", nil, &p) == nil && (p.Status != last || time.Since(shown) >= 10*time.Second) {
+					seen = append(seen, fmt.Sprintf("%s %d read/%d taken at %s", p.Status, p.Rows, p.Taken, time.Since(start).Round(time.Second)))
+					last, shown = p.Status, time.Now()
 				}
 			}
 		}
