@@ -210,24 +210,6 @@ func (b *Booking) BookingSMS(lang Language) OutgoingSMS {
 	return OutgoingSMS{MSISDN: b.MSISDN, Text: text, Kind: KindTransactional, IdempotencyKey: fmt.Sprintf("booking:%d", b.ID)}
 }
 
-// Number writes n with the language's thousands separator: 12.345 in
-// Vietnamese, 12,345 in English (PRODUCT.md §3.2).
-func Number(n int64, lang Language) string {
-	sep := "."
-	if lang == LangEn {
-		sep = ","
-	}
-	s := fmt.Sprint(max(n, -n))
-	var out string
-	for len(s) > 3 {
-		out, s = sep+s[len(s)-3:]+out, s[:len(s)-3]
-	}
-	if n < 0 {
-		s = "-" + s
-	}
-	return s + out
-}
-
 // BookRequest takes an offer: nights for nightly offers, else 0.
 type BookRequest struct {
 	MSISDN         MSISDN

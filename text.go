@@ -1,6 +1,7 @@
 package care360
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -20,8 +21,12 @@ func Fold(s string) string {
 	if err != nil {
 		return s
 	}
-	return strings.NewReplacer("đ", "d", "Đ", "D").Replace(out)
+	return dStroke.Replace(out)
 }
+
+// dStroke maps the two letters folding cannot reach; a Replacer is safe to
+// share and dear to build, so it is built once.
+var dStroke = strings.NewReplacer("đ", "d", "Đ", "D")
 
 // Localize picks the text for lang from a catalog entry written in
 // Vietnamese with diacritics and in English; plain "vi" (and an unknown
@@ -45,14 +50,29 @@ var tierNames = map[Tier][2]string{
 	TierKimCuong: {"Kim cương", "Diamond"},
 }
 
+// foldedTierNames are the plain-vi names, folded once: tier names are on
+// the hottest screens (points, DIEM), and folding is Unicode normalisation.
+var foldedTierNames = func() map[Tier]string {
+	m := make(map[Tier]string, len(tierNames))
+	for t, n := range tierNames {
+		m[t] = Fold(n[0])
+	}
+	return m
+}()
+
 // Name returns the tier's name in lang ("Kim cuong" in vi, "Kim cương" in
 // vi-unicode, "Diamond" in en).
 func (t Tier) Name(lang Language) string {
 	n, ok := tierNames[t]
-	if !ok {
+	switch {
+	case !ok:
 		return string(t)
+	case lang == LangEn:
+		return n[1]
+	case lang == LangViUnicode:
+		return n[0]
 	}
-	return Localize(lang, n[0], n[1])
+	return foldedTierNames[t]
 }
 
 // gsm7Basic is the GSM 03.38 default alphabet in code order (0x1B is the
@@ -132,4 +152,22 @@ func split(rs []rune, single, part int, cost func(rune) int) []string {
 		}
 	}
 	return append(out, string(rs[start:]))
+}
+
+// Number writes n with the language's thousands separator: 12.345 in
+// Vietnamese, 12,345 in English (PRODUCT.md §3.2).
+func Number(n int64, lang Language) string {
+	sep := "."
+	if lang == LangEn {
+		sep = ","
+	}
+	s := fmt.Sprint(max(n, -n))
+	var out string
+	for len(s) > 3 {
+		out, s = sep+s[len(s)-3:]+out, s[:len(s)-3]
+	}
+	if n < 0 {
+		s = "-" + s
+	}
+	return s + out
 }

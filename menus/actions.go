@@ -11,7 +11,7 @@ func pointsScreen(c *call) ([]string, error) {
 	}
 	c.sub = sub
 	lang := c.lang()
-	n := func(v int64) string { return formatNumber(v, lang) }
+	n := func(v int64) string { return care360.Number(v, lang) }
 	lines := []string{
 		text(lang, "points.tier", tierName(lang, sub.Tier)),
 		text(lang, "points.spendable", n(bal.Spendable)),

@@ -82,7 +82,7 @@ func drawPrompt(c *call) ([]string, error) {
 	lang := c.lang()
 	terms := text(lang, "draws.ask.free", tickets)
 	if d.EntryCost > 0 {
-		terms = text(lang, "draws.ask.cost", formatNumber(d.EntryCost, lang), tickets)
+		terms = text(lang, "draws.ask.cost", care360.Number(d.EntryCost, lang), tickets)
 	}
 	return []string{text(lang, "draws.ask", d.Title(lang)), terms}, nil
 }
@@ -144,7 +144,7 @@ func spinPrompt(c *call) ([]string, error) {
 	case o.FreeSpins > 0:
 		terms = text(lang, "spins.ask.free", o.FreeSpins, left)
 	case o.CostPoints > 0:
-		terms = text(lang, "spins.ask.cost", formatNumber(o.CostPoints, lang), left)
+		terms = text(lang, "spins.ask.cost", care360.Number(o.CostPoints, lang), left)
 	default:
 		terms = text(lang, "spins.ask.nocost", left)
 	}

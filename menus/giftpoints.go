@@ -59,7 +59,7 @@ func giftPointsPrompt(c *call) ([]string, error) {
 		return nil, err
 	}
 	lang := c.lang()
-	return []string{text(lang, "gp.ask", formatNumber(n, lang), national(to))}, nil
+	return []string{text(lang, "gp.ask", care360.Number(n, lang), national(to))}, nil
 }
 
 func giftPoints(c *call) (string, error) {
@@ -68,7 +68,7 @@ func giftPoints(c *call) (string, error) {
 		return "", err
 	}
 	lang := c.lang()
-	return text(lang, "gp.done", formatNumber(t.Points, lang), national(t.To), formatNumber(t.FromSpendable, lang)), nil
+	return text(lang, "gp.done", care360.Number(t.Points, lang), national(t.To), care360.Number(t.FromSpendable, lang)), nil
 }
 
 // national writes a canonical number as subscribers know it: 0903123456.

@@ -26,7 +26,7 @@ func giftOptions(c *call) ([]Option, error) {
 	for i, g := range gs {
 		label := text(lang, "gift.free", g.Title(lang))
 		if !g.Campaign() {
-			label = text(lang, "gift.cost", g.Title(lang), formatNumber(g.Cost, lang))
+			label = text(lang, "gift.cost", g.Title(lang), care360.Number(g.Cost, lang))
 		}
 		opts[i] = Option{Label: label, Value: strconv.FormatInt(g.ID, 10)}
 	}
@@ -51,7 +51,7 @@ func giftPrompt(c *call) ([]string, error) {
 	if g.Campaign() {
 		return []string{text(lang, "gift.ask.free", g.Title(lang))}, nil
 	}
-	return []string{text(lang, "gift.ask.cost", formatNumber(g.Cost, lang), g.Title(lang))}, nil
+	return []string{text(lang, "gift.ask.cost", care360.Number(g.Cost, lang), g.Title(lang))}, nil
 }
 
 func claimGift(c *call) (string, error) {

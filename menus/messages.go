@@ -116,34 +116,17 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"results.none":     {"Quý khách chưa tham gia bốc thăm hay quay số nào.", "You have not entered any draw or spin yet."},
 }
 
-// tierNames are the tiers as screens show them.
-var tierNames = map[care360.Tier][2]string{
-	care360.TierDong:     {"Đồng", "Bronze"},
-	care360.TierBac:      {"Bạc", "Silver"},
-	care360.TierTitan:    {"Titan", "Titan"},
-	care360.TierVang:     {"Vàng", "Gold"},
-	care360.TierKimCuong: {"Kim cương", "Diamond"},
-}
-
 // texts holds every catalog entry and tier name in the three languages,
 // folded once at start-up: folding is Unicode normalisation, too dear to
 // repeat on every screen of every step.
-var texts, tiers = compile(catalog), compileTiers()
+var texts = compile(catalog)
 
 type localized [3]string // vi, vi-unicode, en
 
 func compile(src map[msg][2]string) map[msg]localized {
 	out := make(map[msg]localized, len(src))
 	for k, e := range src {
-		out[k] = localized{foldVietnamese(e[0]), e[0], e[1]}
-	}
-	return out
-}
-
-func compileTiers() map[care360.Tier]localized {
-	out := make(map[care360.Tier]localized, len(tierNames))
-	for t, e := range tierNames {
-		out[t] = localized{foldVietnamese(e[0]), e[0], e[1]}
+		out[k] = localized{care360.Fold(e[0]), e[0], e[1]}
 	}
 	return out
 }
@@ -173,5 +156,5 @@ func text(lang care360.Language, key msg, args ...any) string {
 }
 
 func tierName(lang care360.Language, t care360.Tier) string {
-	return tiers[t].in(lang)
+	return t.Name(lang)
 }

@@ -46,7 +46,7 @@ func offerOptions(kind care360.OfferKind, cat care360.Category) func(c *call) ([
 		for i, o := range os {
 			label := o.Name(lang)
 			if o.Nightly() {
-				label = text(lang, "offer.price", label, formatNumber(o.Price, lang))
+				label = text(lang, "offer.price", label, care360.Number(o.Price, lang))
 			}
 			opts[i] = Option{Label: label, Value: strconv.FormatInt(o.ID, 10)}
 		}
@@ -104,9 +104,9 @@ func bookPrompt(c *call) ([]string, error) {
 		return nil, err
 	}
 	lang := c.lang()
-	lines := []string{text(lang, "book.ask", c.value("offer.nights"), o.Name(lang)), text(lang, "book.price", formatNumber(o.Price, lang))}
+	lines := []string{text(lang, "book.ask", c.value("offer.nights"), o.Name(lang)), text(lang, "book.price", care360.Number(o.Price, lang))}
 	if o.CardPrice > 0 {
-		lines = append(lines, text(lang, "offer.card", formatNumber(o.CardPrice, lang), o.CardName))
+		lines = append(lines, text(lang, "offer.card", care360.Number(o.CardPrice, lang), o.CardName))
 	}
 	return lines, nil
 }

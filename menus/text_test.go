@@ -19,7 +19,7 @@ func TestFoldVietnamese(t *testing.T) {
 		"plain ASCII 123":            "plain ASCII 123",
 	}
 	for in, want := range cases {
-		if got := foldVietnamese(in); got != want {
+		if got := care360.Fold(in); got != want {
 			t.Errorf("fold(%q) = %q; want %q", in, got, want)
 		}
 	}
@@ -37,8 +37,8 @@ func TestFormatNumber(t *testing.T) {
 		{12345, care360.LangEn, "12,345"}, {-2500, care360.LangEn, "-2,500"},
 	}
 	for _, c := range cases {
-		if got := formatNumber(c.n, c.lang); got != c.want {
-			t.Errorf("formatNumber(%d, %s) = %q; want %q", c.n, c.lang, got, c.want)
+		if got := care360.Number(c.n, c.lang); got != c.want {
+			t.Errorf("care360.Number(%d, %s) = %q; want %q", c.n, c.lang, got, c.want)
 		}
 	}
 }
@@ -77,8 +77,8 @@ func TestCatalogComplete(t *testing.T) {
 				t.Errorf("message %q has no text for language %d", key, i)
 			}
 		}
-		if !fitsGSM(foldVietnamese(e[0])) {
-			t.Errorf("message %q does not fold to GSM-7: %q", key, foldVietnamese(e[0]))
+		if !fitsGSM(care360.Fold(e[0])) {
+			t.Errorf("message %q does not fold to GSM-7: %q", key, care360.Fold(e[0]))
 		}
 	}
 }
