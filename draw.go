@@ -262,9 +262,9 @@ func CheckWitness(w string) error {
 // DrawReceiptSMS is the receipt an entrant gets.
 func DrawReceiptSMS(d *Draw, e *DrawEntry, lang Language, loc *time.Location) OutgoingSMS {
 	text := fmt.Sprintf(Localize(lang,
-		"Care360: Quý khách đã tham gia bốc thăm %s. Phiếu số %d, mã %s, %d vé. Kết quả sau %s.",
-		"Care360: You entered the draw %s. Entry no. %d, receipt %s, %d tickets. Results after %s."),
-		d.Title(lang), e.ID, e.Receipt, e.Tickets, d.ClosesAt.In(loc).Format("02/01/2006"))
+		"Care360: Quý khách đã tham gia %s (%s). Phiếu số %d, mã %s, %d vé. Kết quả sau %s.",
+		"Care360: You entered %s (%s). Entry no. %d, receipt %s, %d tickets. Results after %s."),
+		d.Title(lang), d.Code, e.ID, e.Receipt, e.Tickets, d.ClosesAt.In(loc).Format("02/01/2006"))
 	return OutgoingSMS{MSISDN: e.MSISDN, Text: text, Kind: KindTransactional, IdempotencyKey: fmt.Sprintf("draw-entry:%d", e.ID)}
 }
 
@@ -286,11 +286,16 @@ func localName(lang Language, vi, en string) string {
 	return Localize(lang, vi, en)
 }
 
-// collectText says how to collect a prize: staff's text, or the standard.
+// collectText says how to collect a prize in lang: staff's text in that
+// language if they wrote one (English readers get the Vietnamese folded
+// rather than nothing specific), else the standard text.
 func collectText(lang Language, vi, en string) string {
-	if vi == "" {
-		return Localize(lang, "Mang CCCD đến cửa hàng MobiFone trong 30 ngày để nhận giải. Hỏi đáp: 9090.",
-			"Bring your ID card to a MobiFone store within 30 days to collect it. Help: 9090.")
+	switch {
+	case lang == LangEn && en != "":
+		return en
+	case vi != "":
+		return localName(lang, vi, en)
 	}
-	return localName(lang, vi, en)
+	return Localize(lang, "Mang CCCD đến cửa hàng MobiFone trong 30 ngày để nhận giải. Hỏi đáp: 9090.",
+		"Bring your ID card to a MobiFone store within 30 days to collect it. Help: 9090.")
 }

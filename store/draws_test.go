@@ -84,7 +84,7 @@ func TestDrawLifecycle(t *testing.T) {
 		t.Errorf("spendable after entering: %d, want 900", got)
 	}
 	msgs, err := sms.Messages(b.ctx, rich[0], 10)
-	if err != nil || len(msgs) != 1 || !strings.Contains(msgs[0].Text, "You entered the draw Tet draw. Entry no.") {
+	if err != nil || len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "Care360: You entered Tet draw ("+d.Code+"). Entry no.") {
 		t.Fatalf("receipt SMS: %+v, %v", msgs, err)
 	}
 	_, err = ds.EnterDraw(b.ctx, d.ID, rich[0])
