@@ -138,8 +138,8 @@ func (db *DB) runImport(ctx context.Context, id string, rows iter.Seq2[care360.I
 		return nil, err
 	}
 	db.log.Info("import done", "id", id, "rows", imp.Rows, "created", imp.Created, "updated", imp.Updated,
-		"unchanged", imp.Unchanged, "rejected", imp.Rejected, "read", read.Round(time.Millisecond),
-		"checked", (checked - read).Round(time.Millisecond), "written", (time.Since(t0) - checked).Round(time.Millisecond))
+		"unchanged", imp.Unchanged, "rejected", imp.Rejected, "read", read.Round(time.Millisecond).String(),
+		"checked", (checked - read).Round(time.Millisecond).String(), "written", (time.Since(t0) - checked).Round(time.Millisecond).String())
 	return imp, nil
 }
 
