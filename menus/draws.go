@@ -49,22 +49,36 @@ func picked(c *call, screen string) (int64, error) {
 	return strconv.ParseInt(c.value(screen), 10, 64)
 }
 
-// drawPrompt says what entering costs and weighs for this subscriber. What
-// would be refused is refused here already (closed since the list, tier,
-// points), so that the subscriber is not asked to agree to it; the entry
-// itself checks everything again.
-func drawPrompt(c *call) ([]string, error) {
+// pickedDraw finds the draw chosen on the list among those open now (the
+// list's own query: it carries the subscriber's entry and no entry count);
+// one that closed since the list was shown is refused (window).
+func pickedDraw(c *call) (*care360.DrawOffer, error) {
 	id, err := picked(c, "draws.list")
 	if err != nil {
 		return nil, err
 	}
-	d, err := c.e.cfg.Draws.Draw(c.ctx, id)
+	offers, err := c.e.cfg.Draws.OpenDraws(c.ctx, c.req.MSISDN)
 	if err != nil {
 		return nil, err
 	}
-	if !d.OpenAt(c.e.now()) {
-		return nil, care360.Refused(care360.ReasonWindow, "draw %s is closed", d.Code)
+	for i := range offers {
+		if offers[i].Draw.ID == id {
+			return &offers[i], nil
+		}
 	}
+	return nil, care360.Refused(care360.ReasonWindow, "draw %d is not open", id)
+}
+
+// drawPrompt says what entering costs and weighs for this subscriber. What
+// would be refused is refused here already (closed since the list, entered
+// already, tier, points), so that the subscriber is not asked to agree to
+// it; the entry itself checks everything again.
+func drawPrompt(c *call) ([]string, error) {
+	o, err := pickedDraw(c)
+	if err != nil {
+		return nil, err
+	}
+	d := &o.Draw
 	sub, bal, err := c.e.cfg.Points.Account(c.ctx, c.req.MSISDN)
 	if err != nil {
 		return nil, err
@@ -72,6 +86,8 @@ func drawPrompt(c *call) ([]string, error) {
 	c.sub = sub
 	tickets := d.TicketsFor(sub.Tier)
 	switch {
+	case o.Entry != nil:
+		return nil, care360.Refused(care360.ReasonLimitReached, "draw %s entered already", d.Code)
 	case tickets == 0:
 		return nil, care360.Refused(care360.ReasonTier, "draw %s is not open to %s", d.Code, sub.Tier)
 	case bal.Spendable < d.EntryCost:
@@ -88,21 +104,17 @@ func drawPrompt(c *call) ([]string, error) {
 }
 
 func enterDraw(c *call) (string, error) {
-	id, err := picked(c, "draws.list")
+	o, err := pickedDraw(c)
 	if err != nil {
 		return "", err
 	}
-	e, err := c.e.cfg.Draws.EnterDraw(c.ctx, id, c.req.MSISDN)
+	e, err := c.e.cfg.Draws.EnterDraw(c.ctx, o.Draw.ID, c.req.MSISDN)
 	if err != nil {
 		return "", err
 	}
-	d, err := c.e.cfg.Draws.Draw(c.ctx, id)
-	if err != nil {
-		return "", err
-	}
-	lang := c.lang()
 	// The receipt's short hash goes by SMS only: the screen stays short.
-	return text(lang, "draws.done", d.Title(lang), e.ID, e.Tickets, c.e.date(d.ClosesAt)), nil
+	lang := c.lang()
+	return text(lang, "draws.done", o.Draw.Title(lang), e.ID, e.Tickets, c.e.date(o.Draw.ClosesAt)), nil
 }
 
 // spinOptions lists the wheels taking spins now.
