@@ -14,6 +14,7 @@ import (
 type LoyaltyConfig struct {
 	Gifts  care360.GiftService
 	Offers care360.OfferService
+	Claims care360.ClaimReporter // GET /api/v1/reports/claims; nil: 503
 }
 
 func (s *Server) loyaltyRoutes(r *mux.Router) {
@@ -24,6 +25,7 @@ func (s *Server) loyaltyRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/gifts/{id:[0-9]+}/codes", s.postCodes).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/offers", s.getOffers).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/offers", s.postOffer).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/reports/claims", s.claimsReport).Methods(http.MethodGet)
 }
 
 // loyaltyReady answers 503 and reports false when the catalogue is absent.

@@ -15,7 +15,7 @@ import (
 func withLoyalty(c *web.Config) {
 	db := c.Subscribers.(*store.DB)
 	cat := store.NewCatalog(db, store.NewSMS(db, care360.SMSRules{}), store.CatalogOptions{})
-	c.Loyalty = &web.LoyaltyConfig{Gifts: cat, Offers: cat}
+	c.Loyalty = &web.LoyaltyConfig{Gifts: cat, Offers: cat, Claims: cat}
 }
 
 type gift struct {

@@ -116,7 +116,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger:      m.Logger,
 		Admin:       &web.AdminConfig{Staff: m.DB, Audit: m.DB, Reports: m.DB, Location: c.Location},
 		SMS:         &web.SMSConfig{Messages: m.SMS, Campaigns: m.SMS, DNC: m.SMS},
-		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog},
+		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog, Claims: m.Catalog},
 		Ledger:      &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.DB},
 		Draws:       &web.DrawsConfig{Draws: draws, Spins: spins},
 		USSD: &web.USSDConfig{
