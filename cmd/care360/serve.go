@@ -106,6 +106,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Binds: c.Binds, USSD: ussd, Numbering: care360.VietnamMobile,
 		Logger: m.Logger, Registry: reg,
 		SMS: kw, Outbox: m.SMS, ShortCode: c.ShortCode,
+		StepTimeout: c.StepTimeout,
 	})
 	m.Web = web.NewServer(web.Config{
 		AdminToken:  c.AdminToken,
