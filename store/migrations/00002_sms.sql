@@ -68,6 +68,7 @@ CREATE TABLE sms_queue (
     held        boolean NOT NULL DEFAULT false,
     owner       text,
     attempts    int NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    reclaimed   boolean NOT NULL DEFAULT false, -- the last claim found a lapsed lease
     campaign_id bigint
 );
 CREATE INDEX sms_queue_due ON sms_queue (priority, not_before);
