@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/care360/care360/internal/pgtest"
 )
 
 // post sends a raw body to the admin API and returns the status and answer.
@@ -29,7 +31,9 @@ func (h *harness) post(t *testing.T, path, contentType, body string) (int, strin
 // through the outbox and the SMSC.
 func TestUsageAndImportEndToEnd(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil)
+	// A database of its own: every running program's outbox senders take
+	// any due SMS, so on a shared one another test's simulator could get it.
+	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
 	st, body := h.post(t, "/api/v1/subscribers:import?id=e2e", "text/csv",
 		"msisdn,name,language\n0397000001,Le Van Cuong,en\n0397000002,Pham Thi Dung,vi\nnot-a-number,X,vi\n")
 	if st != http.StatusOK || !strings.Contains(body, `"created":2`) || !strings.Contains(body, `"rejected":1`) {
