@@ -92,7 +92,7 @@ async function otherReport(name, q, { lang }) {
   if (!rows.length) return h('p.muted', t('empty'));
   const cols = Object.keys(rows[0]);
   const label = cols.find((c) => typeof rows[0][c] === 'string') || cols[0];
-  const value = cols.find((c) => typeof rows[0][c] === 'number' && c !== 'id');
+  const value = cols.find((c) => typeof rows[0][c] === 'number' && c !== 'id' && !c.endsWith('_id'));
   return [
     value && barChart({ title: t('rep.' + name), labels: rows.map((r) => String(r[label]).slice(0, 12)), fmt: (v) => num(v, lang),
       series: [{ name: value, color: '#1f5fa8', values: rows.map((r) => r[value]) }] }),
