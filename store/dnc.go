@@ -15,7 +15,7 @@ const dropMarketing = `
 	WITH gone AS (
 		DELETE FROM sms_queue q USING sms_messages m
 		WHERE m.msisdn = ANY($1::text[]) AND m.kind = 'marketing' AND q.message_id = m.id
-		  AND (q.owner IS NULL OR q.not_before <= $2)
+		  AND (q.lease_until IS NULL OR q.lease_until <= $2)
 		RETURNING q.message_id
 	)
 	UPDATE sms_messages SET status = 'failed', error = $3 WHERE id IN (SELECT message_id FROM gone)`

@@ -185,7 +185,7 @@ func marketingSQL(recipients string, n int, replays bool) string {
 // it is in the queue, the queue row says whether it is held or being sent.
 const messageColumns = `m.id, m.msisdn, m.text, m.kind,
 	CASE WHEN m.status <> 'queued' THEN m.status
-	     WHEN q.owner IS NOT NULL AND q.not_before > $1 THEN 'sending'
+	     WHEN q.lease_until > $1 THEN 'sending'
 	     WHEN q.held THEN 'held' ELSE 'queued' END,
 	coalesce(m.campaign_id, 0), coalesce(m.parts, 0), m.scheduled_at, m.created_at,
 	m.submitted_at, m.delivered_at, coalesce(m.error, '')

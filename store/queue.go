@@ -13,8 +13,8 @@ import (
 // transactional first. Outside the marketing window only transactional
 // messages are due. SKIP LOCKED lets any number of senders, in any number of
 // processes, claim at once without waiting for or doubling each other; a
-// lease that lapses makes its message due again (not_before is the lease's
-// end), so a dead sender's messages come back by themselves.
+// lease that lapses makes its message claimable again, so a dead sender's
+// messages come back by themselves.
 func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Duration) (cs []care360.OutboxClaim, err error) {
 	defer wrap(&err, "claim outbox messages")
 	if owner == "" || max <= 0 || lease <= 0 {
@@ -22,7 +22,7 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 	}
 	now := s.db.now()
 	until := now.Add(lease)
-	due := `not_before <= $1`
+	due := `not_before <= $1 AND (lease_until IS NULL OR lease_until <= $1)`
 	if !s.rules.InWindow(now, s.db.loc) {
 		// A separate text, not a parameter, so the planner scans only the
 		// transactional end of the index instead of filtering marketing rows.
@@ -32,7 +32,7 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 	// planner may hash the whole queue to find a thousand rows. SET reads
 	// the old row, so reclaimed records whether a lease lapsed.
 	rows, err := s.db.pool.Query(ctx, `
-		UPDATE sms_queue q SET reclaimed = q.owner IS NOT NULL, owner = $3, not_before = $4,
+		UPDATE sms_queue q SET reclaimed = q.owner IS NOT NULL, owner = $3, lease_until = $4,
 			attempts = q.attempts + 1, held = false
 		FROM sms_messages m
 		WHERE q.message_id = ANY(ARRAY(
@@ -103,7 +103,7 @@ func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outco
 				DELETE FROM sms_queue q WHERE q.message_id = ANY($8::bigint[]) AND q.owner = $6
 				RETURNING q.message_id
 			), again AS (
-				UPDATE sms_queue q SET owner = NULL,
+				UPDATE sms_queue q SET owner = NULL, lease_until = NULL,
 					not_before = CASE WHEN o.kind = 'retry' THEN o.retry_at ELSE $7 END,
 					attempts = CASE WHEN o.kind = 'released' THEN greatest(q.attempts - 1, 0) ELSE q.attempts END
 				FROM o WHERE q.message_id = ANY($9::bigint[]) AND q.message_id = o.id AND q.owner = $6
@@ -235,8 +235,8 @@ func (s *SMS) Maintain(ctx context.Context) (u care360.Upkeep, err error) {
 		}
 		if !s.rules.InWindow(now, s.db.loc) {
 			tag, err := tx.Exec(ctx, `
-				UPDATE sms_queue SET held = true, owner = NULL, not_before = $2
-				WHERE priority = 1 AND not_before < $2 AND (owner IS NULL OR not_before <= $1)`,
+				UPDATE sms_queue SET held = true, owner = NULL, lease_until = NULL, not_before = $2
+				WHERE priority = 1 AND not_before < $2 AND (lease_until IS NULL OR lease_until <= $1)`,
 				now, s.rules.NextWindow(now, s.db.loc))
 			if err != nil {
 				return err
@@ -275,7 +275,7 @@ func (s *SMS) Maintain(ctx context.Context) (u care360.Upkeep, err error) {
 	}
 	s.mu.Unlock()
 	if count {
-		err = s.db.pool.QueryRow(ctx, `SELECT count(*) FROM sms_queue WHERE not_before <= $1`, now).Scan(&u.Queued)
+		err = s.db.pool.QueryRow(ctx, `SELECT count(*) FROM sms_queue WHERE not_before <= $1 AND lease_until IS NULL`, now).Scan(&u.Queued)
 	}
 	return u, err
 }

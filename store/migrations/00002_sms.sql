@@ -56,7 +56,10 @@ CREATE INDEX sms_messages_marketing ON sms_messages (scheduled_at) INCLUDE (msis
 -- The work queue. priority 0 (transactional) always goes before 1
 -- (marketing), so a keyword reply never waits behind a campaign. held marks
 -- what quiet hours, the daily cap or a paused campaign keep back (paused:
--- not_before = infinity). owner names the sender holding the lease.
+-- not_before = infinity). owner names the sender holding the lease until
+-- lease_until; a lapsed lease makes the row claimable again. The lease is
+-- its own unindexed column, not a later not_before, so that a claim is a HOT
+-- update that writes no index (fillfactor leaves room for it).
 -- Neither this table nor sms_parts has a foreign key to sms_messages: each
 -- would cost an index probe and a row lock per message on the hottest path
 -- (fan-out, claim, settle), only the outbox writes them, and messages are
@@ -67,11 +70,14 @@ CREATE TABLE sms_queue (
     not_before  timestamptz NOT NULL,
     held        boolean NOT NULL DEFAULT false,
     owner       text,
+    lease_until timestamptz,
     attempts    int NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     reclaimed   boolean NOT NULL DEFAULT false, -- the last claim found a lapsed lease
     campaign_id bigint
-);
+) WITH (fillfactor = 80);
 CREATE INDEX sms_queue_due ON sms_queue (priority, not_before);
+-- Campaign progress counts what is held; claims clear held, so this stays small.
+CREATE INDEX sms_queue_held ON sms_queue (campaign_id) WHERE held;
 
 -- Each part the SMSC accepted, with its message id, so that its receipt
 -- finds it. SMSC ids are unique per SMSC only, hence no UNIQUE.
