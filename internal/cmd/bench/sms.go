@@ -104,6 +104,11 @@ func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duratio
 		fmt.Printf("messages/s min %.0f / median %.0f / max %.0f; median = %.2f × the pgbench limit, %.2f × Kannel's %d/s\n\n",
 			rates[0], med, rates[len(rates)-1], med/limit, med/kannelGoal, kannelGoal)
 	}
+	if *kannelRuns && n > 0 {
+		if err := kannelPhase(n, runs); err != nil {
+			return err
+		}
+	}
 	if fanout > 0 {
 		if err := fanoutRun(ctx, dbURL, fanout); err != nil {
 			return err
