@@ -200,8 +200,15 @@ func fanoutRun(ctx context.Context, dbURL string, want int) error {
 		return err
 	}
 	took := time.Since(start)
-	fmt.Printf("== Campaign fan-out: %d recipients enqueued in %s (%.0f/s; goal: 1,000,000 in < 10 s)\n",
-		c.Recipients, took.Round(time.Millisecond), float64(c.Recipients)/took.Seconds())
+	// CreateCampaign ends by refreshing the outbox's statistics; time that
+	// part again to show what the fan-out itself took.
+	start = time.Now()
+	if _, err := db.Pool().Exec(ctx, `ANALYZE sms_queue, sms_messages`); err != nil {
+		return err
+	}
+	analyze := time.Since(start)
+	fmt.Printf("== Campaign fan-out: %d recipients enqueued in %s (%.0f/s; goal: 1,000,000 in < 10 s), of which about %s refreshing statistics\n",
+		c.Recipients, took.Round(time.Millisecond), float64(c.Recipients)/took.Seconds(), analyze.Round(time.Millisecond))
 	if c.Recipients != int64(want) {
 		return fmt.Errorf("fan-out reached %d of %d members", c.Recipients, want)
 	}
