@@ -43,7 +43,9 @@ async function newPage(lang = 'vi') {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   await ctx.addInitScript((l) => localStorage.setItem('care360.lang', l), lang);
   const page = await ctx.newPage();
-  page.setDefaultTimeout(10_000);
+  // Generous: a CI machine running every other suite at once is slow, and
+  // the limit only decides how long a failure takes.
+  page.setDefaultTimeout(30_000);
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(`console: ${m.text()}`); });
   return page;
