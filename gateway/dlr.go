@@ -107,19 +107,7 @@ func (w *dlrWriter) stop() {
 func (w *dlrWriter) run() {
 	defer close(w.done)
 	for it := range w.in {
-		batch := []dlrItem{it}
-	more:
-		for len(batch) < 1000 {
-			select {
-			case it, ok := <-w.in:
-				if !ok {
-					break more
-				}
-				batch = append(batch, it)
-			default:
-				break more
-			}
-		}
+		batch := drain(w.in, []dlrItem{it}, 1000)
 		w.write(batch)
 	}
 }

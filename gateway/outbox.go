@@ -189,7 +189,7 @@ func (s *sender) claimLoop() {
 		for range n - got {
 			<-s.slots
 		}
-		if got == 0 && !s.wait(s.cfg.Poll) {
+		if got == 0 && !sleep(s.quitCtx, s.cfg.Poll) {
 			return
 		}
 	}
@@ -232,16 +232,22 @@ func (s *sender) maintain() {
 	}
 }
 
-// wait sleeps d unless the sender is stopping; it reports whether to go on.
-func (s *sender) wait(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.quit:
-		return false
+// drain appends to batch what ch holds right now, up to max in all: a
+// writer's batch is whatever arrived while it wrote the previous one, so
+// under load batches grow and alone an item goes at once.
+func drain[T any](ch <-chan T, batch []T, max int) []T {
+	for len(batch) < max {
+		select {
+		case it, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, it)
+		default:
+			return batch
+		}
 	}
+	return batch
 }
 
 // submitLoop sends claimed messages on one bind, one at a time; a bind
@@ -356,24 +362,8 @@ func statusName(st pdu.Status) string {
 // database sees few, large transactions; alone, an outcome is written at once.
 func (s *sender) settleLoop() {
 	defer close(s.settled)
-	for {
-		o, ok := <-s.results
-		if !ok {
-			return
-		}
-		batch := []care360.Outcome{o}
-	more:
-		for len(batch) < 2*s.cfg.Batch {
-			select {
-			case o, ok := <-s.results:
-				if !ok {
-					break more
-				}
-				batch = append(batch, o)
-			default:
-				break more
-			}
-		}
+	for o := range s.results {
+		batch := drain(s.results, []care360.Outcome{o}, 2*s.cfg.Batch)
 		s.settle(batch)
 		for range batch {
 			<-s.slots

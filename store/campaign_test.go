@@ -121,13 +121,16 @@ func TestQuietHours(t *testing.T) {
 		t.Fatalf("at night claimed %+v, want only the transactional", cs)
 	}
 	b.settle(t, "a", submitted(reply.ID, "S1"))
-	b.clock.Set(at("2026-11-26 06:59"))
-	if cs := b.claim(t, "a", 10); len(cs) != 0 {
-		t.Fatalf("claimed before 07:00: %+v", cs)
-	}
-	b.clock.Set(at("2026-11-26 07:00"))
-	if cs := b.claim(t, "a", 10); len(cs) != 2 {
-		t.Fatalf("at 07:00 claimed %d, want both held messages", len(cs))
+	b.claimsAt(t, "2026-11-26 06:59", 0)
+	b.claimsAt(t, "2026-11-26 07:00", 2) // both held messages
+}
+
+// claimsAt moves the clock to when and checks how many messages are due.
+func (b *smsBundle) claimsAt(t *testing.T, when string, want int) {
+	t.Helper()
+	b.clock.Set(at(when))
+	if cs := b.claim(t, "a", 10); len(cs) != want {
+		t.Fatalf("at %s claimed %d, want %d: %+v", when, len(cs), want, cs)
 	}
 }
 
@@ -145,14 +148,8 @@ func TestDailyCap(t *testing.T) {
 	if c.Progress.Held != 1 {
 		t.Fatalf("second campaign the same day: %+v", c.Progress)
 	}
-	b.clock.Set(at("2026-11-26 09:59"))
-	if cs := b.claim(t, "a", 10); len(cs) != 0 {
-		t.Fatalf("claimed within 24 h of the first: %+v", cs)
-	}
-	b.clock.Set(at("2026-11-26 10:00"))
-	if cs := b.claim(t, "a", 10); len(cs) != 1 {
-		t.Fatalf("24 h later claimed %d", len(cs))
-	}
+	b.claimsAt(t, "2026-11-26 09:59", 0) // within 24 h of the first
+	b.claimsAt(t, "2026-11-26 10:00", 1)
 }
 
 func TestOptOutAndDoNotCall(t *testing.T) {
