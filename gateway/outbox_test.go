@@ -269,11 +269,12 @@ func TestOutboxLinkDropMidFlight(t *testing.T) {
 	}
 }
 
-// Two gateway processes on one database: every message is submitted once.
+// Two gateway processes on one database send a 10,000-message burst: every
+// message is submitted once.
 func TestOutboxTwoSendersNeverDoubleSend(t *testing.T) {
 	t.Parallel()
 	b := setupSMS(t)
-	const n = 2000
+	const n = 10_000
 	_, err := b.db.Pool().Exec(t.Context(), `
 		WITH m AS (
 			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
