@@ -27,6 +27,9 @@ type PointsChange struct {
 	Reason         string
 	IdempotencyKey string
 	At             time.Time // when earned; zero means now
+	// Quota, when set, counts the change against a staff account's daily
+	// allowance, in the change's own transaction (RoleLimits).
+	Quota *PointsQuota
 }
 
 // MaxPointsChange bounds one change so that a typo cannot mint billions.
@@ -47,10 +50,8 @@ func (c PointsChange) Validate() error {
 		return Errorf(EINVALID, "reason is longer than 500 bytes")
 	case c.IdempotencyKey == "":
 		return Errorf(EINVALID, "idempotency_key is required")
-	case len(c.IdempotencyKey) > 200:
-		return Errorf(EINVALID, "idempotency_key is longer than 200 bytes")
 	}
-	return nil
+	return ValidateCallerKey(c.IdempotencyKey)
 }
 
 // Expiry returns when points earned at t expire: the last instant of the 12th
@@ -97,7 +98,9 @@ type PointsService interface {
 	Account(ctx context.Context, msisdn MSISDN) (*Subscriber, PointsBalance, error)
 	// ChangePoints appends a credit or a debit (earliest-expiring points are
 	// consumed first; EREFUSED insufficient_points if it would go below zero).
-	// A repeated idempotency key returns the original entry and replay=true.
+	// The key is the caller's: it is kept under CallerKey, apart from the
+	// keys of the system's own entries. A repeated key returns the original
+	// entry and replay=true, or ECONFLICT when the change differs.
 	ChangePoints(ctx context.Context, msisdn MSISDN, c PointsChange) (e *LedgerEntry, replay bool, err error)
 	// Ledger returns the newest entries first.
 	Ledger(ctx context.Context, msisdn MSISDN, limit int) ([]LedgerEntry, error)

@@ -34,6 +34,67 @@ var Roles = []Role{RoleAdmin, RoleMarketer, RoleSupport}
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return r == RoleAdmin || r == RoleMarketer || r == RoleSupport }
 
+// RoleLimits bound the points adjustments staff below admin may make
+// (PRODUCT.md §9); admins have none. Both count credits and debits alike.
+type RoleLimits struct {
+	PerRequest int64 // points in one request (default 10.000)
+	PerDay     int64 // points in one local day, over all of the account's requests (default 50.000)
+}
+
+// DefaultRoleLimits are the defaults of PRODUCT.md §9.
+var DefaultRoleLimits = RoleLimits{PerRequest: 10_000, PerDay: 50_000}
+
+// WithDefaults fills unset limits from DefaultRoleLimits.
+func (l RoleLimits) WithDefaults() RoleLimits {
+	if l.PerRequest <= 0 {
+		l.PerRequest = DefaultRoleLimits.PerRequest
+	}
+	if l.PerDay <= 0 {
+		l.PerDay = DefaultRoleLimits.PerDay
+	}
+	return l
+}
+
+// Validate checks limits read from the configuration; zero means the default.
+func (l RoleLimits) Validate() error {
+	switch {
+	case l.PerRequest < 0 || l.PerDay < 0:
+		return Errorf(EINVALID, "role limits must be positive")
+	case l.PerRequest > 0 && l.PerDay > 0 && l.PerRequest > l.PerDay:
+		return Errorf(EINVALID, "the per-request limit (%d) is above the daily one (%d)", l.PerRequest, l.PerDay)
+	}
+	return nil
+}
+
+// Allow applies the per-request limit to a change of points by a, and
+// returns the daily quota the change must also fit in (nil for admins).
+// Going over either is EFORBIDDEN: the change needs an admin.
+func (l RoleLimits) Allow(a Actor, points int64) (*PointsQuota, error) {
+	if a.Role == RoleAdmin {
+		return nil, nil
+	}
+	l = l.WithDefaults()
+	if points > l.PerRequest || points < -l.PerRequest {
+		return nil, Errorf(EFORBIDDEN, "role %s may adjust at most %d points in one request; more needs an admin", a.Role, l.PerRequest)
+	}
+	return &PointsQuota{StaffID: a.StaffID, Role: a.Role, PerDay: l.PerDay}, nil
+}
+
+// PointsQuota is a staff account's daily allowance of points adjustments.
+// The ledger counts each change against it in the change's transaction, so
+// that concurrent requests can never add up to more.
+type PointsQuota struct {
+	StaffID int64
+	Role    Role
+	PerDay  int64
+}
+
+// Exceeded is the error for a change that would take the account past its
+// daily allowance, having adjusted done points today already.
+func (q *PointsQuota) Exceeded(done int64) error {
+	return Errorf(EFORBIDDEN, "role %s may adjust at most %d points a day (%d adjusted today); more needs an admin", q.Role, q.PerDay, done)
+}
+
 // Actor is who makes a request: a staff account, or the built-in admin
 // (StaffID 0). Audit entries carry it.
 type Actor struct {

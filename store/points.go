@@ -31,18 +31,40 @@ func (db *DB) ChangePoints(ctx context.Context, msisdn care360.MSISDN, c care360
 	if !c.At.IsZero() {
 		at = c.At.Truncate(time.Microsecond)
 	}
+	// The caller's key, in the callers' namespace: whatever it is, it can
+	// never be the key of an entry the system makes (draw:7, transfer:3…).
+	c.IdempotencyKey = care360.CallerKey(c.IdempotencyKey)
 	err = db.Transact(ctx, func(tx pgx.Tx) error {
-		var seen *int64
+		e, replay = nil, false
+		// The row lock makes the key's check, the quota and the entry one
+		// step for this subscriber: a retry racing its original waits and
+		// then finds the entry.
+		var seen struct {
+			id     *int64
+			kind   *care360.PointsKind
+			points *int64
+			reason *string
+		}
 		err := tx.QueryRow(ctx, `
-			SELECT l.id FROM subscribers s
+			SELECT l.id, l.kind, l.points, l.reason FROM subscribers s
 			LEFT JOIN points_ledger l ON l.msisdn = s.msisdn AND l.idempotency_key = $2
-			WHERE s.msisdn = $1 FOR UPDATE OF s`, msisdn, c.IdempotencyKey).Scan(&seen)
+			WHERE s.msisdn = $1 FOR UPDATE OF s`, msisdn, c.IdempotencyKey).Scan(&seen.id, &seen.kind, &seen.points, &seen.reason)
 		if err != nil {
 			return notFound(err, "no subscriber %s", msisdn.Masked())
 		}
-		if seen != nil {
+		if seen.id != nil {
+			// The entry is the whole request: the same key with another
+			// kind, amount or reason is another request.
+			if *seen.kind != c.Kind || *seen.points != c.Points || *seen.reason != c.Reason {
+				return care360.KeyReused(c.IdempotencyKey)
+			}
 			e, replay, err = byKey(ctx, tx, msisdn, c.IdempotencyKey)
 			return err
+		}
+		if c.Quota != nil {
+			if err := db.countQuota(ctx, tx, c.Quota, c.Points, now); err != nil {
+				return err
+			}
 		}
 		if c.Points > 0 {
 			e, replay, err = db.credit(ctx, tx, msisdn, c, at, now)
@@ -125,6 +147,28 @@ func (db *DB) debit(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, c car
 		return byKey(ctx, tx, msisdn, c.IdempotencyKey)
 	}
 	return e, false, err
+}
+
+// countQuota adds |points| to the staff account's total of the local day,
+// refusing the change when the total would pass the allowance. The upsert
+// locks the account's row for the day until the change commits or rolls
+// back, so concurrent changes by one account are counted one at a time and
+// the refusal of one leaves the total as it was.
+func (db *DB) countQuota(ctx context.Context, tx pgx.Tx, q *care360.PointsQuota, points int64, now time.Time) error {
+	n := max(points, -points)
+	y, m, d := now.In(db.loc).Date()
+	var total int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO staff_points_daily AS t (staff_id, day, points) VALUES ($1, $2, $3)
+		ON CONFLICT (staff_id, day) DO UPDATE SET points = t.points + EXCLUDED.points
+		RETURNING points`, q.StaffID, time.Date(y, m, d, 0, 0, 0, 0, time.UTC), n).Scan(&total)
+	if err != nil {
+		return err
+	}
+	if total > q.PerDay {
+		return q.Exceeded(total - n)
+	}
+	return nil
 }
 
 // yearAgo is 12 calendar months before now, counted in local time.

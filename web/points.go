@@ -64,6 +64,11 @@ func (s *Server) postPoints(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	actor, _ := actorOf(r)
+	if change.Quota, err = s.roleLimits.Allow(actor, change.Points); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	before, err := s.points.Balance(r.Context(), msisdn) // for the audit log
 	if err != nil {
 		s.writeError(w, r, err)
@@ -89,7 +94,9 @@ func (s *Server) postPoints(w http.ResponseWriter, r *http.Request) {
 	if replay {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, pointsResponse{entryJSON: ledgerEntryJSON(entry), Balance: balanceJSON(bal)})
+	out := pointsResponse{entryJSON: ledgerEntryJSON(entry), Balance: balanceJSON(bal)}
+	out.IdempotencyKey = req.IdempotencyKey // as sent; the ledger shows it in its namespace
+	writeJSON(w, status, out)
 }
 
 // getLedger lists a subscriber's ledger, newest first.

@@ -45,6 +45,9 @@ type Config struct {
 	Draws *DrawsConfig
 	// Ledger serves the billing feed and subscriber imports (usage.go, import.go).
 	Ledger *LedgerConfig
+	// RoleLimits bound the points adjustments of staff below admin
+	// (PRODUCT.md §9); zero fields take care360.DefaultRoleLimits.
+	RoleLimits care360.RoleLimits
 	// Extra, if set, mounts more routes on the same router after the built-in
 	// ones. They share the metrics, logging and panic recovery, and any of
 	// them under /api/ the bearer-token check. A catch-all route would hide
@@ -69,6 +72,7 @@ type Server struct {
 	loyalty     *LoyaltyConfig
 	draws       *DrawsConfig
 	ledger      *LedgerConfig
+	roleLimits  care360.RoleLimits
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
 }
@@ -90,6 +94,7 @@ func NewServer(cfg Config) *Server {
 		loyalty:     cfg.Loyalty,
 		draws:       cfg.Draws,
 		ledger:      cfg.Ledger,
+		roleLimits:  cfg.RoleLimits.WithDefaults(),
 	}
 	if s.numbering.CountryCode == "" {
 		s.numbering = care360.VietnamMobile

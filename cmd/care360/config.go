@@ -31,7 +31,10 @@ type Config struct {
 	StepTimeout time.Duration
 	HTTPAllow   []netip.Prefix
 	TierRules   care360.TierRules
-	JSONLogs    bool
+	// RoleLimits bound the points adjustments of staff below admin
+	// (CARE360_CONFIG "role_limits"; PRODUCT.md §9).
+	RoleLimits care360.RoleLimits
+	JSONLogs   bool
 }
 
 // fileConfig is CARE360_CONFIG: what environment variables cannot say well.
@@ -47,6 +50,11 @@ type fileConfig struct {
 	} `json:"binds"`
 	TierThresholds []int64           `json:"tier_thresholds"`
 	Profiles       []gateway.Profile `json:"profiles"`
+	// RoleLimits: {"points_per_request": 10000, "points_per_day": 50000}.
+	RoleLimits *struct {
+		PointsPerRequest int64 `json:"points_per_request"`
+		PointsPerDay     int64 `json:"points_per_day"`
+	} `json:"role_limits"`
 }
 
 // LoadConfig reads the environment through getenv. Unset variables take the
@@ -65,6 +73,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		HTTPAddr:    env("CARE360_HTTP_ADDR", ":8080"),
 		AdminToken:  env("CARE360_ADMIN_TOKEN", ""),
 		TierRules:   care360.DefaultTierRules,
+		RoleLimits:  care360.DefaultRoleLimits,
 	}
 	var err error
 	if c.Location, err = time.LoadLocation(env("CARE360_TIMEZONE", "Asia/Ho_Chi_Minh")); err != nil {
@@ -171,6 +180,13 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 			}
 			c.TierRules.Thresholds[i] = f.TierThresholds[i]
 		}
+	}
+	if l := f.RoleLimits; l != nil {
+		rl := care360.RoleLimits{PerRequest: l.PointsPerRequest, PerDay: l.PointsPerDay}
+		if err := rl.Validate(); err != nil {
+			return fmt.Errorf("role_limits: %s", care360.ErrorMessage(err))
+		}
+		c.RoleLimits = rl.WithDefaults()
 	}
 	return nil
 }

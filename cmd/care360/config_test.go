@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/care360/care360"
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
@@ -28,7 +30,8 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	  "profiles": [{"name":"acme","service_type":"USSD","limit_gsm":160,"limit_ucs2":70,"op_begin":1,"op_answer":18,
 	                "ops_abort":[32],"op_continue":2,"op_end":17,"key":"session","code_in":"short_message"}],
 	  "binds": [{"addr":"10.0.0.9:2775","system_id":"ussd1","password":"p","profile":"acme","tps":50}],
-	  "tier_thresholds": [0, 1000, 3000, 8000, 15000]
+	  "tier_thresholds": [0, 1000, 3000, 8000, 15000],
+	  "role_limits": {"points_per_request": 2000}
 	}`), 0o600)
 	env := map[string]string{
 		"CARE360_SMPP_ADDR":    "smsc-a:2775, smsc-b:2775",
@@ -52,6 +55,9 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	if c.TierRules.Thresholds[4] != 15000 {
 		t.Errorf("thresholds %v", c.TierRules.Thresholds)
 	}
+	if c.RoleLimits != (care360.RoleLimits{PerRequest: 2000, PerDay: 50_000}) {
+		t.Errorf("role limits %+v, want the file's per request and the default per day", c.RoleLimits)
+	}
 }
 
 func TestLoadConfigErrors(t *testing.T) {
@@ -59,6 +65,10 @@ func TestLoadConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	badProfile := filepath.Join(dir, "bad.json")
 	os.WriteFile(badProfile, []byte(`{"profiles":[{"name":"x","limit_gsm":160,"limit_ucs2":70,"op_begin":1,"op_answer":1,"key":"session","code_in":"short_message"}]}`), 0o600)
+	badLimits := filepath.Join(dir, "limits.json")
+	os.WriteFile(badLimits, []byte(`{"role_limits":{"points_per_request":-1}}`), 0o600)
+	unknownLimit := filepath.Join(dir, "limit.json")
+	os.WriteFile(unknownLimit, []byte(`{"role_limits":{"points_per_week":1}}`), 0o600)
 	unknownField := filepath.Join(dir, "unknown.json")
 	os.WriteFile(unknownField, []byte(`{"bindz":[]}`), 0o600)
 	cases := map[string]map[string]string{
@@ -70,6 +80,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		"CARE360_SMPP_PROFILE":      {"CARE360_SMPP_PROFILE": "nokia"},
 		"op_begin and op_answer":    {"CARE360_CONFIG": badProfile},
 		"unknown field":             {"CARE360_CONFIG": unknownField},
+		"role_limits":               {"CARE360_CONFIG": badLimits},
+		"points_per_week":           {"CARE360_CONFIG": unknownLimit},
 	}
 	for want, env := range cases {
 		_, err := LoadConfig(func(k string) string { return env[k] })

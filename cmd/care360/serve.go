@@ -120,6 +120,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog, Claims: m.Catalog},
 		Ledger:      &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.DB},
 		Draws:       &web.DrawsConfig{Draws: draws, Spins: spins},
+		RoleLimits:  c.RoleLimits,
 		USSD: &web.USSDConfig{
 			Service: ussd, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
