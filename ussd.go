@@ -33,6 +33,11 @@ type USSDRequest struct {
 	// Limit is the longest screen, in characters, the transport can show for
 	// GSM-7 text and for UCS-2 text (profiles may lower the defaults).
 	LimitGSM, LimitUCS2 int
+	// Console marks a step from the console's phone emulator: staff, not
+	// the subscriber, are at the keypad. Such a dialogue is never kept for
+	// the subscriber to resume when it is dropped, and the subscriber's
+	// own dropped dialogue is neither offered to it nor used up by it.
+	Console bool
 }
 
 // USSDReply is the screen to show. End closes the dialogue.

@@ -115,17 +115,17 @@ test('support looks a subscriber up and adjusts points with a reason', async () 
   await shot(support, 'subscriber');
 });
 
-test('the phone emulator dials *090# and walks to the points screen', async () => {
-  await support.goto(URL + '/#/emulator?msisdn=' + MSISDN);
-  assert.equal(await support.inputValue('#phone-input'), '*090#');
-  await support.click('#phone-send');
-  await support.waitForFunction(() => document.querySelector('#phone-screen').textContent.startsWith('MobiFone Care360'));
-  await support.click('.keypad [data-key="1"]');
-  await support.click('#phone-send');
-  await support.waitForFunction(() => /Diem kha dung|Điểm khả dụng|Spendable/.test(document.querySelector('#phone-screen').textContent));
-  assert.match(await support.textContent('#phone-status'), /kết thúc|ended/);
-  await support.waitForSelector('#phone-sms');
-  await shot(support, 'emulator');
+test('the phone emulator (admins only on a member) dials *090# and walks to the points screen', async () => {
+  await admin.goto(URL + '/#/emulator?msisdn=' + MSISDN);
+  assert.equal(await admin.inputValue('#phone-input'), '*090#');
+  await admin.click('#phone-send');
+  await admin.waitForFunction(() => document.querySelector('#phone-screen').textContent.startsWith('MobiFone Care360'));
+  await admin.click('.keypad [data-key="1"]');
+  await admin.click('#phone-send');
+  await admin.waitForFunction(() => /Diem kha dung|Điểm khả dụng|Spendable/.test(document.querySelector('#phone-screen').textContent));
+  assert.match(await admin.textContent('#phone-status'), /kết thúc|ended/);
+  await admin.waitForSelector('#phone-sms');
+  await shot(admin, 'emulator');
 });
 
 test('the admin sees the support agent\'s change in the audit log', async () => {

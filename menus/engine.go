@@ -187,7 +187,7 @@ func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
 		return err
 	}
 	var st state
-	if req.MSISDN != "" && json.Unmarshal(d.State, &st) == nil && st.Member && st.Screen != "main" && st.Screen != "resume" {
+	if req.MSISDN != "" && !req.Console && json.Unmarshal(d.State, &st) == nil && st.Member && st.Screen != "main" && st.Screen != "resume" {
 		st.Invalid, st.Saved = 0, nil
 		if b, err := json.Marshal(st); err == nil {
 			if err := e.cfg.Dialogues.SaveDialogue(ctx, &care360.Dialogue{Key: resumePrefix + string(req.MSISDN), MSISDN: req.MSISDN, State: b}); err != nil {
@@ -216,7 +216,7 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 		return care360.USSDReply{Text: text(c.lang(), "rate.limited"), End: true}, nil
 	}
 	e.metrics.dialogues.WithLabelValues("opened").Inc()
-	sub, dropped, err := e.caller(c, len(path) == 0)
+	sub, dropped, err := e.caller(c, len(path) == 0 && !req.Console)
 	switch {
 	case care360.ErrorCode(err) == care360.ENOTFOUND:
 		c.st.Screen = "register"

@@ -21,6 +21,8 @@ type phone struct {
 	msisdn care360.MSISDN
 	key    string
 	n      int
+	// console: steps come from the console's emulator
+	console bool
 }
 
 func (p *phone) send(kind care360.USSDKind, text string) care360.USSDReply {
@@ -29,7 +31,7 @@ func (p *phone) send(kind care360.USSDKind, text string) care360.USSDReply {
 		p.n++
 		p.key = fmt.Sprintf("%s/s%d", p.msisdn, p.n)
 	}
-	r, err := p.e.Step(context.Background(), care360.USSDRequest{Key: p.key, MSISDN: p.msisdn, Kind: kind, Text: text, LimitGSM: 182, LimitUCS2: 80})
+	r, err := p.e.Step(context.Background(), care360.USSDRequest{Key: p.key, MSISDN: p.msisdn, Kind: kind, Text: text, LimitGSM: 182, LimitUCS2: 80, Console: p.console})
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -159,6 +161,28 @@ func TestResumeAfterDrop(t *testing.T) {
 	p.expect(care360.USSDAnswer, "8", lang, false)
 	p.send(care360.USSDAbort, "")
 	p.expect(care360.USSDBegin, "*090*8#", lang, false)
+}
+
+// TestConsoleNeverResumes: the console's emulator is not the member's
+// phone: its drops are not kept for resuming, and the member's own dropped
+// dialogue is neither shown to it nor used up by it.
+func TestConsoleNeverResumes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil, nil)
+	p := b.member(t, "0903555007")
+	emu := &phone{t: t, e: b.e, msisdn: p.msisdn, console: true}
+	lang := "Ngon ngu/Language\n1. Tieng Viet\n2. Tieng Viet co dau\n3. English\n0. Quay lai"
+	offer := "Quy khach muon tiep tuc phien truoc?\n1. Tiep tuc\n2. Bat dau lai"
+
+	emu.expect(care360.USSDBegin, "*090#", mainVi, false)
+	emu.expect(care360.USSDAnswer, "8", lang, false)
+	emu.send(care360.USSDAbort, "")
+	p.expect(care360.USSDBegin, "*090#", mainVi, false)
+
+	p.expect(care360.USSDAnswer, "8", lang, false)
+	p.send(care360.USSDAbort, "")
+	emu.expect(care360.USSDBegin, "*090#", mainVi, false)
+	p.expect(care360.USSDBegin, "*090#", offer, false)
 }
 
 func TestResumeWindowCloses(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -13,7 +14,8 @@ import (
 )
 
 type auditOut struct {
-	ID    int64 `json:"id"`
+	ID    int64     `json:"id"`
+	At    time.Time `json:"at"`
 	Actor struct {
 		StaffID int64  `json:"staff_id"`
 		Name    string `json:"name"`

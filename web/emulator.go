@@ -36,8 +36,11 @@ type emulatorReply struct {
 
 // emulatorUSSD runs one step of a real dialogue for the console's phone,
 // through the same care360.USSDService as the SMPP and HTTP adapters, with
-// the same screen limits. Each step is audited: staff acting as a
-// subscriber can spend that subscriber's points.
+// the same screen limits. Acting as a real member is for admins only
+// (PRODUCT.md §9), and each step is audited with who, which number and
+// when: staff acting as a member can spend that member's points. Steps are
+// marked as the console's, so that a hang-up leaves nothing the member's
+// own phone would be offered to resume.
 func (s *Server) emulatorUSSD(w http.ResponseWriter, r *http.Request) {
 	if s.ussd == nil {
 		s.writeError(w, r, care360.Errorf(care360.EUNAVAILABLE, "USSD is not configured on this server"))
@@ -53,7 +56,11 @@ func (s *Server) emulatorUSSD(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	step := care360.USSDRequest{MSISDN: msisdn, Text: req.Text, LimitGSM: s.ussd.LimitGSM, LimitUCS2: s.ussd.LimitUCS2}
+	if err := s.mayActAs(r, msisdn); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	step := care360.USSDRequest{MSISDN: msisdn, Text: req.Text, LimitGSM: s.ussd.LimitGSM, LimitUCS2: s.ussd.LimitUCS2, Console: true}
 	switch req.Action {
 	case "dial":
 		step.Kind = care360.USSDBegin
@@ -91,6 +98,27 @@ func (s *Server) emulatorUSSD(w http.ResponseWriter, r *http.Request) {
 	s.audit(r, "emulator."+req.Action, string(msisdn), nil,
 		map[string]any{"session": req.Session, "input": req.Text, "screen": out.Text, "end": out.End})
 	writeJSON(w, http.StatusOK, out)
+}
+
+// errEmulateMember refuses the emulator on a member's number to staff below
+// admin.
+var errEmulateMember = care360.Errorf(care360.EFORBIDDEN, "acting as a member in the phone emulator needs an admin; other roles may dial numbers that are not members")
+
+// mayActAs says whether the caller may run the emulator as msisdn: admins
+// always, other roles only for numbers that are not members. Checked at
+// every step, so a number that joins during the dialogue stops it.
+func (s *Server) mayActAs(r *http.Request, msisdn care360.MSISDN) error {
+	if a, _ := actorOf(r); a.Role == care360.RoleAdmin {
+		return nil
+	}
+	_, err := s.subscribers.Subscriber(r.Context(), msisdn)
+	switch care360.ErrorCode(err) {
+	case care360.ENOTFOUND:
+		return nil
+	case "":
+		return errEmulateMember
+	}
+	return err
 }
 
 func newSession() string {

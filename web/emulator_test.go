@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -25,15 +26,15 @@ func (b *bundle) emulate(t *testing.T, auth string, body map[string]string) scre
 	return s
 }
 
-// TestEmulatorDialogue walks a real dialogue through the same engine the
-// SMPP and HTTP adapters use, as support staff would.
+// TestEmulatorDialogue walks a real member's dialogue through the same
+// engine the SMPP and HTTP adapters use, as an admin may.
 func TestEmulatorDialogue(t *testing.T) {
 	t.Parallel()
 	b := setup(t, withUSSD("127.0.0.0/8"))
 	n := newMSISDN()
 	b.do(t, http.MethodPut, "/api/v1/subscribers/"+n, `{"name":"An"}`)
 	b.do(t, http.MethodPost, "/api/v1/subscribers/"+n+"/points", `{"kind":"qualifying","points":2500,"reason":"t","idempotency_key":"e1"}`)
-	auth := "Bearer " + b.staffToken(t, "support")
+	auth := "Bearer " + b.staffToken(t, "admin")
 
 	menu := b.emulate(t, auth, map[string]string{"msisdn": n, "action": "dial", "text": "*090#"})
 	if menu.Session == "" || menu.End || !strings.HasPrefix(menu.Text, "MobiFone Care360\n1. Diem & hang hoi vien") {
@@ -62,7 +63,7 @@ func TestEmulatorDialogue(t *testing.T) {
 	for _, e := range entries {
 		if strings.HasPrefix(e.Action, "emulator.") {
 			steps++
-			if e.Actor.Role != "support" {
+			if e.Actor.Role != "admin" || e.Actor.StaffID == 0 {
 				t.Errorf("emulator step by %+v", e.Actor)
 			}
 		}
@@ -93,4 +94,61 @@ func TestEmulatorRefusals(t *testing.T) {
 	bare := setup(t, func(c *web.Config) { c.USSD = nil })
 	bare.do(t, http.MethodPost, "/api/v1/emulator/ussd", `{"msisdn":"0903123456","action":"dial","text":"*090#"}`).
 		errorOf(t, http.StatusServiceUnavailable, "unavailable")
+}
+
+// TestEmulatorRealMemberNeedsAdmin: acting as a real member in the emulator
+// is for admins only; support may still walk what an unknown caller sees.
+func TestEmulatorRealMemberNeedsAdmin(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withUSSD("127.0.0.0/8"))
+	member := newMSISDN()
+	b.do(t, http.MethodPut, "/api/v1/subscribers/"+member, `{"name":"An"}`)
+	support := "Bearer " + b.staffToken(t, "support")
+	for _, body := range []map[string]string{
+		{"msisdn": member, "action": "dial", "text": "*090#"},
+		{"msisdn": member, "session": "s1", "action": "answer", "text": "1"},
+		{"msisdn": member, "session": "s1", "action": "hangup"},
+	} {
+		e := b.send(t, http.MethodPost, "/api/v1/emulator/ussd", mustJSON(t, body), support).errorOf(t, http.StatusForbidden, "forbidden")
+		if !strings.Contains(e.Error.Message, "admin") {
+			t.Errorf("%s: message %q should say who may", body["action"], e.Error.Message)
+		}
+	}
+	stranger := newMSISDN()
+	if s := b.emulate(t, support, map[string]string{"msisdn": stranger, "action": "dial", "text": "*090#"}); s.End {
+		t.Errorf("an unknown caller's first screen: %+v", s)
+	}
+	for _, e := range b.auditOf(t, canonical(member)) {
+		if strings.HasPrefix(e.Action, "emulator.") {
+			t.Errorf("a refused step was audited as done: %+v", e)
+		}
+	}
+	admin := "Bearer " + b.staffToken(t, "admin")
+	b.emulate(t, admin, map[string]string{"msisdn": member, "action": "dial", "text": "*090#"})
+	got := b.auditOf(t, canonical(member))
+	if len(got) == 0 || got[0].Action != "emulator.dial" || got[0].Actor.Role != "admin" || got[0].At.IsZero() {
+		t.Errorf("the admin's dial is not audited with who, which number and when: %+v", got)
+	}
+}
+
+// TestEmulatorLeavesNothingResumable: a hang-up in the emulator is not a
+// dialogue the network dropped: the member's own phone is not offered to
+// resume it.
+func TestEmulatorLeavesNothingResumable(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withUSSD("127.0.0.0/8", "::1/128"))
+	n := newMSISDN()
+	b.do(t, http.MethodPut, "/api/v1/subscribers/"+n, `{"name":"An"}`)
+	admin := "Bearer " + b.staffToken(t, "admin")
+	menu := b.emulate(t, admin, map[string]string{"msisdn": n, "action": "dial", "text": "*090#"})
+	lang := b.emulate(t, admin, map[string]string{"msisdn": n, "session": menu.Session, "action": "answer", "text": "8"})
+	if lang.End || !strings.HasPrefix(lang.Text, "Ngon ngu/Language") {
+		t.Fatalf("language screen: %+v", lang)
+	}
+	b.emulate(t, admin, map[string]string{"msisdn": n, "session": menu.Session, "action": "hangup"})
+
+	phone := url.Values{"sessionId": {"ATUid_" + n}, "serviceCode": {"*090#"}, "phoneNumber": {n}, "text": {""}}
+	if st, body := at(t, b, phone); st != http.StatusOK || !strings.HasPrefix(body, "CON MobiFone Care360\n1. ") {
+		t.Errorf("the member's own dial after the emulator hung up: %d %q; want the main menu", st, body)
+	}
 }

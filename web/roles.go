@@ -32,7 +32,8 @@ var grants = map[string][]care360.Role{
 	"GET /api/v1/openapi.json": anyStaff,
 
 	// support: read subscribers and their messages, adjust points with a
-	// reason, and walk a subscriber's dialogue on the emulator
+	// reason (within care360.RoleLimits, points.go), and walk the emulator
+	// as a number that is not a member (members: admins only, emulator.go)
 	"GET /api/v1/subscribers/{msisdn}":         support,
 	"GET /api/v1/subscribers/{msisdn}/ledger":  support,
 	"POST /api/v1/subscribers/{msisdn}/points": support,

@@ -55,7 +55,7 @@ const vi = {
   'staff.active': 'đang dùng', 'staff.disabled': 'vô hiệu từ {0}', 'staff.disable': 'Vô hiệu hóa', 'staff.create': 'Tạo tài khoản',
   'staff.confirm': 'Vô hiệu hóa tài khoản {0}? Mã của tài khoản sẽ ngừng hoạt động ngay.',
   'staff.token': 'Mã truy cập của {0} — chỉ hiển thị một lần, hãy chuyển cho người dùng qua kênh an toàn:',
-  'staff.roles': 'Quản trị: mọi việc. Tiếp thị: quà, ưu đãi, chiến dịch, bốc thăm, quay số, báo cáo. Chăm sóc khách hàng: xem thuê bao và tin nhắn, điều chỉnh điểm có lý do, điện thoại thử.',
+  'staff.roles': 'Quản trị: mọi việc. Tiếp thị: quà, ưu đãi, chiến dịch, bốc thăm, quay số, báo cáo. Chăm sóc khách hàng: xem thuê bao và tin nhắn, điều chỉnh điểm có lý do (trong hạn mức), điện thoại thử với số chưa là hội viên.',
 };
 
 const en = {
@@ -110,7 +110,7 @@ const en = {
   'staff.active': 'active', 'staff.disabled': 'disabled since {0}', 'staff.disable': 'Disable', 'staff.create': 'Create account',
   'staff.confirm': 'Disable {0}? Their token stops working at once.',
   'staff.token': 'Access token of {0} — shown this once; hand it over by a safe channel:',
-  'staff.roles': 'Admin: everything. Marketer: gifts, offers, campaigns, draws, spins, reports. Support: subscribers and their messages, points adjustments with a reason, the phone emulator.',
+  'staff.roles': 'Admin: everything. Marketer: gifts, offers, campaigns, draws, spins, reports. Support: subscribers and their messages, points adjustments with a reason (within the role's limits), the phone emulator on numbers that are not members.',
 };
 
 const TEXTS = { vi, en };

@@ -50,7 +50,8 @@ function show(out, sub, ctx) {
     messages = h('section.card', h('h2', t('msg.title')));
     parts.push(messages);
   }
-  if (features.can('POST', '/api/v1/emulator/ussd')) {
+  // Acting as a member in the emulator is for admins only (PRODUCT.md §9).
+  if (features.can('POST', '/api/v1/emulator/ussd') && ctx.me && ctx.me.role === 'admin') {
     parts.push(h('p', h('a', { href: '#/emulator?msisdn=' + encodeURIComponent(sub.msisdn) }, t('sub.dial'))));
   }
   fill(out, parts);
