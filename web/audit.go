@@ -13,7 +13,8 @@ import (
 	"github.com/care360/care360"
 )
 
-// The audit log records every change made through /api/. Two ways in:
+// The audit log records every change made through /api/, and every read of
+// a member's personal data (auditRead). Changes come in two ways:
 //
 //   - A handler that knows its object calls s.audit(r, action, target,
 //     before, after) once the change is made, or s.noChange(r) when the
@@ -85,6 +86,14 @@ func (s *Server) audit(r *http.Request, action, target string, before, after any
 	actor, _ := actorOf(r)
 	e := &care360.AuditEntry{Actor: actor, Action: action, Target: target, Before: auditJSON(before), After: auditJSON(after)}
 	s.recordAudit(r, e)
+}
+
+// auditRead records that this request read the personal data of the member
+// at msisdn (PRODUCT.md §7): who, what, when. The entry says how many items
+// were shown, never the data itself. Call it once the data is read and
+// before writing the response; a read that found nothing is not recorded.
+func (s *Server) auditRead(r *http.Request, action string, msisdn care360.MSISDN, items int) {
+	s.audit(r, action, string(msisdn), nil, map[string]any{"items": items})
 }
 
 // noChange tells the audit middleware that this request changed nothing.

@@ -129,3 +129,39 @@ func TestAuditIsAdminOnly(t *testing.T) {
 		b.send(t, http.MethodGet, "/api/v1/audit", "", "Bearer "+b.staffToken(t, role)).errorOf(t, http.StatusForbidden, "forbidden")
 	}
 }
+
+// TestPersonalDataReadsAudited: reading a subscriber, its ledger or its
+// messages through the API is recorded with who, what and when.
+func TestPersonalDataReadsAudited(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withSMS(t))
+	n := newMSISDN()
+	b.do(t, http.MethodPut, "/api/v1/subscribers/"+n, `{"name":"An"}`)
+	support := "Bearer " + b.staffToken(t, "support")
+	for _, path := range []string{"/api/v1/subscribers/" + n, "/api/v1/subscribers/" + n + "/ledger?limit=5", "/api/v1/messages?msisdn=" + n} {
+		if res := b.send(t, http.MethodGet, path, "", support); res.status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, res.status, res.body)
+		}
+	}
+	// A read that finds nothing reads no personal data.
+	b.send(t, http.MethodGet, "/api/v1/subscribers/"+newMSISDN(), "", support).errorOf(t, http.StatusNotFound, "not_found")
+
+	reads := map[string]auditOut{}
+	for _, e := range b.auditOf(t, canonical(n)) {
+		if strings.HasSuffix(e.Action, ".read") {
+			reads[e.Action] = e
+		}
+	}
+	for _, action := range []string{"subscriber.read", "ledger.read", "messages.read"} {
+		e, ok := reads[action]
+		switch {
+		case !ok:
+			t.Errorf("no %s entry; entries: %v", action, reads)
+		case e.Actor.Role != "support" || e.Actor.StaffID == 0 || e.At.IsZero() || time.Since(e.At) > time.Minute:
+			t.Errorf("%s: %+v", action, e)
+		}
+	}
+	if len(reads) != 3 {
+		t.Errorf("%d read entries, want 3: %v", len(reads), reads)
+	}
+}

@@ -98,5 +98,6 @@ func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) {
 			out[i].Error = &ms[i].Error
 		}
 	}
+	s.auditRead(r, "messages.read", msisdn, len(out))
 	writeJSON(w, http.StatusOK, map[string][]messageJSON{"messages": out})
 }

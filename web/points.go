@@ -131,6 +131,7 @@ func (s *Server) getLedger(w http.ResponseWriter, r *http.Request) {
 	for i := range entries {
 		out.Entries = append(out.Entries, ledgerEntryJSON(&entries[i]))
 	}
+	s.auditRead(r, "ledger.read", msisdn, len(entries))
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -147,6 +147,7 @@ func (s *Server) getSubscriber(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.auditRead(r, "subscriber.read", msisdn, 1)
 	writeJSON(w, http.StatusOK, out)
 }
 
