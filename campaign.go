@@ -38,6 +38,10 @@ type NewCampaign struct {
 	Segment
 	SendAt         time.Time // zero: now
 	IdempotencyKey string    // optional: a repeat returns the first campaign
+	// RequestHash is the Fingerprint of the API request that created it,
+	// kept with its idempotency key: the same key sent with another request
+	// is ECONFLICT. Nil (the system's own, or no key) is never compared.
+	RequestHash []byte
 }
 
 // templateSample fills the placeholders with long but plausible values, so

@@ -55,6 +55,10 @@ type Draw struct {
 	CreatedAt     time.Time
 	ClosedAt      *time.Time
 	DrawnAt       *time.Time
+	// RequestHash is the Fingerprint of the API request that created it,
+	// kept with its idempotency key: the same key sent with another request
+	// is ECONFLICT. Nil (the system's own, or no key) is never compared.
+	RequestHash []byte
 }
 
 var drawCodeRE = regexp.MustCompile(`^[A-Z0-9]{2,12}$`)

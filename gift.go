@@ -82,6 +82,10 @@ type Gift struct {
 	Claimed      int64  // claims so far
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// RequestHash is the Fingerprint of the API request that created it,
+	// kept with its idempotency key: the same key sent with another request
+	// is ECONFLICT. Nil (the system's own, or no key) is never compared.
+	RequestHash []byte
 }
 
 // Campaign reports whether the gift is a free campaign gift.

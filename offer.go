@@ -102,6 +102,10 @@ type Offer struct {
 	ValidUntil time.Time
 	Active     bool
 	CreatedAt  time.Time
+	// RequestHash is the Fingerprint of the API request that created it,
+	// kept with its idempotency key: the same key sent with another request
+	// is ECONFLICT. Nil (the system's own, or no key) is never compared.
+	RequestHash []byte
 }
 
 // Name is the offer's title in lang.

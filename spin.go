@@ -24,6 +24,10 @@ type SpinTable struct {
 	StartsAt      time.Time
 	EndsAt        time.Time
 	CreatedAt     time.Time
+	// RequestHash is the Fingerprint of the API request that created it,
+	// kept with its idempotency key: the same key sent with another request
+	// is ECONFLICT. Nil (the system's own, or no key) is never compared.
+	RequestHash []byte
 }
 
 // SpinPrize is one slot of a table with a prize behind it.
@@ -124,12 +128,14 @@ type SpinGrant struct {
 // GrantResult is what GrantSpins did with one grant.
 type GrantResult string
 
-// Results of a grant: new, a repeat of a key already seen, or refused
-// because the number is not a member.
+// Results of a grant: new, a repeat of a key already seen, refused
+// because the number is not a member, or refused because its key was used
+// for another grant of the member.
 const (
 	GrantAccepted  GrantResult = "accepted"
 	GrantDuplicate GrantResult = "duplicate"
 	GrantRejected  GrantResult = "rejected"
+	GrantConflict  GrantResult = "conflict"
 )
 
 // maxGrantSpins bounds the free spins of one grant.

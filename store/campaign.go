@@ -39,13 +39,17 @@ func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *ca
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
 		replay = false
 		err := tx.QueryRow(ctx, `
-			INSERT INTO sms_campaigns (name, text, text_en, segment, send_at, idempotency_key, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+			INSERT INTO sms_campaigns (name, text, text_en, segment, send_at, idempotency_key, request_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
-			nc.Name, nc.Text, nc.TextEn, segment, nc.SendAt, key, now).Scan(&id)
+			nc.Name, nc.Text, nc.TextEn, segment, nc.SendAt, key, nc.RequestHash, now).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			replay = true
-			return tx.QueryRow(ctx, `SELECT id FROM sms_campaigns WHERE idempotency_key = $1`, key).Scan(&id)
+			var stored []byte
+			if err := tx.QueryRow(ctx, `SELECT id, request_hash FROM sms_campaigns WHERE idempotency_key = $1`, key).Scan(&id, &stored); err != nil {
+				return err
+			}
+			return sameRequest(*key, stored, nc.RequestHash)
 		}
 		if err != nil {
 			return err

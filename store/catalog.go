@@ -85,15 +85,18 @@ func (c *Catalog) CreateGift(ctx context.Context, g *care360.Gift, key string) (
 		var id int64
 		err := tx.QueryRow(ctx, `
 			INSERT INTO gifts (name, name_en, kind, occasion, cost, tiers, segment, claim_limit,
-				valid_from, valid_until, active, value, provision_url, idempotency_key, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+				valid_from, valid_until, active, value, provision_url, idempotency_key, request_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
 			g.Name, g.NameEn, g.Kind, g.Occasion, g.Cost, strs(g.Tiers), segmentJSON(g.Segment), g.Limit,
-			g.ValidFrom, g.ValidUntil, g.Active, g.Value, g.ProvisionURL, k, now).Scan(&id)
+			g.ValidFrom, g.ValidUntil, g.Active, g.Value, g.ProvisionURL, k, g.RequestHash, now).Scan(&id)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			replay = true
-			err = tx.QueryRow(ctx, `SELECT id FROM gifts WHERE idempotency_key = $1`, key).Scan(&id)
+			var stored []byte
+			if err = tx.QueryRow(ctx, `SELECT id, request_hash FROM gifts WHERE idempotency_key = $1`, key).Scan(&id, &stored); err == nil {
+				err = sameRequest(key, stored, g.RequestHash)
+			}
 		case err == nil:
 			_, err = tx.Exec(ctx, `
 				INSERT INTO gift_stock (gift_id, stripe, stock)

@@ -87,14 +87,18 @@ func (s *Draws) CreateDraw(ctx context.Context, d *care360.Draw, key string) (re
 	var id int64
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
-			INSERT INTO draws (code, name, name_en, opens_at, closes_at, entry_cost, tickets, algorithm, seed, commitment, receipt_key, idempotency_key, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			INSERT INTO draws (code, name, name_en, opens_at, closes_at, entry_cost, tickets, algorithm, seed, commitment, receipt_key, idempotency_key, request_hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
 			d.Code, d.Name, d.NameEn, d.OpensAt, d.ClosesAt, d.EntryCost, ticketArray(d.Tickets), draw.Version,
-			seed, draw.Commitment(seed), receiptKey, k, now).Scan(&id)
+			seed, draw.Commitment(seed), receiptKey, k, d.RequestHash, now).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			replay = true
-			return tx.QueryRow(ctx, `SELECT id FROM draws WHERE idempotency_key = $1`, key).Scan(&id)
+			var stored []byte
+			if err := tx.QueryRow(ctx, `SELECT id, request_hash FROM draws WHERE idempotency_key = $1`, key).Scan(&id, &stored); err != nil {
+				return err
+			}
+			return sameRequest(key, stored, d.RequestHash)
 		}
 		if err != nil {
 			return err

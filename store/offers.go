@@ -36,13 +36,20 @@ func (c *Catalog) CreateOffer(ctx context.Context, o *care360.Offer, key string)
 		replay = false
 		out, err = scanOffer(tx.QueryRow(ctx, `
 			INSERT INTO offers (kind, category, partner, title, title_en, tiers, code, price, card_price, card_name,
-				valid_from, valid_until, active, idempotency_key, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+				valid_from, valid_until, active, idempotency_key, request_hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+offerColumns,
 			o.Kind, o.Category, o.Partner, o.Title, o.TitleEn, strs(o.Tiers), o.Code, o.Price, o.CardPrice, o.CardName,
-			o.ValidFrom, o.ValidUntil, o.Active, k, c.db.now()))
+			o.ValidFrom, o.ValidUntil, o.Active, k, o.RequestHash, c.db.now()))
 		if errors.Is(err, pgx.ErrNoRows) {
 			replay = true
+			var stored []byte
+			if err := tx.QueryRow(ctx, `SELECT request_hash FROM offers WHERE idempotency_key = $1`, key).Scan(&stored); err != nil {
+				return err
+			}
+			if err := sameRequest(key, stored, o.RequestHash); err != nil {
+				return err
+			}
 			out, err = scanOffer(tx.QueryRow(ctx, `SELECT `+offerColumns+` FROM offers WHERE idempotency_key = $1`, key))
 		}
 		return err

@@ -55,13 +55,17 @@ func (s *Spins) CreateSpinTable(ctx context.Context, t *care360.SpinTable, key s
 	var id int64
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
-			INSERT INTO spin_tables (code, name, name_en, cost_points, daily_cap, no_prize_weight, starts_at, ends_at, idempotency_key, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO spin_tables (code, name, name_en, cost_points, daily_cap, no_prize_weight, starts_at, ends_at, idempotency_key, request_hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
-			t.Code, t.Name, t.NameEn, t.CostPoints, t.DailyCap, t.NoPrizeWeight, t.StartsAt, t.EndsAt, k, s.db.now()).Scan(&id)
+			t.Code, t.Name, t.NameEn, t.CostPoints, t.DailyCap, t.NoPrizeWeight, t.StartsAt, t.EndsAt, k, t.RequestHash, s.db.now()).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			replay = true
-			return tx.QueryRow(ctx, `SELECT id FROM spin_tables WHERE idempotency_key = $1`, key).Scan(&id)
+			var stored []byte
+			if err := tx.QueryRow(ctx, `SELECT id, request_hash FROM spin_tables WHERE idempotency_key = $1`, key).Scan(&id, &stored); err != nil {
+				return err
+			}
+			return sameRequest(key, stored, t.RequestHash)
 		}
 		if err != nil {
 			return err
@@ -198,7 +202,50 @@ func (s *Spins) GrantSpins(ctx context.Context, tableID int64, grants []care360.
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[care360.GrantResult])
+	if res, err = pgx.CollectRows(rows, pgx.RowTo[care360.GrantResult]); err != nil {
+		return nil, err
+	}
+	return res, s.sameGrants(ctx, res, tableID, msisdns, keys, spins, reasons, expires)
+}
+
+// sameGrants turns the duplicates of res whose key made another grant
+// (another table, number of spins, reason or expiry) into conflicts. A
+// statement of its own, so that it sees the grant a concurrent batch
+// committed while the insert waited for it; grants are never deleted and
+// these fields never change.
+func (s *Spins) sameGrants(ctx context.Context, res []care360.GrantResult, tableID int64, msisdns, keys []string, spins []int32, reasons []string, expires []time.Time) error {
+	var at []int
+	var dm, dk []string
+	for i, r := range res {
+		if r == care360.GrantDuplicate {
+			at, dm, dk = append(at, i), append(dm, msisdns[i]), append(dk, keys[i])
+		}
+	}
+	if len(at) == 0 {
+		return nil
+	}
+	rows, err := s.db.pool.Query(ctx, `
+		SELECT g.table_id, g.spins, g.reason, g.expires_at
+		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (m, k, i)
+		LEFT JOIN spin_grants g ON g.msisdn = u.m AND g.idempotency_key = u.k ORDER BY u.i`, dm, dk)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for j := 0; rows.Next(); j++ {
+		var table *int64
+		var n *int32
+		var reason *string
+		var until *time.Time
+		if err := rows.Scan(&table, &n, &reason, &until); err != nil {
+			return err
+		}
+		i := at[j]
+		if table != nil && (*table != tableID || *n != spins[i] || *reason != reasons[i] || !until.Equal(expires[i].Truncate(time.Microsecond))) {
+			res[i] = care360.GrantConflict
+		}
+	}
+	return rows.Err()
 }
 
 // SpinOffer is what msisdn's next spin on the table would cost.

@@ -67,7 +67,12 @@ func (s *Server) postCampaign(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	nc := care360.NewCampaign{Name: req.Name, Text: req.Text, TextEn: req.TextEn, IdempotencyKey: req.IdempotencyKey, Segment: seg}
+	key, fp, err := callerKey(req.IdempotencyKey, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	nc := care360.NewCampaign{Name: req.Name, Text: req.Text, TextEn: req.TextEn, IdempotencyKey: key, RequestHash: fp, Segment: seg}
 	if req.SendAt != "" {
 		at, err := time.Parse(time.RFC3339, req.SendAt)
 		if err != nil {

@@ -165,7 +165,13 @@ func (s *Server) postDraw(w http.ResponseWriter, r *http.Request) {
 	for _, p := range req.Prizes {
 		d.Prizes = append(d.Prizes, care360.DrawPrize{Name: p.Name, NameEn: p.NameEn, Quantity: p.Quantity, Collect: p.Collect, CollectEn: p.CollectEn})
 	}
-	replay, err := s.draws.Draws.CreateDraw(r.Context(), d, req.IdempotencyKey)
+	key, fp, err := callerKey(req.IdempotencyKey, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d.RequestHash = fp
+	replay, err := s.draws.Draws.CreateDraw(r.Context(), d, key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

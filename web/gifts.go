@@ -110,7 +110,13 @@ func (s *Server) postGift(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out, replay, err := s.loyalty.Gifts.CreateGift(r.Context(), g, req.IdempotencyKey)
+	key, fp, err := callerKey(req.IdempotencyKey, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	g.RequestHash = fp
+	out, replay, err := s.loyalty.Gifts.CreateGift(r.Context(), g, key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

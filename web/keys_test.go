@@ -86,3 +86,69 @@ func TestSameKeyDifferentRequest(t *testing.T) {
 		errorOf(t, http.StatusBadRequest, "invalid")
 	b.post(t, sub, "bonus", 1, "r", long[:196], http.StatusCreated)
 }
+
+// TestKeysOnEveryCreate: every route that takes an idempotency key answers
+// the identical request again with 200, the same key with a different
+// request with 409, and refuses a key too long for its namespace.
+func TestKeysOnEveryCreate(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withDraws(t), withLoyalty, withSMS(t))
+	ms := b.members(t, 2)
+	spin := func(key string, cap int) string {
+		return fmt.Sprintf(`{"code":"S%d","name":"Vong quay","cost_points":0,"daily_cap":%d,"no_prize_weight":3,"ends_at":%q,
+			"prizes":[{"name":"B","weight":4,"inventory":9}],"idempotency_key":%q}`, codes.Add(1), cap, time.Now().Add(time.Hour).Format(time.RFC3339), key)
+	}
+	offer := func(key string, price int) string {
+		return fmt.Sprintf(`{"kind":"resort","partner":"Vinpearl","title":"Vinpearl","price":%d,"idempotency_key":%q}`, price, key)
+	}
+	campaign := func(key, text string) string {
+		return mustJSON(t, map[string]any{"name": "Tri an", "text": text, "idempotency_key": key, "segment": map[string]any{"msisdns": ms}})
+	}
+	for _, c := range []struct {
+		path           string
+		first, changed string
+		long           string
+	}{
+		{"/api/v1/gifts", fmt.Sprintf(voucherJSON, "g1"), strings.Replace(fmt.Sprintf(voucherJSON, "g1"), `"cost":2000`, `"cost":2100`, 1),
+			fmt.Sprintf(voucherJSON, strings.Repeat("g", 197))},
+		{"/api/v1/offers", offer("o1", 100), offer("o1", 200), offer(strings.Repeat("o", 197), 100)},
+		{"/api/v1/draws", drawBody("d1"), drawBody("d1"), drawBody(strings.Repeat("d", 197))},
+		{"/api/v1/spins", spin("s1", 2), spin("s1", 3), spin(strings.Repeat("s", 197), 2)},
+		{"/api/v1/campaigns", campaign("c1", "Chao {name}!"), campaign("c1", "Xin chao {name}!"), campaign(strings.Repeat("c", 197), "x")},
+	} {
+		first := b.do(t, http.MethodPost, c.path, c.first)
+		if first.status != http.StatusCreated {
+			t.Errorf("%s: %d %s", c.path, first.status, first.body)
+			continue
+		}
+		if again := b.do(t, http.MethodPost, c.path, c.first); again.status != http.StatusOK || string(again.body) != string(first.body) && !strings.Contains(c.path, "campaigns") {
+			t.Errorf("%s: the identical request again: %d %s", c.path, again.status, again.body)
+		}
+		res := b.do(t, http.MethodPost, c.path, c.changed)
+		if e := (apiError{}); res.status != http.StatusConflict {
+			t.Errorf("%s: the same key with a different request: %d %s, want 409", c.path, res.status, res.body)
+		} else if res.json(t, &e); e.Error.Code != "conflict" {
+			t.Errorf("%s: %s", c.path, res.body)
+		}
+		if res := b.do(t, http.MethodPost, c.path, c.long); res.status != http.StatusBadRequest {
+			t.Errorf("%s: a key of 197 bytes: %d %s, want 400", c.path, res.status, res.body)
+		}
+	}
+
+	// Grants answer per item: the same key for another grant is rejected.
+	var tb struct{ ID int64 }
+	b.do(t, http.MethodPost, "/api/v1/spins", spin("s2", 2)).json(t, &tb)
+	grant := func(spins int) string {
+		return fmt.Sprintf(`{"grants":[{"msisdn":%q,"spins":%d,"reason":"campaign","idempotency_key":"gr1"}]}`, ms[0], spins)
+	}
+	path := fmt.Sprintf("/api/v1/spins/%d/grants", tb.ID)
+	for _, c := range []struct{ body, want string }{
+		{grant(2), `[{"result":"accepted"}]`},
+		{grant(2), `[{"result":"duplicate"}]`},
+		{grant(5), `[{"result":"rejected","reason":"idempotency_key was used before for a different grant"}]`},
+	} {
+		if res := b.do(t, http.MethodPost, path, c.body); res.status != http.StatusOK || !strings.Contains(string(res.body), c.want) {
+			t.Errorf("grants %s: %d %s, want %s", c.body, res.status, res.body, c.want)
+		}
+	}
+}

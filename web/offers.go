@@ -70,7 +70,13 @@ func (s *Server) postOffer(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out, replay, err := s.loyalty.Offers.CreateOffer(r.Context(), o, req.IdempotencyKey)
+	key, fp, err := callerKey(req.IdempotencyKey, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o.RequestHash = fp
+	out, replay, err := s.loyalty.Offers.CreateOffer(r.Context(), o, key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

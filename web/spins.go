@@ -108,7 +108,13 @@ func (s *Server) postSpins(w http.ResponseWriter, r *http.Request) {
 		t.Prizes = append(t.Prizes, care360.SpinPrize{Name: p.Name, NameEn: p.NameEn, Weight: p.Weight,
 			Inventory: p.Inventory, Collect: p.Collect, CollectEn: p.CollectEn})
 	}
-	replay, err := s.draws.Spins.CreateSpinTable(r.Context(), t, req.IdempotencyKey)
+	key, fp, err := callerKey(req.IdempotencyKey, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t.RequestHash = fp
+	replay, err := s.draws.Spins.CreateSpinTable(r.Context(), t, key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -158,7 +164,11 @@ func (s *Server) postSpinGrants(w http.ResponseWriter, r *http.Request) {
 			results[i] = result{string(care360.GrantRejected), "invalid msisdn"}
 			continue
 		}
-		sg := care360.SpinGrant{MSISDN: m, Spins: g.Spins, Reason: g.Reason, IdempotencyKey: g.IdempotencyKey}
+		if err := care360.ValidateCallerKey(g.IdempotencyKey); err != nil {
+			results[i] = result{string(care360.GrantRejected), care360.ErrorMessage(err)}
+			continue
+		}
+		sg := care360.SpinGrant{MSISDN: m, Spins: g.Spins, Reason: g.Reason, IdempotencyKey: care360.CallerKey(g.IdempotencyKey)}
 		if g.ExpiresAt != nil {
 			sg.ExpiresAt = *g.ExpiresAt
 		}
@@ -176,8 +186,11 @@ func (s *Server) postSpinGrants(w http.ResponseWriter, r *http.Request) {
 		}
 		for j, res := range rs {
 			results[at[j]] = result{Result: string(res)}
-			if res == care360.GrantRejected {
+			switch res {
+			case care360.GrantRejected:
 				results[at[j]].Reason = "not a member"
+			case care360.GrantConflict:
+				results[at[j]] = result{string(care360.GrantRejected), "idempotency_key was used before for a different grant"}
 			}
 		}
 	}
