@@ -152,3 +152,22 @@ func TestKeysOnEveryCreate(t *testing.T) {
 		}
 	}
 }
+
+// TestCallerKeysCannotStopUsagePosting: a caller's key shaped like the
+// key of a usage credit ("usage:<event id>") neither takes the credit's
+// place nor stops the billing feed from being posted.
+func TestCallerKeysCannotStopUsagePosting(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withLedger)
+	sub := b.newSubscriber(t)
+	n := strings.TrimPrefix(sub, "/api/v1/subscribers/")
+	id := "bill-" + n
+	b.post(t, sub, "bonus", 5, "goodwill", "usage:"+id, http.StatusCreated)
+	b.postUsage(t, fmt.Sprintf(`[{"msisdn":%q,"amount_vnd":12000,"at":%q,"id":%q}]`, n, time.Now().Add(-time.Minute).Format(time.RFC3339), id))
+	if _, err := store.NewLedger(b.db, care360.UsageRules{}).PostUsage(t.Context()); err != nil {
+		t.Fatalf("posting usage: %v", err)
+	}
+	if p := b.get(t, sub).Points; p.Spendable != 17 || p.Qualifying != 12 {
+		t.Errorf("points after posting = %+v, want 17 spendable of which 12 qualifying", p)
+	}
+}
