@@ -7,6 +7,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +51,12 @@ type Config struct {
 	// them under /api/ the bearer-token check. A catch-all route would hide
 	// the JSON 404 and 405 answers.
 	Extra func(r *mux.Router)
+	// Limits bound failed authentications, concurrent API requests and
+	// slow bodies; the zero value is the product's defaults.
+	Limits Limits
+	// ClientAddr says which address a request comes from, for the limit on
+	// failed authentications; nil means the TCP peer (PeerAddr).
+	ClientAddr func(*http.Request) netip.Addr
 }
 
 // Server serves the admin API, probes and metrics. Build one with NewServer.
@@ -71,6 +78,10 @@ type Server struct {
 	ledger      *LedgerConfig
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
+	limits      Limits
+	authLimit   *authLimiter
+	apiSlots    apiSlots
+	clientAddr  func(*http.Request) netip.Addr
 }
 
 // NewServer builds the router and registers the server's metrics in
@@ -90,7 +101,14 @@ func NewServer(cfg Config) *Server {
 		loyalty:     cfg.Loyalty,
 		draws:       cfg.Draws,
 		ledger:      cfg.Ledger,
+		limits:      cfg.Limits.withDefaults(),
+		clientAddr:  cfg.ClientAddr,
 	}
+	if s.clientAddr == nil {
+		s.clientAddr = PeerAddr
+	}
+	s.authLimit = newAuthLimiter(s.limits)
+	s.apiSlots = make(apiSlots, s.limits.APIRequests)
 	if s.numbering.CountryCode == "" {
 		s.numbering = care360.VietnamMobile
 	}
@@ -130,7 +148,7 @@ func NewServer(cfg Config) *Server {
 		cfg.Extra(r)
 	}
 	s.router = r
-	s.handler = s.instrument(s.recoverPanics(r))
+	s.handler = s.boundBodies(s.instrument(s.recoverPanics(r)))
 	return s
 }
 
@@ -150,8 +168,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // notFound answers unknown paths. Under /api/ the token is checked first, so
 // that a caller without one learns nothing about which endpoints exist.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if isAPI(r) && !s.authorized(r) {
-		s.unauthorized(w, r)
+	if isAPI(r) && !s.authorized(w, r) {
 		return
 	}
 	s.writeError(w, r, care360.Errorf(care360.ENOTFOUND, "no such endpoint"))
@@ -159,8 +176,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 // methodNotAllowed answers a known path with a method it does not serve.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	if isAPI(r) && !s.authorized(r) {
-		s.unauthorized(w, r)
+	if isAPI(r) && !s.authorized(w, r) {
 		return
 	}
 	writeMethodNotAllowed(w)
