@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway"
+	"github.com/care360/care360/web"
 )
 
 // Config is everything the gateway reads from its environment (PRODUCT.md §1).
@@ -32,6 +34,73 @@ type Config struct {
 	HTTPAllow   []netip.Prefix
 	TierRules   care360.TierRules
 	JSONLogs    bool
+
+	// HTTPHeaderTimeout and HTTPIdleTimeout bound reading a request's
+	// headers and an idle keep-alive connection (zero: 5 s and 120 s,
+	// PRODUCT.md §9). HTTPLimits are the web server's other bounds (failed
+	// authentications, concurrent API requests, slow bodies). Not
+	// environment variables: tests shorten them.
+	HTTPHeaderTimeout time.Duration
+	HTTPIdleTimeout   time.Duration
+	HTTPLimits        web.Limits
+	// USSDConns and APIConns size the two Postgres pools: one for USSD
+	// steps and SMPP work, one for the admin API, reports and jobs, which
+	// can therefore never take the first's connections (zero: 24 and 8;
+	// CARE360_CONFIG "db_conns").
+	USSDConns int32
+	APIConns  int32
+	// Dev is set by `care360 dev`, whose development admin token Validate
+	// accepts.
+	Dev bool
+}
+
+// Validate refuses what `serve` must not run with: an admin token an
+// attacker would try first (PRODUCT.md §9). `care360 dev` is allowed its
+// development token.
+func (c Config) Validate() error {
+	if c.Dev {
+		return nil
+	}
+	return checkAdminToken(c.AdminToken)
+}
+
+// devTokens are the values an attacker tries first; a token equal to one,
+// or built from one, is refused however long.
+var devTokens = []string{"dev-token", "devtoken", "changeme", "change-me", "secret", "password",
+	"admin", "test-token", "token", "care360", "letmein", "123456", "default", "example"}
+
+// minAdminToken is the shortest admin token serve accepts: 32 random
+// characters are beyond guessing even at the failed-authentication limit.
+const minAdminToken = 32
+
+func checkAdminToken(tok string) error {
+	const hint = " (generate one with: openssl rand -base64 32)"
+	if tok == "" {
+		return errors.New("CARE360_ADMIN_TOKEN is required" + hint)
+	}
+	low := strings.ToLower(tok)
+	for _, d := range devTokens {
+		if low == d {
+			return fmt.Errorf("CARE360_ADMIN_TOKEN is a known development value (%q); set a random one%s", d, hint)
+		}
+	}
+	if len(tok) < minAdminToken {
+		return fmt.Errorf("CARE360_ADMIN_TOKEN is %d characters long; it must have at least %d%s", len(tok), minAdminToken, hint)
+	}
+	distinct := map[rune]bool{}
+	for _, r := range tok {
+		distinct[r] = true
+	}
+	placeholder := len(distinct) < 8
+	for _, d := range devTokens {
+		// "token" and "123456" are too short to tell a random token
+		// that happens to hold them from a placeholder.
+		placeholder = placeholder || len(d) > 6 && strings.Contains(low, d)
+	}
+	if placeholder {
+		return errors.New("CARE360_ADMIN_TOKEN looks like a placeholder (few distinct characters, or a development value padded out); set a random one" + hint)
+	}
+	return nil
 }
 
 // fileConfig is CARE360_CONFIG: what environment variables cannot say well.
@@ -47,6 +116,10 @@ type fileConfig struct {
 	} `json:"binds"`
 	TierThresholds []int64           `json:"tier_thresholds"`
 	Profiles       []gateway.Profile `json:"profiles"`
+	DBConns        struct {
+		USSD int32 `json:"ussd"`
+		API  int32 `json:"api"`
+	} `json:"db_conns"`
 }
 
 // LoadConfig reads the environment through getenv. Unset variables take the
@@ -161,6 +234,10 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 		}
 		c.Binds = append(c.Binds, bc)
 	}
+	if f.DBConns.USSD < 0 || f.DBConns.API < 0 {
+		return fmt.Errorf("db_conns: want positive numbers of connections")
+	}
+	c.USSDConns, c.APIConns = f.DBConns.USSD, f.DBConns.API
 	if len(f.TierThresholds) > 0 {
 		if len(f.TierThresholds) != len(care360.Tiers) {
 			return fmt.Errorf("tier_thresholds: want %d numbers", len(care360.Tiers))
