@@ -28,12 +28,12 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 
-	DB      *store.DB
-	SMS     *store.SMS // the outbox, campaigns, opt-outs
+	DB  *store.DB
+	SMS *store.SMS // the outbox, campaigns, opt-outs
 	// APIDB is the admin API's, the reports' and the jobs' own smaller
 	// pool, so that they never take the connections USSD steps and SMPP
 	// work (DB) need (PRODUCT.md §9).
-	APIDB *store.DB
+	APIDB   *store.DB
 	Engine  *menus.Engine
 	Traffic *store.TrafficCounter // USSD steps per hour, for the reports
 	Gateway *gateway.Gateway
