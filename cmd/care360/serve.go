@@ -28,12 +28,8 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 
-	DB  *store.DB
-	SMS *store.SMS // the outbox, campaigns, opt-outs
-	// APIDB is the admin API's, the reports' and the jobs' own smaller
-	// pool, so that they never take the connections USSD steps and SMPP
-	// work (DB) need (PRODUCT.md §9).
-	APIDB   *store.DB
+	DB      *store.DB
+	SMS     *store.SMS // the outbox, campaigns, opt-outs
 	Engine  *menus.Engine
 	Traffic *store.TrafficCounter // USSD steps per hour, for the reports
 	Gateway *gateway.Gateway
@@ -44,6 +40,11 @@ type Main struct {
 	// that provisions airtime and data gifts.
 	Catalog   *store.Catalog
 	Provision *provision.Worker
+
+	// APIDB is the admin API's, the reports' and the jobs' own smaller
+	// pool, so that they never take the connections USSD steps and SMPP
+	// work (DB) need (PRODUCT.md §9).
+	APIDB *store.DB
 
 	ln   net.Listener
 	http *http.Server
