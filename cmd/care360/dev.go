@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -129,6 +130,10 @@ func startSimulator(log *slog.Logger) (*smsc.Server, *http.Server, error) {
 		}
 	}()
 	log.Info("SMSC simulator listening", "smpp", sim.Addr(), "control", ln.Addr().String())
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+		log.Warn("the simulator's control API is reachable from other hosts: anyone who reaches it dials and texts as any subscriber",
+			"control", ln.Addr().String())
+	}
 	return sim, srv, nil
 }
 
