@@ -100,22 +100,17 @@ func actorOf(r *http.Request) (care360.Actor, bool) {
 }
 
 // requireToken guards every matched route under /api/, including routes that
-// cmd/ mounts through Config.Extra: 401 without a valid token, 403 when the
-// caller's role may not call the route (roles.go). The caller is put in the
-// request's context for handlers and the audit log.
+// cmd/ mounts through Config.Extra: 401 without a valid token, 429 from an
+// address that failed too often lately, 403 when the caller's role may not
+// call the route (roles.go), 503 beyond Limits.APIRequests at once
+// (limits.go). The caller is put in the request's context for handlers and
+// the audit log.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isAPI(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		// A flood of API requests waits for nothing: beyond the bound it is
-		// refused at once, before the staff-token lookup.
-		if !s.apiSlots.tryAcquire() {
-			apiBusy(w)
-			return
-		}
-		defer s.apiSlots.release()
 		actor, err := s.authenticate(r)
 		switch {
 		case err != nil:
@@ -125,6 +120,14 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 			s.writeError(w, r, errForbidden)
 			return
 		}
+		// A flood of API requests waits for nothing: beyond the bound it is
+		// refused at once. Strangers never get this far (the limit on
+		// failures stops them), so they cannot crowd staff out.
+		if !s.apiSlots.tryAcquire() {
+			apiBusy(w)
+			return
+		}
+		defer s.apiSlots.release()
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
 	})
 }
