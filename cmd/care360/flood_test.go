@@ -37,7 +37,7 @@ func TestAPIFloodLeavesUSSD(t *testing.T) {
 	t.Parallel()
 	h := startWith(t, nil, func(c *Config) { c.StepTimeout = 2 * time.Second })
 	ctx := ctxT(t)
-	const phones, rounds = 8, 4
+	const phones, rounds = 16, 4
 	numbers := make([]string, phones)
 	for i := range numbers {
 		numbers[i] = fmt.Sprintf("09031770%02d", i)
@@ -71,9 +71,9 @@ func TestAPIFloodLeavesUSSD(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
 	for range 100 {
 		flood.Go(func() { floodReports(floodCtx, client, h, count) })
-		flood.Go(func() { floodSlowBodies(floodCtx, h, count) })
 	}
-	// The flood is on once Postgres has reports waiting on the lock.
+	// The reports first, until Postgres has some waiting on the lock (the
+	// slow bodies, once in, would keep them out of the API's places).
 	waitFor(t, 10*time.Second, "reports waiting in Postgres", func() bool {
 		var n int
 		pg2, err := pgx.Connect(ctx, h.m.Config.DatabaseURL)
@@ -84,6 +84,11 @@ func TestAPIFloodLeavesUSSD(t *testing.T) {
 		pg2.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
 		return n >= 4
 	})
+	var sending atomic.Int32
+	for range 100 {
+		flood.Go(func() { floodSlowBodies(floodCtx, h, count, &sending) })
+	}
+	waitFor(t, 10*time.Second, "100 slow bodies on the way", func() bool { return sending.Load() >= 100 })
 
 	// How many connections each pool has in use at most, for sizing them.
 	var peakUSSD, peakAPI atomic.Int32
@@ -119,7 +124,7 @@ func TestAPIFloodLeavesUSSD(t *testing.T) {
 	var dialogues sync.WaitGroup
 	for _, n := range numbers {
 		dialogues.Go(func() {
-			for range rounds {
+			for range rounds { // within the menus' limit of 5 dials in a row
 				var c *smsc.Call
 				get := func() *smsc.Call { return c }
 				step(n, "*090#", func() (err error) {
@@ -181,8 +186,9 @@ func floodReports(ctx context.Context, client *http.Client, h *harness, count fu
 	}
 }
 
-// floodSlowBodies sends subscriber profiles a byte every 500 ms.
-func floodSlowBodies(ctx context.Context, h *harness, count func(int)) {
+// floodSlowBodies sends subscriber profiles a byte every 500 ms; sending
+// counts the requests under way.
+func floodSlowBodies(ctx context.Context, h *harness, count func(int), sending *atomic.Int32) {
 	for ctx.Err() == nil {
 		conn, err := net.Dial("tcp", h.m.HTTPAddr())
 		if err != nil {
@@ -199,6 +205,7 @@ func floodSlowBodies(ctx context.Context, h *harness, count func(int)) {
 			}
 			conn.Close()
 		}()
+		sending.Add(1)
 		body := `{"name":"` + strings.Repeat("x", 53) + `"}`
 		for i := 0; i < len(body) && ctx.Err() == nil; i++ {
 			if _, err := conn.Write([]byte{body[i]}); err != nil {
@@ -206,6 +213,7 @@ func floodSlowBodies(ctx context.Context, h *harness, count func(int)) {
 			}
 			sleepCtx(ctx, 500*time.Millisecond)
 		}
+		sending.Add(-1)
 		stop()
 		conn.Close()
 	}
