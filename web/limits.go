@@ -93,6 +93,7 @@ func newAuthLimiter(l Limits) *authLimiter {
 
 // key is the unit one limit applies to.
 func limiterKey(a netip.Addr) netip.Addr {
+	a = a.Unmap()
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		return p.Addr()
@@ -109,10 +110,13 @@ func (l *authLimiter) blocked(a netip.Addr) (retryAfter time.Duration, ok bool) 
 	now := l.now()
 	w := l.clients[limiterKey(a)]
 	if w == nil {
-		w = &l.overflow
+		if len(l.clients) >= l.max && now.Sub(l.lastSweep) >= time.Second {
+			l.sweep(now)
+		}
 		if len(l.clients) < l.max {
 			return 0, false // unknown and there is room: never failed here
 		}
+		w = &l.overflow
 	}
 	if w.failures < l.limit || now.Sub(w.start) >= l.window {
 		return 0, false

@@ -120,6 +120,10 @@ type fileConfig struct {
 		USSD int32 `json:"ussd"`
 		API  int32 `json:"api"`
 	} `json:"db_conns"`
+	HTTP struct {
+		AuthFailuresPerMinute int `json:"auth_failures_per_minute"`
+		MaxAPIRequests        int `json:"max_api_requests"`
+	} `json:"http"`
 }
 
 // LoadConfig reads the environment through getenv. Unset variables take the
@@ -238,6 +242,10 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 		return fmt.Errorf("db_conns: want positive numbers of connections")
 	}
 	c.USSDConns, c.APIConns = f.DBConns.USSD, f.DBConns.API
+	if f.HTTP.AuthFailuresPerMinute < 0 || f.HTTP.MaxAPIRequests < 0 {
+		return fmt.Errorf("http: want positive numbers")
+	}
+	c.HTTPLimits.AuthFailures, c.HTTPLimits.APIRequests = f.HTTP.AuthFailuresPerMinute, f.HTTP.MaxAPIRequests
 	if len(f.TierThresholds) > 0 {
 		if len(f.TierThresholds) != len(care360.Tiers) {
 			return fmt.Errorf("tier_thresholds: want %d numbers", len(care360.Tiers))

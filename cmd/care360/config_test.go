@@ -28,7 +28,9 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	  "profiles": [{"name":"acme","service_type":"USSD","limit_gsm":160,"limit_ucs2":70,"op_begin":1,"op_answer":18,
 	                "ops_abort":[32],"op_continue":2,"op_end":17,"key":"session","code_in":"short_message"}],
 	  "binds": [{"addr":"10.0.0.9:2775","system_id":"ussd1","password":"p","profile":"acme","tps":50}],
-	  "tier_thresholds": [0, 1000, 3000, 8000, 15000]
+	  "tier_thresholds": [0, 1000, 3000, 8000, 15000],
+	  "db_conns": {"ussd": 40, "api": 6},
+	  "http": {"auth_failures_per_minute": 10, "max_api_requests": 16}
 	}`), 0o600)
 	env := map[string]string{
 		"CARE360_SMPP_ADDR":    "smsc-a:2775, smsc-b:2775",
@@ -51,6 +53,9 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	}
 	if c.TierRules.Thresholds[4] != 15000 {
 		t.Errorf("thresholds %v", c.TierRules.Thresholds)
+	}
+	if c.USSDConns != 40 || c.APIConns != 6 || c.HTTPLimits.AuthFailures != 10 || c.HTTPLimits.APIRequests != 16 {
+		t.Errorf("pools %d/%d, HTTP limits %+v", c.USSDConns, c.APIConns, c.HTTPLimits)
 	}
 }
 
