@@ -28,7 +28,7 @@ func (s *Server) setToken(token string) {
 // leak through timing. A bad token is errUnauthorized; other errors (the
 // database is down) are the store's.
 //
-// An address that failed too often lately (Limits.AuthFailures) is refused
+// An address that failed too often lately (Bounds.AuthFailures) is refused
 // with *errTooManyFailures before anything else, the database included,
 // and each errUnauthorized counts against its address.
 func (s *Server) authenticate(r *http.Request) (_ care360.Actor, err error) {
@@ -102,8 +102,8 @@ func actorOf(r *http.Request) (care360.Actor, bool) {
 // requireToken guards every matched route under /api/, including routes that
 // cmd/ mounts through Config.Extra: 401 without a valid token, 429 from an
 // address that failed too often lately, 403 when the caller's role may not
-// call the route (roles.go), 503 beyond Limits.APIRequests at once
-// (limits.go). The caller is put in the request's context for handlers and
+// call the route (roles.go), 503 beyond Bounds.APIRequests at once
+// (bounds.go). The caller is put in the request's context for handlers and
 // the audit log.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -51,9 +51,9 @@ type Config struct {
 	// them under /api/ the bearer-token check. A catch-all route would hide
 	// the JSON 404 and 405 answers.
 	Extra func(r *mux.Router)
-	// Limits bound failed authentications, concurrent API requests and
+	// Bounds limit failed authentications, concurrent API requests and
 	// slow bodies; the zero value is the product's defaults.
-	Limits Limits
+	Bounds Bounds
 	// ClientAddr says which address a request comes from, for the limit on
 	// failed authentications; nil means the TCP peer (PeerAddr).
 	ClientAddr func(*http.Request) netip.Addr
@@ -78,7 +78,7 @@ type Server struct {
 	ledger      *LedgerConfig
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
-	limits      Limits
+	bounds      Bounds
 	authLimit   *authLimiter
 	apiSlots    apiSlots
 	clientAddr  func(*http.Request) netip.Addr
@@ -101,14 +101,13 @@ func NewServer(cfg Config) *Server {
 		loyalty:     cfg.Loyalty,
 		draws:       cfg.Draws,
 		ledger:      cfg.Ledger,
-		limits:      cfg.Limits.withDefaults(),
-		clientAddr:  cfg.ClientAddr,
 	}
+	s.bounds, s.clientAddr = cfg.Bounds.withDefaults(), cfg.ClientAddr
 	if s.clientAddr == nil {
 		s.clientAddr = PeerAddr
 	}
-	s.authLimit = newAuthLimiter(s.limits)
-	s.apiSlots = make(apiSlots, s.limits.APIRequests)
+	s.authLimit = newAuthLimiter(s.bounds)
+	s.apiSlots = make(apiSlots, s.bounds.APIRequests)
 	if s.numbering.CountryCode == "" {
 		s.numbering = care360.VietnamMobile
 	}

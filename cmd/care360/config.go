@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -19,6 +18,24 @@ import (
 
 // Config is everything the gateway reads from its environment (PRODUCT.md §1).
 type Config struct {
+	// HTTPHeaderTimeout and HTTPIdleTimeout bound reading a request's
+	// headers and an idle keep-alive connection (zero: 5 s and 120 s,
+	// PRODUCT.md §9). HTTPBounds are the web server's other bounds (failed
+	// authentications, concurrent API requests, slow bodies). Not
+	// environment variables: tests shorten them.
+	HTTPHeaderTimeout time.Duration
+	HTTPIdleTimeout   time.Duration
+	HTTPBounds        web.Bounds
+	// USSDConns and APIConns size the two Postgres pools: one for USSD
+	// steps and SMPP work, one for the admin API, reports and jobs, which
+	// can therefore never take the first's connections (zero: 24 and 8;
+	// CARE360_CONFIG "db_conns").
+	USSDConns int32
+	APIConns  int32
+	// Dev is set by `care360 dev`, whose development admin token Validate
+	// accepts.
+	Dev bool
+
 	DatabaseURL string
 	Binds       []gateway.BindConfig
 	USSDCode    string
@@ -34,77 +51,20 @@ type Config struct {
 	HTTPAllow   []netip.Prefix
 	TierRules   care360.TierRules
 	JSONLogs    bool
-
-	// HTTPHeaderTimeout and HTTPIdleTimeout bound reading a request's
-	// headers and an idle keep-alive connection (zero: 5 s and 120 s,
-	// PRODUCT.md §9). HTTPLimits are the web server's other bounds (failed
-	// authentications, concurrent API requests, slow bodies). Not
-	// environment variables: tests shorten them.
-	HTTPHeaderTimeout time.Duration
-	HTTPIdleTimeout   time.Duration
-	HTTPLimits        web.Limits
-	// USSDConns and APIConns size the two Postgres pools: one for USSD
-	// steps and SMPP work, one for the admin API, reports and jobs, which
-	// can therefore never take the first's connections (zero: 24 and 8;
-	// CARE360_CONFIG "db_conns").
-	USSDConns int32
-	APIConns  int32
-	// Dev is set by `care360 dev`, whose development admin token Validate
-	// accepts.
-	Dev bool
-}
-
-// Validate refuses what `serve` must not run with: an admin token an
-// attacker would try first (PRODUCT.md §9). `care360 dev` is allowed its
-// development token.
-func (c Config) Validate() error {
-	if c.Dev {
-		return nil
-	}
-	return checkAdminToken(c.AdminToken)
-}
-
-// devTokens are the values an attacker tries first; a token equal to one,
-// or built from one, is refused however long.
-var devTokens = []string{"dev-token", "devtoken", "changeme", "change-me", "secret", "password",
-	"admin", "test-token", "token", "care360", "letmein", "123456", "default", "example"}
-
-// minAdminToken is the shortest admin token serve accepts: 32 random
-// characters are beyond guessing even at the failed-authentication limit.
-const minAdminToken = 32
-
-func checkAdminToken(tok string) error {
-	const hint = " (generate one with: openssl rand -base64 32)"
-	if tok == "" {
-		return errors.New("CARE360_ADMIN_TOKEN is required" + hint)
-	}
-	low := strings.ToLower(tok)
-	for _, d := range devTokens {
-		if low == d {
-			return fmt.Errorf("CARE360_ADMIN_TOKEN is a known development value (%q); set a random one%s", d, hint)
-		}
-	}
-	if len(tok) < minAdminToken {
-		return fmt.Errorf("CARE360_ADMIN_TOKEN is %d characters long; it must have at least %d%s", len(tok), minAdminToken, hint)
-	}
-	distinct := map[rune]bool{}
-	for _, r := range tok {
-		distinct[r] = true
-	}
-	placeholder := len(distinct) < 8
-	for _, d := range devTokens {
-		// "token" and "123456" are too short to tell a random token
-		// that happens to hold them from a placeholder.
-		placeholder = placeholder || len(d) > 6 && strings.Contains(low, d)
-	}
-	if placeholder {
-		return errors.New("CARE360_ADMIN_TOKEN looks like a placeholder (few distinct characters, or a development value padded out); set a random one" + hint)
-	}
-	return nil
 }
 
 // fileConfig is CARE360_CONFIG: what environment variables cannot say well.
 type fileConfig struct {
+	// The pools' sizes and the HTTP bounds (serve.go, web.Bounds).
+	DBConns struct {
+		USSD int32 `json:"ussd"`
+		API  int32 `json:"api"`
+	} `json:"db_conns"`
+	HTTP struct {
+		AuthFailuresPerMinute int `json:"auth_failures_per_minute"`
+		MaxAPIRequests        int `json:"max_api_requests"`
+	} `json:"http"`
+
 	Binds []struct {
 		Addr       string `json:"addr"`
 		SystemID   string `json:"system_id"`
@@ -116,14 +76,6 @@ type fileConfig struct {
 	} `json:"binds"`
 	TierThresholds []int64           `json:"tier_thresholds"`
 	Profiles       []gateway.Profile `json:"profiles"`
-	DBConns        struct {
-		USSD int32 `json:"ussd"`
-		API  int32 `json:"api"`
-	} `json:"db_conns"`
-	HTTP struct {
-		AuthFailuresPerMinute int `json:"auth_failures_per_minute"`
-		MaxAPIRequests        int `json:"max_api_requests"`
-	} `json:"http"`
 }
 
 // LoadConfig reads the environment through getenv. Unset variables take the
@@ -217,6 +169,14 @@ func readFile(path string, profiles map[string]gateway.Profile) (*fileConfig, er
 
 // apply adds the binds and tier thresholds of the configuration file.
 func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profile gateway.Profile, tps, window int) error {
+	if f.DBConns.USSD < 0 || f.DBConns.API < 0 {
+		return fmt.Errorf("db_conns: want positive numbers of connections")
+	}
+	if f.HTTP.AuthFailuresPerMinute < 0 || f.HTTP.MaxAPIRequests < 0 {
+		return fmt.Errorf("http: want positive numbers")
+	}
+	c.USSDConns, c.APIConns = f.DBConns.USSD, f.DBConns.API
+	c.HTTPBounds.AuthFailures, c.HTTPBounds.APIRequests = f.HTTP.AuthFailuresPerMinute, f.HTTP.MaxAPIRequests
 	for i, b := range f.Binds {
 		bc := gateway.BindConfig{Addr: b.Addr, SystemID: b.SystemID, Password: b.Password,
 			SystemType: b.SystemType, Profile: profile, TPS: tps, Window: window}
@@ -238,14 +198,6 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 		}
 		c.Binds = append(c.Binds, bc)
 	}
-	if f.DBConns.USSD < 0 || f.DBConns.API < 0 {
-		return fmt.Errorf("db_conns: want positive numbers of connections")
-	}
-	c.USSDConns, c.APIConns = f.DBConns.USSD, f.DBConns.API
-	if f.HTTP.AuthFailuresPerMinute < 0 || f.HTTP.MaxAPIRequests < 0 {
-		return fmt.Errorf("http: want positive numbers")
-	}
-	c.HTTPLimits.AuthFailures, c.HTTPLimits.APIRequests = f.HTTP.AuthFailuresPerMinute, f.HTTP.MaxAPIRequests
 	if len(f.TierThresholds) > 0 {
 		if len(f.TierThresholds) != len(care360.Tiers) {
 			return fmt.Errorf("tier_thresholds: want %d numbers", len(care360.Tiers))

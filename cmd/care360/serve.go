@@ -91,11 +91,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.SMS = store.NewSMS(m.DB, care360.SMSRules{ShortCode: c.ShortCode})
 	transfers := store.NewTransfers(m.DB, care360.TransferRules{})
 	m.Catalog = store.NewCatalog(m.DB, m.SMS, store.CatalogOptions{USSDCode: c.USSDCode})
-	draws, spins := store.NewDraws(m.DB), store.NewSpins(m.DB)
+	ussdDraws, ussdSpins := store.NewDraws(m.DB), store.NewSpins(m.DB)
 	// The same services on the API's pool, for the admin API and the jobs.
 	apiSMS := store.NewSMS(m.APIDB, care360.SMSRules{ShortCode: c.ShortCode})
 	apiCatalog := store.NewCatalog(m.APIDB, apiSMS, store.CatalogOptions{USSDCode: c.USSDCode})
 	ledger := store.NewLedger(m.APIDB, care360.UsageRules{})
+	draws, spins := store.NewDraws(m.APIDB), store.NewSpins(m.APIDB)
 	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, append(schedule.Ledger(ledger), schedule.Gifts(apiCatalog)...)...)
 	kw := keywords.New(keywords.Config{
 		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
@@ -109,7 +110,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger: m.Logger, Registry: reg,
 		Gifts: m.Catalog, Offers: m.Catalog, Privileges: m.Catalog,
 		Transfers: transfers, TransferRules: transfers.Rules(), TransferNotifier: kw.Notify,
-		Draws: draws, Spins: spins,
+		Draws: ussdDraws, Spins: ussdSpins,
 	})
 	if err != nil {
 		return err
@@ -130,12 +131,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Points:      m.APIDB,
 		Registry:    reg,
 		Logger:      m.Logger,
-		Limits:      c.HTTPLimits,
+		Bounds:      c.HTTPBounds,
 		Admin:       &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, Location: c.Location},
 		SMS:         &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS},
 		Loyalty:     &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog},
 		Ledger:      &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB},
-		Draws:       &web.DrawsConfig{Draws: store.NewDraws(m.APIDB), Spins: store.NewSpins(m.APIDB)},
+		Draws:       &web.DrawsConfig{Draws: draws, Spins: spins},
 		USSD: &web.USSDConfig{
 			Service: ussd, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
@@ -166,7 +167,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 // newHTTPServer bounds every phase of a connection (PRODUCT.md §9):
 // headers, idle keep-alive, header size; bodies are bounded per request by
-// the web server (web.Limits), because a whole-request ReadTimeout would
+// the web server (web.Bounds), because a whole-request ReadTimeout would
 // cut CSV uploads and WriteTimeout streamed answers (audit files,
 // exports). No write timeout: a slow reader holds only its own request,
 // and API requests are bounded in number.

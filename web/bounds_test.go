@@ -77,7 +77,7 @@ func TestAuthFailuresLimited(t *testing.T) {
 func TestAuthFailuresPerAddress(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *web.Config) {
-		c.Limits = web.Limits{AuthFailures: 3, AuthWindow: 2 * time.Second}
+		c.Bounds = web.Bounds{AuthFailures: 3, AuthWindow: 2 * time.Second}
 		c.ClientAddr = func(r *http.Request) netip.Addr {
 			a, _ := netip.ParseAddr(r.Header.Get("X-Test-Client"))
 			return a
@@ -118,7 +118,7 @@ func TestAuthFailuresPerAddress(t *testing.T) {
 // timeout is cut off, instead of holding a connection and a handler.
 func TestSlowBodyCut(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(c *web.Config) { c.Limits = web.Limits{BodyTimeout: 300 * time.Millisecond} })
+	b := setup(t, func(c *web.Config) { c.Bounds = web.Bounds{BodyTimeout: 300 * time.Millisecond} })
 	conn, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestSlowBodyCut(t *testing.T) {
 func TestLongAnswersNotCut(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *web.Config) {
-		c.Limits = web.Limits{BodyTimeout: 200 * time.Millisecond}
+		c.Bounds = web.Bounds{BodyTimeout: 200 * time.Millisecond}
 		c.Extra = func(r *mux.Router) {
 			r.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 				buf := make([]byte, 64)
@@ -169,12 +169,12 @@ func TestLongAnswersNotCut(t *testing.T) {
 	}
 }
 
-// TestAPIRequestsBounded: beyond Limits.APIRequests concurrent /api/
+// TestAPIRequestsBounded: beyond Bounds.APIRequests concurrent /api/
 // requests the server answers 503 with Retry-After at once, instead of
 // queueing without end.
 func TestAPIRequestsBounded(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(c *web.Config) { c.Limits = web.Limits{APIRequests: 2} })
+	b := setup(t, func(c *web.Config) { c.Bounds = web.Bounds{APIRequests: 2} })
 	// Two requests whose bodies never come hold both places.
 	for range 2 {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))

@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// Limits bound what one client, and all clients together, may hold of the
+// Bounds limit what one client, and all clients together, may hold of the
 // server (PRODUCT.md §9). The zero value is the product's defaults.
-type Limits struct {
+type Bounds struct {
 	// AuthFailures is how many failed authentications one client address
 	// may make per AuthWindow before every request of its under /api/ is
 	// answered 429 until the window ends; 0 means 20.
@@ -35,7 +35,7 @@ type Limits struct {
 	UploadTimeout time.Duration
 }
 
-func (l Limits) withDefaults() Limits {
+func (l Bounds) withDefaults() Bounds {
 	if l.AuthFailures <= 0 {
 		l.AuthFailures = 20
 	}
@@ -86,7 +86,7 @@ type authWindow struct {
 	failures int
 }
 
-func newAuthLimiter(l Limits) *authLimiter {
+func newAuthLimiter(l Bounds) *authLimiter {
 	return &authLimiter{limit: l.AuthFailures, window: l.AuthWindow, max: l.AuthClients,
 		now: time.Now, clients: make(map[netip.Addr]*authWindow)}
 }
@@ -184,7 +184,7 @@ func tooManyFailures(w http.ResponseWriter, e *errTooManyFailures) {
 	}})
 }
 
-// apiBusy answers a request beyond Limits.APIRequests.
+// apiBusy answers a request beyond Bounds.APIRequests.
 func apiBusy(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", "1")
 	writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{
@@ -208,7 +208,7 @@ func (s *Server) boundBodies(next http.Handler) http.Handler {
 		rc := http.NewResponseController(w)
 		now := time.Now()
 		b := &deadlineBody{ReadCloser: r.Body, rc: rc, start: now,
-			idle: s.limits.BodyTimeout, total: s.limits.BodyTimeout, upload: s.limits.UploadTimeout}
+			idle: s.bounds.BodyTimeout, total: s.bounds.BodyTimeout, upload: s.bounds.UploadTimeout}
 		if rc.SetReadDeadline(now.Add(b.total)) != nil {
 			next.ServeHTTP(w, r) // a writer without deadlines (a test recorder)
 			return
@@ -248,15 +248,15 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// allowLongBody lets an upload's body take up to Limits.UploadTimeout, as
-// long as it keeps arriving: no pause may exceed Limits.BodyTimeout.
+// allowLongBody lets an upload's body take up to Bounds.UploadTimeout, as
+// long as it keeps arriving: no pause may exceed Bounds.BodyTimeout.
 func allowLongBody(r *http.Request) {
 	if b, ok := r.Context().Value(bodyKey{}).(*deadlineBody); ok {
 		b.long, b.total = true, b.upload
 	}
 }
 
-// apiSlots bounds concurrent /api/ requests (Limits.APIRequests), so that a
+// apiSlots bounds concurrent /api/ requests (Bounds.APIRequests), so that a
 // flood queues neither goroutines nor database waits without end.
 type apiSlots chan struct{}
 
