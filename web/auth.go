@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"path"
 	"strings"
@@ -26,7 +27,20 @@ func (s *Server) setToken(token string) {
 // constant time, so that neither the contents nor the length of a token
 // leak through timing. A bad token is errUnauthorized; other errors (the
 // database is down) are the store's.
-func (s *Server) authenticate(r *http.Request) (care360.Actor, error) {
+//
+// An address that failed too often lately (Bounds.AuthFailures) is refused
+// with *errTooManyFailures before anything else, the database included,
+// and each errUnauthorized counts against its address.
+func (s *Server) authenticate(r *http.Request) (_ care360.Actor, err error) {
+	addr := s.clientAddr(r)
+	if wait, blocked := s.authLimit.blocked(addr); blocked {
+		return care360.Actor{}, &errTooManyFailures{retryAfter: wait}
+	}
+	defer func() {
+		if err == errUnauthorized {
+			s.authLimit.fail(addr)
+		}
+	}()
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return care360.Actor{}, errUnauthorized
@@ -54,10 +68,27 @@ func (s *Server) authenticate(r *http.Request) (care360.Actor, error) {
 	return care360.BuiltinAdmin, nil
 }
 
-// authorized reports whether r carries a valid token of any role.
-func (s *Server) authorized(r *http.Request) bool {
+// authorized reports whether r carries a valid token of any role; if not,
+// it has answered r.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	_, err := s.authenticate(r)
+	if err != nil {
+		s.refuse(w, r, err)
+	}
 	return err == nil
+}
+
+// refuse answers a request that authenticate turned down.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	var tooMany *errTooManyFailures
+	switch {
+	case err == errUnauthorized:
+		s.unauthorized(w, r)
+	case errors.As(err, &tooMany):
+		tooManyFailures(w, tooMany)
+	default:
+		s.writeError(w, r, err)
+	}
 }
 
 type actorKey struct{}
@@ -69,9 +100,11 @@ func actorOf(r *http.Request) (care360.Actor, bool) {
 }
 
 // requireToken guards every matched route under /api/, including routes that
-// cmd/ mounts through Config.Extra: 401 without a valid token, 403 when the
-// caller's role may not call the route (roles.go). The caller is put in the
-// request's context for handlers and the audit log.
+// cmd/ mounts through Config.Extra: 401 without a valid token, 429 from an
+// address that failed too often lately, 403 when the caller's role may not
+// call the route (roles.go), 503 beyond Bounds.APIRequests at once
+// (bounds.go). The caller is put in the request's context for handlers and
+// the audit log.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isAPI(r) {
@@ -80,16 +113,21 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		}
 		actor, err := s.authenticate(r)
 		switch {
-		case err == errUnauthorized:
-			s.unauthorized(w, r)
-			return
 		case err != nil:
-			s.writeError(w, r, err)
+			s.refuse(w, r, err)
 			return
 		case !allowed(actor.Role, r.Method, currentTemplate(r)):
 			s.writeError(w, r, errForbidden)
 			return
 		}
+		// A flood of API requests waits for nothing: beyond the bound it is
+		// refused at once. Strangers never get this far (the limit on
+		// failures stops them), so they cannot crowd staff out.
+		if !s.apiSlots.tryAcquire() {
+			apiBusy(w)
+			return
+		}
+		defer s.apiSlots.release()
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
 	})
 }

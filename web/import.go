@@ -113,6 +113,7 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request) {
 // csvUpload returns an upload of at most limit bytes as a stream: the body
 // itself, or the first file of a multipart form.
 func csvUpload(w http.ResponseWriter, r *http.Request, limit int64) (io.Reader, error) {
+	allowLongBody(r)
 	body := http.MaxBytesReader(w, r.Body, limit)
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {

@@ -7,6 +7,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,12 @@ type Config struct {
 	// them under /api/ the bearer-token check. A catch-all route would hide
 	// the JSON 404 and 405 answers.
 	Extra func(r *mux.Router)
+	// Bounds limit failed authentications, concurrent API requests and
+	// slow bodies; the zero value is the product's defaults.
+	Bounds Bounds
+	// ClientAddr says which address a request comes from, for the limit on
+	// failed authentications; nil means the TCP peer (PeerAddr).
+	ClientAddr func(*http.Request) netip.Addr
 }
 
 // Server serves the admin API, probes and metrics. Build one with NewServer.
@@ -75,6 +82,10 @@ type Server struct {
 	roleLimits  care360.RoleLimits
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
+	bounds      Bounds
+	authLimit   *authLimiter
+	apiSlots    apiSlots
+	clientAddr  func(*http.Request) netip.Addr
 }
 
 // NewServer builds the router and registers the server's metrics in
@@ -96,6 +107,12 @@ func NewServer(cfg Config) *Server {
 		ledger:      cfg.Ledger,
 		roleLimits:  cfg.RoleLimits.WithDefaults(),
 	}
+	s.bounds, s.clientAddr = cfg.Bounds.withDefaults(), cfg.ClientAddr
+	if s.clientAddr == nil {
+		s.clientAddr = PeerAddr
+	}
+	s.authLimit = newAuthLimiter(s.bounds)
+	s.apiSlots = make(apiSlots, s.bounds.APIRequests)
 	if s.numbering.CountryCode == "" {
 		s.numbering = care360.VietnamMobile
 	}
@@ -135,7 +152,7 @@ func NewServer(cfg Config) *Server {
 		cfg.Extra(r)
 	}
 	s.router = r
-	s.handler = s.instrument(s.recoverPanics(r))
+	s.handler = s.boundBodies(s.instrument(s.recoverPanics(r)))
 	return s
 }
 
@@ -155,8 +172,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // notFound answers unknown paths. Under /api/ the token is checked first, so
 // that a caller without one learns nothing about which endpoints exist.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if isAPI(r) && !s.authorized(r) {
-		s.unauthorized(w, r)
+	if isAPI(r) && !s.authorized(w, r) {
 		return
 	}
 	s.writeError(w, r, care360.Errorf(care360.ENOTFOUND, "no such endpoint"))
@@ -164,8 +180,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 // methodNotAllowed answers a known path with a method it does not serve.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	if isAPI(r) && !s.authorized(r) {
-		s.unauthorized(w, r)
+	if isAPI(r) && !s.authorized(w, r) {
 		return
 	}
 	writeMethodNotAllowed(w)

@@ -48,6 +48,9 @@ func apiRoutes(t *testing.T, r *mux.Router) []apiRoute {
 func TestAPIRequiresToken(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *web.Config) {
+		// Every route with every bad token: far more failures than the
+		// limit on them allows (bounds_test.go).
+		c.Bounds.AuthFailures = 1 << 20
 		c.Extra = func(r *mux.Router) {
 			// Routes that cmd/ mounts under /api/ are guarded too.
 			r.HandleFunc("/api/v1/extra/{id}", func(w http.ResponseWriter, r *http.Request) {

@@ -119,6 +119,7 @@ func (s *Server) postUsage(w http.ResponseWriter, r *http.Request) {
 // decodeUsage streams the batch: a JSON array of at most MaxUsageEvents
 // objects, strictly (unknown fields and trailing data are errors).
 func decodeUsage(w http.ResponseWriter, r *http.Request) ([]usageItem, error) {
+	allowLongBody(r)
 	dec := json.NewDecoder(bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, maxUsageBytes), 64<<10))
 	dec.DisallowUnknownFields()
 	bad := func(prefix string, err error) error {

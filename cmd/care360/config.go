@@ -13,10 +13,29 @@ import (
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway"
+	"github.com/care360/care360/web"
 )
 
 // Config is everything the gateway reads from its environment (PRODUCT.md §1).
 type Config struct {
+	// HTTPHeaderTimeout and HTTPIdleTimeout bound reading a request's
+	// headers and an idle keep-alive connection (zero: 5 s and 120 s,
+	// PRODUCT.md §9). HTTPBounds are the web server's other bounds (failed
+	// authentications, concurrent API requests, slow bodies). Not
+	// environment variables: tests shorten them.
+	HTTPHeaderTimeout time.Duration
+	HTTPIdleTimeout   time.Duration
+	HTTPBounds        web.Bounds
+	// USSDConns and APIConns size the two Postgres pools: one for USSD
+	// steps and SMPP work, one for the admin API, reports and jobs, which
+	// can therefore never take the first's connections (zero: 24 and 8;
+	// CARE360_CONFIG "db_conns").
+	USSDConns int32
+	APIConns  int32
+	// Dev is set by `care360 dev`, whose development admin token Validate
+	// accepts.
+	Dev bool
+
 	DatabaseURL string
 	Binds       []gateway.BindConfig
 	USSDCode    string
@@ -39,6 +58,16 @@ type Config struct {
 
 // fileConfig is CARE360_CONFIG: what environment variables cannot say well.
 type fileConfig struct {
+	// The pools' sizes and the HTTP bounds (serve.go, web.Bounds).
+	DBConns struct {
+		USSD int32 `json:"ussd"`
+		API  int32 `json:"api"`
+	} `json:"db_conns"`
+	HTTP struct {
+		AuthFailuresPerMinute int `json:"auth_failures_per_minute"`
+		MaxAPIRequests        int `json:"max_api_requests"`
+	} `json:"http"`
+
 	Binds []struct {
 		Addr       string `json:"addr"`
 		SystemID   string `json:"system_id"`
@@ -149,6 +178,14 @@ func readFile(path string, profiles map[string]gateway.Profile) (*fileConfig, er
 
 // apply adds the binds and tier thresholds of the configuration file.
 func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profile gateway.Profile, tps, window int) error {
+	if f.DBConns.USSD < 0 || f.DBConns.API < 0 {
+		return fmt.Errorf("db_conns: want positive numbers of connections")
+	}
+	if f.HTTP.AuthFailuresPerMinute < 0 || f.HTTP.MaxAPIRequests < 0 {
+		return fmt.Errorf("http: want positive numbers")
+	}
+	c.USSDConns, c.APIConns = f.DBConns.USSD, f.DBConns.API
+	c.HTTPBounds.AuthFailures, c.HTTPBounds.APIRequests = f.HTTP.AuthFailuresPerMinute, f.HTTP.MaxAPIRequests
 	for i, b := range f.Binds {
 		bc := gateway.BindConfig{Addr: b.Addr, SystemID: b.SystemID, Password: b.Password,
 			SystemType: b.SystemType, Profile: profile, TPS: tps, Window: window}

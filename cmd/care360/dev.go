@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway"
@@ -39,6 +39,10 @@ func runDev(ctx context.Context) error {
 		return ""
 	})
 	if err != nil {
+		return err
+	}
+	cfg.Dev = true // its well-known token is fine on a laptop, never in serve
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
@@ -119,13 +123,17 @@ func startSimulator(log *slog.Logger) (*smsc.Server, *http.Server, error) {
 		sim.Close()
 		return nil, nil, fmt.Errorf("simulator control API on %s: %w", ctlAddr, err)
 	}
-	srv := &http.Server{Handler: sim.ControlHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(sim.ControlHandler(), Config{})
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("simulator control API stopped", "err", err)
 		}
 	}()
 	log.Info("SMSC simulator listening", "smpp", sim.Addr(), "control", ln.Addr().String())
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+		log.Warn("the simulator's control API is reachable from other hosts: anyone who reaches it dials and texts as any subscriber",
+			"control", ln.Addr().String())
+	}
 	return sim, srv, nil
 }
 

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "serve":
-		return runServe(ctx)
+		return runServe(ctx, os.Getenv)
 	case "migrate":
 		return runMigrate(ctx)
 	case "dev":

@@ -30,6 +30,12 @@ type harness struct {
 // test defaults.
 func start(t *testing.T, env map[string]string) *harness {
 	t.Helper()
+	return startWith(t, env, nil)
+}
+
+// startWith is start with edit changing the configuration last.
+func startWith(t *testing.T, env map[string]string, edit func(*Config)) *harness {
+	t.Helper()
 	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 15 * time.Second})
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
@@ -51,6 +57,9 @@ func start(t *testing.T, env map[string]string) *harness {
 	// Tests check what a step answers, not how fast: on a crowded machine
 	// the 2 s product budget would turn a slow pass into a failure.
 	cfg.StepTimeout = 15 * time.Second
+	if edit != nil {
+		edit(&cfg)
+	}
 	m := &Main{Config: cfg}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

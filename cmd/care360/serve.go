@@ -41,6 +41,11 @@ type Main struct {
 	Catalog   *store.Catalog
 	Provision *provision.Worker
 
+	// APIDB is the admin API's, the reports' and the jobs' own smaller
+	// pool, so that they never take the connections USSD steps and SMPP
+	// work (DB) need (PRODUCT.md §9).
+	APIDB *store.DB
+
 	ln   net.Listener
 	http *http.Server
 }
@@ -69,8 +74,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := store.Migrate(ctx, c.DatabaseURL); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	ussdConns, apiConns := orConns(c.USSDConns, 24), orConns(c.APIConns, 8)
 	m.DB, err = store.Open(ctx, c.DatabaseURL, store.Options{
-		Location: c.Location, TierRules: c.TierRules, Logger: m.Logger, MaxConns: 32,
+		Location: c.Location, TierRules: c.TierRules, Logger: m.Logger, MaxConns: ussdConns,
+	})
+	if err != nil {
+		return err
+	}
+	m.APIDB, err = store.Open(ctx, c.DatabaseURL, store.Options{
+		Location: c.Location, TierRules: c.TierRules, Logger: m.Logger, MaxConns: apiConns,
 	})
 	if err != nil {
 		return err
@@ -79,9 +91,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.SMS = store.NewSMS(m.DB, care360.SMSRules{ShortCode: c.ShortCode})
 	transfers := store.NewTransfers(m.DB, care360.TransferRules{})
 	m.Catalog = store.NewCatalog(m.DB, m.SMS, store.CatalogOptions{USSDCode: c.USSDCode})
-	ledger := store.NewLedger(m.DB, care360.UsageRules{})
-	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, append(schedule.Ledger(ledger), schedule.Gifts(m.Catalog)...)...)
-	draws, spins := store.NewDraws(m.DB), store.NewSpins(m.DB)
+	ussdDraws, ussdSpins := store.NewDraws(m.DB), store.NewSpins(m.DB)
+	// The same services on the API's pool, for the admin API and the jobs.
+	apiSMS := store.NewSMS(m.APIDB, care360.SMSRules{ShortCode: c.ShortCode})
+	apiCatalog := store.NewCatalog(m.APIDB, apiSMS, store.CatalogOptions{USSDCode: c.USSDCode})
+	ledger := store.NewLedger(m.APIDB, care360.UsageRules{})
+	draws, spins := store.NewDraws(m.APIDB), store.NewSpins(m.APIDB)
+	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, append(schedule.Ledger(ledger), schedule.Gifts(apiCatalog)...)...)
 	kw := keywords.New(keywords.Config{
 		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
 		Numbering: care360.VietnamMobile, TierRules: c.TierRules, TransferRules: transfers.Rules(),
@@ -94,7 +110,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger: m.Logger, Registry: reg,
 		Gifts: m.Catalog, Offers: m.Catalog, Privileges: m.Catalog,
 		Transfers: transfers, TransferRules: transfers.Rules(), TransferNotifier: kw.Notify,
-		Draws: draws, Spins: spins,
+		Draws: ussdDraws, Spins: ussdSpins,
 	})
 	if err != nil {
 		return err
@@ -111,14 +127,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Web = web.NewServer(web.Config{
 		AdminToken:  c.AdminToken,
 		Numbering:   care360.VietnamMobile,
-		Subscribers: m.DB,
-		Points:      m.DB,
+		Subscribers: m.APIDB,
+		Points:      m.APIDB,
 		Registry:    reg,
 		Logger:      m.Logger,
-		Admin:       &web.AdminConfig{Staff: m.DB, Audit: m.DB, Reports: m.DB, Location: c.Location},
-		SMS:         &web.SMSConfig{Messages: m.SMS, Campaigns: m.SMS, DNC: m.SMS},
-		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog, Claims: m.Catalog},
-		Ledger:      &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.DB},
+		Bounds:      c.HTTPBounds,
+		Admin:       &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, Location: c.Location},
+		SMS:         &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS},
+		Loyalty:     &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog},
+		Ledger:      &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB},
 		Draws:       &web.DrawsConfig{Draws: draws, Spins: spins},
 		RoleLimits:  c.RoleLimits,
 		USSD: &web.USSDConfig{
@@ -134,7 +151,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
-	m.http = &http.Server{Handler: m.Web.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	m.http = newHTTPServer(m.Web.Handler(), c)
 	go func() {
 		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
@@ -142,11 +159,36 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	m.Gateway.Start()
 	m.Traffic.Start()
-	m.Provision = provision.New(provision.Config{Queue: m.Catalog, Logger: m.Logger})
+	m.Provision = provision.New(provision.Config{Queue: apiCatalog, Logger: m.Logger})
 	m.Provision.Start()
 	m.Jobs.Start()
 	m.Logger.Info("care360 serving", "http", m.HTTPAddr(), "smsc", len(c.Binds), "ussd_code", c.USSDCode)
 	return nil
+}
+
+// newHTTPServer bounds every phase of a connection (PRODUCT.md §9):
+// headers, idle keep-alive, header size; bodies are bounded per request by
+// the web server (web.Bounds), because a whole-request ReadTimeout would
+// cut CSV uploads and WriteTimeout streamed answers (audit files,
+// exports). No write timeout: a slow reader holds only its own request,
+// and API requests are bounded in number.
+func newHTTPServer(h http.Handler, c Config) *http.Server {
+	header, idle := c.HTTPHeaderTimeout, c.HTTPIdleTimeout
+	if header <= 0 {
+		header = 5 * time.Second
+	}
+	if idle <= 0 {
+		idle = 120 * time.Second
+	}
+	return &http.Server{Handler: h, ReadHeaderTimeout: header, IdleTimeout: idle, MaxHeaderBytes: 32 << 10}
+}
+
+// orConns is n, or def when n is not set.
+func orConns(n, def int32) int32 {
+	if n > 0 {
+		return n
+	}
+	return def
 }
 
 // HTTPAddr is where the HTTP server listens (useful with port 0).
@@ -184,6 +226,10 @@ func (m *Main) Close(ctx context.Context) error {
 		m.DB.Close()
 		m.DB = nil
 	}
+	if m.APIDB != nil {
+		m.APIDB.Close()
+		m.APIDB = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -197,9 +243,12 @@ func serveUntil(ctx context.Context, m *Main) error {
 	return m.Close(context.Background())
 }
 
-func runServe(ctx context.Context) error {
-	cfg, err := LoadConfig(os.Getenv)
+func runServe(ctx context.Context, getenv func(string) string) error {
+	cfg, err := LoadConfig(getenv)
 	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	return serveUntil(ctx, &Main{Config: cfg, Logger: newLogger(true)})
