@@ -16,6 +16,9 @@ type OutboxClaim struct {
 	Attempts   int       // claims so far, this one included
 	DoneParts  []int     // parts (1-based) an earlier attempt already submitted
 	LeaseUntil time.Time // on the outbox's clock; a sender may keep its own count
+	// Token fences the lease: it changes on every claim, and only an
+	// outcome carrying the current one is recorded.
+	Token int64
 	// Reclaimed is set when the message's previous lease lapsed without an
 	// outcome: its sender died or lost the database mid-send.
 	Reclaimed bool
@@ -48,6 +51,7 @@ type SubmittedPart struct {
 // rest and a receipt for any of them finds its message.
 type Outcome struct {
 	ID         int64
+	Token      int64 // the claim's lease token (OutboxClaim.Token)
 	Kind       OutcomeKind
 	TotalParts int
 	Parts      []SubmittedPart
@@ -100,9 +104,10 @@ type Upkeep struct {
 type OutboxQueue interface {
 	// Claim leases up to max due messages to owner for lease.
 	Claim(ctx context.Context, owner string, max int, lease time.Duration) ([]OutboxClaim, error)
-	// Settle records what became of claimed messages. Outcomes for messages
-	// no longer leased to owner are ignored.
-	Settle(ctx context.Context, owner string, outcomes []Outcome) error
+	// Settle records what became of claimed messages and returns how many
+	// outcomes were fenced off: those whose message is no longer leased to
+	// owner under the outcome's token change nothing.
+	Settle(ctx context.Context, owner string, outcomes []Outcome) (fenced int, err error)
 	// Receipts records delivery receipts; receipts that match no part (yet)
 	// are kept and applied when the part is recorded.
 	Receipts(ctx context.Context, rs []Receipt) ([]ReceiptMatch, error)

@@ -164,14 +164,31 @@ func (l *link) nack(seq uint32, status pdu.Status) error {
 // (back-pressure: callers wait instead of failing when the window is full) and
 // gives it back when the answer arrives, the timeout passes, or the link dies.
 func (l *link) request(ctx context.Context, p pdu.Body) (pdu.Body, error) {
+	return l.requestBefore(ctx, p, time.Time{}, nil)
+}
+
+// requestBefore is request that gives up with errLate, before anything is
+// written, when no window slot is free by startBy (zero: no such limit).
+func (l *link) requestBefore(ctx context.Context, p pdu.Body, startBy time.Time, errLate error) (pdu.Body, error) {
+	var late <-chan time.Time
+	if !startBy.IsZero() {
+		t := time.NewTimer(time.Until(startBy))
+		defer t.Stop()
+		late = t.C
+	}
 	select {
 	case l.window <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-l.done:
 		return nil, ErrLinkClosed
+	case <-late:
+		return nil, errLate
 	}
 	defer func() { <-l.window }()
+	if !startBy.IsZero() && time.Now().After(startBy) {
+		return nil, errLate
+	}
 
 	seq := l.nextSeq()
 	p.Header().Seq = seq

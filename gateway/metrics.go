@@ -18,6 +18,7 @@ type metrics struct {
 	smsParts     prometheus.Histogram
 	smsTruncated prometheus.Counter
 	smsReclaimed prometheus.Counter
+	smsFenced    prometheus.Counter
 	outboxDepth  prometheus.Gauge
 	receipts     *prometheus.CounterVec // matched, unmatched, unparsable, failed
 	dlrLatency   prometheus.Histogram
@@ -64,6 +65,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.smsReclaimed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "care360_sms_reclaimed_total", Help: "Messages claimed after another sender's lease lapsed.",
 	})
+	m.smsFenced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "care360_sms_fenced_total", Help: "Outcomes not recorded because the message's lease had passed to a newer claim.",
+	})
 	m.outboxDepth = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "care360_sms_outbox_depth", Help: "Outbox messages due and waiting to be claimed.",
 	})
@@ -76,7 +80,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	})
 	if reg != nil {
 		reg.MustRegister(m.bound, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled, m.shed,
-			m.smsOutcomes, m.smsStatus, m.smsParts, m.smsTruncated, m.smsReclaimed, m.outboxDepth, m.receipts, m.dlrLatency)
+			m.smsOutcomes, m.smsStatus, m.smsParts, m.smsTruncated, m.smsReclaimed, m.smsFenced, m.outboxDepth, m.receipts, m.dlrLatency)
 	}
 	return m
 }

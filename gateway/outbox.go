@@ -31,6 +31,11 @@ type SenderConfig struct {
 	// RetryAfter is the first wait after ESME_RMSGQFUL and other temporary
 	// refusals; it doubles per attempt up to 5 minutes (default 2s).
 	RetryAfter time.Duration
+	// Recovery is how long the database must have answered again, after
+	// it failed, before anything is claimed (default 5s): long enough for
+	// every sender back from an outage to settle the outcomes it holds
+	// before another can claim those messages again.
+	Recovery time.Duration
 	NoReceipts bool // do not ask for delivery receipts
 }
 
@@ -59,6 +64,9 @@ func (c *SenderConfig) setDefaults() {
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = 2 * time.Second
 	}
+	if c.Recovery <= 0 {
+		c.Recovery = 5 * time.Second
+	}
 }
 
 // sender moves the outbox to the SMSCs. One claimer leases batches of due
@@ -74,6 +82,7 @@ type sender struct {
 	results chan care360.Outcome
 	slots   chan struct{}
 	binds   []*bindSender
+	db      dbHealth
 
 	quit     chan struct{}   // closed by stop: claim nothing more
 	quitCtx  context.Context // ends with quit, for waits that take a context
@@ -145,7 +154,7 @@ func (s *sender) stop(ctx context.Context) error {
 		for drained := false; !drained; {
 			select {
 			case c := <-s.work:
-				s.results <- care360.Outcome{ID: c.ID, Kind: care360.OutcomeReleased}
+				s.results <- care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeReleased}
 			default:
 				drained = true
 			}
@@ -183,7 +192,7 @@ func (s *sender) claimLoop() {
 			break
 		}
 		got := 0
-		if s.g.Bound() > 0 {
+		if s.g.Bound() > 0 && s.db.mayClaim(s.cfg.Recovery) {
 			got = s.claim(n)
 		}
 		for range n - got {
@@ -203,9 +212,11 @@ func (s *sender) claim(n int) int {
 	until := time.Now().Add(s.cfg.Lease)
 	cs, err := s.queue.Claim(ctx, s.cfg.Owner, n, s.cfg.Lease)
 	if err != nil {
+		s.db.failed()
 		s.g.log.Warn("outbox claim failed", "err", err)
 		return 0
 	}
+	s.db.ok()
 	for _, c := range cs {
 		c.LeaseUntil = until
 		if c.Reclaimed {
@@ -221,9 +232,11 @@ func (s *sender) maintain() {
 	defer cancel()
 	u, err := s.queue.Maintain(ctx)
 	if err != nil {
+		s.db.failed()
 		s.g.log.Warn("outbox upkeep failed", "err", err)
 		return
 	}
+	s.db.ok()
 	if u.Queued >= 0 {
 		s.g.metrics.outboxDepth.Set(float64(u.Queued))
 	}
@@ -277,14 +290,21 @@ func (s *sender) submitLoop(bs *bindSender) {
 	}
 }
 
-// leaseMargin is how much of a lease must be left to start a message: one
-// whose lease runs out mid-send could be claimed and sent by another sender.
-const leaseMargin = 10 * time.Second
+// leaseSafety is what must be left of a lease once a submit's answer is in
+// (or has timed out): time to hand the outcome to the settler and write it
+// before the lease could pass to another sender.
+const leaseSafety = 2 * time.Second
+
+// errLeaseShort says a submit was not started: the lease might lapse before
+// its answer, and then another sender could send the message too.
+var errLeaseShort = errors.New("lease running out; not sent")
 
 // send submits every part of c not sent before, on l, and says how it went.
+// While the database is unreachable nothing new is started: the outcome
+// could not be written before the lease lapses.
 func (s *sender) send(bs *bindSender, l *link, c care360.OutboxClaim) care360.Outcome {
 	m := newSMS(s.g.cfg.ShortCode, string(c.MSISDN), c.Text, byte(c.ID), s.cfg.MaxParts, !s.cfg.NoReceipts)
-	o := care360.Outcome{ID: c.ID, TotalParts: len(m.parts)}
+	o := care360.Outcome{ID: c.ID, Token: c.Token, TotalParts: len(m.parts)}
 	if m.truncated {
 		s.g.metrics.smsTruncated.Inc()
 		s.g.log.Warn("SMS cut to the maximum number of parts", "message", c.ID, "parts", len(m.parts))
@@ -302,16 +322,20 @@ func (s *sender) send(bs *bindSender, l *link, c care360.OutboxClaim) care360.Ou
 			continue
 		}
 		for {
-			if time.Until(c.LeaseUntil) < leaseMargin {
+			if s.db.isDown() {
+				err := errors.New("database unreachable; not sent")
 				if len(o.Parts) == 0 {
-					return care360.Outcome{ID: c.ID, Kind: care360.OutcomeReleased}
+					return care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeReleased, Error: err.Error()}
 				}
-				return retry(errors.New("lease running out"), 0)
+				return retry(err, 0)
 			}
 			if !bs.pause(s.ctx) {
 				return retry(s.ctx.Err(), 0)
 			}
-			resp, err := bs.b.submitOn(s.ctx, l, p)
+			resp, err := bs.b.submitOn(s.ctx, l, p, c.LeaseUntil)
+			if errors.Is(err, errLeaseShort) && len(o.Parts) == 0 {
+				return care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeReleased}
+			}
 			if err != nil {
 				// Lost link, no answer, or stopping: SMPP cannot tell whether
 				// it arrived, so it goes again (the one duplicate allowed).
@@ -372,18 +396,66 @@ func (s *sender) settleLoop() {
 }
 
 // settle writes a batch, retrying while the database is away: the outcomes
-// exist only here, and the leases keep other senders off these messages.
+// exist only here. While the leases last they keep other senders off these
+// messages; past them, every sender's claims wait for SenderConfig.Recovery
+// after the database answers again, and the retries here come at least
+// once a second, so what we hold is written first. An outcome whose lease
+// passed to a newer claim all the same is fenced off by its token and
+// changes nothing.
 func (s *sender) settle(batch []care360.Outcome) {
-	for wait := 100 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
+	for wait := 100 * time.Millisecond; ; wait = min(wait*2, time.Second) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := s.queue.Settle(ctx, s.cfg.Owner, batch)
+		fenced, err := s.queue.Settle(ctx, s.cfg.Owner, batch)
 		cancel()
 		if err == nil {
+			s.db.ok()
+			if fenced > 0 {
+				s.g.metrics.smsFenced.Add(float64(fenced))
+				s.g.log.Warn("outbox outcomes fenced off: their leases had passed to newer claims", "messages", fenced)
+			}
 			return
 		}
+		s.db.failed()
 		s.g.log.Warn("outbox settle failed; retrying", "messages", len(batch), "err", err)
 		time.Sleep(wait)
 	}
+}
+
+// dbHealth is the sender's view of the outbox database: down from a failed
+// claim, settle or upkeep until one succeeds again, and then "recovering"
+// for a while before claims resume.
+type dbHealth struct {
+	mu      sync.Mutex
+	down    bool
+	upSince time.Time
+}
+
+func (h *dbHealth) failed() {
+	h.mu.Lock()
+	h.down = true
+	h.mu.Unlock()
+}
+
+func (h *dbHealth) ok() {
+	h.mu.Lock()
+	if h.down {
+		h.down, h.upSince = false, time.Now()
+	}
+	h.mu.Unlock()
+}
+
+func (h *dbHealth) isDown() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.down
+}
+
+// mayClaim reports whether the database has answered for at least
+// recovery since it last failed (always, if it never did).
+func (h *dbHealth) mayClaim(recovery time.Duration) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.down && (h.upSince.IsZero() || time.Since(h.upSince) >= recovery)
 }
 
 // bindSender is a bind as the senders see it: with a back-off shared by its
@@ -425,10 +497,18 @@ func (bs *bindSender) pause(ctx context.Context) bool {
 
 // submitOn sends one submit_sm on l within the bind's TPS; unlike
 // bind.submit it never moves to a newer link, so that the caller knows
-// which link a lost answer was lost on.
-func (b *bind) submitOn(ctx context.Context, l *link, p pdu.Body) (pdu.Body, error) {
+// which link a lost answer was lost on. It starts the submit only if its
+// answer (or its timeout) comes leaseSafety before leaseUntil, window wait
+// included: a message
+// must never be on the wire after its lease could have passed to another
+// sender.
+func (b *bind) submitOn(ctx context.Context, l *link, p pdu.Body, leaseUntil time.Time) (pdu.Body, error) {
 	if err := b.limiter.Wait(ctx); err != nil {
 		return nil, err
 	}
-	return l.request(ctx, p)
+	startBy := leaseUntil.Add(-b.cfg.RespTimeout - leaseSafety)
+	if time.Now().After(startBy) {
+		return nil, errLeaseShort
+	}
+	return l.requestBefore(ctx, p, startBy, errLeaseShort)
 }

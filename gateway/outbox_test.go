@@ -450,3 +450,95 @@ func TestOutboxSurvivesDatabaseOutage(t *testing.T) {
 		}
 	}
 }
+
+// cutDatabase refuses new connections to the bundle's database and ends
+// every open one for d, then lets them in again: Postgres unreachable, as
+// the gateways see it, without touching other tests' databases.
+func (b *smsBundle) cutDatabase(t *testing.T, d time.Duration) {
+	t.Helper()
+	name := b.db.Pool().Config().ConnConfig.Database
+	admin, err := pgx.Connect(t.Context(), strings.Replace(b.url, "/"+name, "/postgres", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(t.Context(), sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`ALTER DATABASE ` + pgx.Identifier{name}.Sanitize() + ` WITH ALLOW_CONNECTIONS false`)
+	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
+	time.Sleep(d)
+	exec(`ALTER DATABASE ` + pgx.Identifier{name}.Sanitize() + ` WITH ALLOW_CONNECTIONS true`)
+}
+
+// Postgres is unreachable for 75 s, longer than the 60 s lease, while two
+// gateway processes are in the middle of a 10,000-message burst. Outcomes
+// the senders hold cannot be written; the leases lapse. When the database is
+// back, every message is submitted exactly once: no link dropped, so no
+// duplicate is allowed. Fenced leases make this hold: each claim carries a
+// new token, a holder settles only with the current one, a sender never
+// starts a submit its lease may not outlast, and a sender back from an
+// outage settles what it holds before anything is claimed again.
+func TestOutboxFencedLeasesAcrossLongOutage(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("75 s outage")
+	}
+	b := setupSMS(t)
+	const n = 10_000
+	_, err := b.db.Pool().Exec(t.Context(), `
+		WITH m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
+			SELECT '8490' || lpad((g % 97)::text, 7, '0'), 'long outage ' || g, 'transactional', 'long-' || g, now(), now()
+			FROM generate_series(1, $1::int) g RETURNING id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, now() FROM m`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 400 submits a second per bind: the burst lasts long enough to be
+	// cut in the middle.
+	cfg := func() gateway.Config {
+		return gateway.Config{Binds: []gateway.BindConfig{{Window: 10, TPS: 400}},
+			Sender: gateway.SenderConfig{Batch: 50, NoReceipts: true}}
+	}
+	b.gateway(t, cfg())
+	b.gateway(t, cfg())
+	eventually(t, func() bool { return b.sim.Submits() >= 2000 })
+	b.cutDatabase(t, 75*time.Second)
+
+	deadline := time.Now().Add(2 * time.Minute)
+	for b.sim.Submits() < n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	var left int
+	eventually(t, func() bool {
+		b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_queue`).Scan(&left)
+		return left == 0
+	})
+	time.Sleep(200 * time.Millisecond) // anything extra would show now
+	seen := map[string]int{}
+	for g := range 97 {
+		for _, m := range b.sim.Messages(fmt.Sprintf("8490%07d", g)) {
+			seen[m.Text]++
+		}
+	}
+	dup, lost := 0, 0
+	for i := 1; i <= n; i++ {
+		switch k := seen[fmt.Sprint("long outage ", i)]; {
+		case k == 0:
+			lost++
+		case k > 1:
+			dup += k - 1
+		}
+	}
+	var unsent int
+	b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE idempotency_key LIKE 'long-%' AND status <> 'submitted'`).Scan(&unsent)
+	t.Logf("submit_sm %d for %d messages: %d duplicated, %d lost, %d not recorded as submitted", b.sim.Submits(), n, dup, lost, unsent)
+	if dup != 0 || lost != 0 || unsent != 0 {
+		t.Fatalf("%d duplicated, %d lost, %d not recorded as submitted", dup, lost, unsent)
+	}
+}

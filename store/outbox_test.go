@@ -16,12 +16,15 @@ import (
 type smsBundle struct {
 	*bundle
 	sms *store.SMS
+
+	mu     sync.Mutex
+	tokens map[int64]int64 // each message's latest lease token, from claim
 }
 
 func setupSMS(t *testing.T) *smsBundle {
 	t.Helper()
 	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
-	return &smsBundle{bundle: b, sms: store.NewSMS(b.db, care360.SMSRules{})}
+	return &smsBundle{bundle: b, sms: store.NewSMS(b.db, care360.SMSRules{}), tokens: map[int64]int64{}}
 }
 
 func (b *smsBundle) send(t *testing.T, m care360.MSISDN, kind care360.MessageKind, text, key string) *care360.Message {
@@ -39,14 +42,30 @@ func (b *smsBundle) claim(t *testing.T, owner string, n int) []care360.OutboxCla
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.mu.Lock()
+	for _, c := range cs {
+		b.tokens[c.ID] = c.Token
+	}
+	b.mu.Unlock()
 	return cs
 }
 
-func (b *smsBundle) settle(t *testing.T, owner string, os ...care360.Outcome) {
+// settle records outcomes; one without a token gets its message's latest
+// claim's, as the sender holding that claim would send it.
+func (b *smsBundle) settle(t *testing.T, owner string, os ...care360.Outcome) (fenced int) {
 	t.Helper()
-	if err := b.sms.Settle(b.ctx, owner, os); err != nil {
+	b.mu.Lock()
+	for i := range os {
+		if os[i].Token == 0 {
+			os[i].Token = b.tokens[os[i].ID]
+		}
+	}
+	b.mu.Unlock()
+	fenced, err := b.sms.Settle(b.ctx, owner, os)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return fenced
 }
 
 // status returns the message's status as the API shows it.
@@ -144,7 +163,8 @@ func TestLeaseRecovery(t *testing.T) {
 	b := setupSMS(t)
 	m := newMSISDN()
 	msg := b.send(t, m, care360.KindTransactional, "hello", "k")
-	if cs := b.claim(t, "dead", 10); len(cs) != 1 {
+	dead := b.claim(t, "dead", 10)
+	if len(dead) != 1 {
 		t.Fatal("not claimed")
 	}
 	b.clock.Add(59 * time.Second)
@@ -156,13 +176,44 @@ func TestLeaseRecovery(t *testing.T) {
 	if len(cs) != 1 || !cs[0].Reclaimed || cs[0].Attempts != 2 {
 		t.Fatalf("recovery claim %+v", cs)
 	}
-	b.settle(t, "dead", care360.Outcome{ID: msg.ID, Kind: care360.OutcomeFailed, Error: "late"})
+	if n := b.settle(t, "dead", care360.Outcome{ID: msg.ID, Token: dead[0].Token, Kind: care360.OutcomeFailed, Error: "late"}); n != 1 {
+		t.Errorf("%d outcomes fenced, want 1", n)
+	}
 	if got := b.status(t, m, msg.ID); got.Status != care360.MessageSending {
 		t.Fatalf("dead sender's outcome applied: %+v", got)
 	}
 	b.settle(t, "alive", submitted(msg.ID, "S"))
 	if got := b.status(t, m, msg.ID); got.Status != care360.MessageSubmitted {
 		t.Fatalf("%+v", got)
+	}
+}
+
+// The same sender claims a message again after its lease lapsed (it lost
+// the database for longer than the lease, say): the outcome it still holds
+// from the first claim is fenced off by its token, although the owner is the
+// same, and only the current claim's outcome counts.
+func TestSettleFencedByLeaseToken(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	m := newMSISDN()
+	msg := b.send(t, m, care360.KindTransactional, "hello", "k")
+	first := b.claim(t, "gw-1", 10)
+	b.clock.Add(61 * time.Second)
+	second := b.claim(t, "gw-1", 10)
+	if len(first) != 1 || len(second) != 1 || second[0].Token == first[0].Token {
+		t.Fatalf("claims %+v then %+v: want one each, with different tokens", first, second)
+	}
+	if n := b.settle(t, "gw-1", care360.Outcome{ID: msg.ID, Token: first[0].Token, Kind: care360.OutcomeFailed, Error: "stale"}); n != 1 {
+		t.Errorf("%d outcomes fenced, want 1", n)
+	}
+	if got := b.status(t, m, msg.ID); got.Status != care360.MessageSending || got.Error != "" {
+		t.Fatalf("stale outcome applied: %+v", got)
+	}
+	if n := b.settle(t, "gw-1", submitted(msg.ID, "S")); n != 0 {
+		t.Errorf("current outcome fenced (%d)", n)
+	}
+	if got := b.status(t, m, msg.ID); got.Status != care360.MessageSubmitted {
+		t.Fatalf("current outcome not applied: %+v", got)
 	}
 }
 
@@ -193,10 +244,12 @@ func TestConcurrentClaimsNeverOverlap(t *testing.T) {
 				mu.Lock()
 				for _, c := range cs {
 					seen[c.ID]++
-					os = append(os, submitted(c.ID, fmt.Sprint("S", c.ID)))
+					o := submitted(c.ID, fmt.Sprint("S", c.ID))
+					o.Token = c.Token
+					os = append(os, o)
 				}
 				mu.Unlock()
-				if err := b.sms.Settle(b.ctx, owner, os); err != nil {
+				if _, err := b.sms.Settle(b.ctx, owner, os); err != nil {
 					t.Error(err)
 					return
 				}

@@ -33,7 +33,7 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 	// the old row, so reclaimed records whether a lease lapsed.
 	rows, err := s.db.pool.Query(ctx, `
 		UPDATE sms_queue q SET reclaimed = q.owner IS NOT NULL, owner = $3, lease_until = $4,
-			attempts = q.attempts + 1, held = false
+			attempts = q.attempts + 1, held = false, lease_token = q.lease_token + 1
 		FROM sms_messages m
 		WHERE q.message_id = ANY(ARRAY(
 			SELECT message_id FROM sms_queue
@@ -41,7 +41,7 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 			ORDER BY priority, not_before
 			LIMIT $2 FOR UPDATE SKIP LOCKED))
 		  AND m.id = q.message_id
-		RETURNING q.message_id, m.msisdn, m.text, m.kind, q.attempts, q.reclaimed,
+		RETURNING q.message_id, m.msisdn, m.text, m.kind, q.attempts, q.reclaimed, q.lease_token,
 			CASE WHEN q.attempts > 1 THEN ARRAY(SELECT part FROM sms_parts p WHERE p.message_id = q.message_id) END`,
 		now, max, owner, until)
 	if err != nil {
@@ -50,7 +50,7 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.OutboxClaim, error) {
 		c := care360.OutboxClaim{LeaseUntil: until}
 		var done []int16
-		err := r.Scan(&c.ID, &c.MSISDN, &c.Text, &c.Kind, &c.Attempts, &c.Reclaimed, &done)
+		err := r.Scan(&c.ID, &c.MSISDN, &c.Text, &c.Kind, &c.Attempts, &c.Reclaimed, &c.Token, &done)
 		for _, p := range done {
 			c.DoneParts = append(c.DoneParts, int(p))
 		}
@@ -61,23 +61,27 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 // Settle records outcomes in one transaction of statements sent together:
 // the parts submitted, the queue rows (gone when sent or failed, due again
 // when retried or released), and the messages' status. Only messages still
-// leased to owner change: if a lease lapsed and another sender took the
-// message, that sender's word counts. Ids go in as arrays (= ANY) so that
+// leased to owner under the outcome's lease token change (fencing): if a
+// lease lapsed and the message was claimed again, by another sender or by
+// this one, the new holder's word counts and this outcome is counted as
+// fenced. Parts the SMSC accepted are recorded either way: they were sent,
+// and their receipts must find them. Ids go in as arrays (= ANY) so that
 // every row is found by its key, never by scanning a large table.
-func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outcome) (err error) {
+func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outcome) (fenced int, err error) {
 	defer wrap(&err, "settle %d outbox messages", len(outcomes))
 	if len(outcomes) == 0 {
-		return nil
+		return 0, nil
 	}
 	now := s.db.now()
 	var (
-		ids, partIDs, done, again []int64
-		kinds, errs, smsc         []string
-		totals, parts             []int32
-		retry                     []time.Time
+		ids, tokens, partIDs, done, again []int64
+		kinds, errs, smsc                 []string
+		totals, parts                     []int32
+		retry                             []time.Time
 	)
 	for _, o := range outcomes {
 		ids, kinds, totals, errs = append(ids, o.ID), append(kinds, string(o.Kind)), append(totals, int32(o.TotalParts)), append(errs, o.Error)
+		tokens = append(tokens, o.Token)
 		retry = append(retry, now.Add(max(o.RetryAfter, 0)))
 		for _, p := range o.Parts {
 			partIDs, parts, smsc = append(partIDs, o.ID), append(parts, int32(p.Part)), append(smsc, p.SMSCID)
@@ -89,7 +93,7 @@ func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outco
 			again = append(again, o.ID)
 		}
 	}
-	return s.db.Transact(ctx, func(tx pgx.Tx) error {
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(`
 			INSERT INTO sms_parts (message_id, part, smsc_id, submitted_at)
@@ -97,30 +101,45 @@ func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outco
 			ON CONFLICT (message_id, part) DO NOTHING`, partIDs, parts, smsc, now)
 		b.Queue(`
 			WITH o AS (
-				SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
-					AS o (id, kind, total, retry_at, error)
+				SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $10::bigint[])
+					AS o (id, kind, total, retry_at, error, token)
 			), gone AS (
-				DELETE FROM sms_queue q WHERE q.message_id = ANY($8::bigint[]) AND q.owner = $6
+				DELETE FROM sms_queue q USING o
+				WHERE q.message_id = ANY($8::bigint[]) AND q.message_id = o.id AND q.owner = $6 AND q.lease_token = o.token
 				RETURNING q.message_id
 			), again AS (
 				UPDATE sms_queue q SET owner = NULL, lease_until = NULL,
 					not_before = CASE WHEN o.kind = 'retry' THEN o.retry_at ELSE $7 END,
 					attempts = CASE WHEN o.kind = 'released' THEN greatest(q.attempts - 1, 0) ELSE q.attempts END
-				FROM o WHERE q.message_id = ANY($9::bigint[]) AND q.message_id = o.id AND q.owner = $6
+				FROM o WHERE q.message_id = ANY($9::bigint[]) AND q.message_id = o.id AND q.owner = $6 AND q.lease_token = o.token
 				RETURNING q.message_id
 			), mine AS (
 				SELECT message_id FROM gone UNION ALL SELECT message_id FROM again
+			), m AS (
+				UPDATE sms_messages m SET
+					status = CASE o.kind WHEN 'submitted' THEN 'submitted' WHEN 'failed' THEN 'failed' ELSE m.status END,
+					parts = CASE WHEN o.total > 0 THEN o.total ELSE m.parts END,
+					submitted_at = CASE WHEN o.kind = 'submitted' THEN $7 ELSE m.submitted_at END,
+					error = nullif(o.error, '')
+				FROM o
+				WHERE m.id = ANY(ARRAY(SELECT message_id FROM mine)) AND m.id = o.id AND o.kind <> 'released'
 			)
-			UPDATE sms_messages m SET
-				status = CASE o.kind WHEN 'submitted' THEN 'submitted' WHEN 'failed' THEN 'failed' ELSE m.status END,
-				parts = CASE WHEN o.total > 0 THEN o.total ELSE m.parts END,
-				submitted_at = CASE WHEN o.kind = 'submitted' THEN $7 ELSE m.submitted_at END,
-				error = nullif(o.error, '')
-			FROM o
-			WHERE m.id = ANY(ARRAY(SELECT message_id FROM mine)) AND m.id = o.id AND o.kind <> 'released'`,
-			ids, kinds, totals, retry, errs, owner, now, done, again)
-		return tx.SendBatch(ctx, b).Close()
+			SELECT count(*) FROM mine`,
+			ids, kinds, totals, retry, errs, owner, now, done, again, tokens)
+		br := tx.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		var settled int
+		if err := br.QueryRow().Scan(&settled); err != nil {
+			br.Close()
+			return err
+		}
+		fenced = len(outcomes) - settled
+		return br.Close()
 	})
+	return fenced, err
 }
 
 // finalPart lists the part states a later receipt does not undo.
