@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,3 +98,26 @@ func (db *DB) DeleteDialogue(ctx context.Context, key string) (err error) {
 	_, err = db.pool.Exec(ctx, `DELETE FROM ussd_dialogues WHERE key = $1 AND `+asyncCommit, key)
 	return err
 }
+
+// dialogueLock is the namespace of the dialogue locks: (dialogueLock,
+// hashtext(key)). Two keys sharing a hash only wait for each other.
+const dialogueLock = 0x0D1A
+
+// WithDialogueLock runs fn holding a transaction-scoped advisory lock on
+// key (care360.DialogueLocker). The lock lives as long as the transaction,
+// so a gateway that dies mid-step frees it with its connection; fn does its
+// own work on other connections.
+func (db *DB) WithDialogueLock(ctx context.Context, key string, fn func(ctx context.Context) error) (err error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("lock dialogue: %w", err)
+	}
+	// Nothing is written in tx: rolling back is how the lock is released.
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, dialogueLock, key); err != nil {
+		return fmt.Errorf("lock dialogue: %w", err)
+	}
+	return fn(ctx)
+}
+
+var _ care360.DialogueLocker = (*DB)(nil)
