@@ -122,6 +122,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Draws:       &web.DrawsConfig{Draws: draws, Spins: spins},
 		USSD: &web.USSDConfig{
 			Service: ussd, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
+			Token: c.HTTPToken, TrustedProxies: c.TrustedProxies,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
 		},
 		Ready: []web.ReadyCheck{
