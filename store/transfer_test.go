@@ -51,7 +51,7 @@ func TestTransferMovesPointsOnceKeepingExpiry(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { results[i], errs[i] = b.tr.ConfirmTransfer(b.ctx, from, notifyBoth) })
+		wg.Go(func() { results[i], errs[i] = b.tr.ConfirmTransfer(b.ctx, from, "", notifyBoth) })
 	}
 	wg.Wait()
 	var done *care360.Transfer
@@ -91,11 +91,11 @@ func TestTransferLapsesAndCancels(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.clock.Add(5*time.Minute + time.Second)
-	_, err := b.tr.ConfirmTransfer(b.ctx, from, notifyBoth)
+	_, err := b.tr.ConfirmTransfer(b.ctx, from, "", notifyBoth)
 	if care360.ErrorReason(err) != care360.ReasonWindow {
 		t.Fatalf("late Y: %v", err)
 	}
-	_, err = b.tr.ConfirmTransfer(b.ctx, from, notifyBoth)
+	_, err = b.tr.ConfirmTransfer(b.ctx, from, "", notifyBoth)
 	wantCode(t, err, care360.ENOTFOUND)
 	if _, err := b.tr.RequestTransfer(b.ctx, from, to, 100); err != nil {
 		t.Fatal(err)
@@ -106,12 +106,12 @@ func TestTransferLapsesAndCancels(t *testing.T) {
 	if ok, _ := b.tr.CancelTransfer(b.ctx, from); ok {
 		t.Error("cancelled twice")
 	}
-	_, err = b.tr.ConfirmTransfer(b.ctx, from, notifyBoth)
+	_, err = b.tr.ConfirmTransfer(b.ctx, from, "", notifyBoth)
 	wantCode(t, err, care360.ENOTFOUND)
 	// A new request replaces a pending one.
 	b.tr.RequestTransfer(b.ctx, from, to, 100)
 	b.tr.RequestTransfer(b.ctx, from, to, 200)
-	tr, err := b.tr.ConfirmTransfer(b.ctx, from, nil)
+	tr, err := b.tr.ConfirmTransfer(b.ctx, from, "", nil)
 	if err != nil || tr.Points != 200 {
 		t.Fatalf("confirmed %+v, %v", tr, err)
 	}
@@ -152,7 +152,7 @@ func TestTransferRules(t *testing.T) {
 	if _, err := b.tr.RequestTransfer(b.ctx, rich, dong, 10_000); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.tr.ConfirmTransfer(b.ctx, rich, nil); err != nil {
+	if _, err := b.tr.ConfirmTransfer(b.ctx, rich, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.tr.RequestTransfer(b.ctx, rich, dong, 100); care360.ErrorReason(err) != care360.ReasonLimitReached {
