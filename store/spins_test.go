@@ -246,3 +246,35 @@ func TestDrawAndSpinReports(t *testing.T) {
 		t.Errorf("yesterday: %+v, %v", dr, err)
 	}
 }
+
+// TestSpinKeyed: spins with the same key, even at the same moment, spin
+// once and all return that spin; another key spins again.
+func TestSpinKeyed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sp := store.NewSpins(b.db)
+	tb := newTable(t, b, func(tb *care360.SpinTable) { tb.DailyCap = 10 })
+	m := members(t, b, "8498105", 1, care360.TierBac, 1000)[0]
+	const n = 6
+	res := make([]*care360.SpinResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { res[i], errs[i] = sp.Spin(b.ctx, tb.ID, m, "ussd:abc:3") })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("spin %d: %v", i, errs[i])
+		}
+		if res[i].ID != res[0].ID || (res[i].Prize == nil) != (res[0].Prize == nil) || res[i].Points != 100 {
+			t.Fatalf("spin %d: %+v; the first %+v", i, res[i], res[0])
+		}
+	}
+	if bal := balance(t, b, m).Spendable; bal != 900 {
+		t.Fatalf("spendable %d after one keyed spin; want 900", bal)
+	}
+	if r, err := sp.Spin(b.ctx, tb.ID, m, "ussd:abc:4"); err != nil || r.ID == res[0].ID {
+		t.Fatalf("another key: %+v %v", r, err)
+	}
+}

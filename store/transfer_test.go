@@ -163,3 +163,26 @@ func TestTransferRules(t *testing.T) {
 		t.Fatalf("a new month: %v", err)
 	}
 }
+
+// TestConfirmTransferKeyed: a confirmation repeated with its key returns
+// the transfer it confirmed and moves nothing more.
+func TestConfirmTransferKeyed(t *testing.T) {
+	t.Parallel()
+	b := setupTransfers(t)
+	from, to := b.member(t, "A", care360.LangVi, "", "1990-01-01", 0), b.member(t, "B", care360.LangEn, "", "1990-01-01", 0)
+	credit(t, b.bundle, from, care360.PointsQualifying, 3000, "seed")
+	if _, err := b.tr.RequestTransfer(b.ctx, from, to, 500); err != nil {
+		t.Fatal(err)
+	}
+	first, err := b.tr.ConfirmTransfer(b.ctx, from, "ussd:k:7", notifyBoth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.tr.ConfirmTransfer(b.ctx, from, "ussd:k:7", notifyBoth)
+	if err != nil || again.ID != first.ID || again.FromSpendable != first.FromSpendable || again.Points != 500 {
+		t.Fatalf("again: %+v %v; first %+v", again, err, first)
+	}
+	if _, err := b.tr.ConfirmTransfer(b.ctx, from, "ussd:k:8", notifyBoth); care360.ErrorCode(err) != care360.ENOTFOUND {
+		t.Fatalf("another key with nothing pending: %v", err)
+	}
+}
