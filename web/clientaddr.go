@@ -12,7 +12,8 @@ import (
 // right-most X-Forwarded-For entry that is not itself a trusted proxy. Only
 // entries appended by proxies we trust are believed: anything to the left
 // of the first untrusted hop was written by the client and may be forged.
-// When every hop is trusted the left-most entry is the client. The zero
+// When every hop is trusted the left-most entry is the client; a trusted
+// peer that sends no X-Forwarded-For is the client itself. The zero
 // Addr means there is no address to believe: the peer could not be read,
 // or a trusted proxy passed on an entry that is not an address (callers
 // refuse it, or count it as one client).
@@ -21,9 +22,13 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	if !peer.IsValid() || !inAny(peer, trusted) {
 		return peer
 	}
+	values := r.Header.Values("X-Forwarded-For")
+	if len(values) == 0 {
+		return peer // a request the proxy made itself
+	}
 	client := peer
 	// Several headers are one list, in order (RFC 7230 §3.2.2).
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	hops := strings.Split(strings.Join(values, ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
 		a := parseAddr(strings.TrimSpace(hops[i]))
 		if !a.IsValid() {

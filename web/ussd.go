@@ -83,7 +83,10 @@ func (s *Server) africasTalking(w http.ResponseWriter, r *http.Request) {
 		reply, err = s.atStep(ctx, req, who, code, txt)
 		return err
 	})
-	if care360.ErrorCode(err) == care360.EINTERNAL {
+	// A refusal of the request itself is an HTTP error; anything else (the
+	// database, a lock wait past the budget) the subscriber sees as a
+	// screen, as over SMPP.
+	if code := care360.ErrorCode(err); err != nil && code != care360.EFORBIDDEN && code != care360.EINVALID {
 		s.log.Error("ussd http step failed", "err", err)
 		reply, err = care360.USSDReply{Text: "Dich vu tam thoi gian doan. Vui long thu lai sau.", End: true}, nil
 	}
