@@ -108,12 +108,16 @@ func (h *harness) count(t *testing.T, sql string, args ...any) int {
 	return n
 }
 
-// smsCount is how many SMS the simulator has received for msisdn, after
-// giving the outbox time to send everything due.
+// smsCount is how many SMS the simulator has received for msisdn once
+// the first has arrived (up to 10 s) and the outbox has had a moment more
+// to send any other.
 func (h *harness) smsCount(t *testing.T, msisdn string) int {
 	t.Helper()
 	m, _ := care360.ParseMSISDN(msisdn)
-	time.Sleep(time.Second)
+	for deadline := time.Now().Add(10 * time.Second); len(h.sim.Messages(string(m))) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
 	return len(h.sim.Messages(string(m)))
 }
 
@@ -166,7 +170,8 @@ func TestHTTPRetriedConfirmationActsOnce(t *testing.T) {
 // one debit, one SMS to each side, the same END screen for every retry.
 func TestHTTPRetriedGiftPointsActsOnce(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil)
+	// A database of its own: every gateway on a shared one sends its SMS.
+	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
 	h.member(t, "0903230020", map[string]any{"name": "F"}, 2500, 0)
 	h.member(t, "0903230021", map[string]any{"name": "T"}, 100, 0)
 	s := &atSession{h: h, id: "retry-gp", msisdn: "+84903230020"}
