@@ -35,3 +35,14 @@ type CallerLoader interface {
 	// within idle, or nil.
 	Caller(ctx context.Context, msisdn MSISDN, key string, idle time.Duration) (*Subscriber, *Dialogue, error)
 }
+
+// DialogueLocker is implemented by stores that can run the steps of one
+// dialogue one at a time across every gateway instance sharing them: the
+// HTTP USSD adapter needs it, because an aggregator may send a session's
+// next request (or a retry) to any instance while the last one still runs.
+type DialogueLocker interface {
+	// WithDialogueLock runs fn while holding the lock of key, which no
+	// other caller on any instance holds meanwhile; it waits for the lock
+	// as long as ctx allows.
+	WithDialogueLock(ctx context.Context, key string, fn func(ctx context.Context) error) error
+}

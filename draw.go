@@ -198,7 +198,9 @@ type DrawService interface {
 	// the receipt SMS. Refused: window (not open), tier (no tickets for the
 	// subscriber's tier), insufficient_points, limit_reached (entered
 	// already), suspended.
-	EnterDraw(ctx context.Context, id int64, msisdn MSISDN) (*DrawEntry, error)
+	// A key (optional, at most 200 bytes) that made msisdn's entry returns
+	// it again: a retried step enters once.
+	EnterDraw(ctx context.Context, id int64, msisdn MSISDN, key string) (*DrawEntry, error)
 	// CloseDraw freezes the entries and publishes their count and digest.
 	CloseDraw(ctx context.Context, id int64) (*Draw, error)
 	// RunDraw reveals the seed, picks the winners from the witness value

@@ -195,7 +195,9 @@ type SpinService interface {
 	// cost, takes the prize from stock and queues the result SMS, all in
 	// one transaction. Refused: window, limit_reached (daily cap),
 	// insufficient_points, suspended.
-	Spin(ctx context.Context, tableID int64, msisdn MSISDN) (*SpinResult, error)
+	// A key (optional, at most 200 bytes) already used by msisdn returns
+	// that spin again: a retried step spins once.
+	Spin(ctx context.Context, tableID int64, msisdn MSISDN, key string) (*SpinResult, error)
 	// SpinResults lists msisdn's spins, newest first.
 	SpinResults(ctx context.Context, msisdn MSISDN, limit int) ([]SpinResult, error)
 	// SpinReport counts spins and prizes per local day and table, from

@@ -93,8 +93,9 @@ type TransferService interface {
 	// ConfirmTransfer moves the points of from's pending transfer exactly
 	// once: the sender's earliest-expiring points are debited and arrive as
 	// bonus points keeping their expiry dates. ENOTFOUND when nothing is
-	// pending; EREFUSED window when it lapsed.
-	ConfirmTransfer(ctx context.Context, from MSISDN, notify TransferNotifier) (*Transfer, error)
+	// pending; EREFUSED window when it lapsed. A key (optional, at most
+	// 200 bytes) that confirmed a transfer already returns it again.
+	ConfirmTransfer(ctx context.Context, from MSISDN, key string, notify TransferNotifier) (*Transfer, error)
 	// CancelTransfer drops from's pending transfer, reporting whether there
 	// was one.
 	CancelTransfer(ctx context.Context, from MSISDN) (bool, error)

@@ -33,7 +33,7 @@ func (h *Handler) give(ctx context.Context, c *caller, args []string) (string, e
 // confirm is Y: the points move, and both sides hear of it in their own
 // language, in the same transaction; the sender's SMS is the reply.
 func (h *Handler) confirm(ctx context.Context, c *caller) (string, error) {
-	_, err := h.cfg.Transfers.ConfirmTransfer(ctx, c.msisdn, h.notify)
+	_, err := h.cfg.Transfers.ConfirmTransfer(ctx, c.msisdn, "", h.notify)
 	switch {
 	case err == nil:
 		return "", nil

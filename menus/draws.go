@@ -108,7 +108,7 @@ func enterDraw(c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	e, err := c.e.cfg.Draws.EnterDraw(c.ctx, o.Draw.ID, c.req.MSISDN)
+	e, err := c.e.cfg.Draws.EnterDraw(c.ctx, o.Draw.ID, c.req.MSISDN, c.actionKey())
 	if err != nil {
 		return "", err
 	}
@@ -169,7 +169,7 @@ func spin(c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r, err := c.e.cfg.Spins.Spin(c.ctx, id, c.req.MSISDN)
+	r, err := c.e.cfg.Spins.Spin(c.ctx, id, c.req.MSISDN, c.actionKey())
 	if err != nil {
 		return "", err
 	}

@@ -6,9 +6,12 @@ package menus
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -129,6 +132,11 @@ type state struct {
 	Values  map[string]string `json:"values,omitempty"` // what the subscriber chose or typed so far
 	Page    int               `json:"page,omitempty"`
 	Invalid int               `json:"invalid,omitempty"`
+	// ID names this dialogue among every other (keys are reused: an SMPP
+	// session number, an aggregator's session id) and Step counts its
+	// saved steps: together they key what a step does (actionKey).
+	ID   string `json:"id,omitempty"`
+	Step int    `json:"step,omitempty"`
 	// Saved is the dropped dialogue offered on the resume screen.
 	Saved *state `json:"saved,omitempty"`
 }
@@ -200,7 +208,7 @@ func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
 
 // begin opens a dialogue for a dial (replacing any open one under the key).
 func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.USSDReply, error) {
-	c := &call{ctx: ctx, e: e, req: req, st: &state{Lang: care360.LangVi}}
+	c := &call{ctx: ctx, e: e, req: req, st: &state{Lang: care360.LangVi, ID: newDialogueID()}}
 	path, ok := e.parseDial(req.Text)
 	if !ok {
 		e.metrics.dialogues.WithLabelValues("not_ours").Inc()
@@ -419,10 +427,36 @@ var refusals = map[string]msg{
 	care360.ReasonAmount:             "refused.amount",
 }
 
+// save keeps the dialogue for its next step, which gets the next step
+// number.
 func (e *Engine) save(c *call) error {
+	c.st.Step++
 	b, err := json.Marshal(c.st)
 	if err != nil {
 		return err
 	}
 	return e.cfg.Dialogues.SaveDialogue(c.ctx, &care360.Dialogue{Key: c.req.Key, MSISDN: c.req.MSISDN, State: b})
+}
+
+// newDialogueID is 16 random hex digits (64 bits).
+func newDialogueID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// actionKey is the idempotency key of what this step does (a claim, a
+// booking, a spin, a gift of points...): the dialogue and the number of
+// the step being answered. A step run again with the same stored state
+// (its answer delivered twice, or its dialogue's save lost after the
+// action committed) has the same key, so the action happens once and the
+// re-run shows its outcome. The "ussd:" prefix keeps these system keys
+// apart from keys API callers choose; they stay far below the stores'
+// 190-byte limit.
+func (c *call) actionKey() string {
+	id := c.st.ID
+	if id == "" { // a dialogue saved before dialogues had ids
+		id = "k" + c.req.Key
+	}
+	return "ussd:" + id + ":" + strconv.Itoa(c.st.Step)
 }

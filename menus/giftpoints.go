@@ -63,7 +63,7 @@ func giftPointsPrompt(c *call) ([]string, error) {
 }
 
 func giftPoints(c *call) (string, error) {
-	t, err := c.e.cfg.Transfers.ConfirmTransfer(c.ctx, c.req.MSISDN, c.e.cfg.TransferNotifier)
+	t, err := c.e.cfg.Transfers.ConfirmTransfer(c.ctx, c.req.MSISDN, c.actionKey(), c.e.cfg.TransferNotifier)
 	if err != nil {
 		return "", err
 	}

@@ -59,7 +59,7 @@ func claimGift(c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cl, _, err := c.e.cfg.Gifts.ClaimGift(c.ctx, care360.ClaimRequest{MSISDN: c.req.MSISDN, GiftID: g.ID})
+	cl, _, err := c.e.cfg.Gifts.ClaimGift(c.ctx, care360.ClaimRequest{MSISDN: c.req.MSISDN, GiftID: g.ID, IdempotencyKey: c.actionKey()})
 	if err != nil {
 		return "", err
 	}

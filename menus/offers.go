@@ -81,7 +81,7 @@ func takeCode(c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, _, err := c.e.cfg.Offers.Book(c.ctx, care360.BookRequest{MSISDN: c.req.MSISDN, OfferID: o.ID})
+	b, _, err := c.e.cfg.Offers.Book(c.ctx, care360.BookRequest{MSISDN: c.req.MSISDN, OfferID: o.ID, IdempotencyKey: c.actionKey()})
 	if err != nil {
 		return "", err
 	}
@@ -117,7 +117,7 @@ func book(c *call) (string, error) {
 		return "", err
 	}
 	nights, _ := strconv.Atoi(c.value("offer.nights"))
-	b, _, err := c.e.cfg.Offers.Book(c.ctx, care360.BookRequest{MSISDN: c.req.MSISDN, OfferID: o.ID, Nights: nights})
+	b, _, err := c.e.cfg.Offers.Book(c.ctx, care360.BookRequest{MSISDN: c.req.MSISDN, OfferID: o.ID, Nights: nights, IdempotencyKey: c.actionKey()})
 	if err != nil {
 		return "", err
 	}

@@ -57,7 +57,7 @@ func useVIP(c *call) (string, error) {
 		return "", err
 	}
 	u, _, err := c.e.cfg.Privileges.UsePrivilege(c.ctx, care360.PrivilegeRequest{
-		MSISDN: c.req.MSISDN, Privilege: care360.Privilege(c.value("vip")), Flight: f,
+		MSISDN: c.req.MSISDN, Privilege: care360.Privilege(c.value("vip")), Flight: f, IdempotencyKey: c.actionKey(),
 	})
 	if err != nil {
 		return "", err

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/care360/care360"
 )
@@ -97,3 +99,67 @@ func (db *DB) DeleteDialogue(ctx context.Context, key string) (err error) {
 	_, err = db.pool.Exec(ctx, `DELETE FROM ussd_dialogues WHERE key = $1 AND `+asyncCommit, key)
 	return err
 }
+
+// dialogueLock is the namespace of the dialogue locks: (dialogueLock,
+// hashtext(key)). Two keys sharing a hash only wait for each other.
+const dialogueLock = 0x0D1A
+
+// WithDialogueLock runs fn holding a transaction-scoped advisory lock on
+// key (care360.DialogueLocker). The lock lives as long as the transaction,
+// so a gateway that dies mid-step frees it with its connection. Lock
+// transactions have a pool of their own: were they on the pool fn uses,
+// dialogues waiting for their locks could hold every connection while the
+// steps holding the locks wait for one.
+func (db *DB) WithDialogueLock(ctx context.Context, key string, fn func(ctx context.Context) error) (err error) {
+	defer wrap(&err, "dialogue lock")
+	pool, err := db.locks.get(ctx, db.pool)
+	if err != nil {
+		return err
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	// Nothing is written in tx: rolling back is how the lock is released.
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, dialogueLock, key); err != nil {
+		return err
+	}
+	return fn(ctx)
+}
+
+// lockPool opens the dialogue locks' connections on first use, with the
+// settings and size of the main pool: as many dialogues can hold or wait
+// for a lock as steps can run.
+type lockPool struct {
+	mu     sync.Mutex
+	pool   *pgxpool.Pool
+	closed bool
+}
+
+func (l *lockPool) get(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, care360.Errorf(care360.EUNAVAILABLE, "the database is closed")
+	}
+	if l.pool == nil {
+		p, err := pgxpool.NewWithConfig(ctx, main.Config())
+		if err != nil {
+			return nil, err
+		}
+		l.pool = p
+	}
+	return l.pool, nil
+}
+
+func (l *lockPool) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.pool != nil {
+		l.pool.Close()
+	}
+}
+
+var _ care360.DialogueLocker = (*DB)(nil)

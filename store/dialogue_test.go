@@ -1,6 +1,10 @@
 package store_test
 
 import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,5 +80,55 @@ func TestDialogueAsyncCommitStaysLocal(t *testing.T) {
 	var s string
 	if err := b.db.Pool().QueryRow(b.ctx, `SHOW synchronous_commit`).Scan(&s); err != nil || s != "on" {
 		t.Errorf("synchronous_commit = %q after dialogue writes (%v)", s, err)
+	}
+}
+
+// TestDialogueLock: one key's holders run one at a time, across two
+// instances on one database; other keys do not wait; and however many
+// dialogues wait for their locks, the steps holding them still get
+// connections (a lock that took a connection of the pool the steps use
+// would let waiting dialogues starve the ones they wait for).
+func TestDialogueLock(t *testing.T) {
+	t.Parallel()
+	url := pgtest.DB(t)
+	a, b := setupURL(t, url, store.Options{MaxConns: 2}), setupURL(t, url, store.Options{MaxConns: 2})
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	key := "lock-test/" + string(newMSISDN())
+	var inside, most atomic.Int32
+	step := func(db *store.DB, k string) error {
+		return db.WithDialogueLock(ctx, k, func(ctx context.Context) error {
+			n := inside.Add(1)
+			defer inside.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			// The step's own work, on the pool.
+			_, err := db.Pool().Exec(ctx, `SELECT pg_sleep(0.02)`)
+			return err
+		})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 24)
+	for i := range 8 {
+		db := a.db
+		if i%2 == 1 {
+			db = b.db
+		}
+		wg.Go(func() { errs <- step(db, key) })
+	}
+	wg.Wait()
+	if most.Load() != 1 {
+		t.Errorf("%d holders of one key at once; want 1", most.Load())
+	}
+	// Many keys at once on pools of two connections.
+	for i := range 16 {
+		wg.Go(func() { errs <- step(a.db, fmt.Sprintf("%s/%d", key, i)) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("step under the lock: %v", err)
+		}
 	}
 }

@@ -245,13 +245,33 @@ func (s *Draws) OpenDraws(ctx context.Context, msisdn care360.MSISDN) (out []car
 // gateway instances; UNIQUE (draw_id, msisdn) is the last word on "once".
 // Six round trips: the checks in one pipeline, the ledger's debit (two),
 // the entry, the receipt SMS, the commit.
-func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN) (e *care360.DrawEntry, err error) {
+//
+// An entry made with key (optional) is returned again, entering nothing,
+// when key comes again.
+func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, key string) (e *care360.DrawEntry, err error) {
 	defer wrap(&err, "enter draw %d for %s", id, msisdn.Masked())
+	if len(key) > 200 {
+		return nil, care360.Errorf(care360.EINVALID, "idempotency key is longer than 200 bytes")
+	}
 	now := s.db.now()
+	replay := false
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
 		d, sub, entered, err := s.admit(ctx, tx, id, msisdn)
 		if err != nil {
 			return err
+		}
+		if entered && key != "" {
+			e = &care360.DrawEntry{DrawID: id, MSISDN: msisdn}
+			err := tx.QueryRow(ctx, `SELECT id, tier, tickets, cost, receipt, created_at FROM draw_entries
+				WHERE draw_id = $1 AND msisdn = $2 AND idempotency_key = $3`, id, msisdn, key).
+				Scan(&e.ID, &e.Tier, &e.Tickets, &e.Cost, &e.Receipt, &e.CreatedAt)
+			if err == nil {
+				replay = true
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
 		}
 		tickets := d.TicketsFor(sub.Tier)
 		switch {
@@ -277,12 +297,12 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN) 
 		// the database, so a receipt published beside a masked number
 		// cannot be used to find the number by trying them all.
 		err = tx.QueryRow(ctx, `
-			INSERT INTO draw_entries (id, draw_id, msisdn, tier, tickets, cost, debit_id, receipt, created_at)
+			INSERT INTO draw_entries (id, draw_id, msisdn, tier, tickets, cost, debit_id, receipt, created_at, idempotency_key)
 			SELECT n.id, d.id, $2, $3, $4, $5, $6,
-				substr(encode(sha256(d.receipt_key || int8send(n.id) || convert_to($2, 'UTF8')), 'hex'), 1, 10), $7
+				substr(encode(sha256(d.receipt_key || int8send(n.id) || convert_to($2, 'UTF8')), 'hex'), 1, 10), $7, NULLIF($8, '')
 			FROM draws d, (SELECT nextval('draw_entries_id_seq') AS id) n WHERE d.id = $1
 			ON CONFLICT (draw_id, msisdn) DO NOTHING
-			RETURNING id, receipt`, id, msisdn, sub.Tier, tickets, d.EntryCost, debitID, now).Scan(&e.ID, &e.Receipt)
+			RETURNING id, receipt`, id, msisdn, sub.Tier, tickets, d.EntryCost, debitID, now, key).Scan(&e.ID, &e.Receipt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return care360.Refused(care360.ReasonLimitReached, "%s has entered draw %s already", msisdn.Masked(), d.Code)
 		}
@@ -293,6 +313,9 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN) 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if replay {
+		return e, nil
 	}
 	s.db.log.Info("draw entered", "draw", id, "entry", e.ID, "msisdn", msisdn.Masked(), "tickets", e.Tickets)
 	return e, nil

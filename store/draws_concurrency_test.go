@@ -35,7 +35,7 @@ func TestConcurrentEntriesAndClose(t *testing.T) {
 	var done atomic.Int64
 	for i := range 2 * n {
 		wg.Go(func() {
-			e, err := pools[i%2].EnterDraw(a.ctx, d.ID, ms[i/2])
+			e, err := pools[i%2].EnterDraw(a.ctx, d.ID, ms[i/2], "")
 			got[i] = attempt{e, err}
 			done.Add(1)
 		})

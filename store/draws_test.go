@@ -72,7 +72,7 @@ func TestDrawLifecycle(t *testing.T) {
 	rich := members(t, b, "8497100", 5, care360.TierVang, 1000)
 	poor := members(t, b, "8497101", 1, care360.TierDong, 50)[0]
 	for _, m := range rich {
-		e, err := ds.EnterDraw(b.ctx, d.ID, m)
+		e, err := ds.EnterDraw(b.ctx, d.ID, m, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,9 +87,9 @@ func TestDrawLifecycle(t *testing.T) {
 	if err != nil || len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "Care360: You entered Tet draw ("+d.Code+"). Entry no.") {
 		t.Fatalf("receipt SMS: %+v, %v", msgs, err)
 	}
-	_, err = ds.EnterDraw(b.ctx, d.ID, rich[0])
+	_, err = ds.EnterDraw(b.ctx, d.ID, rich[0], "")
 	wantReason(t, err, care360.ReasonLimitReached)
-	_, err = ds.EnterDraw(b.ctx, d.ID, poor)
+	_, err = ds.EnterDraw(b.ctx, d.ID, poor, "")
 	wantReason(t, err, care360.ReasonInsufficientPoints)
 	if got := balance(t, b, poor).Spendable; got != 50 {
 		t.Errorf("a refused entry took points: %d left", got)
@@ -104,7 +104,7 @@ func TestDrawLifecycle(t *testing.T) {
 		t.Fatalf("CloseDraw: %+v, %v", closed, err)
 	}
 	late := members(t, b, "8497102", 1, care360.TierVang, 1000)[0]
-	_, err = ds.EnterDraw(b.ctx, d.ID, late)
+	_, err = ds.EnterDraw(b.ctx, d.ID, late, "")
 	wantReason(t, err, care360.ReasonWindow)
 	if again, err := ds.CloseDraw(b.ctx, d.ID); err != nil || again.EntriesDigest != closed.EntriesDigest {
 		t.Fatalf("closing twice: %+v, %v", again, err)
@@ -167,21 +167,21 @@ func TestDrawRefusals(t *testing.T) {
 		d.EntryCost = 0
 	})
 	dong := members(t, b, "8497200", 1, care360.TierDong, 0)[0]
-	_, err := ds.EnterDraw(b.ctx, vip.ID, dong)
+	_, err := ds.EnterDraw(b.ctx, vip.ID, dong, "")
 	wantReason(t, err, care360.ReasonTier)
 	vang := members(t, b, "8497201", 1, care360.TierVang, 0)[0]
-	if e, err := ds.EnterDraw(b.ctx, vip.ID, vang); err != nil || e.Cost != 0 {
+	if e, err := ds.EnterDraw(b.ctx, vip.ID, vang, ""); err != nil || e.Cost != 0 {
 		t.Fatalf("a free entry: %+v, %v", e, err)
 	}
-	_, err = ds.EnterDraw(b.ctx, vip.ID, newMSISDN())
+	_, err = ds.EnterDraw(b.ctx, vip.ID, newMSISDN(), "")
 	wantCode(t, err, care360.ENOTFOUND)
-	_, err = ds.EnterDraw(b.ctx, 1<<40, vang)
+	_, err = ds.EnterDraw(b.ctx, 1<<40, vang, "")
 	wantCode(t, err, care360.ENOTFOUND)
 	_, _, _, err = ds.RunDraw(b.ctx, vip.ID, "1")
 	wantCode(t, err, care360.ECONFLICT) // still open
 
 	later := newDraw(t, b, func(d *care360.Draw) { d.OpensAt = b.clock.Now().Add(time.Hour) })
-	_, err = ds.EnterDraw(b.ctx, later.ID, vang)
+	_, err = ds.EnterDraw(b.ctx, later.ID, vang, "")
 	wantReason(t, err, care360.ReasonWindow)
 
 	for name, mutate := range map[string]func(*care360.Draw){

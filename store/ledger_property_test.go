@@ -224,7 +224,7 @@ func (m *ledgerModel) transfer(t *testing.T, from, to care360.MSISDN, n int64) {
 		}
 		m.fail(t, "request transfer %d of %d: %v", n, m.spendable(from, now), err)
 	}
-	if _, err := m.tr.ConfirmTransfer(m.ctx, from, nil); err != nil {
+	if _, err := m.tr.ConfirmTransfer(m.ctx, from, "", nil); err != nil {
 		m.fail(t, "confirm transfer: %v", err)
 	}
 	open := m.open(from, now, anyCredit)

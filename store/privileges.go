@@ -92,7 +92,14 @@ func (c *Catalog) UsePrivilege(ctx context.Context, r care360.PrivilegeRequest) 
 		}
 		quota := c.privileges.QuotaFor(sub.Tier, r.Privilege)
 		if u.ID != 0 {
+			// What is left now, as the first answer said it (this use
+			// counted); a rare path, worth its own round trip.
 			replay = true
+			if err := tx.QueryRow(ctx, `SELECT count(*)::int FROM privilege_uses WHERE msisdn = $1 AND privilege = $2 AND year = $3`,
+				sub.MSISDN, r.Privilege, year).Scan(&used); err != nil {
+				return err
+			}
+			u.Left = max(quota-used, 0)
 			return nil
 		}
 		switch err := c.vipTier(sub); {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/care360/care360"
 )
@@ -299,13 +300,21 @@ func (s *Spins) dayStart(now time.Time) time.Time {
 // a stock stripe of the prize landed on (takeOne: SKIP LOCKED first, so
 // winning spins pass each other, waiting only when every stripe with stock
 // is busy) — a prize out of stock is never awarded and the spin wins
-// nothing, as published. The stripe is the last thing locked.
-func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN) (res *care360.SpinResult, err error) {
+// nothing, as published. The stripe is the last thing locked. A key
+// already used by msisdn returns that spin's outcome again, spinning
+// nothing.
+func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, key string) (res *care360.SpinResult, err error) {
 	defer wrap(&err, "spin table %d for %s", tableID, msisdn.Masked())
+	if len(key) > 200 {
+		return nil, care360.Errorf(care360.EINVALID, "idempotency key is longer than 200 bytes")
+	}
 	now := s.db.now()
 	t, err := s.activeTable(ctx, tableID, now)
 	if err != nil {
 		return nil, err
+	}
+	if res, err := s.spinByKey(ctx, t, msisdn, key); res != nil || err != nil {
+		return res, err
 	}
 	r, err := rand.Int(rand.Reader, big.NewInt(t.TotalWeight()))
 	if err != nil {
@@ -348,13 +357,18 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN) 
 			}
 		}
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO spins (id, table_id, msisdn, landed_id, prize_id, grant_id, points, debit_id, spun_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			res.ID, tableID, msisdn, landedID, prizeID, grantID, res.Points, debitID, now); err != nil {
+			INSERT INTO spins (id, table_id, msisdn, landed_id, prize_id, grant_id, points, debit_id, spun_at, idempotency_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''))`,
+			res.ID, tableID, msisdn, landedID, prizeID, grantID, res.Points, debitID, now, key); err != nil {
 			return err
 		}
 		return insertTransactional(ctx, tx, now, []care360.OutgoingSMS{care360.SpinResultSMS(res, msisdn, sub.Language)})
 	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.ConstraintName == "spins_key" {
+		// The same key at the same moment: the other one spun.
+		return s.spinByKey(ctx, t, msisdn, key)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -394,4 +408,33 @@ func (s *Spins) start(ctx context.Context, tx pgx.Tx, t *care360.SpinTable, msis
 		return nil, nil, err
 	}
 	return sub, grantID, nil
+}
+
+// spinByKey returns the outcome of msisdn's spin of t made with key, or
+// nil when there is none (or no key).
+func (s *Spins) spinByKey(ctx context.Context, t *care360.SpinTable, msisdn care360.MSISDN, key string) (*care360.SpinResult, error) {
+	if key == "" {
+		return nil, nil
+	}
+	res := &care360.SpinResult{Table: *t}
+	res.Table.Prizes = nil
+	var landed, prize *int64
+	err := s.db.pool.QueryRow(ctx, `
+		SELECT id, landed_id, prize_id, grant_id IS NOT NULL, points, spun_at FROM spins
+		WHERE msisdn = $1 AND idempotency_key = $2 AND table_id = $3`, msisdn, key, t.ID).
+		Scan(&res.ID, &landed, &prize, &res.Free, &res.Points, &res.SpunAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range t.Prizes {
+		if prize != nil && t.Prizes[i].ID == *prize {
+			p := t.Prizes[i]
+			res.Prize = &p
+		}
+	}
+	res.OutOfStock = landed != nil && prize == nil
+	return res, nil
 }

@@ -43,7 +43,7 @@ func TestSpinStockCapAndCost(t *testing.T) {
 	}
 	var results []*care360.SpinResult
 	for range 3 {
-		r, err := sp.Spin(b.ctx, tb.ID, m)
+		r, err := sp.Spin(b.ctx, tb.ID, m, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func TestSpinStockCapAndCost(t *testing.T) {
 	if results[2].Prize != nil || !results[2].OutOfStock {
 		t.Fatalf("the third spin found the stock gone: %+v", results[2])
 	}
-	_, err := sp.Spin(b.ctx, tb.ID, m)
+	_, err := sp.Spin(b.ctx, tb.ID, m, "")
 	wantReason(t, err, care360.ReasonLimitReached)
 	if got := balance(t, b, m).Spendable; got != 700 {
 		t.Errorf("spendable %d after three spins, want 700", got)
@@ -75,7 +75,7 @@ func TestSpinStockCapAndCost(t *testing.T) {
 
 	// The cap is per local day.
 	b.clock.Add(24 * time.Hour)
-	if _, err := sp.Spin(b.ctx, tb.ID, m); err != nil {
+	if _, err := sp.Spin(b.ctx, tb.ID, m, ""); err != nil {
 		t.Fatalf("a new day: %v", err)
 	}
 }
@@ -99,24 +99,24 @@ func TestFreeSpinsAndRefusals(t *testing.T) {
 		t.Fatalf("SpinOffer with free spins: %+v, %v", o, err)
 	}
 	for range 2 {
-		r, err := sp.Spin(b.ctx, tb.ID, poor[0])
+		r, err := sp.Spin(b.ctx, tb.ID, poor[0], "")
 		if err != nil || !r.Free || r.Points != 0 {
 			t.Fatalf("a free spin: %+v, %v", r, err)
 		}
 	}
 	// No free spin left, and 50 points do not pay for one.
-	_, err = sp.Spin(b.ctx, tb.ID, poor[0])
+	_, err = sp.Spin(b.ctx, tb.ID, poor[0], "")
 	wantReason(t, err, care360.ReasonInsufficientPoints)
-	_, err = sp.Spin(b.ctx, tb.ID, poor[1])
+	_, err = sp.Spin(b.ctx, tb.ID, poor[1], "")
 	wantReason(t, err, care360.ReasonInsufficientPoints)
 	if got := balance(t, b, poor[0]).Spendable; got != 50 {
 		t.Errorf("spendable %d, want 50", got)
 	}
 
 	later := newTable(t, b, func(tb *care360.SpinTable) { tb.StartsAt = b.clock.Now().Add(time.Hour) })
-	_, err = sp.Spin(b.ctx, later.ID, poor[1])
+	_, err = sp.Spin(b.ctx, later.ID, poor[1], "")
 	wantReason(t, err, care360.ReasonWindow)
-	_, err = sp.Spin(b.ctx, 1<<40, poor[1])
+	_, err = sp.Spin(b.ctx, 1<<40, poor[1], "")
 	wantCode(t, err, care360.ENOTFOUND)
 
 	for name, mutate := range map[string]func(*care360.SpinTable){
@@ -161,7 +161,7 @@ func TestConcurrentSpinsNeverOversell(t *testing.T) {
 	errs := make([]error, n*tries)
 	var wg sync.WaitGroup
 	for i := range n * tries {
-		wg.Go(func() { _, errs[i] = pools[i%2].Spin(a.ctx, tb.ID, ms[i%n]) })
+		wg.Go(func() { _, errs[i] = pools[i%2].Spin(a.ctx, tb.ID, ms[i%n], "") })
 	}
 	wg.Wait()
 	refused := 0
@@ -211,12 +211,12 @@ func TestDrawAndSpinReports(t *testing.T) {
 	tb := newTable(t, b, nil)
 	ms := members(t, b, "8498400", 3, care360.TierVang, 1000)
 	for _, m := range ms[:2] {
-		if _, err := ds.EnterDraw(b.ctx, d.ID, m); err != nil {
+		if _, err := ds.EnterDraw(b.ctx, d.ID, m, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range 3 {
-		if _, err := sp.Spin(b.ctx, tb.ID, ms[2]); err != nil {
+		if _, err := sp.Spin(b.ctx, tb.ID, ms[2], ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -244,5 +244,37 @@ func TestDrawAndSpinReports(t *testing.T) {
 	yesterday := care360.Date{Time: today.AddDate(0, 0, -1)}
 	if dr, err := ds.DrawReport(b.ctx, yesterday, yesterday); err != nil || len(dr.Days) != 0 {
 		t.Errorf("yesterday: %+v, %v", dr, err)
+	}
+}
+
+// TestSpinKeyed: spins with the same key, even at the same moment, spin
+// once and all return that spin; another key spins again.
+func TestSpinKeyed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sp := store.NewSpins(b.db)
+	tb := newTable(t, b, func(tb *care360.SpinTable) { tb.DailyCap = 10 })
+	m := members(t, b, "8498105", 1, care360.TierBac, 1000)[0]
+	const n = 6
+	res := make([]*care360.SpinResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { res[i], errs[i] = sp.Spin(b.ctx, tb.ID, m, "ussd:abc:3") })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("spin %d: %v", i, errs[i])
+		}
+		if res[i].ID != res[0].ID || (res[i].Prize == nil) != (res[0].Prize == nil) || res[i].Points != 100 {
+			t.Fatalf("spin %d: %+v; the first %+v", i, res[i], res[0])
+		}
+	}
+	if bal := balance(t, b, m).Spendable; bal != 900 {
+		t.Fatalf("spendable %d after one keyed spin; want 900", bal)
+	}
+	if r, err := sp.Spin(b.ctx, tb.ID, m, "ussd:abc:4"); err != nil || r.ID == res[0].ID {
+		t.Fatalf("another key: %+v %v", r, err)
 	}
 }

@@ -35,6 +35,7 @@ type DB struct {
 	rules care360.TierRules
 	clock func() time.Time
 	log   *slog.Logger
+	locks lockPool // the dialogue locks' own connections (dialogue.go)
 }
 
 var (
@@ -81,7 +82,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 }
 
 // Close closes every connection; it waits for connections in use.
-func (db *DB) Close() { db.pool.Close() }
+func (db *DB) Close() { db.pool.Close(); db.locks.close() }
 
 // Ping reports whether the database answers (care360.Pinger, for /readyz).
 func (db *DB) Ping(ctx context.Context) error {

@@ -97,15 +97,33 @@ func (t *Transfers) monthStart(now time.Time) time.Time {
 // ConfirmTransfer moves the points of from's pending transfer, exactly once:
 // flipping it from pending to confirmed is the first thing the transaction
 // does, under the row lock, so a second Y finds nothing. Debit, credits and
-// both notifications commit together.
-func (t *Transfers) ConfirmTransfer(ctx context.Context, from care360.MSISDN, notify care360.TransferNotifier) (tr *care360.Transfer, err error) {
+// both notifications commit together. A confirmation with a key that
+// confirmed a transfer already returns that transfer again, moving
+// nothing (a retried dialogue step).
+func (t *Transfers) ConfirmTransfer(ctx context.Context, from care360.MSISDN, key string, notify care360.TransferNotifier) (tr *care360.Transfer, err error) {
 	defer wrap(&err, "confirm transfer from %s", from.Masked())
+	if len(key) > 200 {
+		return nil, care360.Errorf(care360.EINVALID, "idempotency key is longer than 200 bytes")
+	}
 	now := t.db.now()
+	replay := false
 	err = t.db.Transact(ctx, func(tx pgx.Tx) error {
+		replay = false
+		if key != "" {
+			tr, err = scanTransfer(tx.QueryRow(ctx, `SELECT `+transferColumns+` FROM points_transfers WHERE sender = $1 AND confirm_key = $2`, from, key))
+			if err == nil {
+				replay = true
+				return t.balances(ctx, tx, tr, now)
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
 		tr, err = scanTransfer(tx.QueryRow(ctx, `
 			UPDATE points_transfers SET status = CASE WHEN expires_at > $2 THEN 'confirmed' ELSE 'expired' END,
-				confirmed_at = CASE WHEN expires_at > $2 THEN $2::timestamptz END
-			WHERE sender = $1 AND status = 'pending' RETURNING `+transferColumns, from, now))
+				confirmed_at = CASE WHEN expires_at > $2 THEN $2::timestamptz END,
+				confirm_key = CASE WHEN expires_at > $2 THEN NULLIF($3, '') END
+			WHERE sender = $1 AND status = 'pending' RETURNING `+transferColumns, from, now, key))
 		if err != nil {
 			return notFound(err, "no transfer of %s is waiting for confirmation", from.Masked())
 		}
@@ -131,8 +149,8 @@ func (t *Transfers) ConfirmTransfer(ctx context.Context, from care360.MSISDN, no
 	if err == nil && tr.Status == care360.TransferExpired {
 		return nil, care360.Refused(care360.ReasonWindow, "the transfer was not confirmed within %s", t.rules.ConfirmWithin)
 	}
-	if err != nil {
-		return nil, err
+	if err != nil || replay {
+		return tr, err
 	}
 	t.db.log.Info("points transferred", "from", tr.From.Masked(), "to", tr.To.Masked(), "points", tr.Points, "transfer", tr.ID)
 	return tr, nil
@@ -152,6 +170,12 @@ func (t *Transfers) move(ctx context.Context, tx pgx.Tx, tr *care360.Transfer, n
 	if err := creditBack(ctx, tx, debit.ID, tr.To, fmt.Sprintf("transfer #%d from %s", tr.ID, tr.From), key, now); err != nil {
 		return err
 	}
+	return t.balances(ctx, tx, tr, now)
+}
+
+// balances fills in what the notifications and screens say: both sides'
+// languages and spendable points now.
+func (t *Transfers) balances(ctx context.Context, tx pgx.Tx, tr *care360.Transfer, now time.Time) error {
 	return tx.QueryRow(ctx, `
 		SELECT f.language, r.language,
 			(SELECT coalesce(sum(remaining), 0) FROM points_ledger WHERE msisdn = $1 AND remaining > 0 AND expires_at > $3),

@@ -51,7 +51,7 @@ func TestTransferMovesPointsOnceKeepingExpiry(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { results[i], errs[i] = b.tr.ConfirmTransfer(b.ctx, from, notifyBoth) })
+		wg.Go(func() { results[i], errs[i] = b.tr.ConfirmTransfer(b.ctx, from, "", notifyBoth) })
 	}
 	wg.Wait()
 	var done *care360.Transfer
@@ -91,11 +91,11 @@ func TestTransferLapsesAndCancels(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.clock.Add(5*time.Minute + time.Second)
-	_, err := b.tr.ConfirmTransfer(b.ctx, from, notifyBoth)
+	_, err := b.tr.ConfirmTransfer(b.ctx, from, "", notifyBoth)
 	if care360.ErrorReason(err) != care360.ReasonWindow {
 		t.Fatalf("late Y: %v", err)
 	}
-	_, err = b.tr.ConfirmTransfer(b.ctx, from, notifyBoth)
+	_, err = b.tr.ConfirmTransfer(b.ctx, from, "", notifyBoth)
 	wantCode(t, err, care360.ENOTFOUND)
 	if _, err := b.tr.RequestTransfer(b.ctx, from, to, 100); err != nil {
 		t.Fatal(err)
@@ -106,12 +106,12 @@ func TestTransferLapsesAndCancels(t *testing.T) {
 	if ok, _ := b.tr.CancelTransfer(b.ctx, from); ok {
 		t.Error("cancelled twice")
 	}
-	_, err = b.tr.ConfirmTransfer(b.ctx, from, notifyBoth)
+	_, err = b.tr.ConfirmTransfer(b.ctx, from, "", notifyBoth)
 	wantCode(t, err, care360.ENOTFOUND)
 	// A new request replaces a pending one.
 	b.tr.RequestTransfer(b.ctx, from, to, 100)
 	b.tr.RequestTransfer(b.ctx, from, to, 200)
-	tr, err := b.tr.ConfirmTransfer(b.ctx, from, nil)
+	tr, err := b.tr.ConfirmTransfer(b.ctx, from, "", nil)
 	if err != nil || tr.Points != 200 {
 		t.Fatalf("confirmed %+v, %v", tr, err)
 	}
@@ -152,7 +152,7 @@ func TestTransferRules(t *testing.T) {
 	if _, err := b.tr.RequestTransfer(b.ctx, rich, dong, 10_000); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.tr.ConfirmTransfer(b.ctx, rich, nil); err != nil {
+	if _, err := b.tr.ConfirmTransfer(b.ctx, rich, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.tr.RequestTransfer(b.ctx, rich, dong, 100); care360.ErrorReason(err) != care360.ReasonLimitReached {
@@ -161,5 +161,28 @@ func TestTransferRules(t *testing.T) {
 	b.clock.Set(at("2026-12-01 00:00"))
 	if _, err := b.tr.RequestTransfer(b.ctx, rich, dong, 100); err != nil {
 		t.Fatalf("a new month: %v", err)
+	}
+}
+
+// TestConfirmTransferKeyed: a confirmation repeated with its key returns
+// the transfer it confirmed and moves nothing more.
+func TestConfirmTransferKeyed(t *testing.T) {
+	t.Parallel()
+	b := setupTransfers(t)
+	from, to := b.member(t, "A", care360.LangVi, "", "1990-01-01", 0), b.member(t, "B", care360.LangEn, "", "1990-01-01", 0)
+	credit(t, b.bundle, from, care360.PointsQualifying, 3000, "seed")
+	if _, err := b.tr.RequestTransfer(b.ctx, from, to, 500); err != nil {
+		t.Fatal(err)
+	}
+	first, err := b.tr.ConfirmTransfer(b.ctx, from, "ussd:k:7", notifyBoth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.tr.ConfirmTransfer(b.ctx, from, "ussd:k:7", notifyBoth)
+	if err != nil || again.ID != first.ID || again.FromSpendable != first.FromSpendable || again.Points != 500 {
+		t.Fatalf("again: %+v %v; first %+v", again, err, first)
+	}
+	if _, err := b.tr.ConfirmTransfer(b.ctx, from, "ussd:k:8", notifyBoth); care360.ErrorCode(err) != care360.ENOTFOUND {
+		t.Fatalf("another key with nothing pending: %v", err)
 	}
 }

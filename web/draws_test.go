@@ -114,7 +114,7 @@ func TestDrawAPI(t *testing.T) {
 	for range 2 {
 		m := newMSISDN()
 		b.do(t, http.MethodPut, "/api/v1/subscribers/"+m, `{"name":"A"}`)
-		if _, err := ds.EnterDraw(context.Background(), d.ID, care360.MSISDN(canonical(m))); err != nil {
+		if _, err := ds.EnterDraw(context.Background(), d.ID, care360.MSISDN(canonical(m)), ""); err != nil {
 			t.Fatal(err)
 		}
 		ms = append(ms, canonical(m))
@@ -202,7 +202,7 @@ func TestSpinAPIAndReports(t *testing.T) {
 	if res.status != http.StatusOK || !strings.Contains(string(res.body), `[{"result":"accepted"},{"result":"duplicate"},{"result":"rejected","reason":"invalid msisdn"},{"result":"rejected"`) {
 		t.Fatalf("grants: %d %s", res.status, res.body)
 	}
-	if _, err := store.NewSpins(b.db).Spin(context.Background(), tb.ID, care360.MSISDN(canonical(m))); err != nil {
+	if _, err := store.NewSpins(b.db).Spin(context.Background(), tb.ID, care360.MSISDN(canonical(m)), ""); err != nil {
 		t.Fatal(err)
 	}
 	var sr struct {

@@ -35,7 +35,7 @@ func TestCallerKeysCannotTakeSystemKeys(t *testing.T) {
 	if a.IdempotencyKey != key {
 		t.Errorf("the answer shows the key as %q, want it as sent (%q)", a.IdempotencyKey, key)
 	}
-	if _, err := store.NewDraws(b.db).EnterDraw(context.Background(), d.ID, msisdn); err != nil {
+	if _, err := store.NewDraws(b.db).EnterDraw(context.Background(), d.ID, msisdn, ""); err != nil {
 		t.Fatalf("enter draw: %v", err)
 	}
 	if got := b.get(t, sub).Points.Spendable; got != 1000+1-300 {

@@ -146,6 +146,9 @@ func NewServer(cfg Config) *Server {
 	s.drawRoutes(r)
 	s.ledgerRoutes(r)
 	if s.ussd != nil {
+		if _, ok := s.ussd.Dialogues.(care360.DialogueLocker); !ok {
+			panic("web: USSDConfig.Dialogues must also be a care360.DialogueLocker")
+		}
 		r.HandleFunc("/ussd/africastalking", s.africasTalking).Methods(http.MethodPost)
 	}
 	if cfg.Extra != nil {

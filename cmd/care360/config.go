@@ -49,7 +49,12 @@ type Config struct {
 	// because they check what a step answers, not how fast.
 	StepTimeout time.Duration
 	HTTPAllow   []netip.Prefix
-	TierRules   care360.TierRules
+	// HTTPToken must be presented by HTTP USSD callers when set.
+	HTTPToken string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (web.ClientAddr).
+	TrustedProxies []netip.Prefix
+	TierRules      care360.TierRules
 	// RoleLimits bound the points adjustments of staff below admin
 	// (CARE360_CONFIG "role_limits"; PRODUCT.md §9).
 	RoleLimits care360.RoleLimits
@@ -111,13 +116,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.IdleTimeout, err = time.ParseDuration(env("CARE360_USSD_IDLE_TIMEOUT", "60s")); err != nil || c.IdleTimeout <= 0 {
 		return c, fmt.Errorf("CARE360_USSD_IDLE_TIMEOUT: want a positive duration such as 60s")
 	}
-	for _, s := range strings.Split(env("CARE360_USSD_HTTP_ALLOW", "127.0.0.0/8,::1/128"), ",") {
-		p, err := netip.ParsePrefix(strings.TrimSpace(s))
-		if err != nil {
-			return c, fmt.Errorf("CARE360_USSD_HTTP_ALLOW: %w", err)
-		}
-		c.HTTPAllow = append(c.HTTPAllow, p)
+	// No allow list turns the HTTP USSD adapters off (dev allows loopback).
+	if c.HTTPAllow, err = prefixList(getenv, "CARE360_USSD_HTTP_ALLOW"); err != nil {
+		return c, err
 	}
+	if c.TrustedProxies, err = prefixList(getenv, "CARE360_TRUSTED_PROXIES"); err != nil {
+		return c, err
+	}
+	c.HTTPToken = env("CARE360_USSD_HTTP_TOKEN", "")
 	tps, err := positiveInt(env("CARE360_SMPP_TPS", "100"), "CARE360_SMPP_TPS")
 	if err != nil {
 		return c, err
@@ -226,6 +232,22 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 		c.RoleLimits = rl.WithDefaults()
 	}
 	return nil
+}
+
+// prefixList reads a comma-separated list of CIDRs; unset is none.
+func prefixList(getenv func(string) string, name string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for _, s := range strings.Split(getenv(name), ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		ps = append(ps, p.Masked())
+	}
+	return ps, nil
 }
 
 func positiveInt(s, name string) (int, error) {

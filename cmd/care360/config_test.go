@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.USSDCode != "*090#" || c.ShortCode != "9237" || c.HTTPAddr != ":8080" || c.IdleTimeout != time.Minute ||
-		c.Location.String() != "Asia/Ho_Chi_Minh" || len(c.Binds) != 0 || len(c.HTTPAllow) != 2 {
+		c.Location.String() != "Asia/Ho_Chi_Minh" || len(c.Binds) != 0 || len(c.HTTPAllow) != 0 ||
+		len(c.TrustedProxies) != 0 || c.HTTPToken != "" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -87,6 +89,35 @@ func TestLoadConfigErrors(t *testing.T) {
 		_, err := LoadConfig(func(k string) string { return env[k] })
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v: error %v; want one naming %q", env, err, want)
+		}
+	}
+}
+
+// TestLoadConfigUSSDHTTP: the HTTP USSD adapters' allow list, token and
+// trusted proxies; a malformed CIDR stops the gateway naming the variable.
+func TestLoadConfigUSSDHTTP(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"CARE360_USSD_HTTP_ALLOW": "203.0.113.0/24, 2001:db8::/32",
+		"CARE360_USSD_HTTP_TOKEN": "s3cret-at-token",
+		"CARE360_TRUSTED_PROXIES": "10.0.0.0/8",
+	}
+	c, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.HTTPAllow) != "[203.0.113.0/24 2001:db8::/32]" || c.HTTPToken != "s3cret-at-token" || fmt.Sprint(c.TrustedProxies) != "[10.0.0.0/8]" {
+		t.Fatalf("got allow %v token %q proxies %v", c.HTTPAllow, c.HTTPToken, c.TrustedProxies)
+	}
+	for _, name := range []string{"CARE360_USSD_HTTP_ALLOW", "CARE360_TRUSTED_PROXIES"} {
+		_, err := LoadConfig(func(k string) string {
+			if k == name {
+				return "10.0.0.0/8,not-a-cidr"
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s malformed: %v", name, err)
 		}
 	}
 }

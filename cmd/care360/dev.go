@@ -35,6 +35,8 @@ func runDev(ctx context.Context) error {
 			return v
 		case k == "CARE360_ADMIN_TOKEN":
 			return "dev-token"
+		case k == "CARE360_USSD_HTTP_ALLOW":
+			return "127.0.0.0/8,::1/128"
 		}
 		return ""
 	})

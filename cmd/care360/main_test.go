@@ -46,6 +46,8 @@ func startWith(t *testing.T, env map[string]string, edit func(*Config)) *harness
 		"CARE360_SMPP_ADDR":    sim.Addr(),
 		"CARE360_HTTP_ADDR":    "127.0.0.1:0",
 		"CARE360_ADMIN_TOKEN":  testToken,
+		// The HTTP USSD transcripts call from loopback.
+		"CARE360_USSD_HTTP_ALLOW": "127.0.0.0/8,::1/128",
 	}
 	for k, v := range env {
 		vars[k] = v

@@ -140,6 +140,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		RoleLimits:  c.RoleLimits,
 		USSD: &web.USSDConfig{
 			Service: ussd, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
+			Token: c.HTTPToken, TrustedProxies: c.TrustedProxies,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
 		},
 		Ready: []web.ReadyCheck{

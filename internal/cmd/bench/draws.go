@@ -157,7 +157,7 @@ func drawDatabase(ctx context.Context, db *store.DB, n int, limit float64) error
 	}
 	through := min(n, 20_000)
 	r := parallel(through, *luckWorkers, func(k int) error {
-		_, err := ds.EnterDraw(ctx, d.ID, care360.MSISDN(fmt.Sprint("84", 900000001+k)))
+		_, err := ds.EnterDraw(ctx, d.ID, care360.MSISDN(fmt.Sprint("84", 900000001+k)), "")
 		return err
 	})
 	fmt.Printf("entries through store.EnterDraw (points debit, entry, receipt SMS; one draw): %s = %.2f × pgbench\n", r, r.perSec()/limit)
@@ -226,7 +226,7 @@ func spinLoad(ctx context.Context, db *store.DB, runs int, limit float64) error 
 	for i := range runs {
 		first := i * *spinsPerRun
 		last = parallel(*spinsPerRun, *luckWorkers, func(k int) error {
-			_, err := sp.Spin(ctx, t.ID, care360.MSISDN(fmt.Sprint("84", 900000001+first+k)))
+			_, err := sp.Spin(ctx, t.ID, care360.MSISDN(fmt.Sprint("84", 900000001+first+k)), "")
 			return err
 		})
 		rates = append(rates, last.perSec())
