@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
@@ -132,12 +133,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Registry:    reg,
 		Logger:      m.Logger,
 		Bounds:      c.HTTPBounds,
-		Admin:       &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, Location: c.Location},
-		SMS:         &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS},
-		Loyalty:     &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog},
-		Ledger:      &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB},
-		Draws:       &web.DrawsConfig{Draws: draws, Spins: spins},
-		RoleLimits:  c.RoleLimits,
+		// Failed authentications are counted per client, seen through the
+		// trusted reverse proxies exactly as the USSD adapters see it.
+		ClientAddr: func(r *http.Request) netip.Addr { return web.ClientAddr(r, c.TrustedProxies) },
+		Admin:      &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, Location: c.Location},
+		SMS:        &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS},
+		Loyalty:    &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog},
+		Ledger:     &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB},
+		Draws:      &web.DrawsConfig{Draws: draws, Spins: spins},
+		RoleLimits: c.RoleLimits,
 		USSD: &web.USSDConfig{
 			Service: ussd, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
 			Token: c.HTTPToken, TrustedProxies: c.TrustedProxies,
