@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -15,6 +17,9 @@ type LoyaltyConfig struct {
 	Gifts  care360.GiftService
 	Offers care360.OfferService
 	Claims care360.ClaimReporter // GET /api/v1/reports/claims; nil: 503
+	// ProvisionEndpoints are the names of the configured endpoints an
+	// airtime or data gift may name (CARE360_CONFIG "endpoints").
+	ProvisionEndpoints []string
 }
 
 func (s *Server) loyaltyRoutes(r *mux.Router) {
@@ -39,31 +44,31 @@ func (s *Server) loyaltyReady(w http.ResponseWriter, r *http.Request) bool {
 
 // giftJSON is a gift in API form.
 type giftJSON struct {
-	ID           int64       `json:"id"`
-	Name         string      `json:"name"`
-	NameEn       string      `json:"name_en"`
-	Kind         string      `json:"kind"`
-	Occasion     string      `json:"occasion"`
-	Cost         int64       `json:"cost"`
-	Tiers        []string    `json:"tiers"`
-	Segment      segmentJSON `json:"segment"`
-	Stock        int64       `json:"stock"`
-	Limit        int         `json:"limit"`
-	ValidFrom    time.Time   `json:"valid_from"`
-	ValidUntil   time.Time   `json:"valid_until"`
-	Active       bool        `json:"active"`
-	Value        int64       `json:"value,omitempty"`
-	ProvisionURL string      `json:"provision_url,omitempty"`
-	Claimed      int64       `json:"claimed"`
-	CreatedAt    time.Time   `json:"created_at"`
-	UpdatedAt    time.Time   `json:"updated_at"`
+	ID         int64       `json:"id"`
+	Name       string      `json:"name"`
+	NameEn     string      `json:"name_en"`
+	Kind       string      `json:"kind"`
+	Occasion   string      `json:"occasion"`
+	Cost       int64       `json:"cost"`
+	Tiers      []string    `json:"tiers"`
+	Segment    segmentJSON `json:"segment"`
+	Stock      int64       `json:"stock"`
+	Limit      int         `json:"limit"`
+	ValidFrom  time.Time   `json:"valid_from"`
+	ValidUntil time.Time   `json:"valid_until"`
+	Active     bool        `json:"active"`
+	Value      int64       `json:"value,omitempty"`
+	Endpoint   string      `json:"provision_endpoint,omitempty"`
+	Claimed    int64       `json:"claimed"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
 func giftOut(g *care360.Gift) giftJSON {
 	return giftJSON{
 		ID: g.ID, Name: g.Name, NameEn: g.NameEn, Kind: string(g.Kind), Occasion: string(g.Occasion), Cost: g.Cost,
 		Tiers: tierStrings(g.Tiers), Segment: segmentOut(g.Segment), Stock: g.Stock, Limit: g.Limit,
-		ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil, Active: g.Active, Value: g.Value, ProvisionURL: g.ProvisionURL,
+		ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil, Active: g.Active, Value: g.Value, Endpoint: g.ProvisionEndpoint,
 		Claimed: g.Claimed, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
 	}
 }
@@ -84,7 +89,8 @@ type giftRequest struct {
 	ValidUntil     string      `json:"valid_until"`
 	Active         *bool       `json:"active"`
 	Value          int64       `json:"value"`
-	ProvisionURL   string      `json:"provision_url"`
+	Endpoint       string      `json:"provision_endpoint"`
+	URL            *string     `json:"provision_url"` // refused: see checkEndpoint
 	IdempotencyKey string      `json:"idempotency_key"`
 }
 
@@ -95,14 +101,17 @@ func (s *Server) postGift(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req giftRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	err := decodeJSON(w, r, &req)
+	if err == nil {
+		err = s.checkEndpoint(req.URL, &req.Endpoint)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	g := &care360.Gift{Name: req.Name, NameEn: req.NameEn, Kind: care360.GiftKind(req.Kind), Occasion: care360.Occasion(req.Occasion),
 		Cost: req.Cost, Tiers: tiers(req.Tiers), Stock: req.Stock, Limit: req.Limit, Active: req.Active == nil || *req.Active,
-		Value: req.Value, ProvisionURL: req.ProvisionURL}
-	var err error
+		Value: req.Value, ProvisionEndpoint: req.Endpoint}
 	if g.Segment, err = s.segmentIn(req.Segment); err == nil {
 		g.ValidFrom, g.ValidUntil, err = window(req.ValidFrom, req.ValidUntil)
 	}
@@ -116,6 +125,27 @@ func (s *Server) postGift(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeCreated(w, replay, giftOut(out))
+}
+
+// checkEndpoint refuses a provisioning URL (staff never choose where the
+// gateway sends a subscriber's MSISDN, PRODUCT.md §9) and an endpoint name
+// that is not configured.
+func (s *Server) checkEndpoint(url, name *string) error {
+	names := s.loyalty.ProvisionEndpoints
+	if url != nil {
+		return care360.Errorf(care360.EINVALID, "provision_url is not accepted: name a configured endpoint with provision_endpoint (configured: %s)", endpointList(names))
+	}
+	if name != nil && *name != "" && !slices.Contains(names, *name) {
+		return care360.Errorf(care360.EINVALID, "unknown endpoint %q: provision_endpoint must be one of the endpoints in CARE360_CONFIG (configured: %s)", *name, endpointList(names))
+	}
+	return nil
+}
+
+func endpointList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // writeCreated answers 201 with v, or 200 when the request repeated an
@@ -172,17 +202,18 @@ func (s *Server) getGift(w http.ResponseWriter, r *http.Request) {
 // giftPatch is the body of PATCH /api/v1/gifts/{id}: only the fields
 // present change. A gift's kind and occasion are what it is, so they stay.
 type giftPatch struct {
-	Name         *string   `json:"name"`
-	NameEn       *string   `json:"name_en"`
-	Cost         *int64    `json:"cost"`
-	Tiers        *[]string `json:"tiers"`
-	Stock        *int64    `json:"stock"`
-	Limit        *int      `json:"limit"`
-	ValidFrom    *string   `json:"valid_from"`
-	ValidUntil   *string   `json:"valid_until"`
-	Active       *bool     `json:"active"`
-	Value        *int64    `json:"value"`
-	ProvisionURL *string   `json:"provision_url"`
+	Name       *string   `json:"name"`
+	NameEn     *string   `json:"name_en"`
+	Cost       *int64    `json:"cost"`
+	Tiers      *[]string `json:"tiers"`
+	Stock      *int64    `json:"stock"`
+	Limit      *int      `json:"limit"`
+	ValidFrom  *string   `json:"valid_from"`
+	ValidUntil *string   `json:"valid_until"`
+	Active     *bool     `json:"active"`
+	Value      *int64    `json:"value"`
+	Endpoint   *string   `json:"provision_endpoint"`
+	URL        *string   `json:"provision_url"` // refused: see checkEndpoint
 }
 
 func (s *Server) patchGift(w http.ResponseWriter, r *http.Request) {
@@ -190,12 +221,16 @@ func (s *Server) patchGift(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p giftPatch
-	if err := decodeJSON(w, r, &p); err != nil {
+	err := decodeJSON(w, r, &p)
+	if err == nil {
+		err = s.checkEndpoint(p.URL, p.Endpoint)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	u := care360.GiftUpdate{Name: p.Name, NameEn: p.NameEn, Cost: p.Cost, Stock: p.Stock, Limit: p.Limit,
-		Active: p.Active, Value: p.Value, ProvisionURL: p.ProvisionURL}
+		Active: p.Active, Value: p.Value, ProvisionEndpoint: p.Endpoint}
 	if p.Tiers != nil {
 		ts := tiers(*p.Tiers)
 		u.Tiers = &ts

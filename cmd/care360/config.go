@@ -32,6 +32,9 @@ type Config struct {
 	HTTPAllow   []netip.Prefix
 	TierRules   care360.TierRules
 	JSONLogs    bool
+	// Endpoints are the outbound HTTP services (CARE360_CONFIG
+	// "endpoints"): the only places provisioning calls go (PRODUCT.md §9).
+	Endpoints care360.Endpoints
 }
 
 // fileConfig is CARE360_CONFIG: what environment variables cannot say well.
@@ -47,6 +50,11 @@ type fileConfig struct {
 	} `json:"binds"`
 	TierThresholds []int64           `json:"tier_thresholds"`
 	Profiles       []gateway.Profile `json:"profiles"`
+	Endpoints      map[string]struct {
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+		Timeout string            `json:"timeout"` // default 3s
+	} `json:"endpoints"`
 }
 
 // LoadConfig reads the environment through getenv. Unset variables take the
@@ -138,7 +146,7 @@ func readFile(path string, profiles map[string]gateway.Profile) (*fileConfig, er
 	return &f, nil
 }
 
-// apply adds the binds and tier thresholds of the configuration file.
+// apply adds the binds, endpoints and tier thresholds of the configuration file.
 func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profile gateway.Profile, tps, window int) error {
 	for i, b := range f.Binds {
 		bc := gateway.BindConfig{Addr: b.Addr, SystemID: b.SystemID, Password: b.Password,
@@ -160,6 +168,23 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 			bc.Window = b.Window
 		}
 		c.Binds = append(c.Binds, bc)
+	}
+	for name, e := range f.Endpoints {
+		ep := care360.Endpoint{Name: name, URL: e.URL, Headers: e.Headers, Timeout: care360.DefaultEndpointTimeout}
+		if e.Timeout != "" {
+			d, err := time.ParseDuration(e.Timeout)
+			if err != nil {
+				return fmt.Errorf("endpoints.%s.timeout: want a duration such as 3s, got %q", name, e.Timeout)
+			}
+			ep.Timeout = d
+		}
+		if err := ep.Validate(); err != nil {
+			return fmt.Errorf("endpoints.%s: %w", name, err)
+		}
+		if c.Endpoints == nil {
+			c.Endpoints = care360.Endpoints{}
+		}
+		c.Endpoints[name] = ep
 	}
 	if len(f.TierThresholds) > 0 {
 		if len(f.TierThresholds) != len(care360.Tiers) {

@@ -78,3 +78,39 @@ func TestLoadConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadConfigEndpoints(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o600)
+		return p
+	}
+	good := write("good.json", `{"endpoints": {
+	  "airtime": {"url": "https://prov.operator/topup", "headers": {"Authorization": "Bearer k"}, "timeout": "5s"},
+	  "data": {"url": "http://10.0.0.7:8080/data"}}}`)
+	c, err := LoadConfig(func(k string) string { return map[string]string{"CARE360_CONFIG": good}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, d := c.Endpoints["airtime"], c.Endpoints["data"]
+	if a.URL != "https://prov.operator/topup" || a.Timeout != 5*time.Second || a.Headers["Authorization"] != "Bearer k" ||
+		d.Timeout != 3*time.Second || d.Name != "data" || strings.Join(c.Endpoints.Names(), ",") != "airtime,data" {
+		t.Fatalf("endpoints: %+v", c.Endpoints)
+	}
+	for want, body := range map[string]string{
+		"endpoints.a: endpoint a: url must be an absolute":  `{"endpoints":{"a":{"url":"/relative"}}}`,
+		"endpoints.b: endpoint b: url must be":              `{"endpoints":{"b":{"url":"ftp://x/y"}}}`,
+		"endpoints.c.timeout":                               `{"endpoints":{"c":{"url":"https://x/","timeout":"soon"}}}`,
+		"endpoints.d: endpoint d: timeout must be positive": `{"endpoints":{"d":{"url":"https://x/","timeout":"-1s"}}}`,
+		"must not carry credentials":                        `{"endpoints":{"e":{"url":"https://u:p@x/"}}}`,
+		`unknown field "token"`:                             `{"endpoints":{"f":{"url":"https://x/","token":"t"}}}`,
+	} {
+		p := write("bad.json", body)
+		_, err := LoadConfig(func(k string) string { return map[string]string{"CARE360_CONFIG": p}[k] })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v; want one naming %q", body, err, want)
+		}
+	}
+}

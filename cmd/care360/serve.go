@@ -117,7 +117,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger:      m.Logger,
 		Admin:       &web.AdminConfig{Staff: m.DB, Audit: m.DB, Reports: m.DB, Location: c.Location},
 		SMS:         &web.SMSConfig{Messages: m.SMS, Campaigns: m.SMS, DNC: m.SMS},
-		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog, Claims: m.Catalog},
+		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog, Claims: m.Catalog, ProvisionEndpoints: c.Endpoints.Names()},
 		Ledger:      &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.DB},
 		Draws:       &web.DrawsConfig{Draws: draws, Spins: spins},
 		USSD: &web.USSDConfig{
@@ -141,7 +141,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	m.Gateway.Start()
 	m.Traffic.Start()
-	m.Provision = provision.New(provision.Config{Queue: m.Catalog, Logger: m.Logger})
+	m.Provision = provision.New(provision.Config{Queue: m.Catalog, Endpoints: c.Endpoints, Logger: m.Logger})
 	m.Provision.Start()
 	m.Jobs.Start()
 	m.Logger.Info("care360 serving", "http", m.HTTPAddr(), "smsc", len(c.Binds), "ussd_code", c.USSDCode)
