@@ -45,13 +45,7 @@ func (e *Engine) lines(c *call, sc *Screen) []string {
 // are held to the UCS-2 limit always.
 func (e *Engine) paginate(c *call, sc *Screen) []string {
 	lang := c.lang()
-	lim := pageLimits{gsm: c.req.LimitGSM, ucs2: c.req.LimitUCS2, alwaysUCS2: lang == care360.LangViUnicode}
-	if lim.gsm <= 0 {
-		lim.gsm = 182
-	}
-	if lim.ucs2 <= 0 {
-		lim.ucs2 = 80
-	}
+	lim := c.limits()
 	var head []string
 	if c.st.Invalid > 0 {
 		head = append(head, text(lang, "invalid"))
@@ -105,6 +99,49 @@ func (e *Engine) paginate(c *call, sc *Screen) []string {
 	}
 	pages = append(pages, strings.Join(concat(head, cur, last), "\n"))
 	return pages
+}
+
+// limits are the screen limits of this step's transport and language.
+func (c *call) limits() pageLimits {
+	lim := pageLimits{gsm: c.req.LimitGSM, ucs2: c.req.LimitUCS2, alwaysUCS2: c.lang() == care360.LangViUnicode}
+	if lim.gsm <= 0 {
+		lim.gsm = 182
+	}
+	if lim.ucs2 <= 0 {
+		lim.ucs2 = 80
+	}
+	return lim
+}
+
+// fit makes a final screen (an action's outcome, which ends the dialogue
+// and so cannot be paged) fit the limit of the coding it goes out in,
+// after the same replacements as pages. What does not fit is left out:
+// whole sentences from the end first (the SMS that follows carries the
+// details), else the text is cut and marked "...".
+func (c *call) fit(s string) string {
+	lim := c.limits()
+	if !lim.alwaysUCS2 {
+		s = care360.ToGSM7(s)
+	}
+	if lim.fits(s) {
+		return s
+	}
+	for i := strings.LastIndex(s, ". "); i > 0; i = strings.LastIndex(s[:i], ". ") {
+		if lim.fits(s[:i+1]) {
+			return s[:i+1]
+		}
+	}
+	rs := []rune(s)
+	lo, hi := 0, len(rs) // the longest prefix that fits with "..." is rs[:lo]
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if lim.fits(string(rs[:mid]) + "...") {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return string(rs[:lo]) + "..."
 }
 
 // pageLimits are a transport's screen limits, in GSM-7 septets and UCS-2
