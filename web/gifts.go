@@ -1,6 +1,8 @@
 package web
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -258,7 +260,8 @@ func (s *Server) patchGift(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, giftOut(g))
 }
 
-// codeRow is one row's fate in a code upload; row counts the header as 1.
+// codeRow is one row's fate in a code upload; row is the line number
+// (the header is line 1).
 type codeRow struct {
 	Row    int    `json:"row"`
 	Code   string `json:"code"`
@@ -266,61 +269,97 @@ type codeRow struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-type codeReport struct {
-	Accepted  int       `json:"accepted"`
-	Duplicate int       `json:"duplicate"`
-	Rejected  int       `json:"rejected"`
-	Rows      []codeRow `json:"rows"`
-}
-
 // postCodes is POST /api/v1/gifts/{id}/codes: a UTF-8 CSV with a header row
-// that has a code column, as the body or a multipart file. It answers 200
-// with a result per row; codes already in the pool, or repeated in the
-// file, are duplicates. The accepted codes are added to the stock.
+// that has a code column, as the body or a multipart file. It reads the
+// file a line at a time and adds the codes in chunks (bounded memory
+// whatever the size), and answers 200 with a result per row; codes already
+// in the pool, or repeated in the file, are duplicates; a line that cannot
+// be read or is over 64 KiB is rejected. The accepted codes are added to
+// the stock.
 func (s *Server) postCodes(w http.ResponseWriter, r *http.Request) {
 	if !s.loyaltyReady(w, r) {
 		return
 	}
-	data, err := readCSVUpload(w, r)
+	src, err := csvUpload(w, r, maxCSVBytes)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	rows, col, err := parseCSV(data, "code")
+	cr := newCSVReader(src, s.maxCSVRows)
+	col, err := cr.header("code", "a header row with a code column and one code per row")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if len(rows) > maxCodes {
-		s.writeError(w, r, care360.Errorf(care360.EINVALID, "at most %d codes per upload", maxCodes))
-		return
-	}
-	codes := make([]string, len(rows))
-	for i, rec := range rows {
-		codes[i] = rec[col]
-	}
-	results, err := s.loyalty.Gifts.AddCodes(r.Context(), pathID(r), codes)
+	spool, err := newRowSpool()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	rep := codeReport{Rows: make([]codeRow, 0, len(results))}
-	for _, res := range results {
-		rep.Rows = append(rep.Rows, codeRow{Row: res.Row + 1, Code: res.Code, Result: res.Result, Reason: res.Reason})
-		switch res.Result {
+	defer spool.close()
+	var accepted, duplicate, rejected int
+	var batch []codeRow
+	var codes []string
+	var at []int // index into batch of each code sent to the store
+	count := func(result string) {
+		switch result {
 		case care360.CodeAccepted:
-			rep.Accepted++
+			accepted++
 		case care360.CodeDuplicate:
-			rep.Duplicate++
+			duplicate++
 		default:
-			rep.Rejected++
+			rejected++
 		}
 	}
-	writeJSON(w, http.StatusOK, rep)
+	flush := func() error {
+		results, err := s.loyalty.Gifts.AddCodes(r.Context(), pathID(r), codes)
+		if err != nil {
+			return err
+		}
+		for i, res := range results {
+			batch[at[i]].Result, batch[at[i]].Reason = res.Result, res.Reason
+		}
+		for _, row := range batch {
+			count(row.Result)
+			if err := spool.add(row); err != nil {
+				return err
+			}
+		}
+		batch, codes, at = batch[:0], codes[:0], at[:0]
+		return nil
+	}
+	for {
+		rec, err := cr.next()
+		if err == io.EOF {
+			break
+		}
+		if err == nil && len(batch) == csvChunk {
+			err = flush()
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		row := codeRow{Row: rec.Line, Result: care360.CodeRejected}
+		switch {
+		case rec.Problem != "":
+			row.Reason = rec.Problem
+		case col >= len(rec.Fields):
+			row.Reason = fmt.Sprintf("line %d has no code field", rec.Line)
+		default:
+			row.Code = strings.TrimSpace(rec.Fields[col])
+			codes, at = append(codes, row.Code), append(at, len(batch))
+		}
+		batch = append(batch, row)
+	}
+	if err := flush(); err != nil { // also when the file had no rows: an unknown gift is a 404
+		s.writeError(w, r, err)
+		return
+	}
+	if err := spool.respond(w, accepted, duplicate, rejected); err != nil {
+		s.log.Warn("code upload: report not sent whole", "err", err)
+	}
 }
-
-// maxCodes bounds one upload: a pool is loaded in one statement.
-const maxCodes = 1_000_000
 
 // pathID is the {id} of the route, which the route's pattern keeps to
 // digits; one too large to be an id is no gift.

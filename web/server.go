@@ -45,6 +45,8 @@ type Config struct {
 	Draws *DrawsConfig
 	// Ledger serves the billing feed and subscriber imports (usage.go, import.go).
 	Ledger *LedgerConfig
+	// MaxCSVRows bounds the data rows of one CSV upload (0: 10,000,000).
+	MaxCSVRows int
 	// Extra, if set, mounts more routes on the same router after the built-in
 	// ones. They share the metrics, logging and panic recovery, and any of
 	// them under /api/ the bearer-token check. A catch-all route would hide
@@ -69,6 +71,7 @@ type Server struct {
 	loyalty     *LoyaltyConfig
 	draws       *DrawsConfig
 	ledger      *LedgerConfig
+	maxCSVRows  int
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
 }
@@ -90,6 +93,7 @@ func NewServer(cfg Config) *Server {
 		loyalty:     cfg.Loyalty,
 		draws:       cfg.Draws,
 		ledger:      cfg.Ledger,
+		maxCSVRows:  cfg.MaxCSVRows,
 	}
 	if s.numbering.CountryCode == "" {
 		s.numbering = care360.VietnamMobile
