@@ -172,9 +172,9 @@ func TestGiftCodesUpload(t *testing.T) {
 		t.Fatalf("stock %d after 3 codes", g.Stock)
 	}
 	for body, msg := range map[string]string{
-		"voucher\nAAAA\n":  "no code column",
-		"":                 "empty",
-		"\xff\xfe\n": "not UTF-8",
+		"voucher\nAAAA\n": "no code column",
+		"":                "empty",
+		"\xff\xfe\n":      "not UTF-8",
 	} {
 		e := b.send(t, http.MethodPost, path, body, "Bearer "+b.token).errorOf(t, http.StatusBadRequest, care360.EINVALID)
 		if !strings.Contains(e.Error.Message, msg) {
