@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/care360/care360/web"
 )
 
 // uploadReport is the answer of the do-not-call and code-pool uploads.
@@ -89,5 +91,18 @@ func TestImportBadRowsAreRejectedRows(t *testing.T) {
 	}
 	if res := b.do(t, http.MethodGet, "/api/v1/subscribers/"+m, ""); res.status != http.StatusOK {
 		t.Fatalf("the row after the bad ones: %d %s", res.status, res.body)
+	}
+}
+
+// Rows past the upload's row limit are not read: one rejected row says so.
+func TestCSVRowLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withSMS(t), func(c *web.Config) { c.MaxCSVRows = 2 })
+	res := b.do(t, http.MethodPost, "/api/v1/dnc:import", "msisdn\n"+newMSISDN()+"\n"+newMSISDN()+"\n"+newMSISDN()+"\n"+newMSISDN()+"\n")
+	var rep uploadReport
+	res.json(t, &rep)
+	if res.status != http.StatusOK || rep.Accepted+rep.Duplicate != 2 || rep.Rejected != 1 || len(rep.Rows) != 3 ||
+		rep.Rows[2].Row != 4 || !strings.Contains(rep.Rows[2].Reason, "at most 2 rows") {
+		t.Fatalf("%d %s", res.status, res.body)
 	}
 }

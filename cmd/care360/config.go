@@ -35,6 +35,9 @@ type Config struct {
 	// Endpoints are the outbound HTTP services (CARE360_CONFIG
 	// "endpoints"): the only places provisioning calls go (PRODUCT.md §9).
 	Endpoints care360.Endpoints
+	// CSVMaxRows bounds the data rows of one CSV upload (CARE360_CONFIG
+	// "csv_max_rows"; 0: 10,000,000).
+	CSVMaxRows int
 }
 
 // fileConfig is CARE360_CONFIG: what environment variables cannot say well.
@@ -55,6 +58,7 @@ type fileConfig struct {
 		Headers map[string]string `json:"headers"`
 		Timeout string            `json:"timeout"` // default 3s
 	} `json:"endpoints"`
+	CSVMaxRows int `json:"csv_max_rows"`
 }
 
 // LoadConfig reads the environment through getenv. Unset variables take the
@@ -186,6 +190,10 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 		}
 		c.Endpoints[name] = ep
 	}
+	if f.CSVMaxRows < 0 {
+		return fmt.Errorf("csv_max_rows: want a positive number of rows")
+	}
+	c.CSVMaxRows = f.CSVMaxRows
 	if len(f.TierThresholds) > 0 {
 		if len(f.TierThresholds) != len(care360.Tiers) {
 			return fmt.Errorf("tier_thresholds: want %d numbers", len(care360.Tiers))

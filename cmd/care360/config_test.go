@@ -28,7 +28,8 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	  "profiles": [{"name":"acme","service_type":"USSD","limit_gsm":160,"limit_ucs2":70,"op_begin":1,"op_answer":18,
 	                "ops_abort":[32],"op_continue":2,"op_end":17,"key":"session","code_in":"short_message"}],
 	  "binds": [{"addr":"10.0.0.9:2775","system_id":"ussd1","password":"p","profile":"acme","tps":50}],
-	  "tier_thresholds": [0, 1000, 3000, 8000, 15000]
+	  "tier_thresholds": [0, 1000, 3000, 8000, 15000],
+	  "csv_max_rows": 500000
 	}`), 0o600)
 	env := map[string]string{
 		"CARE360_SMPP_ADDR":    "smsc-a:2775, smsc-b:2775",
@@ -48,6 +49,9 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	}
 	if b := c.Binds[2]; b.Addr != "10.0.0.9:2775" || b.TPS != 50 || b.Profile.Name != "acme" || b.Profile.LimitGSM != 160 || b.SystemID != "ussd1" {
 		t.Errorf("file bind: %+v", b)
+	}
+	if c.CSVMaxRows != 500000 {
+		t.Errorf("csv_max_rows %d", c.CSVMaxRows)
 	}
 	if c.TierRules.Thresholds[4] != 15000 {
 		t.Errorf("thresholds %v", c.TierRules.Thresholds)

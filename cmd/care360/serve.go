@@ -115,6 +115,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Points:      m.DB,
 		Registry:    reg,
 		Logger:      m.Logger,
+		MaxCSVRows:  c.CSVMaxRows,
 		Admin:       &web.AdminConfig{Staff: m.DB, Audit: m.DB, Reports: m.DB, Location: c.Location},
 		SMS:         &web.SMSConfig{Messages: m.SMS, Campaigns: m.SMS, DNC: m.SMS},
 		Loyalty:     &web.LoyaltyConfig{Gifts: m.Catalog, Offers: m.Catalog, Claims: m.Catalog, ProvisionEndpoints: c.Endpoints.Names()},
