@@ -225,6 +225,75 @@ func csvReadError(err error) error {
 // csvChunk is how many rows go to the store at once.
 const csvChunk = 10_000
 
+// csvCell is one data row of a one-column upload: its line number and the
+// column's value (trimmed), or why the row has none.
+type csvCell struct {
+	Line    int
+	Value   string
+	Problem string
+}
+
+// chunks reads the data rows and hands them to fn csvChunk at a time,
+// each with the value of column col (name says which, in reasons). fn runs
+// at least once, with no rows for a file that has none, so that what it
+// checks (a gift exists) is checked anyway.
+func (c *csvReader) chunks(col int, name string, fn func([]csvCell) error) error {
+	batch := make([]csvCell, 0, csvChunk)
+	for {
+		rec, err := c.next()
+		if err == io.EOF {
+			return fn(batch)
+		}
+		if err == nil && len(batch) == csvChunk {
+			err = fn(batch)
+			batch = batch[:0]
+		}
+		if err != nil {
+			return err
+		}
+		cell := csvCell{Line: rec.Line, Problem: rec.Problem}
+		switch {
+		case rec.Problem != "":
+		case col >= len(rec.Fields):
+			cell.Problem = fmt.Sprintf("line %d has no %s field", rec.Line, name)
+		default:
+			cell.Value = strings.TrimSpace(rec.Fields[col])
+		}
+		batch = append(batch, cell)
+	}
+}
+
+// uploadRow is one row's fate in an upload's report.
+type uploadRow interface{ result() string }
+
+// answerUpload reads a one-column upload's rows (column col, called name)
+// in chunks, has store take each chunk and say what became of every row,
+// and answers 200 with a result per row; what cannot be read at all, or
+// that store refuses as a whole, is an error answer instead.
+func answerUpload[R uploadRow](s *Server, w http.ResponseWriter, r *http.Request, cr *csvReader, col int, name string,
+	store func([]csvCell) ([]R, error)) {
+	spool, err := newRowSpool()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer spool.close()
+	err = cr.chunks(col, name, func(cells []csvCell) error {
+		rows, err := store(cells)
+		for i := 0; err == nil && i < len(rows); i++ {
+			err = spool.add(rows[i], rows[i].result())
+		}
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := spool.respond(w); err != nil {
+		s.log.Warn("upload report not sent whole", "route", routeOf(r), "err", err)
+	}
+}
+
 // rowSpool holds an upload's report, a result per row (PRODUCT.md §6),
 // in a temporary file rather than in memory: ten million rows make a
 // report of hundreds of megabytes.
@@ -232,6 +301,8 @@ type rowSpool struct {
 	f *os.File
 	w *bufio.Writer
 	n int
+	// What the rows came to.
+	accepted, duplicate, rejected int
 }
 
 func newRowSpool() (*rowSpool, error) {
@@ -242,8 +313,16 @@ func newRowSpool() (*rowSpool, error) {
 	return &rowSpool{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
 }
 
-// add appends one row's result.
-func (s *rowSpool) add(row any) error {
+// add appends one row's result: "accepted", "duplicate" or "rejected".
+func (s *rowSpool) add(row any, result string) error {
+	switch result {
+	case "accepted":
+		s.accepted++
+	case "duplicate":
+		s.duplicate++
+	default:
+		s.rejected++
+	}
 	b, err := json.Marshal(row)
 	if err != nil {
 		return err
@@ -258,7 +337,7 @@ func (s *rowSpool) add(row any) error {
 
 // respond answers 200 with the counts and then every row's result:
 // {"accepted":…,"duplicate":…,"rejected":…,"rows":[…]}.
-func (s *rowSpool) respond(w http.ResponseWriter, accepted, duplicate, rejected int) error {
+func (s *rowSpool) respond(w http.ResponseWriter) error {
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("spool the upload report: %w", err)
 	}
@@ -267,7 +346,7 @@ func (s *rowSpool) respond(w http.ResponseWriter, accepted, duplicate, rejected 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, `{"accepted":%d,"duplicate":%d,"rejected":%d,"rows":[`, accepted, duplicate, rejected)
+	fmt.Fprintf(w, `{"accepted":%d,"duplicate":%d,"rejected":%d,"rows":[`, s.accepted, s.duplicate, s.rejected)
 	io.Copy(w, s.f)
 	_, err := io.WriteString(w, "]}\n")
 	return err

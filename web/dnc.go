@@ -1,10 +1,7 @@
 package web
 
 import (
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 
 	"github.com/care360/care360"
 )
@@ -17,6 +14,8 @@ type dncRow struct {
 	Result string `json:"result"`
 	Reason string `json:"reason,omitempty"`
 }
+
+func (d dncRow) result() string { return d.Result }
 
 // importDNC is POST /api/v1/dnc:import: a UTF-8 CSV with a header row that
 // has an msisdn column, sent as the body (text/csv) or as the file of a
@@ -40,75 +39,27 @@ func (s *Server) importDNC(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	spool, err := newRowSpool()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	defer spool.close()
-	var accepted, duplicate, rejected int
-	var batch []dncRow
+	var rows []dncRow
 	var valid []care360.MSISDN
-	var at []int // index into batch of each valid number
-	flush := func() error {
+	var at []int // index into rows of each valid number
+	answerUpload(s, w, r, cr, col, "msisdn", func(cells []csvCell) ([]dncRow, error) {
+		rows, valid, at = rows[:0], valid[:0], at[:0]
+		for _, c := range cells {
+			row := dncRow{Row: c.Line, MSISDN: c.Value, Result: string(care360.DNCRejected), Reason: c.Problem}
+			if c.Problem == "" {
+				if m, err := s.numbering.Parse(c.Value); err != nil {
+					row.Reason = care360.ErrorMessage(err)
+				} else {
+					row.MSISDN = string(m)
+					valid, at = append(valid, m), append(at, len(rows))
+				}
+			}
+			rows = append(rows, row)
+		}
 		results, err := s.sms.DNC.ImportDNC(r.Context(), valid)
-		if err != nil {
-			return err
-		}
 		for i, res := range results {
-			batch[at[i]].Result = string(res)
-			if res == care360.DNCAccepted {
-				accepted++
-			} else {
-				duplicate++
-			}
+			rows[at[i]].Result = string(res)
 		}
-		for _, row := range batch {
-			if err := spool.add(row); err != nil {
-				return err
-			}
-		}
-		batch, valid, at = batch[:0], valid[:0], at[:0]
-		return nil
-	}
-	for {
-		rec, err := cr.next()
-		if err == io.EOF {
-			break
-		}
-		if err == nil && len(batch) == csvChunk {
-			err = flush()
-		}
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		row := dncRow{Row: rec.Line, Result: string(care360.DNCRejected)}
-		switch {
-		case rec.Problem != "":
-			row.Reason = rec.Problem
-		case col >= len(rec.Fields):
-			row.Reason = fmt.Sprintf("line %d has no msisdn field", rec.Line)
-		default:
-			row.MSISDN = strings.TrimSpace(rec.Fields[col])
-			m, err := s.numbering.Parse(row.MSISDN)
-			if err != nil {
-				row.Reason = care360.ErrorMessage(err)
-				break
-			}
-			row.MSISDN, row.Result = string(m), ""
-			valid, at = append(valid, m), append(at, len(batch))
-		}
-		if row.Result == string(care360.DNCRejected) {
-			rejected++
-		}
-		batch = append(batch, row)
-	}
-	if err := flush(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := spool.respond(w, accepted, duplicate, rejected); err != nil {
-		s.log.Warn("dnc import: report not sent whole", "err", err)
-	}
+		return rows, err
+	})
 }

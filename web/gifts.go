@@ -1,8 +1,6 @@
 package web
 
 import (
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -269,6 +267,8 @@ type codeRow struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+func (c codeRow) result() string { return c.Result }
+
 // postCodes is POST /api/v1/gifts/{id}/codes: a UTF-8 CSV with a header row
 // that has a code column, as the body or a multipart file. It reads the
 // file a line at a time and adds the codes in chunks (bounded memory
@@ -291,74 +291,24 @@ func (s *Server) postCodes(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	spool, err := newRowSpool()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	defer spool.close()
-	var accepted, duplicate, rejected int
-	var batch []codeRow
+	var rows []codeRow
 	var codes []string
-	var at []int // index into batch of each code sent to the store
-	count := func(result string) {
-		switch result {
-		case care360.CodeAccepted:
-			accepted++
-		case care360.CodeDuplicate:
-			duplicate++
-		default:
-			rejected++
-		}
-	}
-	flush := func() error {
-		results, err := s.loyalty.Gifts.AddCodes(r.Context(), pathID(r), codes)
-		if err != nil {
-			return err
-		}
-		for i, res := range results {
-			batch[at[i]].Result, batch[at[i]].Reason = res.Result, res.Reason
-		}
-		for _, row := range batch {
-			count(row.Result)
-			if err := spool.add(row); err != nil {
-				return err
+	var at []int // index into rows of each code sent to the store
+	answerUpload(s, w, r, cr, col, "code", func(cells []csvCell) ([]codeRow, error) {
+		rows, codes, at = rows[:0], codes[:0], at[:0]
+		for _, c := range cells {
+			if c.Problem == "" {
+				codes, at = append(codes, c.Value), append(at, len(rows))
 			}
+			rows = append(rows, codeRow{Row: c.Line, Code: c.Value, Result: care360.CodeRejected, Reason: c.Problem})
 		}
-		batch, codes, at = batch[:0], codes[:0], at[:0]
-		return nil
-	}
-	for {
-		rec, err := cr.next()
-		if err == io.EOF {
-			break
+		// Also with no rows at all: an unknown gift is a 404.
+		results, err := s.loyalty.Gifts.AddCodes(r.Context(), pathID(r), codes)
+		for i, res := range results {
+			rows[at[i]].Result, rows[at[i]].Reason = res.Result, res.Reason
 		}
-		if err == nil && len(batch) == csvChunk {
-			err = flush()
-		}
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		row := codeRow{Row: rec.Line, Result: care360.CodeRejected}
-		switch {
-		case rec.Problem != "":
-			row.Reason = rec.Problem
-		case col >= len(rec.Fields):
-			row.Reason = fmt.Sprintf("line %d has no code field", rec.Line)
-		default:
-			row.Code = strings.TrimSpace(rec.Fields[col])
-			codes, at = append(codes, row.Code), append(at, len(batch))
-		}
-		batch = append(batch, row)
-	}
-	if err := flush(); err != nil { // also when the file had no rows: an unknown gift is a 404
-		s.writeError(w, r, err)
-		return
-	}
-	if err := spool.respond(w, accepted, duplicate, rejected); err != nil {
-		s.log.Warn("code upload: report not sent whole", "err", err)
-	}
+		return rows, err
+	})
 }
 
 // pathID is the {id} of the route, which the route's pattern keeps to
