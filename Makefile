@@ -31,9 +31,17 @@ lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet $(PKGS)
 
+# package:target; `go test -fuzz` runs one target at a time.
+FUZZ_TARGETS := ./gateway:FuzzHandleDeliver ./gateway:FuzzDecodeText ./gateway/smsc:FuzzLink ./gateway/smsc:FuzzText \
+	./web:FuzzAfricasTalking ./web:FuzzCSVReader ./web:FuzzSplitCSVLine
+FUZZTIME ?= 60s
+
 .PHONY: fuzz
-fuzz: ## fuzz the PDU and text decoders for a minute each
-	$(GO) test ./gateway -run '^$$' -fuzz FuzzHandleDeliver -fuzztime 60s
+fuzz: ## fuzz the PDU and text decoders, the HTTP USSD adapter and the CSV readers, FUZZTIME (60s) each
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) run ./internal/cmd/withpg -- $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 .PHONY: clean
 clean: ## remove the binary (keeps .data: `rm -rf .data` forgets the dev database)

@@ -73,15 +73,17 @@ type Gift struct {
 	Stock   int64 // left to give; a voucher's stock is its unclaimed codes
 	// Limit is how many times one subscriber may claim it: over its life,
 	// or per year for a birthday gift.
-	Limit        int
-	ValidFrom    time.Time // claimable from (inclusive)
-	ValidUntil   time.Time // until (exclusive)
-	Active       bool
-	Value        int64  // airtime in VND or data in MB, for provisioning
-	ProvisionURL string // the operator's provisioning endpoint (airtime, data)
-	Claimed      int64  // claims so far
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	Limit      int
+	ValidFrom  time.Time // claimable from (inclusive)
+	ValidUntil time.Time // until (exclusive)
+	Active     bool
+	Value      int64 // airtime in VND or data in MB, for provisioning
+	// ProvisionEndpoint names the configured Endpoint that fulfils an
+	// airtime or data gift (PRODUCT.md §9): staff pick a name, never a URL.
+	ProvisionEndpoint string
+	Claimed           int64 // claims so far
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 	// RequestHash is the Fingerprint of the API request that created it,
 	// kept with its idempotency key: the same key sent with another request
 	// is ECONFLICT. Nil (the system's own, or no key) is never compared.
@@ -122,10 +124,10 @@ func (g *Gift) Validate() error {
 		return Errorf(EINVALID, "limit must be 1 to %d claims per subscriber", MaxGiftLimit)
 	case g.ValidFrom.IsZero() || g.ValidUntil.IsZero() || !g.ValidUntil.After(g.ValidFrom):
 		return Errorf(EINVALID, "valid_from and valid_until are required, valid_until after valid_from")
-	case g.Kind.Provisioned() && (g.Value <= 0 || !httpURL(g.ProvisionURL)):
-		return Errorf(EINVALID, "airtime and data gifts need a positive value and an http(s) provision_url")
-	case !g.Kind.Provisioned() && (g.Value != 0 || g.ProvisionURL != ""):
-		return Errorf(EINVALID, "value and provision_url are for airtime and data gifts only")
+	case g.Kind.Provisioned() && (g.Value <= 0 || g.ProvisionEndpoint == "" || len(g.ProvisionEndpoint) > 64):
+		return Errorf(EINVALID, "airtime and data gifts need a positive value and a provision_endpoint (the name of a configured endpoint)")
+	case !g.Kind.Provisioned() && (g.Value != 0 || g.ProvisionEndpoint != ""):
+		return Errorf(EINVALID, "value and provision_endpoint are for airtime and data gifts only")
 	case g.Occasion == OccasionTet && g.ValidUntil.Sub(g.ValidFrom) > 62*24*time.Hour:
 		return Errorf(EINVALID, "a Tết window is at most two months")
 	}
@@ -141,10 +143,6 @@ func (g *Gift) Validate() error {
 		return Errorf(EINVALID, "a segment is for campaign gifts only")
 	}
 	return nil
-}
-
-func httpURL(s string) bool {
-	return (strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")) && len(s) <= 500 && !strings.ContainsAny(s, " \n")
 }
 
 // WithDefaults fills what an occasion implies: a birthday gift is for Titan
@@ -213,7 +211,7 @@ type GiftUpdate struct {
 	ValidFrom, ValidUntil *time.Time
 	Active                *bool
 	Value                 *int64
-	ProvisionURL          *string
+	ProvisionEndpoint     *string
 }
 
 // Apply changes g as u says.
@@ -228,7 +226,7 @@ func (u GiftUpdate) Apply(g *Gift) {
 	set(&g.ValidUntil, u.ValidUntil)
 	set(&g.Active, u.Active)
 	set(&g.Value, u.Value)
-	set(&g.ProvisionURL, u.ProvisionURL)
+	set(&g.ProvisionEndpoint, u.ProvisionEndpoint)
 }
 
 func set[T any](dst *T, v *T) {

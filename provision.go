@@ -13,8 +13,8 @@ type ProvisionCall struct {
 	MSISDN    MSISDN
 	Kind      GiftKind // airtime or data
 	Value     int64    // VND or MB
-	URL       string
-	Attempts  int // including this one
+	Endpoint  string   // the configured Endpoint's name; empty for calls queued before endpoints
+	Attempts  int      // including this one
 	Reference string
 }
 

@@ -171,3 +171,57 @@ func Number(n int64, lang Language) string {
 	}
 	return s + out
 }
+
+// gsm7Equivalents are the stand-ins for characters staff often type that
+// GSM-7 lacks (PRODUCT.md §3.2): typographic punctuation a word processor
+// puts in, the dong sign, spaces of every width, invisible formatting.
+var gsm7Equivalents = map[rune]string{
+	'₫': "d", '–': "-", '—': "-", '‐': "-", '‑': "-", '‒': "-", '―': "-", '−': "-",
+	'‘': "'", '’': "'", '‚': "'", '‛': "'", '′': "'", '`': "'", '´': "'", '‹': "'", '›': "'",
+	'“': `"`, '”': `"`, '„': `"`, '‟': `"`, '″': `"`, '«': `"`, '»': `"`,
+	'…': "...", '•': "*", '·': ".", '×': "x", '÷': "/", '©': "(c)", '®': "(R)", '™': "TM", '°': "o",
+	'\t': " ", '\u00a0': " ", '\u202f': " ", '\u205f': " ", '\u3000': " ",
+	'\u00ad': "", '\u200b': "", '\u200c': "", '\u200d': "", '\u2060': "", '\ufeff': "",
+}
+
+// ToGSM7 replaces the characters of s that GSM-7 lacks by GSM-7
+// equivalents where there is a sensible one: typographic punctuation and
+// spaces (gsm7Equivalents), letters with diacritics (their fold),
+// full-width ASCII; combining marks are dropped. Other characters (CJK,
+// emoji…) stay, and text holding them goes out as UCS-2. Screens in plain
+// Vietnamese and English pass staff text through it so that a stray curly
+// quote does not turn a 182-character screen into an 80-character one.
+func ToGSM7(s string) string {
+	if FitsGSM7(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if septets(r) > 0 {
+			b.WriteRune(r)
+			continue
+		}
+		if rep, ok := gsm7Equivalents[r]; ok {
+			b.WriteString(rep)
+			continue
+		}
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			continue
+		case r >= 0x2000 && r <= 0x200a: // en quad … hair space
+			b.WriteByte(' ')
+			continue
+		case r >= 0xff01 && r <= 0xff5e: // full-width ASCII
+			if n := r - 0xfee0; septets(n) > 0 {
+				b.WriteRune(n)
+				continue
+			}
+		}
+		if f := Fold(string(r)); f != string(r) && FitsGSM7(f) {
+			b.WriteString(f)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -398,7 +398,7 @@ func (e *Engine) end(c *call, body string) (care360.USSDReply, error) {
 		}
 	}
 	e.metrics.dialogues.WithLabelValues("ended").Inc()
-	return care360.USSDReply{Text: body, End: true}, nil
+	return care360.USSDReply{Text: c.fit(body), End: true}, nil
 }
 
 // fail turns an error into the screen a subscriber may see: a refusal says

@@ -1,7 +1,8 @@
 // Package provision fulfils airtime and data gifts through the operator's
 // provisioning HTTP interface (PRODUCT.md §4.3): a Worker leases due calls
-// from a care360.ProvisionQueue, POSTs each to the URL its gift names,
-// and reports the outcome; the queue completes the claim, schedules a
+// from a care360.ProvisionQueue, POSTs each to the configured endpoint its
+// gift names (never a URL staff typed, PRODUCT.md §9), and reports the
+// outcome; the queue completes the claim, schedules a
 // retry, or refunds the points when the call finally fails.
 package provision
 
@@ -23,16 +24,23 @@ import (
 
 // Config configures a Worker; zero values are the defaults.
 type Config struct {
-	Queue  care360.ProvisionQueue
-	Client *http.Client // default: 10 s timeout
+	Queue care360.ProvisionQueue
+	// Endpoints are the configured endpoints calls may name; a call
+	// naming another (or none) fails without a request.
+	Endpoints care360.Endpoints
+	// Transport carries the calls (nil: a default one verifying TLS);
+	// each endpoint's own timeout bounds a call and no redirect is
+	// followed (care360.Endpoint.Client).
+	Transport http.RoundTripper
 	// Owner names this worker in leases (default: random per process).
 	Owner string
 	// Batch is how many calls one pass leases and runs at once (10).
 	Batch int
 	// Poll is the pause between passes that found nothing to do (1 s).
 	Poll time.Duration
-	// Lease is how long a leased call is this worker's (1 min): longer
-	// than the client's timeout, so a call is never run twice at once.
+	// Lease is how long a leased call is this worker's (1 min, and
+	// always longer than the longest endpoint timeout), so a call is
+	// never run twice at once.
 	Lease time.Duration
 	// MaxAttempts ends the retries (5): the last failure refunds.
 	MaxAttempts int
@@ -55,9 +63,6 @@ type Worker struct {
 
 // New returns a worker; Start runs it.
 func New(cfg Config) *Worker {
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second}
-	}
 	if cfg.Owner == "" {
 		b := make([]byte, 6)
 		rand.Read(b)
@@ -71,6 +76,9 @@ func New(cfg Config) *Worker {
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = time.Minute
+	}
+	for _, ep := range cfg.Endpoints {
+		cfg.Lease = max(cfg.Lease, ep.Timeout+10*time.Second)
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
@@ -171,21 +179,28 @@ type request struct {
 }
 
 // call makes one attempt and says what it came to: 2xx is done; a timeout,
-// a lost connection, 408, 429 and 5xx are worth retrying; any other answer
-// is a refusal, final at once.
+// a lost connection, 408, 429 and 5xx are worth retrying; any other answer,
+// a redirect included, is a refusal, final at once. A call naming no
+// configured endpoint (one queued when gifts still held URLs, or whose
+// endpoint left the configuration) fails at once without a request.
 func (w *Worker) call(ctx context.Context, c care360.ProvisionCall) care360.ProvisionOutcome {
 	o := care360.ProvisionOutcome{ID: c.ID}
+	ep, ok := w.cfg.Endpoints[c.Endpoint]
+	if !ok || c.Endpoint == "" {
+		o.Error = fmt.Sprintf("no configured endpoint %q", c.Endpoint)
+		return w.judge(c, o)
+	}
 	body, _ := json.Marshal(request{MSISDN: string(c.MSISDN), Kind: string(c.Kind), Value: c.Value, Reference: c.Reference})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
+	req, err := ep.NewRequest(ctx, http.MethodPost, bytes.NewReader(body))
 	if err != nil {
-		o.Error = "bad provisioning URL"
+		o.Error = "bad endpoint URL"
 		return w.judge(c, o)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", c.Reference)
-	resp, err := w.cfg.Client.Do(req)
+	resp, err := ep.Client(w.cfg.Transport).Do(req)
 	if err != nil {
-		o.Retry, o.Error = true, err.Error()
+		o.Retry, o.Error = true, care360.CallError(err)
 		return w.judge(c, o)
 	}
 	defer resp.Body.Close()
@@ -194,6 +209,8 @@ func (w *Worker) call(ctx context.Context, c care360.ProvisionCall) care360.Prov
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
 		o.OK = true
+	case s >= 300 && s < 400:
+		o.Error = fmt.Sprintf("HTTP %d: redirect to %.200q not followed", s, resp.Header.Get("Location"))
 	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
 		o.Retry, o.Error = true, fmt.Sprintf("HTTP %d: %s", s, snippet)
 	default:
@@ -215,7 +232,7 @@ func (w *Worker) judge(c care360.ProvisionCall, o care360.ProvisionOutcome) care
 			o.RetryAt = w.cfg.Now().Add(min(w.cfg.Backoff<<min(c.Attempts-1, 16), 30*time.Minute))
 		}
 	}
-	w.log.Log(context.Background(), level, "provision: call", "call", c.ID, "claim", c.ClaimID, "msisdn", c.MSISDN.Masked(),
+	w.log.Log(context.Background(), level, "provision: call", "call", c.ID, "endpoint", c.Endpoint, "claim", c.ClaimID, "msisdn", c.MSISDN.Masked(),
 		"attempt", c.Attempts, "ok", o.OK, "retry", o.Retry, "status", o.Status, "err", o.Error)
 	return o
 }

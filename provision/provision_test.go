@@ -1,11 +1,14 @@
 package provision_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,14 +70,24 @@ func setup(t *testing.T) *bundle {
 	t.Cleanup(db.Close)
 	sms := store.NewSMS(db, care360.SMSRules{})
 	cat := store.NewCatalog(db, sms, store.CatalogOptions{})
-	w := provision.New(provision.Config{Queue: cat, Backoff: time.Millisecond, MaxAttempts: 3})
-	return &bundle{db: db, cat: cat, sms: sms, w: w, ctx: ctx}
+	return &bundle{db: db, cat: cat, sms: sms, ctx: ctx}
+}
+
+// worker is the bundle's worker, calling the endpoint "airtime" at url
+// through transport (nil: the default, verifying TLS against the system's
+// roots) with the given headers.
+func (b *bundle) worker(url string, transport http.RoundTripper, headers map[string]string) {
+	b.w = provision.New(provision.Config{Queue: b.cat, Backoff: time.Millisecond, MaxAttempts: 3, Transport: transport,
+		Endpoints: care360.Endpoints{"airtime": {Name: "airtime", URL: url, Headers: headers, Timeout: 3 * time.Second}}})
 }
 
 // claimAirtime makes a member with 5,000 points claim a 10,000 VND top-up
-// costing 1,000 points from the operator at url.
+// costing 1,000 points from the operator at url (the endpoint "airtime").
 func (b *bundle) claimAirtime(t *testing.T, msisdn, url string) (*care360.Claim, *care360.Gift) {
 	t.Helper()
+	if b.w == nil {
+		b.worker(url, nil, nil)
+	}
 	m := care360.MSISDN(msisdn)
 	if _, err := b.db.PutSubscriber(b.ctx, &care360.Subscriber{MSISDN: m, Name: "T", Language: care360.LangEn}); err != nil {
 		t.Fatal(err)
@@ -84,7 +97,7 @@ func (b *bundle) claimAirtime(t *testing.T, msisdn, url string) (*care360.Claim,
 	}
 	now := time.Now()
 	g, _, err := b.cat.CreateGift(b.ctx, &care360.Gift{Name: "Nạp 10.000đ", NameEn: "10,000 VND airtime", Kind: care360.GiftAirtime,
-		Cost: 1000, Stock: 5, Limit: 1, Active: true, Value: 10000, ProvisionURL: url,
+		Cost: 1000, Stock: 5, Limit: 1, Active: true, Value: 10000, ProvisionEndpoint: "airtime",
 		ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(time.Hour)}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +225,8 @@ func TestWorkerLifecycle(t *testing.T) {
 	op := &operator{script: []int{200}}
 	srv := httptest.NewServer(op)
 	t.Cleanup(srv.Close)
-	w := provision.New(provision.Config{Queue: b.cat, Poll: 10 * time.Millisecond})
+	w := provision.New(provision.Config{Queue: b.cat, Poll: 10 * time.Millisecond,
+		Endpoints: care360.Endpoints{"airtime": {Name: "airtime", URL: srv.URL, Timeout: time.Second}}})
 	w.Start()
 	c, _ := b.claimAirtime(t, "84903000005", srv.URL)
 	deadline := time.Now().Add(5 * time.Second)
@@ -227,5 +241,95 @@ func TestWorkerLifecycle(t *testing.T) {
 	}
 	if claim, _, _, _, _, _ := b.state(t, c); claim != "done" || op.calls() != 1 {
 		t.Fatalf("claim %s after %d calls", claim, op.calls())
+	}
+}
+
+func TestProvisionRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	target := &operator{script: []int{200}}
+	tsrv := httptest.NewServer(target)
+	t.Cleanup(tsrv.Close)
+	redir := httptest.NewServer(http.RedirectHandler(tsrv.URL+"/collect", http.StatusTemporaryRedirect))
+	t.Cleanup(redir.Close)
+	c, _ := b.claimAirtime(t, "84903000006", redir.URL)
+	b.drain(t)
+	claim, call, attempts, last, spendable, stock := b.state(t, c)
+	if claim != "failed" || call != "failed" || attempts != 1 || last != 307 || spendable != 5000 || stock != 5 || target.calls() != 0 {
+		t.Fatalf("claim %s call %s attempts %d last %d spendable %d stock %d target saw %d", claim, call, attempts, last, spendable, stock, target.calls())
+	}
+}
+
+// An endpoint whose certificate no trusted authority signed is never
+// called: the attempts fail and the points come back.
+func TestProvisionUntrustedTLSFails(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	op := &operator{script: []int{200}}
+	srv := httptest.NewTLSServer(op)
+	t.Cleanup(srv.Close)
+	c, _ := b.claimAirtime(t, "84903000007", srv.URL)
+	b.drain(t)
+	claim, call, attempts, _, spendable, stock := b.state(t, c)
+	var lastErr string
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT last_error FROM provision_calls WHERE claim_id = $1`, c.ID).Scan(&lastErr); err != nil {
+		t.Fatal(err)
+	}
+	if claim != "failed" || call != "failed" || attempts != 3 || spendable != 5000 || stock != 5 || op.calls() != 0 ||
+		!strings.Contains(lastErr, "certificate") || strings.Contains(lastErr, srv.URL) {
+		t.Fatalf("claim %s call %s attempts %d spendable %d stock %d operator saw %d error %q",
+			claim, call, attempts, spendable, stock, op.calls(), lastErr)
+	}
+}
+
+// The configured headers (the operator's credentials) reach the endpoint,
+// over TLS the worker trusts; they appear in no log line.
+func TestProvisionSendsConfiguredHeaders(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var got http.Header
+	var mu sync.Mutex
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = r.Header.Clone()
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	var logs bytes.Buffer
+	b.w = provision.New(provision.Config{Queue: b.cat, Transport: srv.Client().Transport,
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Endpoints: care360.Endpoints{"airtime": {Name: "airtime", URL: srv.URL + "/topup", Timeout: time.Second,
+			Headers: map[string]string{"Authorization": "Bearer s3cret-token", "X-Partner": "care360"}}}})
+	c, _ := b.claimAirtime(t, "84903000008", srv.URL)
+	b.drain(t)
+	if claim, _, _, _, _, _ := b.state(t, c); claim != "done" {
+		t.Fatalf("claim %s", claim)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got.Get("Authorization") != "Bearer s3cret-token" || got.Get("X-Partner") != "care360" || got.Get("Idempotency-Key") != c.Code {
+		t.Fatalf("endpoint saw headers %v", got)
+	}
+	if logs.Len() == 0 || strings.Contains(logs.String(), "s3cret") {
+		t.Fatalf("logs: %s", logs.String())
+	}
+}
+
+// A call queued before endpoints were configured (its gift held a URL
+// staff typed) is never made: it fails at once and refunds.
+func TestProvisionCallWithoutEndpointRefunds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	op := &operator{script: []int{200}}
+	srv := httptest.NewServer(op)
+	t.Cleanup(srv.Close)
+	c, _ := b.claimAirtime(t, "84903000009", srv.URL)
+	if _, err := b.db.Pool().Exec(b.ctx, `UPDATE provision_calls SET endpoint = '', retired_url = $2 WHERE claim_id = $1`, c.ID, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	b.drain(t)
+	claim, call, attempts, _, spendable, stock := b.state(t, c)
+	if claim != "failed" || call != "failed" || attempts != 1 || spendable != 5000 || stock != 5 || op.calls() != 0 {
+		t.Fatalf("claim %s call %s attempts %d spendable %d stock %d operator saw %d", claim, call, attempts, spendable, stock, op.calls())
 	}
 }

@@ -78,7 +78,7 @@ func TestCreateGiftValidatesAndReplays(t *testing.T) {
 		func(g *care360.Gift) { g.Stock = -1 },                                     //
 		func(g *care360.Gift) { g.ValidUntil = g.ValidFrom },                       // empty window
 		func(g *care360.Gift) { g.Tiers = []care360.Tier{"gold"} },                 // API spelling only
-		func(g *care360.Gift) { g.Kind = care360.GiftAirtime; g.Value = 10000 },    // no provisioning URL
+		func(g *care360.Gift) { g.Kind = care360.GiftAirtime; g.Value = 10000 },    // no provisioning endpoint
 		func(g *care360.Gift) { g.Kind = care360.GiftVoucher },                     // voucher stock comes from codes
 		func(g *care360.Gift) { g.Segment.Gender = care360.GenderFemale },          // segments are for campaign gifts
 		func(g *care360.Gift) { g.Limit = care360.MaxGiftLimit + 1; g.Name = "x" }, //

@@ -43,7 +43,7 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 		var seg segmentDoc
 		var used int
 		if err := rows.Scan(&g.ID, &g.Name, &g.NameEn, &g.Kind, &g.Occasion, &g.Cost, &tiers, &seg, &g.Limit,
-			&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionURL, &g.CreatedAt, &g.UpdatedAt, &g.Stock, &g.Claimed, &used); err != nil {
+			&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionEndpoint, &g.CreatedAt, &g.UpdatedAt, &g.Stock, &g.Claimed, &used); err != nil {
 			return nil, err
 		}
 		g.Tiers = tierList(tiers)
@@ -174,8 +174,8 @@ func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *ca
 	}
 	if g.Kind.Provisioned() {
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO provision_calls (claim_id, msisdn, kind, value, url, not_before, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6, $6)`, cl.ID, sub.MSISDN, g.Kind, g.Value, g.ProvisionURL, now); err != nil {
+			INSERT INTO provision_calls (claim_id, msisdn, kind, value, endpoint, not_before, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6, $6)`, cl.ID, sub.MSISDN, g.Kind, g.Value, g.ProvisionEndpoint, now); err != nil {
 			return nil, err
 		}
 	}

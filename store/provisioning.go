@@ -23,13 +23,13 @@ func (c *Catalog) ClaimCalls(ctx context.Context, owner string, max int, lease t
 			ORDER BY not_before LIMIT $3 FOR UPDATE SKIP LOCKED
 		) d, gift_claims k
 		WHERE p.id = d.id AND k.id = p.claim_id
-		RETURNING p.id, p.claim_id, p.msisdn, p.kind, p.value, p.url, p.attempts, k.code`, owner, now, max, lease)
+		RETURNING p.id, p.claim_id, p.msisdn, p.kind, p.value, p.endpoint, p.attempts, k.code`, owner, now, max, lease)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.ProvisionCall, error) {
 		var pc care360.ProvisionCall
-		err := r.Scan(&pc.ID, &pc.ClaimID, &pc.MSISDN, &pc.Kind, &pc.Value, &pc.URL, &pc.Attempts, &pc.Reference)
+		err := r.Scan(&pc.ID, &pc.ClaimID, &pc.MSISDN, &pc.Kind, &pc.Value, &pc.Endpoint, &pc.Attempts, &pc.Reference)
 		return pc, err
 	})
 }

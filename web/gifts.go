@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -15,6 +17,9 @@ type LoyaltyConfig struct {
 	Gifts  care360.GiftService
 	Offers care360.OfferService
 	Claims care360.ClaimReporter // GET /api/v1/reports/claims; nil: 503
+	// ProvisionEndpoints are the names of the configured endpoints an
+	// airtime or data gift may name (CARE360_CONFIG "endpoints").
+	ProvisionEndpoints []string
 }
 
 func (s *Server) loyaltyRoutes(r *mux.Router) {
@@ -39,31 +44,31 @@ func (s *Server) loyaltyReady(w http.ResponseWriter, r *http.Request) bool {
 
 // giftJSON is a gift in API form.
 type giftJSON struct {
-	ID           int64       `json:"id"`
-	Name         string      `json:"name"`
-	NameEn       string      `json:"name_en"`
-	Kind         string      `json:"kind"`
-	Occasion     string      `json:"occasion"`
-	Cost         int64       `json:"cost"`
-	Tiers        []string    `json:"tiers"`
-	Segment      segmentJSON `json:"segment"`
-	Stock        int64       `json:"stock"`
-	Limit        int         `json:"limit"`
-	ValidFrom    time.Time   `json:"valid_from"`
-	ValidUntil   time.Time   `json:"valid_until"`
-	Active       bool        `json:"active"`
-	Value        int64       `json:"value,omitempty"`
-	ProvisionURL string      `json:"provision_url,omitempty"`
-	Claimed      int64       `json:"claimed"`
-	CreatedAt    time.Time   `json:"created_at"`
-	UpdatedAt    time.Time   `json:"updated_at"`
+	ID         int64       `json:"id"`
+	Name       string      `json:"name"`
+	NameEn     string      `json:"name_en"`
+	Kind       string      `json:"kind"`
+	Occasion   string      `json:"occasion"`
+	Cost       int64       `json:"cost"`
+	Tiers      []string    `json:"tiers"`
+	Segment    segmentJSON `json:"segment"`
+	Stock      int64       `json:"stock"`
+	Limit      int         `json:"limit"`
+	ValidFrom  time.Time   `json:"valid_from"`
+	ValidUntil time.Time   `json:"valid_until"`
+	Active     bool        `json:"active"`
+	Value      int64       `json:"value,omitempty"`
+	Endpoint   string      `json:"provision_endpoint,omitempty"`
+	Claimed    int64       `json:"claimed"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
 func giftOut(g *care360.Gift) giftJSON {
 	return giftJSON{
 		ID: g.ID, Name: g.Name, NameEn: g.NameEn, Kind: string(g.Kind), Occasion: string(g.Occasion), Cost: g.Cost,
 		Tiers: tierStrings(g.Tiers), Segment: segmentOut(g.Segment), Stock: g.Stock, Limit: g.Limit,
-		ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil, Active: g.Active, Value: g.Value, ProvisionURL: g.ProvisionURL,
+		ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil, Active: g.Active, Value: g.Value, Endpoint: g.ProvisionEndpoint,
 		Claimed: g.Claimed, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
 	}
 }
@@ -84,7 +89,8 @@ type giftRequest struct {
 	ValidUntil     string      `json:"valid_until"`
 	Active         *bool       `json:"active"`
 	Value          int64       `json:"value"`
-	ProvisionURL   string      `json:"provision_url"`
+	Endpoint       string      `json:"provision_endpoint"`
+	URL            *string     `json:"provision_url"` // refused: see checkEndpoint
 	IdempotencyKey string      `json:"idempotency_key"`
 }
 
@@ -95,14 +101,17 @@ func (s *Server) postGift(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req giftRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	err := decodeJSON(w, r, &req)
+	if err == nil {
+		err = s.checkEndpoint(req.URL, &req.Endpoint)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	g := &care360.Gift{Name: req.Name, NameEn: req.NameEn, Kind: care360.GiftKind(req.Kind), Occasion: care360.Occasion(req.Occasion),
 		Cost: req.Cost, Tiers: tiers(req.Tiers), Stock: req.Stock, Limit: req.Limit, Active: req.Active == nil || *req.Active,
-		Value: req.Value, ProvisionURL: req.ProvisionURL}
-	var err error
+		Value: req.Value, ProvisionEndpoint: req.Endpoint}
 	if g.Segment, err = s.segmentIn(req.Segment); err == nil {
 		g.ValidFrom, g.ValidUntil, err = window(req.ValidFrom, req.ValidUntil)
 	}
@@ -122,6 +131,27 @@ func (s *Server) postGift(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeCreated(w, replay, giftOut(out))
+}
+
+// checkEndpoint refuses a provisioning URL (staff never choose where the
+// gateway sends a subscriber's MSISDN, PRODUCT.md §9) and an endpoint name
+// that is not configured.
+func (s *Server) checkEndpoint(url, name *string) error {
+	names := s.loyalty.ProvisionEndpoints
+	if url != nil {
+		return care360.Errorf(care360.EINVALID, "provision_url is not accepted: name a configured endpoint with provision_endpoint (configured: %s)", endpointList(names))
+	}
+	if name != nil && *name != "" && !slices.Contains(names, *name) {
+		return care360.Errorf(care360.EINVALID, "unknown endpoint %q: provision_endpoint must be one of the endpoints in CARE360_CONFIG (configured: %s)", *name, endpointList(names))
+	}
+	return nil
+}
+
+func endpointList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // writeCreated answers 201 with v, or 200 when the request repeated an
@@ -178,17 +208,18 @@ func (s *Server) getGift(w http.ResponseWriter, r *http.Request) {
 // giftPatch is the body of PATCH /api/v1/gifts/{id}: only the fields
 // present change. A gift's kind and occasion are what it is, so they stay.
 type giftPatch struct {
-	Name         *string   `json:"name"`
-	NameEn       *string   `json:"name_en"`
-	Cost         *int64    `json:"cost"`
-	Tiers        *[]string `json:"tiers"`
-	Stock        *int64    `json:"stock"`
-	Limit        *int      `json:"limit"`
-	ValidFrom    *string   `json:"valid_from"`
-	ValidUntil   *string   `json:"valid_until"`
-	Active       *bool     `json:"active"`
-	Value        *int64    `json:"value"`
-	ProvisionURL *string   `json:"provision_url"`
+	Name       *string   `json:"name"`
+	NameEn     *string   `json:"name_en"`
+	Cost       *int64    `json:"cost"`
+	Tiers      *[]string `json:"tiers"`
+	Stock      *int64    `json:"stock"`
+	Limit      *int      `json:"limit"`
+	ValidFrom  *string   `json:"valid_from"`
+	ValidUntil *string   `json:"valid_until"`
+	Active     *bool     `json:"active"`
+	Value      *int64    `json:"value"`
+	Endpoint   *string   `json:"provision_endpoint"`
+	URL        *string   `json:"provision_url"` // refused: see checkEndpoint
 }
 
 func (s *Server) patchGift(w http.ResponseWriter, r *http.Request) {
@@ -196,12 +227,16 @@ func (s *Server) patchGift(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p giftPatch
-	if err := decodeJSON(w, r, &p); err != nil {
+	err := decodeJSON(w, r, &p)
+	if err == nil {
+		err = s.checkEndpoint(p.URL, p.Endpoint)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	u := care360.GiftUpdate{Name: p.Name, NameEn: p.NameEn, Cost: p.Cost, Stock: p.Stock, Limit: p.Limit,
-		Active: p.Active, Value: p.Value, ProvisionURL: p.ProvisionURL}
+		Active: p.Active, Value: p.Value, ProvisionEndpoint: p.Endpoint}
 	if p.Tiers != nil {
 		ts := tiers(*p.Tiers)
 		u.Tiers = &ts
@@ -229,7 +264,8 @@ func (s *Server) patchGift(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, giftOut(g))
 }
 
-// codeRow is one row's fate in a code upload; row counts the header as 1.
+// codeRow is one row's fate in a code upload; row is the line number
+// (the header is line 1).
 type codeRow struct {
 	Row    int    `json:"row"`
 	Code   string `json:"code"`
@@ -237,61 +273,49 @@ type codeRow struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-type codeReport struct {
-	Accepted  int       `json:"accepted"`
-	Duplicate int       `json:"duplicate"`
-	Rejected  int       `json:"rejected"`
-	Rows      []codeRow `json:"rows"`
-}
+func (c codeRow) result() string { return c.Result }
 
 // postCodes is POST /api/v1/gifts/{id}/codes: a UTF-8 CSV with a header row
-// that has a code column, as the body or a multipart file. It answers 200
-// with a result per row; codes already in the pool, or repeated in the
-// file, are duplicates. The accepted codes are added to the stock.
+// that has a code column, as the body or a multipart file. It reads the
+// file a line at a time and adds the codes in chunks (bounded memory
+// whatever the size), and answers 200 with a result per row; codes already
+// in the pool, or repeated in the file, are duplicates; a line that cannot
+// be read or is over 64 KiB is rejected. The accepted codes are added to
+// the stock.
 func (s *Server) postCodes(w http.ResponseWriter, r *http.Request) {
 	if !s.loyaltyReady(w, r) {
 		return
 	}
-	data, err := readCSVUpload(w, r)
+	src, err := csvUpload(w, r, maxCSVBytes)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	rows, col, err := parseCSV(data, "code")
+	cr := newCSVReader(src, s.maxCSVRows)
+	col, err := cr.header("code", "a header row with a code column and one code per row")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if len(rows) > maxCodes {
-		s.writeError(w, r, care360.Errorf(care360.EINVALID, "at most %d codes per upload", maxCodes))
-		return
-	}
-	codes := make([]string, len(rows))
-	for i, rec := range rows {
-		codes[i] = rec[col]
-	}
-	results, err := s.loyalty.Gifts.AddCodes(r.Context(), pathID(r), codes)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rep := codeReport{Rows: make([]codeRow, 0, len(results))}
-	for _, res := range results {
-		rep.Rows = append(rep.Rows, codeRow{Row: res.Row + 1, Code: res.Code, Result: res.Result, Reason: res.Reason})
-		switch res.Result {
-		case care360.CodeAccepted:
-			rep.Accepted++
-		case care360.CodeDuplicate:
-			rep.Duplicate++
-		default:
-			rep.Rejected++
+	var rows []codeRow
+	var codes []string
+	var at []int // index into rows of each code sent to the store
+	answerUpload(s, w, r, cr, col, "code", func(cells []csvCell) ([]codeRow, error) {
+		rows, codes, at = rows[:0], codes[:0], at[:0]
+		for _, c := range cells {
+			if c.Problem == "" {
+				codes, at = append(codes, c.Value), append(at, len(rows))
+			}
+			rows = append(rows, codeRow{Row: c.Line, Code: c.Value, Result: care360.CodeRejected, Reason: c.Problem})
 		}
-	}
-	writeJSON(w, http.StatusOK, rep)
+		// Also with no rows at all: an unknown gift is a 404.
+		results, err := s.loyalty.Gifts.AddCodes(r.Context(), pathID(r), codes)
+		for i, res := range results {
+			rows[at[i]].Result, rows[at[i]].Reason = res.Result, res.Reason
+		}
+		return rows, err
+	})
 }
-
-// maxCodes bounds one upload: a pool is loaded in one statement.
-const maxCodes = 1_000_000
 
 // pathID is the {id} of the route, which the route's pattern keeps to
 // digits; one too large to be an id is no gift.

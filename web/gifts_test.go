@@ -15,7 +15,7 @@ import (
 func withLoyalty(c *web.Config) {
 	db := c.Subscribers.(*store.DB)
 	cat := store.NewCatalog(db, store.NewSMS(db, care360.SMSRules{}), store.CatalogOptions{})
-	c.Loyalty = &web.LoyaltyConfig{Gifts: cat, Offers: cat, Claims: cat}
+	c.Loyalty = &web.LoyaltyConfig{Gifts: cat, Offers: cat, Claims: cat, ProvisionEndpoints: []string{"airtime", "data"}}
 }
 
 type gift struct {
@@ -72,6 +72,44 @@ func TestGiftsAPI(t *testing.T) {
 	}
 }
 
+// Staff choose a configured endpoint by name and can never make the
+// gateway call a URL of their choosing (PRODUCT.md §9).
+func TestGiftProvisionEndpointOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withLoyalty)
+	const airtime = `{"name":"Nap 10k","kind":"airtime","cost":10,"stock":1,"value":10000,%s"valid_from":"2026-11-01T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"}`
+	for _, c := range []struct{ field, msg string }{
+		{`"provision_url":"https://collector.example/x",`, "provision_endpoint"},
+		{`"provision_url":"https://collector.example/x","provision_endpoint":"airtime",`, "provision_url"},
+		{`"provision_endpoint":"collector",`, `unknown endpoint "collector"`},
+	} {
+		e := b.do(t, http.MethodPost, "/api/v1/gifts", fmt.Sprintf(airtime, c.field)).errorOf(t, http.StatusBadRequest, care360.EINVALID)
+		if !strings.Contains(e.Error.Message, c.msg) {
+			t.Errorf("%s: message %q, want %q", c.field, e.Error.Message, c.msg)
+		}
+	}
+	res := b.do(t, http.MethodPost, "/api/v1/gifts", fmt.Sprintf(airtime, `"provision_endpoint":"airtime",`))
+	var g struct {
+		ID       int64  `json:"id"`
+		Endpoint string `json:"provision_endpoint"`
+	}
+	res.json(t, &g)
+	if res.status != http.StatusCreated || g.Endpoint != "airtime" || strings.Contains(string(res.body), "provision_url") {
+		t.Fatalf("create: %d %s", res.status, res.body)
+	}
+	path := fmt.Sprintf("/api/v1/gifts/%d", g.ID)
+	e := b.do(t, http.MethodPatch, path, `{"provision_url":"https://collector.example/x"}`).errorOf(t, http.StatusBadRequest, care360.EINVALID)
+	if !strings.Contains(e.Error.Message, "provision_endpoint") {
+		t.Errorf("patch with a URL: %q", e.Error.Message)
+	}
+	b.do(t, http.MethodPatch, path, `{"provision_endpoint":"collector"}`).errorOf(t, http.StatusBadRequest, care360.EINVALID)
+	res = b.do(t, http.MethodPatch, path, `{"provision_endpoint":"data"}`)
+	res.json(t, &g)
+	if res.status != http.StatusOK || g.Endpoint != "data" {
+		t.Fatalf("patch: %d %s", res.status, res.body)
+	}
+}
+
 func TestGiftsAPIBadInput(t *testing.T) {
 	t.Parallel()
 	b := setup(t, withLoyalty)
@@ -84,7 +122,7 @@ func TestGiftsAPIBadInput(t *testing.T) {
 		{`{"name":"x","kind":"lottery","cost":100,"valid_from":"2026-11-01T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"}`, "kind must be"},
 		{`{"name":"x","kind":"partner","cost":0,"stock":1,"valid_from":"2026-11-01T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"}`, "cost must be"},
 		{`{"name":"x","kind":"partner","cost":10,"stock":1,"valid_from":"2027-01-01T00:00:00Z","valid_until":"2026-11-01T00:00:00Z"}`, "valid_until after valid_from"},
-		{`{"name":"x","kind":"airtime","cost":10,"stock":1,"value":10000,"valid_from":"2026-11-01T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"}`, "provision_url"},
+		{`{"name":"x","kind":"airtime","cost":10,"stock":1,"value":10000,"valid_from":"2026-11-01T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"}`, "provision_endpoint"},
 		{`{"name":"x","kind":"partner","occasion":"segment","stock":1,"segment":{"msisdns":["12"]},"valid_from":"2026-11-01T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"}`, "segment.msisdns[0]"},
 	} {
 		e := b.do(t, http.MethodPost, "/api/v1/gifts", c.body).errorOf(t, http.StatusBadRequest, care360.EINVALID)
@@ -134,10 +172,9 @@ func TestGiftCodesUpload(t *testing.T) {
 		t.Fatalf("stock %d after 3 codes", g.Stock)
 	}
 	for body, msg := range map[string]string{
-		"voucher\nAAAA\n":  "no code column",
-		"":                 "empty",
-		"code\n\"AAAA\n":   "malformed CSV",
-		"code\n\xff\xfe\n": "not UTF-8",
+		"voucher\nAAAA\n": "no code column",
+		"":                "empty",
+		"\xff\xfe\n":      "not UTF-8",
 	} {
 		e := b.send(t, http.MethodPost, path, body, "Bearer "+b.token).errorOf(t, http.StatusBadRequest, care360.EINVALID)
 		if !strings.Contains(e.Error.Message, msg) {

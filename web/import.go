@@ -1,10 +1,7 @@
 package web
 
 import (
-	"bufio"
 	"crypto/rand"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -12,16 +9,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
 	"github.com/care360/care360"
 )
-
-// maxImportBytes bounds an upload: 1,000,000 subscribers of a hundred bytes
-// fit five times over.
-const maxImportBytes = 512 << 20
 
 // importJSON is an import's progress, and once done its report. Rows counts
 // data rows read; taken those written (created, updated or unchanged).
@@ -74,14 +66,12 @@ func (s *Server) importSubscribers(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = newImportID()
 	}
-	src, err := csvUpload(w, r, maxImportBytes)
+	src, err := csvUpload(w, r, maxCSVBytes)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	cr := csv.NewReader(bufio.NewReaderSize(src, 256<<10))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
+	cr := newCSVReader(src, s.maxCSVRows)
 	cols, err := importHeader(cr)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -137,13 +127,10 @@ func csvUpload(w http.ResponseWriter, r *http.Request, limit int64) (io.Reader, 
 
 // importHeader reads the header row and returns the index of each of
 // care360.ImportColumns in it (-1 when absent).
-func importHeader(cr *csv.Reader) ([]int, error) {
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, care360.Errorf(care360.EINVALID, "the CSV is empty: send the header row %s and a row per subscriber", strings.Join(care360.ImportColumns, ","))
-	}
+func importHeader(cr *csvReader) ([]int, error) {
+	header, err := cr.headerFields("the header row " + strings.Join(care360.ImportColumns, ",") + " and a row per subscriber")
 	if err != nil {
-		return nil, csvError(err)
+		return nil, err
 	}
 	cols := make([]int, len(care360.ImportColumns))
 	for i := range cols {
@@ -166,58 +153,45 @@ func importHeader(cr *csv.Reader) ([]int, error) {
 	return cols, nil
 }
 
-// importRows yields each data row, checked; a row with the wrong number
-// of fields is rejected, a file that is not CSV or not UTF-8 ends the
-// import with an error.
-func (s *Server) importRows(cr *csv.Reader, cols []int) func(yield func(care360.ImportRow, error) bool) {
+// importRows yields each data row, checked; a row that cannot be read (a
+// line over 64 KiB, bad quoting, not UTF-8) or has the wrong number of
+// fields is rejected, and the import goes on. A body that cannot be read
+// at all ends the import with an error.
+func (s *Server) importRows(cr *csvReader, cols []int) func(yield func(care360.ImportRow, error) bool) {
 	return func(yield func(care360.ImportRow, error) bool) {
 		var width int
 		for _, c := range cols {
 			width = max(width, c+1)
 		}
-		for row := 2; ; row++ {
-			rec, err := cr.Read()
+		for {
+			rec, err := cr.next()
 			if err == io.EOF {
 				return
 			}
 			if err != nil {
-				yield(care360.ImportRow{}, csvError(err))
+				yield(care360.ImportRow{}, err)
 				return
 			}
-			for _, f := range rec {
-				if !utf8.ValidString(f) {
-					yield(care360.ImportRow{}, care360.Errorf(care360.EINVALID, "the CSV is not UTF-8 (row %d)", row))
-					return
-				}
-			}
 			field := func(i int) string {
-				if cols[i] < 0 || cols[i] >= len(rec) {
+				if cols[i] < 0 || cols[i] >= len(rec.Fields) {
 					return ""
 				}
-				return rec[cols[i]]
+				return rec.Fields[cols[i]]
 			}
-			ir := care360.NewImportRow(s.numbering, row, field(0), field(1), field(2), field(3), field(4), field(5))
-			if len(rec) < width {
-				ir = care360.ImportRow{Row: row, Raw: field(0), Reject: fmt.Sprintf("%d fields, the header has %d", len(rec), width)}
+			var ir care360.ImportRow
+			switch {
+			case rec.Problem != "":
+				ir = care360.ImportRow{Row: rec.Line, Reject: rec.Problem}
+			case len(rec.Fields) < width:
+				ir = care360.ImportRow{Row: rec.Line, Raw: field(0), Reject: fmt.Sprintf("%d fields, the header has %d", len(rec.Fields), width)}
+			default:
+				ir = care360.NewImportRow(s.numbering, rec.Line, field(0), field(1), field(2), field(3), field(4), field(5))
 			}
 			if !yield(ir, nil) {
 				return
 			}
 		}
 	}
-}
-
-// csvError says where a CSV went wrong without Go's wording.
-func csvError(err error) error {
-	var pe *csv.ParseError
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return care360.Errorf(care360.EINVALID, "the CSV is larger than %d MiB", maxImportBytes>>20)
-	case errors.As(err, &pe):
-		return care360.Errorf(care360.EINVALID, "malformed CSV at line %d: %v", pe.Line, pe.Err)
-	}
-	return care360.Errorf(care360.EINVALID, "could not read the CSV")
 }
 
 // newImportID names an import whose client did not: the time, then random

@@ -49,6 +49,8 @@ type Config struct {
 	// RoleLimits bound the points adjustments of staff below admin
 	// (PRODUCT.md §9); zero fields take care360.DefaultRoleLimits.
 	RoleLimits care360.RoleLimits
+	// MaxCSVRows bounds the data rows of one CSV upload (0: 10,000,000).
+	MaxCSVRows int
 	// Extra, if set, mounts more routes on the same router after the built-in
 	// ones. They share the metrics, logging and panic recovery, and any of
 	// them under /api/ the bearer-token check. A catch-all route would hide
@@ -80,6 +82,7 @@ type Server struct {
 	draws       *DrawsConfig
 	ledger      *LedgerConfig
 	roleLimits  care360.RoleLimits
+	maxCSVRows  int
 	tokenHash   [32]byte // SHA-256 of the admin token; see authorized
 	tokenSet    bool
 	bounds      Bounds
@@ -106,6 +109,7 @@ func NewServer(cfg Config) *Server {
 		draws:       cfg.Draws,
 		ledger:      cfg.Ledger,
 		roleLimits:  cfg.RoleLimits.WithDefaults(),
+		maxCSVRows:  cfg.MaxCSVRows,
 	}
 	s.bounds, s.clientAddr = cfg.Bounds.withDefaults(), cfg.ClientAddr
 	if s.clientAddr == nil {

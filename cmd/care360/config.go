@@ -59,6 +59,12 @@ type Config struct {
 	// (CARE360_CONFIG "role_limits"; PRODUCT.md §9).
 	RoleLimits care360.RoleLimits
 	JSONLogs   bool
+	// Endpoints are the outbound HTTP services (CARE360_CONFIG
+	// "endpoints"): the only places provisioning calls go (PRODUCT.md §9).
+	Endpoints care360.Endpoints
+	// CSVMaxRows bounds the data rows of one CSV upload (CARE360_CONFIG
+	// "csv_max_rows"; 0: 10,000,000).
+	CSVMaxRows int
 }
 
 // fileConfig is CARE360_CONFIG: what environment variables cannot say well.
@@ -89,6 +95,12 @@ type fileConfig struct {
 		PointsPerRequest int64 `json:"points_per_request"`
 		PointsPerDay     int64 `json:"points_per_day"`
 	} `json:"role_limits"`
+	Endpoints map[string]struct {
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+		Timeout string            `json:"timeout"` // default 3s
+	} `json:"endpoints"`
+	CSVMaxRows int `json:"csv_max_rows"`
 }
 
 // LoadConfig reads the environment through getenv. Unset variables take the
@@ -182,7 +194,7 @@ func readFile(path string, profiles map[string]gateway.Profile) (*fileConfig, er
 	return &f, nil
 }
 
-// apply adds the binds and tier thresholds of the configuration file.
+// apply adds the binds, endpoints and tier thresholds of the configuration file.
 func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profile gateway.Profile, tps, window int) error {
 	if f.DBConns.USSD < 0 || f.DBConns.API < 0 {
 		return fmt.Errorf("db_conns: want positive numbers of connections")
@@ -213,6 +225,27 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 		}
 		c.Binds = append(c.Binds, bc)
 	}
+	for name, e := range f.Endpoints {
+		ep := care360.Endpoint{Name: name, URL: e.URL, Headers: e.Headers, Timeout: care360.DefaultEndpointTimeout}
+		if e.Timeout != "" {
+			d, err := time.ParseDuration(e.Timeout)
+			if err != nil {
+				return fmt.Errorf("endpoints.%s.timeout: want a duration such as 3s, got %q", name, e.Timeout)
+			}
+			ep.Timeout = d
+		}
+		if err := ep.Validate(); err != nil {
+			return fmt.Errorf("endpoints.%s: %w", name, err)
+		}
+		if c.Endpoints == nil {
+			c.Endpoints = care360.Endpoints{}
+		}
+		c.Endpoints[name] = ep
+	}
+	if f.CSVMaxRows < 0 {
+		return fmt.Errorf("csv_max_rows: want a positive number of rows")
+	}
+	c.CSVMaxRows = f.CSVMaxRows
 	if len(f.TierThresholds) > 0 {
 		if len(f.TierThresholds) != len(care360.Tiers) {
 			return fmt.Errorf("tier_thresholds: want %d numbers", len(care360.Tiers))

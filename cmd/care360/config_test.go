@@ -33,7 +33,8 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	                "ops_abort":[32],"op_continue":2,"op_end":17,"key":"session","code_in":"short_message"}],
 	  "binds": [{"addr":"10.0.0.9:2775","system_id":"ussd1","password":"p","profile":"acme","tps":50}],
 	  "tier_thresholds": [0, 1000, 3000, 8000, 15000],
-	  "role_limits": {"points_per_request": 2000}
+	  "role_limits": {"points_per_request": 2000},
+	  "csv_max_rows": 500000
 	}`), 0o600)
 	env := map[string]string{
 		"CARE360_SMPP_ADDR":    "smsc-a:2775, smsc-b:2775",
@@ -53,6 +54,9 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	}
 	if b := c.Binds[2]; b.Addr != "10.0.0.9:2775" || b.TPS != 50 || b.Profile.Name != "acme" || b.Profile.LimitGSM != 160 || b.SystemID != "ussd1" {
 		t.Errorf("file bind: %+v", b)
+	}
+	if c.CSVMaxRows != 500000 {
+		t.Errorf("csv_max_rows %d", c.CSVMaxRows)
 	}
 	if c.TierRules.Thresholds[4] != 15000 {
 		t.Errorf("thresholds %v", c.TierRules.Thresholds)
@@ -118,6 +122,42 @@ func TestLoadConfigUSSDHTTP(t *testing.T) {
 		})
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s malformed: %v", name, err)
+		}
+	}
+}
+
+func TestLoadConfigEndpoints(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o600)
+		return p
+	}
+	good := write("good.json", `{"endpoints": {
+	  "airtime": {"url": "https://prov.operator/topup", "headers": {"Authorization": "Bearer k"}, "timeout": "5s"},
+	  "data": {"url": "http://10.0.0.7:8080/data"}}}`)
+	c, err := LoadConfig(func(k string) string { return map[string]string{"CARE360_CONFIG": good}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, d := c.Endpoints["airtime"], c.Endpoints["data"]
+	if a.URL != "https://prov.operator/topup" || a.Timeout != 5*time.Second || a.Headers["Authorization"] != "Bearer k" ||
+		d.Timeout != 3*time.Second || d.Name != "data" || strings.Join(c.Endpoints.Names(), ",") != "airtime,data" {
+		t.Fatalf("endpoints: %+v", c.Endpoints)
+	}
+	for want, body := range map[string]string{
+		"endpoints.a: endpoint a: url must be an absolute":  `{"endpoints":{"a":{"url":"/relative"}}}`,
+		"endpoints.b: endpoint b: url must be":              `{"endpoints":{"b":{"url":"ftp://x/y"}}}`,
+		"endpoints.c.timeout":                               `{"endpoints":{"c":{"url":"https://x/","timeout":"soon"}}}`,
+		"endpoints.d: endpoint d: timeout must be positive": `{"endpoints":{"d":{"url":"https://x/","timeout":"-1s"}}}`,
+		"must not carry credentials":                        `{"endpoints":{"e":{"url":"https://u:p@x/"}}}`,
+		`unknown field "token"`:                             `{"endpoints":{"f":{"url":"https://x/","token":"t"}}}`,
+	} {
+		p := write("bad.json", body)
+		_, err := LoadConfig(func(k string) string { return map[string]string{"CARE360_CONFIG": p}[k] })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v; want one naming %q", body, err, want)
 		}
 	}
 }

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,14 +20,14 @@ import (
 // (testdata/loyalty/*.txt) like TestDialogues, over SMPP and over HTTP.
 // Gifts and offers are seen by every subscriber, so each transcript runs on
 // a gateway and a database of its own, which it fills with @api; an
-// operator's provisioning interface answers airtime and data top-ups.
+// operator's provisioning interface, configured as the endpoints "airtime"
+// and "data", answers top-ups.
 // Besides {expiry}, these transcripts may use:
 //
 //	{time+N}   an RFC 3339 time N days from now (N may be negative)
 //	{ddmm+N}   the date N days from today as a flight is typed (2811)
 //	{date+N}   the same date as screens and SMS show it (28/11/2026)
 //	{birthday} a birthday in the current month
-//	{provision} the URL of the operator's provisioning interface
 //	@sms TEXT  the member received an SMS (parts joined) matching TEXT,
 //	           where * stands for any characters
 func TestLoyaltyDialogues(t *testing.T) {
@@ -40,21 +40,20 @@ func TestLoyaltyDialogues(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(operator.Close)
+	config := filepath.Join(t.TempDir(), "care360.json")
+	if err := os.WriteFile(config, fmt.Appendf(nil, `{"endpoints":{"airtime":{"url":%[1]q},"data":{"url":%[1]q}}}`, operator.URL+"/provision"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range files {
 		for _, path := range []string{"smpp", "http"} {
 			t.Run(strings.TrimSuffix(filepath.Base(f), ".txt")+"/"+path, func(t *testing.T) {
 				t.Parallel()
-				h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
-				provisionURLs.Store(h, operator.URL+"/provision")
-				t.Cleanup(func() { provisionURLs.Delete(h) })
+				h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t), "CARE360_CONFIG": config})
 				runTranscript(t, h, f, path)
 			})
 		}
 	}
 }
-
-// provisionURLs holds each harness's provisioning URL for {provision}.
-var provisionURLs sync.Map // *harness → string
 
 var placeholderRE = regexp.MustCompile(`\{(time|ddmm|date)([+-][0-9]+)\}`)
 
@@ -77,9 +76,6 @@ func expand(h *harness, line string) string {
 			return d.Format("02/01/2006")
 		}
 	})
-	if u, ok := provisionURLs.Load(h); ok {
-		line = strings.ReplaceAll(line, "{provision}", u.(string))
-	}
 	return strings.ReplaceAll(line, "{birthday}", fmt.Sprintf("1990-%02d-15", now.Month()))
 }
 

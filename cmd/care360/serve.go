@@ -138,10 +138,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ClientAddr: func(r *http.Request) netip.Addr { return web.ClientAddr(r, c.TrustedProxies) },
 		Admin:      &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, Location: c.Location},
 		SMS:        &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS},
-		Loyalty:    &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog},
+		Loyalty:    &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog, ProvisionEndpoints: c.Endpoints.Names()},
 		Ledger:     &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB},
 		Draws:      &web.DrawsConfig{Draws: draws, Spins: spins},
 		RoleLimits: c.RoleLimits,
+		MaxCSVRows: c.CSVMaxRows,
 		USSD: &web.USSDConfig{
 			Service: ussd, Dialogues: m.DB, Allow: c.HTTPAllow, IdleTimeout: c.IdleTimeout,
 			Token: c.HTTPToken, TrustedProxies: c.TrustedProxies,
@@ -164,7 +165,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	m.Gateway.Start()
 	m.Traffic.Start()
-	m.Provision = provision.New(provision.Config{Queue: apiCatalog, Logger: m.Logger})
+	m.Provision = provision.New(provision.Config{Queue: apiCatalog, Endpoints: c.Endpoints, Logger: m.Logger})
 	m.Provision.Start()
 	m.Jobs.Start()
 	m.Logger.Info("care360 serving", "http", m.HTTPAddr(), "smsc", len(c.Binds), "ussd_code", c.USSDCode)
