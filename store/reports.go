@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"sync"
 	"time"
@@ -86,16 +87,21 @@ func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 // ussd_traffic every interval, so that counting costs a step nothing but a
 // mutex and a busy hour costs Postgres one upsert per instance per interval.
 // Counts not yet flushed when a process dies are lost: these are traffic
-// statistics, not money.
+// statistics, not money. A flush is never counted twice: each carries an id
+// recorded with the counts, and one whose outcome is unknown is sent again,
+// alone and with the same id, before anything counted since.
 type TrafficCounter struct {
 	db    *DB
 	every time.Duration
 
 	mu      sync.Mutex
 	pending map[time.Time]*care360.USSDHour
+	doubt   *trafficFlush // a flush that failed: it may have committed
 
 	startOnce, stopOnce sync.Once
 	stop, done          chan struct{}
+
+	afterFlush func() error // tests: an error here is a flush whose answer was lost
 }
 
 // NewTrafficCounter returns a counter that flushes every interval (5 s if
@@ -146,7 +152,7 @@ func (c *TrafficCounter) run() {
 		case <-c.stop:
 			return
 		case <-tick.C:
-			ctx, cancel := context.WithTimeout(context.Background(), c.every)
+			ctx, cancel := context.WithTimeout(context.Background(), max(c.every, 5*time.Second))
 			if err := c.Flush(ctx); err != nil {
 				c.db.log.Warn("store: ussd traffic not flushed; kept for the next try", "err", err)
 			}
@@ -168,21 +174,49 @@ func (c *TrafficCounter) Stop(ctx context.Context) error {
 	return c.Flush(ctx)
 }
 
-// Flush adds the pending counts to ussd_traffic in one statement. On failure
-// they are put back, to be added by the next flush.
-func (c *TrafficCounter) Flush(ctx context.Context) (err error) {
+// trafficFlush is one batch of counts under the id that makes it count once.
+type trafficFlush struct {
+	id    []byte
+	batch map[time.Time]*care360.USSDHour
+}
+
+// Flush adds the pending counts to ussd_traffic in one statement. A flush
+// that failed may still have committed (its answer lost): it is kept, with
+// its id, and sent again first by the next Flush, which adds it only if the
+// id is new.
+func (c *TrafficCounter) Flush(ctx context.Context) error {
 	c.mu.Lock()
-	batch := c.pending
-	c.pending = map[time.Time]*care360.USSDHour{}
+	f := c.doubt
+	c.doubt = nil
+	if f == nil && len(c.pending) > 0 {
+		f = &trafficFlush{id: make([]byte, 16), batch: c.pending}
+		rand.Read(f.id)
+		c.pending = map[time.Time]*care360.USSDHour{}
+	}
 	c.mu.Unlock()
-	if len(batch) == 0 {
+	if f == nil {
 		return nil
 	}
-	defer func() {
-		if err != nil {
-			c.putBack(batch)
-		}
-	}()
+	if err := c.flush(ctx, f); err != nil {
+		c.mu.Lock()
+		c.doubt = f
+		c.mu.Unlock()
+		return err
+	}
+	if c.hasPending() {
+		return c.Flush(ctx) // what was counted while a flush was in doubt
+	}
+	return nil
+}
+
+func (c *TrafficCounter) hasPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.doubt == nil && len(c.pending) > 0
+}
+
+func (c *TrafficCounter) flush(ctx context.Context, f *trafficFlush) (err error) {
+	batch := f.batch
 	var hours []time.Time
 	var dials, answers, aborts, failures []int64
 	for _, h := range batch {
@@ -190,33 +224,30 @@ func (c *TrafficCounter) Flush(ctx context.Context) (err error) {
 		dials, answers = append(dials, h.Dials), append(answers, h.Answers)
 		aborts, failures = append(aborts, h.Aborts), append(failures, h.Failures)
 	}
+	// One statement, so atomic: the id is recorded exactly when the counts
+	// are added, and an id seen before adds nothing.
 	_, err = c.db.pool.Exec(ctx, `
+		WITH f AS (
+			INSERT INTO ussd_traffic_flushes (id, flushed_at) VALUES ($6, $7)
+			ON CONFLICT (id) DO NOTHING RETURNING id
+		), old AS (
+			DELETE FROM ussd_traffic_flushes WHERE id = ANY(ARRAY(
+				SELECT id FROM ussd_traffic_flushes WHERE flushed_at < $7::timestamptz - interval '1 day' LIMIT 100))
+		)
 		INSERT INTO ussd_traffic AS t (hour, dials, answers, aborts, failures)
 		SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+		WHERE EXISTS (SELECT 1 FROM f)
 		ORDER BY 1 -- rows locked in one order by every instance
 		ON CONFLICT (hour) DO UPDATE SET dials = t.dials + excluded.dials, answers = t.answers + excluded.answers,
 			aborts = t.aborts + excluded.aborts, failures = t.failures + excluded.failures`,
-		hours, dials, answers, aborts, failures)
+		hours, dials, answers, aborts, failures, f.id, c.db.now())
+	if err == nil && c.afterFlush != nil {
+		err = c.afterFlush()
+	}
 	if err != nil {
 		return fmt.Errorf("flush ussd traffic: %w", interpretError(err))
 	}
 	return nil
-}
-
-func (c *TrafficCounter) putBack(batch map[time.Time]*care360.USSDHour) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for hour, b := range batch {
-		h := c.pending[hour]
-		if h == nil {
-			c.pending[hour] = b
-			continue
-		}
-		h.Dials += b.Dials
-		h.Answers += b.Answers
-		h.Aborts += b.Aborts
-		h.Failures += b.Failures
-	}
 }
 
 // Wrap returns a USSDService that counts every step it passes to next.

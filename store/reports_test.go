@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -122,6 +123,43 @@ func TestUSSDTraffic(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
 		t.Errorf("report (-want +got):\n%s", diff)
+	}
+}
+
+// A flush commits but its answer is lost (the connection drops after
+// COMMIT, a deadline passes as the reply is on its way): the counter cannot
+// tell, keeps the batch and flushes it again. The counts must be added once,
+// and what was counted meanwhile too.
+func TestTrafficFlushOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	c := b.db.NewTrafficCounter(time.Hour)
+	for range 4 {
+		c.Count(care360.USSDBegin, false)
+	}
+	lost := true
+	store.SetAfterFlush(c, func() error {
+		if lost {
+			lost = false
+			return errors.New("connection reset after COMMIT")
+		}
+		return nil
+	})
+	if err := c.Flush(b.ctx); err == nil {
+		t.Fatal("the lost answer was not reported")
+	}
+	c.Count(care360.USSDBegin, false) // a fifth dial, counted while the first flush was in doubt
+	for range 2 {
+		if err := c.Flush(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var dials int64
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(sum(dials), 0) FROM ussd_traffic`).Scan(&dials); err != nil {
+		t.Fatal(err)
+	}
+	if dials != 5 {
+		t.Fatalf("%d dials recorded for 5", dials)
 	}
 }
 
