@@ -74,6 +74,10 @@ const MaxUsageEvents = 100_000
 // back the 1 point that charging it earned, never 2.
 func (r UsageRules) Points(amountVND int64) int64 { return amountVND / r.VNDPerPoint }
 
+// MaxUsageIDLen bounds a billing event's id: its ledger key is "usage:" +
+// id, and a key is at most 200 bytes.
+const MaxUsageIDLen = 200 - len("usage:")
+
 // Check applies the rules that need no data to an event: a usable id, an
 // amount whose points fit one ledger change, and a time that is neither
 // ahead of the clock nor so old that its points would be born expired. It
@@ -81,8 +85,8 @@ func (r UsageRules) Points(amountVND int64) int64 { return amountVND / r.VNDPerP
 func (r UsageRules) Check(e UsageEvent, now time.Time, loc *time.Location) (rejected UsageResult, ok bool) {
 	maxVND := MaxPointsChange * r.VNDPerPoint
 	switch {
-	case strings.TrimSpace(e.ID) == "" || len(e.ID) > 200:
-		return RejectUsage(e.ID, UsageInvalidID, "id is required, at most 200 bytes"), false
+	case strings.TrimSpace(e.ID) == "" || len(e.ID) > MaxUsageIDLen:
+		return RejectUsage(e.ID, UsageInvalidID, "id is required, at most %d bytes", MaxUsageIDLen), false
 	case e.MSISDN == "":
 		return RejectUsage(e.ID, UsageInvalidMSISDN, "msisdn is required"), false
 	case e.AmountVND > maxVND || e.AmountVND < -maxVND:

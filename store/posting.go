@@ -39,6 +39,9 @@ func (l *Ledger) PostUsage(ctx context.Context) (p care360.UsagePosting, err err
 		wg.Go(func() {
 			for b := range next {
 				got, err := l.postBucket(ctx, b)
+				if l.keepsFailing(b, err) {
+					got, err = l.postBucketEach(ctx, b)
+				}
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, fmt.Errorf("bucket %d: %w", b, err))
@@ -223,4 +226,132 @@ func sum(xs []int64) (s int64) {
 		s += x
 	}
 	return s
+}
+
+// isolateAfter is how many passes in a row a bucket's posting may be
+// refused for its data before its events are posted one by one and those
+// that still fail are set aside.
+const isolateAfter = 3
+
+// keepsFailing counts a bucket's pass: true once the database has refused
+// it for its data isolateAfter times in a row. A lost connection or a
+// timeout is not the data's fault and counts for nothing: an outage must
+// never set good events aside.
+func (l *Ledger) keepsFailing(bucket int16, err error) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case err == nil:
+		delete(l.failures, bucket)
+		return false
+	case !isDataError(err):
+		return false
+	}
+	l.failures[bucket]++
+	if l.failures[bucket] < isolateAfter {
+		return false
+	}
+	delete(l.failures, bucket)
+	return true
+}
+
+// pendingEvent is one event of usage_pending.
+type pendingEvent struct {
+	ID     string    `json:"id"`
+	MSISDN string    `json:"msisdn"`
+	Points int64     `json:"points"`
+	At     time.Time `json:"at"`
+}
+
+// postBucketEach posts a bucket that keeps failing one event at a time,
+// each under a savepoint, in one transaction: an event the database
+// refuses for its data is taken off the queue and set aside with the
+// reason (PRODUCT.md §8), and every other event is posted. Slow, but only
+// ever run for a bucket that a poisoned event would otherwise stop for good.
+func (l *Ledger) postBucketEach(ctx context.Context, bucket int16) (p care360.UsagePosting, err error) {
+	now := l.db.now()
+	var aside int
+	err = l.db.Transact(ctx, func(tx pgx.Tx) error {
+		p, aside = care360.UsagePosting{}, 0
+		var mine bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, $2)`, jobLockClass, int32(bucket)).Scan(&mine); err != nil || !mine {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			SELECT event_id, msisdn, points, at FROM usage_pending WHERE bucket = $1 ORDER BY msisdn, at, event_id`, bucket)
+		if err != nil {
+			return err
+		}
+		evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pendingEvent, error) {
+			var e pendingEvent
+			err := r.Scan(&e.ID, &e.MSISDN, &e.Points, &e.At)
+			return e, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			sp, err := tx.Begin(ctx) // a savepoint
+			if err != nil {
+				return err
+			}
+			got, err := l.postOne(ctx, sp, bucket, e, now)
+			if err == nil {
+				if err := sp.Commit(ctx); err != nil {
+					return err
+				}
+				p.Events, p.Credits, p.Refunds = p.Events+1, p.Credits+got.Credits, p.Refunds+got.Refunds
+				p.Points, p.Taken, p.Upgrades = p.Points+got.Points, p.Taken+got.Taken, p.Upgrades+got.Upgrades
+				continue
+			}
+			if rerr := sp.Rollback(ctx); rerr != nil {
+				return rerr
+			}
+			if !isDataError(err) {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM usage_pending WHERE bucket = $1 AND event_id = $2 AND msisdn = $3`,
+				bucket, e.ID, e.MSISDN); err != nil {
+				return err
+			}
+			if err := setAside(ctx, tx, care360.DeadLetterUsage, e.ID, err.Error(), e, isolateAfter, now); err != nil {
+				return err
+			}
+			aside++
+		}
+		return nil
+	})
+	if err != nil {
+		return care360.UsagePosting{}, err
+	}
+	if aside > 0 {
+		l.db.log.Warn("usage events set aside: the database refuses them", "bucket", bucket, "events", aside, "posted", p.Events)
+	}
+	return p, nil
+}
+
+// postOne posts a single pending event inside tx.
+func (l *Ledger) postOne(ctx context.Context, tx pgx.Tx, bucket int16, e pendingEvent, now time.Time) (p care360.UsagePosting, err error) {
+	if _, err := tx.Exec(ctx, `DELETE FROM usage_pending WHERE bucket = $1 AND event_id = $2 AND msisdn = $3`, bucket, e.ID, e.MSISDN); err != nil {
+		return p, err
+	}
+	var g usageGroups
+	switch {
+	case e.Points > 0:
+		g.add(e.MSISDN, e.Points, e.ID, e.At, 1)
+		if err := l.credit(ctx, tx, g, now); err != nil {
+			return p, err
+		}
+		p.Credits, p.Points = 1, e.Points
+	case e.Points < 0:
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM subscribers WHERE msisdn = $1 FOR UPDATE`, e.MSISDN); err != nil {
+			return p, err
+		}
+		g.add(e.MSISDN, -e.Points, e.ID, e.At, 1)
+		if p.Refunds, p.Taken, err = l.refund(ctx, tx, g, now); err != nil {
+			return p, err
+		}
+	}
+	p.Upgrades, err = l.db.upgradeTiers(ctx, tx, g.msisdn, now, true)
+	return p, err
 }

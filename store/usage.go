@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/care360/care360"
@@ -29,6 +30,11 @@ type Ledger struct {
 	// time zone), so an hour's events never straddle a local month and
 	// share one expiry date.
 	hourOrigin time.Time
+
+	// failures counts each bucket's posting passes in a row that the
+	// database refused for the data; see postBucketEach.
+	mu       sync.Mutex
+	failures map[int16]int
 }
 
 var (
@@ -45,7 +51,7 @@ func NewLedger(db *DB, rules care360.UsageRules) *Ledger {
 	if rules.FutureSkew <= 0 {
 		rules.FutureSkew = care360.DefaultUsageRules.FutureSkew
 	}
-	return &Ledger{db: db, rules: rules, hourOrigin: time.Date(2000, 1, 1, 0, 0, 0, 0, db.loc)}
+	return &Ledger{db: db, rules: rules, hourOrigin: time.Date(2000, 1, 1, 0, 0, 0, 0, db.loc), failures: map[int16]int{}}
 }
 
 // Advisory locks of the ledger jobs, as (class, object) pairs in a class

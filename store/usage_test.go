@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -314,4 +315,88 @@ func smsTo(t *testing.T, b *bundle, m care360.MSISDN) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// Two events that can never be posted sit in a bucket with good ones: one
+// whose id (accepted before ids were bounded) makes a ledger key longer
+// than 200 bytes, and one for a number with no subscriber. After a few
+// failing passes they are set aside with their reasons and every other
+// event, in their bucket and in the rest, is posted.
+func TestPoisonUsageEventsSetAside(t *testing.T) {
+	t.Parallel()
+	b := setupLedger(t)
+	b.clock.Set(at("2026-11-25 12:00"))
+	m, other := b.subscriber(t), b.subscriber(t)
+	b.ingest(t, usage("good-1", m, 2000, at("2026-11-25 10:05")), usage("good-2", other, 3000, at("2026-11-25 10:05")))
+	long := "a" + strings.Repeat("x", 196) // 197 bytes: "usage:" + id is 203
+	// As an older version accepted them, straight into the queue.
+	_, err := b.db.Pool().Exec(b.ctx, `
+		WITH e AS (
+			INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at) VALUES
+				($1, $2, 5000, 5, $3, $4), ('ghost-1', '84999000111', 7000, 7, $4, $4)
+		)
+		INSERT INTO usage_pending (bucket, msisdn, points, at, event_id) VALUES
+			(hashtext($2) & 63, $2, 5, $3, $1), (hashtext($2) & 63, '84999000111', 7, $4, 'ghost-1')`,
+		long, m, at("2026-11-25 09:10"), at("2026-11-25 09:20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs int
+	for range 6 {
+		if _, err := b.l.PostUsage(b.ctx); err != nil {
+			errs++
+		}
+	}
+	if errs == 0 {
+		t.Error("no posting pass reported the poisoned bucket")
+	}
+	var pending int
+	b.db.Pool().QueryRow(b.ctx, `SELECT count(*) FROM usage_pending`).Scan(&pending)
+	if pending != 0 {
+		t.Errorf("%d events still pending", pending)
+	}
+	if bal := balance(t, b.bundle, m); bal.Spendable != 2 {
+		t.Errorf("the poison's neighbour: %+v, want 2 points", bal)
+	}
+	if bal := balance(t, b.bundle, other); bal.Spendable != 3 {
+		t.Errorf("another bucket: %+v, want 3 points", bal)
+	}
+	dl, err := b.db.DeadLetters(b.ctx, care360.DeadLetterFilter{Kind: "usage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range dl {
+		got[d.Ref] = d.Reason
+	}
+	if len(got) != 2 || got[long] == "" || got["ghost-1"] == "" {
+		t.Fatalf("dead letters %+v, want the two poisoned events with reasons", dl)
+	}
+	counts, err := b.db.DeadLetterCounts(b.ctx)
+	if err != nil || counts["usage"] != 2 {
+		t.Errorf("counts %v, %v", counts, err)
+	}
+	// Nothing is set aside for good: posting goes on as usual.
+	b.ingest(t, usage("good-3", m, 4000, at("2026-11-25 11:05")))
+	b.post(t)
+	if bal := balance(t, b.bundle, m); bal.Spendable != 6 {
+		t.Errorf("after the poison: %+v, want 6 points", bal)
+	}
+	b.checkLedger(t)
+}
+
+// An id is at most 194 bytes, so that its ledger key ("usage:" + id) fits.
+func TestUsageIDBoundFitsTheLedgerKey(t *testing.T) {
+	t.Parallel()
+	b := setupLedger(t)
+	b.clock.Set(at("2026-11-25 12:00"))
+	m := b.subscriber(t)
+	res := b.ingest(t, usage(strings.Repeat("k", 194), m, 1000, at("2026-11-25 10:00")),
+		usage(strings.Repeat("j", 195), m, 1000, at("2026-11-25 10:00")))
+	if res[0].Status != care360.UsageAccepted || res[1].Status != care360.UsageRejected || res[1].Reason != string(care360.UsageInvalidID) {
+		t.Fatalf("results %+v", res)
+	}
+	if p := b.post(t); p.Events != 1 {
+		t.Fatalf("posting %+v", p)
+	}
 }

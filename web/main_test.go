@@ -52,7 +52,7 @@ func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 		Subscribers: db,
 		Points:      db,
 		Ready:       []web.ReadyCheck{{Name: "postgres", Check: db.Ping}},
-		Admin:       &web.AdminConfig{Staff: db, Audit: db, Reports: db},
+		Admin:       &web.AdminConfig{Staff: db, Audit: db, Reports: db, DeadLetters: db},
 		Logger:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, o := range opts {

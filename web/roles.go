@@ -78,6 +78,7 @@ var grants = map[string][]care360.Role{
 	"POST /api/v1/staff":               nil,
 	"POST /api/v1/staff/{id}:disable":  nil,
 	"GET /api/v1/audit":                nil,
+	"GET /api/v1/dead-letters":         nil,
 	"PUT /api/v1/subscribers/{msisdn}": nil,
 	"POST /api/v1/subscribers:import":  nil,
 	"POST /api/v1/usage":               nil,

@@ -128,6 +128,9 @@ func NewServer(cfg Config) *Server {
 	}
 	s.setToken(cfg.AdminToken)
 	s.metrics = newHTTPMetrics(s.registry)
+	if s.admin != nil && s.admin.DeadLetters != nil {
+		s.registry.MustRegister(deadLetterCollector{s.admin.DeadLetters})
+	}
 
 	r := mux.NewRouter()
 	r.Use(s.recordRoute, s.requireToken, s.auditChanges)

@@ -17,6 +17,9 @@ type AdminConfig struct {
 	Staff   care360.StaffService
 	Audit   care360.AuditService
 	Reports care360.ReportService
+	// DeadLetters shows what the queues set aside (PRODUCT.md §8); nil
+	// answers 503.
+	DeadLetters care360.DeadLetterService
 	// Location is where report days begin (CARE360_TIMEZONE); nil means
 	// Asia/Ho_Chi_Minh, the default.
 	Location *time.Location
@@ -30,6 +33,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/staff", s.postStaff).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/staff/{id:[0-9]+}:disable", s.disableStaff).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/audit", s.getAudit).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/dead-letters", s.getDeadLetters).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/reports/points", s.pointsReport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/reports/ussd", s.ussdReport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/emulator/ussd", s.emulatorUSSD).Methods(http.MethodPost)

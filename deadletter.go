@@ -1,0 +1,44 @@
+package care360
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// A DeadLetter is a row of a queue that kept failing and was set aside, with
+// its reason, so that everything else flows on (PRODUCT.md §8): a billing
+// event that cannot be posted, an outbox message, a provisioning call, an
+// import row. Nothing is dropped silently: staff see it in
+// GET /api/v1/dead-letters and the metric care360_dead_letters_total{kind}.
+type DeadLetter struct {
+	ID         int64           `json:"id"`
+	Kind       string          `json:"kind"`   // the queue: "usage", …
+	Ref        string          `json:"ref"`    // the row's own id in its queue (an event id, a message id)
+	Reason     string          `json:"reason"` // the last error, as the database gave it
+	Payload    json.RawMessage `json:"payload"`
+	Attempts   int             `json:"attempts"`
+	SetAsideAt time.Time       `json:"set_aside_at"`
+}
+
+// Dead-letter kinds.
+const (
+	DeadLetterUsage = "usage"
+)
+
+// DeadLetterFilter selects dead letters: of one kind (all if empty), newest
+// first, older than Before (an id; 0: from the newest), at most Limit
+// (1 to 1,000; 0: 100).
+type DeadLetterFilter struct {
+	Kind   string
+	Before int64
+	Limit  int
+}
+
+// DeadLetterService reads what was set aside.
+type DeadLetterService interface {
+	DeadLetters(ctx context.Context, f DeadLetterFilter) ([]DeadLetter, error)
+	// DeadLetterCounts is how many rows of each kind were ever set aside
+	// (and are still kept).
+	DeadLetterCounts(ctx context.Context) (map[string]int64, error)
+}
