@@ -35,7 +35,7 @@ type SenderConfig struct {
 	// it failed, before anything is claimed (default 5s): long enough for
 	// every sender back from an outage to settle the outcomes it holds
 	// before another can claim those messages again.
-	Recovery time.Duration
+	Recovery   time.Duration
 	NoReceipts bool // do not ask for delivery receipts
 }
 
