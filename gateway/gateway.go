@@ -129,11 +129,51 @@ func (g *Gateway) Start() {
 // (the SMSC retries them elsewhere), steps in flight finish and get their
 // answers (up to ctx's deadline), then every bind unbinds. Safe to call twice.
 func (g *Gateway) Stop(ctx context.Context) error {
+	return g.stop(func(time.Duration) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) })
+}
+
+// StopBudgets bound each stage of a graceful stop (PRODUCT.md §1): an
+// overrun stage is cut short and the next one runs with its own budget.
+type StopBudgets struct {
+	Steps    time.Duration // in-flight steps answered and their responses awaited (default 5s)
+	HandBack time.Duration // unsent outbox claims handed back, submits in flight settled (default 2s)
+	Unbind   time.Duration // unbind sent and answered on every bind (default 2s)
+}
+
+// WithDefaults fills zero budgets with the product's defaults.
+func (b StopBudgets) WithDefaults() StopBudgets {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&b.Steps, 5*time.Second)
+	def(&b.HandBack, 2*time.Second)
+	def(&b.Unbind, 2*time.Second)
+	return b
+}
+
+// StopWithin is Stop with a budget of its own for each stage: steps, then
+// the outbox hand-back, then the unbind. Safe to call twice.
+func (g *Gateway) StopWithin(b StopBudgets) error {
+	b = b.WithDefaults()
+	budgets := []time.Duration{b.Steps, b.HandBack, b.Unbind}
+	stage := 0
+	return g.stop(func(time.Duration) (context.Context, context.CancelFunc) {
+		d := budgets[min(stage, len(budgets)-1)]
+		stage++
+		return context.WithTimeout(context.Background(), d)
+	})
+}
+
+// stop runs the stages in order, each under the context stage gives it.
+func (g *Gateway) stop(stage func(time.Duration) (context.Context, context.CancelFunc)) error {
 	var err error
 	g.stopOnce.Do(func() {
 		g.admit.Lock()
 		g.draining = true
 		g.admit.Unlock()
+		ctx, cancel := stage(0)
 		done := make(chan struct{})
 		go func() { g.inflight.Wait(); close(done) }()
 		select {
@@ -141,18 +181,29 @@ func (g *Gateway) Stop(ctx context.Context) error {
 		case <-ctx.Done():
 			err = fmt.Errorf("gateway stop: steps still in flight: %w", ctx.Err())
 		}
+		cancel()
 		// Past the deadline, what is still waiting (a screen for a bind that
 		// is down) gives up rather than holding the process.
 		g.stopWork()
 		if g.sender != nil {
 			// Unsent claims go back to the outbox and in-flight submits get
 			// their answers before the binds go.
+			ctx, cancel := stage(0)
 			err = errors.Join(err, g.sender.stop(ctx))
+			cancel()
 			g.dlr.stop()
 		}
 		if g.cancelBinds != nil {
+			ctx, cancel := stage(0)
 			g.cancelBinds()
-			g.bindsDone.Wait()
+			unbound := make(chan struct{})
+			go func() { g.bindsDone.Wait(); close(unbound) }()
+			select {
+			case <-unbound:
+			case <-ctx.Done():
+				err = errors.Join(err, fmt.Errorf("gateway stop: unbind not done: %w", ctx.Err()))
+			}
+			cancel()
 		}
 		for i := range g.shards {
 			close(g.shards[i].q)

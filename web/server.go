@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,6 +90,7 @@ type Server struct {
 	authLimit   *authLimiter
 	apiSlots    apiSlots
 	clientAddr  func(*http.Request) netip.Addr
+	draining    atomic.Bool // see Drain
 }
 
 // NewServer builds the router and registers the server's metrics in
@@ -162,7 +164,7 @@ func NewServer(cfg Config) *Server {
 		cfg.Extra(r)
 	}
 	s.router = r
-	s.handler = s.boundBodies(s.instrument(s.recoverPanics(r)))
+	s.handler = s.refuseWhileDraining(s.boundBodies(s.instrument(s.recoverPanics(r))))
 	return s
 }
 

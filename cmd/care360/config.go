@@ -59,6 +59,11 @@ type Config struct {
 	// (CARE360_CONFIG "role_limits"; PRODUCT.md §9).
 	RoleLimits care360.RoleLimits
 	JSONLogs   bool
+	// Stop and StopHTTP budget the stages of a graceful stop (PRODUCT.md
+	// §1; CARE360_CONFIG "shutdown"): steps 5 s, hand-back 2 s, unbind 2 s,
+	// HTTP 5 s.
+	Stop     gateway.StopBudgets
+	StopHTTP time.Duration
 	// Endpoints are the outbound HTTP services (CARE360_CONFIG
 	// "endpoints"): the only places provisioning calls go (PRODUCT.md §9).
 	Endpoints care360.Endpoints
@@ -95,6 +100,13 @@ type fileConfig struct {
 		PointsPerRequest int64 `json:"points_per_request"`
 		PointsPerDay     int64 `json:"points_per_day"`
 	} `json:"role_limits"`
+	// Shutdown: {"steps": "5s", "hand_back": "2s", "unbind": "2s", "http": "5s"}.
+	Shutdown *struct {
+		Steps    string `json:"steps"`
+		HandBack string `json:"hand_back"`
+		Unbind   string `json:"unbind"`
+		HTTP     string `json:"http"`
+	} `json:"shutdown"`
 	Endpoints map[string]struct {
 		URL     string            `json:"url"`
 		Headers map[string]string `json:"headers"`
@@ -263,6 +275,23 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 			return fmt.Errorf("role_limits: %s", care360.ErrorMessage(err))
 		}
 		c.RoleLimits = rl.WithDefaults()
+	}
+	if sd := f.Shutdown; sd != nil {
+		for _, d := range []struct {
+			name string
+			text string
+			to   *time.Duration
+		}{{"steps", sd.Steps, &c.Stop.Steps}, {"hand_back", sd.HandBack, &c.Stop.HandBack},
+			{"unbind", sd.Unbind, &c.Stop.Unbind}, {"http", sd.HTTP, &c.StopHTTP}} {
+			if d.text == "" {
+				continue
+			}
+			v, err := time.ParseDuration(d.text)
+			if err != nil || v <= 0 {
+				return fmt.Errorf("shutdown.%s: want a positive duration such as 5s, got %q", d.name, d.text)
+			}
+			*d.to = v
+		}
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -205,21 +207,33 @@ func (m *Main) HTTPAddr() string {
 	return m.ln.Addr().String()
 }
 
-// Close stops taking new work, finishes what is in flight (up to 10 s),
-// unbinds and closes the database. Safe to call twice.
+// Close stops the gateway in the order of PRODUCT.md §1, each stage within
+// its own budget (Config.Stop, Config.StopHTTP): HTTP refuses new work and
+// /readyz answers 503 at once; in-flight steps are answered and their
+// responses awaited; unsent outbox claims are handed back; every bind
+// unbinds; then running HTTP requests finish and the jobs stop. A stage
+// that overruns is cut short, reported in the error, and the next one runs.
+// Safe to call twice.
 func (m *Main) Close(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	var errs []error
+	if m.Web != nil {
+		m.Web.Drain()
+	}
 	if m.Gateway != nil {
-		errs = append(errs, m.Gateway.Stop(ctx))
+		errs = append(errs, m.Gateway.StopWithin(m.Config.Stop))
 	}
-	if m.Provision != nil {
-		errs = append(errs, m.Provision.Stop(ctx))
+	budget := m.Config.StopHTTP
+	if budget <= 0 {
+		budget = 5 * time.Second
 	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
 	if m.http != nil {
 		errs = append(errs, m.http.Shutdown(ctx))
 		m.http = nil
+	}
+	if m.Provision != nil {
+		errs = append(errs, m.Provision.Stop(ctx))
 	}
 	if m.Traffic != nil {
 		errs = append(errs, m.Traffic.Stop(ctx))
@@ -239,14 +253,30 @@ func (m *Main) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// serveUntil runs m until ctx ends, then closes it.
+// serveUntil runs m until ctx ends (the first SIGTERM), then stops it
+// gracefully and returns nil: a stage cut short by its budget is logged,
+// not an exit status, since everything it held is safe in Postgres (claims
+// lapse, dialogues resume). A second signal exits at once.
 func serveUntil(ctx context.Context, m *Main) error {
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
 	<-ctx.Done()
 	m.Logger.Info("shutting down")
-	return m.Close(context.Background())
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(again)
+	go func() {
+		if _, ok := <-again; ok {
+			m.Logger.Warn("second signal: exiting now")
+			os.Exit(1)
+		}
+	}()
+	if err := m.Close(context.Background()); err != nil {
+		m.Logger.Warn("stopped; some stages were cut short by their budgets", "err", err)
+	}
+	m.Logger.Info("stopped")
+	return nil
 }
 
 func runServe(ctx context.Context, getenv func(string) string) error {

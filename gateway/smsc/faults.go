@@ -51,6 +51,7 @@ var errDropped = errors.New("smsc: link dropped by the submit policy")
 type faults struct {
 	policy  atomic.Pointer[SubmitPolicy]
 	submits atomic.Uint64 // ordinary submit_sm received
+	unbinds atomic.Uint64 // unbind received from ESMEs
 }
 
 // SetSubmitPolicy installs p for the submit_sm to come; nil restores the
@@ -67,6 +68,10 @@ func (s *Server) SetSubmitPolicy(p SubmitPolicy) {
 // Submits returns how many ordinary submit_sm the server has received,
 // whatever it answered.
 func (s *Server) Submits() uint64 { return s.faults.submits.Load() }
+
+// Unbinds returns how many unbind requests ESMEs sent (a clean goodbye, as
+// opposed to a dropped connection).
+func (s *Server) Unbinds() uint64 { return s.faults.unbinds.Load() }
 
 // submitAction counts one submit_sm and asks the policy how to answer it.
 func (s *Server) submitAction(m Message) SubmitAction {

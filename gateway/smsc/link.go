@@ -177,6 +177,7 @@ func (l *link) handle(buf []byte) error {
 	case pdu.EnquireLinkID:
 		return l.writeResp(pdu.NewEnquireLinkResp(), seq, statusOK)
 	case pdu.UnbindID:
+		l.s.faults.unbinds.Add(1)
 		l.writeResp(pdu.NewUnbindResp(), seq, statusOK)
 		return errUnbound
 	default: // submit_sm

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/care360/care360/gateway/smsc"
+	"github.com/care360/care360/internal/pgtest"
+)
+
+// SIGTERM with 20 dialogue steps in flight (the USSD centre is slow to
+// acknowledge their screens): the real binary stops taking work at once
+// (/readyz 503, the API 503), answers all 20 steps, waits for their
+// responses, unbinds, and exits 0 (PRODUCT.md §1).
+func TestSIGTERMDrainsInOrder(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "care360")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 20 * time.Second})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"CARE360_DATABASE_URL="+pgtest.FreshDB(t),
+		"CARE360_SMPP_ADDR="+sim.Addr(),
+		"CARE360_HTTP_ADDR="+httpAddr,
+		"CARE360_ADMIN_TOKEN=shutdown-test-0d4f9a7c2b8e61f3a5c7e9b1d3f5a7c9",
+	)
+	logs := &testLog{t: t}
+	t.Cleanup(logs.stop)
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	base := "http://" + httpAddr
+	status := func(path string) int {
+		res, err := http.Get(base + path)
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for status("/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready in 60 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Every screen's submit_sm_resp comes 1.5 s late: steps stay in flight.
+	sim.SetSubmitPolicy(func(uint64, smsc.Message) smsc.SubmitAction {
+		return smsc.SubmitAction{Delay: 1500 * time.Millisecond}
+	})
+	const n = 20
+	var wg sync.WaitGroup
+	screens := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			c, err := sim.Dial(context.Background(), fmt.Sprintf("849120%05d", i), "*090#", smsc.DialOptions{})
+			errs[i] = err
+			if c != nil {
+				screens[i] = c.Screen()
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond) // the dials are in, their screens' answers are not
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var readyz, api []int
+	probing := true
+	for probing {
+		select {
+		case err := <-exited:
+			probing = false
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				t.Errorf("exit code %d, want 0", exit.ExitCode())
+			} else if err != nil {
+				t.Error(err)
+			}
+		case <-time.After(50 * time.Millisecond):
+			readyz = append(readyz, status("/readyz"))
+			api = append(api, status("/api/v1/me"))
+		case <-time.After(30 * time.Second):
+			t.Fatal("still running 30 s after SIGTERM")
+		}
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || screens[i] == "" {
+			t.Errorf("dial %d: screen %q, %v", i, screens[i], errs[i])
+		}
+	}
+	if len(readyz) == 0 || readyz[0] != http.StatusServiceUnavailable {
+		t.Errorf("/readyz during the drain: %v, want 503 from the first probe", readyz)
+	}
+	for i, st := range api {
+		if st != http.StatusServiceUnavailable && st != 0 {
+			t.Errorf("API probe %d during the drain answered %d, want 503 (or the listener closed)", i, st)
+		}
+	}
+	if u := sim.Unbinds(); u == 0 {
+		t.Error("no unbind before exit")
+	}
+}
+
+// testLog sends a child's stderr to the test log until the test ends.
+type testLog struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.t.Logf("%s", p)
+	}
+	return len(p), nil
+}
+
+func (l *testLog) stop() { l.mu.Lock(); l.done = true; l.mu.Unlock() }
