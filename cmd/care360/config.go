@@ -64,6 +64,9 @@ type Config struct {
 	// HTTP 5 s.
 	Stop     gateway.StopBudgets
 	StopHTTP time.Duration
+	// Retention is how long data is kept (PRODUCT.md §7; CARE360_CONFIG
+	// "retention"); zero fields take the defaults.
+	Retention care360.Retention
 	// Endpoints are the outbound HTTP services (CARE360_CONFIG
 	// "endpoints"): the only places provisioning calls go (PRODUCT.md §9).
 	Endpoints care360.Endpoints
@@ -107,6 +110,15 @@ type fileConfig struct {
 		Unbind   string `json:"unbind"`
 		HTTP     string `json:"http"`
 	} `json:"shutdown"`
+	// Retention: {"dialogues": "1d", "sms_texts": "90d", "inbound_sms": "90d",
+	// "unmatched_receipts": "7d", "audit": "1825d"}.
+	Retention *struct {
+		Dialogues string `json:"dialogues"`
+		SMSTexts  string `json:"sms_texts"`
+		Inbound   string `json:"inbound_sms"`
+		Receipts  string `json:"unmatched_receipts"`
+		Audit     string `json:"audit"`
+	} `json:"retention"`
 	Endpoints map[string]struct {
 		URL     string            `json:"url"`
 		Headers map[string]string `json:"headers"`
@@ -276,6 +288,25 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 		}
 		c.RoleLimits = rl.WithDefaults()
 	}
+	if rt := f.Retention; rt != nil {
+		for _, d := range []struct {
+			name string
+			text string
+			to   *time.Duration
+			min  time.Duration
+		}{{"dialogues", rt.Dialogues, &c.Retention.Dialogues, time.Hour}, {"sms_texts", rt.SMSTexts, &c.Retention.SMSTexts, care360.Day},
+			{"inbound_sms", rt.Inbound, &c.Retention.Inbound, care360.Day}, {"unmatched_receipts", rt.Receipts, &c.Retention.Receipts, time.Hour},
+			{"audit", rt.Audit, &c.Retention.Audit, 366 * care360.Day}} {
+			if d.text == "" {
+				continue
+			}
+			v, err := parseDays(d.text)
+			if err != nil || v < d.min {
+				return fmt.Errorf("retention.%s: want a period of at least %s such as 90d or 36h, got %q", d.name, d.min, d.text)
+			}
+			*d.to = v
+		}
+	}
 	if sd := f.Shutdown; sd != nil {
 		for _, d := range []struct {
 			name string
@@ -294,6 +325,18 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 		}
 	}
 	return nil
+}
+
+// parseDays reads a Go duration, or a whole number of days such as "90d".
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("bad number of days %q", s)
+		}
+		return time.Duration(days) * care360.Day, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // prefixList reads a comma-separated list of CIDRs; unset is none.

@@ -35,7 +35,8 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	  "tier_thresholds": [0, 1000, 3000, 8000, 15000],
 	  "role_limits": {"points_per_request": 2000},
 	  "csv_max_rows": 500000,
-	  "shutdown": {"steps": "8s", "http": "3s"}
+	  "shutdown": {"steps": "8s", "http": "3s"},
+	  "retention": {"sms_texts": "30d", "dialogues": "36h"}
 	}`), 0o600)
 	env := map[string]string{
 		"CARE360_SMPP_ADDR":    "smsc-a:2775, smsc-b:2775",
@@ -55,6 +56,9 @@ func TestLoadConfigBindsAndFile(t *testing.T) {
 	}
 	if b := c.Binds[2]; b.Addr != "10.0.0.9:2775" || b.TPS != 50 || b.Profile.Name != "acme" || b.Profile.LimitGSM != 160 || b.SystemID != "ussd1" {
 		t.Errorf("file bind: %+v", b)
+	}
+	if c.Retention.SMSTexts != 30*24*time.Hour || c.Retention.Dialogues != 36*time.Hour || c.Retention.Audit != 0 {
+		t.Errorf("retention: %+v", c.Retention)
 	}
 	if c.Stop.Steps != 8*time.Second || c.StopHTTP != 3*time.Second || c.Stop.Unbind != 0 {
 		t.Errorf("shutdown: %+v, http %s", c.Stop, c.StopHTTP)

@@ -100,7 +100,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	apiCatalog := store.NewCatalog(m.APIDB, apiSMS, store.CatalogOptions{USSDCode: c.USSDCode})
 	ledger := store.NewLedger(m.APIDB, care360.UsageRules{})
 	draws, spins := store.NewDraws(m.APIDB), store.NewSpins(m.APIDB)
-	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, append(schedule.Ledger(ledger), schedule.Gifts(apiCatalog)...)...)
+	jobs := append(schedule.Ledger(ledger), schedule.Gifts(apiCatalog)...)
+	jobs = append(jobs, schedule.Retention(m.APIDB, c.Retention)...)
+	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, jobs...)
 	kw := keywords.New(keywords.Config{
 		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
 		Numbering: care360.VietnamMobile, TierRules: c.TierRules, TransferRules: transfers.Rules(),

@@ -1,0 +1,89 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+// Old rows go, young rows stay, each table by its own period; 2,500 old
+// inbound SMS go in several batches; a queued message keeps its text
+// however old; a second sweep finds nothing.
+func TestRetentionSweep(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, hanoi)
+	b.clock.Set(now)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := b.db.Pool().Exec(b.ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, young := func(d time.Duration) time.Time { return now.Add(-d - time.Hour) }, func(d time.Duration) time.Time { return now.Add(-d + time.Hour) }
+	r := care360.Retention{}.WithDefaults()
+	exec(`INSERT INTO ussd_dialogues (key, msisdn, state, updated_at) VALUES ('old', '84903000001', '', $1), ('young', '84903000001', '', $2)`,
+		old(r.Dialogues), young(r.Dialogues))
+	exec(`INSERT INTO sms_inbound (msisdn, from_addr, to_addr, text, received_at)
+		SELECT '84903000001', '0903000001', '9237', 'DIEM', $1 FROM generate_series(1, 2500)`, old(r.Inbound))
+	exec(`INSERT INTO sms_inbound (msisdn, from_addr, to_addr, text, received_at) VALUES ('84903000001', '0903000001', '9237', 'QUA', $1)`, young(r.Inbound))
+	exec(`INSERT INTO sms_receipts_unmatched (smsc_id, state, received_at) VALUES ('A', 'delivered', $1), ('B', 'delivered', $2)`,
+		old(r.Receipts), young(r.Receipts))
+	exec(`INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at, status) VALUES
+		('84903000001', 'Ma qua: OLD', 'transactional', 'r-old', $1, $1, 'delivered'),
+		('84903000001', 'Ma qua: QUEUED', 'transactional', 'r-queued', $1, $1, 'queued'),
+		('84903000001', 'Ma qua: YOUNG', 'transactional', 'r-young', $2, $2, 'delivered')`, old(r.SMSTexts), young(r.SMSTexts))
+	exec(`INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, $1 FROM sms_messages WHERE idempotency_key = 'r-queued'`, now)
+	exec(`INSERT INTO audit_log (at, actor_name, actor_role, action) VALUES ($1, 'a', 'admin', 'old'), ($2, 'a', 'admin', 'young')`,
+		old(r.Audit), young(r.Audit))
+
+	s, err := b.db.SweepRetention(b.ctx, care360.Retention{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := care360.RetentionSweep{Dialogues: 1, Inbound: 2500, Receipts: 1, Audit: 1, Redacted: 1}
+	if s != want {
+		t.Errorf("sweep %+v, want %+v", s, want)
+	}
+	count := func(sql string) (n int) {
+		t.Helper()
+		if err := b.db.Pool().QueryRow(b.ctx, sql).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for sql, want := range map[string]int{
+		`SELECT count(*) FROM ussd_dialogues WHERE key = 'young'`:                              1,
+		`SELECT count(*) FROM sms_inbound`:                                                     1,
+		`SELECT count(*) FROM sms_receipts_unmatched WHERE smsc_id = 'B'`:                      1,
+		`SELECT count(*) FROM audit_log WHERE action = 'young'`:                                1,
+		`SELECT count(*) FROM sms_messages WHERE text = '(redacted)' AND status = 'delivered'`: 1,
+		`SELECT count(*) FROM sms_messages WHERE text IN ('Ma qua: QUEUED', 'Ma qua: YOUNG')`:  2,
+	} {
+		if got := count(sql); got != want {
+			t.Errorf("%s: %d, want %d", sql, got, want)
+		}
+	}
+	// The switch the sweep uses never opens recent history.
+	tx, err := b.db.Pool().Begin(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(b.ctx)
+	if _, err := tx.Exec(b.ctx, `SET LOCAL care360.retention_sweep = 'on'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(b.ctx, `INSERT INTO audit_log (actor_name, actor_role, action) VALUES ('a', 'admin', 'recent')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(b.ctx, `DELETE FROM audit_log WHERE action = 'recent'`); err == nil {
+		t.Error("an audit entry younger than a year was deleted")
+	}
+	tx.Rollback(b.ctx)
+	if s, err := b.db.SweepRetention(b.ctx, care360.Retention{}); err != nil || s != (care360.RetentionSweep{}) {
+		t.Errorf("second sweep %+v, %v", s, err)
+	}
+}
