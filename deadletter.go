@@ -23,7 +23,11 @@ type DeadLetter struct {
 
 // Dead-letter kinds.
 const (
-	DeadLetterUsage = "usage"
+	DeadLetterUsage = "usage" // billing events the ledger refuses
+	DeadLetterSMS   = "sms"   // outbox messages the SMSC kept refusing for now
+	// DeadLetterProvisioning: airtime and data calls that kept failing
+	// (their claims are refunded).
+	DeadLetterProvisioning = "provisioning"
 )
 
 // DeadLetterFilter selects dead letters: of one kind (all if empty), newest

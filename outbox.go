@@ -57,6 +57,10 @@ type Outcome struct {
 	Parts      []SubmittedPart
 	RetryAfter time.Duration // counted on the outbox's clock from when it is settled
 	Error      string
+	// SetAside, with OutcomeFailed: the message kept failing for reasons
+	// that are not final (it ran out of attempts); it is also recorded as a
+	// dead letter.
+	SetAside bool
 }
 
 // ReceiptState is what a delivery receipt says about one part.

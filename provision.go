@@ -20,7 +20,11 @@ type ProvisionCall struct {
 
 // ProvisionOutcome is what one attempt came to.
 type ProvisionOutcome struct {
-	ID      int64
+	ID int64
+	// Attempt is the claim's attempt number (ProvisionCall.Attempts); it
+	// fences the lease: an outcome of an earlier claim of the same call
+	// changes nothing. Zero skips the check.
+	Attempt int
 	OK      bool
 	Retry   bool      // a temporary failure: try again at RetryAt
 	RetryAt time.Time //

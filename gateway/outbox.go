@@ -35,8 +35,13 @@ type SenderConfig struct {
 	// it failed, before anything is claimed (default 5s): long enough for
 	// every sender back from an outage to settle the outcomes it holds
 	// before another can claim those messages again.
-	Recovery   time.Duration
-	NoReceipts bool // do not ask for delivery receipts
+	Recovery time.Duration
+	// MaxAttempts bounds how often a message the SMSC refuses for now
+	// (queue full, system error) is tried: then it fails with the SMSC's
+	// last word and is set aside as a dead letter (default 20, about an
+	// hour and a half of back-off). Lost links and stops do not count.
+	MaxAttempts int
+	NoReceipts  bool // do not ask for delivery receipts
 }
 
 func (c *SenderConfig) setDefaults() {
@@ -66,6 +71,9 @@ func (c *SenderConfig) setDefaults() {
 	}
 	if c.Recovery <= 0 {
 		c.Recovery = 5 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 20
 	}
 }
 
@@ -357,6 +365,11 @@ func (s *sender) send(bs *bindSender, l *link, c care360.OutboxClaim) care360.Ou
 				continue
 			case StatusMsgQFull, StatusSysErr, StatusTempAppErr:
 				s.g.metrics.throttled.Inc()
+				if c.Attempts >= s.cfg.MaxAttempts {
+					o.Kind, o.SetAside = care360.OutcomeFailed, true
+					o.Error = fmt.Sprintf("submit_sm refused for now %d attempts in a row, last: %s", c.Attempts, statusName(st))
+					return o
+				}
 				return retry(fmt.Errorf("submit_sm: %s; retrying", statusName(st)), backoff(s.cfg.RetryAfter, c.Attempts))
 			}
 			o.Kind, o.Error = care360.OutcomeFailed, fmt.Sprintf("submit_sm refused: %s", statusName(st))

@@ -542,3 +542,29 @@ func TestOutboxFencedLeasesAcrossLongOutage(t *testing.T) {
 		t.Fatalf("%d duplicated, %d lost, %d not recorded as submitted", dup, lost, unsent)
 	}
 }
+
+// A message the SMSC refuses for now (ESME_RMSGQFUL) on every attempt does
+// not go round for ever: after MaxAttempts it ends failed with the SMSC's
+// last word and is set aside as a dead letter, while the others go out.
+func TestOutboxKeepsFailingSetAside(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.sim.SetSubmitPolicy(func(n uint64, m smsc.Message) smsc.SubmitAction {
+		if m.To == "84909999998" {
+			return smsc.SubmitAction{Status: 0x14}
+		}
+		return smsc.SubmitAction{}
+	})
+	b.gateway(t, gateway.Config{Sender: gateway.SenderConfig{MaxAttempts: 3}})
+	stuck := b.send(t, "84909999998", "always queue full")
+	ok := b.send(t, "84903123456", "goes through")
+	b.waitStatus(t, ok, care360.MessageDelivered)
+	got := b.waitStatus(t, stuck, care360.MessageFailed)
+	if !strings.Contains(got.Error, "0x00000014") || !strings.Contains(got.Error, "3 attempts") {
+		t.Errorf("reason %q", got.Error)
+	}
+	dl, err := b.db.DeadLetters(t.Context(), care360.DeadLetterFilter{Kind: care360.DeadLetterSMS})
+	if err != nil || len(dl) != 1 || dl[0].Ref != fmt.Sprint(stuck.ID) || dl[0].Attempts != 3 {
+		t.Fatalf("dead letters %+v, %v", dl, err)
+	}
+}

@@ -184,7 +184,7 @@ type request struct {
 // configured endpoint (one queued when gifts still held URLs, or whose
 // endpoint left the configuration) fails at once without a request.
 func (w *Worker) call(ctx context.Context, c care360.ProvisionCall) care360.ProvisionOutcome {
-	o := care360.ProvisionOutcome{ID: c.ID}
+	o := care360.ProvisionOutcome{ID: c.ID, Attempt: c.Attempts}
 	ep, ok := w.cfg.Endpoints[c.Endpoint]
 	if !ok || c.Endpoint == "" {
 		o.Error = fmt.Sprintf("no configured endpoint %q", c.Endpoint)

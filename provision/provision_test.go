@@ -202,6 +202,53 @@ func TestProvisionGivesUpAfterMaxAttempts(t *testing.T) {
 	if claim != "failed" || call != "failed" || attempts != 3 || op.calls() != 3 || spendable != 5000 || stock != 5 {
 		t.Fatalf("claim %s call %s attempts %d calls %d spendable %d stock %d", claim, call, attempts, op.calls(), spendable, stock)
 	}
+	// Given up on: set aside where staff look, with the operator's last word.
+	dl, err := b.db.DeadLetters(b.ctx, care360.DeadLetterFilter{Kind: care360.DeadLetterProvisioning, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, d := range dl {
+		var p struct{ Claim int64 }
+		json.Unmarshal(d.Payload, &p)
+		if p.Claim == c.ID {
+			found = d.Attempts == 3 && strings.Contains(d.Reason, "HTTP 502")
+		}
+	}
+	if !found {
+		t.Fatalf("no dead letter for claim %d in %+v", c.ID, dl)
+	}
+}
+
+// The same worker claims a call again after its lease lapsed (its first
+// attempt hung): the first attempt's late outcome is fenced off by its
+// attempt number and the claim is settled once, by the current attempt.
+func TestProvisionLateOutcomeFenced(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c, _ := b.claimAirtime(t, "84903000009", "http://127.0.0.1:1/never-called")
+	first, err := b.cat.ClaimCalls(b.ctx, "w", 10, time.Millisecond)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("claim %+v, %v", first, err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	second, err := b.cat.ClaimCalls(b.ctx, "w", 10, time.Minute)
+	if err != nil || len(second) != 1 {
+		t.Fatalf("reclaim %+v, %v", second, err)
+	}
+	late := care360.ProvisionOutcome{ID: first[0].ID, Attempt: first[0].Attempts, Status: 500, Error: "late"}
+	if err := b.cat.SettleCall(b.ctx, "w", late); err != nil {
+		t.Fatal(err)
+	}
+	if claim, call, _, _, _, _ := b.state(t, c); claim == "failed" || call != "pending" {
+		t.Fatalf("the late outcome was applied: claim %s call %s", claim, call)
+	}
+	if err := b.cat.SettleCall(b.ctx, "w", care360.ProvisionOutcome{ID: second[0].ID, Attempt: second[0].Attempts, OK: true, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if claim, call, _, _, _, _ := b.state(t, c); claim != "done" || call != "done" {
+		t.Fatalf("claim %s call %s", claim, call)
+	}
 }
 
 func TestProvisionUnreachableRetriesThenRefunds(t *testing.T) {

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,10 +60,10 @@ func (c *Catalog) SettleCall(ctx context.Context, owner string, o care360.Provis
 		var claimID int64
 		err := tx.QueryRow(ctx, `
 			UPDATE provision_calls SET status = $3, owner = NULL, not_before = $4, last_status = $5, last_error = $6, updated_at = $7
-			WHERE id = $1 AND owner = $2 AND status = 'pending' RETURNING claim_id`,
-			o.ID, owner, status, retryAt, o.Status, o.Error, now).Scan(&claimID)
+			WHERE id = $1 AND owner = $2 AND status = 'pending' AND ($8 = 0 OR attempts = $8) RETURNING claim_id`,
+			o.ID, owner, status, retryAt, o.Status, o.Error, now, o.Attempt).Scan(&claimID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			c.db.log.Warn("provisioning outcome for a call no longer leased; ignored", "call", o.ID)
+			c.db.log.Warn("provisioning outcome for a call no longer leased to this claim; fenced off", "call", o.ID)
 			return nil
 		}
 		switch {
@@ -71,6 +73,12 @@ func (c *Catalog) SettleCall(ctx context.Context, owner string, o care360.Provis
 			return nil
 		case status == "done":
 			_, err := tx.Exec(ctx, `UPDATE gift_claims SET status = 'done', updated_at = $2 WHERE id = $1`, claimID, now)
+			return err
+		}
+		// It kept failing: refunded, and set aside where staff look for
+		// what the queues gave up on.
+		if err := setAside(ctx, tx, care360.DeadLetterProvisioning, strconv.FormatInt(o.ID, 10),
+			fmt.Sprintf("HTTP %d: %s", o.Status, o.Error), map[string]any{"call": o.ID, "claim": claimID}, o.Attempt, now); err != nil {
 			return err
 		}
 		return c.refund(ctx, tx, claimID, now)

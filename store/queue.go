@@ -75,13 +75,14 @@ func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outco
 	now := s.db.now()
 	var (
 		ids, tokens, partIDs, done, again []int64
+		aside                             []bool
 		kinds, errs, smsc                 []string
 		totals, parts                     []int32
 		retry                             []time.Time
 	)
 	for _, o := range outcomes {
 		ids, kinds, totals, errs = append(ids, o.ID), append(kinds, string(o.Kind)), append(totals, int32(o.TotalParts)), append(errs, o.Error)
-		tokens = append(tokens, o.Token)
+		tokens, aside = append(tokens, o.Token), append(aside, o.SetAside && o.Kind == care360.OutcomeFailed)
 		retry = append(retry, now.Add(max(o.RetryAfter, 0)))
 		for _, p := range o.Parts {
 			partIDs, parts, smsc = append(partIDs, o.ID), append(parts, int32(p.Part)), append(smsc, p.SMSCID)
@@ -101,12 +102,16 @@ func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outco
 			ON CONFLICT (message_id, part) DO NOTHING`, partIDs, parts, smsc, now)
 		b.Queue(`
 			WITH o AS (
-				SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $10::bigint[])
-					AS o (id, kind, total, retry_at, error, token)
+				SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $10::bigint[], $11::bool[])
+					AS o (id, kind, total, retry_at, error, token, aside)
 			), gone AS (
 				DELETE FROM sms_queue q USING o
 				WHERE q.message_id = ANY($8::bigint[]) AND q.message_id = o.id AND q.owner = $6 AND q.lease_token = o.token
-				RETURNING q.message_id
+				RETURNING q.message_id, q.attempts
+			), aside AS (
+				INSERT INTO dead_letters (kind, ref, reason, payload, attempts, set_aside_at)
+				SELECT '`+care360.DeadLetterSMS+`', o.id::text, o.error, jsonb_build_object('message_id', o.id), gone.attempts, $7
+				FROM o JOIN gone ON gone.message_id = o.id WHERE o.aside
 			), again AS (
 				UPDATE sms_queue q SET owner = NULL, lease_until = NULL,
 					not_before = CASE WHEN o.kind = 'retry' THEN o.retry_at ELSE $7 END,
@@ -125,7 +130,7 @@ func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outco
 				WHERE m.id = ANY(ARRAY(SELECT message_id FROM mine)) AND m.id = o.id AND o.kind <> 'released'
 			)
 			SELECT count(*) FROM mine`,
-			ids, kinds, totals, retry, errs, owner, now, done, again, tokens)
+			ids, kinds, totals, retry, errs, owner, now, done, again, tokens, aside)
 		br := tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
