@@ -21,6 +21,9 @@ run: build ## start everything: local Postgres in .data/pg, SMSC simulator, demo
 test: ## go vet + every test with -race, against a real Postgres started here
 	$(GO) vet $(PKGS)
 	$(GO) run ./internal/cmd/withpg -- $(GO) test -race -count=1 $(PKGS)
+	@# Tests that measure a real process's memory cannot run under the race
+	@# detector (it multiplies memory): they run here, without it.
+	$(GO) run ./internal/cmd/withpg -- $(GO) test -count=1 -run 'MemoryBounded' ./web/
 
 .PHONY: bench
 bench: build ## dialogue steps/s and latency over SMPP, next to pgbench's limit (durable Postgres)

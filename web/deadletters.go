@@ -58,8 +58,10 @@ func (c deadLetterCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(deadLetterDesc, err)
 		return
 	}
-	if _, ok := counts[care360.DeadLetterUsage]; !ok {
-		counts[care360.DeadLetterUsage] = 0 // every kind shows, at zero too
+	for _, k := range []string{care360.DeadLetterUsage, care360.DeadLetterSMS, care360.DeadLetterProvisioning} {
+		if _, ok := counts[k]; !ok {
+			counts[k] = 0 // every kind shows, at zero too
+		}
 	}
 	for kind, n := range counts {
 		ch <- prometheus.MustNewConstMetric(deadLetterDesc, prometheus.CounterValue, float64(n), kind)

@@ -18,10 +18,10 @@ import (
 	"github.com/care360/care360/internal/pgtest"
 )
 
-// SIGTERM with 20 dialogue steps in flight (the USSD centre is slow to
-// acknowledge their screens): the real binary stops taking work at once
-// (/readyz 503, the API 503), answers all 20 steps, waits for their
-// responses, unbinds, and exits 0 (PRODUCT.md §1).
+// SIGTERM with 20 dialogue steps in flight (their screens shown, the USSD
+// centre slow to acknowledge them): the real binary stops taking work at
+// once (/readyz 503, the API 503), waits for the 20 responses, unbinds, and
+// exits 0 (PRODUCT.md §1).
 func TestSIGTERMDrainsInOrder(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -76,10 +76,9 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	// Every screen's submit_sm_resp comes 1.5 s late: steps stay in flight.
-	sim.SetSubmitPolicy(func(uint64, smsc.Message) smsc.SubmitAction {
-		return smsc.SubmitAction{Delay: 1500 * time.Millisecond}
-	})
+	// The phones see their screens at once, but the USSD centre
+	// acknowledges each screen 3 s late: the steps stay in flight.
+	sim.SetScreenRespDelay(3 * time.Second)
 	const n = 20
 	var wg sync.WaitGroup
 	screens := make([]string, n)
@@ -93,13 +92,19 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(500 * time.Millisecond) // the dials are in, their screens' answers are not
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || screens[i] == "" {
+			t.Errorf("dial %d: screen %q, %v", i, screens[i], errs[i])
+		}
+	}
+	signalled := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	var readyz, api []int
-	probing := true
-	for probing {
+	timeout := time.After(30 * time.Second)
+	for probing := true; probing; {
 		select {
 		case err := <-exited:
 			probing = false
@@ -112,15 +117,13 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 			readyz = append(readyz, status("/readyz"))
 			api = append(api, status("/api/v1/me"))
-		case <-time.After(30 * time.Second):
+		case <-timeout:
 			t.Fatal("still running 30 s after SIGTERM")
 		}
 	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil || screens[i] == "" {
-			t.Errorf("dial %d: screen %q, %v", i, screens[i], errs[i])
-		}
+	// The drain waited for the 20 late acknowledgements before unbinding.
+	if took := time.Since(signalled); took < time.Second {
+		t.Errorf("exited %s after SIGTERM: it did not wait for the steps' responses", took)
 	}
 	if len(readyz) == 0 || readyz[0] != http.StatusServiceUnavailable {
 		t.Errorf("/readyz during the drain: %v, want 503 from the first probe", readyz)

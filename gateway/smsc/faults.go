@@ -49,9 +49,10 @@ var errDropped = errors.New("smsc: link dropped by the submit policy")
 
 // faults is the server's fault-injection state.
 type faults struct {
-	policy  atomic.Pointer[SubmitPolicy]
-	submits atomic.Uint64 // ordinary submit_sm received
-	unbinds atomic.Uint64 // unbind received from ESMEs
+	policy      atomic.Pointer[SubmitPolicy]
+	submits     atomic.Uint64 // ordinary submit_sm received
+	unbinds     atomic.Uint64 // unbind received from ESMEs
+	screenDelay atomic.Int64  // nanoseconds a USSD screen's submit_sm_resp is held back
 }
 
 // SetSubmitPolicy installs p for the submit_sm to come; nil restores the
@@ -68,6 +69,12 @@ func (s *Server) SetSubmitPolicy(p SubmitPolicy) {
 // Submits returns how many ordinary submit_sm the server has received,
 // whatever it answered.
 func (s *Server) Submits() uint64 { return s.faults.submits.Load() }
+
+// SetScreenRespDelay holds back the submit_sm_resp of every USSD screen by
+// d (0: answer at once, the default), while the phone sees the screen at
+// once: a USSD centre slow to acknowledge, which keeps the ESME's steps in
+// flight.
+func (s *Server) SetScreenRespDelay(d time.Duration) { s.faults.screenDelay.Store(int64(d)) }
 
 // Unbinds returns how many unbind requests ESMEs sent (a clean goodbye, as
 // opposed to a dropped connection).

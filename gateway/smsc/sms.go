@@ -46,6 +46,16 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 	resp := pdu.NewSubmitSMResp()
 	resp.Fields().Set(pdufield.MessageID, id)
 	if op := tlvBytes(p, pdutlv.TagUssdServiceOp); len(op) > 0 {
+		if d := time.Duration(s.faults.screenDelay.Load()); d > 0 {
+			s.handleUSSD(l, p, op[0])
+			seq := p.Header().Seq
+			s.goBackground(func() {
+				if s.sleep(d) {
+					l.writeResp(resp, seq, statusOK)
+				}
+			})
+			return nil
+		}
 		// Answer first: the screen may let the phone go on at once, and its
 		// next deliver_sm should not overtake this submit_sm_resp.
 		if err := l.writeResp(resp, p.Header().Seq, statusOK); err != nil {
