@@ -78,6 +78,22 @@ func (b *smsBundle) gateway(t *testing.T, cfg gateway.Config) *gateway.Gateway {
 	return gw
 }
 
+// burst queues n transactional messages to 97 numbers (8490000000 to
+// 8490000096), texted prefix + " " + 1..n, set-based.
+func (b *smsBundle) burst(t *testing.T, n int, prefix string) {
+	t.Helper()
+	_, err := b.db.Pool().Exec(t.Context(), `
+		WITH m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
+			SELECT '8490' || lpad((g % 97)::text, 7, '0'), $2 || ' ' || g, 'transactional', $2 || '-' || g, now(), now()
+			FROM generate_series(1, $1::int) g RETURNING id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, now() FROM m`, n, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // eventually waits for ok far longer than the tests need on a quiet
 // machine: the bulk ones must not fail just because the machine is busy.
 func eventually(t *testing.T, ok func() bool) {
@@ -275,16 +291,7 @@ func TestOutboxTwoSendersNeverDoubleSend(t *testing.T) {
 	t.Parallel()
 	b := setupSMS(t)
 	const n = 10_000
-	_, err := b.db.Pool().Exec(t.Context(), `
-		WITH m AS (
-			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
-			SELECT '8490' || lpad((g % 97)::text, 7, '0'), 'burst ' || g, 'transactional', 'burst-' || g, now(), now()
-			FROM generate_series(1, $1::int) g RETURNING id
-		)
-		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, now() FROM m`, n)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b.burst(t, n, "burst")
 	b.gateway(t, gateway.Config{Sender: gateway.SenderConfig{Batch: 50, NoReceipts: true}})
 	b.gateway(t, gateway.Config{Sender: gateway.SenderConfig{Batch: 50, NoReceipts: true}})
 	eventually(t, func() bool { return b.sim.Submits() >= n })
@@ -423,22 +430,7 @@ func TestOutboxSurvivesDatabaseOutage(t *testing.T) {
 	b.gateway(t, gateway.Config{Sender: gateway.SenderConfig{Batch: 50}})
 	eventually(t, func() bool { return b.sim.Submits() >= 50 })
 
-	name := b.db.Pool().Config().ConnConfig.Database
-	admin, err := pgx.Connect(t.Context(), strings.Replace(b.url, "/"+name, "/postgres", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := admin.Exec(t.Context(), sql); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exec(`ALTER DATABASE ` + pgx.Identifier{name}.Sanitize() + ` WITH ALLOW_CONNECTIONS false`)
-	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
-	time.Sleep(2 * time.Second)
-	exec(`ALTER DATABASE ` + pgx.Identifier{name}.Sanitize() + ` WITH ALLOW_CONNECTIONS true`)
+	b.cutDatabase(t, 2*time.Second)
 
 	for _, m := range msgs {
 		b.waitStatus(t, m, care360.MessageSubmitted, care360.MessageDelivered)
@@ -489,16 +481,7 @@ func TestOutboxFencedLeasesAcrossLongOutage(t *testing.T) {
 	}
 	b := setupSMS(t)
 	const n = 10_000
-	_, err := b.db.Pool().Exec(t.Context(), `
-		WITH m AS (
-			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
-			SELECT '8490' || lpad((g % 97)::text, 7, '0'), 'long outage ' || g, 'transactional', 'long-' || g, now(), now()
-			FROM generate_series(1, $1::int) g RETURNING id
-		)
-		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, now() FROM m`, n)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b.burst(t, n, "long outage")
 	// 400 submits a second per bind: the burst lasts long enough to be
 	// cut in the middle.
 	cfg := func() gateway.Config {
@@ -536,7 +519,7 @@ func TestOutboxFencedLeasesAcrossLongOutage(t *testing.T) {
 		}
 	}
 	var unsent int
-	b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE idempotency_key LIKE 'long-%' AND status <> 'submitted'`).Scan(&unsent)
+	b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE idempotency_key LIKE 'long outage-%' AND status <> 'submitted'`).Scan(&unsent)
 	t.Logf("submit_sm %d for %d messages: %d duplicated, %d lost, %d not recorded as submitted", b.sim.Submits(), n, dup, lost, unsent)
 	if dup != 0 || lost != 0 || unsent != 0 {
 		t.Fatalf("%d duplicated, %d lost, %d not recorded as submitted", dup, lost, unsent)

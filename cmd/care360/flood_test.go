@@ -31,8 +31,9 @@ const mainMenu = `MobiFone Care360
 // TestAPIFloodLeavesUSSD: 200 concurrent slow requests to the admin API
 // (100 points reports stuck in Postgres, 100 bodies sent a byte at a time)
 // while members walk dialogues over SMPP through the simulator: every step
-// shows its screen within the 2 s budget of PRODUCT.md §3.1, because the
-// API has its own pool and a bound on concurrent requests (§9).
+// shows its screen within the 2 s budget of PRODUCT.md §3.1 (never the
+// "service unavailable" screen) and the USSD pool never runs out, because
+// the API has its own pool and a bound on concurrent requests (§9).
 func TestAPIFloodLeavesUSSD(t *testing.T) {
 	t.Parallel()
 	h := startWith(t, nil, func(c *Config) { c.StepTimeout = 2 * time.Second })
@@ -117,7 +118,12 @@ func TestAPIFloodLeavesUSSD(t *testing.T) {
 		if c := call(); c != nil {
 			screen, ended = c.Screen(), c.Ended()
 		}
-		if err != nil || !want(screen, ended) || took > 2*time.Second {
+		// The budget is the gateway's: with StepTimeout at the product's
+		// 2 s, a step that waited too long for a connection shows the
+		// "service unavailable" screen, which want refuses. The phone's own
+		// clock adds the simulator's time on a busy machine, so it is
+		// reported, not asserted.
+		if err != nil || !want(screen, ended) {
 			wrong = append(wrong, fmt.Sprintf("%s %s after %v: %v %q", n, what, took.Round(time.Millisecond), err, screen))
 		}
 	}
@@ -161,6 +167,9 @@ func TestAPIFloodLeavesUSSD(t *testing.T) {
 	}
 	for _, w := range wrong {
 		t.Error(w)
+	}
+	if max := h.m.DB.Pool().Config().MaxConns; peakUSSD.Load() >= max {
+		t.Errorf("the USSD pool ran out (%d of %d connections in use)", peakUSSD.Load(), max)
 	}
 	if len(steps) != phones*rounds*2 {
 		t.Errorf("%d steps, want %d", len(steps), phones*rounds*2)
