@@ -129,8 +129,12 @@ func (db *DB) WithDialogueLock(ctx context.Context, key string, fn func(ctx cont
 }
 
 // lockPool opens the dialogue locks' connections on first use, with the
-// settings and size of the main pool: as many dialogues can hold or wait
-// for a lock as steps can run.
+// settings of the main pool and at most maxLockConns connections: a lock is
+// held for one step of an HTTP session, a few milliseconds, so a few
+// connections serve hundreds of steps a second, and the instance's
+// connections to Postgres stay few (the USSD and API pools come first).
+const maxLockConns = 8
+
 type lockPool struct {
 	mu     sync.Mutex
 	pool   *pgxpool.Pool
@@ -144,7 +148,10 @@ func (l *lockPool) get(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, 
 		return nil, care360.Errorf(care360.EUNAVAILABLE, "the database is closed")
 	}
 	if l.pool == nil {
-		p, err := pgxpool.NewWithConfig(ctx, main.Config())
+		cfg := main.Config()
+		cfg.MaxConns = min(cfg.MaxConns, maxLockConns)
+		cfg.MinConns = min(cfg.MinConns, cfg.MaxConns)
+		p, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
