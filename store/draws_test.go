@@ -37,24 +37,29 @@ func newDraw(t *testing.T, b *bundle, mutate func(*care360.Draw)) *care360.Draw 
 
 // members creates n members of one tier with points, set-based, under a
 // prefix no other test uses, and returns their numbers.
+var memberSerial atomic.Int64
+
 func members(t *testing.T, b *bundle, prefix string, n int, tier care360.Tier, points int64) []care360.MSISDN {
 	t.Helper()
+	// Numbers never repeat within a process, so that tests run again
+	// (-count) on the package's database find their numbers free.
+	first := memberSerial.Add(int64(n)) - int64(n)
 	now := b.clock.Now()
 	_, err := b.db.Pool().Exec(b.ctx, `
 		WITH s AS (
 			INSERT INTO subscribers (msisdn, name, member_since, tier, language, created_at, updated_at)
-			SELECT $1 || lpad(i::text, 6, '0'), 'Draw', '2020-01-01', $5, 'en', $3, $3 FROM generate_series(1, $2) i
+			SELECT $1 || lpad(($6 + i)::text, 6, '0'), 'Draw', '2020-01-01', $5, 'en', $3, $3 FROM generate_series(1, $2) i
 			RETURNING msisdn
 		)
 		INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at, created_at)
 		SELECT msisdn, 'bonus', $4::bigint, $4::bigint, 'seed', 'seed', $3, $3 + interval '1 year', $3 FROM s WHERE $4::bigint > 0`,
-		prefix, n, now, points, tier)
+		prefix, n, now, points, tier, first)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := make([]care360.MSISDN, n)
 	for i := range out {
-		out[i] = care360.MSISDN(fmt.Sprintf("%s%06d", prefix, i+1))
+		out[i] = care360.MSISDN(fmt.Sprintf("%s%06d", prefix, first+int64(i)+1))
 	}
 	return out
 }
@@ -215,12 +220,13 @@ func TestCreateDrawReplays(t *testing.T) {
 		return &care360.Draw{Code: fmt.Sprintf("R%d", drawCodes.Add(1)), Name: "x", OpensAt: b.clock.Now(), ClosesAt: b.clock.Now().Add(time.Hour),
 			Tickets: map[care360.Tier]int{care360.TierDong: 1}, Prizes: []care360.DrawPrize{{Name: "p", Quantity: 1}}}
 	}
+	key := fmt.Sprintf("draw-key-%d", drawCodes.Add(1))
 	first := mk()
-	if replay, err := ds.CreateDraw(b.ctx, first, "draw-key-1"); err != nil || replay {
+	if replay, err := ds.CreateDraw(b.ctx, first, key); err != nil || replay {
 		t.Fatal(replay, err)
 	}
 	second := mk()
-	if replay, err := ds.CreateDraw(b.ctx, second, "draw-key-1"); err != nil || !replay || second.ID != first.ID || second.Commitment != first.Commitment {
+	if replay, err := ds.CreateDraw(b.ctx, second, key); err != nil || !replay || second.ID != first.ID || second.Commitment != first.Commitment {
 		t.Fatalf("replay: %v, %+v, %v", replay, second, err)
 	}
 }

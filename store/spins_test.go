@@ -184,9 +184,9 @@ func TestConcurrentSpinsNeverOversell(t *testing.T) {
 				p.inventory - (SELECT sum(remaining) FROM spin_stock k WHERE k.prize_id = p.id) <> (SELECT count(*) FROM spins s WHERE s.prize_id = p.id)),
 			(SELECT count(*) FROM spins WHERE table_id = $1),
 			(SELECT count(prize_id) FROM spins WHERE table_id = $1),
-			(SELECT count(*) FROM sms_messages WHERE msisdn LIKE '8498300%' AND text LIKE 'Congratulations!%'),
-			(SELECT coalesce(-sum(points), 0) FROM points_ledger WHERE msisdn LIKE '8498300%' AND points < 0)`,
-		tb.ID).Scan(&badMembers, &badStock, &spins, &awarded, &smsWins, &paid)
+			(SELECT count(*) FROM sms_messages WHERE msisdn = ANY($2) AND text LIKE 'Congratulations!%'),
+			(SELECT coalesce(-sum(points), 0) FROM points_ledger WHERE msisdn = ANY($2) AND points < 0)`,
+		tb.ID, ms).Scan(&badMembers, &badStock, &spins, &awarded, &smsWins, &paid)
 	switch {
 	case err != nil:
 		t.Fatal(err)
