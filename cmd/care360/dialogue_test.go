@@ -18,6 +18,7 @@ import (
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway/smsc"
+	"github.com/care360/care360/internal/pgtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected screens of testdata/dialogues from what the gateway shows")
@@ -43,7 +44,10 @@ var update = flag.Bool("update", false, "rewrite the expected screens of testdat
 // once without sharing subscribers.
 func TestDialogues(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil)
+	// A database of its own: the transcripts change what they find
+	// (languages, registrations, sessions), so a run again (-count) must
+	// start from the same nothing.
+	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
 	files, _ := filepath.Glob("testdata/dialogues/*.txt")
 	if len(files) == 0 {
 		t.Fatal("no transcripts")
