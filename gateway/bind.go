@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
@@ -65,6 +66,9 @@ type bind struct {
 	handle  requestHandler
 	limiter *rate.Limiter
 	metrics *metrics
+	// ussdWaiting counts screens waiting for a TPS token: bulk SMS take
+	// none meanwhile (PRODUCT.md §8, "USSD first").
+	ussdWaiting atomic.Int32
 
 	mu    sync.Mutex
 	cur   *link
@@ -118,10 +122,13 @@ func (b *bind) setLink(l *link) {
 	}
 }
 
-// submit sends a submit_sm within the bind's TPS and window and returns the
-// SMSC's response.
+// submit sends a submit_sm within the bind's TPS and window, in the USSD
+// lane (ahead of bulk SMS), and returns the SMSC's response.
 func (b *bind) submit(ctx context.Context, p pdu.Body) (pdu.Body, error) {
-	if err := b.limiter.Wait(ctx); err != nil {
+	b.ussdWaiting.Add(1)
+	err := b.limiter.Wait(ctx)
+	b.ussdWaiting.Add(-1)
+	if err != nil {
 		return nil, err
 	}
 	l, err := b.waitLink(ctx)

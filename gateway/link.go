@@ -67,6 +67,11 @@ type link struct {
 
 	seq    atomic.Uint32
 	window chan struct{} // one token per outstanding request
+	// The bulk lane: bulk SMS hold at most cap(bulk) of the window, so
+	// that USSD screens always find a slot (PRODUCT.md §8, "USSD first"),
+	// and take none while a screen is waiting for one.
+	bulk        chan struct{}
+	ussdWaiting atomic.Int32
 
 	mu      sync.Mutex
 	pending map[uint32]chan pdu.Body
@@ -87,9 +92,20 @@ func newLink(conn net.Conn, window int, writeTimeout, respTimeout time.Duration,
 		respTimeout:  respTimeout,
 		bw:           bufio.NewWriterSize(conn, 8192),
 		window:       make(chan struct{}, window),
+		bulk:         make(chan struct{}, bulkShare(window)),
 		pending:      make(map[uint32]chan pdu.Body),
 		done:         make(chan struct{}),
 	}
+}
+
+// bulkShare is how much of a window bulk SMS may hold: all but a fifth
+// (at least one slot) kept for USSD screens; a window of one is shared, and
+// then screens go first only by the bulk lane's yielding.
+func bulkShare(window int) int {
+	if window < 2 {
+		return 1
+	}
+	return window - max(1, window/5)
 }
 
 // nextSeq returns the next sequence number in 1..0x7FFFFFFF, as SMPP 3.4 allows.
@@ -164,11 +180,25 @@ func (l *link) nack(seq uint32, status pdu.Status) error {
 // (back-pressure: callers wait instead of failing when the window is full) and
 // gives it back when the answer arrives, the timeout passes, or the link dies.
 func (l *link) request(ctx context.Context, p pdu.Body) (pdu.Body, error) {
-	return l.requestBefore(ctx, p, time.Time{}, nil)
+	l.ussdWaiting.Add(1)
+	select {
+	case l.window <- struct{}{}:
+		l.ussdWaiting.Add(-1)
+	case <-ctx.Done():
+		l.ussdWaiting.Add(-1)
+		return nil, ctx.Err()
+	case <-l.done:
+		l.ussdWaiting.Add(-1)
+		return nil, ErrLinkClosed
+	}
+	defer func() { <-l.window }()
+	return l.exchange(ctx, p)
 }
 
-// requestBefore is request that gives up with errLate, before anything is
-// written, when no window slot is free by startBy (zero: no such limit).
+// requestBefore is request in the bulk lane (the outbox's SMS): it takes a
+// bulk slot, lets every waiting screen go first, then a window slot; it
+// gives up with errLate, before anything is written, when it has no window
+// slot by startBy (zero: no such limit).
 func (l *link) requestBefore(ctx context.Context, p pdu.Body, startBy time.Time, errLate error) (pdu.Body, error) {
 	var late <-chan time.Time
 	if !startBy.IsZero() {
@@ -176,19 +206,45 @@ func (l *link) requestBefore(ctx context.Context, p pdu.Body, startBy time.Time,
 		defer t.Stop()
 		late = t.C
 	}
-	select {
-	case l.window <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-l.done:
-		return nil, ErrLinkClosed
-	case <-late:
-		return nil, errLate
+	wait := func(ch chan struct{}) error {
+		select {
+		case ch <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.done:
+			return ErrLinkClosed
+		case <-late:
+			return errLate
+		}
+	}
+	if err := wait(l.bulk); err != nil {
+		return nil, err
+	}
+	defer func() { <-l.bulk }()
+	for l.ussdWaiting.Load() > 0 {
+		select {
+		case <-time.After(time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-l.done:
+			return nil, ErrLinkClosed
+		case <-late:
+			return nil, errLate
+		}
+	}
+	if err := wait(l.window); err != nil {
+		return nil, err
 	}
 	defer func() { <-l.window }()
 	if !startBy.IsZero() && time.Now().After(startBy) {
 		return nil, errLate
 	}
+	return l.exchange(ctx, p)
+}
+
+// exchange writes p, holding a window slot, and waits for its response.
+func (l *link) exchange(ctx context.Context, p pdu.Body) (pdu.Body, error) {
 
 	seq := l.nextSeq()
 	p.Header().Seq = seq

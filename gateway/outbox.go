@@ -508,7 +508,8 @@ func (bs *bindSender) pause(ctx context.Context) bool {
 	return sleep(ctx, d)
 }
 
-// submitOn sends one submit_sm on l within the bind's TPS; unlike
+// submitOn sends one submit_sm on l within the bind's TPS, in the bulk
+// lane (behind USSD screens); unlike
 // bind.submit it never moves to a newer link, so that the caller knows
 // which link a lost answer was lost on. It starts the submit only if its
 // answer (or its timeout) comes leaseSafety before leaseUntil, window wait
@@ -516,6 +517,12 @@ func (bs *bindSender) pause(ctx context.Context) bool {
 // must never be on the wire after its lease could have passed to another
 // sender.
 func (b *bind) submitOn(ctx context.Context, l *link, p pdu.Body, leaseUntil time.Time) (pdu.Body, error) {
+	// Bulk SMS take a TPS token only when no screen is waiting for one.
+	for b.ussdWaiting.Load() > 0 {
+		if !sleep(ctx, time.Millisecond) {
+			return nil, ctx.Err()
+		}
+	}
 	if err := b.limiter.Wait(ctx); err != nil {
 		return nil, err
 	}

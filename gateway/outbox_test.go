@@ -551,3 +551,58 @@ func TestOutboxKeepsFailingSetAside(t *testing.T) {
 		t.Fatalf("dead letters %+v, %v", dl, err)
 	}
 }
+
+// A 100,000-message campaign keeps the bind's window full (the SMSC takes
+// a second to answer each bulk SMS) while 200 phones dial at once: every
+// screen still arrives within the 2 s budget of its dial, because screens
+// have their own lane ahead of bulk SMS in the bind's window and TPS
+// (PRODUCT.md §8 "USSD first"), and the campaign goes on meanwhile.
+func TestUSSDAheadOfBulkSMS(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.burst(t, 100_000, "campaign")
+	b.sim.SetSubmitPolicy(func(uint64, smsc.Message) smsc.SubmitAction {
+		return smsc.SubmitAction{Delay: time.Second} // bulk only: screens are answered at once
+	})
+	b.gateway(t, gateway.Config{USSD: &echoUSSD{}, Binds: []gateway.BindConfig{{Window: 10, TPS: 1000}},
+		Sender: gateway.SenderConfig{Batch: 200, NoReceipts: true}})
+	eventually(t, func() bool { return b.sim.Submits() >= 20 }) // the campaign fills the window
+	before := b.sim.Submits()
+
+	const phones = 200
+	took := make([]time.Duration, phones)
+	var wrong []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range phones {
+		wg.Go(func() {
+			start := time.Now()
+			c, err := b.sim.Dial(t.Context(), fmt.Sprintf("8491%07d", i), "*090#", smsc.DialOptions{})
+			took[i] = time.Since(start)
+			var screen string
+			if c != nil {
+				screen = c.Screen()
+			}
+			if err != nil || screen != "You said *090#" {
+				mu.Lock()
+				wrong = append(wrong, fmt.Sprintf("phone %d after %v: %q, %v", i, took[i].Round(time.Millisecond), screen, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(took)
+	p99 := took[phones*99/100-1]
+	t.Logf("%d dials while the campaign fills the window: median %v, p99 %v, max %v",
+		phones, took[phones/2].Round(time.Millisecond), p99.Round(time.Millisecond), took[phones-1].Round(time.Millisecond))
+	for _, w := range wrong {
+		t.Error(w)
+	}
+	// The budget is 2 s from the deliver_sm; the phone's clock adds the
+	// simulator's own time on a busy machine, hence the second of slack.
+	if max := took[phones-1]; max > 3*time.Second {
+		t.Errorf("slowest screen after %v: USSD waited behind bulk SMS", max.Round(time.Millisecond))
+	}
+	// The campaign was only held back, never starved: it goes on.
+	eventually(t, func() bool { return b.sim.Submits() > before })
+}

@@ -170,9 +170,17 @@ func dialogueKey(msisdn care360.MSISDN, src string, sessInfo, umr []byte) string
 	return who
 }
 
+// screenGrace is how long after its budget a step's screen may still be
+// sent and acknowledged.
+const screenGrace = time.Second
+
 // runStep runs one dialogue step and sends its screen.
+// The budget counts from the deliver_sm's arrival, queueing included
+// (PRODUCT.md §3.1): a step picked up late has less of it, and one whose
+// budget is spent answers with the "service unavailable" screen.
 func (g *Gateway) runStep(s step) {
-	ctx, cancel := context.WithTimeout(g.workCtx, g.cfg.StepTimeout)
+	deadline := s.received.Add(g.cfg.StepTimeout)
+	ctx, cancel := context.WithDeadline(g.workCtx, deadline)
 	defer cancel()
 	reply, err := g.cfg.USSD.Step(ctx, s.req)
 	if s.req.Kind == care360.USSDAbort {
@@ -183,9 +191,10 @@ func (g *Gateway) runStep(s step) {
 		g.log.Error("ussd step failed", "err", err, "from", care360.MaskMSISDN(s.src))
 		reply = care360.USSDReply{Text: "Dich vu tam thoi gian doan. Vui long thu lai sau.", End: true}
 	}
-	// The SMSC's answer to our submit may take longer than the step budget;
-	// give the submit its own bound so a slow SMSC does not eat the next step.
-	sctx, scancel := context.WithTimeout(g.workCtx, s.bind.cfg.RespTimeout)
+	// The screen goes within what is left of the budget, plus screenGrace
+	// for a step whose budget ran out to say so; a USSD centre that has
+	// not answered by then has given up on the dialogue too.
+	sctx, scancel := context.WithDeadline(g.workCtx, deadline.Add(screenGrace))
 	defer scancel()
 	if err := g.submitScreen(sctx, s, reply); err != nil {
 		g.metrics.submitErrors.Inc()
