@@ -52,7 +52,23 @@ func version(binDir string) float64 {
 	return v
 }
 
-func (c *Cluster) tool(name string) string { return filepath.Join(c.bin, name) }
+// tool is the path of a PostgreSQL program: beside the server's, else the
+// newest /usr/lib/postgresql/*/bin that has it (a PATH may offer the server
+// programs without client tools such as pg_basebackup).
+func (c *Cluster) tool(name string) string {
+	p := filepath.Join(c.bin, name)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+			return filepath.Join(d, name)
+		}
+	}
+	return p
+}
 
 func toolError(name string, err error, out []byte) error {
 	return fmt.Errorf("%s: %w\n%s", name, err, tail(out, 2000))
