@@ -174,6 +174,13 @@ func dialogueKey(msisdn care360.MSISDN, src string, sessInfo, umr []byte) string
 // sent and acknowledged.
 const screenGrace = time.Second
 
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // runStep runs one dialogue step and sends its screen.
 // The budget counts from the deliver_sm's arrival, queueing included
 // (PRODUCT.md §3.1): a step picked up late has less of it, and one whose
@@ -194,7 +201,8 @@ func (g *Gateway) runStep(s step) {
 	// The screen goes within what is left of the budget, plus screenGrace
 	// for a step whose budget ran out to say so; a USSD centre that has
 	// not answered by then has given up on the dialogue too.
-	sctx, scancel := context.WithDeadline(g.workCtx, deadline.Add(screenGrace))
+	// A step that overran its whole budget still says so at once.
+	sctx, scancel := context.WithDeadline(g.workCtx, later(deadline, time.Now()).Add(screenGrace))
 	defer scancel()
 	if err := g.submitScreen(sctx, s, reply); err != nil {
 		g.metrics.submitErrors.Inc()

@@ -48,6 +48,7 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 		"CARE360_SMPP_ADDR="+sim.Addr(),
 		"CARE360_HTTP_ADDR="+httpAddr,
 		"CARE360_ADMIN_TOKEN=shutdown-test-0d4f9a7c2b8e61f3a5c7e9b1d3f5a7c9",
+		"CARE360_SMPP_WINDOW=50", // room for all 20 screens at once
 	)
 	logs := &testLog{t: t}
 	t.Cleanup(logs.stop)
@@ -77,8 +78,9 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 	}
 
 	// The phones see their screens at once, but the USSD centre
-	// acknowledges each screen 3 s late: the steps stay in flight.
-	sim.SetScreenRespDelay(3 * time.Second)
+	// acknowledges each screen 1.8 s late (within the steps' 2 s budget):
+	// the steps stay in flight.
+	sim.SetScreenRespDelay(1800 * time.Millisecond)
 	const n = 20
 	var wg sync.WaitGroup
 	screens := make([]string, n)
@@ -122,7 +124,7 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 		}
 	}
 	// The drain waited for the 20 late acknowledgements before unbinding.
-	if took := time.Since(signalled); took < time.Second {
+	if took := time.Since(signalled); took < 500*time.Millisecond {
 		t.Errorf("exited %s after SIGTERM: it did not wait for the steps' responses", took)
 	}
 	if len(readyz) == 0 || readyz[0] != http.StatusServiceUnavailable {
