@@ -170,9 +170,8 @@ func dialogueKey(msisdn care360.MSISDN, src string, sessInfo, umr []byte) string
 	return who
 }
 
-// screenGrace is how long after its budget a step's screen may still be
-// sent and acknowledged.
-const screenGrace = time.Second
+// screenReserve is the most of a step's budget kept for sending its screen.
+const screenReserve = 500 * time.Millisecond
 
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
@@ -187,7 +186,11 @@ func later(a, b time.Time) time.Time {
 // budget is spent answers with the "service unavailable" screen.
 func (g *Gateway) runStep(s step) {
 	deadline := s.received.Add(g.cfg.StepTimeout)
-	ctx, cancel := context.WithDeadline(g.workCtx, deadline)
+	// The engine may use the budget but its last quarter (at most
+	// screenReserve), kept for sending the screen, so that even "service
+	// unavailable" arrives within the budget.
+	reserve := min(g.cfg.StepTimeout/4, screenReserve)
+	ctx, cancel := context.WithDeadline(g.workCtx, deadline.Add(-reserve))
 	defer cancel()
 	reply, err := g.cfg.USSD.Step(ctx, s.req)
 	if s.req.Kind == care360.USSDAbort {
@@ -198,11 +201,9 @@ func (g *Gateway) runStep(s step) {
 		g.log.Error("ussd step failed", "err", err, "from", care360.MaskMSISDN(s.src))
 		reply = care360.USSDReply{Text: "Dich vu tam thoi gian doan. Vui long thu lai sau.", End: true}
 	}
-	// The screen goes within what is left of the budget, plus screenGrace
-	// for a step whose budget ran out to say so; a USSD centre that has
-	// not answered by then has given up on the dialogue too.
-	// A step that overran its whole budget still says so at once.
-	sctx, scancel := context.WithDeadline(g.workCtx, later(deadline, time.Now()).Add(screenGrace))
+	// The screen goes within what is left of the budget; a step that
+	// overran it anyway still gets reserve to say so.
+	sctx, scancel := context.WithDeadline(g.workCtx, later(deadline, time.Now().Add(reserve)))
 	defer scancel()
 	if err := g.submitScreen(sctx, s, reply); err != nil {
 		g.metrics.submitErrors.Inc()
