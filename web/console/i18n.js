@@ -110,7 +110,7 @@ const en = {
   'staff.active': 'active', 'staff.disabled': 'disabled since {0}', 'staff.disable': 'Disable', 'staff.create': 'Create account',
   'staff.confirm': 'Disable {0}? Their token stops working at once.',
   'staff.token': 'Access token of {0} — shown this once; hand it over by a safe channel:',
-  'staff.roles': 'Admin: everything. Marketer: gifts, offers, campaigns, draws, spins, reports. Support: subscribers and their messages, points adjustments with a reason (within the role's limits), the phone emulator on numbers that are not members.',
+  'staff.roles': 'Admin: everything. Marketer: gifts, offers, campaigns, draws, spins, reports. Support: subscribers and their messages, points adjustments with a reason (within the role\'s limits), the phone emulator on numbers that are not members.',
 };
 
 const TEXTS = { vi, en };
