@@ -52,7 +52,18 @@ func version(binDir string) float64 {
 	return v
 }
 
-func (c *Cluster) tool(name string) string { return filepath.Join(c.bin, name) }
+// tool is the path of a PostgreSQL program: next to the server binaries, or
+// else on PATH (pg_basebackup ships with the client tools, which may live
+// elsewhere than a PATH's server wrappers).
+func (c *Cluster) tool(name string) string {
+	p := filepath.Join(c.bin, name)
+	if _, err := os.Stat(p); err != nil {
+		if lp, err := exec.LookPath(name); err == nil {
+			return lp
+		}
+	}
+	return p
+}
 
 func toolError(name string, err error, out []byte) error {
 	return fmt.Errorf("%s: %w\n%s", name, err, tail(out, 2000))
