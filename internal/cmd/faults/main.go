@@ -4,7 +4,8 @@
 // SMSC simulator behind a TCP proxy that can freeze. Each drill queues a burst
 // of transactional SMS, dials USSD throughout, injects one fault, and prints
 // one row: messages accepted, submitted (distinct), duplicated, lost, USSD
-// steps answered late (over 2 s) or not at all, and the time to recover.
+// steps answered late (over 2 s), not at all or with the "service
+// unavailable" screen, and the time to recover.
 // Everything listens on loopback only.
 //
 //	go run ./internal/cmd/faults
@@ -12,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -135,7 +138,7 @@ func run(n int) error {
 			return r.standby.Promote(ctx)
 		}},
 	}
-	fmt.Printf("| drill | accepted | submitted | duplicated | lost | USSD late/dials | recovered in |\n|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| drill | accepted | submitted | duplicated | lost | USSD late or unavailable / dials | recovered in |\n|---|---|---|---|---|---|---|\n")
 	for i, d := range drills {
 		row, err := r.drill(ctx, i, n, d.fault)
 		if err != nil {
@@ -175,6 +178,10 @@ func (r *rig) drill(ctx context.Context, idx, n int, fault func() error) (string
 				call, err := r.sim.Dial(cctx, msisdn, "*090#", smsc.DialOptions{})
 				took := time.Since(start)
 				if call != nil {
+					// The "service temporarily unavailable" screen is no answer.
+					if s := call.Screen(); err == nil && (strings.Contains(s, "gián đoạn") || strings.Contains(s, "unavailable")) {
+						err = errors.New("service unavailable")
+					}
 					call.Abort(cctx)
 				}
 				cancel()
