@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,22 +24,11 @@ func TestFailoverToStandbyLosesNoCommittedPoints(t *testing.T) {
 		t.Skip(err)
 	}
 	ctx := t.Context()
-	dir := t.TempDir()
-	// Synchronous commit back on: the primary must wait for the standby.
-	primary, err := pglocal.Start(ctx, pglocal.Options{DataDir: filepath.Join(dir, "a"), Fast: true,
-		Settings: map[string]string{"synchronous_commit": "on"}})
+	primary, standby, err := pglocal.StartPair(ctx, t.TempDir(), "app", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { primary.Stop() })
-	if err := primary.CreateDatabase(ctx, "app"); err != nil {
-		t.Fatal(err)
-	}
-	standby, err := primary.StartStandby(ctx, pglocal.Options{DataDir: filepath.Join(dir, "b"), Fast: true}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { standby.Stop() })
+	t.Cleanup(func() { primary.Stop(); standby.Stop() })
 	url := pglocal.MultiHostURL("app", primary, standby)
 	// Migrate through the two-host URL too: the read-only standby is skipped.
 	if err := store.Migrate(ctx, url); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -30,21 +29,11 @@ func TestFailoverWholeGateway(t *testing.T) {
 		t.Skip(err)
 	}
 	ctx := ctxT(t)
-	dir := t.TempDir()
-	primary, err := pglocal.Start(ctx, pglocal.Options{DataDir: filepath.Join(dir, "a"), Fast: true,
-		Settings: map[string]string{"synchronous_commit": "on"}})
+	primary, standby, err := pglocal.StartPair(ctx, t.TempDir(), "care360", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { primary.Stop() })
-	if err := primary.CreateDatabase(ctx, "care360"); err != nil {
-		t.Fatal(err)
-	}
-	standby, err := primary.StartStandby(ctx, pglocal.Options{DataDir: filepath.Join(dir, "b"), Fast: true}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { standby.Stop() })
+	t.Cleanup(func() { primary.Stop(); standby.Stop() })
 	h := start(t, map[string]string{"CARE360_DATABASE_URL": pglocal.MultiHostURL("care360", primary, standby)})
 
 	const member = "0901230001"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -146,4 +147,26 @@ func MultiHostURL(dbname string, cs ...*Cluster) string {
 		RawQuery: "sslmode=disable&target_session_attrs=read-write&connect_timeout=2",
 	}
 	return u.String()
+}
+
+// StartPair starts, under dir, a Fast primary with synchronous_commit back
+// on and a synchronous standby of it, after creating database dbname: the
+// pair that failover tests and drills promote. On error nothing is left
+// running.
+func StartPair(ctx context.Context, dir, dbname string, log *slog.Logger) (primary, standby *Cluster, err error) {
+	primary, err = Start(ctx, Options{DataDir: filepath.Join(dir, "primary"), Fast: true, Logger: log,
+		Settings: map[string]string{"synchronous_commit": "on"}})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := primary.CreateDatabase(ctx, dbname); err != nil {
+		primary.Stop()
+		return nil, nil, err
+	}
+	standby, err = primary.StartStandby(ctx, Options{DataDir: filepath.Join(dir, "standby"), Fast: true, Logger: log}, true)
+	if err != nil {
+		primary.Stop()
+		return nil, nil, err
+	}
+	return primary, standby, nil
 }

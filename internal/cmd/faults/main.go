@@ -66,19 +66,11 @@ func run(n int) error {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
 	r := &rig{dir: dir}
-	// Synchronous commit on, and a synchronous standby: a promotion loses
-	// no acknowledged commit.
-	if r.primary, err = pglocal.Start(ctx, pglocal.Options{DataDir: filepath.Join(dir, "pg-a"), Fast: true,
-		Settings: map[string]string{"synchronous_commit": "on"}}); err != nil {
+	// A synchronous standby: a promotion loses no acknowledged commit.
+	if r.primary, r.standby, err = pglocal.StartPair(ctx, dir, "care360", nil); err != nil {
 		return err
 	}
 	defer r.primary.Stop()
-	if err := r.primary.CreateDatabase(ctx, "care360"); err != nil {
-		return err
-	}
-	if r.standby, err = r.primary.StartStandby(ctx, pglocal.Options{DataDir: filepath.Join(dir, "pg-b"), Fast: true}, true); err != nil {
-		return err
-	}
 	defer r.standby.Stop()
 	r.url = pglocal.MultiHostURL("care360", r.primary, r.standby)
 	if err := store.Migrate(ctx, r.url); err != nil {
