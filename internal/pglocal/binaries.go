@@ -52,14 +52,19 @@ func version(binDir string) float64 {
 	return v
 }
 
-// tool is the path of a PostgreSQL program: next to the server binaries, or
-// else on PATH (pg_basebackup ships with the client tools, which may live
-// elsewhere than a PATH's server wrappers).
+// tool is the path of a PostgreSQL program: beside the server's, else the
+// newest /usr/lib/postgresql/*/bin that has it (a PATH may offer the server
+// programs without client tools such as pg_basebackup).
 func (c *Cluster) tool(name string) string {
 	p := filepath.Join(c.bin, name)
-	if _, err := os.Stat(p); err != nil {
-		if lp, err := exec.LookPath(name); err == nil {
-			return lp
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+			return filepath.Join(d, name)
 		}
 	}
 	return p

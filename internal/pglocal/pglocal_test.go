@@ -171,15 +171,11 @@ func TestSynchronousStandbyPromote(t *testing.T) {
 	setup(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	p, err := pglocal.Start(ctx, pglocal.Options{DataDir: filepath.Join(dir, "p"), Fast: true, Settings: map[string]string{"synchronous_commit": "on"}})
+	p, s, err := pglocal.StartPair(ctx, dir, "app", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Stop()
-	s, err := p.StartStandby(ctx, pglocal.Options{DataDir: filepath.Join(dir, "s"), Fast: true}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer s.Stop()
 	exec(t, p.URL("postgres"), "CREATE TABLE t (n int); INSERT INTO t VALUES (1)")
 	if got := query(t, s.URL("postgres"), "SELECT pg_is_in_recovery()::text || ' ' || count(*) FROM t"); got != "true 1" {
