@@ -29,6 +29,10 @@ test: ## go vet + every test with -race, against a real Postgres started here
 bench: build ## dialogue steps/s and latency over SMPP, next to pgbench's limit (durable Postgres)
 	$(GO) run ./internal/cmd/withpg -durable -- $(GO) run ./internal/cmd/bench
 
+.PHONY: faults
+faults: ## failure drills on real processes: kill -9, Postgres restart and promotion, SMSC dropped, frozen, throttling
+	$(GO) run ./internal/cmd/faults
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -159,5 +160,66 @@ func TestLongDataDir(t *testing.T) {
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("socket directory left behind: %v", err)
+	}
+}
+
+// A synchronous standby holds every acknowledged commit: with the standby
+// down, a commit on the primary waits instead of being acknowledged; after
+// the primary crashes the promoted standby accepts writes and has the rows.
+func TestSynchronousStandbyPromote(t *testing.T) {
+	t.Parallel()
+	setup(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	p, s, err := pglocal.StartPair(ctx, dir, "app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	defer s.Stop()
+	exec(t, p.URL("postgres"), "CREATE TABLE t (n int); INSERT INTO t VALUES (1)")
+	if got := query(t, s.URL("postgres"), "SELECT pg_is_in_recovery()::text || ' ' || count(*) FROM t"); got != "true 1" {
+		t.Errorf("standby before promotion: %q", got)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, p.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	_, err = conn.Exec(tctx, "INSERT INTO t VALUES (2)")
+	cancel()
+	conn.Close(ctx)
+	if err == nil {
+		t.Fatal("a commit was acknowledged with the synchronous standby down")
+	}
+	if err := s.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, pglocal.MultiHostURL("postgres", p, s), "INSERT INTO t VALUES (3)")
+	if err := p.Crash(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Promote(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, pglocal.MultiHostURL("postgres", p, s), "INSERT INTO t VALUES (4)")
+	if got := query(t, pglocal.MultiHostURL("postgres", p, s), "SELECT pg_is_in_recovery()::text || ' ' || string_agg(n::text, ',' ORDER BY n) FROM t"); got != "false 1,2,3,4" && got != "false 1,3,4" {
+		t.Errorf("promoted standby: %q", got)
+	}
+}
+
+func exec(t *testing.T, url, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
 	}
 }
