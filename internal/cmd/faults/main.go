@@ -99,52 +99,75 @@ func run(n int) error {
 		return err
 	}
 
+	// dropsLinks marks the drills that may repeat what was in flight on a
+	// link that went away (PRODUCT.md §5: at most one window per link; two
+	// gateways of one bind each, window 10).
+	const windowPerLink, links = 10, 2
 	drills := []struct {
-		name  string
-		fault func() error // injects the fault and returns when it is over
+		name       string
+		fault      func() error // injects the fault and returns when it is over
+		dropsLinks bool
 	}{
 		{"kill -9 one gateway mid-burst", func() error {
 			r.gw[0].kill()
 			var err error
 			r.gw[0], err = startGateway(bin, dir, 0, r.url, r.proxy.Addr())
 			return err
-		}},
-		{"Postgres restart", func() error { return r.primary.Restart(ctx) }},
-		{"SMSC links dropped", func() error { r.sim.DropLinks(); return nil }},
+		}, false},
+		{"Postgres restart", func() error { return r.primary.Restart(ctx) }, false},
+		{"SMSC links dropped", func() error { r.sim.DropLinks(); return nil }, true},
 		{"SMSC frozen 10 s", func() error {
 			r.proxy.Freeze(true)
 			time.Sleep(10 * time.Second)
 			r.proxy.Freeze(false)
 			return nil
-		}},
+		}, true},
 		{"throttling storm 10 s", func() error {
 			r.sim.SetSubmitPolicy(func(uint64, smsc.Message) smsc.SubmitAction { return smsc.SubmitAction{Status: 0x58} })
 			time.Sleep(10 * time.Second)
 			r.sim.SetSubmitPolicy(nil)
 			return nil
-		}},
+		}, false},
 		{"standby promotion", func() error {
 			if err := r.primary.Crash(); err != nil {
 				return err
 			}
 			return r.standby.Promote(ctx)
-		}},
+		}, false},
 	}
 	fmt.Printf("| drill | accepted | submitted | duplicated | lost | USSD late or unavailable / dials | recovered in |\n|---|---|---|---|---|---|---|\n")
+	var broken []string
 	for i, d := range drills {
-		row, err := r.drill(ctx, i, n, d.fault)
+		res, err := r.drill(ctx, i, n, d.fault)
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.name, err)
 		}
-		fmt.Printf("| %s | %s |\n", d.name, row)
+		fmt.Printf("| %s | %s |\n", d.name, res.row)
+		allowed := 0
+		if d.dropsLinks {
+			allowed = windowPerLink * links
+		}
+		if res.lost > 0 || res.duplicated > allowed {
+			broken = append(broken, fmt.Sprintf("%s: %d lost, %d duplicated (at most %d allowed)", d.name, res.lost, res.duplicated, allowed))
+		}
 	}
+	if len(broken) > 0 {
+		return fmt.Errorf("promises of PRODUCT.md §8 broken:\n  %s", strings.Join(broken, "\n  "))
+	}
+	fmt.Println("every drill: nothing lost, duplicates only within one window per dropped link")
 	return nil
+}
+
+// drillResult is one drill's row and the figures it is judged by.
+type drillResult struct {
+	row              string
+	lost, duplicated int
 }
 
 // drill queues n messages, dials USSD throughout, injects the fault a moment
 // into the burst, and waits (at most 2 minutes: the leases of a killed
 // sender lapse after 60 s) until every message is submitted.
-func (r *rig) drill(ctx context.Context, idx, n int, fault func() error) (string, error) {
+func (r *rig) drill(ctx context.Context, idx, n int, fault func() error) (drillResult, error) {
 	prefix := fmt.Sprintf("849%d", idx+1)
 	if _, err := r.db.Pool().Exec(ctx, `
 		WITH m AS (
@@ -153,7 +176,7 @@ func (r *rig) drill(ctx context.Context, idx, n int, fault func() error) (string
 			FROM generate_series(1, $1::int) g RETURNING id
 		)
 		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, now() FROM m`, n, prefix); err != nil {
-		return "", err
+		return drillResult{}, err
 	}
 	dctx, stop := context.WithCancel(ctx)
 	var dials, late atomic.Int64
@@ -195,7 +218,7 @@ func (r *rig) drill(ctx context.Context, idx, n int, fault func() error) (string
 	if err := fault(); err != nil {
 		stop()
 		wg.Wait()
-		return "", err
+		return drillResult{}, err
 	}
 	cleared := time.Now()
 	// Recovered: every message submitted and a dial answered in time after
@@ -219,7 +242,11 @@ func (r *rig) drill(ctx context.Context, idx, n int, fault func() error) (string
 	if recovered > 0 {
 		rec = fmt.Sprintf("%.1f s", recovered.Seconds())
 	}
-	return fmt.Sprintf("%d | %d | %d | %d | %d/%d | %s", n, distinct, total-distinct, n-distinct, late.Load(), dials.Load(), rec), nil
+	return drillResult{
+		row:        fmt.Sprintf("%d | %d | %d | %d | %d/%d | %s", n, distinct, total-distinct, n-distinct, late.Load(), dials.Load(), rec),
+		lost:       n - distinct,
+		duplicated: total - distinct,
+	}, nil
 }
 
 // count returns how many of the drill's messages reached the simulator, and
