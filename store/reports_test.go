@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,6 +161,61 @@ func TestTrafficFlushOutcomeUnknown(t *testing.T) {
 	}
 	if dials != 5 {
 		t.Fatalf("%d dials recorded for 5", dials)
+	}
+}
+
+// Two flushes at once, both in doubt: the first committed but lost its
+// answer, the second never reached the database. Each batch stays in
+// doubt until a flush settles it; one must not push the other out, or its
+// counts are lost (the second's three dials here).
+func TestTrafficFlushesInDoubtTogether(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	c := b.db.NewTrafficCounter(time.Hour)
+	for range 4 {
+		c.Count(care360.USSDBegin, false)
+	}
+	committed, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	store.SetAfterFlush(c, func() error {
+		first := false
+		once.Do(func() { first = true })
+		if !first {
+			return nil
+		}
+		close(committed)
+		<-release
+		return errors.New("connection reset after COMMIT")
+	})
+	firstDone := make(chan error)
+	go func() { firstDone <- c.Flush(b.ctx) }()
+	<-committed
+	for range 3 {
+		c.Count(care360.USSDBegin, false)
+	}
+	gone, cancel := context.WithCancel(b.ctx)
+	cancel() // this flush never reaches the database
+	secondDone := make(chan error)
+	go func() { secondDone <- c.Flush(gone) }()
+	time.Sleep(50 * time.Millisecond) // the second flush is under way (or waiting its turn)
+	close(release)
+	if err := <-firstDone; err == nil {
+		t.Error("the first flush's lost answer was not reported")
+	}
+	if err := <-secondDone; err == nil {
+		t.Error("the second flush, cancelled, reported no error")
+	}
+	for range 3 {
+		if err := c.Flush(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var dials int64
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(sum(dials), 0) FROM ussd_traffic`).Scan(&dials); err != nil {
+		t.Fatal(err)
+	}
+	if dials != 7 {
+		t.Fatalf("%d dials recorded for 7", dials)
 	}
 }
 
