@@ -465,3 +465,17 @@ func TestPoisonInABusyBucket(t *testing.T) {
 	}
 	b.checkLedger(t)
 }
+
+// An id Postgres cannot store (a NUL, bytes that are not UTF-8; JSON can
+// carry a NUL as \u0000) is that event's rejection, not the whole batch's
+// failure: a billing feed resending a batch that always fails would stop.
+func TestUsageIDNotText(t *testing.T) {
+	t.Parallel()
+	b := setupLedger(t)
+	m := b.subscriber(t)
+	now := b.clock.Now().Add(-time.Hour)
+	res := b.ingest(t, usage("nul\x00id", m, 1000, now), usage("bad\xffid", m, 1000, now), usage("fine-id", m, 1000, now))
+	if diff := cmp.Diff([]string{"rejected/invalid_id", "rejected/invalid_id", "accepted/1"}, statuses(res)); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+}
