@@ -164,6 +164,38 @@ func TestTrafficFlushOutcomeUnknown(t *testing.T) {
 	}
 }
 
+// The same over real TCP: the connection is cut right after the flush's
+// COMMIT, before its answer reaches the gateway, which therefore reports
+// the flush failed and keeps it in doubt. Flushed again, its counts are
+// added once.
+func TestTrafficFlushCommitAnswerCut(t *testing.T) {
+	t.Parallel()
+	proxy, url := newCutProxy(t, pgtest.FreshDB(t))
+	b := setupURL(t, url, store.Options{})
+	c := b.db.NewTrafficCounter(time.Hour)
+	for range 4 {
+		c.Count(care360.USSDBegin, false)
+	}
+	proxy.armed.Store(true)
+	if err := c.Flush(b.ctx); err == nil {
+		t.Fatal("the flush whose answer was cut reported success")
+	}
+	if proxy.cuts.Load() != 1 {
+		t.Fatalf("%d connections cut after COMMIT", proxy.cuts.Load())
+	}
+	c.Count(care360.USSDBegin, false)
+	if err := c.Flush(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var dials int64
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(sum(dials), 0) FROM ussd_traffic`).Scan(&dials); err != nil {
+		t.Fatal(err)
+	}
+	if dials != 5 {
+		t.Fatalf("%d dials recorded for 5", dials)
+	}
+}
+
 // Two flushes at once, both in doubt: the first committed but lost its
 // answer, the second never reached the database. Each batch stays in
 // doubt until a flush settles it; one must not push the other out, or its
