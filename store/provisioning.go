@@ -45,6 +45,9 @@ func (c *Catalog) ClaimCalls(ctx context.Context, owner string, max int, lease t
 func (c *Catalog) SettleCall(ctx context.Context, owner string, o care360.ProvisionOutcome) (err error) {
 	defer wrap(&err, "settle provisioning call %d", o.ID)
 	now := c.db.now()
+	// The operator's words, quoted: a NUL or a character cut in two would
+	// keep the outcome from ever being recorded, and the call from ending.
+	o.Error = plainText(o.Error)
 	status := "failed"
 	switch {
 	case o.OK:
