@@ -155,13 +155,7 @@ func TestTrafficFlushOutcomeUnknown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var dials int64
-	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(sum(dials), 0) FROM ussd_traffic`).Scan(&dials); err != nil {
-		t.Fatal(err)
-	}
-	if dials != 5 {
-		t.Fatalf("%d dials recorded for 5", dials)
-	}
+	wantDials(t, b, 5)
 }
 
 // The same over real TCP: the connection is cut right after the flush's
@@ -187,13 +181,7 @@ func TestTrafficFlushCommitAnswerCut(t *testing.T) {
 	if err := c.Flush(b.ctx); err != nil {
 		t.Fatal(err)
 	}
-	var dials int64
-	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(sum(dials), 0) FROM ussd_traffic`).Scan(&dials); err != nil {
-		t.Fatal(err)
-	}
-	if dials != 5 {
-		t.Fatalf("%d dials recorded for 5", dials)
-	}
+	wantDials(t, b, 5)
 }
 
 // Two flushes at once, both in doubt: the first committed but lost its
@@ -242,12 +230,18 @@ func TestTrafficFlushesInDoubtTogether(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	wantDials(t, b, 7)
+}
+
+// wantDials fails the test unless ussd_traffic holds n dials in all.
+func wantDials(t *testing.T, b *bundle, n int64) {
+	t.Helper()
 	var dials int64
 	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(sum(dials), 0) FROM ussd_traffic`).Scan(&dials); err != nil {
 		t.Fatal(err)
 	}
-	if dials != 7 {
-		t.Fatalf("%d dials recorded for 7", dials)
+	if dials != n {
+		t.Fatalf("%d dials recorded for %d", dials, n)
 	}
 }
 
