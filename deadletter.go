@@ -12,13 +12,16 @@ import (
 // import row. Nothing is dropped silently: staff see it in
 // GET /api/v1/dead-letters and the metric care360_dead_letters_total{kind}.
 type DeadLetter struct {
-	ID         int64           `json:"id"`
-	Kind       string          `json:"kind"`   // the queue: "usage", …
-	Ref        string          `json:"ref"`    // the row's own id in its queue (an event id, a message id)
-	Reason     string          `json:"reason"` // the last error, as the database gave it
-	Payload    json.RawMessage `json:"payload"`
-	Attempts   int             `json:"attempts"`
-	SetAsideAt time.Time       `json:"set_aside_at"`
+	ID       int64           `json:"id"`
+	Kind     string          `json:"kind"`   // the queue: "usage", …
+	Ref      string          `json:"ref"`    // the row's own id in its queue (an event id, a message id)
+	Reason   string          `json:"reason"` // the last error, as the database gave it
+	Payload  json.RawMessage `json:"payload"`
+	Attempts int             `json:"attempts"`
+	// FirstFailedAt is when the row began to fail, where its queue knows
+	// (else when it was set aside).
+	FirstFailedAt time.Time `json:"first_failed_at"`
+	SetAsideAt    time.Time `json:"set_aside_at"`
 }
 
 // Dead-letter kinds.

@@ -2,7 +2,9 @@ package care360
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Tier is a KNDL membership tier, in API spelling.
@@ -163,6 +165,9 @@ func (s *Subscriber) Validate() error {
 	switch {
 	case len(s.Name) > 200:
 		return Errorf(EINVALID, "name is longer than 200 bytes")
+	case !utf8.ValidString(s.Name) || strings.ContainsRune(s.Name, 0):
+		// Postgres stores neither, and one such row would fail a whole import.
+		return Errorf(EINVALID, "name must be UTF-8 text without NUL characters")
 	case !s.Gender.Valid():
 		return Errorf(EINVALID, "gender must be \"f\", \"m\" or empty")
 	case !s.Language.Valid():

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // UsageEvent is one billing event from the operator's feed: a charge
@@ -87,6 +88,10 @@ func (r UsageRules) Check(e UsageEvent, now time.Time, loc *time.Location) (reje
 	switch {
 	case strings.TrimSpace(e.ID) == "" || len(e.ID) > MaxUsageIDLen:
 		return RejectUsage(e.ID, UsageInvalidID, "id is required, at most %d bytes", MaxUsageIDLen), false
+	case !utf8.ValidString(e.ID) || strings.ContainsRune(e.ID, 0):
+		// Postgres stores neither: the whole batch would fail, every time
+		// the feed sent it again.
+		return RejectUsage(e.ID, UsageInvalidID, "id must be UTF-8 text without NUL characters"), false
 	case e.MSISDN == "":
 		return RejectUsage(e.ID, UsageInvalidMSISDN, "msisdn is required"), false
 	case e.AmountVND > maxVND || e.AmountVND < -maxVND:

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -378,5 +379,29 @@ func TestProvisionCallWithoutEndpointRefunds(t *testing.T) {
 	claim, call, attempts, _, spendable, stock := b.state(t, c)
 	if claim != "failed" || call != "failed" || attempts != 1 || spendable != 5000 || stock != 5 || op.calls() != 0 {
 		t.Fatalf("claim %s call %s attempts %d spendable %d stock %d operator saw %d", claim, call, attempts, spendable, stock, op.calls())
+	}
+}
+
+// The operator's answer is quoted in the call's record, its first 200
+// bytes: a Vietnamese message longer than that is cut inside a character,
+// and a body may hold a NUL. Postgres stores neither, so the outcome could
+// never be recorded: the call was made again at every lease, past its last
+// attempt, for ever, and the claim never refunded. Now the quote is made
+// storable and the call ends as any other.
+func TestProvisionAnswerNotText(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, strings.Repeat("x", 198)+"\x00ỗi hệ thống") // the 200th byte is inside "ỗ"
+	}))
+	t.Cleanup(srv.Close)
+	c, _ := b.claimAirtime(t, "84903000011", srv.URL)
+	b.drain(t)
+	claim, call, attempts, _, spendable, _ := b.state(t, c)
+	if claim != "failed" || call != "failed" || attempts != 3 || calls.Load() != 3 || spendable != 5000 {
+		t.Fatalf("claim %s call %s attempts %d calls %d spendable %d", claim, call, attempts, calls.Load(), spendable)
 	}
 }

@@ -16,15 +16,21 @@ var _ care360.DeadLetterService = (*DB)(nil)
 
 // setAside records a queue row that keeps failing, inside tx: the caller
 // takes the row off its queue in the same transaction, so it is in exactly
-// one of the two places.
-func setAside(ctx context.Context, tx pgx.Tx, kind, ref, reason string, payload any, attempts int, now time.Time) error {
+// one of the two places. firstFailed is when the row began to fail (zero:
+// unknown, now is shown).
+func setAside(ctx context.Context, tx pgx.Tx, kind, ref, reason string, payload any, attempts int, firstFailed, now time.Time) error {
 	raw, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
+	var first *time.Time
+	if !firstFailed.IsZero() {
+		first = &firstFailed
+	}
 	_, err = tx.Exec(ctx, `
-		INSERT INTO dead_letters (kind, ref, reason, payload, attempts, set_aside_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		kind, ref, reason, raw, attempts, now)
+		INSERT INTO dead_letters (kind, ref, reason, payload, attempts, first_failed_at, set_aside_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		kind, ref, reason, raw, attempts, first, now)
 	return err
 }
 
@@ -52,7 +58,7 @@ func (db *DB) DeadLetters(ctx context.Context, f care360.DeadLetterFilter) (ds [
 	}
 	f.Limit = min(f.Limit, 1000)
 	rows, err := db.pool.Query(ctx, `
-		SELECT id, kind, ref, reason, payload, attempts, set_aside_at FROM dead_letters
+		SELECT id, kind, ref, reason, payload, attempts, coalesce(first_failed_at, set_aside_at), set_aside_at FROM dead_letters
 		WHERE ($1 = '' OR kind = $1) AND ($2 = 0 OR id < $2)
 		ORDER BY id DESC LIMIT $3`, f.Kind, f.Before, f.Limit)
 	if err != nil {
@@ -60,7 +66,7 @@ func (db *DB) DeadLetters(ctx context.Context, f care360.DeadLetterFilter) (ds [
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.DeadLetter, error) {
 		var d care360.DeadLetter
-		err := r.Scan(&d.ID, &d.Kind, &d.Ref, &d.Reason, &d.Payload, &d.Attempts, &d.SetAsideAt)
+		err := r.Scan(&d.ID, &d.Kind, &d.Ref, &d.Reason, &d.Payload, &d.Attempts, &d.FirstFailedAt, &d.SetAsideAt)
 		return d, err
 	})
 }

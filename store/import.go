@@ -272,7 +272,9 @@ type rejections struct {
 func (r *rejections) add(row int, msisdn, reason string) {
 	r.n++
 	if len(r.items) < 2*care360.MaxImportRejections {
-		r.items = append(r.items, care360.ImportRejection{Row: row, MSISDN: msisdn, Reason: reason})
+		// The number as written goes into the stored report: anything
+		// the file held, made storable.
+		r.items = append(r.items, care360.ImportRejection{Row: row, MSISDN: plainText(msisdn), Reason: reason})
 	}
 }
 

@@ -173,3 +173,26 @@ func TestImportBigFile(t *testing.T) {
 		t.Errorf("stored report: %+v, %v", got, err)
 	}
 }
+
+// A row whose name Postgres cannot store (a NUL byte, bytes that are not
+// UTF-8) is one rejected row, with its reason; the rows around it are
+// imported.
+func TestImportRowNotText(t *testing.T) {
+	t.Parallel()
+	b := setupLedger(t)
+	recs := [][6]string{
+		{"0903200001", "Before", "", "", "", ""},
+		{"0903200002", "Nul\x00Name", "", "", "", ""},
+		{"0903200003", "Bad \xff bytes", "", "", "", ""},
+		{"09032\x0000005", "Nul in the number", "", "", "", ""},
+		{"0903200004", "After", "", "", "", ""},
+	}
+	imp, _, err := b.db.ImportSubscribers(b.ctx, "not-text", csvRows(recs, -1))
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if imp.Status != care360.ImportDone || imp.Created != 2 || imp.Rejected != 3 || len(imp.Rejections) != 3 ||
+		imp.Rejections[0].Row != 3 || imp.Rejections[1].Row != 4 || imp.Rejections[2].Row != 5 || imp.Rejections[0].Reason == "" {
+		t.Fatalf("report %+v", imp)
+	}
+}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -338,5 +339,46 @@ func TestReceipts(t *testing.T) {
 	var unmatched int
 	if err := b.db.Pool().QueryRow(b.ctx, `SELECT count(*) FROM sms_receipts_unmatched`).Scan(&unmatched); err != nil || unmatched != 1 {
 		t.Fatalf("unmatched receipts kept: %d, %v (want the unknown one)", unmatched, err)
+	}
+}
+
+// An outcome the database refuses for its data (here a part count outside
+// the table's bounds) no longer fails the whole batch for ever: the other
+// outcomes are recorded, and its message leaves the queue, keeps the
+// reason and is listed as a dead letter. An SMSC id that is not text
+// (binary bytes, a NUL) is kept in a text form its receipt still matches.
+func TestSettlePoisonedOutcomeSetAside(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	m := newMSISDN()
+	one := b.send(t, m, care360.KindTransactional, "one", "p1")
+	bad := b.send(t, m, care360.KindTransactional, "two", "p2")
+	binary := b.send(t, m, care360.KindTransactional, "three", "p3")
+	b.claim(t, "a", 10)
+	poison := submitted(bad.ID, "B1")
+	poison.TotalParts = 300
+	if fenced := b.settle(t, "a", submitted(one.ID, "A1"), poison, submitted(binary.ID, "\xff\x00\x01")); fenced != 0 {
+		t.Errorf("%d fenced", fenced)
+	}
+	if got := b.status(t, m, one.ID); got.Status != care360.MessageSubmitted || got.Parts != 1 {
+		t.Errorf("its neighbour: %+v", got)
+	}
+	got := b.status(t, m, bad.ID)
+	if got.Status != care360.MessageSubmitted || !strings.Contains(got.Error, "could not record") {
+		t.Errorf("the poisoned outcome: %+v", got)
+	}
+	if cs := b.claim(t, "b", 10); len(cs) != 0 {
+		t.Errorf("claimable again: %+v", cs)
+	}
+	dl, err := b.db.DeadLetters(b.ctx, care360.DeadLetterFilter{Kind: care360.DeadLetterSMS})
+	if err != nil || len(dl) != 1 || dl[0].Ref != fmt.Sprint(bad.ID) || !strings.Contains(dl[0].Reason, "23514") || dl[0].Attempts != 1 {
+		t.Fatalf("dead letters %+v, %v", dl, err)
+	}
+	ms, err := b.sms.Receipts(b.ctx, []care360.Receipt{{SMSCID: "\xff\x00\x01", State: care360.ReceiptDelivered, Error: "\xfe", At: b.clock.Now()}})
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("receipt for a binary id: %+v, %v", ms, err)
+	}
+	if got := b.status(t, m, binary.ID); got.Status != care360.MessageDelivered {
+		t.Errorf("binary id: %+v", got)
 	}
 }

@@ -45,6 +45,9 @@ func (c *Catalog) ClaimCalls(ctx context.Context, owner string, max int, lease t
 func (c *Catalog) SettleCall(ctx context.Context, owner string, o care360.ProvisionOutcome) (err error) {
 	defer wrap(&err, "settle provisioning call %d", o.ID)
 	now := c.db.now()
+	// The operator's words, quoted: a NUL or a character cut in two would
+	// keep the outcome from ever being recorded, and the call from ending.
+	o.Error = plainText(o.Error)
 	status := "failed"
 	switch {
 	case o.OK:
@@ -78,7 +81,7 @@ func (c *Catalog) SettleCall(ctx context.Context, owner string, o care360.Provis
 		// It kept failing: refunded, and set aside where staff look for
 		// what the queues gave up on.
 		if err := setAside(ctx, tx, care360.DeadLetterProvisioning, strconv.FormatInt(o.ID, 10),
-			fmt.Sprintf("HTTP %d: %s", o.Status, o.Error), map[string]any{"call": o.ID, "claim": claimID}, o.Attempt, now); err != nil {
+			fmt.Sprintf("HTTP %d: %s", o.Status, o.Error), map[string]any{"call": o.ID, "claim": claimID}, o.Attempt, time.Time{}, now); err != nil {
 			return err
 		}
 		return c.refund(ctx, tx, claimID, now)

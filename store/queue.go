@@ -67,7 +67,21 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 // fenced. Parts the SMSC accepted are recorded either way: they were sent,
 // and their receipts must find them. Ids go in as arrays (= ANY) so that
 // every row is found by its key, never by scanning a large table.
+//
+// A batch the database refuses for its data is recorded one outcome at a
+// time, and an outcome refused alone is set aside (settleApart).
 func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outcome) (fenced int, err error) {
+	fenced, err = s.settleBatch(ctx, owner, outcomes)
+	if isDataError(err) && len(outcomes) > 1 {
+		return s.settleApart(ctx, owner, outcomes)
+	}
+	if isDataError(err) {
+		return s.setAsideOutcome(ctx, owner, outcomes[0], err.Error())
+	}
+	return fenced, err
+}
+
+func (s *SMS) settleBatch(ctx context.Context, owner string, outcomes []care360.Outcome) (fenced int, err error) {
 	defer wrap(&err, "settle %d outbox messages", len(outcomes))
 	if len(outcomes) == 0 {
 		return 0, nil
@@ -81,11 +95,11 @@ func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outco
 		retry                             []time.Time
 	)
 	for _, o := range outcomes {
-		ids, kinds, totals, errs = append(ids, o.ID), append(kinds, string(o.Kind)), append(totals, int32(o.TotalParts)), append(errs, o.Error)
+		ids, kinds, totals, errs = append(ids, o.ID), append(kinds, string(o.Kind)), append(totals, int32(o.TotalParts)), append(errs, plainText(o.Error))
 		tokens, aside = append(tokens, o.Token), append(aside, o.SetAside && o.Kind == care360.OutcomeFailed)
 		retry = append(retry, now.Add(max(o.RetryAfter, 0)))
 		for _, p := range o.Parts {
-			partIDs, parts, smsc = append(partIDs, o.ID), append(parts, int32(p.Part)), append(smsc, p.SMSCID)
+			partIDs, parts, smsc = append(partIDs, o.ID), append(parts, int32(p.Part)), append(smsc, smscText(p.SMSCID))
 		}
 		switch o.Kind {
 		case care360.OutcomeSubmitted, care360.OutcomeFailed:
@@ -163,7 +177,7 @@ func (s *SMS) Receipts(ctx context.Context, rs []care360.Receipt) (ms []care360.
 	var ids, states, errs []string
 	var ats []time.Time
 	for _, r := range rs {
-		ids, states, errs, ats = append(ids, r.SMSCID), append(states, string(r.State)), append(errs, r.Error), append(ats, r.At)
+		ids, states, errs, ats = append(ids, smscText(r.SMSCID)), append(states, string(r.State)), append(errs, plainText(r.Error)), append(ats, r.At)
 	}
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
 		ms = nil

@@ -98,6 +98,8 @@ type TrafficCounter struct {
 	pending map[time.Time]*care360.USSDHour
 	doubt   *trafficFlush // a flush that failed: it may have committed
 
+	flushing sync.Mutex // held by the one Flush in progress
+
 	startOnce, stopOnce sync.Once
 	stop, done          chan struct{}
 
@@ -184,35 +186,38 @@ type trafficFlush struct {
 // that failed may still have committed (its answer lost): it is kept, with
 // its id, and sent again first by the next Flush, which adds it only if the
 // id is new.
+//
+// Flushes run one at a time: two in flight at once could both end in
+// doubt, and the one batch in doubt a counter keeps would lose the other's
+// counts.
 func (c *TrafficCounter) Flush(ctx context.Context) error {
-	c.mu.Lock()
-	f := c.doubt
-	c.doubt = nil
-	if f == nil && len(c.pending) > 0 {
-		f = &trafficFlush{id: make([]byte, 16), batch: c.pending}
-		rand.Read(f.id)
-		c.pending = map[time.Time]*care360.USSDHour{}
-	}
-	c.mu.Unlock()
-	if f == nil {
-		return nil
-	}
-	if err := c.flush(ctx, f); err != nil {
+	c.flushing.Lock()
+	defer c.flushing.Unlock()
+	for {
 		c.mu.Lock()
-		c.doubt = f
+		f := c.doubt
+		doubtful := f != nil
+		c.doubt = nil
+		if f == nil && len(c.pending) > 0 {
+			f = &trafficFlush{id: make([]byte, 16), batch: c.pending}
+			rand.Read(f.id)
+			c.pending = map[time.Time]*care360.USSDHour{}
+		}
 		c.mu.Unlock()
-		return err
+		if f == nil {
+			return nil
+		}
+		if err := c.flush(ctx, f); err != nil {
+			c.mu.Lock()
+			c.doubt = f
+			c.mu.Unlock()
+			return err
+		}
+		if !doubtful {
+			return nil // what was counted meanwhile goes with the next flush
+		}
+		// Settled: go on with what was counted while it was in doubt.
 	}
-	if c.hasPending() {
-		return c.Flush(ctx) // what was counted while a flush was in doubt
-	}
-	return nil
-}
-
-func (c *TrafficCounter) hasPending() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.doubt == nil && len(c.pending) > 0
 }
 
 func (c *TrafficCounter) flush(ctx context.Context, f *trafficFlush) (err error) {

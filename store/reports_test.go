@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,12 +155,93 @@ func TestTrafficFlushOutcomeUnknown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	wantDials(t, b, 5)
+}
+
+// The same over real TCP: the connection is cut right after the flush's
+// COMMIT, before its answer reaches the gateway, which therefore reports
+// the flush failed and keeps it in doubt. Flushed again, its counts are
+// added once.
+func TestTrafficFlushCommitAnswerCut(t *testing.T) {
+	t.Parallel()
+	proxy, url := newCutProxy(t, pgtest.FreshDB(t))
+	b := setupURL(t, url, store.Options{})
+	c := b.db.NewTrafficCounter(time.Hour)
+	for range 4 {
+		c.Count(care360.USSDBegin, false)
+	}
+	proxy.armed.Store(true)
+	if err := c.Flush(b.ctx); err == nil {
+		t.Fatal("the flush whose answer was cut reported success")
+	}
+	if proxy.cuts.Load() != 1 {
+		t.Fatalf("%d connections cut after COMMIT", proxy.cuts.Load())
+	}
+	c.Count(care360.USSDBegin, false)
+	if err := c.Flush(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantDials(t, b, 5)
+}
+
+// Two flushes at once, both in doubt: the first committed but lost its
+// answer, the second never reached the database. Each batch stays in
+// doubt until a flush settles it; one must not push the other out, or its
+// counts are lost (the second's three dials here).
+func TestTrafficFlushesInDoubtTogether(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	c := b.db.NewTrafficCounter(time.Hour)
+	for range 4 {
+		c.Count(care360.USSDBegin, false)
+	}
+	committed, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	store.SetAfterFlush(c, func() error {
+		first := false
+		once.Do(func() { first = true })
+		if !first {
+			return nil
+		}
+		close(committed)
+		<-release
+		return errors.New("connection reset after COMMIT")
+	})
+	firstDone := make(chan error)
+	go func() { firstDone <- c.Flush(b.ctx) }()
+	<-committed
+	for range 3 {
+		c.Count(care360.USSDBegin, false)
+	}
+	gone, cancel := context.WithCancel(b.ctx)
+	cancel() // this flush never reaches the database
+	secondDone := make(chan error)
+	go func() { secondDone <- c.Flush(gone) }()
+	time.Sleep(50 * time.Millisecond) // the second flush is under way (or waiting its turn)
+	close(release)
+	if err := <-firstDone; err == nil {
+		t.Error("the first flush's lost answer was not reported")
+	}
+	if err := <-secondDone; err == nil {
+		t.Error("the second flush, cancelled, reported no error")
+	}
+	for range 3 {
+		if err := c.Flush(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantDials(t, b, 7)
+}
+
+// wantDials fails the test unless ussd_traffic holds n dials in all.
+func wantDials(t *testing.T, b *bundle, n int64) {
+	t.Helper()
 	var dials int64
 	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(sum(dials), 0) FROM ussd_traffic`).Scan(&dials); err != nil {
 		t.Fatal(err)
 	}
-	if dials != 5 {
-		t.Fatalf("%d dials recorded for 5", dials)
+	if dials != n {
+		t.Fatalf("%d dials recorded for %d", dials, n)
 	}
 }
 

@@ -40,14 +40,13 @@ func (db *DB) SweepRetention(ctx context.Context, r care360.Retention) (s care36
 			SELECT id FROM sms_inbound WHERE received_at < $1 ORDER BY id LIMIT $2))`, r.Inbound, false},
 		{&s.Receipts, `DELETE FROM sms_receipts_unmatched WHERE ctid = ANY(ARRAY(
 			SELECT ctid FROM sms_receipts_unmatched WHERE received_at < $1 LIMIT $2)) AND received_at < $1`, r.Receipts, false},
-		// Texts go, the rest stays: status, times and counts keep reports
-		// and the marketing cap right. A message still queued keeps its text.
-		{&s.Redacted, `UPDATE sms_messages SET text = '` + care360.RedactedText + `' WHERE id = ANY(ARRAY(
-			SELECT m.id FROM sms_messages m WHERE m.created_at < $1 AND m.text <> '` + care360.RedactedText + `'
-			  AND NOT EXISTS (SELECT 1 FROM sms_queue q WHERE q.message_id = m.id)
-			ORDER BY m.id LIMIT $2))`, r.SMSTexts, false},
 		{&s.Audit, `DELETE FROM audit_log WHERE id = ANY(ARRAY(
 			SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2))`, r.Audit, true},
+	}
+	// Texts go, the rest stays: status, times and counts keep reports and
+	// the marketing cap right.
+	if s.Redacted, err = db.redactTexts(ctx, now.Add(-r.SMSTexts)); err != nil {
+		return s, err
 	}
 	for _, st := range steps {
 		cutoff := now.Add(-st.keep)

@@ -87,3 +87,69 @@ func TestRetentionSweep(t *testing.T) {
 		t.Errorf("second sweep %+v, %v", s, err)
 	}
 }
+
+// The redaction walks sms_messages once, in id order, and still misses
+// nothing: a message passed while queued is redacted once it has left the
+// queue, and an old message that sits behind a young one is redacted once
+// the walk may go past the young one.
+func TestRetentionRedactionWalk(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, hanoi)
+	b.clock.Set(now)
+	r := care360.Retention{}.WithDefaults()
+	old, young := now.Add(-r.SMSTexts-time.Hour), now.Add(-r.SMSTexts+time.Hour)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := b.db.Pool().Exec(b.ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert := func(key string, at time.Time, n int) {
+		exec(`INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at, status)
+			SELECT '84903000001', 'text of ' || $1, 'transactional', $1 || g, $2, $2, 'delivered' FROM generate_series(1, $3) g`, key, at, n)
+	}
+	insert("old-", old, 2500)
+	insert("queued-", old, 1)
+	exec(`INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, $1 FROM sms_messages WHERE idempotency_key = 'queued-1'`, now)
+	insert("young-", young, 1)
+	insert("behind-", old, 1) // created as early, numbered later (a long transaction)
+	texts := func() (redacted int, kept []string) {
+		t.Helper()
+		rows, err := b.db.Pool().Query(b.ctx, `SELECT text FROM sms_messages ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			if s == care360.RedactedText {
+				redacted++
+			} else {
+				kept = append(kept, s)
+			}
+		}
+		return redacted, kept
+	}
+	sweep := func() {
+		t.Helper()
+		if _, err := b.db.SweepRetention(b.ctx, care360.Retention{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep()
+	if n, kept := texts(); n < 2500 || len(kept) < 2 || kept[0] != "text of queued-" || kept[1] != "text of young-" {
+		t.Fatalf("first sweep: %d redacted, kept %q", n, kept)
+	}
+	// Sent at last: the queued message leaves the queue.
+	exec(`DELETE FROM sms_queue`)
+	sweep()
+	if n, kept := texts(); n < 2501 || kept[0] != "text of young-" {
+		t.Fatalf("after the queued message left: %d redacted, kept %q", n, kept)
+	}
+	b.clock.Set(now.Add(2 * time.Hour)) // the young one's texts are due too
+	sweep()
+	if n, kept := texts(); n != 2503 || len(kept) != 0 {
+		t.Fatalf("in the end: %d redacted, kept %q", n, kept)
+	}
+}

@@ -30,12 +30,13 @@ type Options struct {
 
 // DB is a pool of connections with the product's rules attached.
 type DB struct {
-	pool  *pgxpool.Pool
-	loc   *time.Location
-	rules care360.TierRules
-	clock func() time.Time
-	log   *slog.Logger
-	locks lockPool // the dialogue locks' own connections (dialogue.go)
+	pool   *pgxpool.Pool
+	loc    *time.Location
+	rules  care360.TierRules
+	clock  func() time.Time
+	log    *slog.Logger
+	locks  lockPool   // the dialogue locks' own connections (dialogue.go)
+	redact redactWalk // how far the retention sweep has redacted SMS texts (redact.go)
 }
 
 var (

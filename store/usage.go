@@ -32,9 +32,9 @@ type Ledger struct {
 	hourOrigin time.Time
 
 	// failures counts each bucket's posting passes in a row that the
-	// database refused for the data; see postBucketEach.
+	// database refused for the data; see postBucketApart.
 	mu       sync.Mutex
-	failures map[int16]int
+	failures map[int16]bucketFailures
 }
 
 var (
@@ -51,7 +51,7 @@ func NewLedger(db *DB, rules care360.UsageRules) *Ledger {
 	if rules.FutureSkew <= 0 {
 		rules.FutureSkew = care360.DefaultUsageRules.FutureSkew
 	}
-	return &Ledger{db: db, rules: rules, hourOrigin: time.Date(2000, 1, 1, 0, 0, 0, 0, db.loc), failures: map[int16]int{}}
+	return &Ledger{db: db, rules: rules, hourOrigin: time.Date(2000, 1, 1, 0, 0, 0, 0, db.loc), failures: map[int16]bucketFailures{}}
 }
 
 // Advisory locks of the ledger jobs, as (class, object) pairs in a class

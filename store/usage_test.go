@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -398,5 +399,83 @@ func TestUsageIDBoundFitsTheLedgerKey(t *testing.T) {
 	}
 	if p := b.post(t); p.Events != 1 {
 		t.Fatalf("posting %+v", p)
+	}
+}
+
+// A poisoned event in a bucket with a backlog: thousands of good events
+// share its bucket. Each posting pass has a budget (the scheduler gives one
+// five minutes; here a few seconds for a backlog scaled down alike), and
+// the poison must be found and set aside within it, so that the backlog
+// posts within a few passes instead of being rolled back pass after pass.
+func TestPoisonInABusyBucket(t *testing.T) {
+	t.Parallel()
+	b := setupLedger(t)
+	b.clock.Set(at("2026-11-25 12:00"))
+	const bucket = 5
+	// Subscribers that all hash to one bucket, each with ten events.
+	_, err := b.db.Pool().Exec(b.ctx, `
+		INSERT INTO subscribers (msisdn, language, member_since, status, tier, created_at, updated_at)
+		SELECT m, 'vi', '2020-01-01', 'active', 'dong', $2, $2 FROM (
+			SELECT '8492' || lpad(g::text, 7, '0') AS m FROM generate_series(1, 32000) g) s
+		WHERE hashtext(m) & 63 = $1`, bucket, b.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members, events int
+	if err := b.db.Pool().QueryRow(b.ctx, `
+		WITH e AS (
+			INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at)
+			SELECT 'busy-' || s.msisdn || '-' || g, s.msisdn, 1000 * g, g, $1::timestamptz + g * interval '7 minutes', $1
+			FROM subscribers s, generate_series(1, 10) g WHERE s.msisdn LIKE '8492%' RETURNING *
+		), p AS (
+			INSERT INTO usage_pending (bucket, msisdn, points, at, event_id) SELECT $2, msisdn, points, at, id FROM e
+		)
+		SELECT count(DISTINCT msisdn), count(*) FROM e`, at("2026-11-25 09:00"), bucket).Scan(&members, &events); err != nil {
+		t.Fatal(err)
+	}
+	// The two poisons of TestPoisonUsageEventsSetAside, in the middle of it.
+	long := "a" + strings.Repeat("y", 196) // sorts first: its hour's ledger key would be "usage:" + long
+	if _, err := b.db.Pool().Exec(b.ctx, `
+		INSERT INTO usage_pending (bucket, msisdn, points, at, event_id) VALUES
+			($1, (SELECT min(msisdn) FROM subscribers WHERE msisdn LIKE '8492%'), 5, $2, $3),
+			($1, '84929999999', 7, $2, 'ghost-busy')`, bucket, at("2026-11-25 09:30"), long); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d events of %d subscribers in bucket %d, and two poisons", events, members, bucket)
+	for pass := range 6 {
+		ctx, cancel := context.WithTimeout(b.ctx, 8*time.Second)
+		start := time.Now()
+		p, err := b.l.PostUsage(ctx)
+		cancel()
+		t.Logf("pass %d: %d events in %v (%v)", pass, p.Events, time.Since(start).Round(time.Millisecond), err)
+	}
+	var pending, short int
+	if err := b.db.Pool().QueryRow(b.ctx, `
+		SELECT (SELECT count(*) FROM usage_pending),
+			(SELECT count(*) FROM subscribers s WHERE s.msisdn LIKE '8492%' AND
+				(SELECT coalesce(sum(points), 0) FROM points_ledger l WHERE l.msisdn = s.msisdn) <> 55)`).Scan(&pending, &short); err != nil {
+		t.Fatal(err)
+	}
+	if pending != 0 || short != 0 {
+		t.Fatalf("after six passes: %d events still pending, %d subscribers without their 55 points", pending, short)
+	}
+	dl, err := b.db.DeadLetters(b.ctx, care360.DeadLetterFilter{Kind: care360.DeadLetterUsage})
+	if err != nil || len(dl) != 2 {
+		t.Fatalf("dead letters %+v, %v", dl, err)
+	}
+	b.checkLedger(t)
+}
+
+// An id Postgres cannot store (a NUL, bytes that are not UTF-8; JSON can
+// carry a NUL as \u0000) is that event's rejection, not the whole batch's
+// failure: a billing feed resending a batch that always fails would stop.
+func TestUsageIDNotText(t *testing.T) {
+	t.Parallel()
+	b := setupLedger(t)
+	m := b.subscriber(t)
+	now := b.clock.Now().Add(-time.Hour)
+	res := b.ingest(t, usage("nul\x00id", m, 1000, now), usage("bad\xffid", m, 1000, now), usage("fine-id", m, 1000, now))
+	if diff := cmp.Diff([]string{"rejected/invalid_id", "rejected/invalid_id", "accepted/1"}, statuses(res)); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
 	}
 }

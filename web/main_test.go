@@ -39,8 +39,15 @@ type bundle struct {
 // option may change the config before the server is built.
 func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 	t.Helper()
+	return setupOn(t, pgtest.DB(t), opts...)
+}
+
+// setupOn is setup on the database at url, for tests whose queues must be
+// their own (pgtest.FreshDB).
+func setupOn(t *testing.T, url string, opts ...func(*web.Config)) *bundle {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, pgtest.DB(t), store.Options{})
+	db, err := store.Open(ctx, url, store.Options{})
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}

@@ -37,6 +37,10 @@ type SubmitAction struct {
 	Receipt string
 	// ReceiptDelay, when positive, replaces Config.ReceiptDelay.
 	ReceiptDelay time.Duration
+	// MessageID, when set, is the message_id given instead of a fresh one
+	// (and the receipt's): SMSCs have ids of their own making, some of
+	// them binary.
+	MessageID string
 }
 
 // SubmitPolicy chooses the answer to the n-th ordinary submit_sm the server

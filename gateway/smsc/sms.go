@@ -71,6 +71,10 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 		Text: text, DataCoding: coding, ESMClass: esm, UDH: udh, SubmittedAt: time.Now(),
 	}
 	act := s.submitAction(m)
+	if act.MessageID != "" {
+		m.ID = act.MessageID
+		resp.Fields().Set(pdufield.MessageID, m.ID)
+	}
 	switch {
 	case act.Drop:
 		s.log.Info("dropping the link instead of answering a submit_sm", "link", l.id)
