@@ -34,6 +34,9 @@ export default {
         fill(status, notice('error', err.message));
       } finally {
         busy = false;
+        // Counts answered steps, so a script (or a screen reader) can tell a
+        // new screen from an old one that happens to read the same.
+        phone.dataset.replies = String(Number(phone.dataset.replies || 0) + 1);
         input.focus();
       }
     };
