@@ -80,14 +80,19 @@ func (c *SenderConfig) setDefaults() {
 // sender moves the outbox to the SMSCs. One claimer leases batches of due
 // messages; each bind runs as many submitters as its window, so that many
 // submit_sm are in flight per bind at once (within its TPS); one settler
-// records outcomes in batches. slots bounds what is claimed but not yet
-// settled, so a slow SMSC makes the claimer wait instead of hoarding leases.
+// records outcomes in batches. A submitter takes its next message only once
+// the outcome of its last is recorded: a message holds its place in the
+// window from its submit until Postgres knows how it went, so that what a
+// kill -9 leaves sent but unrecorded (and the next holder sends again) is
+// at most one window per link (PRODUCT.md §8). slots bounds what is claimed
+// but not yet settled, so a slow SMSC makes the claimer wait instead of
+// hoarding leases.
 type sender struct {
 	g       *Gateway
 	cfg     SenderConfig
 	queue   care360.OutboxQueue
 	work    chan care360.OutboxClaim
-	results chan care360.Outcome
+	results chan settling
 	slots   chan struct{}
 	binds   []*bindSender
 	db      dbHealth
@@ -118,7 +123,7 @@ func newSender(g *Gateway) *sender {
 	// wait for either.
 	s.slots = make(chan struct{}, max(4*window, 2*cfg.Batch))
 	s.work = make(chan care360.OutboxClaim, cap(s.slots))
-	s.results = make(chan care360.Outcome, cap(s.slots))
+	s.results = make(chan settling, cap(s.slots))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.quitCtx, s.quitNow = context.WithCancel(s.ctx)
 	return s
@@ -162,7 +167,7 @@ func (s *sender) stop(ctx context.Context) error {
 		for drained := false; !drained; {
 			select {
 			case c := <-s.work:
-				s.results <- care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeReleased}
+				s.results <- settling{Outcome: care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeReleased}}
 			default:
 				drained = true
 			}
@@ -271,10 +276,19 @@ func drain[T any](ch <-chan T, batch []T, max int) []T {
 	return batch
 }
 
-// submitLoop sends claimed messages on one bind, one at a time; a bind
-// runs window of these, which is its asynchronous window.
+// settling is an outcome on its way to Postgres; done (if any) hears when
+// it is recorded.
+type settling struct {
+	care360.Outcome
+	done chan<- struct{}
+}
+
+// submitLoop sends claimed messages on one bind, one at a time, each after
+// the outcome of the one before is recorded; a bind runs window of these,
+// which is its asynchronous window.
 func (s *sender) submitLoop(bs *bindSender) {
 	defer s.submits.Done()
+	recorded := make(chan struct{}, 1)
 	for {
 		l, err := bs.b.waitLink(s.quitCtx)
 		if err != nil {
@@ -293,7 +307,12 @@ func (s *sender) submitLoop(bs *bindSender) {
 		case c := <-s.work:
 			o := s.send(bs, l, c)
 			s.g.metrics.smsOutcomes.WithLabelValues(string(o.Kind)).Inc()
-			s.results <- o
+			s.results <- settling{Outcome: o, done: recorded}
+			select {
+			case <-recorded:
+			case <-s.ctx.Done(): // stop's deadline passed; the settler still writes it
+				return
+			}
 		}
 	}
 }
@@ -399,11 +418,19 @@ func statusName(st pdu.Status) string {
 // database sees few, large transactions; alone, an outcome is written at once.
 func (s *sender) settleLoop() {
 	defer close(s.settled)
+	outcomes := make([]care360.Outcome, 0, 2*s.cfg.Batch)
 	for o := range s.results {
-		batch := drain(s.results, []care360.Outcome{o}, 2*s.cfg.Batch)
-		s.settle(batch)
-		for range batch {
+		batch := drain(s.results, []settling{o}, 2*s.cfg.Batch)
+		outcomes = outcomes[:0]
+		for _, o := range batch {
+			outcomes = append(outcomes, o.Outcome)
+		}
+		s.settle(outcomes)
+		for _, o := range batch {
 			<-s.slots
+			if o.done != nil {
+				o.done <- struct{}{}
+			}
 		}
 	}
 }

@@ -606,3 +606,46 @@ func TestUSSDAheadOfBulkSMS(t *testing.T) {
 	// The campaign was only held back, never starved: it goes on.
 	eventually(t, func() bool { return b.sim.Submits() > before })
 }
+
+// settleGate is the real outbox with its writes of outcomes held back until
+// open is closed: a process at the moment kill -9 finds it, with answers
+// from the SMSC that Postgres has not recorded yet.
+type settleGate struct {
+	care360.OutboxQueue
+	open chan struct{}
+}
+
+func (g settleGate) Settle(ctx context.Context, owner string, os []care360.Outcome) (int, error) {
+	<-g.open
+	return g.OutboxQueue.Settle(ctx, owner, os)
+}
+
+// A message counts against its bind's window from its submit until its
+// outcome is in Postgres, not only until the SMSC answers: whatever a killed
+// process had sent but not recorded is sent again by the next holder, and
+// §8 allows that for one window per link, no more.
+func TestOutboxUnrecordedSubmitsStayWithinWindow(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.burst(t, 300, "kill")
+	db, err := store.Open(t.Context(), b.url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	gate := settleGate{OutboxQueue: store.NewSMS(db, care360.SMSRules{}), open: make(chan struct{})}
+	const window = 10
+	bc := gateway.BindConfig{Addr: b.sim.Addr(), SystemID: "care360", Password: "secret", TPS: 100000, Window: window,
+		RespTimeout: 2 * time.Second, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	gw := gateway.New(gateway.Config{Binds: []gateway.BindConfig{bc}, Outbox: gate, ShortCode: "9237",
+		Sender: gateway.SenderConfig{Poll: 10 * time.Millisecond, MaintainEvery: 50 * time.Millisecond}})
+	gw.Start()
+	t.Cleanup(func() { gw.Stop(context.Background()) })
+	t.Cleanup(func() { close(gate.open) })
+	eventually(t, func() bool { return b.sim.Submits() > 0 })
+	// Give the senders every chance to run ahead of the database.
+	time.Sleep(time.Second)
+	if n := b.sim.Submits(); n > window {
+		t.Fatalf("%d messages reached the SMSC while none of their outcomes could be recorded; a kill -9 now would send them all again (allowed: one window, %d)", n, window)
+	}
+}

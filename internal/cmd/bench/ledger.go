@@ -80,7 +80,7 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 		return err
 	}
 	defer gw.stop()
-	api := &apiClient{base: "http://" + gw.http, token: "bench", c: &http.Client{Timeout: importTimeout,
+	api := &apiClient{base: "http://" + gw.http, token: adminToken, c: &http.Client{Timeout: importTimeout,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	if err := api.waitUp(ctx); err != nil {
 		return fmt.Errorf("%w (log: %s)", err, gw.log)

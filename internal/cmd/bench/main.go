@@ -298,7 +298,7 @@ func startGateway(bin, dbURL, smscAddr string) (*gateway, error) {
 		"CARE360_SMPP_TPS=100000",
 		"CARE360_SMPP_WINDOW=256",
 		"CARE360_HTTP_ADDR="+httpAddr,
-		"CARE360_ADMIN_TOKEN=bench",
+		"CARE360_ADMIN_TOKEN="+adminToken,
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -306,6 +306,9 @@ func startGateway(bin, dbURL, smscAddr string) (*gateway, error) {
 	}
 	return &gateway{cmd: cmd, log: logf.Name(), http: httpAddr}, nil
 }
+
+// adminToken is strong enough for serve (at least 32 characters).
+const adminToken = "bench-admin-token-0123456789abcdef0123456789"
 
 // rss is the gateway process's resident memory in bytes.
 func (g *gateway) rss() (int64, error) {
