@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/internal/pglocal"
+	"github.com/care360/care360/internal/pgtest"
 	"github.com/care360/care360/store"
 )
 
@@ -191,5 +194,42 @@ func waitSync(t *testing.T, primary *pglocal.Cluster) {
 			t.Fatal("the standby never became synchronous")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A host that accepts connections but never answers (a machine gone
+// silent, not one that refuses) must not hold the gateway off the next
+// host in CARE360_DATABASE_URL: each host gets a few seconds.
+func TestMultiHostSkipsSilentHost(t *testing.T) {
+	t.Parallel()
+	cfg, err := pgx.ParseConfig(pgtest.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, err := net.Listen("tcp", "127.0.0.1:0") // the kernel accepts; nobody answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(cfg.User, cfg.Password),
+		Host:     silent.Addr().String() + "," + net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)),
+		Path:     "/" + cfg.Database,
+		RawQuery: "sslmode=disable&target_session_attrs=read-write",
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := store.Migrate(ctx, u.String()); err != nil {
+		t.Fatalf("migrate after %s: %v", time.Since(start), err)
+	}
+	db, err := store.Open(ctx, u.String(), store.Options{})
+	if err != nil {
+		t.Fatalf("open after %s: %v", time.Since(start), err)
+	}
+	defer db.Close()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("migrate and open took %s", took)
 	}
 }

@@ -20,10 +20,11 @@ var migrations embed.FS
 // processes may run it at once (two instances starting together): a session
 // advisory lock makes the second wait and then find nothing left to do.
 func Migrate(ctx context.Context, url string) error {
-	sqlDB, err := sql.Open("pgx", url)
+	cfg, err := parseConfig(url)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	sqlDB := stdlib.OpenDB(*cfg.ConnConfig)
 	defer sqlDB.Close()
 	return migrate(ctx, sqlDB, slog.New(slog.DiscardHandler))
 }

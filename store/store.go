@@ -47,12 +47,34 @@ var (
 	_ care360.Pinger            = (*DB)(nil)
 )
 
-// Open connects to the database at url (a postgres:// URL or key=value
-// string) and checks that it answers. It does not migrate: call Migrate.
-func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+// hostTimeout is how long a connection attempt waits for each host of a
+// URL naming several (unless the URL sets connect_timeout): a host gone
+// silent must not keep the gateway from the next one, the new primary.
+const hostTimeout = 3 * time.Second
+
+// parseConfig reads a database URL. With several hosts
+// (postgres://h1,h2/db?target_session_attrs=read-write, PRODUCT.md §1) each
+// attempt is bounded by hostTimeout; without one, a host whose packets
+// vanish would take the caller's whole deadline and the next host would
+// never be tried.
+func parseConfig(url string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, care360.Errorf(care360.EINVALID, "invalid database URL: %v", err)
+	}
+	if cc := cfg.ConnConfig; len(cc.Fallbacks) > 0 && cc.ConnectTimeout == 0 {
+		cc.ConnectTimeout = hostTimeout
+	}
+	return cfg, nil
+}
+
+// Open connects to the database at url (a postgres:// URL or key=value
+// string, which may name several hosts) and checks that it answers. It does
+// not migrate: call Migrate.
+func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return nil, err
 	}
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
