@@ -75,6 +75,10 @@ type link struct {
 
 	mu      sync.Mutex
 	pending map[uint32]chan pdu.Body
+	// lastHeard is when the peer last sent anything (unix nanoseconds): a
+	// request that times out with the peer silent all that while means the
+	// peer is gone, whatever TCP says.
+	lastHeard atomic.Int64
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -85,7 +89,7 @@ func newLink(conn net.Conn, window int, writeTimeout, respTimeout time.Duration,
 	if window < 1 {
 		window = 1
 	}
-	return &link{
+	l := &link{
 		conn:         conn,
 		log:          log,
 		writeTimeout: writeTimeout,
@@ -96,6 +100,8 @@ func newLink(conn net.Conn, window int, writeTimeout, respTimeout time.Duration,
 		pending:      make(map[uint32]chan pdu.Body),
 		done:         make(chan struct{}),
 	}
+	l.lastHeard.Store(time.Now().UnixNano())
+	return l
 }
 
 // bulkShare is how much of a window bulk SMS may hold: all but a fifth
@@ -266,7 +272,13 @@ func (l *link) exchange(ctx context.Context, p pdu.Body) (pdu.Body, error) {
 	case r := <-ch:
 		return r, nil
 	case <-timer.C:
-		return nil, fmt.Errorf("%s seq %d: no response within %s", p.Header().ID, seq, l.respTimeout)
+		err := fmt.Errorf("%s seq %d: no response within %s", p.Header().ID, seq, l.respTimeout)
+		if silent := time.Since(time.Unix(0, l.lastHeard.Load())); silent >= l.respTimeout {
+			// Frozen SMSC or half-open connection: stop putting messages
+			// on this wire and let the bind connect again.
+			l.close(fmt.Errorf("peer silent for %s: %w", silent.Round(time.Millisecond), err))
+		}
+		return nil, err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-l.done:
@@ -285,6 +297,7 @@ func (l *link) readLoop() {
 			l.close(fmt.Errorf("read: %w", err))
 			return
 		}
+		l.lastHeard.Store(time.Now().UnixNano())
 		n := binary.BigEndian.Uint32(hdr[0:4])
 		id := pdu.ID(binary.BigEndian.Uint32(hdr[4:8]))
 		seq := binary.BigEndian.Uint32(hdr[12:16])

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"testing"
@@ -123,5 +124,70 @@ func writePDU(t *testing.T, w net.Conn, p pdu.Body) {
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A peer that takes our PDUs but never answers anything (an SMSC frozen, a
+// half-open TCP connection) is given up as soon as a request times out with
+// nothing heard from it meanwhile, not at the next enquire_link: the bind
+// then rebinds and no more messages are put on a dead wire.
+func TestSilentPeerDropsLink(t *testing.T) {
+	t.Parallel()
+	ours, peer := net.Pipe()
+	defer peer.Close()
+	go io.Copy(io.Discard, peer)
+	l := newLink(ours, 4, time.Second, 200*time.Millisecond, slog.New(slog.DiscardHandler))
+	go l.readLoop()
+	defer l.close(nil)
+	if _, err := l.request(context.Background(), pdu.NewEnquireLink()); err == nil {
+		t.Fatal("a request to a silent peer was answered")
+	}
+	select {
+	case <-l.done:
+	case <-time.After(time.Second):
+		t.Fatal("the link stays up although the peer has said nothing for a whole response timeout")
+	}
+}
+
+// A peer that is slow to answer one request but still talks (it answers
+// others) keeps the link: only silence drops it.
+func TestSlowAnswerKeepsTalkingLink(t *testing.T) {
+	t.Parallel()
+	ours, peer := net.Pipe()
+	defer peer.Close()
+	l := newLink(ours, 4, time.Second, 300*time.Millisecond, slog.New(slog.DiscardHandler))
+	go l.readLoop()
+	defer l.close(nil)
+	// The peer answers every enquire_link at once and nothing else.
+	go func() {
+		for {
+			p, err := pdu.Decode(peer)
+			if err != nil {
+				return
+			}
+			if p.Header().ID == pdu.EnquireLinkID {
+				r := pdu.NewEnquireLinkResp()
+				r.Header().Seq = p.Header().Seq
+				var b bytes.Buffer
+				r.SerializeTo(&b)
+				if _, err := peer.Write(b.Bytes()); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	go func() {
+		for range 6 {
+			l.request(context.Background(), pdu.NewEnquireLink())
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	if _, err := l.request(context.Background(), pdu.NewSubmitSM(nil)); err == nil {
+		t.Fatal("the unanswered submit_sm got an answer")
+	}
+	select {
+	case <-l.done:
+		t.Fatalf("a peer that answers was dropped: %v", l.err)
+	default:
 	}
 }
