@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -61,10 +62,15 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill() })
 
 	base := "http://" + httpAddr
+	// A fresh connection per probe: a keep-alive connection from before the
+	// signal says nothing about what a new client gets during the drain.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var probeErrs []string
 	status := func(path string) int {
-		res, err := http.Get(base + path)
+		res, err := client.Get(base + path)
 		if err != nil {
-			return 0
+			probeErrs = append(probeErrs, err.Error())
+			return 0 // not answered: the listener is closed (or the process gone)
 		}
 		res.Body.Close()
 		return res.StatusCode
@@ -127,8 +133,18 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 	if took := time.Since(signalled); took < 500*time.Millisecond {
 		t.Errorf("exited %s after SIGTERM: it did not wait for the steps' responses", took)
 	}
-	if len(readyz) == 0 || readyz[0] != http.StatusServiceUnavailable {
-		t.Errorf("/readyz during the drain: %v, want 503 from the first probe", readyz)
+	// Every probe answered during the drain says 503, from the first. A
+	// probe that finds the listener closed (0) is the drain's last stage;
+	// on a crowded machine a probe may only get there after the process is
+	// gone, so only the answered ones are judged, and there must be some.
+	answered := slices.DeleteFunc(slices.Clone(readyz), func(st int) bool { return st == 0 })
+	if len(answered) == 0 {
+		t.Errorf("/readyz never answered during a %s drain: %v (%q)", time.Since(signalled).Round(time.Millisecond), readyz, probeErrs)
+	}
+	for i, st := range answered {
+		if st != http.StatusServiceUnavailable {
+			t.Errorf("/readyz probe %d during the drain answered %d, want 503 from the first (all: %v)", i, st, readyz)
+		}
 	}
 	for i, st := range api {
 		if st != http.StatusServiceUnavailable && st != 0 {
