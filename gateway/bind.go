@@ -8,12 +8,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
-	"golang.org/x/time/rate"
 )
 
 // BindConfig describes one bind to an SMSC / USSD centre.
@@ -64,11 +62,8 @@ type bind struct {
 	cfg     BindConfig
 	log     *slog.Logger
 	handle  requestHandler
-	limiter *rate.Limiter
+	tps     *pacer // screens ahead of bulk SMS (PRODUCT.md §8, "USSD first")
 	metrics *metrics
-	// ussdWaiting counts screens waiting for a TPS token: bulk SMS take
-	// none meanwhile (PRODUCT.md §8, "USSD first").
-	ussdWaiting atomic.Int32
 
 	mu    sync.Mutex
 	cur   *link
@@ -81,7 +76,7 @@ func newBind(cfg BindConfig, handle requestHandler, log *slog.Logger, m *metrics
 		cfg:     cfg,
 		log:     log.With("smsc", cfg.Addr),
 		handle:  handle,
-		limiter: rate.NewLimiter(rate.Limit(cfg.TPS), cfg.TPS),
+		tps:     newPacer(cfg.TPS),
 		metrics: m,
 		ready:   make(chan struct{}),
 	}
@@ -125,10 +120,7 @@ func (b *bind) setLink(l *link) {
 // submit sends a submit_sm within the bind's TPS and window, in the USSD
 // lane (ahead of bulk SMS), and returns the SMSC's response.
 func (b *bind) submit(ctx context.Context, p pdu.Body) (pdu.Body, error) {
-	b.ussdWaiting.Add(1)
-	err := b.limiter.Wait(ctx)
-	b.ussdWaiting.Add(-1)
-	if err != nil {
+	if err := b.tps.screen(ctx); err != nil {
 		return nil, err
 	}
 	l, err := b.waitLink(ctx)

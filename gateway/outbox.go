@@ -544,13 +544,8 @@ func (bs *bindSender) pause(ctx context.Context) bool {
 // must never be on the wire after its lease could have passed to another
 // sender.
 func (b *bind) submitOn(ctx context.Context, l *link, p pdu.Body, leaseUntil time.Time) (pdu.Body, error) {
-	// Bulk SMS take a TPS token only when no screen is waiting for one.
-	for b.ussdWaiting.Load() > 0 {
-		if !sleep(ctx, time.Millisecond) {
-			return nil, ctx.Err()
-		}
-	}
-	if err := b.limiter.Wait(ctx); err != nil {
+	// Bulk SMS take a TPS token only after every waiting screen.
+	if err := b.tps.bulk(ctx); err != nil {
 		return nil, err
 	}
 	startBy := leaseUntil.Add(-b.cfg.RespTimeout - leaseSafety)
