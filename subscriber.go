@@ -42,6 +42,10 @@ type TierRules struct {
 	// LoyaltyYears of membership give a floor of LoyaltyFloor (10 years: Titan).
 	LoyaltyYears int
 	LoyaltyFloor Tier
+	// GraceDays is how long a member keeps a tier the monthly review found
+	// short of points: the downgrade happens only if the points are still
+	// short when it runs out (15 days).
+	GraceDays int
 }
 
 // DefaultTierRules are PRODUCT.md §4.2's defaults.
@@ -49,6 +53,7 @@ var DefaultTierRules = TierRules{
 	Thresholds:   [5]int64{0, 2000, 5000, 10000, 20000},
 	LoyaltyYears: 10,
 	LoyaltyFloor: TierTitan,
+	GraceDays:    15,
 }
 
 // TierFor returns the tier that qualifying points earn, before any floor.

@@ -5,11 +5,6 @@ import (
 	"time"
 )
 
-// TierGrace is how long a member keeps a tier the monthly review found
-// short of points: the downgrade happens only if the points are still
-// short when it runs out (PRODUCT.md §4.2).
-const TierGrace = 15 * 24 * time.Hour
-
 // ReviewCycle returns the review due at t: the first instant of t's month
 // in loc. Tiers are reviewed on the 1st of each month.
 func ReviewCycle(t time.Time, loc *time.Location) time.Time {
@@ -18,10 +13,11 @@ func ReviewCycle(t time.Time, loc *time.Location) time.Time {
 }
 
 // DowngradeDue is when a downgrade found by the review of cycle happens if
-// the points are still short: the grace later, at the same local time of day.
-func DowngradeDue(cycle time.Time, loc *time.Location) time.Time {
+// the points are still short: the grace (TierRules.GraceDays) later, at the
+// same local time of day.
+func (r TierRules) DowngradeDue(cycle time.Time, loc *time.Location) time.Time {
 	l := cycle.In(loc)
-	return time.Date(l.Year(), l.Month(), l.Day()+int(TierGrace/(24*time.Hour)), l.Hour(), l.Minute(), l.Second(), 0, loc)
+	return time.Date(l.Year(), l.Month(), l.Day()+r.GraceDays, l.Hour(), l.Minute(), l.Second(), 0, loc)
 }
 
 // TierChangeKind names a tier event.

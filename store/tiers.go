@@ -179,13 +179,13 @@ func (db *DB) reviewCycle(ctx context.Context, tx pgx.Tx, cycle, now time.Time) 
 			RETURNING id, msisdn, from_tier, to_tier, qualifying
 		)
 		SELECT h.id, h.msisdn, h.from_tier, h.to_tier, h.qualifying, c.language, c.member_since FROM h JOIN c USING (msisdn)`,
-		db.yearAgo(now), db.rules.Thresholds[:], tierNames(), pgDate(db.date(cycle)), care360.DowngradeDue(cycle, db.loc), now)
+		db.yearAgo(now), db.rules.Thresholds[:], tierNames(), pgDate(db.date(cycle)), db.rules.DowngradeDue(cycle, db.loc), now)
 	if err != nil {
 		return nil, err
 	}
 	changes, err := db.scanChanges(rows, care360.TierPending, now)
 	for i := range changes {
-		changes[i].Due = care360.DowngradeDue(cycle, db.loc)
+		changes[i].Due = db.rules.DowngradeDue(cycle, db.loc)
 	}
 	return changes, err
 }

@@ -35,7 +35,8 @@ type Bounds struct {
 	UploadTimeout time.Duration
 }
 
-func (l Bounds) withDefaults() Bounds {
+// WithDefaults fills zero bounds with the product's defaults.
+func (l Bounds) WithDefaults() Bounds {
 	if l.AuthFailures <= 0 {
 		l.AuthFailures = 20
 	}

@@ -13,7 +13,7 @@ import (
 func TestAuthLimiterMemoryBounded(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newAuthLimiter(Bounds{AuthClients: 1000}.withDefaults())
+	l := newAuthLimiter(Bounds{AuthClients: 1000}.WithDefaults())
 	l.now = func() time.Time { return now }
 	known := netip.MustParseAddr("198.51.100.1")
 	for range 20 {

@@ -113,7 +113,7 @@ func NewServer(cfg Config) *Server {
 		roleLimits:  cfg.RoleLimits.WithDefaults(),
 		maxCSVRows:  cfg.MaxCSVRows,
 	}
-	s.bounds, s.clientAddr = cfg.Bounds.withDefaults(), cfg.ClientAddr
+	s.bounds, s.clientAddr = cfg.Bounds.WithDefaults(), cfg.ClientAddr
 	if s.clientAddr == nil {
 		s.clientAddr = PeerAddr
 	}

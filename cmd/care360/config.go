@@ -73,10 +73,15 @@ type Config struct {
 	// CSVMaxRows bounds the data rows of one CSV upload (CARE360_CONFIG
 	// "csv_max_rows"; 0: 10,000,000).
 	CSVMaxRows int
+	// Programme holds the programme's other *defaults*: the anti-spam
+	// rules, points per VND, transfers, VIP quotas, resort offers
+	// (CARE360_CONFIG; rules.go).
+	Programme Programme
 }
 
 // fileConfig is CARE360_CONFIG: what environment variables cannot say well.
 type fileConfig struct {
+	programmeFile
 	// The pools' sizes and the HTTP bounds (serve.go, web.Bounds).
 	DBConns struct {
 		USSD int32 `json:"ussd"`
@@ -127,29 +132,79 @@ type fileConfig struct {
 	CSVMaxRows int `json:"csv_max_rows"`
 }
 
+// Defaults that are not in a rules type of their own.
+const (
+	defaultUSSDConns  = 24 // Postgres connections for USSD steps and SMPP work
+	defaultAPIConns   = 8  // for the admin API, reports and jobs
+	defaultStopHTTP   = 5 * time.Second
+	defaultCSVMaxRows = web.DefaultMaxCSVRows
+)
+
+// envVar is one environment variable the gateway reads (PRODUCT.md §1):
+// LoadConfig takes its default from here, and docs/configuration.md is
+// written from this table.
+type envVar struct {
+	Name, Default, Meaning string
+	Secret                 bool // masked by `care360 config`
+}
+
+var envVars = []envVar{
+	{Name: "CARE360_DATABASE_URL", Meaning: "Postgres connection string; may name several hosts (`postgres://h1,h2/db?target_session_attrs=read-write`), each given 3 s unless it sets `connect_timeout`"},
+	{Name: "CARE360_SMPP_ADDR", Meaning: "SMSC `host:port`; several binds comma-separated"},
+	{Name: "CARE360_SMPP_SYSTEM_ID", Default: "care360", Meaning: "bind system_id"},
+	{Name: "CARE360_SMPP_PASSWORD", Default: "secret", Meaning: "bind password", Secret: true},
+	{Name: "CARE360_SMPP_PROFILE", Default: "generic", Meaning: "operator profile (PRODUCT.md §3.5); others may be defined in `profiles`"},
+	{Name: "CARE360_SMPP_TPS", Default: "100", Meaning: "max submit_sm per second per bind"},
+	{Name: "CARE360_SMPP_WINDOW", Default: "10", Meaning: "max outstanding requests per bind"},
+	{Name: "CARE360_USSD_CODE", Default: "*090#", Meaning: "the service code this gateway answers"},
+	{Name: "CARE360_SMS_SHORTCODE", Default: "9237", Meaning: "short code for SMS keywords and sender of notifications"},
+	{Name: "CARE360_HTTP_ADDR", Default: ":8080", Meaning: "admin API, console, HTTP USSD adapters, metrics"},
+	{Name: "CARE360_ADMIN_TOKEN", Meaning: "bearer token of the built-in admin account; `serve` requires 32 characters or more", Secret: true},
+	{Name: "CARE360_TIMEZONE", Default: "Asia/Ho_Chi_Minh", Meaning: "for quiet hours, birthdays, cycles"},
+	{Name: "CARE360_USSD_IDLE_TIMEOUT", Default: "60s", Meaning: "a dialogue with no reply for this long is closed"},
+	{Name: "CARE360_USSD_HTTP_ALLOW", Meaning: "CIDRs allowed to call the HTTP USSD adapters; none: adapters off (`dev`: loopback)"},
+	{Name: "CARE360_USSD_HTTP_TOKEN", Meaning: "when set, HTTP USSD callers must also present it", Secret: true},
+	{Name: "CARE360_TRUSTED_PROXIES", Meaning: "CIDRs of reverse proxies whose `X-Forwarded-For` is believed"},
+	{Name: "CARE360_CONFIG", Meaning: "the JSON file of the keys below"},
+	{Name: "CARE360_LOG_LEVEL", Default: "info", Meaning: "`debug` for more"},
+	{Name: "CARE360_CPUPROFILE", Meaning: "a file to write a CPU profile of the whole run to (`make bench` uses it)"},
+}
+
+// envDefault is name's default; every variable LoadConfig reads is in envVars.
+func envDefault(name string) string {
+	for _, v := range envVars {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	panic("care360: environment variable not in envVars: " + name)
+}
+
 // LoadConfig reads the environment through getenv. Unset variables take the
 // defaults of PRODUCT.md §1; malformed ones are errors, never silently ignored.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	env := func(k, def string) string {
+	env := func(k string) string {
 		if v := strings.TrimSpace(getenv(k)); v != "" {
 			return v
 		}
-		return def
+		return envDefault(k)
 	}
 	c := Config{
-		DatabaseURL: env("CARE360_DATABASE_URL", ""),
-		USSDCode:    env("CARE360_USSD_CODE", "*090#"),
-		ShortCode:   env("CARE360_SMS_SHORTCODE", "9237"),
-		HTTPAddr:    env("CARE360_HTTP_ADDR", ":8080"),
-		AdminToken:  env("CARE360_ADMIN_TOKEN", ""),
+		DatabaseURL: env("CARE360_DATABASE_URL"),
+		USSDCode:    env("CARE360_USSD_CODE"),
+		ShortCode:   env("CARE360_SMS_SHORTCODE"),
+		HTTPAddr:    env("CARE360_HTTP_ADDR"),
+		AdminToken:  env("CARE360_ADMIN_TOKEN"),
 		TierRules:   care360.DefaultTierRules,
 		RoleLimits:  care360.DefaultRoleLimits,
+		Programme:   defaultProgramme(),
+		StepTimeout: 2 * time.Second,
 	}
 	var err error
-	if c.Location, err = time.LoadLocation(env("CARE360_TIMEZONE", "Asia/Ho_Chi_Minh")); err != nil {
+	if c.Location, err = time.LoadLocation(env("CARE360_TIMEZONE")); err != nil {
 		return c, fmt.Errorf("CARE360_TIMEZONE: %w", err)
 	}
-	if c.IdleTimeout, err = time.ParseDuration(env("CARE360_USSD_IDLE_TIMEOUT", "60s")); err != nil || c.IdleTimeout <= 0 {
+	if c.IdleTimeout, err = time.ParseDuration(env("CARE360_USSD_IDLE_TIMEOUT")); err != nil || c.IdleTimeout <= 0 {
 		return c, fmt.Errorf("CARE360_USSD_IDLE_TIMEOUT: want a positive duration such as 60s")
 	}
 	// No allow list turns the HTTP USSD adapters off (dev allows loopback).
@@ -159,12 +214,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.TrustedProxies, err = prefixList(getenv, "CARE360_TRUSTED_PROXIES"); err != nil {
 		return c, err
 	}
-	c.HTTPToken = env("CARE360_USSD_HTTP_TOKEN", "")
-	tps, err := positiveInt(env("CARE360_SMPP_TPS", "100"), "CARE360_SMPP_TPS")
+	c.HTTPToken = env("CARE360_USSD_HTTP_TOKEN")
+	tps, err := positiveInt(env("CARE360_SMPP_TPS"), "CARE360_SMPP_TPS")
 	if err != nil {
 		return c, err
 	}
-	window, err := positiveInt(env("CARE360_SMPP_WINDOW", "10"), "CARE360_SMPP_WINDOW")
+	window, err := positiveInt(env("CARE360_SMPP_WINDOW"), "CARE360_SMPP_WINDOW")
 	if err != nil {
 		return c, err
 	}
@@ -175,11 +230,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("CARE360_CONFIG %s: %w", path, err)
 		}
 	}
-	profile, ok := profiles[env("CARE360_SMPP_PROFILE", "generic")]
+	profile, ok := profiles[env("CARE360_SMPP_PROFILE")]
 	if !ok {
 		return c, fmt.Errorf("CARE360_SMPP_PROFILE: unknown profile %q", getenv("CARE360_SMPP_PROFILE"))
 	}
-	systemID, password := env("CARE360_SMPP_SYSTEM_ID", "care360"), env("CARE360_SMPP_PASSWORD", "secret")
+	systemID, password := env("CARE360_SMPP_SYSTEM_ID"), env("CARE360_SMPP_PASSWORD")
 	for _, addr := range strings.Split(getenv("CARE360_SMPP_ADDR"), ",") {
 		if addr = strings.TrimSpace(addr); addr == "" {
 			continue
@@ -271,15 +326,13 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 	}
 	c.CSVMaxRows = f.CSVMaxRows
 	if len(f.TierThresholds) > 0 {
-		if len(f.TierThresholds) != len(care360.Tiers) {
-			return fmt.Errorf("tier_thresholds: want %d numbers", len(care360.Tiers))
+		// The older spelling of tiers.thresholds.
+		if err := c.setThresholds("tier_thresholds", f.TierThresholds); err != nil {
+			return err
 		}
-		for i := range f.TierThresholds {
-			if i > 0 && f.TierThresholds[i] <= f.TierThresholds[i-1] {
-				return fmt.Errorf("tier_thresholds must increase")
-			}
-			c.TierRules.Thresholds[i] = f.TierThresholds[i]
-		}
+	}
+	if err := c.applyProgramme(&f.programmeFile); err != nil {
+		return err
 	}
 	if l := f.RoleLimits; l != nil {
 		rl := care360.RoleLimits{PerRequest: l.PointsPerRequest, PerDay: l.PointsPerDay}

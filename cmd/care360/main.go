@@ -3,6 +3,7 @@
 //
 //	care360 serve     the production process
 //	care360 migrate   apply the schema migrations and exit
+//	care360 config    print the effective configuration, secrets masked
 //	care360 dev       local Postgres + SMSC simulator + demo data + serve
 //	care360 smsc      the SMSC / USSD-centre simulator alone
 //	care360 dial N    a phone in the terminal, through the simulator
@@ -26,12 +27,13 @@ const usage = `usage: care360 <command> [arguments]
 commands:
   serve                 run the gateway (SMPP binds, HTTP API, schedulers)
   migrate               apply the embedded schema migrations and exit
+  config                print the effective configuration (secrets masked) after serve's checks
   dev                   local Postgres in ./.data/pg + SMSC simulator + demo data + serve
   smsc                  run the SMSC / USSD-centre simulator alone
   dial MSISDN [CODE]    dial a USSD code through the simulator and walk the menus
   draw verify FILE      recompute a lucky draw from its audit file: VALID, or what differs
 
-Configuration is by environment variable; see README.md.
+Configuration is by environment variable and CARE360_CONFIG; see docs/configuration.md.
 `
 
 func main() {
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string) error {
 		return runServe(ctx, os.Getenv)
 	case "migrate":
 		return runMigrate(ctx)
+	case "config":
+		return runConfig(os.Getenv, os.Stdout)
 	case "dev":
 		return runDev(ctx)
 	case "smsc":

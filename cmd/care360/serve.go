@@ -77,7 +77,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := store.Migrate(ctx, c.DatabaseURL); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	ussdConns, apiConns := orConns(c.USSDConns, 24), orConns(c.APIConns, 8)
+	ussdConns, apiConns := orConns(c.USSDConns, defaultUSSDConns), orConns(c.APIConns, defaultAPIConns)
 	m.DB, err = store.Open(ctx, c.DatabaseURL, store.Options{
 		Location: c.Location, TierRules: c.TierRules, Logger: m.Logger, MaxConns: ussdConns,
 	})
@@ -91,14 +91,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	m.SMS = store.NewSMS(m.DB, care360.SMSRules{ShortCode: c.ShortCode})
-	transfers := store.NewTransfers(m.DB, care360.TransferRules{})
-	m.Catalog = store.NewCatalog(m.DB, m.SMS, store.CatalogOptions{USSDCode: c.USSDCode})
+	smsRules := c.Programme.SMS
+	smsRules.ShortCode = c.ShortCode
+	catalogOpts := store.CatalogOptions{USSDCode: c.USSDCode, Offers: c.Programme.Offers, Privileges: c.Programme.Privileges}
+	m.SMS = store.NewSMS(m.DB, smsRules)
+	transfers := store.NewTransfers(m.DB, c.Programme.Transfer)
+	m.Catalog = store.NewCatalog(m.DB, m.SMS, catalogOpts)
 	ussdDraws, ussdSpins := store.NewDraws(m.DB), store.NewSpins(m.DB)
 	// The same services on the API's pool, for the admin API and the jobs.
-	apiSMS := store.NewSMS(m.APIDB, care360.SMSRules{ShortCode: c.ShortCode})
-	apiCatalog := store.NewCatalog(m.APIDB, apiSMS, store.CatalogOptions{USSDCode: c.USSDCode})
-	ledger := store.NewLedger(m.APIDB, care360.UsageRules{})
+	apiSMS := store.NewSMS(m.APIDB, smsRules)
+	apiCatalog := store.NewCatalog(m.APIDB, apiSMS, catalogOpts)
+	ledger := store.NewLedger(m.APIDB, c.Programme.Usage)
 	draws, spins := store.NewDraws(m.APIDB), store.NewSpins(m.APIDB)
 	jobs := append(schedule.Ledger(ledger), schedule.Gifts(apiCatalog)...)
 	jobs = append(jobs, schedule.Retention(m.APIDB, c.Retention)...)
@@ -128,6 +131,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger: m.Logger, Registry: reg,
 		SMS: kw, Outbox: m.SMS, ShortCode: c.ShortCode,
 		StepTimeout: c.StepTimeout,
+		Sender:      gateway.SenderConfig{MaxParts: smsRules.MaxParts},
 	})
 	m.Web = web.NewServer(web.Config{
 		AdminToken:  c.AdminToken,
@@ -224,10 +228,7 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Gateway != nil {
 		errs = append(errs, m.Gateway.StopWithin(m.Config.Stop))
 	}
-	budget := m.Config.StopHTTP
-	if budget <= 0 {
-		budget = 5 * time.Second
-	}
+	budget := orDuration(m.Config.StopHTTP, defaultStopHTTP)
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	if m.http != nil {
