@@ -49,15 +49,14 @@ export default {
     const form = ctx.features.can('POST', '/api/v1/campaigns') && createForm(ctx, (c) => { fill(msg); show(c); });
     el.append(form || '', h('h2', t('camp.recent')), msg, list, more);
     load();
-    let ticks = 0;
     const timer = setInterval(() => {
-      if (++ticks % 8 === 0) load();
       for (const [id, e] of cards) {
         if (!e.data || finished(e.data)) continue;
         api('GET', path('/api/v1/campaigns/{id}', { id })).then(show).catch(() => {});
       }
     }, 2000);
-    return () => clearInterval(timer);
+    const reload = setInterval(() => load(), 15_000);
+    return () => { clearInterval(timer); clearInterval(reload); };
   },
 };
 
