@@ -265,14 +265,14 @@ type page struct {
 func pageOf(r *http.Request) (page, error) { return pageWithin(r, defaultPageLimit, maxPageLimit) }
 
 // pageWithin is pageOf for lists whose items cost more to read, which take
-// a smaller page by default (def) and at most max.
-func pageWithin(r *http.Request, def, max int) (page, error) {
+// a smaller page by default (def) and at most most.
+func pageWithin(r *http.Request, def, most int) (page, error) {
 	p := page{limit: def}
 	q := r.URL.Query()
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > max {
-			return p, care360.Errorf(care360.EINVALID, "limit must be a whole number from 1 to %d", max)
+		if err != nil || n < 1 || n > most {
+			return p, care360.Errorf(care360.EINVALID, "limit must be a whole number from 1 to %d", most)
 		}
 		p.limit = n
 	}
