@@ -131,6 +131,9 @@ type CampaignService interface {
 	// one with replay=true.
 	CreateCampaign(ctx context.Context, c NewCampaign) (camp *Campaign, replay bool, err error)
 	Campaign(ctx context.Context, id int64) (*Campaign, error)
+	// Campaigns returns a page of campaigns, newest first, each with its
+	// progress counted as Campaign counts it.
+	Campaigns(ctx context.Context, p Page) ([]Campaign, error)
 	// PauseCampaign holds what is not yet sent; ResumeCampaign lets it go
 	// again; CancelCampaign fails it for good. A cancelled campaign cannot
 	// be paused or resumed (ECONFLICT).

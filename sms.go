@@ -18,6 +18,9 @@ const (
 	KindMarketing     MessageKind = "marketing"
 )
 
+// MessageKinds lists every kind, in the order reports show them.
+var MessageKinds = []MessageKind{KindTransactional, KindMarketing}
+
 // Valid reports whether k is a known kind.
 func (k MessageKind) Valid() bool { return k == KindTransactional || k == KindMarketing }
 
@@ -95,6 +98,31 @@ type Outbox interface {
 type MessageService interface {
 	// Messages returns msisdn's outgoing SMS, newest first.
 	Messages(ctx context.Context, msisdn MSISDN, limit int) ([]Message, error)
+}
+
+// SMSDay counts one kind of outgoing SMS due on one local day, by where
+// each has got to now. Sent counts what reached the SMSC (submitted and
+// after); Failed what the SMSC refused or could not deliver (failed,
+// undeliverable, and campaign messages cancelled or dropped by TC); Sent and
+// Failed overlap in the undeliverable ones.
+type SMSDay struct {
+	Day       Date
+	Kind      MessageKind
+	Messages  int64 // every message due that day, whatever its state
+	Sent      int64
+	Delivered int64
+	Failed    int64
+	Expired   int64 // the SMSC gave up before the handset took it
+}
+
+// SMSReporter counts outgoing SMS per day and kind, for the console's chart
+// of delivery.
+type SMSReporter interface {
+	// SMSReport covers first..last, local days inclusive: a row for every
+	// day and every kind in MessageKinds, zeros included. A message counts
+	// on the day it was due to go (transactional: when it was accepted;
+	// marketing: when it was planned, quiet hours and the daily cap applied).
+	SMSReport(ctx context.Context, first, last Date) ([]SMSDay, error)
 }
 
 // SMSRules are the *default*-able rules of outgoing SMS (PRODUCT.md §5).

@@ -212,6 +212,18 @@ test('a campaign is created and its progress watched until delivered', async (t)
   // Polled every 2 s: queued, then sent, then delivered once the receipt is in.
   await admin.waitForFunction(() => document.querySelector('#campaigns section.campaign [data-count="delivered"]')?.textContent === '1', null, { timeout: 20_000 });
   await admin.screenshot({ path: join(SHOTS, 'campaigns.png'), fullPage: true });
+  // The list is the server's: another browser, which has nothing of this
+  // one's, shows the campaign with the same progress; and none keeps ids.
+  const other = await newPage();
+  await signIn(other, TOKEN);
+  await other.goto(URL + '/#/campaigns');
+  const listed = other.locator('#campaigns section.campaign', { hasText: 'Chúc mừng sinh nhật' });
+  await listed.waitFor();
+  assert.equal(await listed.locator('[data-count="delivered"]').textContent(), '1');
+  for (const page of [admin, other]) {
+    assert.equal(await page.evaluate(() => localStorage.getItem('care360.campaigns')), null, 'campaign ids kept in localStorage');
+  }
+  await other.context().close();
 });
 
 test('a draw is created, closed and run, and its audit file downloaded', async (t) => {
@@ -251,6 +263,13 @@ test('the reports page draws its charts', async () => {
   assert.ok(lines >= 1, 'the USSD chart has no line');
   // The dials made above show in this hour's count.
   assert.match(await admin.textContent('[data-report="ussd"] .totals'), /[1-9]\d* (lượt gọi|dials)/);
+  // The SMS sent above (the voucher code, the campaign) are today's sent and
+  // delivered bars, split by kind in the table under the chart.
+  await admin.waitForSelector('[data-report="sms"] svg.chart');
+  const smsBars = await admin.$$eval('[data-report="sms"] svg.chart rect.bar', (r) => r.length);
+  assert.ok(smsBars >= 2, `the SMS chart has ${smsBars} bars`);
+  assert.equal(await admin.locator('#sms-kinds tbody tr').count(), 2);
+  assert.match(await admin.textContent('[data-report="sms"] .totals'), /đã nhận [1-9]/);
   await admin.screenshot({ path: join(SHOTS, 'reports.png'), fullPage: true });
 });
 

@@ -1,9 +1,12 @@
 package store_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/care360/care360"
 )
@@ -257,5 +260,76 @@ func TestPauseResumeCancel(t *testing.T) {
 	b.settle(t, "a", submitted(cs[0].ID, "S9"))
 	if got, _ := b.sms.Campaign(b.ctx, done.ID); got.Status != care360.CampaignDone {
 		t.Fatalf("all sent: %+v", got)
+	}
+}
+
+// The list pages newest first and shows each campaign as Campaign does,
+// progress and "done" included.
+func TestCampaignsNewestFirstWithProgress(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	var seg care360.Segment
+	for range 3 {
+		seg.MSISDNs = append(seg.MSISDNs, b.member(t, "A", care360.LangVi, "", "1990-01-01", 0))
+	}
+	// The first goes out and one message is delivered; the second is
+	// paused, the third cancelled, the fourth left queued.
+	var made []*care360.Campaign
+	for i := range 4 {
+		made = append(made, b.campaign(t, care360.NewCampaign{Name: fmt.Sprint("c", i), Text: "x", Segment: seg}))
+		if i == 0 {
+			for j, c := range b.claim(t, "a", 10) {
+				b.settle(t, "a", submitted(c.ID, fmt.Sprint("L", j)))
+			}
+			if _, err := b.sms.Receipts(b.ctx, []care360.Receipt{{SMSCID: "L0", State: care360.ReceiptDelivered, At: b.clock.Now()}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.clock.Add(25 * time.Hour) // past the daily cap: each campaign's messages are due at once
+	}
+	if _, err := b.sms.PauseCampaign(b.ctx, made[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.sms.CancelCampaign(b.ctx, made[2].ID); err != nil {
+		t.Fatal(err)
+	}
+
+	var want []care360.Campaign
+	for i := len(made) - 1; i >= 0; i-- {
+		c, err := b.sms.Campaign(b.ctx, made[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, *c)
+	}
+	first, err := b.sms.Campaigns(b.ctx, care360.Page{Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want[:3], first); diff != "" {
+		t.Errorf("first page (-Campaign +Campaigns):\n%s", diff)
+	}
+	rest, err := b.sms.Campaigns(b.ctx, care360.Page{Before: first[2].ID, Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want[3:], rest); diff != "" {
+		t.Errorf("second page (-Campaign +Campaigns):\n%s", diff)
+	}
+	// What the list shows is what each state should show.
+	statuses := []care360.CampaignStatus{care360.CampaignRunning, care360.CampaignCancelled, care360.CampaignPaused, care360.CampaignDone}
+	for i, c := range want {
+		if c.Status != statuses[i] {
+			t.Errorf("campaign %s is %s, want %s", c.Name, c.Status, statuses[i])
+		}
+	}
+	if p := want[3].Progress; p.Sent != 3 || p.Delivered != 1 || p.Queued+p.Held != 0 {
+		t.Errorf("the campaign sent: %+v", p)
+	}
+	if p := want[2].Progress; p.Held != 3 {
+		t.Errorf("the paused campaign: %+v", p)
+	}
+	if none, err := b.sms.Campaigns(b.ctx, care360.Page{Before: want[3].ID, Limit: 3}); err != nil || len(none) != 0 {
+		t.Errorf("past the oldest: %+v, %v", none, err)
 	}
 }

@@ -1,5 +1,13 @@
 package store
 
+import "github.com/care360/care360"
+
 // SetAfterFlush makes c's flushes run f after their statement; an error from
 // f stands for a flush that committed but whose answer was lost.
 func SetAfterFlush(c *TrafficCounter, f func() error) { c.afterFlush = f }
+
+// SMSReportSQL is SMSReport's statement, for tests that look at its plan.
+const SMSReportSQL = smsReportSQL
+
+// SMSReportArgs are SMSReport's arguments for first..last on db.
+func SMSReportArgs(db *DB, first, last care360.Date) []any { return smsReportArgs(db, first, last) }

@@ -262,13 +262,17 @@ type page struct {
 	limit  int
 }
 
-func pageOf(r *http.Request) (page, error) {
-	p := page{limit: defaultPageLimit}
+func pageOf(r *http.Request) (page, error) { return pageWithin(r, defaultPageLimit, maxPageLimit) }
+
+// pageWithin is pageOf for lists whose items cost more to read, which take
+// a smaller page by default (def) and at most most.
+func pageWithin(r *http.Request, def, most int) (page, error) {
+	p := page{limit: def}
 	q := r.URL.Query()
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageLimit {
-			return p, care360.Errorf(care360.EINVALID, "limit must be a whole number from 1 to %d", maxPageLimit)
+		if err != nil || n < 1 || n > most {
+			return p, care360.Errorf(care360.EINVALID, "limit must be a whole number from 1 to %d", most)
 		}
 		p.limit = n
 	}

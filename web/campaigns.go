@@ -93,6 +93,37 @@ func (s *Server) postCampaign(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, campaignOut(c))
 }
 
+// Campaign list pages are smaller than other lists: each campaign's
+// progress is counted over its messages when the page is read.
+const (
+	defaultCampaignsLimit = 20
+	maxCampaignsLimit     = 100
+)
+
+// listCampaigns is GET /api/v1/campaigns[?limit=&before=]: campaigns newest
+// first, each with its progress as GET /api/v1/campaigns/{id} shows it.
+func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) {
+	if !s.smsReady(w, r) {
+		return
+	}
+	p, err := pageWithin(r, defaultCampaignsLimit, maxCampaignsLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.sms.Campaigns.Campaigns(r.Context(), p.ask())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next := cutPage(p, list, func(c care360.Campaign) int64 { return c.ID })
+	out := make([]campaignJSON, len(list))
+	for i := range list {
+		out[i] = campaignOut(&list[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"campaigns": out, "next": next})
+}
+
 // getCampaign shows a campaign and its progress counted now.
 func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) {
 	s.controlCampaign(care360.CampaignService.Campaign)(w, r)

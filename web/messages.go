@@ -16,18 +16,21 @@ type SMSConfig struct {
 	Messages  care360.MessageService
 	Campaigns care360.CampaignService
 	DNC       care360.DNCService
+	Reports   care360.SMSReporter // GET /api/v1/reports/sms; nil: 503
 }
 
 // smsRoutes mounts the SMS endpoints of PRODUCT.md §6. The campaign id is
 // digits only: with mux's default [^/]+, "7:pause" would also match {id}.
 func (s *Server) smsRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/messages", s.getMessages).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/campaigns", s.listCampaigns).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/campaigns", s.postCampaign).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/campaigns/{id:[0-9]+}", s.getCampaign).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/campaigns/{id:[0-9]+}:pause", s.controlCampaign(care360.CampaignService.PauseCampaign)).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/campaigns/{id:[0-9]+}:resume", s.controlCampaign(care360.CampaignService.ResumeCampaign)).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/campaigns/{id:[0-9]+}:cancel", s.controlCampaign(care360.CampaignService.CancelCampaign)).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/dnc:import", s.importDNC).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/reports/sms", s.smsReport).Methods(http.MethodGet)
 }
 
 var errNoSMS = care360.Errorf(care360.EUNAVAILABLE, "SMS is not configured on this server")

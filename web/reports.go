@@ -13,6 +13,7 @@ const (
 	defaultReportDays = 30
 	maxPointsDays     = 366
 	maxUSSDDays       = 31
+	maxSMSDays        = 366
 )
 
 // reportRange reads ?from=YYYY-MM-DD&to=YYYY-MM-DD (local days, inclusive);

@@ -46,8 +46,10 @@ func needBrowser(t *testing.T) (node, chromium string) {
 // TestConsoleBrowser starts the real program (as `care360 serve` runs, on
 // port 0, with the simulator and a Postgres of its own) and drives its
 // console in headless chromium: sign-in and roles, a subscriber's points,
-// the phone emulator, gifts and codes, a campaign's progress, a draw, the
-// reports' charts, the audit log, both languages (console-test/).
+// the phone emulator, gifts and codes, a campaign's progress and the
+// campaign list another browser reads from the server, a draw, the reports'
+// charts (SMS delivery among them), the audit log, both languages
+// (console-test/).
 // CARE360_CONSOLE_SHOTS keeps the screenshots (the README's come from here).
 func TestConsoleBrowser(t *testing.T) {
 	t.Parallel()

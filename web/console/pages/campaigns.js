@@ -1,44 +1,62 @@
-// SMS campaigns: create one for a segment, then watch it go out. Progress
-// is polled from GET /api/v1/campaigns/{id} every two seconds while the page
-// is open. The API has no list of campaigns yet, so this browser remembers
-// the ids it created (ids only: no personal data in localStorage).
+// SMS campaigns: create one for a segment, then watch it go out. The list
+// is the server's (GET /api/v1/campaigns, newest first), so a campaign
+// created anywhere shows here. While the page is open, campaigns still
+// going are polled from GET /api/v1/campaigns/{id} every two seconds, and
+// the first page of the list is read again every fifteen for campaigns new
+// elsewhere: a list read counts every listed campaign's messages, a read
+// by id only that one's.
 import { h, fill, field, num, when, notice, randomKey } from '../dom.js';
 import { api, path } from '../api.js';
 import { t } from '../i18n.js';
 
-const MINE = 'care360.campaigns';
 const TIERS = ['dong', 'bac', 'titan', 'vang', 'kim_cuong'];
-const remembered = () => JSON.parse(localStorage.getItem(MINE) || '[]');
-const remember = (id) => localStorage.setItem(MINE, JSON.stringify([id, ...remembered().filter((x) => x !== id)].slice(0, 20)));
+const PAGE = 20;
 
 export default {
   id: 'campaigns',
   title: 'nav.campaigns',
-  needs: [['POST', '/api/v1/campaigns'], ['GET', '/api/v1/campaigns/{id}']],
+  needs: [['GET', '/api/v1/campaigns'], ['POST', '/api/v1/campaigns'], ['GET', '/api/v1/campaigns/{id}']],
   render(el, ctx) {
     const list = h('div#campaigns.stack');
+    const more = h('button.small#campaigns-more', { type: 'button', hidden: true }, t('camp.more'));
+    const msg = h('div');
     const cards = new Map(); // id → {card, data}
+    // show draws c in its card, placing a new card by id: newest first.
     const show = (c) => {
       let entry = cards.get(c.id);
       if (!entry) {
         entry = { card: h('section.card.campaign', { dataset: { id: c.id } }) };
         cards.set(c.id, entry);
-        list.prepend(entry.card);
+        const after = [...list.children].find((x) => Number(x.dataset.id) < c.id);
+        list.insertBefore(entry.card, after || null);
       }
       entry.data = c;
       fill(entry.card, campaignView(c, ctx, show));
     };
-    el.append(createForm(ctx, (c) => { remember(c.id); show(c); }), h('h2', t('camp.recent')), list);
-    for (const id of remembered().reverse()) {
-      api('GET', path('/api/v1/campaigns/{id}', { id })).then(show).catch(() => {});
-    }
+    let next; // the cursor of the next older page; null: none
+    const load = async (before) => {
+      const q = new URLSearchParams({ limit: String(PAGE) });
+      if (before) q.set('before', before);
+      try {
+        const r = await api('GET', '/api/v1/campaigns?' + q);
+        r.campaigns.forEach(show);
+        if (before || next === undefined) next = r.next;
+        more.hidden = !next;
+        fill(msg, !cards.size && h('p.muted', t('empty')));
+      } catch (err) { fill(msg, notice('error', err.message)); }
+    };
+    more.addEventListener('click', () => load(next));
+    const form = ctx.features.can('POST', '/api/v1/campaigns') && createForm(ctx, (c) => { fill(msg); show(c); });
+    el.append(form || '', h('h2', t('camp.recent')), msg, list, more);
+    load();
     const timer = setInterval(() => {
       for (const [id, e] of cards) {
         if (!e.data || finished(e.data)) continue;
         api('GET', path('/api/v1/campaigns/{id}', { id })).then(show).catch(() => {});
       }
     }, 2000);
-    return () => clearInterval(timer);
+    const reload = setInterval(() => load(), 15_000);
+    return () => { clearInterval(timer); clearInterval(reload); };
   },
 };
 
@@ -96,6 +114,6 @@ function campaignView(c, ctx, show) {
     h('p.muted', `${when(c.send_at, ctx.lang)} · ${t('camp.recipients', num(c.recipients, ctx.lang))}`),
     h('div.progress', { role: 'img', 'aria-label': t('camp.progress') }, seg('delivered', p.delivered), seg('sent', p.sent), seg('held', p.held), seg('queued', p.queued), seg('failed', p.failed)),
     h('p.legend', ['delivered', 'sent', 'held', 'queued', 'failed'].map((k) => h('span', h('i.' + k), `${t('prog.' + k)} `, h('b', { dataset: { count: k } }, num(p[k], ctx.lang)), ' '))),
-    h('div.row', c.status === 'running' && control('pause'), c.status === 'paused' && control('resume'), c.status !== 'cancelled' && control('cancel')),
+    h('div.row', c.status === 'running' && control('pause'), c.status === 'paused' && control('resume'), c.status !== 'cancelled' && c.status !== 'done' && control('cancel')),
   ];
 }

@@ -1,6 +1,6 @@
 // Reports with charts: points issued against points spent per day, USSD
-// traffic per hour, and any other report this server offers, for a range
-// of days.
+// traffic per hour, SMS delivery per day, and any other report this server
+// offers, for a range of days.
 import { h, fill, field, num, notice } from '../dom.js';
 import { api } from '../api.js';
 import { t } from '../i18n.js';
@@ -8,7 +8,7 @@ import { barChart, lineChart } from '../chart.js';
 import { items, cell } from './resource.js';
 import { table } from './subscribers.js';
 
-const OTHER = ['claims', 'draws', 'spins', 'sms'];
+const OTHER = ['claims', 'draws', 'spins'];
 /** Today in the browser's zone, as YYYY-MM-DD. */
 function today() {
   const d = new Date();
@@ -37,6 +37,7 @@ export default {
         const ussdFrom = from.value > addDays(to.value, -1) ? from.value : addDays(to.value, -1);
         out.append(section('ussd', () => ussdChart(`?from=${ussdFrom}&to=${to.value}`, ctx)));
       }
+      if (ctx.features.can('GET', '/api/v1/reports/sms')) out.append(section('sms', () => smsChart(q, ctx)));
       for (const name of OTHER) {
         if (ctx.features.can('GET', '/api/v1/reports/' + name)) out.append(section(name, () => otherReport(name, q, ctx)));
       }
@@ -83,6 +84,25 @@ async function ussdChart(q, { lang }) {
       ],
     }),
     h('p.totals', t('rep.ussd_totals', num(r.totals.dials, lang), num(r.totals.answers, lang), num(r.totals.aborts, lang), num(r.totals.failures, lang))),
+  ];
+}
+
+const SMS = [['sent', '#1f5fa8'], ['delivered', '#2f7d4f'], ['failed', '#c2553a'], ['expired', '#b7791f']];
+
+/** SMS per day, every kind together, and each kind's totals under it. */
+async function smsChart(q, { lang }) {
+  const r = await api('GET', '/api/v1/reports/sms' + q);
+  const dates = [...new Set(r.days.map((d) => d.date))];
+  const sum = (date, key) => r.days.reduce((n, d) => (d.date === date ? n + d[key] : n), 0);
+  const cols = ['messages', ...SMS.map(([k]) => k)];
+  return [
+    barChart({
+      title: t('rep.sms'), labels: dates.map((d) => d.slice(5)), fmt: (v) => num(v, lang),
+      series: SMS.map(([k, color]) => ({ name: t('rep.sms_' + k), color, values: dates.map((d) => sum(d, k)) })),
+    }),
+    table([t('rep.sms_kind'), ...cols.map((k) => t('rep.sms_' + k))],
+      r.kinds.map((k) => [t('kind.' + k.kind), ...cols.map((c) => num(k[c], lang))]), 'sms-kinds'),
+    h('p.totals', t('rep.sms_totals', ...cols.map((c) => num(r.totals[c], lang)))),
   ];
 }
 
