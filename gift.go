@@ -81,9 +81,12 @@ type Gift struct {
 	// ProvisionEndpoint names the configured Endpoint that fulfils an
 	// airtime or data gift (PRODUCT.md §9): staff pick a name, never a URL.
 	ProvisionEndpoint string
-	Claimed           int64 // claims so far
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// Partner names the partner that honours a voucher's codes, spelt as
+	// its partner staff accounts spell it; "" for none.
+	Partner   string
+	Claimed   int64 // claims so far
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// RequestHash is the Fingerprint of the API request that created it,
 	// kept with its idempotency key: the same key sent with another request
 	// is ECONFLICT. Nil (the system's own, or no key) is never compared.
@@ -128,6 +131,11 @@ func (g *Gift) Validate() error {
 		return Errorf(EINVALID, "airtime and data gifts need a positive value and a provision_endpoint (the name of a configured endpoint)")
 	case !g.Kind.Provisioned() && (g.Value != 0 || g.ProvisionEndpoint != ""):
 		return Errorf(EINVALID, "value and provision_endpoint are for airtime and data gifts only")
+	case len(g.Partner) > 200 || strings.TrimSpace(g.Partner) != g.Partner:
+		return Errorf(EINVALID, "partner is at most 200 bytes, without surrounding spaces")
+	case g.Partner != "" && g.Kind != GiftVoucher:
+		// Only a voucher's codes come from the partner, which checks them.
+		return Errorf(EINVALID, "partner is for vouchers: the partner that honours their codes")
 	case g.Occasion == OccasionTet && g.ValidUntil.Sub(g.ValidFrom) > 62*24*time.Hour:
 		return Errorf(EINVALID, "a Tết window is at most two months")
 	}
@@ -212,6 +220,7 @@ type GiftUpdate struct {
 	Active                *bool
 	Value                 *int64
 	ProvisionEndpoint     *string
+	Partner               *string
 }
 
 // Apply changes g as u says.
@@ -227,6 +236,7 @@ func (u GiftUpdate) Apply(g *Gift) {
 	set(&g.Active, u.Active)
 	set(&g.Value, u.Value)
 	set(&g.ProvisionEndpoint, u.ProvisionEndpoint)
+	set(&g.Partner, u.Partner)
 }
 
 func set[T any](dst *T, v *T) {

@@ -92,8 +92,10 @@ type Offer struct {
 	Title    string // Vietnamese with diacritics
 	TitleEn  string // English; empty: the folded Vietnamese
 	Tiers    []Tier // eligible tiers; empty: every tier (resorts: the resort tiers)
-	// Code is the partner's promotion code sent by SMS (mConnect offers
-	// that are not booked by the night); bookings get a code of their own.
+	// Code is the partner's promotion code (mConnect offers that are not
+	// booked by the night). Each member who takes the offer gets it with a
+	// suffix of their own ("MC4P20-7KQ3MX2ABC"), which the partner redeems
+	// once; nightly bookings get a booking code of their own.
 	Code       string
 	Price      int64  // VND per room per night (resorts, hotels)
 	CardPrice  int64  // VND when paid with the partner bank's card; 0: none

@@ -26,13 +26,19 @@ const (
 	// RoleSupport answers subscribers: reads subscribers and messages, and
 	// adjusts points with a reason.
 	RoleSupport Role = "support"
+	// RolePartner is the staff of one partner (a restaurant, a hotel): it
+	// checks and redeems the codes members show it, of its own offers and
+	// vouchers only, and nothing else. Its account names the partner.
+	RolePartner Role = "partner"
 )
 
 // Roles lists every role, most powerful first.
-var Roles = []Role{RoleAdmin, RoleMarketer, RoleSupport}
+var Roles = []Role{RoleAdmin, RoleMarketer, RoleSupport, RolePartner}
 
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleAdmin || r == RoleMarketer || r == RoleSupport }
+func (r Role) Valid() bool {
+	return r == RoleAdmin || r == RoleMarketer || r == RoleSupport || r == RolePartner
+}
 
 // RoleLimits bound the points adjustments staff below admin may make
 // (PRODUCT.md §9); admins have none. Both count credits and debits alike.
@@ -101,6 +107,16 @@ type Actor struct {
 	StaffID int64
 	Name    string
 	Role    Role
+	Partner string // RolePartner: the partner the account belongs to
+}
+
+// CodeScope is the partner whose codes a may check and redeem, or "" for
+// every partner's: only a partner's own staff are held to its codes.
+func (a Actor) CodeScope() string {
+	if a.Role == RolePartner {
+		return a.Partner
+	}
+	return ""
 }
 
 // BuiltinAdmin is the actor of requests made with CARE360_ADMIN_TOKEN.
@@ -112,18 +128,23 @@ type Staff struct {
 	ID         int64
 	Name       string
 	Role       Role
+	Partner    string // RolePartner only: offers' and gifts' partner, exactly
 	CreatedAt  time.Time
 	CreatedBy  string     // the actor's name
 	DisabledAt *time.Time // a disabled account's token no longer works
 }
 
 // Actor is the account as the actor of a request.
-func (s *Staff) Actor() Actor { return Actor{StaffID: s.ID, Name: s.Name, Role: s.Role} }
+func (s *Staff) Actor() Actor {
+	return Actor{StaffID: s.ID, Name: s.Name, Role: s.Role, Partner: s.Partner}
+}
 
-// NewStaff is a request to create a staff account.
+// NewStaff is a request to create a staff account. Partner is required for
+// RolePartner and refused for the other roles, which are the operator's.
 type NewStaff struct {
-	Name string
-	Role Role
+	Name    string
+	Role    Role
+	Partner string
 }
 
 // Validate checks a new account before it is stored.
@@ -134,7 +155,11 @@ func (n NewStaff) Validate() error {
 	case len(n.Name) > 100:
 		return Errorf(EINVALID, "name is longer than 100 bytes")
 	case !n.Role.Valid():
-		return Errorf(EINVALID, "role must be \"admin\", \"marketer\" or \"support\"")
+		return Errorf(EINVALID, "role must be \"admin\", \"marketer\", \"support\" or \"partner\"")
+	case n.Role == RolePartner && (n.Partner == "" || strings.TrimSpace(n.Partner) != n.Partner || len(n.Partner) > 200):
+		return Errorf(EINVALID, "a partner account needs partner: the partner's name as its offers and gifts spell it (at most 200 bytes, no surrounding spaces)")
+	case n.Role != RolePartner && n.Partner != "":
+		return Errorf(EINVALID, "partner is for role \"partner\" only")
 	}
 	return nil
 }

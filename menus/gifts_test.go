@@ -3,6 +3,7 @@ package menus
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -178,7 +179,10 @@ func TestOffersMenus(t *testing.T) {
 	p.expect(care360.USSDBegin, "*090*4#", "Uu dai mConnect\n1. Am thuc\n2. Giai tri\n3. Lam dep\n4. Mua sam\n5. Du lich\n6. Suc khoe\n7. Khach san\n0. Quay lai", false)
 	p.expect(care360.USSDAnswer, "3", "Lam dep\n1. Giam 30% Spa Sen\n0. Quay lai", false)
 	p.expect(care360.USSDAnswer, "1", "Nhan ma uu dai Giam 30% Spa Sen qua SMS?\n1. Dong y\n0. Quay lai", false)
-	p.expect(care360.USSDAnswer, "1", "Uu dai Giam 30% Spa Sen: ma MCSEN30. Ma da duoc gui qua SMS.", true)
+	// The member's own code: the offer's, then 10 characters of its own.
+	if r := p.send(care360.USSDAnswer, "1"); !r.End || !regexp.MustCompile(`^Uu dai Giam 30% Spa Sen: ma MCSEN30-[0-9A-Z]{10}\. Ma da duoc gui qua SMS\.$`).MatchString(r.Text) {
+		t.Fatalf("code: %q", r.Text)
+	}
 	p.expect(care360.USSDBegin, "*090*4*7*1#", "Nhap so dem muon dat:\n0. Quay lai", false)
 	p.expect(care360.USSDAnswer, "8", "Dat 8 dem tai Muong Thanh Da Nang?\nGia 900.000 VND/phong/dem\n1. Dong y\n0. Quay lai", false)
 	p.expect(care360.USSDAnswer, "1", "Quy khach da dung het luot cho muc nay.", true)

@@ -55,7 +55,7 @@ const giftStripes = 16
 // not count every claim ever made.
 const (
 	giftBase = `g.id, g.name, g.name_en, g.kind, g.occasion, g.cost, g.tiers, g.segment, g.claim_limit,
-	g.valid_from, g.valid_until, g.active, g.value, g.provision_endpoint, g.created_at, g.updated_at,
+	g.valid_from, g.valid_until, g.active, g.value, g.provision_endpoint, g.partner, g.created_at, g.updated_at,
 	(SELECT coalesce(sum(s.stock), 0)::bigint FROM gift_stock s WHERE s.gift_id = g.id)`
 	giftColumns     = giftBase + `, (SELECT count(*) FROM gift_claims k WHERE k.gift_id = g.id AND k.status <> 'failed')`
 	giftListColumns = giftBase + `, 0::bigint`
@@ -85,11 +85,11 @@ func (c *Catalog) CreateGift(ctx context.Context, g *care360.Gift, key string) (
 		var id int64
 		err := tx.QueryRow(ctx, `
 			INSERT INTO gifts (name, name_en, kind, occasion, cost, tiers, segment, claim_limit,
-				valid_from, valid_until, active, value, provision_endpoint, idempotency_key, request_hash, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+				valid_from, valid_until, active, value, provision_endpoint, partner, idempotency_key, request_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
 			g.Name, g.NameEn, g.Kind, g.Occasion, g.Cost, strs(g.Tiers), segmentJSON(g.Segment), g.Limit,
-			g.ValidFrom, g.ValidUntil, g.Active, g.Value, g.ProvisionEndpoint, k, g.RequestHash, now).Scan(&id)
+			g.ValidFrom, g.ValidUntil, g.Active, g.Value, g.ProvisionEndpoint, g.Partner, k, g.RequestHash, now).Scan(&id)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			replay = true
@@ -152,10 +152,10 @@ func (c *Catalog) UpdateGift(ctx context.Context, id int64, u care360.GiftUpdate
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE gifts SET name = $2, name_en = $3, cost = $4, tiers = $5, claim_limit = $6,
-				valid_from = $7, valid_until = $8, active = $9, value = $10, provision_endpoint = $11, updated_at = $12
+				valid_from = $7, valid_until = $8, active = $9, value = $10, provision_endpoint = $11, partner = $13, updated_at = $12
 			WHERE id = $1`,
 			id, g.Name, g.NameEn, g.Cost, strs(g.Tiers), g.Limit, g.ValidFrom, g.ValidUntil, g.Active,
-			g.Value, g.ProvisionEndpoint, c.db.now()); err != nil {
+			g.Value, g.ProvisionEndpoint, c.db.now(), g.Partner); err != nil {
 			return err
 		}
 		if u.Stock != nil {
@@ -236,7 +236,7 @@ func scanGift(row pgx.Row) (*care360.Gift, error) {
 	var tiers []string
 	var seg segmentDoc
 	err := row.Scan(&g.ID, &g.Name, &g.NameEn, &g.Kind, &g.Occasion, &g.Cost, &tiers, &seg, &g.Limit,
-		&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionEndpoint, &g.CreatedAt, &g.UpdatedAt, &g.Stock, &g.Claimed)
+		&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionEndpoint, &g.Partner, &g.CreatedAt, &g.UpdatedAt, &g.Stock, &g.Claimed)
 	if err != nil {
 		return nil, err
 	}

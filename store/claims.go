@@ -43,7 +43,7 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 		var seg segmentDoc
 		var used int
 		if err := rows.Scan(&g.ID, &g.Name, &g.NameEn, &g.Kind, &g.Occasion, &g.Cost, &tiers, &seg, &g.Limit,
-			&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionEndpoint, &g.CreatedAt, &g.UpdatedAt, &g.Stock, &g.Claimed, &used); err != nil {
+			&g.ValidFrom, &g.ValidUntil, &g.Active, &g.Value, &g.ProvisionEndpoint, &g.Partner, &g.CreatedAt, &g.UpdatedAt, &g.Stock, &g.Claimed, &used); err != nil {
 			return nil, err
 		}
 		g.Tiers = tierList(tiers)

@@ -127,9 +127,9 @@ func (c *Catalog) resortTier(sub *care360.Subscriber, kind care360.OfferKind) er
 	return nil
 }
 
-// Book takes an offer for msisdn under its row lock: the partner's code
-// once per offer, or nights within the month's cap for the kind (hotel or
-// resort), the SMS queued in the same transaction.
+// Book takes an offer for msisdn under its row lock: a code of the
+// subscriber's own once per offer, or nights within the month's cap for the
+// kind (hotel or resort), the SMS queued in the same transaction.
 func (c *Catalog) Book(ctx context.Context, r care360.BookRequest) (b *care360.Booking, replay bool, err error) {
 	defer wrap(&err, "book offer %d for %s", r.OfferID, r.MSISDN.Masked())
 	if r.IdempotencyKey == "" {
@@ -158,8 +158,11 @@ func (c *Catalog) Book(ctx context.Context, r care360.BookRequest) (b *care360.B
 		if err := o.Eligible(sub, now); err != nil {
 			return err
 		}
+		// Every take gets a code of its own, which its partner redeems once
+		// (codes.go); a code offer's own code leads it, so that the partner
+		// recognises its promotion.
 		cap, month := "", c.db.monthOf(now)
-		b.Code = o.Code
+		b.Code = o.Code + "-" + newCode("")
 		if o.Nightly() {
 			if cap = "hotel"; o.Kind == care360.OfferResort {
 				cap = "resort"

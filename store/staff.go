@@ -11,7 +11,7 @@ import (
 
 var _ care360.StaffService = (*DB)(nil)
 
-const staffColumns = `id, name, role, created_at, created_by, disabled_at`
+const staffColumns = `id, name, role, coalesce(partner, ''), created_at, created_by, disabled_at`
 
 // CreateStaff stores a new account. A name already taken is ECONFLICT: the
 // audit log names actors, so two accounts must not share a name.
@@ -21,9 +21,9 @@ func (db *DB) CreateStaff(ctx context.Context, n care360.NewStaff, secretHash [3
 		return nil, err
 	}
 	row := db.pool.QueryRow(ctx, `
-		INSERT INTO staff (name, role, secret_hash, created_at, created_by)
-		VALUES ($1, $2, $3, $4, $5) RETURNING `+staffColumns,
-		n.Name, n.Role, secretHash[:], db.now(), by.Name)
+		INSERT INTO staff (name, role, partner, secret_hash, created_at, created_by)
+		VALUES ($1, $2, nullif($3, ''), $4, $5, $6) RETURNING `+staffColumns,
+		n.Name, n.Role, n.Partner, secretHash[:], db.now(), by.Name)
 	s, err = scanStaff(row)
 	if care360.ErrorCode(interpretError(err)) == care360.ECONFLICT {
 		return nil, care360.Errorf(care360.ECONFLICT, "a staff account named %q exists already", n.Name)
@@ -76,7 +76,7 @@ func (db *DB) DisableStaff(ctx context.Context, id int64) (s *care360.Staff, err
 func scanStaff(row pgx.Row, extra ...any) (*care360.Staff, error) {
 	var s care360.Staff
 	var disabled *time.Time
-	dest := append([]any{&s.ID, &s.Name, &s.Role, &s.CreatedAt, &s.CreatedBy, &disabled}, extra...)
+	dest := append([]any{&s.ID, &s.Name, &s.Role, &s.Partner, &s.CreatedAt, &s.CreatedBy, &disabled}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ type LoyaltyConfig struct {
 	Gifts  care360.GiftService
 	Offers care360.OfferService
 	Claims care360.ClaimReporter // GET /api/v1/reports/claims; nil: 503
+	Codes  care360.CodeService   // partners' codes:check and codes:redeem (codes.go); nil: 503
 	// ProvisionEndpoints are the names of the configured endpoints an
 	// airtime or data gift may name (CARE360_CONFIG "endpoints").
 	ProvisionEndpoints []string
@@ -59,6 +60,7 @@ type giftJSON struct {
 	Active     bool        `json:"active"`
 	Value      int64       `json:"value,omitempty"`
 	Endpoint   string      `json:"provision_endpoint,omitempty"`
+	Partner    string      `json:"partner,omitempty"`
 	Claimed    int64       `json:"claimed"`
 	CreatedAt  time.Time   `json:"created_at"`
 	UpdatedAt  time.Time   `json:"updated_at"`
@@ -69,7 +71,7 @@ func giftOut(g *care360.Gift) giftJSON {
 		ID: g.ID, Name: g.Name, NameEn: g.NameEn, Kind: string(g.Kind), Occasion: string(g.Occasion), Cost: g.Cost,
 		Tiers: tierStrings(g.Tiers), Segment: segmentOut(g.Segment), Stock: g.Stock, Limit: g.Limit,
 		ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil, Active: g.Active, Value: g.Value, Endpoint: g.ProvisionEndpoint,
-		Claimed: g.Claimed, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		Partner: g.Partner, Claimed: g.Claimed, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
 	}
 }
 
@@ -91,6 +93,7 @@ type giftRequest struct {
 	Value          int64       `json:"value"`
 	Endpoint       string      `json:"provision_endpoint"`
 	URL            *string     `json:"provision_url"` // refused: see checkEndpoint
+	Partner        string      `json:"partner"`       // a voucher's: whose staff check its codes
 	IdempotencyKey string      `json:"idempotency_key"`
 }
 
@@ -111,7 +114,7 @@ func (s *Server) postGift(w http.ResponseWriter, r *http.Request) {
 	}
 	g := &care360.Gift{Name: req.Name, NameEn: req.NameEn, Kind: care360.GiftKind(req.Kind), Occasion: care360.Occasion(req.Occasion),
 		Cost: req.Cost, Tiers: tiers(req.Tiers), Stock: req.Stock, Limit: req.Limit, Active: req.Active == nil || *req.Active,
-		Value: req.Value, ProvisionEndpoint: req.Endpoint}
+		Value: req.Value, ProvisionEndpoint: req.Endpoint, Partner: req.Partner}
 	if g.Segment, err = s.segmentIn(req.Segment); err == nil {
 		g.ValidFrom, g.ValidUntil, err = window(req.ValidFrom, req.ValidUntil)
 	}
@@ -220,6 +223,7 @@ type giftPatch struct {
 	Value      *int64    `json:"value"`
 	Endpoint   *string   `json:"provision_endpoint"`
 	URL        *string   `json:"provision_url"` // refused: see checkEndpoint
+	Partner    *string   `json:"partner"`
 }
 
 func (s *Server) patchGift(w http.ResponseWriter, r *http.Request) {
@@ -236,7 +240,7 @@ func (s *Server) patchGift(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := care360.GiftUpdate{Name: p.Name, NameEn: p.NameEn, Cost: p.Cost, Stock: p.Stock, Limit: p.Limit,
-		Active: p.Active, Value: p.Value, ProvisionEndpoint: p.Endpoint}
+		Active: p.Active, Value: p.Value, ProvisionEndpoint: p.Endpoint, Partner: p.Partner}
 	if p.Tiers != nil {
 		ts := tiers(*p.Tiers)
 		u.Tiers = &ts

@@ -14,7 +14,9 @@ import (
 var (
 	marketer = []care360.Role{care360.RoleMarketer}
 	support  = []care360.Role{care360.RoleSupport}
+	partner  = []care360.Role{care360.RolePartner}
 	anyStaff = []care360.Role{care360.RoleMarketer, care360.RoleSupport}
+	everyone = []care360.Role{care360.RoleMarketer, care360.RoleSupport, care360.RolePartner}
 )
 
 // grants says who, besides admins, may call each /api/ route. It is the one
@@ -27,9 +29,17 @@ var (
 // Routes of PRODUCT.md §6 that do not exist yet are listed already, so that
 // they open to the right role the day they are added.
 var grants = map[string][]care360.Role{
-	// anyone signed in: who am I, and what may I call
-	"GET /api/v1/me":           anyStaff,
+	// anyone signed in: who am I; the operator's staff: what may I call
+	// (a partner's staff use two routes, listed below)
+	"GET /api/v1/me":           everyone,
 	"GET /api/v1/openapi.json": anyStaff,
+
+	// partner: check and redeem the codes members show it, its own only
+	// (care360.Actor.CodeScope), and nothing else. The operator's staff may
+	// look a code up (support answers members who ask about theirs);
+	// redeeming is the partner's act at its counter, or an admin's.
+	"POST /api/v1/codes:check":  everyone,
+	"POST /api/v1/codes:redeem": partner,
 
 	// support: read subscribers and their messages, adjust points with a
 	// reason (within care360.RoleLimits, points.go), and walk the emulator

@@ -19,7 +19,11 @@ var staffSeq atomic.Int64
 func (b *bundle) staffToken(t *testing.T, role string) string {
 	t.Helper()
 	name := fmt.Sprintf("%s %d", role, staffSeq.Add(1))
-	res := b.do(t, http.MethodPost, "/api/v1/staff", mustJSON(t, map[string]string{"name": name, "role": role}))
+	req := map[string]string{"name": name, "role": role}
+	if role == "partner" {
+		req["partner"] = "Partner of " + name
+	}
+	res := b.do(t, http.MethodPost, "/api/v1/staff", mustJSON(t, req))
 	var out struct{ Token string }
 	res.json(t, &out)
 	if res.status != http.StatusCreated || !strings.HasPrefix(out.Token, "c360s_") {
@@ -37,8 +41,12 @@ func policy(role, method, tpl string) bool {
 		return true
 	}
 	switch method + " " + tpl {
-	case "GET /api/v1/me", "GET /api/v1/openapi.json":
-		return true
+	case "GET /api/v1/me", "POST /api/v1/codes:check":
+		return true // a partner checks its own codes, the operator's staff any
+	case "GET /api/v1/openapi.json":
+		return role != "partner"
+	case "POST /api/v1/codes:redeem":
+		return role == "partner"
 	}
 	switch role {
 	case "marketer":
@@ -77,6 +85,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		"admin":    b.staffToken(t, "admin"),
 		"marketer": b.staffToken(t, "marketer"),
 		"support":  b.staffToken(t, "support"),
+		"partner":  b.staffToken(t, "partner"),
 	}
 	routes := apiRoutesWithTemplates(t, b.srv.Router())
 	if len(routes) < 20 {

@@ -152,6 +152,7 @@ func NewServer(cfg Config) *Server {
 	s.adminRoutes(r)
 	s.consoleRoutes(r)
 	s.loyaltyRoutes(r)
+	s.codeRoutes(r)
 	s.drawRoutes(r)
 	s.ledgerRoutes(r)
 	if s.ussd != nil {

@@ -57,6 +57,7 @@ type staffJSON struct {
 	ID         int64      `json:"id"`
 	Name       string     `json:"name"`
 	Role       string     `json:"role"`
+	Partner    string     `json:"partner,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	CreatedBy  string     `json:"created_by"`
 	DisabledAt *time.Time `json:"disabled_at"`
@@ -64,15 +65,19 @@ type staffJSON struct {
 }
 
 func staffOut(st *care360.Staff) staffJSON {
-	return staffJSON{ID: st.ID, Name: st.Name, Role: string(st.Role), CreatedAt: st.CreatedAt,
+	return staffJSON{ID: st.ID, Name: st.Name, Role: string(st.Role), Partner: st.Partner, CreatedAt: st.CreatedAt,
 		CreatedBy: st.CreatedBy, DisabledAt: st.DisabledAt}
 }
 
 // getMe tells the console who is signed in, so that it shows only what the
-// role may use.
+// role may use; a partner's account also says which partner it is.
 func (s *Server) getMe(w http.ResponseWriter, r *http.Request) {
 	a, _ := actorOf(r)
-	writeJSON(w, http.StatusOK, map[string]any{"staff_id": a.StaffID, "name": a.Name, "role": a.Role})
+	me := map[string]any{"staff_id": a.StaffID, "name": a.Name, "role": a.Role}
+	if a.Partner != "" {
+		me["partner"] = a.Partner
+	}
+	writeJSON(w, http.StatusOK, me)
 }
 
 // listStaff is GET /api/v1/staff: accounts, newest first, a page at a time.
@@ -98,21 +103,23 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"staff": out, "next": next})
 }
 
-// postStaff is POST /api/v1/staff {"name","role"}: 201 with the account and
-// its token, which is stored only as a hash and never shown again.
+// postStaff is POST /api/v1/staff {"name","role","partner"}: 201 with the
+// account and its token, which is stored only as a hash and never shown
+// again. A partner account names its partner as offers and gifts do.
 func (s *Server) postStaff(w http.ResponseWriter, r *http.Request) {
 	if !s.adminReady(w, r) {
 		return
 	}
 	var req struct {
-		Name string `json:"name"`
-		Role string `json:"role"`
+		Name    string `json:"name"`
+		Role    string `json:"role"`
+		Partner string `json:"partner"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	n := care360.NewStaff{Name: req.Name, Role: care360.Role(req.Role)}
+	n := care360.NewStaff{Name: req.Name, Role: care360.Role(req.Role), Partner: req.Partner}
 	if err := n.Validate(); err != nil {
 		s.writeError(w, r, err)
 		return
