@@ -33,12 +33,13 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			t.Errorf("%s is not in kustomization.yaml's resources", f)
 		}
 	}
-	c := b.deployment.Spec.Template.Spec.Containers
-	if len(c) != 1 || c[0].Image != "care360" || !slices.Equal(c[0].Args, []string{"serve"}) {
-		t.Fatalf("want one container running the image care360 with args [serve], got %+v", c)
-	}
 	if len(b.kust.Images) != 1 || b.kust.Images[0].Name != "care360" {
-		t.Errorf("kustomization.yaml: images must set the image care360, got %+v", b.kust.Images)
+		t.Fatalf("kustomization.yaml: images must set the image care360, got %+v", b.kust.Images)
+	}
+	img := b.kust.Images[0]
+	c := b.deployment.Spec.Template.Spec.Containers
+	if len(c) != 1 || c[0].Image != img.NewName+":"+img.NewTag || !slices.Equal(c[0].Args, []string{"serve"}) {
+		t.Errorf("want one container running %s:%s with args [serve]", img.NewName, img.NewTag)
 	}
 }
 
@@ -75,7 +76,7 @@ func TestDeploymentReplicasAndProbes(t *testing.T) {
 	}
 	c := d.Spec.Template.Spec.Containers[0]
 	// The probes' port is the one the gateway listens on.
-	_, port, err := net.SplitHostPort(b.configMaps["care360-env"]["CARE360_HTTP_ADDR"])
+	_, port, err := net.SplitHostPort(b.configMap(t, "care360-env")["CARE360_HTTP_ADDR"])
 	if err != nil {
 		t.Fatalf("CARE360_HTTP_ADDR: %v", err)
 	}
@@ -287,6 +288,9 @@ func TestEnvVarsAreTheGatewaysOwn(t *testing.T) {
 	for _, e := range c.EnvFrom {
 		if e.ConfigMapRef != nil {
 			for k := range b.configMaps[e.ConfigMapRef.Name] {
+				if !validEnvName.MatchString(k) {
+					t.Errorf("ConfigMap %s: %q is not a variable name, so envFrom skips it", e.ConfigMapRef.Name, k)
+				}
 				set = append(set, k)
 			}
 		}
@@ -305,7 +309,7 @@ func TestEnvVarsAreTheGatewaysOwn(t *testing.T) {
 		}
 	}
 	// CARE360_CONFIG names the file the config volume mounts.
-	cfg := b.configMaps["care360-env"]["CARE360_CONFIG"]
+	cfg := b.configMap(t, "care360-env")["CARE360_CONFIG"]
 	if !mounted(b, cfg, "care360-config", "care360.json") {
 		t.Errorf("CARE360_CONFIG %s is not care360.json of the mounted ConfigMap care360-config", cfg)
 	}
@@ -321,7 +325,7 @@ func mounted(b *bundle, file, source, key string) bool {
 				continue
 			}
 			var items []corev1.KeyToPath
-			if v.ConfigMap != nil && v.ConfigMap.Name == source {
+			if v.ConfigMap != nil && generatedAs(v.ConfigMap.Name, source) {
 				items = v.ConfigMap.Items
 			}
 			if v.Secret != nil && v.Secret.SecretName == source {
@@ -332,7 +336,7 @@ func mounted(b *bundle, file, source, key string) bool {
 					if s.Secret != nil && s.Secret.Name == source {
 						items = append(items, s.Secret.Items...)
 					}
-					if s.ConfigMap != nil && s.ConfigMap.Name == source {
+					if s.ConfigMap != nil && generatedAs(s.ConfigMap.Name, source) {
 						items = append(items, s.ConfigMap.Items...)
 					}
 				}
@@ -424,7 +428,7 @@ func fileConfigKeys(t *testing.T) map[string]bool {
 
 func TestDatabaseURLIsTheClustersPrimary(t *testing.T) {
 	b := load(t)
-	raw := b.configMaps["care360-env"]["CARE360_DATABASE_URL"]
+	raw := b.configMap(t, "care360-env")["CARE360_DATABASE_URL"]
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatalf("CARE360_DATABASE_URL: %v", err)

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -94,21 +95,23 @@ var (
 	caSecretKeys = []string{"ca.crt", "ca.key"}
 )
 
-// bundle is everything `kubectl apply -k deploy/` applies, decoded, plus the
-// objects it refers to that are made elsewhere: the Secret of
-// docs/deploy.md's `kubectl create secret` step and CloudNativePG's.
+// bundle is everything `kubectl apply -k deploy/` applies, as kustomize
+// itself builds it (generated ConfigMaps under their hashed names, the
+// references to them rewritten), decoded strictly, plus the objects it
+// refers to that are made elsewhere: the Secret of docs/deploy.md's
+// `kubectl create secret` step and CloudNativePG's.
 type bundle struct {
 	kust       kustomization
 	deployment *appsv1.Deployment
 	service    *corev1.Service
 	pdb        *policyv1.PodDisruptionBudget
 	cluster    *cluster
-	// configMaps and secrets: name → keys (and, for ConfigMaps, values).
+	// configMaps: name → data; secrets: name → keys.
 	configMaps map[string]map[string]string
 	secrets    map[string][]string
 }
 
-// load reads the kustomization and every file it names, strictly.
+// load builds the kustomization and decodes every object it makes.
 func load(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{configMaps: map[string]map[string]string{}, secrets: map[string][]string{}}
@@ -118,10 +121,18 @@ func load(t *testing.T) *bundle {
 	if b.kust.APIVersion != "kustomize.config.k8s.io/v1beta1" || b.kust.Kind != "Kustomization" {
 		t.Fatalf("kustomization.yaml: %s %s", b.kust.APIVersion, b.kust.Kind)
 	}
-	for _, name := range b.kust.Resources {
-		obj, err := decodeManifest(read(t, name))
+	built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), ".")
+	if err != nil {
+		t.Fatalf("kustomize build: %v", err)
+	}
+	for _, r := range built.Resources() {
+		raw, err := r.AsYAML()
 		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+			t.Fatal(err)
+		}
+		obj, err := decodeManifest(raw)
+		if err != nil {
+			t.Fatalf("%s %s: %v", r.GetKind(), r.GetName(), err)
 		}
 		switch o := obj.(type) {
 		case *appsv1.Deployment:
@@ -132,29 +143,38 @@ func load(t *testing.T) *bundle {
 			b.pdb = o
 		case *cluster:
 			b.cluster = o
+		case *corev1.ConfigMap:
+			b.configMaps[o.Name] = o.Data
 		default:
-			t.Fatalf("%s: unexpected %T", name, obj)
+			t.Fatalf("%s %s: unexpected %T", r.GetKind(), r.GetName(), obj)
 		}
 	}
 	if b.deployment == nil || b.service == nil || b.pdb == nil || b.cluster == nil {
-		t.Fatalf("kustomization.yaml must list a Deployment, a Service, a PodDisruptionBudget and a Cluster")
-	}
-	for _, g := range b.kust.ConfigMapGenerator {
-		data := map[string]string{}
-		for _, f := range g.Envs {
-			for k, v := range envFile(t, f) {
-				data[k] = v
-			}
-		}
-		for _, f := range g.Files {
-			data[filepath.Base(f)] = string(read(t, f))
-		}
-		b.configMaps[g.Name] = data
+		t.Fatalf("kustomization.yaml must make a Deployment, a Service, a PodDisruptionBudget and a Cluster")
 	}
 	b.secrets["care360"] = documentedSecretKeys(t)
 	b.secrets[b.cluster.Metadata.Name+"-app"] = appSecretKeys
 	b.secrets[b.cluster.Metadata.Name+"-ca"] = caSecretKeys
 	return b
+}
+
+// generatedAs reports whether name is base, or base with the suffix
+// kustomize's generators add (a dash and a 10-character hash).
+func generatedAs(name, base string) bool {
+	return name == base || strings.HasPrefix(name, base+"-") && len(name) == len(base)+11
+}
+
+// configMap is the data of the ConfigMap generated as name, whatever hash
+// kustomize gave its name.
+func (b *bundle) configMap(t *testing.T, name string) map[string]string {
+	t.Helper()
+	for n, data := range b.configMaps {
+		if generatedAs(n, name) {
+			return data
+		}
+	}
+	t.Fatalf("no ConfigMap %s", name)
+	return nil
 }
 
 func read(t *testing.T, name string) []byte {
@@ -220,29 +240,6 @@ func decodeStrict(raw []byte, v any) error {
 // Kubernetes types; nothing copies it.
 func (c *cluster) DeepCopyObject() runtime.Object { cp := *c; return &cp }
 
-// envFile reads a kustomize env file as kustomize does: VAR=value lines,
-// blank lines and lines starting with # skipped, the value taken as written.
-func envFile(t *testing.T, name string) map[string]string {
-	t.Helper()
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(read(t, name)))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || !validEnvName.MatchString(k) {
-			t.Fatalf("%s:%d: want VAR=value, got %q", name, n, line)
-		}
-		if _, dup := env[k]; dup {
-			t.Fatalf("%s:%d: %s set twice", name, n, k)
-		}
-		env[k] = v
-	}
-	return env
-}
-
 var validEnvName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 
 // documentedSecretKeys are the keys of the Secret `care360` as
@@ -278,7 +275,7 @@ func documentedSecretKeys(t *testing.T) []string {
 func (b *bundle) configJSON(t *testing.T) map[string]json.RawMessage {
 	t.Helper()
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(b.configMaps["care360-config"]["care360.json"]), &top); err != nil {
+	if err := json.Unmarshal([]byte(b.configMap(t, "care360-config")["care360.json"]), &top); err != nil {
 		t.Fatalf("care360.json: %v", err)
 	}
 	return top
