@@ -24,6 +24,9 @@ test: ## go vet + every test with -race, against a real Postgres started here
 	@# Tests that measure a real process's memory cannot run under the race
 	@# detector (it multiplies memory): they run here, without it.
 	$(GO) run ./internal/cmd/withpg -- $(GO) test -count=1 -run 'MemoryBounded' ./web/
+	@# The Kubernetes manifests, decoded strictly into the Kubernetes types:
+	@# a module of its own, so the gateway's go.mod never carries them.
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: bench
 bench: build ## dialogue steps/s and latency over SMPP, next to pgbench's limit (durable Postgres)
@@ -37,6 +40,7 @@ faults: ## failure drills on real processes: kill -9, Postgres restart and promo
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet $(PKGS)
+	cd deploy && $(GO) vet ./...
 
 # package:target; `go test -fuzz` runs one target at a time.
 FUZZ_TARGETS := ./gateway:FuzzHandleDeliver ./gateway:FuzzDecodeText ./gateway/smsc:FuzzLink ./gateway/smsc:FuzzText \
