@@ -179,7 +179,7 @@ func (c *Call) Abort(ctx context.Context) error {
 		return ErrEnded
 	}
 	c.end()
-	l, err := c.s.pickLink(c.lastLink())
+	l, err := c.s.pickLink(c.lastLink(), CarriesUSSD)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (c *Call) do(ctx context.Context, op byte, sm []byte) error {
 	c.waiting = true // before sending: the screen may beat the response
 	c.mu.Unlock()
 
-	l, err := c.s.pickLink(c.lastLink())
+	l, err := c.s.pickLink(c.lastLink(), CarriesUSSD)
 	if err != nil {
 		c.end()
 		return err
@@ -283,7 +283,7 @@ func (c *Call) do(ctx context.Context, op byte, sm []byte) error {
 // written before returning (so it precedes anything the phone does next);
 // its response is awaited in the background.
 func (c *Call) abortAsync(prefer *link) {
-	l, err := c.s.pickLink(prefer)
+	l, err := c.s.pickLink(prefer, CarriesUSSD)
 	if err != nil {
 		return
 	}

@@ -57,6 +57,8 @@ type faults struct {
 	submits     atomic.Uint64 // ordinary submit_sm received
 	unbinds     atomic.Uint64 // unbind received from ESMEs
 	screenDelay atomic.Int64  // nanoseconds a USSD screen's submit_sm_resp is held back
+	// submit_sm refused because the link's account does not carry its kind
+	wrongAccount atomic.Uint64
 }
 
 // SetSubmitPolicy installs p for the submit_sm to come; nil restores the
@@ -83,6 +85,10 @@ func (s *Server) SetScreenRespDelay(d time.Duration) { s.faults.screenDelay.Stor
 // Unbinds returns how many unbind requests ESMEs sent (a clean goodbye, as
 // opposed to a dropped connection).
 func (s *Server) Unbinds() uint64 { return s.faults.unbinds.Load() }
+
+// WrongAccount returns how many submit_sm came on an account that does not
+// carry their kind (a screen to the SMSC, an SMS to the USSD centre).
+func (s *Server) WrongAccount() uint64 { return s.faults.wrongAccount.Load() }
 
 // submitAction counts one submit_sm and asks the policy how to answer it.
 func (s *Server) submitAction(m Message) SubmitAction {

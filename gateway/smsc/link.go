@@ -25,6 +25,7 @@ const (
 	statusAlyBnd      = 0x05 // ESME_RALYBND
 	statusInvPaswd    = 0x0E // ESME_RINVPASWD
 	statusInvSysID    = 0x0F // ESME_RINVSYSID
+	statusInvSerTyp   = 0x15 // ESME_RINVSERTYP
 	respBit           = 0x80000000
 	maxSeq            = 0x7FFFFFFF
 	discardUpTo       = 1 << 16 // oversized PDUs up to this are skipped, larger ones end the link
@@ -43,6 +44,7 @@ type link struct {
 	// the system_id it presented; both are guarded by s.mu.
 	bind     pdu.ID
 	systemID string
+	carries  string // what its account carries (Account.Carries)
 
 	wmu sync.Mutex // one writer at a time so PDUs never interleave
 
@@ -65,6 +67,12 @@ func newLink(s *Server, conn net.Conn, id uint64) *link {
 
 func (l *link) canDeliver() bool {
 	return l.bind == pdu.BindReceiverID || l.bind == pdu.BindTransceiverID
+}
+
+// carry reports whether the link's account carries kind ("" is any); s.mu
+// is held or the link is bound.
+func (l *link) carry(kind string) bool {
+	return kind == "" || l.carries == "" || l.carries == kind
 }
 
 func (l *link) serve() {
@@ -201,14 +209,9 @@ func (l *link) handleBind(p pdu.Body, bound pdu.ID) error {
 		resp = pdu.NewBindTransceiverResp()
 	}
 	resp.Fields().Set(pdufield.SystemID, simulatorSystemID)
-	var status pdu.Status
-	switch {
-	case bound != 0:
+	acct, status := l.s.account(sys, pass)
+	if bound != 0 {
 		status = statusAlyBnd
-	case l.s.cfg.SystemID != "" && sys != l.s.cfg.SystemID:
-		status = statusInvSysID
-	case l.s.cfg.Password != "" && pass != l.s.cfg.Password:
-		status = statusInvPaswd
 	}
 	if status != statusOK {
 		l.s.log.Warn("bind refused", "link", l.id, "system_id", sys, "status", fmt.Sprintf("%#x", uint32(status)))
@@ -223,7 +226,7 @@ func (l *link) handleBind(p pdu.Body, bound pdu.ID) error {
 	// overtake the bind_resp.
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	l.s.setBound(l, p.Header().ID, sys)
+	l.s.setBound(l, p.Header().ID, sys, acct.Carries)
 	l.s.log.Info("ESME bound", "link", l.id, "system_id", sys, "bind", p.Header().ID.String())
 	return l.writeLocked(b)
 }

@@ -20,7 +20,7 @@ func (s *Server) SendRaw(ctx context.Context, raw []byte) (pdu.Body, error) {
 	if len(raw) < pdu.HeaderLen {
 		return nil, errors.New("smsc: raw PDU shorter than a header")
 	}
-	l, err := s.pickLink(nil)
+	l, err := s.pickLink(nil, "")
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (s *Server) SendPDU(ctx context.Context, p pdu.Body) (pdu.Body, error) {
 			f[pdufield.GSMUserData] = &pdufield.UDHList{}
 		}
 	}
-	l, err := s.pickLink(nil)
+	l, err := s.pickLink(nil, "")
 	if err != nil {
 		return nil, err
 	}

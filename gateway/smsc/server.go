@@ -34,6 +34,13 @@ type Config struct {
 	// system_id is answered with ESME_RINVSYSID (0x0F), a wrong password with
 	// ESME_RINVPASWD (0x0E). An empty value accepts anything.
 	SystemID, Password string
+	// Accounts, when set, replace SystemID and Password: an operator gives
+	// separate accounts for its USSD centre and its SMSC, and each carries
+	// only its own traffic. USSD calls are delivered only to links of
+	// accounts that carry USSD, MO SMS and receipts only to those that
+	// carry SMS, and a submit_sm of the other kind is refused with
+	// ESME_RINVSERTYP (0x15).
+	Accounts []Account
 	// ResponseTimeout is how long the USSD centre waits for the application's
 	// answer to each step (default 10s). On timeout it abandons the dialogue:
 	// the ESME gets a deliver_sm abort (ussd_service_op 32) and the phone's
@@ -49,6 +56,19 @@ type Config struct {
 	// Logger receives the simulator's logs; nil discards them.
 	Logger *slog.Logger
 }
+
+// Account is one set of bind credentials and what it carries.
+type Account struct {
+	SystemID, Password string
+	// Carries is "ussd", "sms", or "" for both.
+	Carries string
+}
+
+// Traffic kinds an account may carry.
+const (
+	CarriesUSSD = "ussd"
+	CarriesSMS  = "sms"
+)
 
 // Errors returned by the simulator.
 var (
@@ -256,11 +276,34 @@ func (s *Server) accept(ln net.Listener) {
 }
 
 // setBound records a successful bind and wakes WaitBound.
-func (s *Server) setBound(l *link, bind pdu.ID, systemID string) {
+func (s *Server) setBound(l *link, bind pdu.ID, systemID, carries string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l.bind, l.systemID = bind, systemID
+	l.bind, l.systemID, l.carries = bind, systemID, carries
 	s.boundChangedLocked()
+}
+
+// account checks a bind's credentials: the account and 0, or the status
+// that refuses it.
+func (s *Server) account(systemID, password string) (Account, pdu.Status) {
+	if len(s.cfg.Accounts) == 0 {
+		switch {
+		case s.cfg.SystemID != "" && systemID != s.cfg.SystemID:
+			return Account{}, statusInvSysID
+		case s.cfg.Password != "" && password != s.cfg.Password:
+			return Account{}, statusInvPaswd
+		}
+		return Account{SystemID: systemID}, statusOK
+	}
+	for _, a := range s.cfg.Accounts {
+		if a.SystemID == systemID {
+			if a.Password != "" && password != a.Password {
+				return Account{}, statusInvPaswd
+			}
+			return a, statusOK
+		}
+	}
+	return Account{}, statusInvSysID
 }
 
 func (s *Server) removeLink(l *link) {
@@ -283,19 +326,20 @@ func (s *Server) boundChangedLocked() {
 }
 
 // pickLink returns the next bound link that may receive deliver_sm
-// (receiver or transceiver), round robin, preferring prefer if it still is.
-func (s *Server) pickLink(prefer *link) (*link, error) {
+// (receiver or transceiver) of kind (CarriesUSSD, CarriesSMS, or "" for
+// any), round robin, preferring prefer if it still is.
+func (s *Server) pickLink(prefer *link, kind string) (*link, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrClosed
 	}
-	if prefer != nil && prefer.canDeliver() && s.hasLinkLocked(prefer) {
+	if prefer != nil && prefer.canDeliver() && prefer.carry(kind) && s.hasLinkLocked(prefer) {
 		return prefer, nil
 	}
 	for range s.links {
 		s.rr = (s.rr + 1) % len(s.links)
-		if l := s.links[s.rr]; l.canDeliver() {
+		if l := s.links[s.rr]; l.canDeliver() && l.carry(kind) {
 			return l, nil
 		}
 	}

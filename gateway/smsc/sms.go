@@ -45,7 +45,14 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 	id := s.newMessageID()
 	resp := pdu.NewSubmitSMResp()
 	resp.Fields().Set(pdufield.MessageID, id)
-	if op := tlvBytes(p, pdutlv.TagUssdServiceOp); len(op) > 0 {
+	op := tlvBytes(p, pdutlv.TagUssdServiceOp)
+	if kind := map[bool]string{true: CarriesUSSD, false: CarriesSMS}[len(op) > 0]; !l.carry(kind) {
+		// The operator's USSD centre takes no SMS, and its SMSC no screens.
+		s.faults.wrongAccount.Add(1)
+		s.log.Warn("submit_sm on an account that does not carry it", "link", l.id, "system_id", l.systemID, "kind", kind)
+		return l.writeResp(pdu.NewSubmitSMResp(), p.Header().Seq, statusInvSerTyp)
+	}
+	if len(op) > 0 {
 		if d := time.Duration(s.faults.screenDelay.Load()); d > 0 {
 			s.handleUSSD(l, p, op[0])
 			seq := p.Header().Seq
@@ -196,7 +203,7 @@ func (s *Server) SendMO(ctx context.Context, from, to, text string, coding byte)
 
 // deliver sends p on a deliverable link and returns the response status.
 func (s *Server) deliver(ctx context.Context, prefer *link, p pdu.Body) (uint32, error) {
-	l, err := s.pickLink(prefer)
+	l, err := s.pickLink(prefer, CarriesSMS)
 	if err != nil {
 		return 0, err
 	}
