@@ -23,6 +23,8 @@ type BindConfig struct {
 	Profile    Profile
 	TPS        int // max submit_sm per second (CARE360_SMPP_TPS)
 	Window     int // max outstanding requests (CARE360_SMPP_WINDOW)
+	Role       Role     // what it carries; zero: USSD and SMS
+	Type       BindType // one transceiver link, or a transmitter and a receiver
 
 	EnquireLink  time.Duration // keep-alive interval; default 30s
 	RespTimeout  time.Duration // how long a request waits for its response; default 10s
@@ -55,9 +57,12 @@ func (c *BindConfig) setDefaults() {
 	}
 }
 
-// bind keeps one transceiver bind up: it dials, binds, keeps the link alive
-// with enquire_link and rebinds with jittered exponential back-off when the
-// link drops. Submits wait for the bind to come up rather than fail at once.
+// bind keeps one bind up: it dials, binds, keeps the link alive with
+// enquire_link and rebinds with jittered exponential back-off when the link
+// drops. Submits wait for the bind to come up rather than fail at once. A
+// transmitter+receiver bind keeps two links so: submits go on the
+// transmitter, deliveries arrive on the receiver, and the bind is up while
+// both are.
 type bind struct {
 	cfg     BindConfig
 	log     *slog.Logger
@@ -66,8 +71,16 @@ type bind struct {
 	metrics *metrics
 
 	mu    sync.Mutex
-	cur   *link
+	cur   *link         // where submits go: the transceiver or the transmitter
+	rx    *link         // the receiver of a transmitter+receiver bind
 	ready chan struct{} // closed while cur != nil; replaced when the link drops
+}
+
+// up reports whether the bind can both send and receive.
+func (b *bind) up() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cur != nil && (b.cfg.Type != BindTransmitterReceiver || b.rx != nil)
 }
 
 func newBind(cfg BindConfig, handle requestHandler, log *slog.Logger, m *metrics) *bind {
@@ -130,11 +143,51 @@ func (b *bind) submit(ctx context.Context, p pdu.Body) (pdu.Body, error) {
 	return l.request(ctx, p)
 }
 
-// run binds and rebinds until ctx ends; then it unbinds politely.
+// linkKind is which bind command a link uses.
+type linkKind uint8
+
+const (
+	linkTransceiver linkKind = iota
+	linkTransmitter
+	linkReceiver
+)
+
+func (k linkKind) String() string {
+	return [...]string{"transceiver", "transmitter", "receiver"}[k]
+}
+
+// run binds and rebinds until ctx ends; then it unbinds politely. A
+// transmitter+receiver bind runs both links, each rebinding on its own.
 func (b *bind) run(ctx context.Context) {
+	if b.cfg.Type != BindTransmitterReceiver {
+		b.runLink(ctx, linkTransceiver)
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.runLink(ctx, linkReceiver)
+	}()
+	b.runLink(ctx, linkTransmitter)
+	<-done
+}
+
+// setLinkOf records kind's link (nil when it dropped).
+func (b *bind) setLinkOf(kind linkKind, l *link) {
+	if kind == linkReceiver {
+		b.mu.Lock()
+		b.rx = l
+		b.mu.Unlock()
+		return
+	}
+	b.setLink(l)
+}
+
+// runLink keeps one link of the bind up until ctx ends.
+func (b *bind) runLink(ctx context.Context, kind linkKind) {
 	backoff := b.cfg.MinBackoff
 	for {
-		l, err := b.connect(ctx)
+		l, err := b.connect(ctx, kind)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -149,12 +202,12 @@ func (b *bind) run(ctx context.Context) {
 			continue
 		}
 		up := time.Now()
-		b.log.Info("smpp bound", "system_id", b.cfg.SystemID, "profile", b.cfg.Profile.Name)
-		b.metrics.bound.WithLabelValues(b.cfg.Addr).Set(1)
-		b.setLink(l)
+		b.log.Info("smpp bound", "system_id", b.cfg.SystemID, "profile", b.cfg.Profile.Name, "role", b.cfg.Role.String(), "link", kind.String())
+		b.setLinkOf(kind, l)
+		b.metrics.linkUp(b, kind, true)
 		b.keepAlive(ctx, l)
-		b.setLink(nil)
-		b.metrics.bound.WithLabelValues(b.cfg.Addr).Set(0)
+		b.setLinkOf(kind, nil)
+		b.metrics.linkUp(b, kind, false)
 		if ctx.Err() != nil {
 			b.unbind(l)
 			return
@@ -170,8 +223,8 @@ func (b *bind) run(ctx context.Context) {
 	}
 }
 
-// connect dials and binds as a transceiver.
-func (b *bind) connect(ctx context.Context) (*link, error) {
+// connect dials and binds as kind.
+func (b *bind) connect(ctx context.Context, kind linkKind) (*link, error) {
 	dctx, cancel := context.WithTimeout(ctx, b.cfg.DialTimeout)
 	defer cancel()
 	var d net.Dialer
@@ -186,7 +239,15 @@ func (b *bind) connect(ctx context.Context) (*link, error) {
 	l.handle = b.handle
 	go l.readLoop()
 
-	p := pdu.NewBindTransceiver()
+	var p pdu.Body
+	switch kind {
+	case linkTransmitter:
+		p = pdu.NewBindTransmitter()
+	case linkReceiver:
+		p = pdu.NewBindReceiver()
+	default:
+		p = pdu.NewBindTransceiver()
+	}
 	f := p.Fields()
 	f.Set(pdufield.SystemID, b.cfg.SystemID)
 	f.Set(pdufield.Password, b.cfg.Password)
@@ -195,11 +256,11 @@ func (b *bind) connect(ctx context.Context) (*link, error) {
 	resp, err := l.request(dctx, p)
 	if err != nil {
 		l.close(err)
-		return nil, fmt.Errorf("bind_transceiver: %w", err)
+		return nil, fmt.Errorf("bind_%s: %w", kind, err)
 	}
 	if st := resp.Header().Status; st != StatusOK {
 		l.close(errors.New("bind refused"))
-		return nil, fmt.Errorf("bind_transceiver refused: %#x (%v)", uint32(st), st)
+		return nil, fmt.Errorf("bind_%s refused: %#x (%v)", kind, uint32(st), st)
 	}
 	return l, nil
 }

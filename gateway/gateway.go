@@ -217,22 +217,24 @@ func (g *Gateway) stop(stage func(time.Duration) (context.Context, context.Cance
 func (g *Gateway) Bound() int {
 	n := 0
 	for _, b := range g.binds {
-		if b.current() != nil {
+		if b.up() {
 			n++
 		}
 	}
 	return n
 }
 
-// Ready reports an error unless every configured bind is up.
-func (g *Gateway) Ready(context.Context) error {
+// Ready reports an error unless every role the binds carry (USSD, SMS) has
+// at least one bind up: one SMS bind down is a failover, not an outage.
+func (g *Gateway) Ready(ctx context.Context) error {
 	if len(g.binds) == 0 {
 		return errors.New("no SMPP binds configured")
 	}
-	if n := g.Bound(); n < len(g.binds) {
-		return fmt.Errorf("%d of %d SMPP binds up", n, len(g.binds))
+	var errs []error
+	for _, r := range g.Roles() {
+		errs = append(errs, g.ReadyFor(r)(ctx))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // enqueue hands a USSD step to the worker that owns its subscriber (see

@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the gateway's Prometheus series.
 type metrics struct {
 	bound        *prometheus.GaugeVec
+	links        *prometheus.GaugeVec // per bind, role and link kind
 	bindFailures *prometheus.CounterVec
 	pdus         *prometheus.CounterVec
 	steps        *prometheus.HistogramVec
@@ -27,8 +28,12 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		bound: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "care360_smpp_bound", Help: "1 while the bind to this SMSC is up.",
-		}, []string{"smsc"}),
+			Name: "care360_smpp_bound", Help: "1 while the bind (every link of it) to this SMSC with this system_id is up, by role.",
+		}, []string{"smsc", "system_id", "role"}),
+		links: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "care360_smpp_link_up",
+			Help: "1 while this link of a bind is up, by SMSC address, system_id, role (ussd, sms, ussd+sms) and link (transceiver, transmitter, receiver).",
+		}, []string{"smsc", "system_id", "role", "link"}),
 		bindFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "care360_smpp_bind_failures_total", Help: "Failed bind attempts.",
 		}, []string{"smsc"}),
@@ -79,8 +84,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Buckets: []float64{.1, .5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600},
 	})
 	if reg != nil {
-		reg.MustRegister(m.bound, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled, m.shed,
+		reg.MustRegister(m.bound, m.links, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled, m.shed,
 			m.smsOutcomes, m.smsStatus, m.smsParts, m.smsTruncated, m.smsReclaimed, m.smsFenced, m.outboxDepth, m.receipts, m.dlrLatency)
 	}
 	return m
+}
+
+// linkUp records a link of b going up or down, and the bind's own state:
+// up while it can both send and receive.
+func (m *metrics) linkUp(b *bind, kind linkKind, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.links.WithLabelValues(b.cfg.Addr, b.cfg.SystemID, b.cfg.Role.String(), kind.String()).Set(v)
+	bound := 0.0
+	if b.up() {
+		bound = 1
+	}
+	m.bound.WithLabelValues(b.cfg.Addr, b.cfg.SystemID, b.cfg.Role.String()).Set(bound)
 }

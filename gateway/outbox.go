@@ -115,6 +115,9 @@ func newSender(g *Gateway) *sender {
 	window := 0
 	s := &sender{g: g, cfg: cfg, queue: g.cfg.Outbox, quit: make(chan struct{}), settled: make(chan struct{})}
 	for _, b := range g.binds {
+		if !b.cfg.Role.Has(RoleSMS) {
+			continue // SMS go only over SMS binds
+		}
 		s.binds = append(s.binds, &bindSender{b: b})
 		window += b.cfg.Window
 	}
@@ -205,7 +208,7 @@ func (s *sender) claimLoop() {
 			break
 		}
 		got := 0
-		if s.g.Bound() > 0 && s.db.mayClaim(s.cfg.Recovery) {
+		if s.anyBound() && s.db.mayClaim(s.cfg.Recovery) {
 			got = s.claim(n)
 		}
 		for range n - got {
@@ -215,6 +218,17 @@ func (s *sender) claimLoop() {
 			return
 		}
 	}
+}
+
+// anyBound reports whether some SMS bind is up: while one is down, the
+// others take its traffic (its submitters take no work meanwhile).
+func (s *sender) anyBound() bool {
+	for _, bs := range s.binds {
+		if bs.b.up() {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *sender) claim(n int) int {

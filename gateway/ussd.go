@@ -49,6 +49,13 @@ func (g *Gateway) handler(b *bind) requestHandler {
 			g.handleMO(b, l, p)
 			return
 		}
+		if !b.cfg.Role.Has(RoleUSSD) {
+			// Screens go only over USSD binds: this one could not answer.
+			g.metrics.pdus.WithLabelValues("deliver_sm", "wrong_role").Inc()
+			b.log.Warn("USSD deliver_sm on a bind without the ussd role; refused", "system_id", b.cfg.SystemID)
+			l.respond(seq, pdu.NewDeliverSMResp(), StatusPermAppErr)
+			return
+		}
 		opBytes := opField.Bytes()
 		if len(opBytes) != 1 {
 			g.metrics.pdus.WithLabelValues("deliver_sm", "bad_op").Inc()

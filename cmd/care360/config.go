@@ -100,6 +100,8 @@ type fileConfig struct {
 		Profile    string `json:"profile"`
 		TPS        int    `json:"tps"`
 		Window     int    `json:"window"`
+		Role       string `json:"role"`      // ussd, sms or ussd+sms (default)
+		BindType   string `json:"bind_type"` // transceiver (default) or transmitter+receiver
 	} `json:"binds"`
 	TierThresholds []int64           `json:"tier_thresholds"`
 	Profiles       []gateway.Profile `json:"profiles"`
@@ -301,6 +303,13 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 		}
 		if b.Window > 0 {
 			bc.Window = b.Window
+		}
+		var err error
+		if bc.Role, err = gateway.ParseRole(b.Role); err != nil {
+			return fmt.Errorf("binds[%d].role: %v", i, err)
+		}
+		if bc.Type, err = gateway.ParseBindType(b.BindType); err != nil {
+			return fmt.Errorf("binds[%d].bind_type: %v", i, err)
 		}
 		c.Binds = append(c.Binds, bc)
 	}

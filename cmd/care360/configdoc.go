@@ -12,7 +12,7 @@ import (
 // environment gives, so the page cannot disagree with the code, and a test
 // fails when a key has no meaning here or a meaning has no key.
 var fileKeys = map[string]string{
-	"binds":                          "SMPP binds besides those of `CARE360_SMPP_ADDR`: each `{\"addr\", \"system_id\", \"password\", \"system_type\", \"profile\", \"tps\", \"window\"}`; a key left out takes the environment's value",
+	"binds":                          "SMPP binds besides those of `CARE360_SMPP_ADDR`: each `{\"addr\", \"system_id\", \"password\", \"system_type\", \"profile\", \"tps\", \"window\", \"role\", \"bind_type\"}`; a key left out takes the environment's value; `role` is `ussd`, `sms` or `ussd+sms` (the default): screens go only over `ussd` binds, SMS only over `sms` binds, and when an SMS bind is down the others take its traffic; `bind_type` is `transceiver` (the default) or `transmitter+receiver` (two links: submits on the transmitter, deliveries on the receiver)",
 	"profiles":                       "operator profiles besides the built-in ones (PRODUCT.md §3.5): `{\"name\", \"service_type\", \"limit_gsm\", \"limit_ucs2\", \"op_begin\", \"op_answer\", \"ops_abort\", \"op_continue\", \"op_end\", \"key\", \"code_in\"}`",
 	"db_conns.ussd":                  "Postgres connections for USSD steps and SMPP work, which the API can never take",
 	"db_conns.api":                   "Postgres connections for the admin API, reports and jobs",

@@ -73,7 +73,7 @@ func runDev(ctx context.Context) error {
 		}
 		defer sim.Close()
 		defer ctl.Close()
-		cfg.Binds = append(cfg.Binds, bindTo(sim.Addr()))
+		cfg.Binds = append(cfg.Binds, devBinds(sim.Addr())...)
 	}
 
 	if err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
@@ -110,11 +110,18 @@ Press Ctrl-C to stop.
 // startSimulator starts the SMSC simulator and its control API on their
 // default addresses (overridable by CARE360_SMSC_ADDR / CARE360_SMSC_CONTROL).
 func startSimulator(log *slog.Logger) (*smsc.Server, *http.Server, error) {
+	pass := envOr("CARE360_SMPP_PASSWORD", "secret")
 	sim := smsc.New(smsc.Config{
-		Addr:     envOr("CARE360_SMSC_ADDR", defaultSMSCAddr),
-		SystemID: envOr("CARE360_SMPP_SYSTEM_ID", "care360"),
-		Password: envOr("CARE360_SMPP_PASSWORD", "secret"),
-		Logger:   log,
+		Addr: envOr("CARE360_SMSC_ADDR", defaultSMSCAddr),
+		// As an operator would: one account for the USSD centre, one for
+		// the SMSC, each carrying only its own traffic.
+		Accounts: []smsc.Account{
+			{SystemID: devUSSDAccount, Password: pass, Carries: smsc.CarriesUSSD},
+			{SystemID: devSMSAccount, Password: pass, Carries: smsc.CarriesSMS},
+			// `care360 smsc` users and older scripts bind with this one.
+			{SystemID: envOr("CARE360_SMPP_SYSTEM_ID", "care360"), Password: pass},
+		},
+		Logger: log,
 	})
 	if err := sim.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start SMSC simulator: %w", err)
@@ -139,18 +146,25 @@ func startSimulator(log *slog.Logger) (*smsc.Server, *http.Server, error) {
 	return sim, srv, nil
 }
 
-// bindTo is the gateway's bind to the simulator, with the environment's
-// credentials, profile, TPS and window.
-func bindTo(addr string) gateway.BindConfig {
-	b := gateway.BindConfig{
-		Addr:     addr,
-		SystemID: envOr("CARE360_SMPP_SYSTEM_ID", "care360"),
-		Password: envOr("CARE360_SMPP_PASSWORD", "secret"),
-	}
+// The simulator's accounts in dev.
+const (
+	devUSSDAccount = "c360ussd"
+	devSMSAccount  = "c360sms"
+)
+
+// devBinds are the gateway's binds to the simulator, as an operator would
+// issue them: a transceiver on the USSD centre's account for screens, and a
+// transmitter+receiver pair on the SMSC's account for SMS; the
+// environment's password, profile, TPS and window.
+func devBinds(addr string) []gateway.BindConfig {
+	b := gateway.BindConfig{Addr: addr, Password: envOr("CARE360_SMPP_PASSWORD", "secret")}
 	b.Profile = gateway.Profiles[envOr("CARE360_SMPP_PROFILE", "generic")]
 	b.TPS, _ = positiveInt(envOr("CARE360_SMPP_TPS", "100"), "")
 	b.Window, _ = positiveInt(envOr("CARE360_SMPP_WINDOW", "10"), "")
-	return b
+	ussd, sms := b, b
+	ussd.SystemID, ussd.Role = devUSSDAccount, gateway.RoleUSSD
+	sms.SystemID, sms.Role, sms.Type = devSMSAccount, gateway.RoleSMS, gateway.BindTransmitterReceiver
+	return []gateway.BindConfig{ussd, sms}
 }
 
 func envOr(k, def string) string {

@@ -40,6 +40,8 @@ type effectiveBind struct {
 	Profile    string `json:"profile"`
 	TPS        int    `json:"tps"`
 	Window     int    `json:"window"`
+	Role       string `json:"role"`
+	BindType   string `json:"bind_type"`
 }
 
 type effectiveEndpoint struct {
@@ -130,7 +132,8 @@ func (c Config) Effective(getenv func(string) string) effectiveConfig {
 	var profiles []string
 	for _, b := range c.Binds {
 		f.Binds = append(f.Binds, effectiveBind{Addr: b.Addr, SystemID: b.SystemID, Password: mask(b.Password),
-			SystemType: b.SystemType, Profile: b.Profile.Name, TPS: b.TPS, Window: b.Window})
+			SystemType: b.SystemType, Profile: b.Profile.Name, TPS: b.TPS, Window: b.Window,
+			Role: b.Role.String(), BindType: b.Type.String()})
 		if _, builtin := gateway.Profiles[b.Profile.Name]; !builtin && !slices.Contains(profiles, b.Profile.Name) {
 			profiles = append(profiles, b.Profile.Name)
 			f.Profiles = append(f.Profiles, b.Profile)

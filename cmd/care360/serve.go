@@ -156,10 +156,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Token: c.HTTPToken, TrustedProxies: c.TrustedProxies,
 			LimitGSM: gateway.GenericProfile.LimitGSM, LimitUCS2: gateway.GenericProfile.LimitUCS2,
 		},
-		Ready: []web.ReadyCheck{
-			{Name: "postgres", Check: m.DB.Ping},
-			{Name: "smpp", Check: m.Gateway.Ready},
-		},
+		Ready: readyChecks(m.DB.Ping, m.Gateway),
 	})
 	m.ln, err = net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
@@ -302,4 +299,15 @@ func runMigrate(ctx context.Context) error {
 		return errors.New("CARE360_DATABASE_URL is required")
 	}
 	return store.Migrate(ctx, cfg.DatabaseURL)
+}
+
+// readyChecks are /readyz's: Postgres, and one per role the binds carry
+// (smpp_ussd, smpp_sms), ready while at least one bind of that role is up,
+// so that the probe says which roles this instance serves.
+func readyChecks(ping func(context.Context) error, g *gateway.Gateway) []web.ReadyCheck {
+	checks := []web.ReadyCheck{{Name: "postgres", Check: ping}}
+	for _, r := range g.Roles() {
+		checks = append(checks, web.ReadyCheck{Name: "smpp_" + r.String(), Check: g.ReadyFor(r)})
+	}
+	return checks
 }
