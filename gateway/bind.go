@@ -21,8 +21,8 @@ type BindConfig struct {
 	Password   string
 	SystemType string
 	Profile    Profile
-	TPS        int // max submit_sm per second (CARE360_SMPP_TPS)
-	Window     int // max outstanding requests (CARE360_SMPP_WINDOW)
+	TPS        int      // max submit_sm per second (CARE360_SMPP_TPS)
+	Window     int      // max outstanding requests (CARE360_SMPP_WINDOW)
 	Role       Role     // what it carries; zero: USSD and SMS
 	Type       BindType // one transceiver link, or a transmitter and a receiver
 
