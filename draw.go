@@ -180,6 +180,12 @@ type DrawCancellation struct {
 	Entries  int64
 	Refunded int64
 	Points   int64
+	// Replay is set when the draw was cancelled already: this call
+	// changed nothing (what it returns is the first cancel's outcome).
+	Replay bool
+	// From is the status the draw had before this call (open or closed;
+	// cancelled on a replay).
+	From DrawStatus
 }
 
 // PrizeOf returns the prize of the given rank, or nil.

@@ -67,7 +67,7 @@ func TestCancelDrawRefunds(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Draw.Status != care360.DrawCancelled || c.Draw.CancelledAt == nil || c.Draw.EntriesDigest == "" ||
-		c.Entries != 2 || c.Refunded != 2 || c.Points != 200 {
+		c.Entries != 2 || c.Refunded != 2 || c.Points != 200 || c.Replay {
 		t.Fatalf("cancel: %+v", c)
 	}
 	for _, m := range ms {
@@ -76,7 +76,7 @@ func TestCancelDrawRefunds(t *testing.T) {
 		}
 	}
 	again, err := ds.CancelDraw(b.ctx, d.ID)
-	if err != nil || again.Entries != c.Entries || again.Points != c.Points || !again.Draw.CancelledAt.Equal(*c.Draw.CancelledAt) {
+	if err != nil || !again.Replay || again.Entries != c.Entries || again.Points != c.Points || !again.Draw.CancelledAt.Equal(*c.Draw.CancelledAt) {
 		t.Fatalf("second cancel: %+v, %v", again, err)
 	}
 	per, credits := refunds(t, b, d.ID)
@@ -177,7 +177,7 @@ func TestConcurrentCancels(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if cs[0].Entries != cs[1].Entries || cs[0].Points != cs[1].Points || !cs[0].Draw.CancelledAt.Equal(*cs[1].Draw.CancelledAt) {
+	if cs[0].Replay == cs[1].Replay || cs[0].Entries != cs[1].Entries || cs[0].Points != cs[1].Points || !cs[0].Draw.CancelledAt.Equal(*cs[1].Draw.CancelledAt) {
 		t.Fatalf("the two cancels answered differently: %+v / %+v", cs[0], cs[1])
 	}
 	accepted := 0

@@ -79,12 +79,12 @@ func (s *Draws) CancelDraw(ctx context.Context, id int64) (c *care360.DrawCancel
 	defer wrap(&err, "cancel draw %d", id)
 	now := s.db.now()
 	var cancelled bool
+	var status care360.DrawStatus
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
 		cancelled = false
 		if err := lockEntries(ctx, tx, id); err != nil {
 			return err
 		}
-		var status care360.DrawStatus
 		if err := tx.QueryRow(ctx, `SELECT status FROM draws WHERE id = $1 FOR UPDATE`, id).Scan(&status); err != nil {
 			return notFound(err, "no draw %d", id)
 		}
@@ -136,7 +136,10 @@ func (s *Draws) CancelDraw(ctx context.Context, id int64) (c *care360.DrawCancel
 	if err != nil {
 		return nil, err
 	}
-	if c, err = s.cancellation(ctx, id); err == nil && cancelled {
+	if c, err = s.cancellation(ctx, id); err == nil {
+		c.Replay, c.From = !cancelled, status
+	}
+	if err == nil && cancelled {
 		s.db.log.Info("draw cancelled", "draw", id, "entries", c.Entries, "refunded", c.Refunded, "points", c.Points)
 	}
 	return c, err
