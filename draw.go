@@ -24,6 +24,11 @@ const (
 	DrawCancelled DrawStatus = "cancelled"
 )
 
+// ReasonCancelled refuses an entry into a draw that was cancelled, so that
+// the subscriber learns it will not be drawn (and that points came back)
+// rather than only that it is closed.
+const ReasonCancelled = "cancelled"
+
 // DrawPrize is one prize of a draw; rank 1 is drawn first.
 type DrawPrize struct {
 	Rank     int

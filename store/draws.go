@@ -283,7 +283,7 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 		tickets := d.TicketsFor(sub.Tier)
 		switch {
 		case d.Status == care360.DrawCancelled:
-			return care360.Refused(care360.ReasonWindow, "draw %s was cancelled: it takes no entries", d.Code)
+			return care360.Refused(care360.ReasonCancelled, "draw %s was cancelled: it takes no entries", d.Code)
 		case !d.OpenAt(now):
 			return care360.Refused(care360.ReasonWindow, "draw %s is not taking entries", d.Code)
 		case tickets == 0:

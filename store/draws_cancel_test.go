@@ -91,7 +91,7 @@ func TestCancelDrawRefunds(t *testing.T) {
 
 	// Nothing more happens to a cancelled draw.
 	_, err = ds.EnterDraw(b.ctx, d.ID, ms[2], "")
-	if care360.ErrorReason(err) != care360.ReasonWindow || !strings.Contains(care360.ErrorMessage(err), "cancelled") {
+	if care360.ErrorReason(err) != care360.ReasonCancelled {
 		t.Fatalf("entry after the cancel: %v", err)
 	}
 	if _, err := ds.CloseDraw(b.ctx, d.ID); care360.ErrorCode(err) != care360.ECONFLICT {

@@ -143,7 +143,7 @@ func TestDrawCancelAPI(t *testing.T) {
 	}
 
 	_, err := ds.EnterDraw(context.Background(), d.ID, care360.MSISDN(canonical(ms[2])), "")
-	if care360.ErrorReason(err) != care360.ReasonWindow || !strings.Contains(care360.ErrorMessage(err), "cancelled") {
+	if care360.ErrorReason(err) != care360.ReasonCancelled {
 		t.Errorf("entry after the cancel: %v", err)
 	}
 	b.do(t, http.MethodPost, path+":close", "").errorOf(t, http.StatusConflict, "conflict")
