@@ -260,6 +260,19 @@ func TestUpdateDraw(t *testing.T) {
 	if err != nil || e.Cost != 50 {
 		t.Fatalf("entry at the new cost: %+v, %v", e, err)
 	}
+	// Entered: the terms stay (the same values may be sent again), the
+	// rest may still change.
+	for name, u := range map[string]care360.DrawUpdate{
+		"cost":    {EntryCost: ptr(int64(10))},
+		"tickets": {Tickets: &map[care360.Tier]int{care360.TierTitan: 9}},
+	} {
+		if _, err := ds.UpdateDraw(b.ctx, d.ID, u); care360.ErrorCode(err) != care360.ECONFLICT {
+			t.Errorf("%s after an entry: %v", name, err)
+		}
+	}
+	if _, err := ds.UpdateDraw(b.ctx, d.ID, care360.DrawUpdate{EntryCost: ptr(int64(50)), Tickets: &d.Tickets, NameEn: ptr("Spring draw")}); err != nil {
+		t.Fatalf("same terms after an entry: %v", err)
+	}
 
 	if _, err := ds.CloseDraw(b.ctx, d.ID); err != nil {
 		t.Fatal(err)

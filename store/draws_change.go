@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,8 +21,9 @@ func lockEntries(ctx context.Context, tx pgx.Tx, id int64) error {
 }
 
 // UpdateDraw changes an open draw under its entry lock, so that every
-// entry is made wholly under the old terms or wholly under the new. Once
-// closed, the entries and their digest are published: nothing changes.
+// entry is made wholly under the old terms or wholly under the new; once
+// someone has entered, the terms (entry cost, tickets) stay. Once closed,
+// the entries and their digest are published: nothing changes.
 func (s *Draws) UpdateDraw(ctx context.Context, id int64, u care360.DrawUpdate) (d *care360.Draw, err error) {
 	defer wrap(&err, "update draw %d", id)
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
@@ -39,9 +41,22 @@ func (s *Draws) UpdateDraw(ctx context.Context, id int64, u care360.DrawUpdate) 
 		if err != nil {
 			return err
 		}
+		was := *d
 		u.Apply(d)
 		if err := d.Validate(); err != nil {
 			return err
+		}
+		if d.EntryCost != was.EntryCost || !maps.Equal(d.Tickets, was.Tickets) {
+			// The terms of entry are the same for every entrant: each entry
+			// carries its tickets, and the audit file checks them against
+			// the table (draw.Verify).
+			var entered bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM draw_entries WHERE draw_id = $1)`, id).Scan(&entered); err != nil {
+				return err
+			}
+			if entered {
+				return care360.Errorf(care360.ECONFLICT, "draw %d has entries: its entry_cost and tickets can no longer change", id)
+			}
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE draws SET name = $2, name_en = $3, opens_at = $4, closes_at = $5, entry_cost = $6, tickets = $7, active = $8

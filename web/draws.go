@@ -211,7 +211,8 @@ func createdOrReplayed(replay bool) int {
 }
 
 // drawPatch is the body of PATCH /api/v1/draws/{id}: only the fields
-// present change, and only while the draw is open (after the close, 409).
+// present change, and only while the draw is open (after the close, 409);
+// entry_cost and tickets only until someone has entered (409).
 // prizes, when present, replace them all; active:false takes the draw off
 // the menus and stops entries. The code stays: receipts name it.
 type drawPatch struct {
