@@ -206,6 +206,8 @@ func drawResults(c *call) ([]string, error) {
 			lines = append(lines, text(lang, "results.won", r.Draw.Code, r.Prize.Title(lang)))
 		case r.Draw.Status == care360.DrawDrawn:
 			lines = append(lines, text(lang, "results.lost", r.Draw.Code))
+		case r.Draw.Status == care360.DrawCancelled:
+			lines = append(lines, text(lang, "results.void", r.Draw.Code))
 		default:
 			lines = append(lines, text(lang, "results.wait", r.Draw.Code, r.Entry.ID, c.e.date(r.Draw.ClosesAt)))
 		}

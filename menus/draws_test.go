@@ -194,4 +194,15 @@ func TestDeactivatedLuckLeavesMenu(t *testing.T) {
 	if r := p.send(care360.USSDBegin, "*090*3*1#"); r.Text != none.Text {
 		t.Fatalf("after the cancel: %q, want %q", r.Text, none.Text)
 	}
+
+	// An entry in a cancelled draw shows as such among the results.
+	q := l.member(t, "0903777202")
+	d2 := l.draw(t, 0, all)
+	if _, err := l.draws.EnterDraw(ctx, d2.ID, q.msisdn, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.draws.CancelDraw(ctx, d2.ID); err != nil {
+		t.Fatal(err)
+	}
+	q.expect(care360.USSDBegin, "*090*3*3#", d2.Code+": da huy, diem da hoan lai", true)
 }

@@ -113,6 +113,7 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"results.won":      {"%s: trúng %s", "%s: won %s"},
 	"results.lost":     {"%s: không trúng thưởng", "%s: no prize"},
 	"results.wait":     {"%s: phiếu số %d, kết quả sau %s", "%s: entry no. %d, results after %s"},
+	"results.void":     {"%s: đã hủy, điểm đã hoàn lại", "%s: cancelled, points refunded"},
 	"results.spin":     {"Quay số %s: %s", "Spin %s: %s"},
 	"results.none":     {"Quý khách chưa tham gia bốc thăm hay quay số nào.", "You have not entered any draw or spin yet."},
 }
