@@ -185,7 +185,7 @@ func TestConcurrentCancels(t *testing.T) {
 		switch care360.ErrorReason(err) {
 		case "":
 			accepted++
-		case care360.ReasonLimitReached, care360.ReasonWindow:
+		case care360.ReasonLimitReached, care360.ReasonCancelled:
 		default:
 			t.Fatalf("unexpected error: %v", err)
 		}
