@@ -116,8 +116,10 @@ func (s *Draws) CancelDraw(ctx context.Context, id int64) (c *care360.DrawCancel
 		// The subscribers' row locks, in one order, as every points change
 		// takes them: a member's spin or claim waits for the refund.
 		if _, err := tx.Exec(ctx, `
-			SELECT 1 FROM subscribers WHERE msisdn IN (SELECT msisdn FROM draw_entries WHERE draw_id = $1)
-			ORDER BY msisdn FOR UPDATE`, id); err != nil {
+			SELECT count(*) FROM (
+				SELECT 1 FROM subscribers WHERE msisdn IN (SELECT msisdn FROM draw_entries WHERE draw_id = $1)
+				ORDER BY msisdn FOR UPDATE
+			) l`, id); err != nil {
 			return err
 		}
 		d, err := s.txDraw(ctx, tx, id)
@@ -160,25 +162,34 @@ func (s *Draws) CancelDraw(ctx context.Context, id int64) (c *care360.DrawCancel
 	return c, err
 }
 
-// cancelSMS queues every entrant's cancellation SMS in their language.
+// cancelSMS queues every entrant's cancellation SMS in their language, a
+// page of entries at a time so that a draw of millions needs no more
+// memory than one page.
 func (s *Draws) cancelSMS(ctx context.Context, tx pgx.Tx, d *care360.Draw, now time.Time) error {
-	rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, s.language
-		FROM draw_entries e JOIN subscribers s ON s.msisdn = e.msisdn WHERE e.draw_id = $1 ORDER BY e.id`, d.ID)
-	if err != nil {
-		return err
-	}
-	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.OutgoingSMS, error) {
-		var e care360.DrawEntry
-		var lang care360.Language
-		if err := r.Scan(append(entryDest(&e), &lang)...); err != nil {
-			return care360.OutgoingSMS{}, err
+	const page = 5000
+	for after := int64(0); ; {
+		rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, s.language
+			FROM draw_entries e JOIN subscribers s ON s.msisdn = e.msisdn
+			WHERE e.draw_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`, d.ID, after, page)
+		if err != nil {
+			return err
 		}
-		return care360.DrawCancelSMS(d, &e, lang), nil
-	})
-	if err != nil {
-		return fmt.Errorf("cancellation SMS: %w", err)
+		msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.OutgoingSMS, error) {
+			var e care360.DrawEntry
+			var lang care360.Language
+			if err := r.Scan(append(entryDest(&e), &lang)...); err != nil {
+				return care360.OutgoingSMS{}, err
+			}
+			after = e.ID
+			return care360.DrawCancelSMS(d, &e, lang), nil
+		})
+		if err != nil {
+			return fmt.Errorf("cancellation SMS: %w", err)
+		}
+		if err := insertTransactional(ctx, tx, now, msgs); err != nil || len(msgs) < page {
+			return err
+		}
 	}
-	return insertTransactional(ctx, tx, now, msgs)
 }
 
 // cancellation reads what cancelling the draw did. The entries of a
