@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -270,7 +271,8 @@ func TestUpdateDraw(t *testing.T) {
 			t.Errorf("%s after an entry: %v", name, err)
 		}
 	}
-	if _, err := ds.UpdateDraw(b.ctx, d.ID, care360.DrawUpdate{EntryCost: ptr(int64(50)), Tickets: &d.Tickets, NameEn: ptr("Spring draw")}); err != nil {
+	same := maps.Clone(d.Tickets)
+	if _, err := ds.UpdateDraw(b.ctx, d.ID, care360.DrawUpdate{EntryCost: ptr(int64(50)), Tickets: &same, NameEn: ptr("Spring draw")}); err != nil {
 		t.Fatalf("same terms after an entry: %v", err)
 	}
 

@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,7 +46,7 @@ func (s *Draws) UpdateDraw(ctx context.Context, id int64, u care360.DrawUpdate) 
 		if err := d.Validate(); err != nil {
 			return err
 		}
-		if d.EntryCost != was.EntryCost || !maps.Equal(d.Tickets, was.Tickets) {
+		if d.EntryCost != was.EntryCost || !slices.Equal(ticketArray(d.Tickets), ticketArray(was.Tickets)) {
 			// The terms of entry are the same for every entrant: each entry
 			// carries its tickets, and the audit file checks them against
 			// the table (draw.Verify).
