@@ -15,11 +15,19 @@ type DrawStatus string
 // Draw states. A draw opens (its commitment published) when staff create
 // it and takes entries within its window; closing freezes the entries and
 // publishes their digest; running reveals the seed and picks the winners.
+// A draw not yet run may instead be cancelled: its entries are frozen as
+// at a close and every entry's points are refunded.
 const (
-	DrawOpen   DrawStatus = "open"
-	DrawClosed DrawStatus = "closed"
-	DrawDrawn  DrawStatus = "drawn"
+	DrawOpen      DrawStatus = "open"
+	DrawClosed    DrawStatus = "closed"
+	DrawDrawn     DrawStatus = "drawn"
+	DrawCancelled DrawStatus = "cancelled"
 )
+
+// ReasonCancelled refuses an entry into a draw that was cancelled, so that
+// the subscriber learns it will not be drawn (and that points came back)
+// rather than only that it is closed.
+const ReasonCancelled = "cancelled"
 
 // DrawPrize is one prize of a draw; rank 1 is drawn first.
 type DrawPrize struct {
@@ -46,6 +54,9 @@ type Draw struct {
 	// enter, which is how eligibility is set.
 	Tickets map[Tier]int
 	Status  DrawStatus
+	// Active is false when staff have taken the draw off the menus: it
+	// takes no entries until they put it back.
+	Active bool
 
 	Commitment    string // hex SHA-256(seed), published from the start
 	Entries       int64  // entries so far; frozen at close
@@ -55,6 +66,7 @@ type Draw struct {
 	CreatedAt     time.Time
 	ClosedAt      *time.Time
 	DrawnAt       *time.Time
+	CancelledAt   *time.Time
 	// RequestHash is the Fingerprint of the API request that created it,
 	// kept with its idempotency key: the same key sent with another request
 	// is ECONFLICT. Nil (the system's own, or no key) is never compared.
@@ -134,7 +146,51 @@ func (d *Draw) TicketsFor(t Tier) int { return d.Tickets[t] }
 
 // OpenAt reports whether the draw takes entries at t.
 func (d *Draw) OpenAt(t time.Time) bool {
-	return d.Status == DrawOpen && !t.Before(d.OpensAt) && t.Before(d.ClosesAt)
+	return d.Status == DrawOpen && d.Active && !t.Before(d.OpensAt) && t.Before(d.ClosesAt)
+}
+
+// DrawUpdate changes a draw that has not closed; nil fields stay as they
+// are. The code stays: it is on every receipt already sent.
+type DrawUpdate struct {
+	Name, NameEn      *string
+	OpensAt, ClosesAt *time.Time
+	EntryCost         *int64
+	Tickets           *map[Tier]int
+	Prizes            *[]DrawPrize // replaces them all, ranked in the order given
+	Active            *bool
+}
+
+// Apply changes d as u says.
+func (u DrawUpdate) Apply(d *Draw) {
+	set(&d.Name, u.Name)
+	set(&d.NameEn, u.NameEn)
+	set(&d.OpensAt, u.OpensAt)
+	set(&d.ClosesAt, u.ClosesAt)
+	set(&d.EntryCost, u.EntryCost)
+	set(&d.Tickets, u.Tickets)
+	set(&d.Active, u.Active)
+	if u.Prizes != nil {
+		d.Prizes = make([]DrawPrize, len(*u.Prizes))
+		for i, p := range *u.Prizes {
+			p.Rank = i + 1
+			d.Prizes[i] = p
+		}
+	}
+}
+
+// DrawCancellation is what cancelling a draw did: every entry's points
+// came back (Refunded entries had a cost, Points in all).
+type DrawCancellation struct {
+	Draw     Draw
+	Entries  int64
+	Refunded int64
+	Points   int64
+	// Replay is set when the draw was cancelled already: this call
+	// changed nothing (what it returns is the first cancel's outcome).
+	Replay bool
+	// From is the status the draw had before this call (open or closed;
+	// cancelled on a replay).
+	From DrawStatus
 }
 
 // PrizeOf returns the prize of the given rank, or nil.
@@ -206,8 +262,16 @@ type DrawService interface {
 	// RunDraw reveals the seed, picks the winners from the witness value
 	// and queues their SMS. Running a drawn draw again with the same
 	// witness returns the original result and replay=true; another witness
-	// is a conflict.
+	// is a conflict, and so is running a cancelled draw.
 	RunDraw(ctx context.Context, id int64, witness string) (d *Draw, winners []DrawWinner, replay bool, err error)
+	// UpdateDraw changes an open draw (after the close: ECONFLICT) and
+	// checks the result as CreateDraw does.
+	UpdateDraw(ctx context.Context, id int64, u DrawUpdate) (*Draw, error)
+	// CancelDraw cancels a draw that has not been run: entries stop, and
+	// every entry's points are credited back and its entrant told by SMS,
+	// all in one transaction. Cancelling again changes nothing and returns
+	// the same outcome; a drawn draw is ECONFLICT.
+	CancelDraw(ctx context.Context, id int64) (*DrawCancellation, error)
 	// DrawAudit returns the audit file as far as the draw has got.
 	DrawAudit(ctx context.Context, id int64) (*draw.Audit, error)
 	// DrawResults lists msisdn's entries, newest first.
@@ -272,6 +336,20 @@ func DrawReceiptSMS(d *Draw, e *DrawEntry, lang Language, loc *time.Location) Ou
 		"Care360: You entered %s (%s). Entry no. %d, receipt %s, %d tickets. Results after %s."),
 		d.Title(lang), d.Code, e.ID, e.Receipt, e.Tickets, d.ClosesAt.In(loc).Format("02/01/2006"))
 	return OutgoingSMS{MSISDN: e.MSISDN, Text: text, Kind: KindTransactional, IdempotencyKey: fmt.Sprintf("draw-entry:%d", e.ID)}
+}
+
+// DrawCancelSMS tells an entrant the draw was cancelled and, if the entry
+// cost anything, that the points came back. One per entry, hence per draw
+// and member.
+func DrawCancelSMS(d *Draw, e *DrawEntry, lang Language) OutgoingSMS {
+	text := fmt.Sprintf(Localize(lang,
+		"Care360: Chương trình %s (%s) đã hủy. Phiếu số %d không còn hiệu lực.",
+		"Care360: The draw %s (%s) was cancelled. Entry no. %d is void."),
+		d.Title(lang), d.Code, e.ID)
+	if e.Cost > 0 {
+		text += fmt.Sprintf(Localize(lang, " %s điểm đã được hoàn lại.", " %s points were refunded."), Number(e.Cost, lang))
+	}
+	return OutgoingSMS{MSISDN: e.MSISDN, Text: text, Kind: KindTransactional, IdempotencyKey: fmt.Sprintf("draw-cancel:%d:%d", d.ID, e.ID)}
 }
 
 // DrawWinnerSMS tells a winner what they won and how to collect it.

@@ -181,6 +181,36 @@ type OfferFilter struct {
 	Category Category  // "" for every category
 }
 
+// OfferUpdate changes an offer; nil fields stay as they are. The kind
+// stays: it is the menu the offer belongs to.
+type OfferUpdate struct {
+	Category              *Category
+	Partner               *string
+	Title, TitleEn        *string
+	Tiers                 *[]Tier
+	Code                  *string
+	Price, CardPrice      *int64
+	CardName              *string
+	ValidFrom, ValidUntil *time.Time
+	Active                *bool
+}
+
+// Apply changes o as u says.
+func (u OfferUpdate) Apply(o *Offer) {
+	set(&o.Category, u.Category)
+	set(&o.Partner, u.Partner)
+	set(&o.Title, u.Title)
+	set(&o.TitleEn, u.TitleEn)
+	set(&o.Tiers, u.Tiers)
+	set(&o.Code, u.Code)
+	set(&o.Price, u.Price)
+	set(&o.CardPrice, u.CardPrice)
+	set(&o.CardName, u.CardName)
+	set(&o.ValidFrom, u.ValidFrom)
+	set(&o.ValidUntil, u.ValidUntil)
+	set(&o.Active, u.Active)
+}
+
 // Booking is one take of an offer: a code sent, or nights booked.
 type Booking struct {
 	ID        int64
@@ -231,6 +261,9 @@ type OfferService interface {
 	CreateOffer(ctx context.Context, o *Offer, idempotencyKey string) (created *Offer, replay bool, err error)
 	Offers(ctx context.Context, f OfferFilter) ([]Offer, error)
 	Offer(ctx context.Context, id int64) (*Offer, error)
+	// UpdateOffer changes an offer and checks the result as CreateOffer
+	// does; an inactive offer leaves the menus and takes no bookings.
+	UpdateOffer(ctx context.Context, id int64, u OfferUpdate) (*Offer, error)
 	// AvailableOffers lists what msisdn may take now: eligible, in window.
 	// For resorts, a tier outside ResortTiers is refused (tier), and no
 	// offer in season is refused (window).

@@ -23,7 +23,10 @@ type SpinTable struct {
 	Prizes        []SpinPrize
 	StartsAt      time.Time
 	EndsAt        time.Time
-	CreatedAt     time.Time
+	// Active is false when staff have taken the table off the menus: it
+	// takes no spins until they put it back.
+	Active    bool
+	CreatedAt time.Time
 	// RequestHash is the Fingerprint of the API request that created it,
 	// kept with its idempotency key: the same key sent with another request
 	// is ECONFLICT. Nil (the system's own, or no key) is never compared.
@@ -113,7 +116,31 @@ func (t *SpinTable) Slot(r int64) *SpinPrize {
 
 // ActiveAt reports whether the table takes spins at now.
 func (t *SpinTable) ActiveAt(now time.Time) bool {
-	return !now.Before(t.StartsAt) && now.Before(t.EndsAt)
+	return t.Active && !now.Before(t.StartsAt) && now.Before(t.EndsAt)
+}
+
+// SpinTableUpdate changes a table; nil fields stay as they are. The code
+// and the prizes stay: spins already made name them, and the stock is
+// counted against them (a new prize table is a new table).
+type SpinTableUpdate struct {
+	Name, NameEn     *string
+	CostPoints       *int64
+	DailyCap         *int
+	NoPrizeWeight    *int64
+	StartsAt, EndsAt *time.Time
+	Active           *bool
+}
+
+// Apply changes t as u says.
+func (u SpinTableUpdate) Apply(t *SpinTable) {
+	set(&t.Name, u.Name)
+	set(&t.NameEn, u.NameEn)
+	set(&t.CostPoints, u.CostPoints)
+	set(&t.DailyCap, u.DailyCap)
+	set(&t.NoPrizeWeight, u.NoPrizeWeight)
+	set(&t.StartsAt, u.StartsAt)
+	set(&t.EndsAt, u.EndsAt)
+	set(&t.Active, u.Active)
 }
 
 // SpinGrant gives a subscriber free spins on a table (campaigns do).
@@ -186,6 +213,9 @@ type SpinService interface {
 	// SpinTables lists tables with their remaining stock, newest first;
 	// activeOnly keeps those taking spins now.
 	SpinTables(ctx context.Context, activeOnly bool) ([]SpinTable, error)
+	// UpdateSpinTable changes a table and checks the result as
+	// CreateSpinTable does.
+	UpdateSpinTable(ctx context.Context, id int64, u SpinTableUpdate) (*SpinTable, error)
 	// GrantSpins gives free spins; each grant's key makes a retry harmless.
 	// It reports what became of each grant, in order.
 	GrantSpins(ctx context.Context, tableID int64, grants []SpinGrant) ([]GrantResult, error)

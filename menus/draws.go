@@ -51,7 +51,8 @@ func picked(c *call, screen string) (int64, error) {
 
 // pickedDraw finds the draw chosen on the list among those open now (the
 // list's own query: it carries the subscriber's entry and no entry count);
-// one that closed since the list was shown is refused (window).
+// one that closed since the list was shown is refused (window), one that
+// was cancelled says so.
 func pickedDraw(c *call) (*care360.DrawOffer, error) {
 	id, err := picked(c, "draws.list")
 	if err != nil {
@@ -65,6 +66,9 @@ func pickedDraw(c *call) (*care360.DrawOffer, error) {
 		if offers[i].Draw.ID == id {
 			return &offers[i], nil
 		}
+	}
+	if d, err := c.e.cfg.Draws.Draw(c.ctx, id); err == nil && d.Status == care360.DrawCancelled {
+		return nil, care360.Refused(care360.ReasonCancelled, "draw %d was cancelled", id)
 	}
 	return nil, care360.Refused(care360.ReasonWindow, "draw %d is not open", id)
 }
@@ -202,6 +206,8 @@ func drawResults(c *call) ([]string, error) {
 			lines = append(lines, text(lang, "results.won", r.Draw.Code, r.Prize.Title(lang)))
 		case r.Draw.Status == care360.DrawDrawn:
 			lines = append(lines, text(lang, "results.lost", r.Draw.Code))
+		case r.Draw.Status == care360.DrawCancelled:
+			lines = append(lines, text(lang, "results.void", r.Draw.Code))
 		default:
 			lines = append(lines, text(lang, "results.wait", r.Draw.Code, r.Entry.ID, c.e.date(r.Draw.ClosesAt)))
 		}

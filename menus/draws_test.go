@@ -149,3 +149,60 @@ func TestSpinMenus(t *testing.T) {
 	p.expect(care360.USSDBegin, "*090*3*2*1#", "You have reached the limit for this.", true)
 	p.expect(care360.USSDBegin, "*090*3*3#", "Spin WHEEL: 50,000 VND voucher", true)
 }
+
+// A draw staff deactivate or cancel, and a spin table they deactivate,
+// leave menu 3 at once; a draw cancelled between the list and the pick is
+// refused.
+func TestDeactivatedLuckLeavesMenu(t *testing.T) {
+	t.Parallel()
+	l := setupLuck(t)
+	ctx := context.Background()
+	all := map[care360.Tier]int{care360.TierDong: 1, care360.TierBac: 1, care360.TierTitan: 1, care360.TierVang: 1, care360.TierKimCuong: 1}
+	d := l.draw(t, 0, all)
+	tb := &care360.SpinTable{Code: fmt.Sprintf("W%d", luckCodes.Add(1)), Name: "Vòng quay", CostPoints: 0, DailyCap: 2,
+		StartsAt: time.Now().Add(-time.Hour), EndsAt: time.Now().Add(time.Hour),
+		Prizes: []care360.SpinPrize{{Name: "Voucher", Weight: 1, Inventory: 1}}}
+	if _, err := l.spins.CreateSpinTable(ctx, tb, ""); err != nil {
+		t.Fatal(err)
+	}
+	p := l.member(t, "0903777201")
+	p.expect(care360.USSDBegin, "*090*3*1#", "Boc tham dang mo:\n1. Boc tham Tet\n0. Quay lai", false)
+	p.expect(care360.USSDBegin, "*090*3*2#", "Vong quay may man:\n1. Vong quay\n0. Quay lai", false)
+
+	if _, err := l.draws.UpdateDraw(ctx, d.ID, care360.DrawUpdate{Active: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.spins.UpdateSpinTable(ctx, tb.ID, care360.SpinTableUpdate{Active: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	none := p.send(care360.USSDBegin, "*090*3*1#")
+	if strings.Contains(none.Text, "Boc tham Tet") {
+		t.Fatalf("an inactive draw is listed: %q", none.Text)
+	}
+	if r := p.send(care360.USSDBegin, "*090*3*2#"); strings.Contains(r.Text, "1. Vong quay") {
+		t.Fatalf("an inactive table is listed: %q", r.Text)
+	}
+
+	if _, err := l.draws.UpdateDraw(ctx, d.ID, care360.DrawUpdate{Active: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	p.expect(care360.USSDBegin, "*090*3*1#", "Boc tham dang mo:\n1. Boc tham Tet\n0. Quay lai", false)
+	if _, err := l.draws.CancelDraw(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	p.expect(care360.USSDAnswer, "1", "Chuong trinh nay da huy. Diem tham gia (neu co) da duoc hoan lai.", true)
+	if r := p.send(care360.USSDBegin, "*090*3*1#"); r.Text != none.Text {
+		t.Fatalf("after the cancel: %q, want %q", r.Text, none.Text)
+	}
+
+	// An entry in a cancelled draw shows as such among the results.
+	q := l.member(t, "0903777202")
+	d2 := l.draw(t, 0, all)
+	if _, err := l.draws.EnterDraw(ctx, d2.ID, q.msisdn, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.draws.CancelDraw(ctx, d2.ID); err != nil {
+		t.Fatal(err)
+	}
+	q.expect(care360.USSDBegin, "*090*3*3#", d2.Code+": da huy, diem da hoan lai", true)
+}

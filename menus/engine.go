@@ -425,6 +425,7 @@ var refusals = map[string]msg{
 	care360.ReasonNotMember:          "refused.member",
 	care360.ReasonSelf:               "refused.self",
 	care360.ReasonAmount:             "refused.amount",
+	care360.ReasonCancelled:          "refused.cancel",
 }
 
 // save keeps the dialogue for its next step, which gets the next step

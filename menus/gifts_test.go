@@ -195,3 +195,32 @@ func TestOffersMenus(t *testing.T) {
 	// No resort offers at all: an empty list, not a refusal.
 	p.expect(care360.USSDBegin, "*090*6#", "Nghi duong he\nHien chua co muc nao.\n0. Quay lai", false)
 }
+
+// An offer staff deactivate (PATCH /api/v1/offers/{id}) leaves its menu
+// screen at once, and one picked from a list shown before is refused when
+// taken.
+func TestDeactivatedOfferLeavesMenu(t *testing.T) {
+	t.Parallel()
+	l := setupLoyalty(t)
+	ctx := context.Background()
+	now := time.Now()
+	o, _, err := l.cat.CreateOffer(ctx, &care360.Offer{Kind: care360.OfferMConnect, Category: care360.CategoryFood, Partner: "Pho 24",
+		Title: "Giảm 20% Phở 24", Code: "MCPHO20", Active: true, ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(time.Hour)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := l.member(t, "0903555141", 100)
+	p.expect(care360.USSDBegin, "*090*4*1#", "Am thuc\n1. Giam 20% Pho 24\n0. Quay lai", false)
+	if _, err := l.cat.UpdateOffer(ctx, o.ID, care360.OfferUpdate{Active: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	p.expect(care360.USSDAnswer, "1", "Nhan ma uu dai Giam 20% Pho 24 qua SMS?\n1. Dong y\n0. Quay lai", false)
+	p.expect(care360.USSDAnswer, "1", "Uu dai hien khong trong thoi gian ap dung.", true)
+	p.expect(care360.USSDBegin, "*090*4*1#", "Am thuc\nHien chua co muc nao.\n0. Quay lai", false)
+	if _, err := l.cat.UpdateOffer(ctx, o.ID, care360.OfferUpdate{Active: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	p.expect(care360.USSDBegin, "*090*4*1#", "Am thuc\n1. Giam 20% Pho 24\n0. Quay lai", false)
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -55,6 +55,7 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"refused.limit":    {"Quý khách đã dùng hết lượt cho mục này.", "You have reached the limit for this."},
 	"refused.tier":     {"Ưu đãi không dành cho hạng hội viên của quý khách.", "This is not available for your tier."},
 	"refused.window":   {"Ưu đãi hiện không trong thời gian áp dụng.", "This is not available at this time."},
+	"refused.cancel":   {"Chương trình này đã hủy. Điểm tham gia (nếu có) đã được hoàn lại.", "This draw was cancelled. Any points paid to enter were refunded."},
 	// Menus 2 and 4–7 (gifts.go, offers.go, vip.go, giftpoints.go).
 	"refused.eligible": {"Quà này không dành cho quý khách.", "This gift is not for you."},
 	"refused.member":   {"Số thuê bao này chưa là hội viên Kết nối dài lâu.", "That number is not a member of the club."},
@@ -112,6 +113,7 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"results.won":      {"%s: trúng %s", "%s: won %s"},
 	"results.lost":     {"%s: không trúng thưởng", "%s: no prize"},
 	"results.wait":     {"%s: phiếu số %d, kết quả sau %s", "%s: entry no. %d, results after %s"},
+	"results.void":     {"%s: đã hủy, điểm đã hoàn lại", "%s: cancelled, points refunded"},
 	"results.spin":     {"Quay số %s: %s", "Spin %s: %s"},
 	"results.none":     {"Quý khách chưa tham gia bốc thăm hay quay số nào.", "You have not entered any draw or spin yet."},
 }

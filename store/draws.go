@@ -32,14 +32,16 @@ func drawColumns(withCount bool) string {
 	}
 	return `d.id, d.code, d.name, d.name_en, d.opens_at, d.closes_at, d.entry_cost, d.tickets, d.status,
 		d.commitment, ` + entries + `, coalesce(d.entries_digest, ''), coalesce(d.witness, ''),
-		CASE WHEN d.status = 'drawn' THEN encode(d.seed, 'hex') ELSE '' END, d.created_at, d.closed_at, d.drawn_at`
+		CASE WHEN d.status = 'drawn' THEN encode(d.seed, 'hex') ELSE '' END, d.created_at, d.closed_at, d.drawn_at,
+		d.active, d.cancelled_at`
 }
 
 func scanDraw(row pgx.Row, extra ...any) (*care360.Draw, error) {
 	var d care360.Draw
 	var tickets []int32
 	dest := append([]any{&d.ID, &d.Code, &d.Name, &d.NameEn, &d.OpensAt, &d.ClosesAt, &d.EntryCost, &tickets, &d.Status,
-		&d.Commitment, &d.Entries, &d.EntriesDigest, &d.Witness, &d.Seed, &d.CreatedAt, &d.ClosedAt, &d.DrawnAt}, extra...)
+		&d.Commitment, &d.Entries, &d.EntriesDigest, &d.Witness, &d.Seed, &d.CreatedAt, &d.ClosedAt, &d.DrawnAt,
+		&d.Active, &d.CancelledAt}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -103,18 +105,7 @@ func (s *Draws) CreateDraw(ctx context.Context, d *care360.Draw, key string) (re
 		if err != nil {
 			return err
 		}
-		var ranks, qty []int32
-		var names, namesEn, collect, collectEn []string
-		for _, p := range d.Prizes {
-			ranks, qty = append(ranks, int32(p.Rank)), append(qty, int32(p.Quantity))
-			names, namesEn = append(names, p.Name), append(namesEn, p.NameEn)
-			collect, collectEn = append(collect, p.Collect), append(collectEn, p.CollectEn)
-		}
-		_, err = tx.Exec(ctx, `
-			INSERT INTO draw_prizes (draw_id, rank, name, name_en, quantity, collect, collect_en)
-			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])`,
-			id, ranks, names, namesEn, qty, collect, collectEn)
-		return err
+		return insertPrizes(ctx, tx, id, d.Prizes)
 	})
 	if err != nil {
 		return false, err
@@ -128,6 +119,22 @@ func (s *Draws) CreateDraw(ctx context.Context, d *care360.Draw, key string) (re
 		s.db.log.Info("draw opened", "draw", d.ID, "code", d.Code, "commitment", d.Commitment)
 	}
 	return replay, nil
+}
+
+// insertPrizes stores a draw's prizes in one statement.
+func insertPrizes(ctx context.Context, tx pgx.Tx, id int64, prizes []care360.DrawPrize) error {
+	var ranks, qty []int32
+	var names, namesEn, collect, collectEn []string
+	for _, p := range prizes {
+		ranks, qty = append(ranks, int32(p.Rank)), append(qty, int32(p.Quantity))
+		names, namesEn = append(names, p.Name), append(namesEn, p.NameEn)
+		collect, collectEn = append(collect, p.Collect), append(collectEn, p.CollectEn)
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO draw_prizes (draw_id, rank, name, name_en, quantity, collect, collect_en)
+		SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])`,
+		id, ranks, names, namesEn, qty, collect, collectEn)
+	return err
 }
 
 // Draw returns one draw with its prizes.
@@ -210,7 +217,7 @@ func (s *Draws) OpenDraws(ctx context.Context, msisdn care360.MSISDN) (out []car
 	rows, err := s.db.pool.Query(ctx, `
 		SELECT `+drawColumns(false)+`, e.id FROM draws d
 		LEFT JOIN draw_entries e ON e.draw_id = d.id AND e.msisdn = $1
-		WHERE d.status = 'open' AND d.opens_at <= $2 AND d.closes_at > $2
+		WHERE d.status = 'open' AND d.active AND d.opens_at <= $2 AND d.closes_at > $2
 		ORDER BY d.closes_at, d.id LIMIT 50`, msisdn, s.db.now())
 	if err != nil {
 		return nil, err
@@ -275,6 +282,8 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 		}
 		tickets := d.TicketsFor(sub.Tier)
 		switch {
+		case d.Status == care360.DrawCancelled:
+			return care360.Refused(care360.ReasonCancelled, "draw %s was cancelled: it takes no entries", d.Code)
 		case !d.OpenAt(now):
 			return care360.Refused(care360.ReasonWindow, "draw %s is not taking entries", d.Code)
 		case tickets == 0:

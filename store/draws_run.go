@@ -15,7 +15,8 @@ import (
 // exclusively, which waits for every entry in flight (each holds it
 // shared) while new ones queue behind it and then find the draw closed,
 // and publishes the count and digest of what was entered with the status.
-// Closing a closed or drawn draw changes nothing.
+// Closing a closed or drawn draw changes nothing; a cancelled one is a
+// conflict.
 func (s *Draws) CloseDraw(ctx context.Context, id int64) (d *care360.Draw, err error) {
 	defer wrap(&err, "close draw %d", id)
 	now := s.db.now()
@@ -29,7 +30,10 @@ func (s *Draws) CloseDraw(ctx context.Context, id int64) (d *care360.Draw, err e
 		if err := tx.QueryRow(ctx, `SELECT status FROM draws WHERE id = $1 FOR UPDATE`, id).Scan(&status); err != nil {
 			return notFound(err, "no draw %d", id)
 		}
-		if status != care360.DrawOpen {
+		switch status {
+		case care360.DrawCancelled:
+			return care360.Errorf(care360.ECONFLICT, "draw %d was cancelled: there is nothing to close", id)
+		case care360.DrawClosed, care360.DrawDrawn:
 			return nil
 		}
 		es, err := frozenEntries(ctx, tx, id)
@@ -102,6 +106,8 @@ func (s *Draws) RunDraw(ctx context.Context, id int64, witness string) (d *care3
 			return nil
 		case status == care360.DrawDrawn:
 			return care360.Errorf(care360.ECONFLICT, "draw %d was drawn already, with another witness value", id)
+		case status == care360.DrawCancelled:
+			return care360.Errorf(care360.ECONFLICT, "draw %d was cancelled and its entries refunded: it cannot be run", id)
 		}
 		es, err := frozenEntries(ctx, tx, id)
 		if err != nil {
@@ -236,6 +242,8 @@ func (s *Draws) DrawAudit(ctx context.Context, id int64) (a *draw.Audit, err err
 		if d.Status == care360.DrawOpen {
 			return nil
 		}
+		// A cancelled draw's entries were frozen with a digest, as at a
+		// close, so that the refunds can be checked against them.
 		if a.Entries, err = frozenEntries(ctx, tx, id); err != nil {
 			return err
 		}

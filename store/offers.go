@@ -70,6 +70,31 @@ func (c *Catalog) Offer(ctx context.Context, id int64) (o *care360.Offer, err er
 	return o, notFound(err, "no offer %d", id)
 }
 
+// UpdateOffer applies u under the offer's row lock and checks the result
+// as a whole, as UpdateGift does; a booking in flight (which reads the
+// offer in its own transaction) sees the offer before or after, never half.
+func (c *Catalog) UpdateOffer(ctx context.Context, id int64, u care360.OfferUpdate) (o *care360.Offer, err error) {
+	defer wrap(&err, "update offer %d", id)
+	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
+		o, err = scanOffer(tx.QueryRow(ctx, `SELECT `+offerColumns+` FROM offers WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return notFound(err, "no offer %d", id)
+		}
+		u.Apply(o)
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		o, err = scanOffer(tx.QueryRow(ctx, `
+			UPDATE offers SET category = $2, partner = $3, title = $4, title_en = $5, tiers = $6, code = $7,
+				price = $8, card_price = $9, card_name = $10, valid_from = $11, valid_until = $12, active = $13
+			WHERE id = $1 RETURNING `+offerColumns,
+			id, o.Category, o.Partner, o.Title, o.TitleEn, strs(o.Tiers), o.Code, o.Price, o.CardPrice, o.CardName,
+			o.ValidFrom, o.ValidUntil, o.Active))
+		return err
+	})
+	return o, err
+}
+
 func (c *Catalog) offersWhere(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, f care360.OfferFilter, activeOnly bool) ([]care360.Offer, error) {

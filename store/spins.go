@@ -25,10 +25,10 @@ var _ care360.SpinService = (*Spins)(nil)
 // NewSpins returns the spin service on db.
 func NewSpins(db *DB) *Spins { return &Spins{db: db} }
 
-const spinTableColumns = `t.id, t.code, t.name, t.name_en, t.cost_points, t.daily_cap, t.no_prize_weight, t.starts_at, t.ends_at, t.created_at`
+const spinTableColumns = `t.id, t.code, t.name, t.name_en, t.cost_points, t.daily_cap, t.no_prize_weight, t.starts_at, t.ends_at, t.active, t.created_at`
 
 func spinTableDest(t *care360.SpinTable) []any {
-	return []any{&t.ID, &t.Code, &t.Name, &t.NameEn, &t.CostPoints, &t.DailyCap, &t.NoPrizeWeight, &t.StartsAt, &t.EndsAt, &t.CreatedAt}
+	return []any{&t.ID, &t.Code, &t.Name, &t.NameEn, &t.CostPoints, &t.DailyCap, &t.NoPrizeWeight, &t.StartsAt, &t.EndsAt, &t.Active, &t.CreatedAt}
 }
 
 // spinPrizeColumns read a prize from p, its stock summed over its stripes.
@@ -105,7 +105,7 @@ func (s *Spins) CreateSpinTable(ctx context.Context, t *care360.SpinTable, key s
 func (s *Spins) SpinTables(ctx context.Context, activeOnly bool) (ts []care360.SpinTable, err error) {
 	defer wrap(&err, "list spin tables")
 	rows, err := s.db.pool.Query(ctx, `SELECT `+spinTableColumns+` FROM spin_tables t
-		WHERE NOT $1 OR (t.starts_at <= $2 AND t.ends_at > $2) ORDER BY t.id DESC LIMIT 200`, activeOnly, s.db.now())
+		WHERE NOT $1 OR (t.active AND t.starts_at <= $2 AND t.ends_at > $2) ORDER BY t.id DESC LIMIT 200`, activeOnly, s.db.now())
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +135,33 @@ func (s *Spins) SpinTables(ctx context.Context, activeOnly bool) (ts []care360.S
 		byID[id].Prizes = append(byID[id].Prizes, p)
 	}
 	return ts, rows.Err()
+}
+
+// UpdateSpinTable applies u under the table's row lock and checks the
+// result as a whole. The prizes and their stock are not touched.
+func (s *Spins) UpdateSpinTable(ctx context.Context, id int64, u care360.SpinTableUpdate) (t *care360.SpinTable, err error) {
+	defer wrap(&err, "update spin table %d", id)
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM spin_tables WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return err
+		}
+		if t, err = s.table(ctx, tx, id); err != nil {
+			return err
+		}
+		u.Apply(t)
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE spin_tables SET name = $2, name_en = $3, cost_points = $4, daily_cap = $5, no_prize_weight = $6,
+				starts_at = $7, ends_at = $8, active = $9
+			WHERE id = $1`, id, t.Name, t.NameEn, t.CostPoints, t.DailyCap, t.NoPrizeWeight, t.StartsAt, t.EndsAt, t.Active); err != nil {
+			return err
+		}
+		t, err = s.table(ctx, tx, id)
+		return err
+	})
+	return t, err
 }
 
 // table reads one table with its prizes.

@@ -27,10 +27,13 @@ func (s *Server) drawRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/draws", s.postDraw).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/draws/{id:[0-9]+}", s.drawAction(care360.DrawService.Draw)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/draws/{id:[0-9]+}:close", s.drawAction(care360.DrawService.CloseDraw)).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/draws/{id:[0-9]+}", s.patchDraw).Methods(http.MethodPatch)
 	r.HandleFunc("/api/v1/draws/{id:[0-9]+}:run", s.runDraw).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/draws/{id:[0-9]+}:cancel", s.cancelDraw).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/draws/{id:[0-9]+}/audit", s.getDrawAudit).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/spins", s.getSpins).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/spins", s.postSpins).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/spins/{id:[0-9]+}", s.patchSpinTable).Methods(http.MethodPatch)
 	r.HandleFunc("/api/v1/spins/{id:[0-9]+}/grants", s.postSpinGrants).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/reports/draws", s.luckReport(s.drawReport)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/reports/spins", s.luckReport(s.spinReport)).Methods(http.MethodGet)
@@ -86,6 +89,7 @@ type drawJSON struct {
 	Name          string          `json:"name"`
 	NameEn        string          `json:"name_en"`
 	Status        string          `json:"status"`
+	Active        bool            `json:"active"`
 	OpensAt       time.Time       `json:"opens_at"`
 	ClosesAt      time.Time       `json:"closes_at"`
 	EntryCost     int64           `json:"entry_cost"`
@@ -99,15 +103,16 @@ type drawJSON struct {
 	CreatedAt     time.Time       `json:"created_at"`
 	ClosedAt      *time.Time      `json:"closed_at"`
 	DrawnAt       *time.Time      `json:"drawn_at"`
+	CancelledAt   *time.Time      `json:"cancelled_at,omitempty"`
 }
 
 func drawOut(d *care360.Draw) drawJSON {
 	out := drawJSON{
-		ID: d.ID, Code: d.Code, Name: d.Name, NameEn: d.NameEn, Status: string(d.Status),
+		ID: d.ID, Code: d.Code, Name: d.Name, NameEn: d.NameEn, Status: string(d.Status), Active: d.Active,
 		OpensAt: d.OpensAt, ClosesAt: d.ClosesAt, EntryCost: d.EntryCost, Tickets: map[string]int{},
 		Prizes: make([]drawPrizeJSON, len(d.Prizes)), Commitment: d.Commitment, Entries: d.Entries,
 		EntriesDigest: d.EntriesDigest, Witness: d.Witness, Seed: d.Seed,
-		CreatedAt: d.CreatedAt, ClosedAt: d.ClosedAt, DrawnAt: d.DrawnAt,
+		CreatedAt: d.CreatedAt, ClosedAt: d.ClosedAt, DrawnAt: d.DrawnAt, CancelledAt: d.CancelledAt,
 	}
 	for t, n := range d.Tickets {
 		out.Tickets[string(t)] = n
@@ -124,9 +129,9 @@ func (s *Server) getDraws(w http.ResponseWriter, r *http.Request) {
 	}
 	status := care360.DrawStatus(r.URL.Query().Get("status"))
 	switch status {
-	case "", care360.DrawOpen, care360.DrawClosed, care360.DrawDrawn:
+	case "", care360.DrawOpen, care360.DrawClosed, care360.DrawDrawn, care360.DrawCancelled:
 	default:
-		s.writeError(w, r, care360.Errorf(care360.EINVALID, "status must be open, closed or drawn"))
+		s.writeError(w, r, care360.Errorf(care360.EINVALID, "status must be open, closed, drawn or cancelled"))
 		return
 	}
 	ds, err := s.draws.Draws.Draws(r.Context(), status)
@@ -203,6 +208,87 @@ func createdOrReplayed(replay bool) int {
 		return http.StatusOK
 	}
 	return http.StatusCreated
+}
+
+// drawPatch is the body of PATCH /api/v1/draws/{id}: only the fields
+// present change, and only while the draw is open (after the close, 409);
+// entry_cost and tickets only until someone has entered (409).
+// prizes, when present, replace them all; active:false takes the draw off
+// the menus and stops entries. The code stays: receipts name it.
+type drawPatch struct {
+	Name      *string          `json:"name"`
+	NameEn    *string          `json:"name_en"`
+	OpensAt   *time.Time       `json:"opens_at"`
+	ClosesAt  *time.Time       `json:"closes_at"`
+	EntryCost *int64           `json:"entry_cost"`
+	Tickets   *map[string]int  `json:"tickets"`
+	Prizes    *[]drawPrizeJSON `json:"prizes"`
+	Active    *bool            `json:"active"`
+}
+
+func (s *Server) patchDraw(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.drawsReady(w, r)
+	if !ok {
+		return
+	}
+	var p drawPatch
+	if err := decodeJSON(w, r, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u := care360.DrawUpdate{Name: p.Name, NameEn: p.NameEn, OpensAt: p.OpensAt, ClosesAt: p.ClosesAt, EntryCost: p.EntryCost, Active: p.Active}
+	if p.Tickets != nil {
+		ts := map[care360.Tier]int{}
+		for t, n := range *p.Tickets {
+			ts[care360.Tier(t)] = n
+		}
+		u.Tickets = &ts
+	}
+	if p.Prizes != nil {
+		ps := make([]care360.DrawPrize, len(*p.Prizes))
+		for i, x := range *p.Prizes {
+			ps[i] = care360.DrawPrize{Name: x.Name, NameEn: x.NameEn, Quantity: x.Quantity, Collect: x.Collect, CollectEn: x.CollectEn}
+		}
+		u.Prizes = &ps
+	}
+	d, err := s.draws.Draws.UpdateDraw(r.Context(), id, u)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, drawOut(d))
+}
+
+// cancellationJSON is the answer of :cancel.
+type cancellationJSON struct {
+	Draw            drawJSON `json:"draw"`
+	Entries         int64    `json:"entries"`
+	RefundedEntries int64    `json:"refunded_entries"`
+	RefundedPoints  int64    `json:"refunded_points"`
+}
+
+// cancelDraw cancels a draw that has not been run and refunds every entry.
+// Like :close, it answers 200 with the outcome however often it is sent:
+// a repeat (a retry after a lost answer) changes nothing and finds the
+// first cancel's outcome. A drawn draw is a 409.
+func (s *Server) cancelDraw(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.drawsReady(w, r)
+	if !ok {
+		return
+	}
+	c, err := s.draws.Draws.CancelDraw(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := cancellationJSON{Draw: drawOut(&c.Draw), Entries: c.Entries, RefundedEntries: c.Refunded, RefundedPoints: c.Points}
+	if c.Replay {
+		s.noChange(r)
+	} else {
+		s.audit(r, "draw.cancel", fmt.Sprintf("/api/v1/draws/%d", id), map[string]any{"status": c.From},
+			map[string]any{"status": c.Draw.Status, "entries": c.Entries, "refunded_entries": c.Refunded, "refunded_points": c.Points})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 type runRequest struct {

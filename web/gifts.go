@@ -31,6 +31,7 @@ func (s *Server) loyaltyRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/gifts/{id:[0-9]+}/codes", s.postCodes).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/offers", s.getOffers).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/offers", s.postOffer).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/offers/{id:[0-9]+}", s.patchOffer).Methods(http.MethodPatch)
 	r.HandleFunc("/api/v1/reports/claims", s.claimsReport).Methods(http.MethodGet)
 }
 
@@ -245,20 +246,9 @@ func (s *Server) patchGift(w http.ResponseWriter, r *http.Request) {
 		ts := tiers(*p.Tiers)
 		u.Tiers = &ts
 	}
-	for _, t := range []struct {
-		in   *string
-		out  **time.Time
-		name string
-	}{{p.ValidFrom, &u.ValidFrom, "valid_from"}, {p.ValidUntil, &u.ValidUntil, "valid_until"}} {
-		if t.in == nil {
-			continue
-		}
-		at, err := parseTime(*t.in, t.name)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		*t.out = &at
+	if u.ValidFrom, u.ValidUntil, err = patchWindow(p.ValidFrom, p.ValidUntil); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	g, err := s.loyalty.Gifts.UpdateGift(r.Context(), pathID(r), u)
 	if err != nil {
@@ -376,6 +366,22 @@ func window(from, until string) (f, u time.Time, err error) {
 	}
 	if f, err = parseTime(from, "valid_from"); err == nil {
 		u, err = parseTime(until, "valid_until")
+	}
+	return f, u, err
+}
+
+// patchWindow parses the valid_from and valid_until of a PATCH, each
+// optional: nil leaves it as it is.
+func patchWindow(from, until *string) (f, u *time.Time, err error) {
+	parse := func(in *string, field string) (*time.Time, error) {
+		if in == nil {
+			return nil, nil
+		}
+		t, err := parseTime(*in, field)
+		return &t, err
+	}
+	if f, err = parse(from, "valid_from"); err == nil {
+		u, err = parse(until, "valid_until")
 	}
 	return f, u, err
 }

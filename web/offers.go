@@ -108,3 +108,53 @@ func (s *Server) getOffers(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// offerPatch is the body of PATCH /api/v1/offers/{id}: only the fields
+// present change (active:false takes the offer off the menus). The kind
+// stays: it is the menu the offer belongs to.
+type offerPatch struct {
+	Category   *string   `json:"category"`
+	Partner    *string   `json:"partner"`
+	Title      *string   `json:"title"`
+	TitleEn    *string   `json:"title_en"`
+	Tiers      *[]string `json:"tiers"`
+	Code       *string   `json:"code"`
+	Price      *int64    `json:"price"`
+	CardPrice  *int64    `json:"card_price"`
+	CardName   *string   `json:"card_name"`
+	ValidFrom  *string   `json:"valid_from"`
+	ValidUntil *string   `json:"valid_until"`
+	Active     *bool     `json:"active"`
+}
+
+func (s *Server) patchOffer(w http.ResponseWriter, r *http.Request) {
+	if !s.loyaltyReady(w, r) {
+		return
+	}
+	var p offerPatch
+	if err := decodeJSON(w, r, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u := care360.OfferUpdate{Partner: p.Partner, Title: p.Title, TitleEn: p.TitleEn, Code: p.Code, Price: p.Price,
+		CardPrice: p.CardPrice, CardName: p.CardName, Active: p.Active}
+	if p.Category != nil {
+		c := care360.Category(*p.Category)
+		u.Category = &c
+	}
+	if p.Tiers != nil {
+		ts := tiers(*p.Tiers)
+		u.Tiers = &ts
+	}
+	var err error
+	if u.ValidFrom, u.ValidUntil, err = patchWindow(p.ValidFrom, p.ValidUntil); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, err := s.loyalty.Offers.UpdateOffer(r.Context(), pathID(r), u)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, offerOut(o))
+}

@@ -34,13 +34,14 @@ type spinTableJSON struct {
 	NoPrizeOdds   float64         `json:"no_prize_odds"`
 	StartsAt      time.Time       `json:"starts_at"`
 	EndsAt        time.Time       `json:"ends_at"`
+	Active        bool            `json:"active"`
 	Prizes        []spinPrizeJSON `json:"prizes"`
 	CreatedAt     time.Time       `json:"created_at"`
 }
 
 func spinTableOut(t *care360.SpinTable) spinTableJSON {
 	out := spinTableJSON{ID: t.ID, Code: t.Code, Name: t.Name, NameEn: t.NameEn, CostPoints: t.CostPoints,
-		DailyCap: t.DailyCap, NoPrizeWeight: t.NoPrizeWeight, StartsAt: t.StartsAt, EndsAt: t.EndsAt,
+		DailyCap: t.DailyCap, NoPrizeWeight: t.NoPrizeWeight, StartsAt: t.StartsAt, EndsAt: t.EndsAt, Active: t.Active,
 		Prizes: make([]spinPrizeJSON, len(t.Prizes)), CreatedAt: t.CreatedAt}
 	total := float64(t.TotalWeight())
 	out.NoPrizeOdds = 1
@@ -120,6 +121,39 @@ func (s *Server) postSpins(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, createdOrReplayed(replay), spinTableOut(t))
+}
+
+// spinTablePatch is the body of PATCH /api/v1/spins/{id}: only the fields
+// present change (active:false takes the table off the menus). The code
+// and the prizes stay: spins made already name them.
+type spinTablePatch struct {
+	Name          *string    `json:"name"`
+	NameEn        *string    `json:"name_en"`
+	CostPoints    *int64     `json:"cost_points"`
+	DailyCap      *int       `json:"daily_cap"`
+	NoPrizeWeight *int64     `json:"no_prize_weight"`
+	StartsAt      *time.Time `json:"starts_at"`
+	EndsAt        *time.Time `json:"ends_at"`
+	Active        *bool      `json:"active"`
+}
+
+func (s *Server) patchSpinTable(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.drawsReady(w, r)
+	if !ok {
+		return
+	}
+	var p spinTablePatch
+	if err := decodeJSON(w, r, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := s.draws.Spins.UpdateSpinTable(r.Context(), id, care360.SpinTableUpdate{Name: p.Name, NameEn: p.NameEn,
+		CostPoints: p.CostPoints, DailyCap: p.DailyCap, NoPrizeWeight: p.NoPrizeWeight, StartsAt: p.StartsAt, EndsAt: p.EndsAt, Active: p.Active})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, spinTableOut(t))
 }
 
 type grantJSON struct {

@@ -1,7 +1,8 @@
 // Lucky draws and lucky spins. A draw is created open with its commitment
 // published, closed (entries frozen, their digest published), run with the
 // witnesses' value, and its audit file downloaded for anyone to check with
-// `care360 draw verify FILE`.
+// `care360 draw verify FILE`; until it is run it may be cancelled, which
+// refunds every entry (asked first: it cannot be undone).
 import { h, fill, notice } from '../dom.js';
 import { api, path } from '../api.js';
 import { t } from '../i18n.js';
@@ -31,6 +32,12 @@ export const draws = {
           if (!witness) return fill(msg, notice('error', t('draw.witness')));
           const r = await api('POST', path('/api/v1/draws/{id}:run', d), { witness });
           fill(msg, notice('ok', t('draw.winners', (r.winners || []).length)));
+          reload();
+        }),
+        (d.status === 'open' || d.status === 'closed') && can('cancel') && act(t('draw.cancel'), async () => {
+          if (!window.confirm(t('draw.cancel.ask', d.code))) return;
+          const r = await api('POST', path('/api/v1/draws/{id}:cancel', d));
+          fill(msg, notice('ok', t('draw.refunded', r.refunded_points, r.refunded_entries)));
           reload();
         }),
         d.status === 'drawn' && ctx.features.can('GET', '/api/v1/draws/{id}/audit') && act(t('draw.audit'), () => download(d)),
