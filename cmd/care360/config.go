@@ -79,18 +79,24 @@ type Config struct {
 	Programme Programme
 }
 
+// dbConnsFile and httpFile are sections of CARE360_CONFIG that `care360
+// config` prints as they are read.
+type dbConnsFile struct {
+	USSD int32 `json:"ussd"`
+	API  int32 `json:"api"`
+}
+
+type httpFile struct {
+	AuthFailuresPerMinute int `json:"auth_failures_per_minute"`
+	MaxAPIRequests        int `json:"max_api_requests"`
+}
+
 // fileConfig is CARE360_CONFIG: what environment variables cannot say well.
 type fileConfig struct {
 	programmeFile
 	// The pools' sizes and the HTTP bounds (serve.go, web.Bounds).
-	DBConns struct {
-		USSD int32 `json:"ussd"`
-		API  int32 `json:"api"`
-	} `json:"db_conns"`
-	HTTP struct {
-		AuthFailuresPerMinute int `json:"auth_failures_per_minute"`
-		MaxAPIRequests        int `json:"max_api_requests"`
-	} `json:"http"`
+	DBConns dbConnsFile `json:"db_conns"`
+	HTTP    httpFile    `json:"http"`
 
 	Binds []struct {
 		Addr       string `json:"addr"`

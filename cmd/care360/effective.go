@@ -51,16 +51,10 @@ type effectiveEndpoint struct {
 }
 
 type effectiveFile struct {
-	Binds   []effectiveBind `json:"binds"`
-	DBConns struct {
-		USSD int32 `json:"ussd"`
-		API  int32 `json:"api"`
-	} `json:"db_conns"`
-	HTTP struct {
-		AuthFailuresPerMinute int `json:"auth_failures_per_minute"`
-		MaxAPIRequests        int `json:"max_api_requests"`
-	} `json:"http"`
-	StepTimeout string `json:"step_timeout"`
+	Binds       []effectiveBind `json:"binds"`
+	DBConns     dbConnsFile     `json:"db_conns"`
+	HTTP        httpFile        `json:"http"`
+	StepTimeout string          `json:"step_timeout"`
 	SMS         struct {
 		MarketingWindow   string `json:"marketing_window"`
 		MarketingDailyCap int    `json:"marketing_daily_cap"`
