@@ -11,7 +11,7 @@ import (
 func TestDrawRules(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	d := &care360.Draw{Code: "TET27", Name: "Bốc thăm", OpensAt: now, ClosesAt: now.Add(time.Hour), Status: care360.DrawOpen,
+	d := &care360.Draw{Code: "TET27", Name: "Bốc thăm", OpensAt: now, ClosesAt: now.Add(time.Hour), Status: care360.DrawOpen, Active: true,
 		Tickets: map[care360.Tier]int{care360.TierVang: 4}, Prizes: []care360.DrawPrize{{Rank: 1, Name: "Xe máy", Quantity: 1}}}
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
