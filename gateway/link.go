@@ -79,6 +79,7 @@ type link struct {
 	// request that times out with the peer silent all that while means the
 	// peer is gone, whatever TCP says.
 	lastHeard atomic.Int64
+	probing   atomic.Bool // an enquire_link is out to see whether the peer lives
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -273,10 +274,8 @@ func (l *link) exchange(ctx context.Context, p pdu.Body) (pdu.Body, error) {
 		return r, nil
 	case <-timer.C:
 		err := fmt.Errorf("%s seq %d: no response within %s", p.Header().ID, seq, l.respTimeout)
-		if silent := time.Since(time.Unix(0, l.lastHeard.Load())); silent >= l.respTimeout {
-			// Frozen SMSC or half-open connection: stop putting messages
-			// on this wire and let the bind connect again.
-			l.close(fmt.Errorf("peer silent for %s: %w", silent.Round(time.Millisecond), err))
+		if time.Since(time.Unix(0, l.lastHeard.Load())) >= l.respTimeout {
+			l.probe(err)
 		}
 		return nil, err
 	case <-ctx.Done():
@@ -284,6 +283,30 @@ func (l *link) exchange(ctx context.Context, p pdu.Body) (pdu.Body, error) {
 	case <-l.done:
 		return nil, ErrLinkClosed
 	}
+}
+
+// probe asks a peer that has said nothing for a whole response timeout
+// whether it is there (enquire_link, outside the window: the window may be
+// full of the very requests it is sitting on). No answer within another
+// response timeout, and still nothing heard, means a frozen SMSC or a
+// half-open connection: the link is closed so that nothing more goes on
+// that wire and the bind connects again. A peer that is merely slow says
+// something meanwhile and keeps its link.
+func (l *link) probe(cause error) {
+	if !l.probing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer l.probing.Store(false)
+		heard := l.lastHeard.Load()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*l.respTimeout)
+		defer cancel()
+		if _, err := l.exchange(ctx, pdu.NewEnquireLink()); err == nil || l.lastHeard.Load() != heard {
+			return
+		}
+		silent := time.Since(time.Unix(0, l.lastHeard.Load()))
+		l.close(fmt.Errorf("peer silent for %s: %w", silent.Round(time.Millisecond), cause))
+	}()
 }
 
 // readLoop is the link's only reader. Responses are handed to their waiters;

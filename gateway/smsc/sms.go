@@ -29,7 +29,7 @@ const inboxLimit = 1000
 
 // receiptRetries is how often a delivery receipt is offered before giving
 // up, when the ESME is unbound or answers it with an error.
-const receiptRetries = 5
+const receiptRetries = 60
 
 // Messages returns the SMS submitted to msisdn (destination_addr exactly as
 // the ESME wrote it), oldest first.
