@@ -245,7 +245,8 @@ func nonBlank(s string) string {
 // checkCurls runs a block of curl commands in order. A command may go on over
 // lines ending in `\`; the comment line after it, `# STATUS {json}`, says
 // what the API answers: the status and some of the fields, which must be
-// exactly as shown (objects may have more fields than the page shows).
+// exactly as shown (objects may have more fields than the page shows;
+// arrays have as many elements).
 func checkCurls(t *testing.T, d *devProgram, b block) {
 	t.Helper()
 	var cmds []curlCmd
@@ -314,7 +315,8 @@ func (c curlCmd) check(t *testing.T, d *devProgram, b block) {
 	}
 }
 
-// shows says whether got has every field of shown, with the same value.
+// shows says whether got has every field of shown, with the same value;
+// arrays have the same length, each element shown as above.
 func shows(shown, got any, path string) (string, bool) {
 	if s, ok := shown.(map[string]any); ok {
 		g, ok := got.(map[string]any)
@@ -327,6 +329,18 @@ func shows(shown, got any, path string) (string, bool) {
 				return path + "." + k, false
 			}
 			if p, ok := shows(v, gv, path+"."+k); !ok {
+				return p, false
+			}
+		}
+		return "", true
+	}
+	if s, ok := shown.([]any); ok {
+		g, ok := got.([]any)
+		if !ok || len(g) != len(s) {
+			return path, false
+		}
+		for i := range s {
+			if p, ok := shows(s[i], g[i], fmt.Sprintf("%s[%d]", path, i)); !ok {
 				return p, false
 			}
 		}
