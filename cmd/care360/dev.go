@@ -29,22 +29,8 @@ const (
 func runDev(ctx context.Context) error {
 	log := newLogger(false)
 	dataDir := envOr("CARE360_DEV_DATA", filepath.Join(".data", "pg"))
-	cfg, err := LoadConfig(func(k string) string {
-		switch v := os.Getenv(k); {
-		case v != "":
-			return v
-		case k == "CARE360_ADMIN_TOKEN":
-			return "dev-token"
-		case k == "CARE360_USSD_HTTP_ALLOW":
-			return "127.0.0.0/8,::1/128"
-		}
-		return ""
-	})
+	cfg, err := devConfig(os.Getenv)
 	if err != nil {
-		return err
-	}
-	cfg.Dev = true // its well-known token is fine on a laptop, never in serve
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
@@ -76,11 +62,8 @@ func runDev(ctx context.Context) error {
 		cfg.Binds = append(cfg.Binds, devBinds(sim.Addr())...)
 	}
 
-	if err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if err := seedDemo(ctx, cfg); err != nil {
-		return fmt.Errorf("seed demo data: %w", err)
+	if err := devData(ctx, cfg); err != nil {
+		return err
 	}
 	m := &Main{Config: cfg, Logger: log}
 	if err := m.Run(ctx); err != nil {
@@ -107,22 +90,43 @@ Press Ctrl-C to stop.
 	return m.Close(context.Background())
 }
 
+// devConfig is the configuration `dev` runs with: getenv's, with the
+// development admin token and loopback for the HTTP USSD adapters where
+// getenv has none.
+func devConfig(getenv func(string) string) (Config, error) {
+	cfg, err := LoadConfig(func(k string) string {
+		switch v := getenv(k); {
+		case v != "":
+			return v
+		case k == "CARE360_ADMIN_TOKEN":
+			return "dev-token"
+		case k == "CARE360_USSD_HTTP_ALLOW":
+			return "127.0.0.0/8,::1/128"
+		}
+		return ""
+	})
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Dev = true // its well-known token is fine on a laptop, never in serve
+	return cfg, cfg.Validate()
+}
+
+// devData migrates the dev database and seeds the demo members.
+func devData(ctx context.Context, cfg Config) error {
+	if err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := seedDemo(ctx, cfg); err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	return nil
+}
+
 // startSimulator starts the SMSC simulator and its control API on their
 // default addresses (overridable by CARE360_SMSC_ADDR / CARE360_SMSC_CONTROL).
 func startSimulator(log *slog.Logger) (*smsc.Server, *http.Server, error) {
-	pass := envOr("CARE360_SMPP_PASSWORD", "secret")
-	sim := smsc.New(smsc.Config{
-		Addr: envOr("CARE360_SMSC_ADDR", defaultSMSCAddr),
-		// As an operator would: one account for the USSD centre, one for
-		// the SMSC, each carrying only its own traffic.
-		Accounts: []smsc.Account{
-			{SystemID: devUSSDAccount, Password: pass, Carries: smsc.CarriesUSSD},
-			{SystemID: devSMSAccount, Password: pass, Carries: smsc.CarriesSMS},
-			// `care360 smsc` users and older scripts bind with this one.
-			{SystemID: envOr("CARE360_SMPP_SYSTEM_ID", "care360"), Password: pass},
-		},
-		Logger: log,
-	})
+	sim := devSimulator(envOr("CARE360_SMSC_ADDR", defaultSMSCAddr), log)
 	if err := sim.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start SMSC simulator: %w", err)
 	}
@@ -144,6 +148,23 @@ func startSimulator(log *slog.Logger) (*smsc.Server, *http.Server, error) {
 			"control", ln.Addr().String())
 	}
 	return sim, srv, nil
+}
+
+// devSimulator is the simulator `dev` and `smsc` run on addr, not started.
+func devSimulator(addr string, log *slog.Logger) *smsc.Server {
+	pass := envOr("CARE360_SMPP_PASSWORD", "secret")
+	return smsc.New(smsc.Config{
+		Addr: addr,
+		// As an operator would: one account for the USSD centre, one for
+		// the SMSC, each carrying only its own traffic.
+		Accounts: []smsc.Account{
+			{SystemID: devUSSDAccount, Password: pass, Carries: smsc.CarriesUSSD},
+			{SystemID: devSMSAccount, Password: pass, Carries: smsc.CarriesSMS},
+			// `care360 smsc` users and older scripts bind with this one.
+			{SystemID: envOr("CARE360_SMPP_SYSTEM_ID", "care360"), Password: pass},
+		},
+		Logger: log,
+	})
 }
 
 // The simulator's accounts in dev.

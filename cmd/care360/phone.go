@@ -35,8 +35,13 @@ func runDial(ctx context.Context, args []string, in io.Reader, out io.Writer) er
 	if len(args) == 2 {
 		code = args[1]
 	}
-	c := &smsc.ControlClient{BaseURL: "http://" + envOr("CARE360_SMSC_CONTROL", defaultControlAddr)}
-	st, err := c.Dial(ctx, smsc.DialRequest{MSISDN: args[0], Code: code})
+	return dial(ctx, "http://"+envOr("CARE360_SMSC_CONTROL", defaultControlAddr), args[0], code, in, out)
+}
+
+// dial is runDial's phone on the simulator's control API at control.
+func dial(ctx context.Context, control, msisdn, code string, in io.Reader, out io.Writer) error {
+	c := &smsc.ControlClient{BaseURL: control}
+	st, err := c.Dial(ctx, smsc.DialRequest{MSISDN: msisdn, Code: code})
 	if err != nil {
 		return fmt.Errorf("dial %s: %w (is `make run` running?)", code, err)
 	}
