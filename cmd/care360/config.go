@@ -99,15 +99,18 @@ type fileConfig struct {
 	HTTP    httpFile    `json:"http"`
 
 	Binds []struct {
-		Addr       string `json:"addr"`
-		SystemID   string `json:"system_id"`
-		Password   string `json:"password"`
-		SystemType string `json:"system_type"`
-		Profile    string `json:"profile"`
-		TPS        int    `json:"tps"`
-		Window     int    `json:"window"`
-		Role       string `json:"role"`      // ussd, sms or ussd+sms (default)
-		BindType   string `json:"bind_type"` // transceiver (default) or transmitter+receiver
+		Addr     string `json:"addr"`
+		SystemID string `json:"system_id"`
+		Password string `json:"password"`
+		// PasswordEnv names an environment variable holding the password,
+		// so that the file (a ConfigMap) holds no secret.
+		PasswordEnv string `json:"password_env"`
+		SystemType  string `json:"system_type"`
+		Profile     string `json:"profile"`
+		TPS         int    `json:"tps"`
+		Window      int    `json:"window"`
+		Role        string `json:"role"`      // ussd, sms or ussd+sms (default)
+		BindType    string `json:"bind_type"` // transceiver (default) or transmitter+receiver
 	} `json:"binds"`
 	TierThresholds []int64           `json:"tier_thresholds"`
 	Profiles       []gateway.Profile `json:"profiles"`
@@ -253,7 +256,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		})
 	}
 	if file != nil {
-		if err := c.apply(file, profiles, profile, tps, window); err != nil {
+		if err := c.apply(file, getenv, profiles, profile, tps, window); err != nil {
 			return c, fmt.Errorf("CARE360_CONFIG %s: %w", getenv("CARE360_CONFIG"), err)
 		}
 	}
@@ -282,7 +285,7 @@ func readFile(path string, profiles map[string]gateway.Profile) (*fileConfig, er
 }
 
 // apply adds the binds, endpoints and tier thresholds of the configuration file.
-func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profile gateway.Profile, tps, window int) error {
+func (c *Config) apply(f *fileConfig, getenv func(string) string, profiles map[string]gateway.Profile, profile gateway.Profile, tps, window int) error {
 	if f.DBConns.USSD < 0 || f.DBConns.API < 0 {
 		return fmt.Errorf("db_conns: want positive numbers of connections")
 	}
@@ -296,6 +299,14 @@ func (c *Config) apply(f *fileConfig, profiles map[string]gateway.Profile, profi
 			SystemType: b.SystemType, Profile: profile, TPS: tps, Window: window}
 		if b.Addr == "" {
 			return fmt.Errorf("binds[%d]: addr is required", i)
+		}
+		if b.PasswordEnv != "" {
+			if b.Password != "" {
+				return fmt.Errorf("binds[%d]: password and password_env: give one", i)
+			}
+			if bc.Password = getenv(b.PasswordEnv); bc.Password == "" {
+				return fmt.Errorf("binds[%d].password_env: %s is not set", i, b.PasswordEnv)
+			}
 		}
 		if b.Profile != "" {
 			p, ok := profiles[b.Profile]

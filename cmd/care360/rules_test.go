@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/care360/care360"
+	"github.com/care360/care360/gateway"
 	"github.com/care360/care360/internal/pgtest"
 )
 
@@ -232,6 +233,40 @@ func TestEveryEnvVarDocumented(t *testing.T) {
 			if !slices.ContainsFunc(envVars, func(v envVar) bool { return v.Name == m[1] }) {
 				t.Errorf("%s reads %s, which envVars (and so docs/configuration.md) does not list", file, m[1])
 			}
+		}
+	}
+}
+
+// A bind in the file may take its password from the environment (a
+// Secret), with its role and type, so that the file holds no secret.
+func TestBindFromFileWithRoleAndPasswordEnv(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, `{"binds": [
+	  {"addr": "ussdc:2775", "system_id": "c360u", "password_env": "USSD_PASS", "role": "ussd"},
+	  {"addr": "smsc:2775", "system_id": "c360s", "password_env": "SMS_PASS", "role": "sms", "bind_type": "transmitter+receiver"}]}`)
+	env := map[string]string{"CARE360_CONFIG": file, "USSD_PASS": "u-secret", "SMS_PASS": "s-secret"}
+	c, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Binds) != 2 {
+		t.Fatalf("binds %+v", c.Binds)
+	}
+	if b := c.Binds[0]; b.Password != "u-secret" || b.Role != gateway.RoleUSSD || b.Type != gateway.BindTransceiver {
+		t.Errorf("ussd bind %+v", b)
+	}
+	if b := c.Binds[1]; b.Password != "s-secret" || b.Role != gateway.RoleSMS || b.Type != gateway.BindTransmitterReceiver {
+		t.Errorf("sms bind %+v", b)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{`{"binds": [{"addr": "a:1", "password_env": "NOPE"}]}`, "binds[0].password_env: NOPE is not set"},
+		{`{"binds": [{"addr": "a:1", "password": "x", "password_env": "USSD_PASS"}]}`, "binds[0]: password and password_env"},
+		{`{"binds": [{"addr": "a:1", "role": "voice"}]}`, `binds[0].role: unknown role "voice"`},
+		{`{"binds": [{"addr": "a:1", "bind_type": "receiver"}]}`, `binds[0].bind_type: unknown bind_type "receiver"`},
+	} {
+		env["CARE360_CONFIG"] = writeConfig(t, tc.file)
+		if _, err := LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.file, err, tc.want)
 		}
 	}
 }
