@@ -46,6 +46,8 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"y.sender":        {"Quý khách đã tặng %s điểm cho %s. Điểm khả dụng còn lại: %s.", "You gave %s points to %s. Spendable points left: %s."},
 	"y.recipient":     {"Quý khách vừa nhận %s điểm thưởng từ thuê bao %s. Điểm khả dụng: %s. Soạn DIEM gửi %s để xem chi tiết.", "You received %s bonus points from %s. Spendable points: %s. Text DIEM to %s for details."},
 	"y.none":          {"Không có giao dịch tặng điểm nào đang chờ xác nhận.", "No points gift is waiting for confirmation."},
+	"gy.usage":        {"Soạn GY <nội dung> gửi %s để gửi câu hỏi, góp ý tới bộ phận Chăm sóc khách hàng.", "Text GY <your message> to %s to send customer care a question or feedback."},
+	"gy.thanks":       {"Care360 đã nhận góp ý của quý khách và sẽ trả lời qua SMS sớm nhất. Xin cảm ơn!", "Care360 has your message and will answer by SMS soon. Thank you!"},
 	"y.expired":       {"Giao dịch tặng điểm đã hết hạn xác nhận. Vui lòng soạn lại CD.", "Your points gift was not confirmed in time. Please send CD again."},
 }
 
