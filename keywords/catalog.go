@@ -14,8 +14,8 @@ type msg string
 // never drift apart. Replies to a keyword are one SMS where they can be:
 // 160 GSM-7 characters folded, 70 UCS-2 with diacritics.
 var catalog = map[msg][2]string{ // [vi-unicode, en]
-	"help": {"Care360: DIEM xem điểm; DK đăng ký; CD <số TB> <điểm> tặng điểm; QUA xem quà; TC từ chối tin QC, DK QC nhận lại. Gửi %s hoặc bấm %s",
-		"Care360: DIEM points; DK join; CD <number> <points> give points; QUA gifts; TC stop ads, DK QC restart. Text %s or dial %s"},
+	"help": {"Care360: DIEM xem điểm; DK đăng ký; CD <số TB> <điểm> tặng điểm; QUA xem quà; GY <góp ý>; TC từ chối tin QC, DK QC nhận lại. Gửi %s hoặc bấm %s",
+		"Care360: DIEM points; DK join; CD <number> <points> give points; QUA gifts; GY <feedback>; TC stop ads, DK QC restart. Text %s or dial %s"},
 	"not.member":      {"Quý khách chưa là hội viên Kết nối dài lâu. Soạn DK gửi %s để đăng ký miễn phí.", "You are not a member yet. Text DK to %s to join for free."},
 	"suspended":       {"Tài khoản hội viên đang tạm khóa. Liên hệ 9090.", "Your membership is suspended. Call 9090."},
 	"points.tier":     {"Hạng: %s", "Tier: %s"},
