@@ -27,9 +27,13 @@ func (s FeedbackStatus) Valid() bool { return s == FeedbackOpen || s == Feedback
 const MaxFeedbackText = 1000
 
 // FeedbackText is what is kept of a GY text: trimmed, at most
-// MaxFeedbackText characters, cut on a character boundary.
+// MaxFeedbackText characters, cut on a character boundary. A UCS-2 MO may
+// carry NUL or broken surrogates, which Postgres text cannot hold: a text
+// that could not be stored would be refused, and the SMSC would deliver it
+// again for ever.
 func FeedbackText(s string) string {
-	s = strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	s = strings.TrimSpace(s)
 	if utf8.RuneCountInString(s) <= MaxFeedbackText {
 		return s
 	}
