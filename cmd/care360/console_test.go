@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"os"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
