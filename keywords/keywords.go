@@ -73,9 +73,6 @@ func (h *Handler) Receive(ctx context.Context, m care360.InboundSMS) error {
 	if err != nil {
 		return err
 	}
-	if m.ReceivedAt.IsZero() {
-		m.ReceivedAt = time.Now()
-	}
 	reply, err := h.answer(ctx, m, parse(m.Text))
 	if err != nil {
 		return fmt.Errorf("keyword SMS %d: %w", id, err)
@@ -93,7 +90,7 @@ func (h *Handler) Receive(ctx context.Context, m care360.InboundSMS) error {
 type caller struct {
 	msisdn care360.MSISDN
 	sub    *care360.Subscriber // nil: not a member
-	at     time.Time           // when the MO arrived
+	at     time.Time           // when the MO arrived; zero: the store's now
 }
 
 func (c *caller) lang() care360.Language {
