@@ -11,7 +11,7 @@ import (
 type Retention struct {
 	Dialogues time.Duration // dialogue state idle this long is an ended dialogue's: deleted (default 1 day)
 	SMSTexts  time.Duration // outgoing SMS texts: redacted, the status kept (default 90 days)
-	Inbound   time.Duration // inbound SMS: deleted (default 90 days)
+	Inbound   time.Duration // inbound SMS, GY feedback among them: deleted (default 90 days)
 	Receipts  time.Duration // delivery receipts that matched no message: deleted (default 7 days)
 	Audit     time.Duration // the audit log: deleted (default 5 years)
 }
@@ -37,6 +37,7 @@ func (r Retention) WithDefaults() Retention {
 // RetentionSweep is what one sweep removed or redacted.
 type RetentionSweep struct {
 	Dialogues, Inbound, Receipts, Audit int64 // rows deleted
+	Feedback                            int64 // feedback items deleted, with the inbound SMS
 	Redacted                            int64 // SMS texts redacted
 }
 

@@ -7,6 +7,7 @@
 //   CONSOLE_TOKEN   the built-in admin token
 //   CONSOLE_MSISDN  a member with points, in national form (0903…)
 //   CONSOLE_SHOTS   where screenshots go
+//   CONSOLE_SIM     the SMSC simulator's control API: the phone's side of SMS
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 //
 // Steps run in order, as an operator would work: they share the browser.
@@ -20,6 +21,7 @@ const URL = process.env.CONSOLE_URL;
 const TOKEN = process.env.CONSOLE_TOKEN;
 const MSISDN = process.env.CONSOLE_MSISDN || '0903123456';
 const SHOTS = process.env.CONSOLE_SHOTS || '/tmp/care360-console-shots';
+const SIM = process.env.CONSOLE_SIM;
 const CANON = '84' + MSISDN.replace(/^0/, '');
 if (!URL || !TOKEN) throw new Error('CONSOLE_URL and CONSOLE_TOKEN are required (run through go test ./cmd/care360 -run TestConsoleBrowser)');
 mkdirSync(SHOTS, { recursive: true });
@@ -93,6 +95,7 @@ test('the admin creates a support account; its token is shown once', async () =>
 test('support sees only what the role may use', async () => {
   const links = await navLinks(support);
   assert.ok(links.includes('subscribers') && links.includes('emulator'), `support menu: ${links}`);
+  assert.ok(links.includes('feedback'), `support menu lacks feedback: ${links}`);
   for (const p of ['staff', 'audit', 'campaigns', 'reports']) assert.ok(!links.includes(p), `support menu has ${p}: ${links}`);
   await support.goto(URL + '/#/staff');
   await support.waitForSelector('.notice.unavailable');
@@ -113,6 +116,44 @@ test('support looks a subscriber up and adjusts points with a reason', async () 
   await support.waitForFunction((want) => Number(document.querySelector('#subscriber dd.spendable')?.textContent.replace(/\D/g, '')) === want, before + 500);
   await support.waitForSelector('#ledger td:text("Xin lỗi vì cuộc gọi bị rớt")');
   await shot(support, 'subscriber');
+});
+
+/** Calls the simulator's control API (the handset's side of SMS). */
+async function sim(method, p, body) {
+  const res = await fetch(SIM + p, { method, headers: { 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+  assert.ok(res.ok, `${method} ${p}: ${res.status} ${await res.clone().text()}`);
+  return res.json();
+}
+
+test('a feedback texted by SMS shows in the inbox; the answer reaches the phone', async (t) => {
+  if (!SIM) return t.skip('CONSOLE_SIM is not set');
+  if (await unavailable(support, 'feedback')) return t.skip('no feedback API on this server');
+  const words = 'Cửa hàng Hà Đông đóng cửa sớm quá ' + (Date.now() % 1000);
+  // Status 0 is the gateway's deliver_sm_resp: the item is stored by then.
+  assert.equal((await sim('POST', '/v1/mo', { from: MSISDN, text: 'GY ' + words })).status, 0);
+  await support.goto(URL + '/#/feedback?' + Date.now()); // a new hash: the page reads the inbox again
+  const card = support.locator('#feedback-open section.feedback', { hasText: words });
+  await card.waitFor();
+  assert.match(await card.textContent(), new RegExp(CANON));
+  const answer = 'Cam on quy khach, cua hang Ha Dong mo cua den 21h tu tuan sau.';
+  await card.locator('textarea.reply-box').fill(answer);
+  await card.locator('button[type=submit]').click();
+  const done = support.locator('#feedback-answered section.feedback', { hasText: words });
+  await done.waitFor();
+  assert.ok((await done.textContent()).includes(answer), 'the card shows the answer');
+  assert.ok((await done.textContent()).includes(supportName), 'the card says who answered');
+  assert.equal(await done.locator('textarea').count(), 0, 'an answered item has no reply box');
+  await shot(support, 'feedback');
+  // The handset: the acknowledgement, then the answer.
+  const deadline = Date.now() + 20_000;
+  let texts = [];
+  while (Date.now() < deadline) {
+    texts = (await sim('GET', '/v1/messages?msisdn=' + CANON)).messages.map((m) => m.text);
+    if (texts.includes(answer)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(texts.includes(answer), `the phone has ${JSON.stringify(texts)}`);
+  assert.ok(texts.some((x) => /da nhan gop y/.test(x)), 'the GY was acknowledged');
 });
 
 test('the phone emulator (admins only on a member) dials *090# and walks to the points screen', async () => {

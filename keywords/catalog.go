@@ -14,8 +14,8 @@ type msg string
 // never drift apart. Replies to a keyword are one SMS where they can be:
 // 160 GSM-7 characters folded, 70 UCS-2 with diacritics.
 var catalog = map[msg][2]string{ // [vi-unicode, en]
-	"help": {"Care360: DIEM xem điểm; DK đăng ký; CD <số TB> <điểm> tặng điểm; QUA xem quà; TC từ chối tin QC, DK QC nhận lại. Gửi %s hoặc bấm %s",
-		"Care360: DIEM points; DK join; CD <number> <points> give points; QUA gifts; TC stop ads, DK QC restart. Text %s or dial %s"},
+	"help": {"Care360: DIEM xem điểm; DK đăng ký; CD <số TB> <điểm> tặng điểm; QUA xem quà; GY <góp ý>; TC từ chối tin QC, DK QC nhận lại. Gửi %s hoặc bấm %s",
+		"Care360: DIEM points; DK join; CD <number> <points> give points; QUA gifts; GY <feedback>; TC stop ads, DK QC restart. Text %s or dial %s"},
 	"not.member":      {"Quý khách chưa là hội viên Kết nối dài lâu. Soạn DK gửi %s để đăng ký miễn phí.", "You are not a member yet. Text DK to %s to join for free."},
 	"suspended":       {"Tài khoản hội viên đang tạm khóa. Liên hệ 9090.", "Your membership is suspended. Call 9090."},
 	"points.tier":     {"Hạng: %s", "Tier: %s"},
@@ -46,6 +46,8 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"y.sender":        {"Quý khách đã tặng %s điểm cho %s. Điểm khả dụng còn lại: %s.", "You gave %s points to %s. Spendable points left: %s."},
 	"y.recipient":     {"Quý khách vừa nhận %s điểm thưởng từ thuê bao %s. Điểm khả dụng: %s. Soạn DIEM gửi %s để xem chi tiết.", "You received %s bonus points from %s. Spendable points: %s. Text DIEM to %s for details."},
 	"y.none":          {"Không có giao dịch tặng điểm nào đang chờ xác nhận.", "No points gift is waiting for confirmation."},
+	"gy.usage":        {"Soạn GY <nội dung> gửi %s để gửi câu hỏi, góp ý tới bộ phận Chăm sóc khách hàng.", "Text GY <your message> to %s to send customer care a question or feedback."},
+	"gy.thanks":       {"Care360 đã nhận góp ý của quý khách và sẽ trả lời qua SMS sớm nhất. Xin cảm ơn!", "Care360 has your message and will answer by SMS soon. Thank you!"},
 	"y.expired":       {"Giao dịch tặng điểm đã hết hạn xác nhận. Vui lòng soạn lại CD.", "Your points gift was not confirmed in time. Please send CD again."},
 }
 

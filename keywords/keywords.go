@@ -1,5 +1,5 @@
 // Package keywords answers SMS keywords sent to the short code (PRODUCT.md
-// §5): DIEM, DK, DK QC, CD, Y, QUA, TC and help. It turns one MO into domain
+// §5): DIEM, DK, DK QC, CD, Y, QUA, TC, GY and help. It turns one MO into domain
 // calls and one reply in the subscriber's language, beside the menus and on
 // the same services; it knows nothing of SMPP.
 package keywords
@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/care360/care360"
 )
@@ -27,8 +28,10 @@ type Config struct {
 	ShortCode     string // "9237"
 	USSDCode      string // "*090#", where replies send people for more
 	// Gifts lists what QUA answers (gifts.go); nil: there are none.
-	Gifts  care360.GiftLister
-	Logger *slog.Logger
+	Gifts care360.GiftLister
+	// Feedback records what GY sends customer care; nil: GY gets help.
+	Feedback care360.FeedbackInbox
+	Logger   *slog.Logger
 }
 
 // Handler answers keyword SMS. It is safe for concurrent use; the gateway
@@ -70,7 +73,7 @@ func (h *Handler) Receive(ctx context.Context, m care360.InboundSMS) error {
 	if err != nil {
 		return err
 	}
-	reply, err := h.answer(ctx, m.MSISDN, parse(m.Text))
+	reply, err := h.answer(ctx, m, parse(m.Text))
 	if err != nil {
 		return fmt.Errorf("keyword SMS %d: %w", id, err)
 	}
@@ -87,6 +90,7 @@ func (h *Handler) Receive(ctx context.Context, m care360.InboundSMS) error {
 type caller struct {
 	msisdn care360.MSISDN
 	sub    *care360.Subscriber // nil: not a member
+	at     time.Time           // when the MO arrived; zero: the store's now
 }
 
 func (c *caller) lang() care360.Language {
@@ -97,8 +101,9 @@ func (c *caller) lang() care360.Language {
 }
 
 // answer does what cmd asks and returns the reply.
-func (h *Handler) answer(ctx context.Context, msisdn care360.MSISDN, cmd command) (string, error) {
-	c := &caller{msisdn: msisdn}
+func (h *Handler) answer(ctx context.Context, m care360.InboundSMS, cmd command) (string, error) {
+	msisdn := m.MSISDN
+	c := &caller{msisdn: msisdn, at: m.ReceivedAt}
 	sub, err := h.cfg.Subscribers.Subscriber(ctx, msisdn)
 	switch {
 	case err == nil:
@@ -131,6 +136,10 @@ func (h *Handler) answer(ctx context.Context, msisdn care360.MSISDN, cmd command
 			return "", err
 		}
 		return text(lang, "tc.done", h.cfg.ShortCode), nil
+	case kindFeedback:
+		// Anyone may ask customer care: members, suspended or not, and
+		// numbers that never joined.
+		return h.feedback(ctx, c, cmd.rest)
 	case kindHelp:
 		return text(lang, "help", h.cfg.ShortCode, h.cfg.USSDCode), nil
 	}

@@ -27,7 +27,7 @@ func TestKeywords(t *testing.T) {
 		{"DIEM from a stranger", b.stranger(), "DIEM", []string{"chua la hoi vien", "Soan DK gui 9237"}},
 		{"QUA", gold, "QUA", []string{"Hien chua co qua tang nao"}},
 		{"QUA in English", en, "qua", []string{"no gifts for you right now"}},
-		{"HD", gold, "HD", []string{"DIEM xem diem", "CD <so TB> <diem>", "*090#"}},
+		{"HD", gold, "HD", []string{"DIEM xem diem", "CD <so TB> <diem>", "GY <gop y>", "*090#"}},
 		{"anything else", en, "what is this", []string{"DIEM points", "Text 9237"}},
 		{"TC", gold, "TC", []string{"da tu choi nhan tin quang cao", "DK QC"}},
 		{"DK QC", gold, "dk qc", []string{"nhan lai tin khuyen mai"}},

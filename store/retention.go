@@ -38,6 +38,10 @@ func (db *DB) SweepRetention(ctx context.Context, r care360.Retention) (s care36
 		// Oldest first along the primary key: old rows are the low ids.
 		{&s.Inbound, `DELETE FROM sms_inbound WHERE id = ANY(ARRAY(
 			SELECT id FROM sms_inbound WHERE received_at < $1 ORDER BY id LIMIT $2))`, r.Inbound, false},
+		// Feedback is an inbound SMS too, and its answer an outgoing one
+		// (redacted with the others): the item goes whole, answered or not.
+		{&s.Feedback, `DELETE FROM feedback WHERE id = ANY(ARRAY(
+			SELECT id FROM feedback WHERE received_at < $1 ORDER BY id LIMIT $2))`, r.Inbound, false},
 		{&s.Receipts, `DELETE FROM sms_receipts_unmatched WHERE ctid = ANY(ARRAY(
 			SELECT ctid FROM sms_receipts_unmatched WHERE received_at < $1 LIMIT $2)) AND received_at < $1`, r.Receipts, false},
 		{&s.Audit, `DELETE FROM audit_log WHERE id = ANY(ARRAY(

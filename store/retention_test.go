@@ -9,8 +9,9 @@ import (
 	"github.com/care360/care360/store"
 )
 
-// Old rows go, young rows stay, each table by its own period; 2,500 old
-// inbound SMS go in several batches; a queued message keeps its text
+// Old rows go, young rows stay, each table by its own period (feedback
+// with the inbound SMS, answered or not); 2,500 old inbound SMS go in
+// several batches; a queued message keeps its text
 // however old; a second sweep finds nothing.
 func TestRetentionSweep(t *testing.T) {
 	t.Parallel()
@@ -30,6 +31,10 @@ func TestRetentionSweep(t *testing.T) {
 	exec(`INSERT INTO sms_inbound (msisdn, from_addr, to_addr, text, received_at)
 		SELECT '84903000001', '0903000001', '9237', 'DIEM', $1 FROM generate_series(1, 2500)`, old(r.Inbound))
 	exec(`INSERT INTO sms_inbound (msisdn, from_addr, to_addr, text, received_at) VALUES ('84903000001', '0903000001', '9237', 'QUA', $1)`, young(r.Inbound))
+	exec(`INSERT INTO feedback (msisdn, text, received_at) VALUES ('84903000001', 'old', $1), ('84903000001', 'young', $2)`,
+		old(r.Inbound), young(r.Inbound))
+	exec(`INSERT INTO feedback (msisdn, text, received_at, status, reply, replied_at, replied_by) VALUES ('84903000002', 'old answered', $1, 'answered', 'ok', $1, 'Lan')`,
+		old(r.Inbound))
 	exec(`INSERT INTO sms_receipts_unmatched (smsc_id, state, received_at) VALUES ('A', 'delivered', $1), ('B', 'delivered', $2)`,
 		old(r.Receipts), young(r.Receipts))
 	exec(`INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at, status) VALUES
@@ -44,7 +49,7 @@ func TestRetentionSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := care360.RetentionSweep{Dialogues: 1, Inbound: 2500, Receipts: 1, Audit: 1, Redacted: 1}
+	want := care360.RetentionSweep{Dialogues: 1, Inbound: 2500, Receipts: 1, Audit: 1, Feedback: 2, Redacted: 1}
 	if s != want {
 		t.Errorf("sweep %+v, want %+v", s, want)
 	}
@@ -58,6 +63,8 @@ func TestRetentionSweep(t *testing.T) {
 	for sql, want := range map[string]int{
 		`SELECT count(*) FROM ussd_dialogues WHERE key = 'young'`:                              1,
 		`SELECT count(*) FROM sms_inbound`:                                                     1,
+		`SELECT count(*) FROM feedback WHERE text = 'young'`:                                   1,
+		`SELECT count(*) FROM feedback`:                                                        1,
 		`SELECT count(*) FROM sms_receipts_unmatched WHERE smsc_id = 'B'`:                      1,
 		`SELECT count(*) FROM audit_log WHERE action = 'young'`:                                1,
 		`SELECT count(*) FROM sms_messages WHERE text = '(redacted)' AND status = 'delivered'`: 1,

@@ -17,6 +17,8 @@ type SMSConfig struct {
 	Campaigns care360.CampaignService
 	DNC       care360.DNCService
 	Reports   care360.SMSReporter // GET /api/v1/reports/sms; nil: 503
+	// Feedback is customer care's inbox of GY texts (feedback.go); nil: 503.
+	Feedback care360.FeedbackService
 }
 
 // smsRoutes mounts the SMS endpoints of PRODUCT.md §6. The campaign id is
@@ -31,6 +33,7 @@ func (s *Server) smsRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/campaigns/{id:[0-9]+}:cancel", s.controlCampaign(care360.CampaignService.CancelCampaign)).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/dnc:import", s.importDNC).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/reports/sms", s.smsReport).Methods(http.MethodGet)
+	s.feedbackRoutes(r)
 }
 
 var errNoSMS = care360.Errorf(care360.EUNAVAILABLE, "SMS is not configured on this server")

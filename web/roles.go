@@ -42,13 +42,16 @@ var grants = map[string][]care360.Role{
 	"POST /api/v1/codes:redeem": partner,
 
 	// support: read subscribers and their messages, adjust points with a
-	// reason (within care360.RoleLimits, points.go), and walk the emulator
-	// as a number that is not a member (members: admins only, emulator.go)
+	// reason (within care360.RoleLimits, points.go), walk the emulator as a
+	// number that is not a member (members: admins only, emulator.go), and
+	// read and answer what subscribers text GY (feedback.go)
 	"GET /api/v1/subscribers/{msisdn}":         support,
 	"GET /api/v1/subscribers/{msisdn}/ledger":  support,
 	"POST /api/v1/subscribers/{msisdn}/points": support,
 	"GET /api/v1/messages":                     support,
 	"POST /api/v1/emulator/ussd":               support,
+	"GET /api/v1/feedback":                     support,
+	"POST /api/v1/feedback/{id}:reply":         support,
 
 	// marketer: gifts, offers, campaigns, draws, spins, and the reports
 	// that show how they do

@@ -33,7 +33,7 @@ func withSMSOn(t *testing.T, url string) func(*web.Config) {
 		}
 		t.Cleanup(db.Close)
 		sms := store.NewSMS(db, care360.SMSRules{})
-		c.SMS = &web.SMSConfig{Messages: sms, Campaigns: sms, DNC: sms, Reports: sms}
+		c.SMS = &web.SMSConfig{Messages: sms, Campaigns: sms, DNC: sms, Reports: sms, Feedback: sms}
 	}
 }
 

@@ -44,7 +44,7 @@ var fileKeys = map[string]string{
 	"shutdown.http":                  "on SIGTERM: running HTTP requests finish",
 	"retention.dialogues":            "ended dialogue state is deleted after (at least 1h)",
 	"retention.sms_texts":            "outgoing SMS texts are redacted after (the status stays)",
-	"retention.inbound_sms":          "inbound SMS are deleted after",
+	"retention.inbound_sms":          "inbound SMS, GY feedback among them, are deleted after",
 	"retention.unmatched_receipts":   "delivery receipts that matched no message are deleted after",
 	"retention.audit":                "the audit log is deleted after (at least 366d)",
 	"endpoints":                      "outbound HTTP services, the only places provisioning calls go: `{\"name\": {\"url\", \"headers\", \"timeout\"}}` (timeout 3s); gifts name one with `provision_endpoint`",

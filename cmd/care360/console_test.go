@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +48,8 @@ func needBrowser(t *testing.T) (node, chromium string) {
 // port 0, with the simulator and a Postgres of its own) and drives its
 // console in headless chromium: sign-in and roles, a subscriber's points,
 // the phone emulator, gifts and codes, a campaign's progress and the
-// campaign list another browser reads from the server, a draw, the reports'
+// campaign list another browser reads from the server, a feedback texted
+// by SMS and answered from the inbox, a draw, the reports'
 // charts (SMS delivery among them), the audit log, both languages
 // (console-test/).
 // CARE360_CONSOLE_SHOTS keeps the screenshots (the README's come from here).
@@ -61,6 +63,11 @@ func TestConsoleBrowser(t *testing.T) {
 	h.member(t, "0904234567", map[string]any{"name": "Trần Thị Bích", "language": "vi-unicode", "gender": "f"}, 22_000, 0)
 	seedHistory(t, h)
 
+	// The phone's side of SMS: the browser tests text the short code and
+	// read what the handset received through the simulator's control API.
+	sim := httptest.NewServer(h.sim.ControlHandler())
+	defer sim.Close()
+
 	shots := os.Getenv("CARE360_CONSOLE_SHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -72,7 +79,7 @@ func TestConsoleBrowser(t *testing.T) {
 	cmd.Dir = consoleDir
 	cmd.Env = append(os.Environ(),
 		"CONSOLE_URL="+h.base, "CONSOLE_TOKEN="+testToken, "CONSOLE_MSISDN=0903123456",
-		"CONSOLE_SHOTS="+shots, "CHROMIUM="+chromium)
+		"CONSOLE_SHOTS="+shots, "CHROMIUM="+chromium, "CONSOLE_SIM="+sim.URL)
 	out, err := cmd.CombinedOutput()
 	t.Logf("console-test:\n%s", out)
 	if err != nil {

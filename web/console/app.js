@@ -10,6 +10,7 @@ import login from './pages/login.js';
 import subscribers from './pages/subscribers.js';
 import emulator from './pages/emulator.js';
 import campaigns from './pages/campaigns.js';
+import feedback from './pages/feedback.js';
 import { gifts, offers } from './pages/catalog.js';
 import { draws, spins } from './pages/games.js';
 import reports from './pages/reports.js';
@@ -17,7 +18,7 @@ import audit from './pages/audit.js';
 import staff from './pages/staff.js';
 
 /** Pages in menu order. needs[0] is the route that must exist. */
-const PAGES = [subscribers, emulator, campaigns, gifts, offers, draws, spins, reports, audit, staff];
+const PAGES = [subscribers, emulator, feedback, campaigns, gifts, offers, draws, spins, reports, audit, staff];
 
 const state = { me: null, features: null, cleanup: null };
 

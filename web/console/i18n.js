@@ -13,6 +13,7 @@ const vi = {
   'role.admin': 'quản trị', 'role.marketer': 'tiếp thị', 'role.support': 'chăm sóc khách hàng', 'role.partner': 'đối tác',
   'nav.subscribers': 'Thuê bao', 'nav.emulator': 'Điện thoại thử', 'nav.campaigns': 'Chiến dịch SMS', 'nav.gifts': 'Quà tặng',
   'nav.offers': 'Ưu đãi', 'nav.draws': 'Bốc thăm', 'nav.spins': 'Quay số', 'nav.reports': 'Báo cáo', 'nav.audit': 'Nhật ký', 'nav.staff': 'Nhân viên',
+  'nav.feedback': 'Góp ý',
   'sub.msisdn': 'Số thuê bao', 'sub.search': 'Tra cứu', 'sub.none': 'Không có thuê bao {0}.', 'sub.tier': 'Hạng', 'sub.status': 'Trạng thái',
   'sub.language': 'Ngôn ngữ', 'sub.birthday': 'Sinh nhật', 'sub.since': 'Hội viên từ', 'sub.dial': 'Gọi *090# với số này trên điện thoại thử →',
   'tier.dong': 'Đồng', 'tier.bac': 'Bạc', 'tier.titan': 'Titan', 'tier.vang': 'Vàng', 'tier.kim_cuong': 'Kim cương',
@@ -60,7 +61,11 @@ const vi = {
   'staff.active': 'đang dùng', 'staff.disabled': 'vô hiệu từ {0}', 'staff.disable': 'Vô hiệu hóa', 'staff.create': 'Tạo tài khoản',
   'staff.confirm': 'Vô hiệu hóa tài khoản {0}? Mã của tài khoản sẽ ngừng hoạt động ngay.',
   'staff.token': 'Mã truy cập của {0} — chỉ hiển thị một lần, hãy chuyển cho người dùng qua kênh an toàn:',
-  'staff.roles': 'Quản trị: mọi việc. Tiếp thị: quà, ưu đãi, chiến dịch, bốc thăm, quay số, báo cáo. Chăm sóc khách hàng: xem thuê bao và tin nhắn, điều chỉnh điểm có lý do (trong hạn mức), điện thoại thử với số chưa là hội viên.',
+  'staff.roles': 'Quản trị: mọi việc. Tiếp thị: quà, ưu đãi, chiến dịch, bốc thăm, quay số, báo cáo. Chăm sóc khách hàng: xem thuê bao và tin nhắn, điều chỉnh điểm có lý do (trong hạn mức), điện thoại thử với số chưa là hội viên, trả lời góp ý (GY).',
+  'fb.help': 'Thuê bao (hội viên hay không) soạn GY <nội dung> gửi tổng đài. Câu trả lời được gửi bằng SMS tới số đó, mỗi góp ý một lần.',
+  'fb.open': 'Chưa trả lời', 'fb.answered': 'Đã trả lời', 'fb.status.open': 'chưa trả lời', 'fb.status.answered': 'đã trả lời',
+  'fb.reply': 'Trả lời', 'fb.send': 'Gửi SMS trả lời', 'fb.by': '{0} đã trả lời lúc {1}:', 'fb.more': 'Cũ hơn',
+  'fb.conflict': 'Góp ý này đã được trả lời.', 'fb.none': 'Không có góp ý nào đang chờ trả lời.',
 };
 
 const en = {
@@ -73,6 +78,7 @@ const en = {
   'role.admin': 'admin', 'role.marketer': 'marketer', 'role.support': 'support', 'role.partner': 'partner',
   'nav.subscribers': 'Subscribers', 'nav.emulator': 'Phone emulator', 'nav.campaigns': 'SMS campaigns', 'nav.gifts': 'Gifts',
   'nav.offers': 'Offers', 'nav.draws': 'Lucky draws', 'nav.spins': 'Lucky spins', 'nav.reports': 'Reports', 'nav.audit': 'Audit log', 'nav.staff': 'Staff',
+  'nav.feedback': 'Feedback',
   'sub.msisdn': 'MSISDN', 'sub.search': 'Look up', 'sub.none': 'No subscriber {0}.', 'sub.tier': 'Tier', 'sub.status': 'Status',
   'sub.language': 'Language', 'sub.birthday': 'Birthday', 'sub.since': 'Member since', 'sub.dial': 'Dial *090# as this number on the phone emulator →',
   'tier.dong': 'Bronze', 'tier.bac': 'Silver', 'tier.titan': 'Titan', 'tier.vang': 'Gold', 'tier.kim_cuong': 'Diamond',
@@ -120,7 +126,11 @@ const en = {
   'staff.active': 'active', 'staff.disabled': 'disabled since {0}', 'staff.disable': 'Disable', 'staff.create': 'Create account',
   'staff.confirm': 'Disable {0}? Their token stops working at once.',
   'staff.token': 'Access token of {0} — shown this once; hand it over by a safe channel:',
-  'staff.roles': 'Admin: everything. Marketer: gifts, offers, campaigns, draws, spins, reports. Support: subscribers and their messages, points adjustments with a reason (within the role\'s limits), the phone emulator on numbers that are not members.',
+  'staff.roles': 'Admin: everything. Marketer: gifts, offers, campaigns, draws, spins, reports. Support: subscribers and their messages, points adjustments with a reason (within the role\'s limits), the phone emulator on numbers that are not members, answering feedback (GY).',
+  'fb.help': 'Anyone, member or not, may text GY <message> to the short code. The answer goes to that number by SMS, once per item.',
+  'fb.open': 'Waiting for an answer', 'fb.answered': 'Answered', 'fb.status.open': 'open', 'fb.status.answered': 'answered',
+  'fb.reply': 'Answer', 'fb.send': 'Send the answer by SMS', 'fb.by': '{0} answered at {1}:', 'fb.more': 'Older',
+  'fb.conflict': 'This item has already been answered.', 'fb.none': 'Nothing is waiting for an answer.',
 };
 
 const TEXTS = { vi, en };
