@@ -280,6 +280,20 @@ func gatewayEnvNames(t *testing.T) map[string]bool {
 func TestEnvVarsAreTheGatewaysOwn(t *testing.T) {
 	b := load(t)
 	known := gatewayEnvNames(t)
+	// The binds in care360.json name the variables of their passwords.
+	var file struct {
+		Binds []struct {
+			PasswordEnv string `json:"password_env"`
+		} `json:"binds"`
+	}
+	if err := json.Unmarshal([]byte(b.configMap(t, "care360-config")["care360.json"]), &file); err != nil {
+		t.Fatal(err)
+	}
+	for _, bind := range file.Binds {
+		if bind.PasswordEnv != "" {
+			known[bind.PasswordEnv] = true
+		}
+	}
 	c := b.deployment.Spec.Template.Spec.Containers[0]
 	var set []string
 	for _, e := range c.Env {
@@ -303,9 +317,18 @@ func TestEnvVarsAreTheGatewaysOwn(t *testing.T) {
 			t.Errorf("%s is set but cmd/care360 reads no such variable", name)
 		}
 	}
-	for _, must := range []string{"CARE360_DATABASE_URL", "CARE360_ADMIN_TOKEN", "CARE360_SMPP_ADDR", "CARE360_CONFIG"} {
+	for _, must := range []string{"CARE360_DATABASE_URL", "CARE360_ADMIN_TOKEN", "CARE360_CONFIG"} {
 		if !slices.Contains(set, must) {
 			t.Errorf("%s is not set: serve needs it", must)
+		}
+	}
+	// Serve needs binds: in the file, or CARE360_SMPP_ADDR.
+	if len(file.Binds) == 0 && !slices.Contains(set, "CARE360_SMPP_ADDR") {
+		t.Error("no binds: neither care360.json nor CARE360_SMPP_ADDR names one")
+	}
+	for _, bind := range file.Binds {
+		if bind.PasswordEnv != "" && !slices.Contains(set, bind.PasswordEnv) {
+			t.Errorf("a bind takes its password from %s, which the container does not set", bind.PasswordEnv)
 		}
 	}
 	// CARE360_CONFIG names the file the config volume mounts.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/care360/care360/gateway"
 )
 
 // TestDeployConfigLoads runs the Kubernetes deployment's configuration
@@ -43,8 +45,8 @@ func TestDeployConfigLoads(t *testing.T) {
 	rand.Read(token)
 	secret := map[string]string{
 		"CARE360_ADMIN_TOKEN":    base64.StdEncoding.EncodeToString(token), // openssl rand -base64 32
-		"CARE360_SMPP_SYSTEM_ID": "c360",
-		"CARE360_SMPP_PASSWORD":  "placeholder",
+		"CARE360_SMPP_USSD_PASSWORD": "ussd-placeholder",
+		"CARE360_SMPP_SMS_PASSWORD":  "sms-placeholder",
 	}
 	read := map[string]bool{}
 	c, err := LoadConfig(func(k string) string {
@@ -65,13 +67,16 @@ func TestDeployConfigLoads(t *testing.T) {
 			t.Errorf("deploy/care360.env sets %s, which the loader never reads", k)
 		}
 	}
-	if want := len(strings.Split(env["CARE360_SMPP_ADDR"], ",")); len(c.Binds) != want || want < 2 {
-		t.Errorf("binds: want one to the USSD centre and one to the SMSC, got %d", len(c.Binds))
+	// One bind to the USSD centre for screens, one to the SMSC for SMS,
+	// each with its password from the Secret.
+	if len(c.Binds) != 2 {
+		t.Fatalf("binds: want one to the USSD centre and one to the SMSC, got %d", len(c.Binds))
 	}
-	for _, b := range c.Binds {
-		if b.SystemID != secret["CARE360_SMPP_SYSTEM_ID"] || b.Password != secret["CARE360_SMPP_PASSWORD"] {
-			t.Errorf("bind %s does not use the Secret's account", b.Addr)
-		}
+	if b := c.Binds[0]; b.Role != gateway.RoleUSSD || b.Password != secret["CARE360_SMPP_USSD_PASSWORD"] {
+		t.Errorf("USSD centre's bind: role %s, password from the Secret %v", b.Role, b.Password == secret["CARE360_SMPP_USSD_PASSWORD"])
+	}
+	if b := c.Binds[1]; b.Role != gateway.RoleSMS || b.Password != secret["CARE360_SMPP_SMS_PASSWORD"] {
+		t.Errorf("SMSC's bind: role %s, password from the Secret %v", b.Role, b.Password == secret["CARE360_SMPP_SMS_PASSWORD"])
 	}
 	// deploy/'s TestGracePeriodCoversShutdownBudgets reads the budgets
 	// from the file as the loader does; all four are stated there.
