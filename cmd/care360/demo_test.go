@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -129,5 +130,47 @@ func verifyDemoDraw(ctx context.Context, t *testing.T, d *devProgram) {
 	var out bytes.Buffer
 	if err := runDraw([]string{"verify", file}, &out); err != nil || !strings.Contains(out.String(), "VALID") {
 		t.Errorf("draw verify: %v\n%s", err, out.String())
+	}
+}
+
+// TestDemoCampaign checks that the demo campaign goes out once the gateway
+// runs and that the simulator's receipts come back: with a marketing
+// window of the whole day, every member's message is delivered.
+func TestDemoCampaign(t *testing.T) {
+	t.Parallel()
+	conf := filepath.Join(t.TempDir(), "care360.json")
+	if err := os.WriteFile(conf, []byte(`{"sms": {"marketing_window": "00:00-23:59"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDevWith(t, map[string]string{"CARE360_CONFIG": conf})
+	if now := time.Now().In(d.m.Config.Location); now.Hour() == 23 && now.Minute() == 59 {
+		t.Skip("the last minute of the day is outside any window")
+	}
+	var c struct {
+		Recipients int64 `json:"recipients"`
+		Progress   struct {
+			Delivered int64 `json:"delivered"`
+		} `json:"progress"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, d.base+"/api/v1/campaigns/1", nil)
+		req.Header.Set("Authorization", "Bearer dev-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&c)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Recipients == int64(len(demo)) && c.Progress.Delivered == c.Recipients {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo campaign: %+v; want %d recipients, each delivered", c, len(demo))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
