@@ -208,8 +208,8 @@ var demo = []struct {
 	{"0907567890", "Hoang Van Em", "m", "1975-05-05", "2008-04-30", care360.LangVi, 300, 0},
 }
 
-// seedDemo creates the demo members; idempotency keys make it safe to run on
-// every start.
+// seedDemo creates the demo members and the programme they find in the
+// menus (demo.go); idempotency keys make it safe to run on every start.
 func seedDemo(ctx context.Context, cfg Config) error {
 	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Location: cfg.Location, TierRules: cfg.TierRules})
 	if err != nil {
@@ -243,7 +243,7 @@ func seedDemo(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
-	return nil
+	return seedProgramme(ctx, cfg, db)
 }
 
 // displayAddr turns a wildcard listen address into one a person can open.

@@ -79,6 +79,12 @@ type devProgram struct {
 // port 0.
 func startDev(t *testing.T) *devProgram {
 	t.Helper()
+	return startDevWith(t, nil)
+}
+
+// startDevWith is startDev with env's variables besides.
+func startDevWith(t *testing.T, env map[string]string) *devProgram {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	sim := devSimulator("127.0.0.1:0", nil)
@@ -95,6 +101,9 @@ func startDev(t *testing.T) *devProgram {
 	vars := map[string]string{
 		"CARE360_DATABASE_URL": pgtest.FreshDB(t),
 		"CARE360_HTTP_ADDR":    "127.0.0.1:0",
+	}
+	for k, v := range env {
+		vars[k] = v
 	}
 	cfg, err := devConfig(func(k string) string { return vars[k] })
 	if err != nil {
