@@ -58,6 +58,7 @@ func seedProgramme(ctx context.Context, cfg Config, db *store.DB) error {
 		{"drawn draw", s.seedDrawnDraw},
 		{"spin table", s.seedSpinTable},
 		{"campaign", s.seedCampaign},
+		{"feedback", s.seedFeedback},
 	} {
 		if err := step.run(ctx); err != nil {
 			return fmt.Errorf("%s: %w", step.what, err)
@@ -248,5 +249,28 @@ func (s *demoServices) seedCampaign(ctx context.Context) error {
 		TextEn:         "Hello {name}! You are a {tier} member. Dial *090# for new gifts and offers.",
 		IdempotencyKey: "demo:campaign:welcome",
 	})
+	return err
+}
+
+// demoFeedback is a question waiting in customer care's inbox (console,
+// Góp ý), as a member would text it with GY.
+const (
+	demoFeedbackFrom = "84904234567"
+	demoFeedbackText = "Quà sinh nhật của tôi khi nào được gửi?"
+)
+
+// seedFeedback records demoFeedback once: if it is already there, open or
+// answered by staff since, nothing is added.
+func (s *demoServices) seedFeedback(ctx context.Context) error {
+	list, err := s.sms.FeedbackList(ctx, care360.FeedbackFilter{Page: care360.Page{Limit: 500}})
+	if err != nil {
+		return err
+	}
+	for _, f := range list {
+		if string(f.MSISDN) == demoFeedbackFrom && f.Text == demoFeedbackText {
+			return nil
+		}
+	}
+	_, err = s.sms.RecordFeedback(ctx, demoFeedbackFrom, demoFeedbackText, s.now)
 	return err
 }
