@@ -37,51 +37,77 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpAddr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(),
-		"CARE360_DATABASE_URL="+pgtest.FreshDB(t),
-		"CARE360_SMPP_ADDR="+sim.Addr(),
-		"CARE360_HTTP_ADDR="+httpAddr,
-		"CARE360_ADMIN_TOKEN=shutdown-test-0d4f9a7c2b8e61f3a5c7e9b1d3f5a7c9",
-		"CARE360_SMPP_WINDOW=50", // room for all 20 screens at once
+	dbURL := pgtest.FreshDB(t)
+	// A free port is found by listening and letting go, and another process
+	// may take it before the child listens: then the child exits at once
+	// and a new port is tried.
+	var (
+		cmd      *exec.Cmd
+		exited   chan error
+		base     string
+		client   = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		probeErr []string
 	)
-	logs := &testLog{t: t}
-	t.Cleanup(logs.stop)
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
-
-	base := "http://" + httpAddr
 	// A fresh connection per probe: a keep-alive connection from before the
 	// signal says nothing about what a new client gets during the drain.
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	var probeErrs []string
 	status := func(path string) int {
 		res, err := client.Get(base + path)
 		if err != nil {
-			probeErrs = append(probeErrs, err.Error())
+			probeErr = append(probeErr, err.Error())
 			return 0 // not answered: the listener is closed (or the process gone)
 		}
 		res.Body.Close()
 		return res.StatusCode
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for status("/readyz") != http.StatusOK {
-		if time.Now().After(deadline) {
-			t.Fatal("not ready in 60 s")
+	for attempt := 1; ; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		httpAddr := ln.Addr().String()
+		ln.Close()
+		cmd = exec.Command(bin, "serve")
+		cmd.Env = append(os.Environ(),
+			"CARE360_DATABASE_URL="+dbURL,
+			"CARE360_SMPP_ADDR="+sim.Addr(),
+			"CARE360_HTTP_ADDR="+httpAddr,
+			"CARE360_ADMIN_TOKEN=shutdown-test-0d4f9a7c2b8e61f3a5c7e9b1d3f5a7c9",
+			"CARE360_SMPP_WINDOW=50", // room for all 20 screens at once
+		)
+		logs := &testLog{t: t}
+		t.Cleanup(logs.stop)
+		cmd.Stderr = logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited = make(chan error, 1)
+		go func(cmd *exec.Cmd, exited chan error) { exited <- cmd.Wait() }(cmd, exited)
+		t.Cleanup(func() { cmd.Process.Kill() })
+		base = "http://" + httpAddr
+		ready, gone := false, false
+		for deadline := time.Now().Add(60 * time.Second); !ready && !gone; {
+			select {
+			case err := <-exited:
+				gone = true
+				t.Logf("attempt %d: the gateway exited before it was ready (%v)", attempt, err)
+			default:
+				if status("/readyz") == http.StatusOK {
+					ready = true
+				} else if time.Now().After(deadline) {
+					t.Fatal("not ready in 60 s")
+				} else {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}
+		if ready {
+			break
+		}
+		if attempt == 5 {
+			t.Fatal("the gateway never started")
+		}
 	}
+	probeErr = nil
 
 	// The phones see their screens at once, but the USSD centre
 	// acknowledges each screen 1.8 s late (within the steps' 2 s budget):
@@ -139,7 +165,7 @@ func TestSIGTERMDrainsInOrder(t *testing.T) {
 	// gone, so only the answered ones are judged, and there must be some.
 	answered := slices.DeleteFunc(slices.Clone(readyz), func(st int) bool { return st == 0 })
 	if len(answered) == 0 {
-		t.Errorf("/readyz never answered during a %s drain: %v (%q)", time.Since(signalled).Round(time.Millisecond), readyz, probeErrs)
+		t.Errorf("/readyz never answered during a %s drain: %v (%q)", time.Since(signalled).Round(time.Millisecond), readyz, probeErr)
 	}
 	for i, st := range answered {
 		if st != http.StatusServiceUnavailable {
