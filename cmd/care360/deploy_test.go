@@ -44,7 +44,7 @@ func TestDeployConfigLoads(t *testing.T) {
 	token := make([]byte, 32)
 	rand.Read(token)
 	secret := map[string]string{
-		"CARE360_ADMIN_TOKEN":    base64.StdEncoding.EncodeToString(token), // openssl rand -base64 32
+		"CARE360_ADMIN_TOKEN":        base64.StdEncoding.EncodeToString(token), // openssl rand -base64 32
 		"CARE360_SMPP_USSD_PASSWORD": "ussd-placeholder",
 		"CARE360_SMPP_SMS_PASSWORD":  "sms-placeholder",
 	}
