@@ -74,13 +74,19 @@ type bind struct {
 	cur   *link         // where submits go: the transceiver or the transmitter
 	rx    *link         // the receiver of a transmitter+receiver bind
 	ready chan struct{} // closed while cur != nil; replaced when the link drops
+	since time.Time     // when upLocked last changed, for the operations dashboard
+}
+
+// upLocked is up with b.mu held.
+func (b *bind) upLocked() bool {
+	return b.cur != nil && (b.cfg.Type != BindTransmitterReceiver || b.rx != nil)
 }
 
 // up reports whether the bind can both send and receive.
 func (b *bind) up() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.cur != nil && (b.cfg.Type != BindTransmitterReceiver || b.rx != nil)
+	return b.upLocked()
 }
 
 func newBind(cfg BindConfig, handle requestHandler, log *slog.Logger, m *metrics) *bind {
@@ -92,6 +98,7 @@ func newBind(cfg BindConfig, handle requestHandler, log *slog.Logger, m *metrics
 		tps:     newPacer(cfg.TPS),
 		metrics: m,
 		ready:   make(chan struct{}),
+		since:   time.Now(), // down since the gateway was built
 	}
 }
 
@@ -116,17 +123,6 @@ func (b *bind) waitLink(ctx context.Context) (*link, error) {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("smpp %s not bound: %w", b.cfg.Addr, ctx.Err())
 		}
-	}
-}
-
-func (b *bind) setLink(l *link) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.cur = l
-	if l != nil {
-		close(b.ready)
-	} else {
-		b.ready = make(chan struct{})
 	}
 }
 
@@ -174,13 +170,22 @@ func (b *bind) run(ctx context.Context) {
 
 // setLinkOf records kind's link (nil when it dropped).
 func (b *bind) setLinkOf(kind linkKind, l *link) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	was := b.upLocked()
 	if kind == linkReceiver {
-		b.mu.Lock()
 		b.rx = l
-		b.mu.Unlock()
-		return
+	} else {
+		b.cur = l
+		if l != nil {
+			close(b.ready)
+		} else {
+			b.ready = make(chan struct{})
+		}
 	}
-	b.setLink(l)
+	if b.upLocked() != was {
+		b.since = time.Now()
+	}
 }
 
 // runLink keeps one link of the bind up until ctx ends.

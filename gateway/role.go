@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Role says what a bind carries (PRODUCT.md §1): operators usually give one
@@ -124,4 +125,30 @@ func (g *Gateway) Roles() []Role {
 		}
 	}
 	return rs
+}
+
+// BindState is one bind as an operations screen shows it.
+type BindState struct {
+	Addr     string    `json:"addr"`
+	SystemID string    `json:"system_id"`
+	Role     string    `json:"role"`
+	Type     string    `json:"bind_type"`
+	Up       bool      `json:"up"`
+	Since    time.Time `json:"since"` // when Up last changed; the gateway's start while never bound
+}
+
+// BindStates lists every bind in configuration order with how long it has
+// been up or down, so a wall screen can tell a flapping link from a dead one.
+func (g *Gateway) BindStates() []BindState {
+	out := make([]BindState, 0, len(g.binds))
+	for _, b := range g.binds {
+		b.mu.Lock()
+		out = append(out, BindState{
+			Addr: b.cfg.Addr, SystemID: b.cfg.SystemID,
+			Role: b.cfg.Role.String(), Type: b.cfg.Type.String(),
+			Up: b.upLocked(), Since: b.since,
+		})
+		b.mu.Unlock()
+	}
+	return out
 }

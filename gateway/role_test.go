@@ -146,3 +146,28 @@ func TestUSSDRefusedOnSMSBind(t *testing.T) {
 		t.Error("ready for USSD without a USSD bind")
 	}
 }
+
+// BindStates says per bind whether it is up and since when: the time moves
+// when the link comes up and again when the SMSC goes away.
+func TestBindStatesSinceWhen(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", ResponseTimeout: 3 * time.Second, Accounts: []smsc.Account{
+		{SystemID: "c360s", Password: "s", Carries: smsc.CarriesSMS},
+	}})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	built := time.Now()
+	gw := b.rolesGateway(t, gateway.BindConfig{Addr: sim.Addr(), SystemID: "c360s", Password: "s", Role: gateway.RoleSMS, Type: gateway.BindTransmitterReceiver})
+	eventually(t, func() bool { return gw.BindStates()[0].Up })
+	up := gw.BindStates()[0]
+	if up.Addr != sim.Addr() || up.SystemID != "c360s" || up.Role != "sms" || up.Type != "transmitter+receiver" || up.Since.Before(built) {
+		t.Fatalf("up: %+v", up)
+	}
+	sim.Close()
+	eventually(t, func() bool { return !gw.BindStates()[0].Up })
+	if down := gw.BindStates()[0]; down.Since.Before(up.Since) {
+		t.Fatalf("down %+v before up %+v", down, up)
+	}
+}

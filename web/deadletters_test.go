@@ -99,3 +99,19 @@ func TestPoisonUsageSetAsideEndToEnd(t *testing.T) {
 		t.Errorf("care360_dead_letters_total{kind=\"usage\"}: %q", got)
 	}
 }
+
+// The operations dashboard counts dead letters by kind and lists the binds
+// (none in this server).
+func TestDashboardShape(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, err := b.db.Pool().Exec(t.Context(), `
+		INSERT INTO dead_letters (kind, ref, reason, payload, attempts, set_aside_at)
+		VALUES ('sms', 'm-1', 'refused', '{}', 3, now())`); err != nil {
+		t.Fatal(err)
+	}
+	res := b.do(t, http.MethodGet, "/api/v1/dashboard", "")
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `"binds":[]`) || !regexp.MustCompile(`"sms":[1-9]`).Match(res.body) {
+		t.Fatalf("dashboard: %d %s", res.status, res.body)
+	}
+}

@@ -33,6 +33,8 @@ var grants = map[string][]care360.Role{
 	// (a partner's staff use two routes, listed below)
 	"GET /api/v1/me":           everyone,
 	"GET /api/v1/openapi.json": anyStaff,
+	// the operations dashboard, read-only
+	"GET /api/v1/dashboard": anyStaff,
 
 	// partner: check and redeem the codes members show it, its own only
 	// (care360.Actor.CodeScope), and nothing else. The operator's staff may

@@ -20,6 +20,8 @@ type AdminConfig struct {
 	// DeadLetters shows what the queues set aside (PRODUCT.md §8); nil
 	// answers 503.
 	DeadLetters care360.DeadLetterService
+	// Binds, if set, lists the SMPP binds for the operations dashboard.
+	Binds func() []DashboardBind
 	// Location is where report days begin (CARE360_TIMEZONE); nil means
 	// Asia/Ho_Chi_Minh, the default.
 	Location *time.Location
@@ -34,6 +36,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/staff/{id:[0-9]+}:disable", s.disableStaff).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/audit", s.getAudit).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/dead-letters", s.getDeadLetters).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/dashboard", s.getDashboard).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/reports/points", s.pointsReport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/reports/ussd", s.ussdReport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/emulator/ussd", s.emulatorUSSD).Methods(http.MethodPost)

@@ -144,7 +144,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		// Failed authentications are counted per client, seen through the
 		// trusted reverse proxies exactly as the USSD adapters see it.
 		ClientAddr: func(r *http.Request) netip.Addr { return web.ClientAddr(r, c.TrustedProxies) },
-		Admin:      &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, DeadLetters: m.APIDB, Location: c.Location},
+		Admin:      &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, DeadLetters: m.APIDB, Location: c.Location, Binds: bindStates(m.Gateway)},
 		SMS:        &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS, Reports: apiSMS, Feedback: apiSMS},
 		Loyalty:    &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog, Codes: apiCatalog, ProvisionEndpoints: c.Endpoints.Names()},
 		Ledger:     &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB},
@@ -310,4 +310,17 @@ func readyChecks(ping func(context.Context) error, g *gateway.Gateway) []web.Rea
 		checks = append(checks, web.ReadyCheck{Name: "smpp_" + r.String(), Check: g.ReadyFor(r)})
 	}
 	return checks
+}
+
+// bindStates hands the dashboard the gateway's binds in the web package's
+// own shape, so that web does not depend on gateway.
+func bindStates(gw *gateway.Gateway) func() []web.DashboardBind {
+	return func() []web.DashboardBind {
+		states := gw.BindStates()
+		out := make([]web.DashboardBind, len(states))
+		for i, b := range states {
+			out[i] = web.DashboardBind{Addr: b.Addr, SystemID: b.SystemID, Role: b.Role, Type: b.Type, Up: b.Up, Since: b.Since}
+		}
+		return out
+	}
 }
