@@ -22,6 +22,11 @@ type AdminConfig struct {
 	DeadLetters care360.DeadLetterService
 	// Binds, if set, lists the SMPP binds for the operations dashboard.
 	Binds func() []DashboardBind
+	// Operations, if set, gives the dashboard its traffic, queue and job
+	// figures; DialogueIdle is how long a silent dialogue stays open
+	// (default 60 s, as the menus).
+	Operations   care360.OperationsService
+	DialogueIdle time.Duration
 	// Location is where report days begin (CARE360_TIMEZONE); nil means
 	// Asia/Ho_Chi_Minh, the default.
 	Location *time.Location

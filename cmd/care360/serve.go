@@ -95,6 +95,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	smsRules.ShortCode = c.ShortCode
 	catalogOpts := store.CatalogOptions{USSDCode: c.USSDCode, Offers: c.Programme.Offers, Privileges: c.Programme.Privileges}
 	m.SMS = store.NewSMS(m.DB, smsRules)
+	// Every USSD channel steps the engine through the counter, and the
+	// gateway's outbox counts what the SMSC answered into it (the dashboard).
+	m.Traffic = m.DB.NewTrafficCounter(0)
+	m.SMS.CountInto(m.Traffic)
 	transfers := store.NewTransfers(m.DB, c.Programme.Transfer)
 	m.Catalog = store.NewCatalog(m.DB, m.SMS, catalogOpts)
 	ussdDraws, ussdSpins := store.NewDraws(m.DB), store.NewSpins(m.DB)
@@ -105,7 +109,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	draws, spins := store.NewDraws(m.APIDB), store.NewSpins(m.APIDB)
 	jobs := append(schedule.Ledger(ledger), schedule.Gifts(apiCatalog)...)
 	jobs = append(jobs, schedule.Retention(m.APIDB, c.Retention)...)
-	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, jobs...)
+	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg, Runs: m.APIDB, Instance: instanceName()}, jobs...)
 	kw := keywords.New(keywords.Config{
 		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
 		Numbering: care360.VietnamMobile, TierRules: c.TierRules, TransferRules: transfers.Rules(),
@@ -123,8 +127,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	// Every USSD channel steps the engine through the counter.
-	m.Traffic = m.DB.NewTrafficCounter(0)
 	ussd := m.Traffic.Wrap(m.Engine)
 	m.Gateway = gateway.New(gateway.Config{
 		Binds: c.Binds, USSD: ussd, Numbering: care360.VietnamMobile,
@@ -144,7 +146,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		// Failed authentications are counted per client, seen through the
 		// trusted reverse proxies exactly as the USSD adapters see it.
 		ClientAddr: func(r *http.Request) netip.Addr { return web.ClientAddr(r, c.TrustedProxies) },
-		Admin:      &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, DeadLetters: m.APIDB, Location: c.Location, Binds: bindStates(m.Gateway)},
+		Admin:      &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, DeadLetters: m.APIDB, Location: c.Location,
+			Binds: bindStates(m.Gateway), Operations: m.APIDB, DialogueIdle: c.IdleTimeout},
 		SMS:        &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS, Reports: apiSMS, Feedback: apiSMS},
 		Loyalty:    &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog, Codes: apiCatalog, ProvisionEndpoints: c.Endpoints.Names()},
 		Ledger:     &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB},
@@ -314,6 +317,16 @@ func readyChecks(ping func(context.Context) error, g *gateway.Gateway) []web.Rea
 
 // bindStates hands the dashboard the gateway's binds in the web package's
 // own shape, so that web does not depend on gateway.
+// instanceName names this instance in the jobs' records: the host (a pod's
+// name under Kubernetes), which stays the same across restarts.
+func instanceName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "care360"
+	}
+	return host
+}
+
 func bindStates(gw *gateway.Gateway) func() []web.DashboardBind {
 	return func() []web.DashboardBind {
 		states := gw.BindStates()
