@@ -75,7 +75,9 @@ test('sign in with the admin token; a wrong token is refused', async () => {
   await admin.waitForSelector('.notice.error');
   await signIn(admin, TOKEN);
   const links = await navLinks(admin);
-  for (const p of ['subscribers', 'emulator', 'reports', 'audit', 'staff']) assert.ok(links.includes(p), `admin menu lacks ${p}: ${links}`);
+  for (const p of ['dashboard', 'subscribers', 'emulator', 'reports', 'audit', 'staff']) assert.ok(links.includes(p), `admin menu lacks ${p}: ${links}`);
+  // Staff land on the operations dashboard.
+  await admin.waitForSelector('[data-page="dashboard"] [data-figure="binds_up"]');
   assert.match(await admin.textContent('#me'), /admin/);
 });
 
@@ -265,6 +267,32 @@ test('a campaign is created and its progress watched until delivered', async (t)
     assert.equal(await page.evaluate(() => localStorage.getItem('care360.campaigns')), null, 'campaign ids kept in localStorage');
   }
   await other.context().close();
+});
+
+test('the dashboard moves while a phone dials, without a reload', async () => {
+  await admin.goto(URL + '/#/');
+  await admin.waitForSelector('[data-page="dashboard"] [data-figure="steps_last_hour"]');
+  assert.ok(await admin.$('#binds [data-up="true"]'), 'no SMPP bind shown up');
+  // The campaign and the gift code of the steps before were delivered.
+  await admin.waitForFunction(() => Number(document.querySelector('[data-sms="delivered"]')?.textContent.replace(/\D/g, '')) >= 1,
+    null, { timeout: 30_000 });
+  const steps = () => admin.$eval('[data-figure="steps_last_hour"]', (e) => Number(e.dataset.value));
+  const before = await steps();
+  const readings = await admin.$eval('.updated', (e) => Number(e.dataset.readings));
+  const phone = await newPage();
+  await signIn(phone, TOKEN);
+  await phone.goto(URL + '/#/emulator?msisdn=' + MSISDN);
+  await press(phone, null);
+  await press(phone, '1');
+  await phone.context().close();
+  // Counted (flushed every 5 s), read (2 s) and polled (5 s) into the open page.
+  await admin.waitForFunction((n) => Number(document.querySelector('[data-figure="steps_last_hour"]').dataset.value) >= n + 2,
+    before, { timeout: 30_000 });
+  assert.ok(await admin.$eval('.updated', (e) => Number(e.dataset.readings)) > readings, 'the page was not refreshed in place');
+  assert.ok(await admin.$$eval('[data-part="charts"] svg.chart path.line', (ps) => ps.length) >= 1, 'no USSD chart');
+  assert.ok(await admin.$$eval('[data-part="charts"] svg.chart rect.bar', (rs) => rs.length) >= 1, 'no SMS bars');
+  assert.ok(await admin.$$eval('#jobs tbody tr', (rs) => rs.length) >= 1, 'no job runs listed');
+  await admin.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
 });
 
 test('a draw is created, closed and run, and its audit file downloaded', async (t) => {

@@ -44,6 +44,7 @@ type Scheduler struct {
 	log      *slog.Logger
 	records  care360.JobRecorder
 	instance string
+	recorded map[string]lastRecord // under mu
 	runs     *prometheus.CounterVec
 	seconds  *prometheus.HistogramVec
 
@@ -57,7 +58,7 @@ type Scheduler struct {
 // New returns a scheduler of jobs, not yet started. It panics on two jobs
 // of one name or a job without a period, which are wiring bugs.
 func New(cfg Config, jobs ...Job) *Scheduler {
-	s := &Scheduler{jobs: jobs, log: cfg.Logger, records: cfg.Runs, instance: cfg.Instance, nudges: map[string]chan struct{}{}}
+	s := &Scheduler{jobs: jobs, log: cfg.Logger, records: cfg.Runs, instance: cfg.Instance, recorded: map[string]lastRecord{}, nudges: map[string]chan struct{}{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -170,11 +171,26 @@ func (s *Scheduler) runOnce(ctx context.Context, j Job) {
 	s.record(j, start, err)
 }
 
+// recordEvery spaces out the records of a job that runs often (posting
+// runs every second): a run is recorded when its outcome differs from the
+// last one recorded, or this long after it.
+const recordEvery = 10 * time.Second
+
 // record keeps the run's outcome for the dashboard. It is a few bytes a
 // run, so a failure to record (the database away) is logged, never retried:
 // the next run records again.
 func (s *Scheduler) record(j Job, start time.Time, err error) {
 	if s.records == nil {
+		return
+	}
+	s.mu.Lock()
+	last, seen := s.recorded[j.Name]
+	due := !seen || last.ok != (err == nil) || time.Since(last.at) >= recordEvery
+	if due {
+		s.recorded[j.Name] = lastRecord{at: time.Now(), ok: err == nil}
+	}
+	s.mu.Unlock()
+	if !due {
 		return
 	}
 	run := care360.JobRun{Job: j.Name, Instance: s.instance, StartedAt: start, FinishedAt: time.Now(), OK: err == nil}
@@ -186,6 +202,11 @@ func (s *Scheduler) record(j Job, start time.Time, err error) {
 	if err := s.records.RecordJobRun(ctx, run); err != nil {
 		s.log.Warn("job run not recorded", "job", j.Name, "err", err)
 	}
+}
+
+type lastRecord struct {
+	at time.Time
+	ok bool
 }
 
 // jitter spreads d by ±10 %, so that instances started together drift

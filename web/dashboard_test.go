@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -74,6 +75,9 @@ func openAPISchema(t *testing.T, name string) map[string]any {
 // description says what the answer holds.
 func describedBy(t *testing.T, where string, v any, schema map[string]any) {
 	t.Helper()
+	if enum, ok := schema["enum"].([]any); ok && !slices.Contains(enum, v) {
+		t.Errorf("%s = %v, not one of the OpenAPI schema's %v", where, v, enum)
+	}
 	switch v := v.(type) {
 	case map[string]any:
 		props, ok := schema["properties"].(map[string]any)

@@ -4,6 +4,20 @@
 const KEY = 'care360.lang';
 
 const vi = {
+  'nav.dashboard': 'Vận hành',
+  'dash.updated': 'Cập nhật lúc {0} · tự làm mới mỗi {1} giây', 'dash.stale': 'Không cập nhật được: {0}. Sẽ thử lại.',
+  'dash.binds_up': 'Kết nối SMPP đang chạy', 'dash.steps_per_second': 'Bước USSD/giây', 'dash.open_dialogues': 'Phiên USSD đang mở',
+  'dash.steps_last_hour': 'Bước USSD trong 1 giờ', 'dash.delivery_rate': 'Tỷ lệ SMS đến máy (1 giờ)', 'dash.dead_letters': 'Việc bị gạt ra',
+  'dash.binds': 'Kết nối SMPP', 'dash.bind': 'Địa chỉ', 'dash.role': 'Vai trò', 'dash.system_id': 'system_id', 'dash.state': 'Trạng thái',
+  'dash.since': 'Từ', 'dash.up': 'đang chạy', 'dash.down': 'ngắt', 'dash.no_binds': 'Không có kết nối SMPP nào được cấu hình.',
+  'dash.role_ussd': 'USSD', 'dash.role_sms': 'SMS', 'dash.role_ussd+sms': 'USSD và SMS',
+  'dash.sms': 'SMS theo trạng thái', 'dash.sms_now': 'Đang chờ (bây giờ)', 'dash.sms_hour': 'Kết quả trong 1 giờ qua',
+  'dash.sms_queued': 'Chờ gửi', 'dash.sms_held': 'Tạm giữ', 'dash.sms_sending': 'Đang gửi', 'dash.sms_submitted': 'Đã gửi lên SMSC',
+  'dash.sms_delivered': 'Đã đến máy', 'dash.sms_failed': 'Lỗi',
+  'dash.last_hour': '1 giờ qua, theo phút', 'dash.chart_ussd': 'Bước USSD mỗi phút', 'dash.chart_sms': 'SMS mỗi phút', 'dash.steps': 'Bước',
+  'dash.jobs': 'Tác vụ định kỳ', 'dash.job': 'Tác vụ', 'dash.last_run': 'Lần chạy cuối', 'dash.instance': 'Máy chủ', 'dash.outcome': 'Kết quả',
+  'dash.ok': 'thành công', 'dash.failed': 'lỗi', 'dash.no_jobs': 'Chưa có tác vụ nào chạy.',
+  'dash.s': '{0} giây trước', 'dash.min': '{0} phút trước', 'dash.h': '{0} giờ trước', 'dash.d': '{0} ngày trước',
   signout: 'Đăng xuất', loading: 'Đang tải…', empty: 'Chưa có gì.', any: 'Tất cả', copy: 'Sao chép',
   create: 'Tạo', saved: 'Đã lưu.',
   unavailable: '{0}: máy chủ này chưa cung cấp chức năng này (cần {1}).',
@@ -69,6 +83,20 @@ const vi = {
 };
 
 const en = {
+  'nav.dashboard': 'Operations',
+  'dash.updated': 'Updated at {0} · refreshes every {1} s', 'dash.stale': 'Could not refresh: {0}. Trying again.',
+  'dash.binds_up': 'SMPP binds up', 'dash.steps_per_second': 'USSD steps/s', 'dash.open_dialogues': 'Open USSD dialogues',
+  'dash.steps_last_hour': 'USSD steps, last hour', 'dash.delivery_rate': 'SMS delivery rate (last hour)', 'dash.dead_letters': 'Dead letters',
+  'dash.binds': 'SMPP binds', 'dash.bind': 'Address', 'dash.role': 'Role', 'dash.system_id': 'system_id', 'dash.state': 'State',
+  'dash.since': 'Since', 'dash.up': 'up', 'dash.down': 'down', 'dash.no_binds': 'No SMPP bind is configured.',
+  'dash.role_ussd': 'USSD', 'dash.role_sms': 'SMS', 'dash.role_ussd+sms': 'USSD and SMS',
+  'dash.sms': 'SMS by state', 'dash.sms_now': 'Waiting (now)', 'dash.sms_hour': 'Outcomes in the last hour',
+  'dash.sms_queued': 'Queued', 'dash.sms_held': 'Held', 'dash.sms_sending': 'Sending', 'dash.sms_submitted': 'Submitted to the SMSC',
+  'dash.sms_delivered': 'Delivered', 'dash.sms_failed': 'Failed',
+  'dash.last_hour': 'The last hour, per minute', 'dash.chart_ussd': 'USSD steps per minute', 'dash.chart_sms': 'SMS per minute', 'dash.steps': 'Steps',
+  'dash.jobs': 'Scheduled jobs', 'dash.job': 'Job', 'dash.last_run': 'Last run', 'dash.instance': 'Instance', 'dash.outcome': 'Outcome',
+  'dash.ok': 'ok', 'dash.failed': 'failed', 'dash.no_jobs': 'No job has run yet.',
+  'dash.s': '{0} s ago', 'dash.min': '{0} min ago', 'dash.h': '{0} h ago', 'dash.d': '{0} days ago',
   signout: 'Sign out', loading: 'Loading…', empty: 'Nothing yet.', any: 'Any', copy: 'Copy',
   create: 'Create', saved: 'Saved.',
   unavailable: '{0}: this server does not offer this yet (needs {1}).',
