@@ -84,6 +84,8 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"book.done":        {"Đã đặt %s đêm tại %s. Mã đặt phòng đã được gửi qua SMS.", "Booked %s nights at %s. The booking code is on its way by SMS."},
 	"vip.priority":     {"Ưu tiên check-in", "Priority check-in"},
 	"vip.lounge":       {"Phòng chờ thương gia", "Business lounge"},
+	"vip.booking":      {"Ưu tiên đặt chỗ", "Priority booking"},
+	"vip.baggage":      {"Thêm hành lý", "Extra baggage"},
 	"vip.left":         {"%s (còn %d/%d lượt)", "%s (%d of %d left)"},
 	"vip.flight":       {"Nhập ngày bay và số hiệu chuyến bay, ví dụ: 2811 VN123", "Enter the flight date and number, e.g. 2811 VN123"},
 	"vip.ask":          {"E-code %s, chuyến %s ngày %s?", "E-code for %s, flight %s on %s?"},

@@ -32,7 +32,7 @@ var fileKeys = map[string]string{
 	"transfer.monthly_cap":           "points a member may give per calendar month",
 	"transfer.min_tier":              "the giver's tier at least",
 	"transfer.confirm_within":        "how long the `Y` confirming a `CD` may take (30s to 1h)",
-	"vip_quotas":                     "VIP e-codes per calendar year, per tier and privilege (`priority`, `lounge`); a tier left out has none; the file's table replaces the default one",
+	"vip_quotas":                     "VIP e-codes per calendar year, per tier and privilege (`priority` check-in, `lounge`, `booking` priority booking, `baggage` extra allowance); a tier left out has none; the file's table replaces the default one",
 	"resort.season":                  "months (`MM-MM`) a summer-resort offer without dates is valid in",
 	"resort.monthly_nights":          "resort (and hotel) nights per member per month",
 	"resort.tiers":                   "tiers that may book resorts",

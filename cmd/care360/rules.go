@@ -169,7 +169,7 @@ func (c *Config) applyProgramme(f *programmeFile) error {
 			}
 			for priv, n := range per {
 				if !priv.Valid() {
-					return fmt.Errorf("vip_quotas.%s: unknown privilege %q (priority or lounge)", tier, priv)
+					return fmt.Errorf("vip_quotas.%s: unknown privilege %q (priority, lounge, booking or baggage)", tier, priv)
 				}
 				if n < 0 || n > 365 {
 					return fmt.Errorf("vip_quotas.%s.%s: want 0 to 365 e-codes a year, got %d", tier, priv, n)
