@@ -350,6 +350,30 @@ test('the console speaks English too', async () => {
   await admin.waitForSelector('#nav a:text("Báo cáo")');
 });
 
+test('the funnel shows where dialogues dialled on a real phone went', async (t) => {
+  if (!SIM) return t.skip('CONSOLE_SIM is not set');
+  if (await unavailable(admin, 'funnel')) return t.skip('no funnel report on this server');
+  // A phone on the simulator, over SMPP: the main menu, then the points screen.
+  const call = await sim('POST', '/v1/dial', { msisdn: '84904234567', code: '*090#' });
+  assert.match(call.screen, /1\./);
+  const points = await sim('POST', `/v1/calls/${call.call}/reply`, { text: '1' });
+  // A long points screen is paged (Unicode): the phone hangs up on its first page.
+  if (!points.end) await sim('POST', `/v1/calls/${call.call}/abort`);
+  // Records are written within a second: reload until the main menu shows.
+  let rows = 0;
+  for (let i = 0; i < 20 && !rows; i++) {
+    await admin.goto(URL + '/#/reports');
+    await admin.goto(URL + '/#/funnel');
+    await admin.waitForSelector('#funnel section.card, #funnel p.muted:not(:empty)');
+    rows = await admin.locator('#funnel-table td', { hasText: /^main$/ }).count();
+    if (!rows) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(rows >= 1, 'the funnel has no main menu row');
+  const bars = await admin.$$eval('#funnel svg.chart rect.bar', (r) => r.length);
+  assert.ok(bars >= 2, `the funnel chart has ${bars} bars`);
+  await admin.screenshot({ path: join(SHOTS, 'funnel.png'), fullPage: true });
+});
+
 test('no page logged an error', () => {
   assert.deepEqual(errors, []);
 });

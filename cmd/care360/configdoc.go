@@ -47,6 +47,7 @@ var fileKeys = map[string]string{
 	"retention.inbound_sms":          "inbound SMS, GY feedback among them, are deleted after",
 	"retention.unmatched_receipts":   "delivery receipts that matched no message are deleted after",
 	"retention.audit":                "the audit log is deleted after (at least 366d)",
+	"retention.dialogue_records":     "records of ended dialogues are deleted after (at least 1d)",
 	"endpoints":                      "outbound HTTP services, the only places provisioning calls go: `{\"name\": {\"url\", \"headers\", \"timeout\"}}` (timeout 3s); gifts name one with `provision_endpoint`",
 	"csv_max_rows":                   "data rows one CSV upload may have",
 }

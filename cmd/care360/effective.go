@@ -98,6 +98,7 @@ type effectiveFile struct {
 		Inbound   string `json:"inbound_sms"`
 		Receipts  string `json:"unmatched_receipts"`
 		Audit     string `json:"audit"`
+		Records   string `json:"dialogue_records"`
 	} `json:"retention"`
 	Endpoints  map[string]effectiveEndpoint `json:"endpoints"`
 	CSVMaxRows int                          `json:"csv_max_rows"`
@@ -158,7 +159,7 @@ func (c Config) Effective(getenv func(string) string) effectiveConfig {
 	f.Shutdown.HTTP = orDuration(c.StopHTTP, defaultStopHTTP).String()
 	r := c.Retention.WithDefaults()
 	f.Retention.Dialogues, f.Retention.SMSTexts, f.Retention.Inbound = days(r.Dialogues), days(r.SMSTexts), days(r.Inbound)
-	f.Retention.Receipts, f.Retention.Audit = days(r.Receipts), days(r.Audit)
+	f.Retention.Receipts, f.Retention.Audit, f.Retention.Records = days(r.Receipts), days(r.Audit), days(r.Records)
 	f.Endpoints = map[string]effectiveEndpoint{}
 	for name, ep := range c.Endpoints {
 		h := map[string]string{}

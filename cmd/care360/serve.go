@@ -35,6 +35,7 @@ type Main struct {
 	SMS     *store.SMS // the outbox, campaigns, opt-outs
 	Engine  *menus.Engine
 	Traffic *store.TrafficCounter // USSD steps per hour, for the reports
+	Records *store.DialogueLog    // ended dialogues' records, written in batches
 	Gateway *gateway.Gateway
 	Web     *web.Server
 	Jobs    *schedule.Scheduler // the ledger's (usage posting, expiry sweep, tier review) and gift announcements
@@ -99,6 +100,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// gateway's outbox counts what the SMSC answered into it (the dashboard).
 	m.Traffic = m.DB.NewTrafficCounter(0)
 	m.SMS.CountInto(m.Traffic)
+	// Records go through the API's pool: their batches never take a
+	// connection a step is waiting for.
+	m.Records = m.APIDB.NewDialogueLog(0)
 	transfers := store.NewTransfers(m.DB, c.Programme.Transfer)
 	m.Catalog = store.NewCatalog(m.DB, m.SMS, catalogOpts)
 	ussdDraws, ussdSpins := store.NewDraws(m.DB), store.NewSpins(m.DB)
@@ -109,6 +113,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	draws, spins := store.NewDraws(m.APIDB), store.NewSpins(m.APIDB)
 	jobs := append(schedule.Ledger(ledger), schedule.Gifts(apiCatalog)...)
 	jobs = append(jobs, schedule.Retention(m.APIDB, c.Retention)...)
+	// Idle dialogues become timeout records; the engine, made below, reads
+	// its own state.
+	jobs = append(jobs, schedule.IdleDialogues(m.APIDB, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout),
+		func(d care360.Dialogue) (care360.DialogueRecord, bool) { return m.Engine.TimedOut(d) })...)
 	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg, Runs: m.APIDB, Instance: instanceName()}, jobs...)
 	kw := keywords.New(keywords.Config{
 		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
@@ -123,6 +131,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Gifts: m.Catalog, Offers: m.Catalog, Privileges: m.Catalog,
 		Transfers: transfers, TransferRules: transfers.Rules(), TransferNotifier: kw.Notify,
 		Draws: ussdDraws, Spins: ussdSpins,
+		Records: m.Records,
 	})
 	if err != nil {
 		return err
@@ -147,7 +156,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		// trusted reverse proxies exactly as the USSD adapters see it.
 		ClientAddr: func(r *http.Request) netip.Addr { return web.ClientAddr(r, c.TrustedProxies) },
 		Admin: &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, DeadLetters: m.APIDB, Location: c.Location,
-			Binds: bindStates(m.Gateway), Operations: m.APIDB, DialogueIdle: c.IdleTimeout},
+			Binds: bindStates(m.Gateway), Operations: m.APIDB, DialogueIdle: c.IdleTimeout, DialogueRecords: m.APIDB},
 		SMS:        &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS, Reports: apiSMS, Feedback: apiSMS},
 		Loyalty:    &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog, Codes: apiCatalog, ProvisionEndpoints: c.Endpoints.Names()},
 		Ledger:     &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB},
@@ -173,6 +182,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	m.Gateway.Start()
 	m.Traffic.Start()
+	m.Records.Start()
 	m.Provision = provision.New(provision.Config{Queue: apiCatalog, Endpoints: c.Endpoints, Logger: m.Logger})
 	m.Provision.Start()
 	m.Jobs.Start()
@@ -241,6 +251,10 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Traffic != nil {
 		errs = append(errs, m.Traffic.Stop(ctx))
 		m.Traffic = nil
+	}
+	if m.Records != nil {
+		errs = append(errs, m.Records.Stop(ctx))
+		m.Records = nil
 	}
 	if m.Jobs != nil {
 		errs = append(errs, m.Jobs.Stop(ctx))

@@ -15,6 +15,7 @@ import feedback from './pages/feedback.js';
 import { gifts, offers } from './pages/catalog.js';
 import { draws, spins } from './pages/games.js';
 import reports from './pages/reports.js';
+import funnel from './pages/funnel.js';
 import audit from './pages/audit.js';
 import staff from './pages/staff.js';
 
@@ -22,7 +23,7 @@ import staff from './pages/staff.js';
  * Pages in menu order. needs[0] is the route that must exist. The first a
  * role may use is its home page: the operations dashboard for staff.
  */
-const PAGES = [dashboard, subscribers, emulator, feedback, campaigns, gifts, offers, draws, spins, reports, audit, staff];
+const PAGES = [dashboard, subscribers, emulator, feedback, campaigns, gifts, offers, draws, spins, reports, funnel, audit, staff];
 
 const state = { me: null, features: null, cleanup: null };
 

@@ -4,6 +4,11 @@
 const KEY = 'care360.lang';
 
 const vi = {
+  'nav.funnel': 'Phễu USSD', 'funnel.code': 'Mã dịch vụ', 'funnel.all': 'mọi mã', 'funnel.title': 'Phễu phiên USSD: {0}',
+  'funnel.none': 'Chưa có phiên nào kết thúc trong khoảng này.', 'funnel.screen': 'Màn hình', 'funnel.reached': 'Đến',
+  'funnel.answered': 'Đi tiếp', 'funnel.gave_up': 'Bỏ dở', 'funnel.ended': 'Kết thúc tại đây',
+  'outcome.completed': 'hoàn tất', 'outcome.user_abort': 'khách ngắt', 'outcome.network_abort': 'mạng ngắt', 'outcome.timeout': 'hết giờ',
+  'outcome.replaced': 'bị thay', 'outcome.invalid': 'sai nhiều lần', 'outcome.error': 'lỗi', 'outcome.no_answer': 'không trả lời', 'outcome.busy': 'bận',
   'nav.dashboard': 'Vận hành',
   'dash.updated': 'Cập nhật lúc {0} · tự làm mới mỗi {1} giây', 'dash.stale': 'Không cập nhật được: {0}. Sẽ thử lại.',
   'dash.binds_up': 'Kết nối SMPP đang chạy', 'dash.steps_per_second': 'Bước USSD/giây', 'dash.open_dialogues': 'Phiên USSD đang mở',
@@ -83,6 +88,11 @@ const vi = {
 };
 
 const en = {
+  'nav.funnel': 'USSD funnel', 'funnel.code': 'Service code', 'funnel.all': 'every code', 'funnel.title': 'USSD dialogue funnel: {0}',
+  'funnel.none': 'No dialogue ended in this range.', 'funnel.screen': 'Screen', 'funnel.reached': 'Reached',
+  'funnel.answered': 'Went on', 'funnel.gave_up': 'Gave up', 'funnel.ended': 'Ended here',
+  'outcome.completed': 'completed', 'outcome.user_abort': 'user abort', 'outcome.network_abort': 'network abort', 'outcome.timeout': 'timeout',
+  'outcome.replaced': 'replaced', 'outcome.invalid': 'invalid answers', 'outcome.error': 'error', 'outcome.no_answer': 'no answer', 'outcome.busy': 'busy',
   'nav.dashboard': 'Operations',
   'dash.updated': 'Updated at {0} · refreshes every {1} s', 'dash.stale': 'Could not refresh: {0}. Trying again.',
   'dash.binds_up': 'SMPP binds up', 'dash.steps_per_second': 'USSD steps/s', 'dash.open_dialogues': 'Open USSD dialogues',
