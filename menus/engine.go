@@ -499,6 +499,9 @@ func (e *Engine) TimedOut(d care360.Dialogue) (r care360.DialogueRecord, ok bool
 // what was wrong in the subscriber's language, anything else is "service
 // unavailable". This is the one place domain errors become screens.
 func (e *Engine) fail(c *call, err error) (care360.USSDReply, error) {
+	if care360.ErrorReason(err) == care360.ReasonSIMSwapHold && care360.ErrorCode(err) == care360.EREFUSED {
+		return e.end(c, text(c.lang(), "refused.hold", care360.ErrorUntil(err).In(e.cfg.Location).Format("15:04 02/01/2006")))
+	}
 	if key, ok := refusals[care360.ErrorReason(err)]; ok && care360.ErrorCode(err) == care360.EREFUSED {
 		return e.end(c, text(c.lang(), key))
 	}

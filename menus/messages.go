@@ -50,6 +50,7 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"resume.restart":   {"Bắt đầu lại", "Start over"},
 	"confirm.yes":      {"Đồng ý", "Agree"},
 	"list.empty":       {"Hiện chưa có mục nào.", "Nothing here yet."},
+	"refused.hold":     {"Quý khách vừa đổi SIM: để bảo vệ tài khoản, giao dịch này tạm khóa đến %s. Xem điểm vẫn được.", "Your SIM was just swapped: to protect your points, this is on hold until %s. You can still check them."},
 	"refused.points":   {"Quý khách không đủ điểm.", "You do not have enough points."},
 	"refused.stock":    {"Rất tiếc, quà đã hết.", "Sorry, this is out of stock."},
 	"refused.limit":    {"Quý khách đã dùng hết lượt cho mục này.", "You have reached the limit for this."},

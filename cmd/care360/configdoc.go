@@ -18,6 +18,7 @@ var fileKeys = map[string]string{
 	"db_conns.api":                   "Postgres connections for the admin API, reports and jobs",
 	"http.auth_failures_per_minute":  "failed authentications per client address a minute, then 429",
 	"http.max_api_requests":          "concurrent `/api/` requests, then 503",
+	"sim_swap_hold":                  "after a SIM swap, how long the member cannot give points, claim vouchers or airtime, or pay points for draws and spins (1h to 720h)",
 	"step_timeout":                   "a dialogue step's budget, counted from its `deliver_sm`'s arrival (100ms to 30s)",
 	"sms.marketing_window":           "local hours in which marketing SMS may go; outside them they wait",
 	"sms.marketing_daily_cap":        "marketing SMS per subscriber per 24 h (1 to 3, the legal ceiling)",

@@ -55,6 +55,7 @@ type effectiveFile struct {
 	DBConns     dbConnsFile     `json:"db_conns"`
 	HTTP        httpFile        `json:"http"`
 	StepTimeout string          `json:"step_timeout"`
+	SIMSwapHold string          `json:"sim_swap_hold"`
 	SMS         struct {
 		MarketingWindow   string `json:"marketing_window"`
 		MarketingDailyCap int    `json:"marketing_daily_cap"`
@@ -142,6 +143,7 @@ func (c Config) Effective(getenv func(string) string) effectiveConfig {
 	f.HTTP.AuthFailuresPerMinute, f.HTTP.MaxAPIRequests = bounds.AuthFailures, bounds.APIRequests
 	f.StepTimeout = c.StepTimeout.String()
 	p := c.Programme
+	f.SIMSwapHold = p.SIMSwapHold.String()
 	f.SMS.MarketingWindow = formatClock(p.SMS.WindowOpen) + "-" + formatClock(p.SMS.WindowClose)
 	f.SMS.MarketingDailyCap, f.SMS.MaxParts = p.SMS.DailyCap, p.SMS.MaxParts
 	f.Points.VNDPerPoint = p.Usage.VNDPerPoint
