@@ -95,7 +95,7 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	}
 
 	var limit float64
-	if !*openOnly {
+	if !*openOnly && *baseline == "" {
 		fmt.Println("== Limit: pgbench, one USSD step as one transaction (PK select + dialogue upsert), durable, 8 connections, prepared")
 		if limit, err = pgbenchLimit(dbURL, members, dur); err != nil {
 			return err
@@ -121,6 +121,10 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 
 	if *openOnly {
 		return openDialogues(sim, gw, dbURL, min(open, members))
+	}
+	if *baseline != "" {
+		gw.stop()
+		return abPhase(sim, dbURL, bin, phones, members, runs, dur)
 	}
 
 	// Warm up: connections, prepared statements, caches.
