@@ -112,7 +112,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	ledger := store.NewLedger(m.APIDB, c.Programme.Usage)
 	draws, spins := store.NewDraws(m.APIDB), store.NewSpins(m.APIDB)
 	jobs := append(schedule.Ledger(ledger), schedule.Gifts(apiCatalog)...)
-	jobs = append(jobs, schedule.Retention(m.APIDB, c.Retention)...)
+	jobs = append(jobs, schedule.Retention(m.APIDB, c.Retention, reg)...)
 	// Idle dialogues become timeout records; the engine, made below, reads
 	// its own state.
 	jobs = append(jobs, schedule.IdleDialogues(m.APIDB, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout),
