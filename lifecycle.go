@@ -54,3 +54,9 @@ type LifecycleService interface {
 	// returns a result per event, in order.
 	SIMSwaps(ctx context.Context, evs []LifecycleEvent, hold time.Duration) ([]LifecycleResult, error)
 }
+
+// MemberExporter reads everything held about a member (PRODUCT.md §7
+// access), a section at a time, a row (a JSON object) at a time.
+type MemberExporter interface {
+	Export(ctx context.Context, msisdn MSISDN, section func(name string) error, row func(obj []byte) error) error
+}

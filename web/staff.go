@@ -30,6 +30,9 @@ type AdminConfig struct {
 	// DialogueRecords serves the records of ended dialogues and the funnel
 	// report (PRODUCT.md §3.8); nil answers 503.
 	DialogueRecords care360.DialogueRecordService
+	// Export reads everything held about a member (GET
+	// /api/v1/subscribers/{msisdn}/export); nil answers 503.
+	Export care360.MemberExporter
 	// Location is where report days begin (CARE360_TIMEZONE); nil means
 	// Asia/Ho_Chi_Minh, the default.
 	Location *time.Location
@@ -49,6 +52,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/reports/ussd", s.ussdReport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/reports/funnel", s.funnelReport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/dialogues", s.getDialogues).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/subscribers/{msisdn}/export", s.getExport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/emulator/ussd", s.emulatorUSSD).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/openapi.json", s.getOpenAPI).Methods(http.MethodGet)
 }
