@@ -374,6 +374,25 @@ test('the funnel shows where dialogues dialled on a real phone went', async (t) 
   await admin.screenshot({ path: join(SHOTS, 'funnel.png'), fullPage: true });
 });
 
+test('a member under a SIM-swap hold shows it; the admin exports everything held', async () => {
+  // The CRM reports the swap, as the operator's systems would.
+  const res = await fetch(URL + '/api/v1/lifecycle', {
+    method: 'POST', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' },
+    body: JSON.stringify([{ id: 'browser-swap-' + Date.now(), msisdn: '0904234567', event: 'sim_swap', at: new Date().toISOString() }]),
+  });
+  assert.equal((await res.json()).applied, 1);
+  await admin.goto(URL + '/#/subscribers?msisdn=0904234567');
+  await admin.waitForSelector('#subscriber #hold');
+  assert.match(await admin.textContent('#hold'), /SIM/);
+  const download = admin.waitForEvent('download');
+  await admin.click('#export');
+  const doc = JSON.parse(readFileSync(await (await download).path(), 'utf8'));
+  assert.equal(doc.msisdn, '84904234567');
+  assert.ok(doc.sections.ledger.length >= 1, 'the export has no ledger');
+  assert.equal(doc.sections.lifecycle_events.length, 1);
+  await shot(admin, 'member-hold');
+});
+
 test('no page logged an error', () => {
   assert.deepEqual(errors, []);
 });

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -22,6 +23,9 @@ type subscriberJSON struct {
 	Status      string     `json:"status"`
 	Tier        string     `json:"tier"`
 	Points      pointsJSON `json:"points"`
+	// SIMSwapHoldUntil is when a SIM-swap hold lifts; null when none is in
+	// force (PRODUCT.md §7).
+	SIMSwapHoldUntil *time.Time `json:"sim_swap_hold_until"`
 }
 
 // pointsJSON is a points balance in API form.
@@ -158,16 +162,22 @@ func (s *Server) subscriberView(ctx context.Context, msisdn care360.MSISDN) (*su
 	if err != nil {
 		return nil, err
 	}
+	var hold *time.Time
+	if !sub.HoldUntil.IsZero() {
+		u := sub.HoldUntil.UTC()
+		hold = &u
+	}
 	return &subscriberJSON{
-		MSISDN:      string(sub.MSISDN),
-		Name:        sub.Name,
-		Gender:      string(sub.Gender),
-		Birthday:    dateJSON(sub.Birthday),
-		Language:    string(sub.Language),
-		MemberSince: dateJSON(sub.MemberSince),
-		Status:      string(sub.Status),
-		Tier:        string(sub.Tier),
-		Points:      balanceJSON(bal),
+		SIMSwapHoldUntil: hold,
+		MSISDN:           string(sub.MSISDN),
+		Name:             sub.Name,
+		Gender:           string(sub.Gender),
+		Birthday:         dateJSON(sub.Birthday),
+		Language:         string(sub.Language),
+		MemberSince:      dateJSON(sub.MemberSince),
+		Status:           string(sub.Status),
+		Tier:             string(sub.Tier),
+		Points:           balanceJSON(bal),
 	}, nil
 }
 

@@ -4,6 +4,7 @@
 const KEY = 'care360.lang';
 
 const vi = {
+  'sub.hold': 'Vừa đổi SIM: tặng điểm, đổi voucher/thẻ nạp, bốc thăm và quay số mất điểm bị tạm khóa đến {0}.', 'sub.export': 'Xuất toàn bộ dữ liệu (JSON)',
   'nav.funnel': 'Phễu USSD', 'funnel.code': 'Mã dịch vụ', 'funnel.all': 'mọi mã', 'funnel.title': 'Phễu phiên USSD: {0}',
   'funnel.none': 'Chưa có phiên nào kết thúc trong khoảng này.', 'funnel.screen': 'Màn hình', 'funnel.reached': 'Đến',
   'funnel.answered': 'Đi tiếp', 'funnel.gave_up': 'Bỏ dở', 'funnel.ended': 'Kết thúc tại đây',
@@ -88,6 +89,7 @@ const vi = {
 };
 
 const en = {
+  'sub.hold': 'SIM just swapped: giving points, voucher and airtime claims, paid draws and spins are on hold until {0}.', 'sub.export': 'Export everything held (JSON)',
   'nav.funnel': 'USSD funnel', 'funnel.code': 'Service code', 'funnel.all': 'every code', 'funnel.title': 'USSD dialogue funnel: {0}',
   'funnel.none': 'No dialogue ended in this range.', 'funnel.screen': 'Screen', 'funnel.reached': 'Reached',
   'funnel.answered': 'Went on', 'funnel.gave_up': 'Gave up', 'funnel.ended': 'Ended here',

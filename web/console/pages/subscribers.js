@@ -41,7 +41,17 @@ function show(out, sub, ctx) {
       fact(t('pts.spendable'), num(p.spendable, lang), 'spendable'), fact(t('pts.qualifying'), num(p.qualifying, lang)),
       fact(t('pts.bonus'), num(p.bonus, lang)),
       fact(t('pts.expiry'), p.next_expiry ? `${num(p.next_expiry.points, lang)} · ${p.next_expiry.date}` : '—')));
+  // A SIM swap holds value in the account (PRODUCT.md §7): staff on the
+  // phone with the member must see it first.
+  if (sub.sim_swap_hold_until) {
+    const hold = notice('error', t('sub.hold', when(sub.sim_swap_hold_until, lang)));
+    hold.id = 'hold';
+    profile.insertBefore(hold, profile.children[1]);
+  }
   const parts = [profile];
+  if (features.can('GET', '/api/v1/subscribers/{msisdn}/export')) {
+    profile.append(h('p', h('button#export.small', { type: 'button', onclick: () => exportMember(sub) }, t('sub.export'))));
+  }
   if (features.can('POST', '/api/v1/subscribers/{msisdn}/points')) parts.push(adjust(sub, ctx, () => refresh()));
   const ledger = h('section.card', h('h2', t('ledger.title')));
   parts.push(ledger);
@@ -63,6 +73,17 @@ function show(out, sub, ctx) {
   };
   loadLedger(ledger, sub, lang);
   if (messages) loadMessages(messages, sub.msisdn, lang);
+}
+
+/** Fetches everything held about the member with the token and hands it to the browser (an access request). */
+async function exportMember(sub) {
+  const res = await api('GET', path('/api/v1/subscribers/{msisdn}/export', sub), undefined, { raw: true });
+  const url = URL.createObjectURL(await res.blob());
+  const a = h('a', { href: url, download: `care360-export-${sub.msisdn}.json` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 function fact(label, value, cls) {
