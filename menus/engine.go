@@ -30,7 +30,7 @@ type Config struct {
 	// longest code first whatever their order here.
 	Services []Service
 	// Apps call the partner applications Services name.
-	Apps care360.USSDApps
+	Apps        care360.USSDApps
 	Subscribers care360.SubscriberService
 	Points      care360.PointsService
 	Dialogues   care360.DialogueStore
@@ -71,9 +71,9 @@ type Engine struct {
 	cfg      Config
 	services []Service // longest code first
 	log      *slog.Logger
-	screen  map[string]*Screen
-	limiter *dialLimiter
-	metrics *metrics
+	screen   map[string]*Screen
+	limiter  *dialLimiter
+	metrics  *metrics
 }
 
 var _ care360.USSDService = (*Engine)(nil)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway"
+	"github.com/care360/care360/menus"
 )
 
 // masked stands for a secret in `care360 config`: whether one is set shows,
@@ -100,6 +101,7 @@ type effectiveFile struct {
 		Audit     string `json:"audit"`
 	} `json:"retention"`
 	Endpoints  map[string]effectiveEndpoint `json:"endpoints"`
+	Services   []menus.Service              `json:"services"`
 	CSVMaxRows int                          `json:"csv_max_rows"`
 	Profiles   []gateway.Profile            `json:"profiles"`
 }
@@ -167,6 +169,7 @@ func (c Config) Effective(getenv func(string) string) effectiveConfig {
 		}
 		f.Endpoints[name] = effectiveEndpoint{URL: maskURL(ep.URL), Headers: h, Timeout: ep.Timeout.String()}
 	}
+	f.Services = c.Services
 	f.CSVMaxRows = c.CSVMaxRows
 	if f.CSVMaxRows == 0 {
 		f.CSVMaxRows = defaultCSVMaxRows
