@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,15 +16,15 @@ import (
 	"github.com/care360/care360/gateway/smsc"
 )
 
-// quizApp is a partner USSD application as an aggregator would call it:
+// testQuiz is a partner USSD application as an aggregator would call it:
 // two questions, the second one longer than a screen, then END. It keeps
 // what each call sent, by session.
-type quizApp struct {
+type testQuiz struct {
 	mu    sync.Mutex
 	calls []map[string]string
 }
 
-func (q *quizApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (q *testQuiz) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	call := map[string]string{"auth": r.Header.Get("Authorization")}
 	for k := range r.PostForm {
@@ -46,9 +47,9 @@ func (q *quizApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serviceHarness runs the gateway with several service codes: the main
 // menu, the draws menu, the quiz and three broken applications.
-func serviceHarness(t *testing.T) (*harness, *quizApp) {
+func serviceHarness(t *testing.T) (*harness, *testQuiz) {
 	t.Helper()
-	quiz := &quizApp{}
+	quiz := &testQuiz{}
 	srv := httptest.NewServer(http.NewServeMux())
 	mux := srv.Config.Handler.(*http.ServeMux)
 	mux.Handle("/quiz", quiz)
@@ -276,5 +277,45 @@ func TestServiceCodeConfig(t *testing.T) {
 		if _, err := load(body, ""); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v; want one naming %q", body, err, want)
 		}
+	}
+}
+
+// TestServiceCodeDevQuiz: the partner application `dev` serves itself
+// answers *5050# over real HTTP, through its endpoint like any partner's.
+func TestServiceCodeDevQuiz(t *testing.T) {
+	t.Parallel()
+	url, app, err := startDemoApp(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	h := startWith(t, nil, func(c *Config) { addDemoServices(c, url) })
+	ctx := ctxT(t)
+	call, err := h.sim.Dial(ctx, "0903330006", "*5050#", smsc.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct{ answer, want string }{
+		{"1", "Quiz doi tac (2/3)"}, {"7", "Chon 1 hoac 2.\nQuiz doi tac (2/3)"}, {"1", "Quiz doi tac (3/3)"},
+		{"1", "Ban tra loi dung 2/3 cau. Cam on ban da tham gia!"},
+	} {
+		if !strings.Contains(call.Screen(), "Quiz doi tac") || call.Ended() {
+			t.Fatalf("before %s: %q", step.answer, call.Screen())
+		}
+		if err := call.Reply(ctx, step.answer); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(call.Screen(), step.want) {
+			t.Fatalf("after %s: %q; want %q", step.answer, call.Screen(), step.want)
+		}
+	}
+	if !call.Ended() {
+		t.Error("the quiz's last screen did not end the dialogue")
+	}
+	// The second demo code opens draws & spins.
+	h.member(t, "0903330007", map[string]any{"name": "G"}, 100, 0)
+	call, err = h.sim.Dial(ctx, "0903330007", "*1090#", smsc.DialOptions{})
+	if err != nil || !strings.Contains(call.Screen(), "1. Boc tham") {
+		t.Fatalf("*1090#: %q, %v", call.Screen(), err)
 	}
 }
