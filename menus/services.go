@@ -66,11 +66,21 @@ func validCode(code string) bool {
 	return true
 }
 
-// landing reports whether a dial may open screen id: any screen of the
-// tree but the ones a dialogue reaches only by itself.
+// landing reports whether a dial may open screen id: a screen that needs
+// nothing chosen before it. Registration and resuming come by themselves;
+// a confirmation, or a screen reached by a pick or a typed answer (a
+// gift's, a flight's), needs what was chosen.
 func landing(tree map[string]*Screen, id string) bool {
-	_, ok := tree[id]
-	return ok && id != "register" && id != "resume"
+	sc, ok := tree[id]
+	if !ok || id == "register" || id == "resume" || sc.Confirm != nil {
+		return false
+	}
+	for _, other := range tree {
+		if other.Next == id {
+			return false
+		}
+	}
+	return true
 }
 
 // Menus are the screens a service code may open, in order.

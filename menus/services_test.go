@@ -51,3 +51,18 @@ func TestCheckServices(t *testing.T) {
 		}
 	}
 }
+
+func TestMenus(t *testing.T) {
+	t.Parallel()
+	got := strings.Join(Menus(Tree()), ",")
+	for _, want := range []string{"main", "draws", "gifts", "points", "vip"} {
+		if !strings.Contains(","+got+",", ","+want+",") {
+			t.Errorf("menus %s lack %s", got, want)
+		}
+	}
+	for _, not := range []string{"register", "resume", "gift.confirm"} {
+		if strings.Contains(","+got+",", ","+not+",") {
+			t.Errorf("menus %s offer %s", got, not)
+		}
+	}
+}
