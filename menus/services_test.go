@@ -1,8 +1,12 @@
 package menus
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/care360/care360"
 )
 
 func TestRoute(t *testing.T) {
@@ -64,5 +68,52 @@ func TestMenus(t *testing.T) {
 		if strings.Contains(","+got+",", ","+not+",") {
 			t.Errorf("menus %s offer %s", got, not)
 		}
+	}
+}
+
+// fakeApps answers every call with the next of its replies, or err.
+type fakeApps struct {
+	replies []care360.USSDReply
+	got     []care360.AppRequest
+	err     error
+}
+
+func (f *fakeApps) CallApp(_ context.Context, app string, req care360.AppRequest) (care360.USSDReply, error) {
+	f.got = append(f.got, req)
+	if f.err != nil {
+		return care360.USSDReply{}, f.err
+	}
+	r := f.replies[0]
+	f.replies = f.replies[1:]
+	return r, nil
+}
+
+// TestAppPages: a partner's final screen longer than a page is paged, and
+// its last page ends the dialogue; an app's failure is "unavailable".
+func TestAppPages(t *testing.T) {
+	t.Parallel()
+	long := strings.TrimSpace(strings.Repeat("Ket qua cua ban rat dai. ", 12))
+	apps := &fakeApps{replies: []care360.USSDReply{{Text: "Chon\n1. A"}, {Text: long, End: true}}}
+	b := setup(t, nil, func(c *Config) {
+		c.Apps = apps
+		c.Services = []Service{{Code: "*090#", Menu: "main"}, {Code: "*5050#", App: "quiz"}}
+	})
+	p := b.member(t, "0903990001")
+	p.expect(care360.USSDBegin, "*5050#", "Chon\n1. A", false)
+	r := p.send(care360.USSDAnswer, "1")
+	if r.End || !strings.HasSuffix(r.Text, "\n99. Xem them") || len(r.Text) > 182 {
+		t.Fatalf("page 1: %+v", r)
+	}
+	r = p.send(care360.USSDAnswer, "99")
+	if !r.End || !strings.HasSuffix(r.Text, "rat dai.") {
+		t.Fatalf("last page: %+v", r)
+	}
+	if len(apps.got) != 2 || apps.got[1].Text != "1" || apps.got[0].ServiceCode != "*5050#" || apps.got[0].PhoneNumber != "+84903990001" || apps.got[0].SessionID != apps.got[1].SessionID {
+		t.Fatalf("calls: %+v", apps.got)
+	}
+	apps.err = errors.New("boom")
+	p.expect(care360.USSDBegin, "*5050*1#", text(care360.LangVi, "unavailable"), true)
+	if apps.got[2].Text != "1" {
+		t.Fatalf("shortcut call: %+v", apps.got[2])
 	}
 }
