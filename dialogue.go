@@ -46,3 +46,75 @@ type DialogueLocker interface {
 	// as long as ctx allows.
 	WithDialogueLock(ctx context.Context, key string, fn func(ctx context.Context) error) error
 }
+
+// DialogueRecord is what is left of a dialogue once it has ended (PRODUCT.md
+// §3.8): where it went, how long, and how it ended.
+type DialogueRecord struct {
+	ID         string
+	MSISDN     MSISDN
+	Code       string // the service code dialled (*090#), not the shortcut
+	Channel    string // ChannelSMPP, ChannelHTTP, ChannelPush
+	Bind       string // the SMPP bind's system_id that carried the dial ("" over HTTP)
+	StartedAt  time.Time
+	EndedAt    time.Time
+	Steps      int      // requests: the dial and every answer
+	Path       []string // the screens entered, in order
+	Outcome    string   // one of the Outcome constants
+	LastScreen string
+}
+
+// Channels a dialogue comes through.
+const (
+	ChannelSMPP = "smpp"
+	ChannelHTTP = "http"
+	ChannelPush = "push"
+)
+
+// How a dialogue ended.
+const (
+	OutcomeCompleted    = "completed"     // we ended it with a final screen
+	OutcomeUserAbort    = "user_abort"    // the subscriber released it
+	OutcomeNetworkAbort = "network_abort" // the network dropped it
+	OutcomeTimeout      = "timeout"       // no answer within the idle timeout
+	OutcomeReplaced     = "replaced"      // a new dial took its place
+	OutcomeInvalid      = "invalid"       // the third invalid answer in a row
+	OutcomeError        = "error"         // nothing could be shown
+)
+
+// DialogueOutcomes lists the outcomes, for validation and reports.
+var DialogueOutcomes = []string{OutcomeCompleted, OutcomeUserAbort, OutcomeNetworkAbort, OutcomeTimeout,
+	OutcomeReplaced, OutcomeInvalid, OutcomeError, "no_answer", "busy"}
+
+// DialogueRecorder takes records of ended dialogues. RecordDialogue never
+// blocks a step: records are written in batches, off the hot path.
+type DialogueRecorder interface {
+	RecordDialogue(DialogueRecord)
+}
+
+// DialogueQuery selects records by when they ended and, optionally, by
+// number, code and outcome.
+type DialogueQuery struct {
+	From, To time.Time // ended_at in [From, To)
+	MSISDN   MSISDN
+	Code     string
+	Outcome  string
+}
+
+// FunnelStep is one screen of a funnel: how many dialogues reached it,
+// answered it (went on to another screen), and ended on it, by outcome.
+type FunnelStep struct {
+	Screen   string
+	Reached  int64
+	Answered int64
+	Ended    map[string]int64
+}
+
+// DialogueRecordService reads the records.
+type DialogueRecordService interface {
+	// DialogueRecords calls fn for each record q selects, oldest end
+	// first, reading them as it goes (any number, in bounded memory).
+	DialogueRecords(ctx context.Context, q DialogueQuery, fn func(*DialogueRecord) error) error
+	// Funnel counts, per screen, the records that ended in [from, to),
+	// of one code if code is not "".
+	Funnel(ctx context.Context, from, to time.Time, code string) ([]FunnelStep, error)
+}

@@ -3,6 +3,7 @@ package care360
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes shared by every adapter. The HTTP layer, the USSD screens and the
@@ -27,9 +28,10 @@ const (
 	ReasonTier               = "tier"
 	ReasonWindow             = "window"
 	ReasonSuspended          = "suspended"
-	ReasonOptedOut           = "opted_out" // refused marketing SMS (TC) or on the do-not-call list
-	ReasonSelf               = "self"      // a transfer to oneself
-	ReasonAmount             = "amount"    // not a permitted number of points (multiples, minimum)
+	ReasonOptedOut           = "opted_out"     // refused marketing SMS (TC) or on the do-not-call list
+	ReasonSelf               = "self"          // a transfer to oneself
+	ReasonAmount             = "amount"        // not a permitted number of points (multiples, minimum)
+	ReasonSIMSwapHold        = "sim_swap_hold" // a recent SIM swap holds value in the account (Until says until when)
 )
 
 // Error is a domain error: a code for machines, a message safe to show to an
@@ -39,6 +41,7 @@ type Error struct {
 	Code    string
 	Message string
 	Reason  string
+	Until   time.Time // for ReasonSIMSwapHold: when the hold lifts
 	Err     error
 }
 
@@ -94,4 +97,14 @@ func ErrorReason(err error) string {
 		return e.Reason
 	}
 	return ""
+}
+
+// ErrorUntil returns when the refusal of the first domain error in err's
+// chain lifts (a SIM-swap hold), or the zero time.
+func ErrorUntil(err error) time.Time {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Until
+	}
+	return time.Time{}
 }

@@ -10,22 +10,37 @@ import (
 // Privilege is a VIP privilege with Vietnam Airlines (menu 5).
 type Privilege string
 
-// VIP privileges (PRODUCT.md §3.3 item 5).
+// VIP privileges (PRODUCT.md §3.3 item 5): the airline's Gold passengers'
+// treatment, one e-code per flight.
 const (
 	PrivilegePriority Privilege = "priority" // priority check-in
 	PrivilegeLounge   Privilege = "lounge"   // business lounge
+	PrivilegeBooking  Privilege = "booking"  // priority booking (seat held on a full flight, waitlist first)
+	PrivilegeBaggage  Privilege = "baggage"  // extra baggage allowance
 )
 
-// Privileges lists them in menu order.
-var Privileges = []Privilege{PrivilegePriority, PrivilegeLounge}
+// Privileges lists them in menu order. The two first keep the numbers
+// they had before booking and baggage joined.
+var Privileges = []Privilege{PrivilegePriority, PrivilegeLounge, PrivilegeBooking, PrivilegeBaggage}
 
 // Valid reports whether p is a known privilege.
-func (p Privilege) Valid() bool { return p == PrivilegePriority || p == PrivilegeLounge }
+func (p Privilege) Valid() bool {
+	switch p {
+	case PrivilegePriority, PrivilegeLounge, PrivilegeBooking, PrivilegeBaggage:
+		return true
+	}
+	return false
+}
 
 // Name is the privilege as subscribers read it.
 func (p Privilege) Name(lang Language) string {
-	if p == PrivilegeLounge {
+	switch p {
+	case PrivilegeLounge:
 		return Localize(lang, "Phòng chờ thương gia Vietnam Airlines", "Vietnam Airlines business lounge")
+	case PrivilegeBooking:
+		return Localize(lang, "Ưu tiên đặt chỗ Vietnam Airlines", "Vietnam Airlines priority booking")
+	case PrivilegeBaggage:
+		return Localize(lang, "Thêm hành lý ký gửi Vietnam Airlines", "Vietnam Airlines extra baggage allowance")
 	}
 	return Localize(lang, "Ưu tiên check-in Vietnam Airlines", "Vietnam Airlines priority check-in")
 }
@@ -38,8 +53,8 @@ type PrivilegeRules struct {
 
 // DefaultPrivilegeRules: Kim cương and Vàng only.
 var DefaultPrivilegeRules = PrivilegeRules{Quota: map[Tier]map[Privilege]int{
-	TierKimCuong: {PrivilegePriority: 12, PrivilegeLounge: 6},
-	TierVang:     {PrivilegePriority: 6, PrivilegeLounge: 2},
+	TierKimCuong: {PrivilegePriority: 12, PrivilegeLounge: 6, PrivilegeBooking: 12, PrivilegeBaggage: 6},
+	TierVang:     {PrivilegePriority: 6, PrivilegeLounge: 2, PrivilegeBooking: 6, PrivilegeBaggage: 2},
 }}
 
 // WithDefaults fills an empty quota table from DefaultPrivilegeRules.

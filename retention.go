@@ -14,6 +14,7 @@ type Retention struct {
 	Inbound   time.Duration // inbound SMS, GY feedback among them: deleted (default 90 days)
 	Receipts  time.Duration // delivery receipts that matched no message: deleted (default 7 days)
 	Audit     time.Duration // the audit log: deleted (default 5 years)
+	Records   time.Duration // dialogue records: deleted (default 13 months, 395 days)
 }
 
 // Day is 24 hours, the unit retention periods are usually given in.
@@ -31,6 +32,7 @@ func (r Retention) WithDefaults() Retention {
 	def(&r.Inbound, 90*Day)
 	def(&r.Receipts, 7*Day)
 	def(&r.Audit, 5*365*Day)
+	def(&r.Records, 395*Day)
 	return r
 }
 
@@ -39,6 +41,7 @@ type RetentionSweep struct {
 	Dialogues, Inbound, Receipts, Audit int64 // rows deleted
 	Feedback                            int64 // feedback items deleted, with the inbound SMS
 	Redacted                            int64 // SMS texts redacted
+	Records                             int64 // dialogue records deleted
 }
 
 // RedactedText replaces the text of an SMS past its retention.

@@ -163,6 +163,20 @@ type Subscriber struct {
 	Tier        Tier // the tier held now, floors included
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// HoldUntil is when a SIM-swap hold lifts (PRODUCT.md §7); zero when
+	// none is in force.
+	HoldUntil time.Time
+}
+
+// CheckHold refuses moving value out (giving points, claiming vouchers or
+// airtime, paying points for draws and spins) while a SIM-swap hold is in
+// force: the usual way to steal points is to swap the SIM, then spend.
+func (s *Subscriber) CheckHold() error {
+	if s.HoldUntil.IsZero() {
+		return nil
+	}
+	return &Error{Code: EREFUSED, Reason: ReasonSIMSwapHold, Until: s.HoldUntil,
+		Message: "a SIM swap holds the account until " + s.HoldUntil.UTC().Format(time.RFC3339)}
 }
 
 // Validate checks the fields a caller may set.

@@ -38,6 +38,12 @@ type USSDRequest struct {
 	// the subscriber to resume when it is dropped, and the subscriber's
 	// own dropped dialogue is neither offered to it nor used up by it.
 	Console bool
+	// Channel and Bind say how the dial came (ChannelSMPP and the bind's
+	// system_id, ChannelHTTP), for the dialogue's record. UserAbort marks a
+	// USSDAbort the subscriber asked for (else the network dropped it).
+	Channel   string
+	Bind      string
+	UserAbort bool
 	// NetworkCode is the caller's network (MCC+MNC) when the transport
 	// says it (the HTTP adapters); partner applications receive it.
 	NetworkCode string

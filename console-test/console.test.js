@@ -75,7 +75,9 @@ test('sign in with the admin token; a wrong token is refused', async () => {
   await admin.waitForSelector('.notice.error');
   await signIn(admin, TOKEN);
   const links = await navLinks(admin);
-  for (const p of ['subscribers', 'emulator', 'reports', 'audit', 'staff']) assert.ok(links.includes(p), `admin menu lacks ${p}: ${links}`);
+  for (const p of ['dashboard', 'subscribers', 'emulator', 'reports', 'audit', 'staff']) assert.ok(links.includes(p), `admin menu lacks ${p}: ${links}`);
+  // Staff land on the operations dashboard.
+  await admin.waitForSelector('[data-page="dashboard"] [data-figure="binds_up"]');
   assert.match(await admin.textContent('#me'), /admin/);
 });
 
@@ -267,6 +269,32 @@ test('a campaign is created and its progress watched until delivered', async (t)
   await other.context().close();
 });
 
+test('the dashboard moves while a phone dials, without a reload', async () => {
+  await admin.goto(URL + '/#/');
+  await admin.waitForSelector('[data-page="dashboard"] [data-figure="steps_last_hour"]');
+  assert.ok(await admin.$('#binds [data-up="true"]'), 'no SMPP bind shown up');
+  // The campaign and the gift code of the steps before were delivered.
+  await admin.waitForFunction(() => Number(document.querySelector('[data-sms="delivered"]')?.textContent.replace(/\D/g, '')) >= 1,
+    null, { timeout: 30_000 });
+  const steps = () => admin.$eval('[data-figure="steps_last_hour"]', (e) => Number(e.dataset.value));
+  const before = await steps();
+  const readings = await admin.$eval('.updated', (e) => Number(e.dataset.readings));
+  const phone = await newPage();
+  await signIn(phone, TOKEN);
+  await phone.goto(URL + '/#/emulator?msisdn=' + MSISDN);
+  await press(phone, null);
+  await press(phone, '1');
+  await phone.context().close();
+  // Counted (flushed every 5 s), read (2 s) and polled (5 s) into the open page.
+  await admin.waitForFunction((n) => Number(document.querySelector('[data-figure="steps_last_hour"]').dataset.value) >= n + 2,
+    before, { timeout: 30_000 });
+  assert.ok(await admin.$eval('.updated', (e) => Number(e.dataset.readings)) > readings, 'the page was not refreshed in place');
+  assert.ok(await admin.$$eval('[data-part="charts"] svg.chart path.line', (ps) => ps.length) >= 1, 'no USSD chart');
+  assert.ok(await admin.$$eval('[data-part="charts"] svg.chart rect.bar', (rs) => rs.length) >= 1, 'no SMS bars');
+  assert.ok(await admin.$$eval('#jobs tbody tr', (rs) => rs.length) >= 1, 'no job runs listed');
+  await admin.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
+});
+
 test('a draw is created, closed and run, and its audit file downloaded', async (t) => {
   if (await unavailable(admin, 'draws')) return t.skip('no draws API on this server');
   await admin.waitForSelector('form.create textarea.json');
@@ -320,6 +348,30 @@ test('the console speaks English too', async () => {
   await admin.waitForSelector('[data-report="points"] h2:text("Points issued and spent per day")');
   await admin.click('#lang');
   await admin.waitForSelector('#nav a:text("Báo cáo")');
+});
+
+test('the funnel shows where dialogues dialled on a real phone went', async (t) => {
+  if (!SIM) return t.skip('CONSOLE_SIM is not set');
+  if (await unavailable(admin, 'funnel')) return t.skip('no funnel report on this server');
+  // A phone on the simulator, over SMPP: the main menu, then the points screen.
+  const call = await sim('POST', '/v1/dial', { msisdn: '84904234567', code: '*090#' });
+  assert.match(call.screen, /1\./);
+  const points = await sim('POST', `/v1/calls/${call.call}/reply`, { text: '1' });
+  // A long points screen is paged (Unicode): the phone hangs up on its first page.
+  if (!points.end) await sim('POST', `/v1/calls/${call.call}/abort`);
+  // Records are written within a second: reload until the main menu shows.
+  let rows = 0;
+  for (let i = 0; i < 20 && !rows; i++) {
+    await admin.goto(URL + '/#/reports');
+    await admin.goto(URL + '/#/funnel');
+    await admin.waitForSelector('#funnel section.card, #funnel p.muted:not(:empty)');
+    rows = await admin.locator('#funnel-table td', { hasText: /^main$/ }).count();
+    if (!rows) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(rows >= 1, 'the funnel has no main menu row');
+  const bars = await admin.$$eval('#funnel svg.chart rect.bar', (r) => r.length);
+  assert.ok(bars >= 2, `the funnel chart has ${bars} bars`);
+  await admin.screenshot({ path: join(SHOTS, 'funnel.png'), fullPage: true });
 });
 
 test('no page logged an error', () => {

@@ -123,11 +123,14 @@ func (g *Gateway) classify(b *bind, f pdufield.Map, tlv pdutlv.Map, op byte) (*s
 		s.req.Key = dialogueKey(s.req.MSISDN, s.src, s.sessInfo, s.umr)
 	}
 	s.req.LimitGSM, s.req.LimitUCS2 = prof.LimitGSM, prof.LimitUCS2
+	s.req.Channel, s.req.Bind = care360.ChannelSMPP, b.cfg.SystemID
 
 	endBit := s.sessInfo != nil && s.sessInfo[1]&0x01 != 0
 	switch {
 	case prof.isAbort(op, endBit):
-		s.req.Kind = care360.USSDAbort
+		// The end bit comes from the handset's side releasing the session;
+		// an abort op is the network (or the centre) giving up.
+		s.req.Kind, s.req.UserAbort = care360.USSDAbort, endBit && !prof.isAbort(op, false)
 		return s, StatusOK
 	case op == prof.OpBegin:
 		s.req.Kind = care360.USSDBegin

@@ -41,6 +41,7 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"cd.self":         {"Quý khách không thể tặng điểm cho chính mình.", "You cannot give points to yourself."},
 	"cd.recipient":    {"Số %s chưa là hội viên Kết nối dài lâu nên chưa nhận được điểm.", "%s is not a member, so cannot receive points."},
 	"cd.points":       {"Không đủ điểm: quý khách có %s điểm khả dụng.", "Not enough points: you have %s spendable."},
+	"cd.hold":         {"Quý khách vừa đổi SIM: để bảo vệ tài khoản, tặng điểm tạm khóa đến %s. Xem điểm vẫn được.", "Your SIM was just swapped: to protect your points, giving them is on hold until %s. You can still check them."},
 	"cd.cap":          {"Quý khách đã tặng tối đa %s điểm trong tháng này.", "You have given the most allowed this month (%s points)."},
 	"cd.cancelled":    {"Giao dịch tặng điểm đã được hủy.", "Your points gift was cancelled."},
 	"y.sender":        {"Quý khách đã tặng %s điểm cho %s. Điểm khả dụng còn lại: %s.", "You gave %s points to %s. Spendable points left: %s."},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/care360/care360"
 )
@@ -75,6 +76,8 @@ func (h *Handler) refusal(ctx context.Context, c *caller, to care360.MSISDN, err
 		return text(lang, "cd.amount", number(r.Step, lang), number(r.MinPoints, lang)), nil
 	case care360.ReasonSelf:
 		return text(lang, "cd.self"), nil
+	case care360.ReasonSIMSwapHold:
+		return text(lang, "cd.hold", h.localTime(care360.ErrorUntil(err))), nil
 	case care360.ReasonLimitReached:
 		return text(lang, "cd.cap", number(r.MonthlyCap, lang)), nil
 	case care360.ReasonInsufficientPoints:
@@ -85,6 +88,22 @@ func (h *Handler) refusal(ctx context.Context, c *caller, to care360.MSISDN, err
 		return text(lang, "cd.points", number(bal.Spendable, lang)), nil
 	}
 	return "", err
+}
+
+// localTime writes t as subscribers read a time: 15:04 02/01/2006, local.
+func (h *Handler) localTime(t time.Time) string {
+	loc := h.cfg.Location
+	if loc == nil {
+		loc = defaultLocation()
+	}
+	return t.In(loc).Format("15:04 02/01/2006")
+}
+
+func defaultLocation() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Ho_Chi_Minh"); err == nil {
+		return loc
+	}
+	return time.FixedZone("ICT", 7*3600)
 }
 
 // national writes a number as subscribers know it: 0903123456.

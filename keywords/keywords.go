@@ -31,6 +31,9 @@ type Config struct {
 	Gifts care360.GiftLister
 	// Feedback records what GY sends customer care; nil: GY gets help.
 	Feedback care360.FeedbackInbox
+	// Location is where times in replies are told (a SIM-swap hold's end);
+	// nil means Asia/Ho_Chi_Minh.
+	Location *time.Location
 	Logger   *slog.Logger
 }
 

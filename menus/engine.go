@@ -60,11 +60,18 @@ type Config struct {
 	Now       func() time.Time // nil: time.Now; tests move the clock
 	Logger    *slog.Logger
 	Registry  prometheus.Registerer // nil: metrics kept but not exported
+	// Records, if set, takes a record of every dialogue that ends here
+	// (PRODUCT.md §3.8); the console's emulator dialogues are staff's, and
+	// are not recorded.
+	Records care360.DialogueRecorder
 
 	// Tree replaces the Care360 menu tree; tests use it for screen kinds
 	// the product tree does not use yet.
 	Tree map[string]*Screen
 }
+
+// DefaultIdleTimeout is how long a dialogue may wait for an answer.
+const DefaultIdleTimeout = 60 * time.Second
 
 // Engine runs dialogues. It is safe for concurrent use.
 type Engine struct {
@@ -93,7 +100,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("menus: service code %q must look like *090#", cfg.ServiceCode)
 	}
 	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 60 * time.Second
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.ResumeWindow <= 0 {
 		cfg.ResumeWindow = 2 * time.Minute
@@ -153,14 +160,28 @@ type state struct {
 	Step int    `json:"step,omitempty"`
 	// Saved is the dropped dialogue offered on the resume screen.
 	Saved *state `json:"saved,omitempty"`
-	// Code is the service code dialled. App names the partner
-	// application holding the dialogue, AppText what was answered to it
-	// so far ('*'-joined) and Network the caller's network, if known.
-	Code    string `json:"code,omitempty"`
+	// What the dialogue's record will say: its id (ID, unless a dropped
+	// dialogue was resumed: ID is then the dropped one's, which keeps its
+	// actions' keys), when it began (Unix ms), the code, channel and bind
+	// of the dial, the requests so far, the screens entered.
+	Rec     string   `json:"rec,omitempty"`
+	Started int64    `json:"t0,omitempty"`
+	Code    string   `json:"code,omitempty"`
+	Channel string   `json:"ch,omitempty"`
+	Bind    string   `json:"bind,omitempty"`
+	Steps   int      `json:"n,omitempty"`
+	Path    []string `json:"path,omitempty"`
+	// App names the partner application holding the dialogue (PRODUCT.md
+	// §3.7), AppText what was answered to it so far ('*'-joined) and
+	// Network the caller's network, if known.
 	App     string `json:"app,omitempty"`
 	AppText string `json:"app_text,omitempty"`
 	Network string `json:"network,omitempty"`
 }
+
+// maxPath bounds a record's path: a subscriber paging back and forth for
+// minutes must not grow the state every step rewrites.
+const maxPath = 32
 
 // call is one step in progress.
 type call struct {
@@ -169,6 +190,9 @@ type call struct {
 	req care360.USSDRequest
 	st  *state
 	sub *care360.Subscriber // loaded on demand
+	// outcome is how the dialogue ends if this step ends it: completed
+	// unless the step says otherwise (invalid, error).
+	outcome string
 }
 
 // lang is the language screens are written in.
@@ -218,6 +242,14 @@ func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
 	var st state
 	stErr := json.Unmarshal(d.State, &st)
 	e.metrics.dialogues.WithLabelValues("aborted", st.Code).Inc()
+	if stErr == nil && !req.Console {
+		outcome := care360.OutcomeNetworkAbort
+		if req.UserAbort {
+			outcome = care360.OutcomeUserAbort
+		}
+		st.Steps++
+		e.record(req, &st, outcome, e.now())
+	}
 	if req.MSISDN != "" && !req.Console && stErr == nil && st.App == "" && st.Member && st.Screen != "main" && st.Screen != "resume" {
 		st.Invalid, st.Saved = 0, nil
 		if b, err := json.Marshal(st); err == nil {
@@ -231,21 +263,23 @@ func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
 
 // begin opens a dialogue for a dial (replacing any open one under the key).
 func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.USSDReply, error) {
-	c := &call{ctx: ctx, e: e, req: req, st: &state{Lang: care360.LangVi, ID: newDialogueID()}}
+	id := newDialogueID()
+	c := &call{ctx: ctx, e: e, req: req, st: &state{Lang: care360.LangVi, ID: id, Rec: id,
+		Started: e.now().UnixMilli(), Code: e.cfg.ServiceCode, Channel: req.Channel, Bind: req.Bind, Steps: 1}}
 	svc, path, ok := e.route(req.Text)
 	if !ok {
 		e.metrics.dialogues.WithLabelValues("not_ours", "").Inc()
-		return e.end(c, text(c.lang(), "not.ours", e.cfg.ServiceCode))
+		return e.refuse(c, "not_ours", text(c.lang(), "not.ours", e.cfg.ServiceCode))
 	}
 	c.st.Code = svc.Code
 	if req.MSISDN == "" {
 		e.metrics.dialogues.WithLabelValues("not_subscriber", svc.Code).Inc()
-		return e.end(c, text(c.lang(), "not.subscriber"))
+		return e.refuse(c, "not_subscriber", text(c.lang(), "not.subscriber"))
 	}
 	if !e.limiter.allow(req.MSISDN) {
 		e.metrics.dialogues.WithLabelValues("rate_limited", svc.Code).Inc()
 		e.log.Warn("menus: dialling too often; refused", "msisdn", req.MSISDN.Masked())
-		return care360.USSDReply{Text: text(c.lang(), "rate.limited"), End: true}, nil
+		return e.refuse(c, "rate_limited", text(c.lang(), "rate.limited"))
 	}
 	e.metrics.dialogues.WithLabelValues("opened", svc.Code).Inc()
 	if svc.App != "" {
@@ -269,6 +303,7 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 			e.log.Warn("menus: could not take up a dropped dialogue", "err", err)
 		} else if saved != nil {
 			c.st.Screen, c.st.Saved = "resume", saved
+			c.st.Path = append(c.st.Path, "resume")
 			return e.show(c)
 		}
 	}
@@ -353,8 +388,10 @@ func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.U
 	}
 	if err := json.Unmarshal(d.State, c.st); err != nil {
 		e.log.Error("menus: corrupt dialogue state; ending it", "err", err)
+		c.outcome = care360.OutcomeError
 		return e.end(c, text(care360.LangVi, "session.ended", e.cfg.ServiceCode))
 	}
+	c.st.Steps++
 	in, ok := cleanAnswer(req.Text)
 	if c.st.App != "" {
 		return e.answerApp(c, in, ok)
@@ -421,18 +458,80 @@ func (e *Engine) end(c *call, body string) (care360.USSDReply, error) {
 		}
 	}
 	e.metrics.dialogues.WithLabelValues("ended", c.st.Code).Inc()
+	outcome := c.outcome
+	if outcome == "" {
+		outcome = care360.OutcomeCompleted
+	}
+	if !c.req.Console {
+		e.record(c.req, c.st, outcome, e.now())
+	}
 	return care360.USSDReply{Text: c.fit(body), End: true}, nil
+}
+
+// refuse ends a dial turned away before it had a screen (nothing stored,
+// so nothing to delete), recording why as its last screen.
+func (e *Engine) refuse(c *call, why, body string) (care360.USSDReply, error) {
+	e.metrics.dialogues.WithLabelValues("ended", c.st.Code).Inc()
+	if !c.req.Console {
+		st := *c.st
+		st.Screen = why
+		e.record(c.req, &st, care360.OutcomeCompleted, e.now())
+	}
+	return care360.USSDReply{Text: c.fit(body), End: true}, nil
+}
+
+// record hands the ended dialogue's record to the recorder, if any.
+func (e *Engine) record(req care360.USSDRequest, st *state, outcome string, now time.Time) {
+	if e.cfg.Records == nil || (st.ID == "" && st.Rec == "") {
+		return
+	}
+	e.cfg.Records.RecordDialogue(RecordOf(req.MSISDN, st, outcome, now))
+}
+
+// RecordOf is the record of a dialogue that ended at end with outcome.
+func RecordOf(msisdn care360.MSISDN, st *state, outcome string, end time.Time) care360.DialogueRecord {
+	started := end
+	if st.Started > 0 {
+		started = time.UnixMilli(st.Started)
+	}
+	id := st.Rec
+	if id == "" {
+		id = st.ID
+	}
+	return care360.DialogueRecord{
+		ID: id, MSISDN: msisdn, Code: st.Code, Channel: st.Channel, Bind: st.Bind,
+		StartedAt: started, EndedAt: end, Steps: st.Steps, Path: append([]string{}, st.Path...),
+		Outcome: outcome, LastScreen: st.Screen,
+	}
+}
+
+// TimedOut is the record of a dialogue found idle (PRODUCT.md §3.8
+// timeout): it ended when its last step was idle timeout ago. ok is false
+// for what is not a dialogue (a dropped one kept for resuming) or cannot
+// be read.
+func (e *Engine) TimedOut(d care360.Dialogue) (r care360.DialogueRecord, ok bool) {
+	var st state
+	if strings.HasPrefix(d.Key, resumePrefix) || json.Unmarshal(d.State, &st) != nil || (st.ID == "" && st.Rec == "") {
+		return r, false
+	}
+	return RecordOf(d.MSISDN, &st, care360.OutcomeTimeout, d.UpdatedAt.Add(e.cfg.IdleTimeout)), true
 }
 
 // fail turns an error into the screen a subscriber may see: a refusal says
 // what was wrong in the subscriber's language, anything else is "service
 // unavailable". This is the one place domain errors become screens.
 func (e *Engine) fail(c *call, err error) (care360.USSDReply, error) {
+	if care360.ErrorReason(err) == care360.ReasonSIMSwapHold && care360.ErrorCode(err) == care360.EREFUSED {
+		return e.end(c, text(c.lang(), "refused.hold", care360.ErrorUntil(err).In(e.cfg.Location).Format("15:04 02/01/2006")))
+	}
 	if key, ok := refusals[care360.ErrorReason(err)]; ok && care360.ErrorCode(err) == care360.EREFUSED {
 		return e.end(c, text(c.lang(), key))
 	}
 	e.metrics.dialogues.WithLabelValues("failed", c.st.Code).Inc()
 	e.log.Error("menus: step failed", "err", err, "screen", c.st.Screen, "msisdn", c.req.MSISDN.Masked())
+	if !c.req.Console {
+		e.record(c.req, c.st, care360.OutcomeError, e.now())
+	}
 	return care360.USSDReply{Text: text(c.lang(), "unavailable"), End: true}, nil
 }
 

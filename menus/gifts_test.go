@@ -124,7 +124,7 @@ func TestVIPMenu(t *testing.T) {
 	titan.expect(care360.USSDBegin, "*090*5#", "Uu dai khong danh cho hang hoi vien cua quy khach.", true)
 
 	vang := l.member(t, "0903555112", 12000)
-	vang.expect(care360.USSDBegin, "*090*5#", "Dac quyen VIP\n1. Uu tien check-in (con 6/6 luot)\n2. Phong cho thuong gia (con 2/2 luot)\n0. Quay lai", false)
+	vang.expect(care360.USSDBegin, "*090*5#", vangVIP, false)
 	vang.expect(care360.USSDAnswer, "2", "Nhap ngay bay va so hieu chuyen bay, vi du: 2811 VN123\n0. Quay lai", false)
 	today := time.Now().In(time.UTC)
 	vang.expect(care360.USSDAnswer, today.Format("0201")+" VN1", "Khong hop le\nNhap ngay bay va so hieu chuyen bay, vi du: 2811 VN123\n0. Quay lai", false)
@@ -138,6 +138,40 @@ func TestVIPMenu(t *testing.T) {
 		!strings.Contains(sms[0], "cho chuyen VN245 ngay "+day.Format("02/01/2006")) {
 		t.Fatalf("SMS %q", sms)
 	}
+}
+
+const vangVIP = "Dac quyen VIP\n1. Uu tien check-in (con 6/6 luot)\n2. Phong cho thuong gia (con 2/2 luot)\n" +
+	"3. Uu tien dat cho (con 6/6 luot)\n4. Them hanh ly (con 2/2 luot)\n0. Quay lai"
+
+// Priority booking and extra baggage (PRODUCT.md §3.3 item 5, as the
+// airline's Gold passengers) are on menu 5 with their own yearly quotas,
+// each e-code by SMS; a used-up quota is refused and leaves the others.
+func TestVIPBookingAndBaggage(t *testing.T) {
+	t.Parallel()
+	l := setupLoyalty(t)
+	vang := l.member(t, "0903555113", 12000)
+	day := time.Now().In(time.UTC).AddDate(0, 0, 5)
+	flight := day.Format("0201") + " VN7"
+	for i, want := range []struct{ item, name, left, sms string }{
+		{"3", "Uu tien dat cho", "5", "E-code Uu tien dat cho Vietnam Airlines: VN"},
+		{"4", "Them hanh ly", "1", "E-code Them hanh ly ky gui Vietnam Airlines: VN"},
+		{"4", "Them hanh ly", "0", "E-code Them hanh ly ky gui Vietnam Airlines: VN"},
+	} {
+		vang.send(care360.USSDBegin, "*090*5#")
+		vang.expect(care360.USSDAnswer, want.item, "Nhap ngay bay va so hieu chuyen bay, vi du: 2811 VN123\n0. Quay lai", false)
+		next := day.AddDate(0, 0, i)
+		vang.expect(care360.USSDAnswer, next.Format("0201")+" VN7",
+			fmt.Sprintf("E-code %s, chuyen VN7 ngay %s?\n1. Dong y\n0. Quay lai", want.name, next.Format("02/01/2006")), false)
+		vang.expect(care360.USSDAnswer, "1", "E-code da duoc gui qua SMS. Con "+want.left+" luot trong nam.", true)
+		if sms := l.smsTo(t, vang.msisdn); len(sms) != i+1 || !strings.HasPrefix(sms[0], want.sms) { // newest first
+			t.Fatalf("SMS after %s: %q", want.name, sms)
+		}
+	}
+	vang.expect(care360.USSDBegin, "*090*5#", "Dac quyen VIP\n1. Uu tien check-in (con 6/6 luot)\n2. Phong cho thuong gia (con 2/2 luot)\n"+
+		"3. Uu tien dat cho (con 5/6 luot)\n4. Them hanh ly (con 0/2 luot)\n0. Quay lai", false)
+	vang.expect(care360.USSDAnswer, "4", "Nhap ngay bay va so hieu chuyen bay, vi du: 2811 VN123\n0. Quay lai", false)
+	vang.send(care360.USSDAnswer, flight)
+	vang.expect(care360.USSDAnswer, "1", "Quy khach da dung het luot cho muc nay.", true)
 }
 
 func TestGiftPointsMenu(t *testing.T) {

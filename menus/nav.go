@@ -60,6 +60,7 @@ func (e *Engine) apply(c *call, in string) (*care360.USSDReply, error) {
 	e.metrics.invalid.WithLabelValues(c.st.Screen).Inc()
 	c.st.Invalid++
 	if c.st.Invalid >= maxInvalid {
+		c.outcome = care360.OutcomeInvalid
 		r, err := e.end(c, text(c.lang(), "invalid.end"))
 		return &r, err
 	}
@@ -101,6 +102,9 @@ func (e *Engine) enter(c *call, id string, push bool) error {
 		c.st.Back = nil
 	}
 	c.st.Screen, c.st.Page, c.st.Lines, c.st.Opts, c.st.Invalid = id, 0, nil, nil, 0
+	if len(c.st.Path) < maxPath {
+		c.st.Path = append(c.st.Path, id)
+	}
 	sc := e.screen[id]
 	switch {
 	case sc.Info != nil:
@@ -141,12 +145,16 @@ func resume(c *call) (string, error) {
 		return "", c.e.enter(c, "main", false)
 	}
 	// Keep today's language: the subscriber may have changed it since.
-	lang := c.st.Lang
+	// The record goes on as this dialogue's (the dropped one has its own,
+	// network_abort): its id, start, steps and path, then the saved screen.
+	now := *c.st
 	b, _ := json.Marshal(saved)
 	*c.st = state{}
 	if err := json.Unmarshal(b, c.st); err != nil {
 		return "", err
 	}
-	c.st.Lang, c.st.Saved = lang, nil
+	c.st.Lang, c.st.Saved = now.Lang, nil
+	c.st.Rec, c.st.Started, c.st.Code, c.st.Channel, c.st.Bind, c.st.Steps = now.Rec, now.Started, now.Code, now.Channel, now.Bind, now.Steps
+	c.st.Path = append(now.Path, c.st.Screen)
 	return "", nil
 }

@@ -175,14 +175,19 @@ func (e *Engine) callApp(c *call) (care360.USSDReply, error) {
 		SessionID: c.st.ID, ServiceCode: c.st.Code, PhoneNumber: phone,
 		NetworkCode: c.st.Network, Text: c.st.AppText,
 	})
+	c.st.Screen = "app"
 	if err != nil {
 		e.metrics.dialogues.WithLabelValues("app_failed", c.st.Code).Inc()
-		c.st.Screen = "app"
+		c.outcome = care360.OutcomeError
 		return e.end(c, text(c.lang(), "unavailable"))
 	}
-	c.st.Screen, c.st.Page, c.st.Lines = "app", 0, strings.Split(reply.Text, "\n")
+	c.st.Page, c.st.Lines = 0, strings.Split(reply.Text, "\n")
 	if reply.End {
 		c.st.Screen = "app.end"
+	}
+	// The record's path shows one step per screen of the application.
+	if len(c.st.Path) < maxPath {
+		c.st.Path = append(c.st.Path, "app:"+c.st.App)
 	}
 	return e.show(c)
 }

@@ -19,7 +19,10 @@ func vipScreens() []*Screen {
 
 // vipNames are the privileges as the menu names them (short: the screen
 // also says how many are left).
-var vipNames = map[care360.Privilege]msg{care360.PrivilegePriority: "vip.priority", care360.PrivilegeLounge: "vip.lounge"}
+var vipNames = map[care360.Privilege]msg{
+	care360.PrivilegePriority: "vip.priority", care360.PrivilegeLounge: "vip.lounge",
+	care360.PrivilegeBooking: "vip.booking", care360.PrivilegeBaggage: "vip.baggage",
+}
 
 func vipOptions(c *call) ([]Option, error) {
 	qs, err := c.e.cfg.Privileges.Quotas(c.ctx, c.req.MSISDN)

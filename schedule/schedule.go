@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/care360/care360"
 )
 
 // Job is work to run every so often.
@@ -29,15 +31,22 @@ type Job struct {
 type Config struct {
 	Logger   *slog.Logger         // nil: discard
 	Registry *prometheus.Registry // nil: no metrics
+	// Runs, if set, keeps each run's outcome under Instance, so that the
+	// operations dashboard can say when each job last ran and how.
+	Runs     care360.JobRecorder
+	Instance string
 }
 
 // Scheduler owns the jobs' goroutines. Start and Stop are safe to call
 // twice, and Stop before Start is fine.
 type Scheduler struct {
-	jobs    []Job
-	log     *slog.Logger
-	runs    *prometheus.CounterVec
-	seconds *prometheus.HistogramVec
+	jobs     []Job
+	log      *slog.Logger
+	records  care360.JobRecorder
+	instance string
+	recorded map[string]lastRecord // under mu
+	runs     *prometheus.CounterVec
+	seconds  *prometheus.HistogramVec
 
 	mu     sync.Mutex
 	state  int // 0 new, 1 started, 2 stopped
@@ -49,7 +58,7 @@ type Scheduler struct {
 // New returns a scheduler of jobs, not yet started. It panics on two jobs
 // of one name or a job without a period, which are wiring bugs.
 func New(cfg Config, jobs ...Job) *Scheduler {
-	s := &Scheduler{jobs: jobs, log: cfg.Logger, nudges: map[string]chan struct{}{}}
+	s := &Scheduler{jobs: jobs, log: cfg.Logger, records: cfg.Runs, instance: cfg.Instance, recorded: map[string]lastRecord{}, nudges: map[string]chan struct{}{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -154,11 +163,50 @@ func (s *Scheduler) runOnce(ctx context.Context, j Job) {
 	case err == nil:
 		s.runs.WithLabelValues(j.Name, "ok").Inc()
 	case ctx.Err() != nil && context.Cause(ctx) == context.Canceled:
-		// Stopping: the run was cut short on purpose.
+		return // stopping: the run was cut short on purpose
 	default:
 		s.runs.WithLabelValues(j.Name, "failed").Inc()
 		s.log.Warn("job failed", "job", j.Name, "took", time.Since(start).Round(time.Millisecond), "err", err)
 	}
+	s.record(j, start, err)
+}
+
+// recordEvery spaces out the records of a job that runs often (posting
+// runs every second): a run is recorded when its outcome differs from the
+// last one recorded, or this long after it.
+const recordEvery = 10 * time.Second
+
+// record keeps the run's outcome for the dashboard. It is a few bytes a
+// run, so a failure to record (the database away) is logged, never retried:
+// the next run records again.
+func (s *Scheduler) record(j Job, start time.Time, err error) {
+	if s.records == nil {
+		return
+	}
+	s.mu.Lock()
+	last, seen := s.recorded[j.Name]
+	due := !seen || last.ok != (err == nil) || time.Since(last.at) >= recordEvery
+	if due {
+		s.recorded[j.Name] = lastRecord{at: time.Now(), ok: err == nil}
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	run := care360.JobRun{Job: j.Name, Instance: s.instance, StartedAt: start, FinishedAt: time.Now(), OK: err == nil}
+	if err != nil {
+		run.Error = err.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.records.RecordJobRun(ctx, run); err != nil {
+		s.log.Warn("job run not recorded", "job", j.Name, "err", err)
+	}
+}
+
+type lastRecord struct {
+	at time.Time
+	ok bool
 }
 
 // jitter spreads d by ±10 %, so that instances started together drift

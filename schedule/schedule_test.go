@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/care360/care360"
 	"github.com/care360/care360/schedule"
 )
 
@@ -189,4 +190,54 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// runLog keeps the runs a scheduler records, as the dashboard's store would.
+type runLog struct {
+	mu   sync.Mutex
+	runs []care360.JobRun
+}
+
+func (l *runLog) RecordJobRun(_ context.Context, r care360.JobRun) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.runs = append(l.runs, r)
+	return nil
+}
+
+func (l *runLog) snapshot() []care360.JobRun {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]care360.JobRun(nil), l.runs...)
+}
+
+// A job's runs are recorded for the dashboard with their instance and
+// outcome; a job that runs every few milliseconds is recorded when its
+// outcome changes, not at every run.
+func TestRunsRecorded(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	log := &runLog{}
+	s := schedule.New(schedule.Config{Runs: log, Instance: "gw-7"},
+		schedule.Job{Name: "often", Every: 5 * time.Millisecond, Run: func(context.Context) error {
+			if n.Add(1) == 5 {
+				return errors.New("deadlock detected")
+			}
+			return nil
+		}})
+	s.Start()
+	waitFor(t, "twenty runs", func() bool { return n.Load() >= 20 })
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	runs := log.snapshot()
+	if len(runs) != 3 {
+		t.Fatalf("recorded %d runs of %d, want 3 (the first, the failure, the recovery): %+v", len(runs), n.Load(), runs)
+	}
+	if r := runs[1]; r.Job != "often" || r.Instance != "gw-7" || r.OK || r.Error != "deadlock detected" || r.FinishedAt.Before(r.StartedAt) {
+		t.Errorf("the failure recorded as %+v", r)
+	}
+	if !runs[0].OK || !runs[2].OK {
+		t.Errorf("runs %+v", runs)
+	}
 }

@@ -110,6 +110,11 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 		if err := g.Eligible(sub, now, c.db.loc); err != nil {
 			return err
 		}
+		if g.Kind == care360.GiftVoucher || g.Kind == care360.GiftAirtime {
+			if err := sub.CheckHold(); err != nil {
+				return err
+			}
+		}
 		cl, err = c.claim(ctx, tx, g, sub, r.IdempotencyKey, used, now)
 		return err
 	})

@@ -293,6 +293,9 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 		}
 		var debitID *int64
 		if d.EntryCost > 0 {
+			if err := sub.CheckHold(); err != nil {
+				return err
+			}
 			debit, _, err := s.db.debit(ctx, tx, msisdn, care360.PointsChange{
 				Kind: care360.PointsBonus, Points: -d.EntryCost, Reason: "draw " + d.Code + " entry", IdempotencyKey: fmt.Sprintf("draw:%d", id),
 			}, now, now)

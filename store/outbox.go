@@ -21,6 +21,8 @@ type SMS struct {
 
 	mu        sync.Mutex
 	lastDepth time.Time // when Maintain last counted the queue
+
+	traffic *TrafficCounter // nil: outcomes are not counted for the dashboard
 }
 
 var (
@@ -37,6 +39,11 @@ var (
 func NewSMS(db *DB, rules care360.SMSRules) *SMS {
 	return &SMS{db: db, rules: rules.WithDefaults()}
 }
+
+// CountInto makes the outbox count the outcomes it records (submitted,
+// delivered, failed) into c, for the operations dashboard. Call it before
+// the outbox is used.
+func (s *SMS) CountInto(c *TrafficCounter) { s.traffic = c }
 
 // Rules are the anti-spam rules in force.
 func (s *SMS) Rules() care360.SMSRules { return s.rules }

@@ -12,7 +12,7 @@ func TestPrivilegeQuotaPerTierPerYear(t *testing.T) {
 	vang := b.member(t, "V", care360.LangVi, care360.GenderMale, "1980-01-01", 12000)
 	titan := b.member(t, "T", care360.LangVi, care360.GenderMale, "1980-01-01", 6000)
 	qs, err := b.cat.Quotas(b.ctx, vang)
-	if err != nil || len(qs) != 2 || qs[1].Privilege != care360.PrivilegeLounge || qs[1].Left != 2 {
+	if err != nil || len(qs) != 4 || qs[1].Privilege != care360.PrivilegeLounge || qs[1].Left != 2 || qs[3].Privilege != care360.PrivilegeBaggage {
 		t.Fatalf("quotas: %+v %v", qs, err)
 	}
 	_, err = b.cat.Quotas(b.ctx, titan)

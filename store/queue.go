@@ -72,11 +72,25 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 // time, and an outcome refused alone is set aside (settleApart).
 func (s *SMS) Settle(ctx context.Context, owner string, outcomes []care360.Outcome) (fenced int, err error) {
 	fenced, err = s.settleBatch(ctx, owner, outcomes)
-	if isDataError(err) && len(outcomes) > 1 {
-		return s.settleApart(ctx, owner, outcomes)
+	switch {
+	case isDataError(err) && len(outcomes) > 1:
+		fenced, err = s.settleApart(ctx, owner, outcomes)
+	case isDataError(err):
+		fenced, err = s.setAsideOutcome(ctx, owner, outcomes[0], err.Error())
 	}
-	if isDataError(err) {
-		return s.setAsideOutcome(ctx, owner, outcomes[0], err.Error())
+	if err == nil && s.traffic != nil {
+		// What the SMSC said, as the dashboard charts it. A fenced outcome
+		// is counted too: the SMSC did answer it.
+		var submitted, failed int64
+		for _, o := range outcomes {
+			switch o.Kind {
+			case care360.OutcomeSubmitted:
+				submitted++
+			case care360.OutcomeFailed:
+				failed++
+			}
+		}
+		s.traffic.CountSMS(submitted, 0, failed)
 	}
 	return fenced, err
 }
@@ -176,6 +190,7 @@ func (s *SMS) Receipts(ctx context.Context, rs []care360.Receipt) (ms []care360.
 	}
 	var ids, states, errs []string
 	var ats []time.Time
+	var delivered, failed int64 // messages this batch made final
 	for _, r := range rs {
 		ids, states, errs, ats = append(ids, smscText(r.SMSCID)), append(states, string(r.State)), append(errs, plainText(r.Error)), append(ats, r.At)
 	}
@@ -215,8 +230,12 @@ func (s *SMS) Receipts(ctx context.Context, rs []care360.Receipt) (ms []care360.
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return settleFromParts(ctx, tx, touched)
+		delivered, failed, err = settleFromParts(ctx, tx, touched)
+		return err
 	})
+	if err == nil {
+		s.traffic.CountSMS(0, delivered, failed)
+	}
 	return ms, err
 }
 
@@ -230,27 +249,35 @@ func customPlans(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-// settleFromParts derives the status of submitted messages from their parts.
-// delivered_at is never before submitted_at: a receipt may overtake the
-// record of its own submit, whose time is taken when it is recorded.
-func settleFromParts(ctx context.Context, tx pgx.Tx, ids []int64) error {
+// settleFromParts derives the status of submitted messages from their parts,
+// and counts the messages it made delivered, and undeliverable or expired.
+// The self-join (was) sees each row as it was before the statement, which
+// is how a repeated receipt is told from a new outcome.
+func settleFromParts(ctx context.Context, tx pgx.Tx, ids []int64) (delivered, failed int64, err error) {
 	if len(ids) == 0 {
-		return nil
+		return 0, 0, nil
 	}
-	_, err := tx.Exec(ctx, `
-		UPDATE sms_messages m SET
-			status = CASE WHEN a.undeliverable THEN 'undeliverable' WHEN a.expired THEN 'expired'
-			              WHEN a.delivered >= m.parts THEN 'delivered' ELSE m.status END,
-			delivered_at = CASE WHEN a.delivered >= m.parts THEN greatest(a.last, m.submitted_at) ELSE m.delivered_at END,
-			error = coalesce(a.error, m.error)
-		FROM (
-			SELECT message_id, bool_or(status = 'undeliverable') AS undeliverable, bool_or(status = 'expired') AS expired,
-				count(*) FILTER (WHERE status = 'delivered') AS delivered, max(done_at) AS last,
-				max(status || coalesce(': err ' || error, '')) FILTER (WHERE status IN ('undeliverable', 'expired')) AS error
-			FROM sms_parts WHERE message_id = ANY($1) GROUP BY message_id
-		) a
-		WHERE m.id = ANY($1) AND m.id = a.message_id AND m.status IN ('submitted', 'delivered', 'undeliverable', 'expired')`, ids)
-	return err
+	err = tx.QueryRow(ctx, `
+		WITH u AS (
+			UPDATE sms_messages m SET
+				status = CASE WHEN a.undeliverable THEN 'undeliverable' WHEN a.expired THEN 'expired'
+				              WHEN a.delivered >= m.parts THEN 'delivered' ELSE m.status END,
+				delivered_at = CASE WHEN a.delivered >= m.parts THEN greatest(a.last, m.submitted_at) ELSE m.delivered_at END,
+				error = coalesce(a.error, m.error)
+			FROM (
+				SELECT message_id, bool_or(status = 'undeliverable') AS undeliverable, bool_or(status = 'expired') AS expired,
+					count(*) FILTER (WHERE status = 'delivered') AS delivered, max(done_at) AS last,
+					max(status || coalesce(': err ' || error, '')) FILTER (WHERE status IN ('undeliverable', 'expired')) AS error
+				FROM sms_parts WHERE message_id = ANY($1) GROUP BY message_id
+			) a, sms_messages was
+			WHERE m.id = ANY($1) AND m.id = a.message_id AND was.id = m.id
+				AND m.status IN ('submitted', 'delivered', 'undeliverable', 'expired')
+			RETURNING m.status AS now, was.status AS was
+		)
+		SELECT count(*) FILTER (WHERE now = 'delivered' AND was <> now),
+		       count(*) FILTER (WHERE now IN ('undeliverable', 'expired') AND was <> now)
+		FROM u`, ids).Scan(&delivered, &failed)
+	return delivered, failed, err
 }
 
 // depthEvery spaces out the queue-depth count: on a million-row queue it is
@@ -265,8 +292,9 @@ func (s *SMS) Maintain(ctx context.Context) (u care360.Upkeep, err error) {
 	defer wrap(&err, "outbox upkeep")
 	now := s.db.now()
 	u.Queued = -1
+	var delivered, failed int64 // messages the early receipts made final
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
-		u.Held, u.Receipts = 0, 0
+		u.Held, u.Receipts, delivered, failed = 0, 0, 0, 0
 		var mine bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, marketingLock+1).Scan(&mine); err != nil || !mine {
 			return err
@@ -301,11 +329,13 @@ func (s *SMS) Maintain(ctx context.Context) (u care360.Upkeep, err error) {
 			return err
 		}
 		u.Receipts = len(ids)
-		return settleFromParts(ctx, tx, ids)
+		delivered, failed, err = settleFromParts(ctx, tx, ids)
+		return err
 	})
 	if err != nil {
 		return u, err
 	}
+	s.traffic.CountSMS(0, delivered, failed)
 	s.mu.Lock()
 	count := now.Sub(s.lastDepth) >= depthEvery
 	if count {

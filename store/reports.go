@@ -83,19 +83,21 @@ func (db *DB) USSDReport(ctx context.Context, from, to time.Time) (hours []care3
 // every whole-hour time zone (Vietnam's among them).
 func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 
-// TrafficCounter counts USSD steps per hour in memory and adds them to
-// ussd_traffic every interval, so that counting costs a step nothing but a
-// mutex and a busy hour costs Postgres one upsert per instance per interval.
-// Counts not yet flushed when a process dies are lost: these are traffic
-// statistics, not money. A flush is never counted twice: each carries an id
-// recorded with the counts, and one whose outcome is unknown is sent again,
-// alone and with the same id, before anything counted since.
+// TrafficCounter counts USSD steps per hour, and USSD steps and SMS
+// outcomes per 10-second slot, in memory, and adds them to ussd_traffic and
+// traffic_slots every interval, so that counting costs a step or a message
+// nothing but a mutex and a busy hour costs Postgres one upsert per
+// instance per interval. Counts not yet flushed when a process dies are
+// lost: these are traffic statistics, not money. A flush is never counted
+// twice: each carries an id recorded with the counts, and one whose outcome
+// is unknown is sent again, alone and with the same id, before anything
+// counted since.
 type TrafficCounter struct {
 	db    *DB
 	every time.Duration
 
 	mu      sync.Mutex
-	pending map[time.Time]*care360.USSDHour
+	pending *trafficBatch
 	doubt   *trafficFlush // a flush that failed: it may have committed
 
 	flushing sync.Mutex // held by the one Flush in progress
@@ -106,30 +108,56 @@ type TrafficCounter struct {
 	afterFlush func() error // tests: an error here is a flush whose answer was lost
 }
 
+// trafficBatch is what was counted since the last flush.
+type trafficBatch struct {
+	hours map[time.Time]*care360.USSDHour
+	slots map[time.Time]*care360.TrafficSlot
+}
+
+func newTrafficBatch() *trafficBatch {
+	return &trafficBatch{hours: map[time.Time]*care360.USSDHour{}, slots: map[time.Time]*care360.TrafficSlot{}}
+}
+
+func (b *trafficBatch) empty() bool { return len(b.hours) == 0 && len(b.slots) == 0 }
+
+func (b *trafficBatch) slot(now time.Time) *care360.TrafficSlot {
+	at := now.UTC().Truncate(care360.SlotLength)
+	sl := b.slots[at]
+	if sl == nil {
+		sl = &care360.TrafficSlot{At: at}
+		b.slots[at] = sl
+	}
+	return sl
+}
+
 // NewTrafficCounter returns a counter that flushes every interval (5 s if
 // zero) once started.
 func (db *DB) NewTrafficCounter(every time.Duration) *TrafficCounter {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
-	return &TrafficCounter{db: db, every: every, pending: map[time.Time]*care360.USSDHour{},
+	return &TrafficCounter{db: db, every: every, pending: newTrafficBatch(),
 		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Count adds one step of the given kind; failed means the step could show
 // nothing.
 func (c *TrafficCounter) Count(kind care360.USSDKind, failed bool) {
-	hour := hourOf(c.db.now())
+	now := c.db.now()
+	hour := hourOf(now)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h := c.pending[hour]
+	h := c.pending.hours[hour]
 	if h == nil {
 		h = &care360.USSDHour{Hour: hour}
-		c.pending[hour] = h
+		c.pending.hours[hour] = h
 	}
+	sl := c.pending.slot(now)
+	sl.USSDSteps++
 	switch kind {
 	case care360.USSDBegin:
 		h.Dials++
+		sl.USSDDials++
 	case care360.USSDAnswer:
 		h.Answers++
 	case care360.USSDAbort:
@@ -137,7 +165,23 @@ func (c *TrafficCounter) Count(kind care360.USSDKind, failed bool) {
 	}
 	if failed {
 		h.Failures++
+		sl.USSDFailures++
 	}
+}
+
+// CountSMS adds SMS outcomes: messages the SMSC accepted, messages
+// delivered, messages that failed for good.
+func (c *TrafficCounter) CountSMS(submitted, delivered, failed int64) {
+	if c == nil || submitted+delivered+failed == 0 {
+		return
+	}
+	now := c.db.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sl := c.pending.slot(now)
+	sl.SMSSubmitted += submitted
+	sl.SMSDelivered += delivered
+	sl.SMSFailed += failed
 }
 
 // Start runs the flusher until Stop. Safe to call twice.
@@ -179,13 +223,13 @@ func (c *TrafficCounter) Stop(ctx context.Context) error {
 // trafficFlush is one batch of counts under the id that makes it count once.
 type trafficFlush struct {
 	id    []byte
-	batch map[time.Time]*care360.USSDHour
+	batch *trafficBatch
 }
 
-// Flush adds the pending counts to ussd_traffic in one statement. A flush
-// that failed may still have committed (its answer lost): it is kept, with
-// its id, and sent again first by the next Flush, which adds it only if the
-// id is new.
+// Flush adds the pending counts to ussd_traffic and traffic_slots in one
+// statement. A flush that failed may still have committed (its answer
+// lost): it is kept, with its id, and sent again first by the next Flush,
+// which adds it only if the id is new.
 //
 // Flushes run one at a time: two in flight at once could both end in
 // doubt, and the one batch in doubt a counter keeps would lose the other's
@@ -198,10 +242,10 @@ func (c *TrafficCounter) Flush(ctx context.Context) error {
 		f := c.doubt
 		doubtful := f != nil
 		c.doubt = nil
-		if f == nil && len(c.pending) > 0 {
+		if f == nil && !c.pending.empty() {
 			f = &trafficFlush{id: make([]byte, 16), batch: c.pending}
 			rand.Read(f.id)
-			c.pending = map[time.Time]*care360.USSDHour{}
+			c.pending = newTrafficBatch()
 		}
 		c.mu.Unlock()
 		if f == nil {
@@ -221,16 +265,23 @@ func (c *TrafficCounter) Flush(ctx context.Context) error {
 }
 
 func (c *TrafficCounter) flush(ctx context.Context, f *trafficFlush) (err error) {
-	batch := f.batch
 	var hours []time.Time
 	var dials, answers, aborts, failures []int64
-	for _, h := range batch {
+	for _, h := range f.batch.hours {
 		hours = append(hours, h.Hour)
 		dials, answers = append(dials, h.Dials), append(answers, h.Answers)
 		aborts, failures = append(aborts, h.Aborts), append(failures, h.Failures)
 	}
+	var slots []time.Time
+	var sDials, sSteps, sFailures, submitted, delivered, failed []int64
+	for _, sl := range f.batch.slots {
+		slots = append(slots, sl.At)
+		sDials, sSteps, sFailures = append(sDials, sl.USSDDials), append(sSteps, sl.USSDSteps), append(sFailures, sl.USSDFailures)
+		submitted, delivered, failed = append(submitted, sl.SMSSubmitted), append(delivered, sl.SMSDelivered), append(failed, sl.SMSFailed)
+	}
 	// One statement, so atomic: the id is recorded exactly when the counts
-	// are added, and an id seen before adds nothing.
+	// are added, and an id seen before adds nothing. Rows are locked in one
+	// order (ORDER BY) by every instance.
 	_, err = c.db.pool.Exec(ctx, `
 		WITH f AS (
 			INSERT INTO ussd_traffic_flushes (id, flushed_at) VALUES ($6, $7)
@@ -238,19 +289,32 @@ func (c *TrafficCounter) flush(ctx context.Context, f *trafficFlush) (err error)
 		), old AS (
 			DELETE FROM ussd_traffic_flushes WHERE id = ANY(ARRAY(
 				SELECT id FROM ussd_traffic_flushes WHERE flushed_at < $7::timestamptz - interval '1 day' LIMIT 100))
+		), old_slots AS (
+			DELETE FROM traffic_slots WHERE at = ANY(ARRAY(
+				SELECT at FROM traffic_slots WHERE at < $7::timestamptz - interval '1 day' LIMIT 100))
+		), slots AS (
+			INSERT INTO traffic_slots AS t (at, ussd_dials, ussd_steps, ussd_failures, sms_submitted, sms_delivered, sms_failed)
+			SELECT * FROM unnest($8::timestamptz[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
+			WHERE EXISTS (SELECT 1 FROM f)
+			ORDER BY 1
+			ON CONFLICT (at) DO UPDATE SET ussd_dials = t.ussd_dials + excluded.ussd_dials,
+				ussd_steps = t.ussd_steps + excluded.ussd_steps, ussd_failures = t.ussd_failures + excluded.ussd_failures,
+				sms_submitted = t.sms_submitted + excluded.sms_submitted, sms_delivered = t.sms_delivered + excluded.sms_delivered,
+				sms_failed = t.sms_failed + excluded.sms_failed
 		)
 		INSERT INTO ussd_traffic AS t (hour, dials, answers, aborts, failures)
 		SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
 		WHERE EXISTS (SELECT 1 FROM f)
-		ORDER BY 1 -- rows locked in one order by every instance
+		ORDER BY 1
 		ON CONFLICT (hour) DO UPDATE SET dials = t.dials + excluded.dials, answers = t.answers + excluded.answers,
 			aborts = t.aborts + excluded.aborts, failures = t.failures + excluded.failures`,
-		hours, dials, answers, aborts, failures, f.id, c.db.now())
+		hours, dials, answers, aborts, failures, f.id, c.db.now(),
+		slots, sDials, sSteps, sFailures, submitted, delivered, failed)
 	if err == nil && c.afterFlush != nil {
 		err = c.afterFlush()
 	}
 	if err != nil {
-		return fmt.Errorf("flush ussd traffic: %w", interpretError(err))
+		return fmt.Errorf("flush traffic: %w", interpretError(err))
 	}
 	return nil
 }

@@ -44,6 +44,9 @@ func (db *DB) SweepRetention(ctx context.Context, r care360.Retention) (s care36
 			SELECT id FROM feedback WHERE received_at < $1 ORDER BY id LIMIT $2))`, r.Inbound, false},
 		{&s.Receipts, `DELETE FROM sms_receipts_unmatched WHERE ctid = ANY(ARRAY(
 			SELECT ctid FROM sms_receipts_unmatched WHERE received_at < $1 LIMIT $2)) AND received_at < $1`, r.Receipts, false},
+		// The BRIN index on ended_at finds the oldest pages.
+		{&s.Records, `DELETE FROM dialogue_records WHERE id = ANY(ARRAY(
+			SELECT id FROM dialogue_records WHERE ended_at < $1 LIMIT $2)) AND ended_at < $1`, r.Records, false},
 		{&s.Audit, `DELETE FROM audit_log WHERE id = ANY(ARRAY(
 			SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2))`, r.Audit, true},
 	}

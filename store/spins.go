@@ -357,6 +357,9 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 		}
 		var debitID *int64
 		if grantID == nil && t.CostPoints > 0 {
+			if err := sub.CheckHold(); err != nil {
+				return err
+			}
 			debit, _, err := s.db.debit(ctx, tx, msisdn, care360.PointsChange{
 				Kind: care360.PointsBonus, Points: -t.CostPoints, Reason: "spin " + t.Code, IdempotencyKey: fmt.Sprintf("spin:%d", res.ID),
 			}, now, now)

@@ -12,7 +12,7 @@ import (
 	"github.com/care360/care360"
 )
 
-const subscriberColumns = `msisdn, name, gender, birthday, language, member_since, status, tier, created_at, updated_at`
+const subscriberColumns = `msisdn, name, gender, birthday, language, member_since, status, tier, created_at, updated_at, sim_swap_until`
 
 // Subscriber returns the subscriber with its tier as held today: the stored
 // (earned) tier or the floor that long membership gives, whichever is higher.
@@ -113,7 +113,8 @@ func (db *DB) SetLanguage(ctx context.Context, msisdn care360.MSISDN, lang care3
 func (db *DB) scanSubscriber(row pgx.Row, extra ...any) (*care360.Subscriber, error) {
 	var s care360.Subscriber
 	var birthday, since pgtype.Date
-	dest := append([]any{&s.MSISDN, &s.Name, &s.Gender, &birthday, &s.Language, &since, &s.Status, &s.Tier, &s.CreatedAt, &s.UpdatedAt}, extra...)
+	var hold pgtype.Timestamptz
+	dest := append([]any{&s.MSISDN, &s.Name, &s.Gender, &birthday, &s.Language, &since, &s.Status, &s.Tier, &s.CreatedAt, &s.UpdatedAt, &hold}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -121,6 +122,9 @@ func (db *DB) scanSubscriber(row pgx.Row, extra ...any) (*care360.Subscriber, er
 		s.Birthday = care360.Date{Time: birthday.Time}
 	}
 	s.MemberSince = care360.Date{Time: since.Time}
+	if hold.Valid && hold.Time.After(db.now()) {
+		s.HoldUntil = hold.Time
+	}
 	// The anniversary starts at local midnight, not UTC midnight.
 	localSince := time.Date(since.Time.Year(), since.Time.Month(), since.Time.Day(), 0, 0, 0, 0, db.loc)
 	s.Tier = care360.MaxTier(s.Tier, db.rules.Floor(localSince, db.now()))

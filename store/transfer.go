@@ -65,6 +65,9 @@ func (t *Transfers) check(ctx context.Context, tx pgx.Tx, from, to care360.MSISD
 	if err != nil {
 		return notFound(err, "no subscriber %s", from.Masked())
 	}
+	if err := sender.CheckHold(); err != nil {
+		return err
+	}
 	if sender.Tier.Rank() < t.rules.MinTier.Rank() {
 		return care360.Refused(care360.ReasonTier, "only members of tier %s and above may give points", t.rules.MinTier)
 	}

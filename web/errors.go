@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/care360/care360"
 )
@@ -45,6 +46,8 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Reason  string `json:"reason,omitempty"`
+	// Until is when a refusal lifts (sim_swap_hold).
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // writeError answers with err's code and safe message. Errors without a known
@@ -69,6 +72,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body := errorBody{Error: errorDetail{Code: code, Message: msg}}
 	if code == care360.EREFUSED {
 		body.Error.Reason = care360.ErrorReason(err)
+		if u := care360.ErrorUntil(err); !u.IsZero() {
+			u = u.UTC()
+			body.Error.Until = &u
+		}
 	}
 	writeJSON(w, status, body)
 }

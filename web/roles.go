@@ -86,6 +86,7 @@ var grants = map[string][]care360.Role{
 	"PATCH /api/v1/spins/{id}":           marketer,
 	"GET /api/v1/reports/points":         marketer,
 	"GET /api/v1/reports/ussd":           marketer,
+	"GET /api/v1/reports/funnel":         marketer,
 	"GET /api/v1/reports/claims":         marketer,
 	"GET /api/v1/reports/draws":          marketer,
 	"GET /api/v1/reports/spins":          marketer,

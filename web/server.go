@@ -91,6 +91,7 @@ type Server struct {
 	apiSlots    apiSlots
 	clientAddr  func(*http.Request) netip.Addr
 	draining    atomic.Bool // see Drain
+	dashboard   dashboardCache
 }
 
 // NewServer builds the router and registers the server's metrics in

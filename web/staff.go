@@ -22,6 +22,14 @@ type AdminConfig struct {
 	DeadLetters care360.DeadLetterService
 	// Binds, if set, lists the SMPP binds for the operations dashboard.
 	Binds func() []DashboardBind
+	// Operations, if set, gives the dashboard its traffic, queue and job
+	// figures; DialogueIdle is how long a silent dialogue stays open
+	// (default 60 s, as the menus).
+	Operations   care360.OperationsService
+	DialogueIdle time.Duration
+	// DialogueRecords serves the records of ended dialogues and the funnel
+	// report (PRODUCT.md §3.8); nil answers 503.
+	DialogueRecords care360.DialogueRecordService
 	// Location is where report days begin (CARE360_TIMEZONE); nil means
 	// Asia/Ho_Chi_Minh, the default.
 	Location *time.Location
@@ -39,6 +47,8 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/dashboard", s.getDashboard).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/reports/points", s.pointsReport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/reports/ussd", s.ussdReport).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/reports/funnel", s.funnelReport).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/dialogues", s.getDialogues).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/emulator/ussd", s.emulatorUSSD).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/openapi.json", s.getOpenAPI).Methods(http.MethodGet)
 }

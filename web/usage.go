@@ -19,6 +19,11 @@ import (
 type LedgerConfig struct {
 	Usage   care360.UsageService
 	Imports care360.SubscriberImports
+	// Lifecycle takes the CRM's lifecycle events (lifecycle.go); nil
+	// answers 503. SIMSwapHold is how long a SIM swap holds value
+	// (default 72 h).
+	Lifecycle   care360.LifecycleService
+	SIMSwapHold time.Duration
 }
 
 // ledgerRoutes mounts POST /api/v1/usage, POST /api/v1/subscribers:import
@@ -28,6 +33,7 @@ func (s *Server) ledgerRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/usage", s.postUsage).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/subscribers:import", s.importSubscribers).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/imports/{id}", s.getImport).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/lifecycle", s.postLifecycle).Methods(http.MethodPost)
 }
 
 var errNoLedger = care360.Errorf(care360.EUNAVAILABLE, "usage and imports are not configured on this server")
@@ -119,8 +125,15 @@ func (s *Server) postUsage(w http.ResponseWriter, r *http.Request) {
 // decodeUsage streams the batch: a JSON array of at most MaxUsageEvents
 // objects, strictly (unknown fields and trailing data are errors).
 func decodeUsage(w http.ResponseWriter, r *http.Request) ([]usageItem, error) {
+	return decodeBatch[usageItem](w, r, care360.MaxUsageEvents, maxUsageBytes, `{"msisdn","amount_vnd","at","id"}`)
+}
+
+// decodeBatch streams a JSON array of at most max objects of type T from a
+// body of at most maxBytes, strictly (unknown fields and trailing data are
+// errors); shape names the fields in the error of a body that is no array.
+func decodeBatch[T any](w http.ResponseWriter, r *http.Request, max int, maxBytes int64, shape string) ([]T, error) {
 	allowLongBody(r)
-	dec := json.NewDecoder(bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, maxUsageBytes), 64<<10))
+	dec := json.NewDecoder(bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, maxBytes), 64<<10))
 	dec.DisallowUnknownFields()
 	bad := func(prefix string, err error) error {
 		var tooBig *http.MaxBytesError
@@ -129,7 +142,7 @@ func decodeUsage(w http.ResponseWriter, r *http.Request) ([]usageItem, error) {
 		case errors.As(err, &typ):
 			return care360.Errorf(care360.EINVALID, "%severy event must be a JSON object", prefix)
 		case errors.As(err, &tooBig):
-			return care360.Errorf(care360.EINVALID, "request body is larger than %d MiB", maxUsageBytes>>20)
+			return care360.Errorf(care360.EINVALID, "request body is larger than %d MiB", maxBytes>>20)
 		case errors.Is(err, io.EOF):
 			return care360.Errorf(care360.EINVALID, "%srequest body ends too early: send a JSON array of events", prefix)
 		}
@@ -140,14 +153,14 @@ func decodeUsage(w http.ResponseWriter, r *http.Request) ([]usageItem, error) {
 		return nil, bad("", err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, care360.Errorf(care360.EINVALID, `request body must be a JSON array of events [{"msisdn","amount_vnd","at","id"}]`)
+		return nil, care360.Errorf(care360.EINVALID, `request body must be a JSON array of events [%s]`, shape)
 	}
-	var items []usageItem
+	var items []T
 	for dec.More() {
-		if len(items) == care360.MaxUsageEvents {
-			return nil, care360.Errorf(care360.EINVALID, "at most %d events per batch", care360.MaxUsageEvents)
+		if len(items) == max {
+			return nil, care360.Errorf(care360.EINVALID, "at most %d events per batch", max)
 		}
-		var it usageItem
+		var it T
 		if err := dec.Decode(&it); err != nil {
 			return nil, bad("event "+strconv.Itoa(len(items))+": ", err)
 		}

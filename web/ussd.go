@@ -69,7 +69,7 @@ func (s *Server) africasTalking(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, care360.Errorf(care360.EINVALID, "sessionId, serviceCode and phoneNumber are required"))
 		return
 	}
-	req := care360.USSDRequest{Key: atPrefix + session, LimitGSM: u.LimitGSM, LimitUCS2: u.LimitUCS2,
+	req := care360.USSDRequest{Key: atPrefix + session, LimitGSM: u.LimitGSM, LimitUCS2: u.LimitUCS2, Channel: care360.ChannelHTTP,
 		NetworkCode: networkCode(r.PostForm.Get("networkCode"))}
 	who := "raw:" + phone
 	if m, err := s.numbering.Parse(phone); err == nil {

@@ -133,13 +133,14 @@ type fileConfig struct {
 		HTTP     string `json:"http"`
 	} `json:"shutdown"`
 	// Retention: {"dialogues": "1d", "sms_texts": "90d", "inbound_sms": "90d",
-	// "unmatched_receipts": "7d", "audit": "1825d"}.
+	// "unmatched_receipts": "7d", "audit": "1825d", "dialogue_records": "395d"}.
 	Retention *struct {
 		Dialogues string `json:"dialogues"`
 		SMSTexts  string `json:"sms_texts"`
 		Inbound   string `json:"inbound_sms"`
 		Receipts  string `json:"unmatched_receipts"`
 		Audit     string `json:"audit"`
+		Records   string `json:"dialogue_records"`
 	} `json:"retention"`
 	Endpoints map[string]struct {
 		URL     string            `json:"url"`
@@ -385,7 +386,8 @@ func (c *Config) apply(f *fileConfig, getenv func(string) string, profiles map[s
 			min  time.Duration
 		}{{"dialogues", rt.Dialogues, &c.Retention.Dialogues, time.Hour}, {"sms_texts", rt.SMSTexts, &c.Retention.SMSTexts, care360.Day},
 			{"inbound_sms", rt.Inbound, &c.Retention.Inbound, care360.Day}, {"unmatched_receipts", rt.Receipts, &c.Retention.Receipts, time.Hour},
-			{"audit", rt.Audit, &c.Retention.Audit, 366 * care360.Day}} {
+			{"audit", rt.Audit, &c.Retention.Audit, 366 * care360.Day},
+			{"dialogue_records", rt.Records, &c.Retention.Records, care360.Day}} {
 			if d.text == "" {
 				continue
 			}

@@ -59,6 +59,7 @@ func seedProgramme(ctx context.Context, cfg Config, db *store.DB) error {
 		{"spin table", s.seedSpinTable},
 		{"campaign", s.seedCampaign},
 		{"feedback", s.seedFeedback},
+		{"SIM swap", func(ctx context.Context) error { return s.seedSIMSwap(ctx, db, cfg.Programme.SIMSwapHold) }},
 	} {
 		if err := step.run(ctx); err != nil {
 			return fmt.Errorf("%s: %w", step.what, err)
@@ -249,6 +250,21 @@ func (s *demoServices) seedCampaign(ctx context.Context) error {
 		TextEn:         "Hello {name}! You are a {tier} member. Dial *090# for new gifts and offers.",
 		IdempotencyKey: "demo:campaign:welcome",
 	})
+	return err
+}
+
+// demoSwapped is the demo member the CRM reported a SIM swap for, on the
+// first start: the event's id makes every later start a duplicate, so the
+// hold lifts 72 h after the first `make run`, as it would in the field.
+const demoSwapped = "0908678901"
+
+func (s *demoServices) seedSIMSwap(ctx context.Context, db *store.DB, hold time.Duration) error {
+	m, err := care360.ParseMSISDN(demoSwapped)
+	if err != nil {
+		return err
+	}
+	_, err = db.SIMSwaps(ctx, []care360.LifecycleEvent{{ID: "demo-sim-swap-" + demoSwapped, MSISDN: m, Event: care360.EventSIMSwap, At: s.now}},
+		max(hold, time.Hour))
 	return err
 }
 

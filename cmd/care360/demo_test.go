@@ -30,8 +30,8 @@ func TestDemoProgramme(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := demoCounts(ctx, t, d.m.Config.DatabaseURL)
-	want := map[string]int64{"gifts": 5, "gift_codes": 8, "offers": 8, "draws": 2, "draw_entries": 9,
-		"spin_tables": 1, "sms_campaigns": 1, "feedback": 1}
+	want := map[string]int64{"gifts": 5, "gift_codes": 8, "offers": 8, "draws": 2, "draw_entries": 10,
+		"spin_tables": 1, "sms_campaigns": 1, "feedback": 1, "held_members": 1, "lifecycle_events": 1}
 	for table, n := range want {
 		if first[table] != n || second[table] != n {
 			t.Errorf("%s: %d after the first seed, %d after the second; want %d", table, first[table], second[table], n)
@@ -89,6 +89,7 @@ func demoCounts(ctx context.Context, t *testing.T, url string) map[string]int64 
 		"gifts": `gifts`, "gift_codes": `gift_codes`, "offers": `offers`, "draws": `draws`,
 		"draw_entries": `draw_entries`, "spin_tables": `spin_tables`, "sms_campaigns": `sms_campaigns`,
 		"campaign_messages": `sms_messages WHERE campaign_id IS NOT NULL`, "feedback": `feedback`,
+		"held_members": `subscribers WHERE sim_swap_until > now()`, "lifecycle_events": `lifecycle_events`,
 	} {
 		var n int64
 		if err := pg.QueryRow(ctx, `SELECT count(*) FROM `+q).Scan(&n); err != nil {

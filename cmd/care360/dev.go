@@ -89,6 +89,7 @@ Dial from another terminal:
   ./bin/care360 dial 0912000111          (not a member yet: offered registration)
   ./bin/care360 dial 0903123456 '*1090#' (a second code: straight to draws & spins)
   ./bin/care360 dial 0903123456 '*5050#' (a partner's quiz, served over HTTP)
+  ./bin/care360 dial 0908678901 '*090*7#' (SIM just swapped: giving points is held)
 
 Text a keyword to %s (DIEM, DK, CD 0904234567 500 then Y, QUA, TC, HD):
   curl -s %s/v1/mo -d '{"from":"0903123456","text":"DIEM"}'
@@ -217,6 +218,9 @@ var demo = []struct {
 	{"0905345678", "Le Van Cuong", "m", "1992-07-07", "2019-09-09", care360.LangVi, 6_000, 500},
 	{"0906456789", "Pham Thi Dung", "f", "1995-01-30", "2021-01-01", care360.LangEn, 2_500, 0},
 	{"0907567890", "Hoang Van Em", "m", "1975-05-05", "2008-04-30", care360.LangVi, 300, 0},
+	// Reported by the CRM as having just swapped SIMs (demo.go): menu 7,
+	// CD and voucher claims are held, menu 1 answers.
+	{demoSwapped, "Vu Thi Giang", "f", "1985-09-02", "2012-12-12", care360.LangVi, 15_000, 2_000},
 }
 
 // seedDemo creates the demo members and the programme they find in the

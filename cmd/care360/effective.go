@@ -56,6 +56,7 @@ type effectiveFile struct {
 	DBConns     dbConnsFile     `json:"db_conns"`
 	HTTP        httpFile        `json:"http"`
 	StepTimeout string          `json:"step_timeout"`
+	SIMSwapHold string          `json:"sim_swap_hold"`
 	SMS         struct {
 		MarketingWindow   string `json:"marketing_window"`
 		MarketingDailyCap int    `json:"marketing_daily_cap"`
@@ -99,6 +100,7 @@ type effectiveFile struct {
 		Inbound   string `json:"inbound_sms"`
 		Receipts  string `json:"unmatched_receipts"`
 		Audit     string `json:"audit"`
+		Records   string `json:"dialogue_records"`
 	} `json:"retention"`
 	Endpoints  map[string]effectiveEndpoint `json:"endpoints"`
 	Services   []menus.Service              `json:"services"`
@@ -143,6 +145,7 @@ func (c Config) Effective(getenv func(string) string) effectiveConfig {
 	f.HTTP.AuthFailuresPerMinute, f.HTTP.MaxAPIRequests = bounds.AuthFailures, bounds.APIRequests
 	f.StepTimeout = c.StepTimeout.String()
 	p := c.Programme
+	f.SIMSwapHold = p.SIMSwapHold.String()
 	f.SMS.MarketingWindow = formatClock(p.SMS.WindowOpen) + "-" + formatClock(p.SMS.WindowClose)
 	f.SMS.MarketingDailyCap, f.SMS.MaxParts = p.SMS.DailyCap, p.SMS.MaxParts
 	f.Points.VNDPerPoint = p.Usage.VNDPerPoint
@@ -160,7 +163,7 @@ func (c Config) Effective(getenv func(string) string) effectiveConfig {
 	f.Shutdown.HTTP = orDuration(c.StopHTTP, defaultStopHTTP).String()
 	r := c.Retention.WithDefaults()
 	f.Retention.Dialogues, f.Retention.SMSTexts, f.Retention.Inbound = days(r.Dialogues), days(r.SMSTexts), days(r.Inbound)
-	f.Retention.Receipts, f.Retention.Audit = days(r.Receipts), days(r.Audit)
+	f.Retention.Receipts, f.Retention.Audit, f.Retention.Records = days(r.Receipts), days(r.Audit), days(r.Records)
 	f.Endpoints = map[string]effectiveEndpoint{}
 	for name, ep := range c.Endpoints {
 		h := map[string]string{}

@@ -16,6 +16,8 @@ import (
 type programmeFile struct {
 	// StepTimeout is a dialogue step's budget from its deliver_sm (2s).
 	StepTimeout string `json:"step_timeout,omitempty"`
+	// SIMSwapHold is how long a SIM swap holds value in the account (72h).
+	SIMSwapHold string `json:"sim_swap_hold,omitempty"`
 	SMS         *struct {
 		MarketingWindow   string `json:"marketing_window,omitempty"` // "07:00-22:00"
 		MarketingDailyCap *int   `json:"marketing_daily_cap,omitempty"`
@@ -49,21 +51,23 @@ type programmeFile struct {
 
 // Programme is the effective set of the programme's rules.
 type Programme struct {
-	SMS        care360.SMSRules
-	Usage      care360.UsageRules
-	Transfer   care360.TransferRules
-	Offers     care360.OfferRules
-	Privileges care360.PrivilegeRules
+	SMS         care360.SMSRules
+	Usage       care360.UsageRules
+	Transfer    care360.TransferRules
+	Offers      care360.OfferRules
+	Privileges  care360.PrivilegeRules
+	SIMSwapHold time.Duration
 }
 
 // defaultProgramme is the product's defaults.
 func defaultProgramme() Programme {
 	return Programme{
-		SMS:        care360.DefaultSMSRules,
-		Usage:      care360.DefaultUsageRules,
-		Transfer:   care360.DefaultTransferRules,
-		Offers:     care360.DefaultOfferRules,
-		Privileges: care360.DefaultPrivilegeRules,
+		SMS:         care360.DefaultSMSRules,
+		Usage:       care360.DefaultUsageRules,
+		Transfer:    care360.DefaultTransferRules,
+		Offers:      care360.DefaultOfferRules,
+		Privileges:  care360.DefaultPrivilegeRules,
+		SIMSwapHold: care360.DefaultSIMSwapHold,
 	}
 }
 
@@ -78,6 +82,13 @@ func (c *Config) applyProgramme(f *programmeFile) error {
 		c.StepTimeout = d
 	}
 	p := &c.Programme
+	if f.SIMSwapHold != "" {
+		d, err := time.ParseDuration(f.SIMSwapHold)
+		if err != nil || d < time.Hour || d > 30*24*time.Hour {
+			return fmt.Errorf("sim_swap_hold: want a duration from 1h to 720h such as 72h, got %q", f.SIMSwapHold)
+		}
+		p.SIMSwapHold = d
+	}
 	if s := f.SMS; s != nil {
 		if s.MarketingWindow != "" {
 			open, closeAt, err := parseWindow(s.MarketingWindow)
@@ -169,7 +180,7 @@ func (c *Config) applyProgramme(f *programmeFile) error {
 			}
 			for priv, n := range per {
 				if !priv.Valid() {
-					return fmt.Errorf("vip_quotas.%s: unknown privilege %q (priority or lounge)", tier, priv)
+					return fmt.Errorf("vip_quotas.%s: unknown privilege %q (priority, lounge, booking or baggage)", tier, priv)
 				}
 				if n < 0 || n > 365 {
 					return fmt.Errorf("vip_quotas.%s.%s: want 0 to 365 e-codes a year, got %d", tier, priv, n)

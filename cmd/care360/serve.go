@@ -36,6 +36,7 @@ type Main struct {
 	SMS     *store.SMS // the outbox, campaigns, opt-outs
 	Engine  *menus.Engine
 	Traffic *store.TrafficCounter // USSD steps per hour, for the reports
+	Records *store.DialogueLog    // ended dialogues' records, written in batches
 	Gateway *gateway.Gateway
 	Web     *web.Server
 	Jobs    *schedule.Scheduler // the ledger's (usage posting, expiry sweep, tier review) and gift announcements
@@ -96,6 +97,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	smsRules.ShortCode = c.ShortCode
 	catalogOpts := store.CatalogOptions{USSDCode: c.USSDCode, Offers: c.Programme.Offers, Privileges: c.Programme.Privileges}
 	m.SMS = store.NewSMS(m.DB, smsRules)
+	// Every USSD channel steps the engine through the counter, and the
+	// gateway's outbox counts what the SMSC answered into it (the dashboard).
+	m.Traffic = m.DB.NewTrafficCounter(0)
+	m.SMS.CountInto(m.Traffic)
+	// Records go through the API's pool: their batches never take a
+	// connection a step is waiting for.
+	m.Records = m.APIDB.NewDialogueLog(0)
 	transfers := store.NewTransfers(m.DB, c.Programme.Transfer)
 	m.Catalog = store.NewCatalog(m.DB, m.SMS, catalogOpts)
 	ussdDraws, ussdSpins := store.NewDraws(m.DB), store.NewSpins(m.DB)
@@ -105,12 +113,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	ledger := store.NewLedger(m.APIDB, c.Programme.Usage)
 	draws, spins := store.NewDraws(m.APIDB), store.NewSpins(m.APIDB)
 	jobs := append(schedule.Ledger(ledger), schedule.Gifts(apiCatalog)...)
-	jobs = append(jobs, schedule.Retention(m.APIDB, c.Retention)...)
-	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg}, jobs...)
+	jobs = append(jobs, schedule.Retention(m.APIDB, c.Retention, reg)...)
+	// Idle dialogues become timeout records; the engine, made below, reads
+	// its own state.
+	jobs = append(jobs, schedule.IdleDialogues(m.APIDB, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout),
+		func(d care360.Dialogue) (care360.DialogueRecord, bool) { return m.Engine.TimedOut(d) })...)
+	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg, Runs: m.APIDB, Instance: instanceName()}, jobs...)
 	kw := keywords.New(keywords.Config{
 		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
 		Numbering: care360.VietnamMobile, TierRules: c.TierRules, TransferRules: transfers.Rules(),
 		ShortCode: c.ShortCode, USSDCode: c.USSDCode, Logger: m.Logger, Gifts: m.Catalog, Feedback: m.SMS,
+		Location: c.Location,
 	})
 	// Partner applications behind service codes (PRODUCT.md §3.7) are
 	// called only at the configured endpoints.
@@ -123,12 +136,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Gifts: m.Catalog, Offers: m.Catalog, Privileges: m.Catalog,
 		Transfers: transfers, TransferRules: transfers.Rules(), TransferNotifier: kw.Notify,
 		Draws: ussdDraws, Spins: ussdSpins,
+		Records: m.Records,
 	})
 	if err != nil {
 		return err
 	}
-	// Every USSD channel steps the engine through the counter.
-	m.Traffic = m.DB.NewTrafficCounter(0)
 	ussd := m.Traffic.Wrap(m.Engine)
 	m.Gateway = gateway.New(gateway.Config{
 		Binds: c.Binds, USSD: ussd, Numbering: care360.VietnamMobile,
@@ -148,10 +160,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		// Failed authentications are counted per client, seen through the
 		// trusted reverse proxies exactly as the USSD adapters see it.
 		ClientAddr: func(r *http.Request) netip.Addr { return web.ClientAddr(r, c.TrustedProxies) },
-		Admin:      &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, DeadLetters: m.APIDB, Location: c.Location, Binds: bindStates(m.Gateway)},
-		SMS:        &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS, Reports: apiSMS, Feedback: apiSMS},
-		Loyalty:    &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog, Codes: apiCatalog, ProvisionEndpoints: c.Endpoints.Names()},
-		Ledger:     &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB},
+		Admin: &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, DeadLetters: m.APIDB, Location: c.Location,
+			Binds: bindStates(m.Gateway), Operations: m.APIDB, DialogueIdle: c.IdleTimeout, DialogueRecords: m.APIDB},
+		SMS:     &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS, Reports: apiSMS, Feedback: apiSMS},
+		Loyalty: &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog, Codes: apiCatalog, ProvisionEndpoints: c.Endpoints.Names()},
+		Ledger: &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB,
+			Lifecycle: m.APIDB, SIMSwapHold: c.Programme.SIMSwapHold},
 		Draws:      &web.DrawsConfig{Draws: draws, Spins: spins},
 		RoleLimits: c.RoleLimits,
 		MaxCSVRows: c.CSVMaxRows,
@@ -174,6 +188,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	m.Gateway.Start()
 	m.Traffic.Start()
+	m.Records.Start()
 	m.Provision = provision.New(provision.Config{Queue: apiCatalog, Endpoints: c.Endpoints, Logger: m.Logger})
 	m.Provision.Start()
 	m.Jobs.Start()
@@ -242,6 +257,10 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Traffic != nil {
 		errs = append(errs, m.Traffic.Stop(ctx))
 		m.Traffic = nil
+	}
+	if m.Records != nil {
+		errs = append(errs, m.Records.Stop(ctx))
+		m.Records = nil
 	}
 	if m.Jobs != nil {
 		errs = append(errs, m.Jobs.Stop(ctx))
@@ -318,6 +337,16 @@ func readyChecks(ping func(context.Context) error, g *gateway.Gateway) []web.Rea
 
 // bindStates hands the dashboard the gateway's binds in the web package's
 // own shape, so that web does not depend on gateway.
+// instanceName names this instance in the jobs' records: the host (a pod's
+// name under Kubernetes), which stays the same across restarts.
+func instanceName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "care360"
+	}
+	return host
+}
+
 func bindStates(gw *gateway.Gateway) func() []web.DashboardBind {
 	return func() []web.DashboardBind {
 		states := gw.BindStates()

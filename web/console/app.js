@@ -7,6 +7,7 @@ import { h, fill, notice } from './dom.js';
 import { api, session, Features } from './api.js';
 import { t, lang, setLang } from './i18n.js';
 import login from './pages/login.js';
+import dashboard from './pages/dashboard.js';
 import subscribers from './pages/subscribers.js';
 import emulator from './pages/emulator.js';
 import campaigns from './pages/campaigns.js';
@@ -14,11 +15,15 @@ import feedback from './pages/feedback.js';
 import { gifts, offers } from './pages/catalog.js';
 import { draws, spins } from './pages/games.js';
 import reports from './pages/reports.js';
+import funnel from './pages/funnel.js';
 import audit from './pages/audit.js';
 import staff from './pages/staff.js';
 
-/** Pages in menu order. needs[0] is the route that must exist. */
-const PAGES = [subscribers, emulator, feedback, campaigns, gifts, offers, draws, spins, reports, audit, staff];
+/**
+ * Pages in menu order. needs[0] is the route that must exist. The first a
+ * role may use is its home page: the operations dashboard for staff.
+ */
+const PAGES = [dashboard, subscribers, emulator, feedback, campaigns, gifts, offers, draws, spins, reports, funnel, audit, staff];
 
 const state = { me: null, features: null, cleanup: null };
 

@@ -46,6 +46,7 @@ func main() {
 	runs := flag.Int("runs", 3, "saturation runs (min/median/max are reported)")
 	rate := flag.Int("rate", 1000, "offered steps/s in the latency run")
 	bin := flag.String("bin", "bin/care360", "the gateway binary")
+	openOnly = flag.Bool("open-only", false, "run only the open dialogues figure (with -open and -members)")
 	flag.Parse()
 	var lv []int
 	for _, f := range strings.Split(*levels, ",") {
@@ -61,6 +62,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var openOnly *bool
 
 func run(phones, members, runs, rate, open int, levels []int, dur time.Duration, bin string) error {
 	ctx := context.Background()
@@ -91,12 +94,14 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 		return err
 	}
 
-	fmt.Println("== Limit: pgbench, one USSD step as one transaction (PK select + dialogue upsert), durable, 8 connections, prepared")
-	limit, err := pgbenchLimit(dbURL, members, dur)
-	if err != nil {
-		return err
+	var limit float64
+	if !*openOnly && *baseline == "" {
+		fmt.Println("== Limit: pgbench, one USSD step as one transaction (PK select + dialogue upsert), durable, 8 connections, prepared")
+		if limit, err = pgbenchLimit(dbURL, members, dur); err != nil {
+			return err
+		}
+		fmt.Printf("pgbench: %.0f tx/s\n\n", limit)
 	}
-	fmt.Printf("pgbench: %.0f tx/s\n\n", limit)
 
 	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 10 * time.Second})
 	if err := sim.Start(); err != nil {
@@ -112,6 +117,14 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	defer cancel()
 	if err := sim.WaitBound(wctx, 1); err != nil {
 		return fmt.Errorf("gateway did not bind: %w (log: %s)", err, gw.log)
+	}
+
+	if *openOnly {
+		return openDialogues(sim, gw, dbURL, min(open, members))
+	}
+	if *baseline != "" {
+		gw.stop()
+		return abPhase(sim, dbURL, bin, phones, members, runs, dur)
 	}
 
 	// Warm up: connections, prepared statements, caches.
@@ -299,6 +312,10 @@ func startGateway(bin, dbURL, smscAddr string) (*gateway, error) {
 		"CARE360_SMPP_WINDOW=256",
 		"CARE360_HTTP_ADDR="+httpAddr,
 		"CARE360_ADMIN_TOKEN="+adminToken,
+		// Open dialogues must stay open for the memory figure, however long
+		// a million dials take: no answer ends them, and the idle sweep
+		// would otherwise record and delete the first before the last.
+		"CARE360_USSD_IDLE_TIMEOUT=1h",
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,56 @@
+package care360
+
+import (
+	"context"
+	"time"
+)
+
+// Lifecycle events the operator's CRM or billing sends (PRODUCT.md §7).
+const (
+	EventChurn         = "churn"
+	EventPortOut       = "port_out"
+	EventMSISDNChange  = "msisdn_change"
+	EventSIMSwap       = "sim_swap"
+	DefaultSIMSwapHold = 72 * time.Hour
+)
+
+// LifecycleEvent is one event of a POST /api/v1/lifecycle batch.
+type LifecycleEvent struct {
+	ID        string
+	MSISDN    MSISDN
+	Event     string
+	At        time.Time
+	NewMSISDN MSISDN
+}
+
+// LifecycleResult is what became of one event: applied, duplicate (its id
+// was applied before: nothing changed) or rejected with a reason.
+type LifecycleResult struct {
+	ID        string
+	Status    string
+	Reason    string
+	Message   string
+	HoldUntil time.Time // sim_swap: when the member's hold lifts
+}
+
+// Lifecycle statuses and rejection reasons.
+const (
+	LifecycleApplied   = "applied"
+	LifecycleDuplicate = "duplicate"
+	LifecycleRejected  = "rejected"
+
+	LifecycleUnknownSubscriber = "unknown_subscriber"
+	LifecycleUnsupported       = "unsupported_event"
+	LifecycleInvalid           = "invalid"
+)
+
+// MaxLifecycleEvents bounds one batch.
+const MaxLifecycleEvents = 10_000
+
+// LifecycleService applies lifecycle events.
+type LifecycleService interface {
+	// SIMSwaps applies sim_swap events, idempotently by id: each starts a
+	// hold of its member until its at + hold (a later one extends it). It
+	// returns a result per event, in order.
+	SIMSwaps(ctx context.Context, evs []LifecycleEvent, hold time.Duration) ([]LifecycleResult, error)
+}
