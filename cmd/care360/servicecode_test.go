@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -167,6 +168,11 @@ func TestServiceCodes(t *testing.T) {
 		if session == "" || strings.Join(texts, "|") != "|1|1*2" {
 			t.Errorf("texts sent: %q (session %q)", texts, session)
 		}
+		// The dialogue's record carries the code and the application.
+		r := record(t, h, "0903330002")
+		if r.Code != "*5050#" || r.Outcome != "completed" || r.Steps != 5 || strings.Join(r.Path, ",") != "app:partner-quiz,app:partner-quiz,app:partner-quiz" {
+			t.Errorf("record %+v", r)
+		}
 	})
 
 	t.Run("app shortcut", func(t *testing.T) {
@@ -185,6 +191,9 @@ func TestServiceCodes(t *testing.T) {
 			call := dial(t, fmt.Sprintf("090333010%d", i), app.code)
 			if call.Screen() != unavailable || !call.Ended() {
 				t.Fatalf("%s: %q (ended %v)", app.code, call.Screen(), call.Ended())
+			}
+			if r := record(t, h, fmt.Sprintf("090333010%d", i)); r.Code != app.code || r.Outcome != "error" {
+				t.Errorf("record %+v", r)
 			}
 			metric := fmt.Sprintf(`care360_ussd_app_errors_total{app=%q,reason=%q} 1`, app.name, app.reason)
 			if m := metrics(t, h); !strings.Contains(m, metric) {
@@ -318,4 +327,36 @@ func TestServiceCodeDevQuiz(t *testing.T) {
 	if err != nil || !strings.Contains(call.Screen(), "1. Boc tham") {
 		t.Fatalf("*1090#: %q, %v", call.Screen(), err)
 	}
+}
+
+// serviceRecord is what the tests read of a dialogue's record.
+type serviceRecord struct {
+	Code, Outcome string
+	Steps         int
+	Path          []string
+}
+
+// record waits for the one dialogue record of msisdn (they are written in
+// batches) and returns it.
+func record(t *testing.T, h *harness, msisdn string) serviceRecord {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var r serviceRecord
+		req, _ := http.NewRequest(http.MethodGet, h.base+"/api/v1/dialogues?msisdn="+msisdn, nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n"); line != "" {
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("record %q: %v", line, err)
+			}
+			return r
+		}
+	}
+	t.Fatalf("no dialogue record for %s", msisdn)
+	return serviceRecord{}
 }
