@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -128,7 +129,8 @@ func New(cfg Config) (*Engine, error) {
 		cfg: cfg, services: sortServices(cfg.Services), log: cfg.Logger,
 		limiter: newDialLimiter(cfg.DialRate, cfg.DialBurst), metrics: newMetrics(cfg.Registry),
 	}
-	e.screen = cfg.Tree
+	// A copy: the partner application's screens are added to it below.
+	e.screen = maps.Clone(cfg.Tree)
 	if e.screen == nil {
 		e.screen = Tree()
 	}
