@@ -271,6 +271,10 @@ func TestServiceCodeConfig(t *testing.T) {
 	if len(c.Services) != 3 || c.USSDCode != "*091#" {
 		t.Errorf("services %v, code %s; want 3 and *091#, the main menu's", c.Services, c.USSDCode)
 	}
+	// `care360 config` shows them as read.
+	if b, _ := json.Marshal(c.Effective(func(string) string { return "" }).File.Services); !strings.Contains(string(b), `{"code":"*5050#","app":"quiz"}`) {
+		t.Errorf("care360 config shows services %s", b)
+	}
 	if c, err := load(`{}`, "*123#"); err != nil || len(c.Services) != 1 || c.Services[0].Code != "*123#" || c.Services[0].Menu != "main" {
 		t.Errorf("CARE360_USSD_CODE alone: %v, %v", c.Services, err)
 	}
