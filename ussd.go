@@ -44,6 +44,9 @@ type USSDRequest struct {
 	Channel   string
 	Bind      string
 	UserAbort bool
+	// NetworkCode is the caller's network (MCC+MNC) when the transport
+	// says it (the HTTP adapters); partner applications receive it.
+	NetworkCode string
 }
 
 // USSDReply is the screen to show. End closes the dialogue.
@@ -57,4 +60,20 @@ type USSDReply struct {
 // shown and the adapter falls back to its own "service unavailable" screen.
 type USSDService interface {
 	Step(ctx context.Context, req USSDRequest) (USSDReply, error)
+}
+
+// AppRequest is one step of a dialogue handed to an external USSD
+// application (PRODUCT.md §3.7), in the words of the Africa's Talking
+// callback (§3.4): Text is every answer so far joined with '*', empty on
+// the first step.
+type AppRequest struct {
+	SessionID, ServiceCode, PhoneNumber, NetworkCode, Text string
+}
+
+// USSDApps call the external applications that serve some service codes.
+// CallApp returns the application's screen (End for an END answer); an
+// error (a timeout, an error status, an unparseable answer) means the
+// dialogue cannot go on.
+type USSDApps interface {
+	CallApp(ctx context.Context, app string, req AppRequest) (USSDReply, error)
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +24,14 @@ import (
 
 // Config wires the engine to the domain.
 type Config struct {
-	ServiceCode string // the code we answer, "*090#"
+	// ServiceCode is the code screens name ("*090#"); with no Services
+	// it is also the one code answered, opening the main menu.
+	ServiceCode string
+	// Services route each service code answered (PRODUCT.md §3.7),
+	// longest code first whatever their order here.
+	Services []Service
+	// Apps call the partner applications Services name.
+	Apps        care360.USSDApps
 	Subscribers care360.SubscriberService
 	Points      care360.PointsService
 	Dialogues   care360.DialogueStore
@@ -68,12 +76,12 @@ const DefaultIdleTimeout = 60 * time.Second
 
 // Engine runs dialogues. It is safe for concurrent use.
 type Engine struct {
-	cfg     Config
-	base    string // the service code without its final '#', "*090"
-	log     *slog.Logger
-	screen  map[string]*Screen
-	limiter *dialLimiter
-	metrics *metrics
+	cfg      Config
+	services []Service // longest code first
+	log      *slog.Logger
+	screen   map[string]*Screen
+	limiter  *dialLimiter
+	metrics  *metrics
 }
 
 var _ care360.USSDService = (*Engine)(nil)
@@ -114,17 +122,25 @@ func New(cfg Config) (*Engine, error) {
 		cfg.TierRules = care360.DefaultTierRules
 	}
 	cfg.TransferRules = cfg.TransferRules.WithDefaults()
+	if len(cfg.Services) == 0 {
+		cfg.Services = []Service{{Code: cfg.ServiceCode, Menu: "main"}}
+	}
 	e := &Engine{
-		cfg: cfg, base: strings.TrimSuffix(cfg.ServiceCode, "#"), log: cfg.Logger,
+		cfg: cfg, services: sortServices(cfg.Services), log: cfg.Logger,
 		limiter: newDialLimiter(cfg.DialRate, cfg.DialBurst), metrics: newMetrics(cfg.Registry),
 	}
-	e.screen = cfg.Tree
+	// A copy: the partner application's screens are added to it below.
+	e.screen = maps.Clone(cfg.Tree)
 	if e.screen == nil {
 		e.screen = Tree()
 	}
 	if err := CheckTree(e.screen); err != nil {
 		return nil, err
 	}
+	if err := checkServices(cfg.Services, e.screen, func(string) bool { return cfg.Apps != nil }); err != nil {
+		return nil, fmt.Errorf("menus: %w", err)
+	}
+	e.screen["app"], e.screen["app.end"] = appScreen, appEnd
 	return e, nil
 }
 
@@ -157,6 +173,12 @@ type state struct {
 	Bind    string   `json:"bind,omitempty"`
 	Steps   int      `json:"n,omitempty"`
 	Path    []string `json:"path,omitempty"`
+	// App names the partner application holding the dialogue (PRODUCT.md
+	// §3.7), AppText what was answered to it so far ('*'-joined) and
+	// Network the caller's network, if known.
+	App     string `json:"app,omitempty"`
+	AppText string `json:"app_text,omitempty"`
+	Network string `json:"network,omitempty"`
 }
 
 // maxPath bounds a record's path: a subscriber paging back and forth for
@@ -214,13 +236,15 @@ func (e *Engine) Step(ctx context.Context, req care360.USSDRequest) (care360.USS
 // abort forgets a dialogue the network dropped, keeping it for a while under
 // the subscriber's resume key if it was below the top screen.
 func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
-	e.metrics.dialogues.WithLabelValues("aborted").Inc()
 	d, err := e.cfg.Dialogues.LoadDialogue(ctx, req.Key, e.cfg.IdleTimeout)
 	if err != nil || d == nil {
+		e.metrics.dialogues.WithLabelValues("aborted", "").Inc()
 		return err
 	}
 	var st state
-	if json.Unmarshal(d.State, &st) == nil && !req.Console {
+	stErr := json.Unmarshal(d.State, &st)
+	e.metrics.dialogues.WithLabelValues("aborted", st.Code).Inc()
+	if stErr == nil && !req.Console {
 		outcome := care360.OutcomeNetworkAbort
 		if req.UserAbort {
 			outcome = care360.OutcomeUserAbort
@@ -228,7 +252,7 @@ func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
 		st.Steps++
 		e.record(req, &st, outcome, e.now())
 	}
-	if req.MSISDN != "" && !req.Console && st.Member && st.Screen != "main" && st.Screen != "resume" {
+	if req.MSISDN != "" && !req.Console && stErr == nil && st.App == "" && st.Member && st.Screen != "main" && st.Screen != "resume" {
 		st.Invalid, st.Saved = 0, nil
 		if b, err := json.Marshal(st); err == nil {
 			if err := e.cfg.Dialogues.SaveDialogue(ctx, &care360.Dialogue{Key: resumePrefix + string(req.MSISDN), MSISDN: req.MSISDN, State: b}); err != nil {
@@ -244,22 +268,27 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 	id := newDialogueID()
 	c := &call{ctx: ctx, e: e, req: req, st: &state{Lang: care360.LangVi, ID: id, Rec: id,
 		Started: e.now().UnixMilli(), Code: e.cfg.ServiceCode, Channel: req.Channel, Bind: req.Bind, Steps: 1}}
-	path, ok := e.parseDial(req.Text)
+	svc, path, ok := e.route(req.Text)
 	if !ok {
-		e.metrics.dialogues.WithLabelValues("not_ours").Inc()
+		e.metrics.dialogues.WithLabelValues("not_ours", "").Inc()
 		return e.refuse(c, "not_ours", text(c.lang(), "not.ours", e.cfg.ServiceCode))
 	}
+	c.st.Code = svc.Code
 	if req.MSISDN == "" {
-		e.metrics.dialogues.WithLabelValues("not_subscriber").Inc()
+		e.metrics.dialogues.WithLabelValues("not_subscriber", svc.Code).Inc()
 		return e.refuse(c, "not_subscriber", text(c.lang(), "not.subscriber"))
 	}
 	if !e.limiter.allow(req.MSISDN) {
-		e.metrics.dialogues.WithLabelValues("rate_limited").Inc()
+		e.metrics.dialogues.WithLabelValues("rate_limited", svc.Code).Inc()
 		e.log.Warn("menus: dialling too often; refused", "msisdn", req.MSISDN.Masked())
 		return e.refuse(c, "rate_limited", text(c.lang(), "rate.limited"))
 	}
-	e.metrics.dialogues.WithLabelValues("opened").Inc()
-	sub, dropped, err := e.caller(c, len(path) == 0 && !req.Console)
+	e.metrics.dialogues.WithLabelValues("opened", svc.Code).Inc()
+	if svc.App != "" {
+		return e.beginApp(c, svc, path)
+	}
+	// Only a plain dial of the main menu offers a dropped dialogue back.
+	sub, dropped, err := e.caller(c, len(path) == 0 && !req.Console && svc.Menu == "main")
 	switch {
 	case care360.ErrorCode(err) == care360.ENOTFOUND:
 		c.st.Screen = "register"
@@ -282,6 +311,16 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 	}
 	if err := e.enter(c, c.st.Screen, false); err != nil {
 		return e.fail(c, err)
+	}
+	// Another code's screen opens as if chosen from the main menu, so
+	// that 0 and 00 lead there.
+	if c.st.Member && svc.Menu != "main" {
+		if err := e.enter(c, svc.Menu, true); err != nil {
+			return e.fail(c, err)
+		}
+		if sc := e.screen[c.st.Screen]; sc.Info != nil {
+			return e.show(c)
+		}
 	}
 	// A shortcut behaves exactly like typing its choices one by one, except
 	// that it stops at the first screen that asks for input or confirmation.
@@ -346,7 +385,7 @@ func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.U
 		return e.fail(c, err)
 	}
 	if d == nil {
-		e.metrics.dialogues.WithLabelValues("expired").Inc()
+		e.metrics.dialogues.WithLabelValues("expired", "").Inc()
 		return care360.USSDReply{Text: text(care360.LangVi, "session.ended", e.cfg.ServiceCode), End: true}, nil
 	}
 	if err := json.Unmarshal(d.State, c.st); err != nil {
@@ -356,6 +395,9 @@ func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.U
 	}
 	c.st.Steps++
 	in, ok := cleanAnswer(req.Text)
+	if c.st.App != "" {
+		return e.answerApp(c, in, ok)
+	}
 	if !ok {
 		e.metrics.invalid.WithLabelValues("malformed").Inc()
 		e.log.Info("menus: malformed answer", "msisdn", req.MSISDN.Masked(), "len", len(req.Text))
@@ -384,24 +426,6 @@ func cleanAnswer(s string) (string, bool) {
 		}
 	}
 	return s, true
-}
-
-// parseDial splits "*090*3*2#" into ["3","2"]; ok is false for other codes.
-func (e *Engine) parseDial(dialled string) (path []string, ok bool) {
-	s := strings.TrimSpace(dialled)
-	if s == e.cfg.ServiceCode {
-		return nil, true
-	}
-	if !strings.HasPrefix(s, e.base+"*") || !strings.HasSuffix(s, "#") {
-		return nil, false
-	}
-	parts := strings.Split(strings.TrimSuffix(strings.TrimPrefix(s, e.base+"*"), "#"), "*")
-	for _, p := range parts {
-		if p == "" {
-			return nil, false
-		}
-	}
-	return parts, true
 }
 
 // home is the top screen: the main menu for members, registration otherwise.
@@ -435,7 +459,7 @@ func (e *Engine) end(c *call, body string) (care360.USSDReply, error) {
 			e.log.Warn("menus: dialogue not deleted; it will idle out", "err", err)
 		}
 	}
-	e.metrics.dialogues.WithLabelValues("ended").Inc()
+	e.metrics.dialogues.WithLabelValues("ended", c.st.Code).Inc()
 	outcome := c.outcome
 	if outcome == "" {
 		outcome = care360.OutcomeCompleted
@@ -449,7 +473,7 @@ func (e *Engine) end(c *call, body string) (care360.USSDReply, error) {
 // refuse ends a dial turned away before it had a screen (nothing stored,
 // so nothing to delete), recording why as its last screen.
 func (e *Engine) refuse(c *call, why, body string) (care360.USSDReply, error) {
-	e.metrics.dialogues.WithLabelValues("ended").Inc()
+	e.metrics.dialogues.WithLabelValues("ended", c.st.Code).Inc()
 	if !c.req.Console {
 		st := *c.st
 		st.Screen = why
@@ -505,7 +529,7 @@ func (e *Engine) fail(c *call, err error) (care360.USSDReply, error) {
 	if key, ok := refusals[care360.ErrorReason(err)]; ok && care360.ErrorCode(err) == care360.EREFUSED {
 		return e.end(c, text(c.lang(), key))
 	}
-	e.metrics.dialogues.WithLabelValues("failed").Inc()
+	e.metrics.dialogues.WithLabelValues("failed", c.st.Code).Inc()
 	e.log.Error("menus: step failed", "err", err, "screen", c.st.Screen, "msisdn", c.req.MSISDN.Masked())
 	if !c.req.Console {
 		e.record(c.req, c.st, care360.OutcomeError, e.now())

@@ -105,23 +105,6 @@ func TestCheckTreeRefusesBadTrees(t *testing.T) {
 	}
 }
 
-func TestParseDial(t *testing.T) {
-	t.Parallel()
-	e := &Engine{cfg: Config{ServiceCode: "*090#"}, base: "*090"}
-	cases := map[string][]string{"*090#": nil, "*090*1#": {"1"}, "*090*3*2#": {"3", "2"}, " *090# ": nil}
-	for in, want := range cases {
-		got, ok := e.parseDial(in)
-		if !ok || strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("parseDial(%q) = %v, %v", in, got, ok)
-		}
-	}
-	for _, in := range []string{"*0901#", "*123#", "*090**1#", "*090*1", "090#", ""} {
-		if _, ok := e.parseDial(in); ok {
-			t.Errorf("parseDial(%q) accepted", in)
-		}
-	}
-}
-
 // gsmBasic is the GSM 03.38 default alphabet and extension table, for checking
 // that every catalog text can go as GSM-7 once folded.
 const gsmBasic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€\f"

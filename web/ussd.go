@@ -69,7 +69,8 @@ func (s *Server) africasTalking(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, care360.Errorf(care360.EINVALID, "sessionId, serviceCode and phoneNumber are required"))
 		return
 	}
-	req := care360.USSDRequest{Key: atPrefix + session, LimitGSM: u.LimitGSM, LimitUCS2: u.LimitUCS2, Channel: care360.ChannelHTTP}
+	req := care360.USSDRequest{Key: atPrefix + session, LimitGSM: u.LimitGSM, LimitUCS2: u.LimitUCS2, Channel: care360.ChannelHTTP,
+		NetworkCode: networkCode(r.PostForm.Get("networkCode"))}
 	who := "raw:" + phone
 	if m, err := s.numbering.Parse(phone); err == nil {
 		req.MSISDN, who = m, string(m)
@@ -180,4 +181,15 @@ func (u *USSDConfig) admit(r *http.Request) error {
 		return care360.Errorf(care360.EUNAUTHORIZED, "the USSD adapter token is missing or wrong")
 	}
 	return nil
+}
+
+// networkCode is the caller's network as the aggregator names it (MCC and
+// MNC, "45201"), passed on to partner applications; anything else is
+// dropped rather than relayed.
+func networkCode(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 8 || strings.Trim(s, "0123456789") != "" {
+		return ""
+	}
+	return s
 }

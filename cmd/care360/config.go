@@ -13,6 +13,7 @@ import (
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway"
+	"github.com/care360/care360/menus"
 	"github.com/care360/care360/web"
 )
 
@@ -70,6 +71,11 @@ type Config struct {
 	// Endpoints are the outbound HTTP services (CARE360_CONFIG
 	// "endpoints"): the only places provisioning calls go (PRODUCT.md §9).
 	Endpoints care360.Endpoints
+	// Services route each service code answered (CARE360_CONFIG
+	// "services", PRODUCT.md §3.7) to a screen of the menu or to a partner
+	// application, an endpoint by name; without the key, USSDCode alone
+	// opens the main menu.
+	Services []menus.Service
 	// CSVMaxRows bounds the data rows of one CSV upload (CARE360_CONFIG
 	// "csv_max_rows"; 0: 10,000,000).
 	CSVMaxRows int
@@ -141,7 +147,8 @@ type fileConfig struct {
 		Headers map[string]string `json:"headers"`
 		Timeout string            `json:"timeout"` // default 3s
 	} `json:"endpoints"`
-	CSVMaxRows int `json:"csv_max_rows"`
+	Services   []menus.Service `json:"services"`
+	CSVMaxRows int             `json:"csv_max_rows"`
 }
 
 // Defaults that are not in a rules type of their own.
@@ -168,7 +175,7 @@ var envVars = []envVar{
 	{Name: "CARE360_SMPP_PROFILE", Default: "generic", Meaning: "operator profile (PRODUCT.md §3.5); others may be defined in `profiles`"},
 	{Name: "CARE360_SMPP_TPS", Default: "100", Meaning: "max submit_sm per second per bind"},
 	{Name: "CARE360_SMPP_WINDOW", Default: "10", Meaning: "max outstanding requests per bind"},
-	{Name: "CARE360_USSD_CODE", Default: "*090#", Meaning: "the service code this gateway answers"},
+	{Name: "CARE360_USSD_CODE", Default: "*090#", Meaning: "the service code this gateway answers, to the main menu (CARE360_CONFIG `services` can route several)"},
 	{Name: "CARE360_SMS_SHORTCODE", Default: "9237", Meaning: "short code for SMS keywords and sender of notifications"},
 	{Name: "CARE360_HTTP_ADDR", Default: ":8080", Meaning: "admin API, console, HTTP USSD adapters, metrics"},
 	{Name: "CARE360_ADMIN_TOKEN", Meaning: "bearer token of the built-in admin account; `serve` requires 32 characters or more", Secret: true},
@@ -260,6 +267,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if err := c.apply(file, getenv, profiles, profile, tps, window); err != nil {
 			return c, fmt.Errorf("CARE360_CONFIG %s: %w", getenv("CARE360_CONFIG"), err)
 		}
+	}
+	if err := c.applyServices(file, strings.TrimSpace(getenv("CARE360_USSD_CODE")) != ""); err != nil {
+		return c, fmt.Errorf("CARE360_CONFIG %s: %w", getenv("CARE360_CONFIG"), err)
 	}
 	return c, nil
 }
@@ -442,4 +452,32 @@ func positiveInt(s, name string) (int, error) {
 		return 0, fmt.Errorf("%s: want a positive whole number, got %q", name, s)
 	}
 	return n, nil
+}
+
+// applyServices sets the service codes: the file's list, checked against
+// the menu and the endpoints, else CARE360_USSD_CODE to the main menu.
+// With a list, the first code to the main menu is the one screens and
+// SMS name, unless CARE360_USSD_CODE says otherwise (codeSet).
+func (c *Config) applyServices(f *fileConfig, codeSet bool) error {
+	if f == nil || f.Services == nil {
+		c.Services = []menus.Service{{Code: c.USSDCode, Menu: "main"}}
+		return menus.CheckServices(c.Services, nil)
+	}
+	if len(f.Services) == 0 {
+		return fmt.Errorf("services: empty; leave the key out to answer CARE360_USSD_CODE alone")
+	}
+	isApp := func(name string) bool { _, ok := c.Endpoints[name]; return ok }
+	if err := menus.CheckServices(f.Services, isApp); err != nil {
+		return err
+	}
+	c.Services = f.Services
+	if !codeSet {
+		for _, s := range f.Services {
+			if s.Menu == "main" {
+				c.USSDCode = s.Code
+				break
+			}
+		}
+	}
+	return nil
 }

@@ -49,7 +49,8 @@ var fileKeys = map[string]string{
 	"retention.unmatched_receipts":   "delivery receipts that matched no message are deleted after",
 	"retention.audit":                "the audit log is deleted after (at least 366d)",
 	"retention.dialogue_records":     "records of ended dialogues are deleted after (at least 1d)",
-	"endpoints":                      "outbound HTTP services, the only places provisioning calls go: `{\"name\": {\"url\", \"headers\", \"timeout\"}}` (timeout 3s); gifts name one with `provision_endpoint`",
+	"endpoints":                      "outbound HTTP services, the only places provisioning and partner USSD applications' calls go: `{\"name\": {\"url\", \"headers\", \"timeout\"}}` (timeout 3s); gifts name one with `provision_endpoint`",
+	"services":                       "the service codes answered, longest first (PRODUCT.md §3.7): each `{\"code\", \"menu\"}` opening a screen of the menu (`main`, `draws`, `gifts`…; shortcuts work below it) or `{\"code\", \"app\"}` handing the dialogue to a partner application, an `endpoints` name called as Africa's Talking calls us; without the key, `CARE360_USSD_CODE` alone opens the main menu; with it, the first `main` code is the one screens and SMS name unless `CARE360_USSD_CODE` is set",
 	"csv_max_rows":                   "data rows one CSV upload may have",
 }
 

@@ -62,6 +62,15 @@ func runDev(ctx context.Context) error {
 		cfg.Binds = append(cfg.Binds, devBinds(sim.Addr())...)
 	}
 
+	// A partner application of its own behind a second code, called over
+	// real HTTP like any partner's.
+	appURL, app, err := startDemoApp(log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	addDemoServices(&cfg, appURL)
+
 	if err := devData(ctx, cfg); err != nil {
 		return err
 	}
@@ -72,19 +81,21 @@ func runDev(ctx context.Context) error {
 	fmt.Printf(`
 Care360 Gateway is running.
   admin API   http://%s  (Authorization: Bearer %s)
-  USSD code   %s through the simulator at %s
+  USSD codes  %s through the simulator at %s
 
 Dial from another terminal:
   ./bin/care360 dial 0903123456          (Kim cuong member)
   ./bin/care360 dial 0906456789 '*090*1#' (shortcut to points, English)
   ./bin/care360 dial 0912000111          (not a member yet: offered registration)
+  ./bin/care360 dial 0903123456 '*1090#' (a second code: straight to draws & spins)
+  ./bin/care360 dial 0903123456 '*5050#' (a partner's quiz, served over HTTP)
   ./bin/care360 dial 0908678901 '*090*7#' (SIM just swapped: giving points is held)
 
 Text a keyword to %s (DIEM, DK, CD 0904234567 500 then Y, QUA, TC, HD):
   curl -s %s/v1/mo -d '{"from":"0903123456","text":"DIEM"}'
   curl -s '%s/v1/messages?msisdn=84903123456'
 Press Ctrl-C to stop.
-`, displayAddr(m.HTTPAddr()), cfg.AdminToken, cfg.USSDCode, defaultControlAddr,
+`, displayAddr(m.HTTPAddr()), cfg.AdminToken, serviceCodes(cfg.Services), defaultControlAddr,
 		cfg.ShortCode, "http://"+defaultControlAddr, "http://"+defaultControlAddr)
 	<-ctx.Done()
 	log.Info("shutting down")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway"
+	"github.com/care360/care360/menus"
 )
 
 // masked stands for a secret in `care360 config`: whether one is set shows,
@@ -102,6 +103,7 @@ type effectiveFile struct {
 		Records   string `json:"dialogue_records"`
 	} `json:"retention"`
 	Endpoints  map[string]effectiveEndpoint `json:"endpoints"`
+	Services   []menus.Service              `json:"services"`
 	CSVMaxRows int                          `json:"csv_max_rows"`
 	Profiles   []gateway.Profile            `json:"profiles"`
 }
@@ -170,6 +172,7 @@ func (c Config) Effective(getenv func(string) string) effectiveConfig {
 		}
 		f.Endpoints[name] = effectiveEndpoint{URL: maskURL(ep.URL), Headers: h, Timeout: ep.Timeout.String()}
 	}
+	f.Services = c.Services
 	f.CSVMaxRows = c.CSVMaxRows
 	if f.CSVMaxRows == 0 {
 		f.CSVMaxRows = defaultCSVMaxRows

@@ -19,6 +19,7 @@ import (
 	"github.com/care360/care360/gateway"
 	"github.com/care360/care360/keywords"
 	"github.com/care360/care360/menus"
+	"github.com/care360/care360/partner"
 	"github.com/care360/care360/provision"
 	"github.com/care360/care360/schedule"
 	"github.com/care360/care360/store"
@@ -124,8 +125,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ShortCode: c.ShortCode, USSDCode: c.USSDCode, Logger: m.Logger, Gifts: m.Catalog, Feedback: m.SMS,
 		Location: c.Location,
 	})
+	// Partner applications behind service codes (PRODUCT.md §3.7) are
+	// called only at the configured endpoints.
+	apps := partner.New(partner.Config{Endpoints: c.Endpoints, Logger: m.Logger, Registry: reg})
 	m.Engine, err = menus.New(menus.Config{
-		ServiceCode: c.USSDCode,
+		ServiceCode: c.USSDCode, Services: c.Services, Apps: apps,
 		Subscribers: m.DB, Points: m.DB, Dialogues: m.DB,
 		TierRules: c.TierRules, IdleTimeout: c.IdleTimeout, Location: c.Location,
 		Logger: m.Logger, Registry: reg,
