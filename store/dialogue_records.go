@@ -27,10 +27,8 @@ type DialogueLog struct {
 	mu      sync.Mutex
 	pending []care360.DialogueRecord
 	dropped int64
-	kick    chan struct{}
 
-	startOnce, stopOnce sync.Once
-	stop, done          chan struct{}
+	loop *flusher
 }
 
 const (
@@ -44,8 +42,9 @@ func (db *DB) NewDialogueLog(every time.Duration) *DialogueLog {
 	if every <= 0 {
 		every = time.Second
 	}
-	return &DialogueLog{db: db, every: every, max: recordBuffer, kick: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{})}
+	l := &DialogueLog{db: db, every: every, max: recordBuffer}
+	l.loop = newFlusher(every, db.log, "dialogue records", l.Flush)
+	return l
 }
 
 // RecordDialogue buffers r for the next write.
@@ -58,10 +57,7 @@ func (l *DialogueLog) RecordDialogue(r care360.DialogueRecord) {
 	}
 	l.pending = append(l.pending, r)
 	if len(l.pending) == recordBatch {
-		select {
-		case l.kick <- struct{}{}:
-		default:
-		}
+		l.loop.Kick()
 	}
 }
 
@@ -73,39 +69,11 @@ func (l *DialogueLog) Dropped() int64 {
 }
 
 // Start runs the writer until Stop. Safe to call twice.
-func (l *DialogueLog) Start() { l.startOnce.Do(func() { go l.run() }) }
-
-func (l *DialogueLog) run() {
-	defer close(l.done)
-	tick := time.NewTicker(l.every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-tick.C:
-		case <-l.kick:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), max(l.every, 5*time.Second))
-		if err := l.Flush(ctx); err != nil {
-			l.db.log.Warn("store: dialogue records not written; kept for the next try", "err", err)
-		}
-		cancel()
-	}
-}
+func (l *DialogueLog) Start() { l.loop.Start() }
 
 // Stop ends the writer and writes what is left. Safe to call twice, and
 // without Start.
-func (l *DialogueLog) Stop(ctx context.Context) error {
-	l.stopOnce.Do(func() { close(l.stop) })
-	l.startOnce.Do(func() { close(l.done) })
-	select {
-	case <-l.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return l.Flush(ctx)
-}
+func (l *DialogueLog) Stop(ctx context.Context) error { return l.loop.Stop(ctx) }
 
 // Flush writes the buffered records, a batch per statement. A batch that
 // fails goes back to the front of the buffer; ids make a batch that did

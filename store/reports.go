@@ -102,8 +102,7 @@ type TrafficCounter struct {
 
 	flushing sync.Mutex // held by the one Flush in progress
 
-	startOnce, stopOnce sync.Once
-	stop, done          chan struct{}
+	loop *flusher
 
 	afterFlush func() error // tests: an error here is a flush whose answer was lost
 }
@@ -136,8 +135,9 @@ func (db *DB) NewTrafficCounter(every time.Duration) *TrafficCounter {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
-	return &TrafficCounter{db: db, every: every, pending: newTrafficBatch(),
-		stop: make(chan struct{}), done: make(chan struct{})}
+	c := &TrafficCounter{db: db, every: every, pending: newTrafficBatch()}
+	c.loop = newFlusher(every, db.log, "ussd traffic", c.Flush)
+	return c
 }
 
 // Count adds one step of the given kind; failed means the step could show
@@ -185,40 +185,11 @@ func (c *TrafficCounter) CountSMS(submitted, delivered, failed int64) {
 }
 
 // Start runs the flusher until Stop. Safe to call twice.
-func (c *TrafficCounter) Start() {
-	c.startOnce.Do(func() { go c.run() })
-}
-
-func (c *TrafficCounter) run() {
-	defer close(c.done)
-	tick := time.NewTicker(c.every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-tick.C:
-			ctx, cancel := context.WithTimeout(context.Background(), max(c.every, 5*time.Second))
-			if err := c.Flush(ctx); err != nil {
-				c.db.log.Warn("store: ussd traffic not flushed; kept for the next try", "err", err)
-			}
-			cancel()
-		}
-	}
-}
+func (c *TrafficCounter) Start() { c.loop.Start() }
 
 // Stop ends the flusher and flushes what is left. Safe to call twice, and
 // without Start.
-func (c *TrafficCounter) Stop(ctx context.Context) error {
-	c.stopOnce.Do(func() { close(c.stop) })
-	c.startOnce.Do(func() { close(c.done) }) // never started: nothing to wait for
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return c.Flush(ctx)
-}
+func (c *TrafficCounter) Stop(ctx context.Context) error { return c.loop.Stop(ctx) }
 
 // trafficFlush is one batch of counts under the id that makes it count once.
 type trafficFlush struct {

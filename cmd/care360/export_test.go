@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/care360/care360/gateway/smsc"
+	"github.com/care360/care360/internal/pgtest"
 	"github.com/care360/care360/store"
 )
 
@@ -18,7 +19,8 @@ import (
 // read is audited; a number that is no member is a 404.
 func TestExportEverythingHeld(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil)
+	// A database of its own: ids and counts stay this run's under -count.
+	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
 	ctx := ctxT(t)
 	h.member(t, "0903260001", map[string]any{"name": "Đặng Thị Hoa", "birthday": "1990-02-03"}, 5_000, 0)
 	if st, err := h.sim.SendMO(ctx, "84903260001", "9237", "DIEM", 0); err != nil || st != 0 {

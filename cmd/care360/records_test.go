@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/care360/care360/gateway/smsc"
+	"github.com/care360/care360/internal/pgtest"
 )
 
 // Dialogues walked over real SMPP leave their records (PRODUCT.md §3.8),
@@ -18,7 +19,8 @@ import (
 // funnel report counts per screen.
 func TestDialogueRecordsOverSMPP(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil)
+	// A database of its own: the records stay this run's under -count.
+	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
 	ctx := ctxT(t)
 	h.member(t, "0903240001", map[string]any{"name": "A"}, 100, 0)
 	call, err := h.sim.Dial(ctx, "0903240001", "*090#", smsc.DialOptions{})

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/care360/care360/internal/pgtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -81,7 +82,8 @@ func serviceHarness(t *testing.T) (*harness, *testQuiz) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return start(t, map[string]string{"CARE360_CONFIG": path}), quiz
+	// A database of its own: session ids and records stay this run's under -count.
+	return start(t, map[string]string{"CARE360_CONFIG": path, "CARE360_DATABASE_URL": pgtest.FreshDB(t)}), quiz
 }
 
 // TestServiceCodes: each code opens what the configuration says, over

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/care360/care360/gateway/smsc"
+	"github.com/care360/care360/internal/pgtest"
 )
 
 // The fraud story of PRODUCT.md §7 over real SMPP: the CRM reports a SIM
@@ -16,7 +17,8 @@ import (
 // as unknown.
 func TestSIMSwapHoldOverSMPP(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil)
+	// A database of its own: ids and counts stay this run's under -count.
+	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
 	ctx := ctxT(t)
 	h.member(t, "0903250001", map[string]any{"name": "A", "language": "vi"}, 12_000, 0)
 	h.member(t, "0903250002", map[string]any{"name": "B"}, 0, 0)
