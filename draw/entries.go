@@ -3,7 +3,6 @@ package draw
 import (
 	"crypto/sha256"
 	"fmt"
-	"strconv"
 )
 
 // Entry is one frozen entry as the audit file publishes it. MSISDN is
@@ -75,17 +74,8 @@ func Digest(drawID int64, entries []Entry) [32]byte {
 	h := sha256.New()
 	buf := make([]byte, 0, 64<<10)
 	buf = fmt.Appendf(buf, "%s entries draw=%d count=%d\n", Version, drawID, len(entries))
-	for _, e := range entries {
-		buf = strconv.AppendInt(buf, e.ID, 10)
-		buf = append(buf, ',')
-		buf = append(buf, e.Tier...)
-		buf = append(buf, ',')
-		buf = strconv.AppendInt(buf, int64(e.Tickets), 10)
-		buf = append(buf, ',')
-		buf = append(buf, e.MSISDN...)
-		buf = append(buf, ',')
-		buf = append(buf, e.Receipt...)
-		buf = append(buf, '\n')
+	for i := range entries {
+		buf = appendLine(buf, &entries[i])
 		if len(buf) > 60<<10 {
 			h.Write(buf)
 			buf = buf[:0]
