@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/care360/care360"
 	"github.com/care360/care360/draw"
 	"github.com/care360/care360/store"
@@ -39,6 +41,7 @@ var (
 	drawPrizes    = flag.Int("draw-prizes", 100, "prizes drawn")
 	spinsPerRun   = flag.Int("spins", 20_000, "spins per run")
 	luckWorkers   = flag.Int("luck-workers", 64, "concurrent entrants and spinners")
+	drawExplain   = flag.Bool("draw-explain", false, "print EXPLAIN (ANALYZE, BUFFERS) of the query that streams a draw's entries")
 )
 
 func drawsPhase(ctx context.Context, admin string, runs int, dur time.Duration) error {
@@ -204,6 +207,21 @@ func drawDatabase(ctx context.Context, db *store.DB, n int, limit float64) error
 		return fmt.Errorf("the database draw does not verify: %v %v", diffs, err)
 	}
 	fmt.Printf("draw verify of that file, checked as it is read (draw.VerifyStream): %s: VALID\n", time.Since(t).Round(time.Millisecond))
+	if *drawExplain {
+		rows, err := db.Pool().Query(ctx, `EXPLAIN (ANALYZE, BUFFERS)
+			SELECT id, msisdn, tier, tickets, receipt FROM draw_entries WHERE draw_id = $1 ORDER BY id`, d.ID)
+		if err != nil {
+			return err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		fmt.Println("the entries' query (close, run and audit file each run it once):")
+		for _, l := range lines {
+			fmt.Println("  ", l)
+		}
+	}
 	return nil
 }
 
