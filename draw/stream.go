@@ -34,18 +34,10 @@ func (d *Digester) Add(e *Entry) error {
 	if d.err != nil {
 		return d.err
 	}
-	d.n++
-	switch {
-	case e.ID <= d.prev:
-		d.err = fmt.Errorf("entry %d (id %d): ids must be positive and strictly increasing", d.n, e.ID)
-	case e.Tickets < 1 || e.Tickets > MaxTickets:
-		d.err = fmt.Errorf("entry %d (id %d): tickets %d not within 1..%d", d.n, e.ID, e.Tickets, MaxTickets)
-	case !plain(e.Tier) || !plain(e.MSISDN) || !plain(e.Receipt):
-		d.err = fmt.Errorf("entry %d (id %d): tier, msisdn and receipt must be non-empty printable ASCII without commas", d.n, e.ID)
-	}
-	if d.err != nil {
+	if d.err = checkEntry(d.n, e, d.prev); d.err != nil {
 		return d.err
 	}
+	d.n++
 	d.prev = e.ID
 	d.buf = appendLine(d.buf, e)
 	if len(d.buf) > 60<<10 {
@@ -72,6 +64,20 @@ func (d *Digester) Sum() ([32]byte, error) {
 	d.buf = d.buf[:0]
 	d.h.Sum(sum[:0])
 	return sum, nil
+}
+
+// checkEntry is CheckEntries for the i-th entry (from 0), prev being the
+// id before it (0 for the first).
+func checkEntry(i int, e *Entry, prev int64) error {
+	switch {
+	case e.ID <= prev:
+		return fmt.Errorf("entry %d (id %d): ids must be positive and strictly increasing", i+1, e.ID)
+	case e.Tickets < 1 || e.Tickets > MaxTickets:
+		return fmt.Errorf("entry %d (id %d): tickets %d not within 1..%d", i+1, e.ID, e.Tickets, MaxTickets)
+	case !plain(e.Tier) || !plain(e.MSISDN) || !plain(e.Receipt):
+		return fmt.Errorf("entry %d (id %d): tier, msisdn and receipt must be non-empty printable ASCII without commas", i+1, e.ID)
+	}
+	return nil
 }
 
 // appendLine appends an entry's canonical line.

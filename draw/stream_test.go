@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -164,3 +165,29 @@ func TestVerifyStreamCatchesWhatVerifyCatches(t *testing.T) {
 }
 
 func hexDecode(dst []byte, s string) (int, error) { return hex.Decode(dst, []byte(s)) }
+
+// A large draw is checked on every CPU: an entry out of order or with
+// tickets that differ from the table is found wherever it falls,
+// including the first entry of the second share.
+func TestLargeAuditChecksEveryEntry(t *testing.T) {
+	t.Parallel()
+	a := audit(t, 70_000, "9")
+	if d := draw.Verify(a); len(d) != 0 {
+		t.Fatalf("a good large file: %q", d)
+	}
+	for _, i := range []int{0, 34_999, 35_000, 69_999} {
+		b := *a
+		b.Entries = append([]draw.Entry(nil), a.Entries...)
+		b.Entries[i].Tickets = 7
+		d := draw.Verify(&b)
+		if len(d) == 0 || !strings.Contains(d[0], "entry "+strconv.FormatInt(b.Entries[i].ID, 10)+": tier") {
+			t.Errorf("tickets of entry %d: %q", i, d)
+		}
+		if i > 0 {
+			b.Entries[i].Tickets, b.Entries[i].ID = a.Entries[i].Tickets, b.Entries[i-1].ID
+			if d := draw.Verify(&b); len(d) == 0 || !strings.Contains(d[len(d)-1], "strictly increasing") {
+				t.Errorf("id of entry %d: %q", i, d)
+			}
+		}
+	}
+}
