@@ -81,8 +81,17 @@ func frozenEntries(ctx context.Context, tx pgx.Tx, id int64) ([]draw.Entry, erro
 // the audit file publishes them (MSISDNs masked), in one query: the close,
 // the run and the audit file each read them once and hold none. The entry
 // emit gets is reused for the next.
+//
+// The rows come in the order of the index on (draw_id, id): with sorting
+// off for this one query, the planner cannot choose a scan of the whole
+// table and a sort, which it does when the statistics predate the draw's
+// entries (a million rows then sort through 50 MB of temporary files; see
+// docs/benchmarks.md).
 func eachEntry(ctx context.Context, tx pgx.Tx, id int64, emit func(*draw.Entry) error) error {
-	rows, err := tx.Query(ctx, `SELECT id, msisdn, tier, tickets, receipt FROM draw_entries WHERE draw_id = $1 ORDER BY id`, id)
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_sort = off`); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT id, msisdn, tier, tickets, receipt FROM draw_entries WHERE draw_id = $1 ORDER BY draw_id, id`, id)
 	if err != nil {
 		return err
 	}
@@ -98,7 +107,12 @@ func eachEntry(ctx context.Context, tx pgx.Tx, id int64, emit func(*draw.Entry) 
 			return err
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// The rest of the transaction plans as usual.
+	_, err = tx.Exec(ctx, `SET LOCAL enable_sort TO DEFAULT`)
+	return err
 }
 
 // RunDraw reveals the seed and draws: the key comes from the seed, the

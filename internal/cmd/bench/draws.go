@@ -208,12 +208,20 @@ func drawDatabase(ctx context.Context, db *store.DB, n int, limit float64) error
 	}
 	fmt.Printf("draw verify of that file, checked as it is read (draw.VerifyStream): %s: VALID\n", time.Since(t).Round(time.Millisecond))
 	if *drawExplain {
-		rows, err := db.Pool().Query(ctx, `EXPLAIN (ANALYZE, BUFFERS)
-			SELECT id, msisdn, tier, tickets, receipt FROM draw_entries WHERE draw_id = $1 ORDER BY id`, d.ID)
-		if err != nil {
+		// As store's eachEntry runs it: sorting off for that query.
+		var lines []string
+		err := pgx.BeginFunc(ctx, db.Pool(), func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL enable_sort = off`); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS)
+				SELECT id, msisdn, tier, tickets, receipt FROM draw_entries WHERE draw_id = $1 ORDER BY draw_id, id`, d.ID)
+			if err != nil {
+				return err
+			}
+			lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
 			return err
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		})
 		if err != nil {
 			return err
 		}
