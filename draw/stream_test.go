@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -190,4 +194,99 @@ func TestLargeAuditChecksEveryEntry(t *testing.T) {
 			}
 		}
 	}
+}
+
+// An audit file far larger than the memory the verifier uses is written
+// and verified as a stream, neither side holding its entries: the heap
+// in use stays a fraction of the file's size throughout.
+// (Not parallel: the heap is the whole process's.)
+func TestStreamedAuditInBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and verifies a 34 MB file")
+	}
+	const n = 400_000
+	gen := func(emit func(*draw.Entry) error) error {
+		var e draw.Entry
+		for i := range n {
+			e = draw.Entry{ID: int64(5 + 2*i), Tier: tiers[i%len(tiers)], Tickets: table[tiers[i%len(tiers)]],
+				MSISDN: "********" + strconv.Itoa(100+i%900), Receipt: strconv.FormatInt(int64(1e9+i*7919), 16)[:8]}
+			if err := emit(&e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	seed := bytes.Repeat([]byte{3}, draw.SeedSize)
+	prizes := []draw.Prize{{Rank: 1, Name: "Xe may", Quantity: 3}, {Rank: 2, Name: "Voucher", Quantity: 50}}
+	dg := draw.NewDigester(8, n)
+	if err := gen(dg.Add); err != nil {
+		t.Fatal(err)
+	}
+	digest, err := dg.Sum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := draw.Key(seed, digest, "1 2")
+	run, err := draw.NewDrawing(8, n, key, prizes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gen(run.Add); err != nil {
+		t.Fatal(err)
+	}
+	a := &draw.Audit{Format: draw.Format, Algorithm: draw.Version, Draw: draw.DrawInfo{ID: 8, Status: "drawn"}, Prizes: prizes,
+		Tickets: table, Commitment: draw.Commitment(seed), EntriesCount: n, EntriesDigest: draw.Hex(digest),
+		Witness: "1 2", Seed: hex.EncodeToString(seed), Key: draw.Hex(key), Winners: run.Winners()}
+
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	pr, pw := io.Pipe()
+	written := make(chan int64, 1)
+	go func() {
+		cw := &counter{w: pw}
+		pw.CloseWithError(draw.WriteAudit(cw, a, gen))
+		written <- cw.n
+	}()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	head, diffs, err := draw.VerifyStream(pr)
+	close(stop)
+	<-sampled
+	size := <-written
+	if err != nil || len(diffs) != 0 || head.EntriesCount != n {
+		t.Fatalf("VerifyStream: %q, %v", diffs, err)
+	}
+	if grew := int64(peak.Load()) - int64(base.HeapInuse); grew > size/4 {
+		t.Fatalf("the heap grew by %d bytes for a file of %d", grew, size)
+	} else {
+		t.Logf("file %d bytes, heap grew by at most %d", size, grew)
+	}
+}
+
+type counter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
