@@ -3,6 +3,7 @@ package care360
 import (
 	"context"
 	"fmt"
+	"io"
 	"regexp"
 	"time"
 
@@ -274,6 +275,11 @@ type DrawService interface {
 	CancelDraw(ctx context.Context, id int64) (*DrawCancellation, error)
 	// DrawAudit returns the audit file as far as the draw has got.
 	DrawAudit(ctx context.Context, id int64) (*draw.Audit, error)
+	// WriteDrawAudit writes the same file to the writer open returns for
+	// the file without its entries (which it may not keep), streaming the
+	// entries: a draw of millions is never held. An error after open was
+	// called leaves the file cut short.
+	WriteDrawAudit(ctx context.Context, id int64, open func(head *draw.Audit) (io.Writer, error)) error
 	// DrawResults lists msisdn's entries, newest first.
 	DrawResults(ctx context.Context, msisdn MSISDN, limit int) ([]DrawResult, error)
 	// DrawReport counts entries per local day and draw, from and to

@@ -3,6 +3,9 @@ package draw
 import (
 	"encoding/hex"
 	"fmt"
+	"runtime"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -71,15 +74,12 @@ func Verify(a *Audit) []string {
 	if got := Commitment(seed); got != a.Commitment {
 		add("commitment: SHA-256(seed) is %s, but %s was published", got, a.Commitment)
 	}
-	if err := CheckEntries(a.Entries); err != nil {
+	tickets, err := checkAll(a.Entries, a.Tickets)
+	if err != nil {
 		add("entries: %v", err)
 		return diffs
 	}
-	for _, e := range a.Entries {
-		if want, ok := a.Tickets[e.Tier]; !ok || want != e.Tickets {
-			add("entry %d: tier %s has %d tickets in the table, the entry has %d", e.ID, e.Tier, want, e.Tickets)
-		}
-	}
+	diffs = append(diffs, tickets...)
 	if len(a.Entries) != a.EntriesCount {
 		add("entries_count is %d, the file lists %d entries", a.EntriesCount, len(a.Entries))
 	}
@@ -137,3 +137,52 @@ func compareWinners(want, got []Winner) []string {
 
 // Hex is the lowercase hex form audit files use for hashes.
 func Hex(sum [32]byte) string { return hex.EncodeToString(sum[:]) }
+
+// checkAll is CheckEntries and the check of every entry's tickets against
+// the table, on every CPU for a large draw: it returns the first entry
+// error, else the entries whose tickets differ from the table, in order.
+func checkAll(entries []Entry, table TierTable) ([]string, error) {
+	parts := 1
+	if len(entries) >= parallelFrom {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	size := (len(entries) + parts - 1) / parts
+	errs := make([]error, parts)
+	diffs := make([][]string, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := min(p*size, len(entries)), min((p+1)*size, len(entries))
+		wg.Go(func() {
+			var prev int64
+			if lo > 0 {
+				prev = entries[lo-1].ID
+			}
+			// Tiers are few: the last one looked up is most often the next.
+			var tier string
+			var want int
+			var known bool
+			for i := lo; i < hi; i++ {
+				e := &entries[i]
+				if err := checkEntry(i, e, prev); err != nil {
+					errs[p] = err
+					return
+				}
+				prev = e.ID
+				if i == lo || e.Tier != tier {
+					tier = e.Tier
+					want, known = table[tier]
+				}
+				if !known || want != e.Tickets {
+					diffs[p] = append(diffs[p], fmt.Sprintf("entry %d: tier %s has %d tickets in the table, the entry has %d", e.ID, e.Tier, want, e.Tickets))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return slices.Concat(diffs...), nil
+}

@@ -3,7 +3,10 @@ package draw
 import (
 	"crypto/sha256"
 	"fmt"
-	"strconv"
+	"hash"
+	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 // Entry is one frozen entry as the audit file publishes it. MSISDN is
@@ -73,26 +76,67 @@ func plain(s string) bool {
 // Entries must pass CheckEntries. Numbers are decimal without leading zeros.
 func Digest(drawID int64, entries []Entry) [32]byte {
 	h := sha256.New()
-	buf := make([]byte, 0, 64<<10)
-	buf = fmt.Appendf(buf, "%s entries draw=%d count=%d\n", Version, drawID, len(entries))
-	for _, e := range entries {
-		buf = strconv.AppendInt(buf, e.ID, 10)
-		buf = append(buf, ',')
-		buf = append(buf, e.Tier...)
-		buf = append(buf, ',')
-		buf = strconv.AppendInt(buf, int64(e.Tickets), 10)
-		buf = append(buf, ',')
-		buf = append(buf, e.MSISDN...)
-		buf = append(buf, ',')
-		buf = append(buf, e.Receipt...)
-		buf = append(buf, '\n')
-		if len(buf) > 60<<10 {
-			h.Write(buf)
-			buf = buf[:0]
+	h.Write(fmt.Appendf(nil, "%s entries draw=%d count=%d\n", Version, drawID, len(entries)))
+	if procs := runtime.GOMAXPROCS(0); procs > 1 && len(entries) >= parallelFrom {
+		digestParallel(h, entries, procs)
+	} else {
+		buf := make([]byte, 0, 64<<10)
+		for i := range entries {
+			buf = appendLine(buf, &entries[i])
+			if len(buf) > 60<<10 {
+				h.Write(buf)
+				buf = buf[:0]
+			}
 		}
+		h.Write(buf)
 	}
-	h.Write(buf)
 	var d [32]byte
 	h.Sum(d[:0])
 	return d
+}
+
+// digestChunk is how many entries' lines are formatted in one buffer.
+const digestChunk = 2048
+
+// digestParallel hashes the canonical lines of entries in order, the
+// lines being formatted (two thirds of the work) by procs workers, chunk
+// by chunk, while this goroutine hashes: SHA-256 is one sequential
+// stream, its input need not be. Each worker takes a buffer from a pool of
+// 2·procs before it claims the next chunk, so memory stays bounded and the
+// chunk the hasher waits for is always being formatted.
+func digestParallel(h hash.Hash, entries []Entry, procs int) {
+	n := (len(entries) + digestChunk - 1) / digestChunk
+	done := make([]chan []byte, n)
+	for i := range done {
+		done[i] = make(chan []byte, 1)
+	}
+	free := make(chan []byte, 2*procs)
+	for range 2 * procs {
+		free <- make([]byte, 0, digestChunk*64)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range procs {
+		wg.Go(func() {
+			for {
+				buf := <-free
+				c := int(next.Add(1)) - 1
+				if c >= n {
+					free <- buf
+					return
+				}
+				buf = buf[:0]
+				for i := c * digestChunk; i < min((c+1)*digestChunk, len(entries)); i++ {
+					buf = appendLine(buf, &entries[i])
+				}
+				done[c] <- buf
+			}
+		})
+	}
+	for c := range n {
+		buf := <-done[c]
+		h.Write(buf)
+		free <- buf
+	}
+	wg.Wait()
 }

@@ -77,12 +77,14 @@ func Winners(key [32]byte, entries []Entry, prizes []Prize) ([]Winner, error) {
 
 // cand is an entry with its random number a (u = a / 2^54) and the
 // floating-point key log(u)/tickets, which orders like u^(1/tickets).
+// idx (in memory) or msisdn (streamed) names the entry's masked number.
 type cand struct {
-	idx int
-	id  int64
-	a   uint64
-	w   int
-	k   float64
+	idx    int
+	id     int64
+	a      uint64
+	w      int
+	k      float64
+	msisdn string
 }
 
 // unit derives an entry's random number: the first 8 bytes of
@@ -152,52 +154,79 @@ func top(key *[32]byte, entries []Entry, k int) []cand {
 	}
 	wg.Wait()
 	all := slices.Concat(found...)
-	slices.SortFunc(all, func(x, y cand) int {
-		if before(&x, &y) {
-			return -1
-		}
-		return 1
-	})
+	sortCands(all)
 	return all[:min(k, len(all))]
 }
 
-// topOf keeps the k best of entries[lo:hi] in a heap whose root is the
+// topOf keeps the k best of entries[lo:hi] (see picker).
+func topOf(key *[32]byte, entries []Entry, lo, hi, k int) []cand {
+	p := newPicker(k, hi-lo)
+	for i := lo; i < hi; i++ {
+		e := &entries[i]
+		p.offer(unit(key, e.ID), e.ID, e.Tickets, i, "")
+	}
+	return p.h
+}
+
+// picker keeps the k best candidates offered in a heap whose root is the
 // worst of them, so most entries cost one comparison — and most not even
 // a logarithm: once the heap is full, an entry with w tickets can only
 // rank before the root if u > exp(w·(k_root − ε)), a threshold computed
 // once per weight each time the root changes. ε (1e-9, scaled like the
 // keys) is a thousand times the margin of before, so every entry skipped
-// is one that before, too, would rank after the root.
-func topOf(key *[32]byte, entries []Entry, lo, hi, k int) []cand {
-	h := make([]cand, 0, min(k, hi-lo))
-	var thr [MaxTickets + 1]float64 // per weight; valid while stamp[w] == root
-	var stamp [MaxTickets + 1]int
-	root := 1 // changes whenever h[0] does once the heap is full
-	for i := lo; i < hi; i++ {
-		e := &entries[i]
-		a := unit(key, e.ID)
-		if len(h) == k {
-			w := e.Tickets
-			if stamp[w] != root {
-				eps := 1e-9 * (1 + 2*math.Abs(h[0].k))
-				thr[w], stamp[w] = math.Exp(float64(w)*(h[0].k-eps)), root
-			}
-			if float64(a)/(1<<54) < thr[w] {
-				continue
-			}
+// is one that before, too, would rank after the root. k must be positive.
+type picker struct {
+	k     int
+	h     []cand
+	thr   [MaxTickets + 1]float64 // per weight; valid while stamp[w] == root
+	stamp [MaxTickets + 1]int
+	root  int // changes whenever h[0] does once the heap is full
+}
+
+// newPicker returns a picker of the k best among about n entries.
+func newPicker(k, n int) *picker {
+	return &picker{k: k, h: make([]cand, 0, max(min(k, n), 0)), root: 1}
+}
+
+// offer considers an entry with the number a (see unit) and w tickets;
+// idx and msisdn are carried along to name the winner.
+func (p *picker) offer(a uint64, id int64, w, idx int, msisdn string) {
+	h := p.h
+	if len(h) == p.k {
+		if p.stamp[w] != p.root {
+			eps := 1e-9 * (1 + 2*math.Abs(h[0].k))
+			p.thr[w], p.stamp[w] = math.Exp(float64(w)*(h[0].k-eps)), p.root
 		}
-		c := score(a, e, i)
-		switch {
-		case len(h) < k:
-			h = append(h, c)
-			up(h, len(h)-1)
-		case before(&c, &h[0]):
-			h[0] = c
-			down(h, 0)
-			root++
+		if float64(a)/(1<<54) < p.thr[w] {
+			return
 		}
 	}
-	return h
+	c := cand{idx: idx, id: id, a: a, w: w, k: math.Log(float64(a)/(1<<54)) / float64(w), msisdn: msisdn}
+	switch {
+	case len(h) < p.k:
+		p.h = append(h, c)
+		up(p.h, len(p.h)-1)
+	case before(&c, &h[0]):
+		h[0] = c
+		down(h, 0)
+		p.root++
+	}
+}
+
+// best returns the candidates kept, best first.
+func (p *picker) best() []cand {
+	out := slices.Clone(p.h)
+	sortCands(out)
+	return out
+}
+
+func sortCands(cs []cand) {
+	slices.SortFunc(cs, func(x, y cand) int {
+		if before(&x, &y) {
+			return -1
+		}
+		return 1
+	})
 }
 
 // up and down keep h a heap with the worst-ranked candidate at the root.

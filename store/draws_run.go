@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,14 +37,21 @@ func (s *Draws) CloseDraw(ctx context.Context, id int64) (d *care360.Draw, err e
 		case care360.DrawClosed, care360.DrawDrawn:
 			return nil
 		}
-		es, err := frozenEntries(ctx, tx, id)
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM draw_entries WHERE draw_id = $1`, id).Scan(&n); err != nil {
+			return err
+		}
+		dg := draw.NewDigester(id, n)
+		if err := eachEntry(ctx, tx, id, dg.Add); err != nil {
+			return err
+		}
+		digest, err := dg.Sum()
 		if err != nil {
 			return err
 		}
-		digest := draw.Digest(id, es)
 		closed = true
 		_, err = tx.Exec(ctx, `UPDATE draws SET status = 'closed', closed_at = $2, entries_count = $3, entries_digest = $4 WHERE id = $1`,
-			id, now, len(es), draw.Hex(digest))
+			id, now, n, draw.Hex(digest))
 		return err
 	})
 	if err != nil {
@@ -58,25 +66,53 @@ func (s *Draws) CloseDraw(ctx context.Context, id int64) (d *care360.Draw, err e
 // frozenEntries reads a draw's entries in the canonical order, as the
 // audit file publishes them (MSISDNs masked).
 func frozenEntries(ctx context.Context, tx pgx.Tx, id int64) ([]draw.Entry, error) {
-	rows, err := tx.Query(ctx, `SELECT id, msisdn, tier, tickets, receipt FROM draw_entries WHERE draw_id = $1 ORDER BY id`, id)
+	var es []draw.Entry
+	err := eachEntry(ctx, tx, id, func(e *draw.Entry) error {
+		es = append(es, *e)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	return es, draw.CheckEntries(es)
+}
+
+// eachEntry streams a draw's entries to emit in the canonical order, as
+// the audit file publishes them (MSISDNs masked), in one query: the close,
+// the run and the audit file each read them once and hold none. The entry
+// emit gets is reused for the next.
+//
+// The rows come in the order of the index on (draw_id, id): with sorting
+// off for this one query, the planner cannot choose a scan of the whole
+// table and a sort, which it does when the statistics predate the draw's
+// entries (a million rows then sort through 50 MB of temporary files; see
+// docs/benchmarks.md).
+func eachEntry(ctx context.Context, tx pgx.Tx, id int64, emit func(*draw.Entry) error) error {
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_sort = off`); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT id, msisdn, tier, tickets, receipt FROM draw_entries WHERE draw_id = $1 ORDER BY draw_id, id`, id)
+	if err != nil {
+		return err
+	}
 	defer rows.Close()
-	var es []draw.Entry
+	var e draw.Entry
+	var m care360.MSISDN
 	for rows.Next() {
-		var e draw.Entry
-		var m care360.MSISDN
 		if err := rows.Scan(&e.ID, &m, &e.Tier, &e.Tickets, &e.Receipt); err != nil {
-			return nil, err
+			return err
 		}
 		e.MSISDN = m.Masked()
-		es = append(es, e)
+		if err := emit(&e); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	return es, draw.CheckEntries(es)
+	// The rest of the transaction plans as usual.
+	_, err = tx.Exec(ctx, `SET LOCAL enable_sort TO DEFAULT`)
+	return err
 }
 
 // RunDraw reveals the seed and draws: the key comes from the seed, the
@@ -93,8 +129,9 @@ func (s *Draws) RunDraw(ctx context.Context, id int64, witness string) (d *care3
 		var status care360.DrawStatus
 		var seed []byte
 		var digest, was string
-		err := tx.QueryRow(ctx, `SELECT status, seed, coalesce(entries_digest, ''), coalesce(witness, '') FROM draws WHERE id = $1 FOR UPDATE`, id).
-			Scan(&status, &seed, &digest, &was)
+		var count int
+		err := tx.QueryRow(ctx, `SELECT status, seed, coalesce(entries_digest, ''), coalesce(witness, ''), coalesce(entries_count, 0)
+			FROM draws WHERE id = $1 FOR UPDATE`, id).Scan(&status, &seed, &digest, &was, &count)
 		if err != nil {
 			return notFound(err, "no draw %d", id)
 		}
@@ -109,22 +146,28 @@ func (s *Draws) RunDraw(ctx context.Context, id int64, witness string) (d *care3
 		case status == care360.DrawCancelled:
 			return care360.Errorf(care360.ECONFLICT, "draw %d was cancelled and its entries refunded: it cannot be run", id)
 		}
-		es, err := frozenEntries(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		sum := draw.Digest(id, es)
-		if draw.Hex(sum) != digest {
-			return fmt.Errorf("entries of draw %d no longer match the digest published at the close", id)
+		published, err := hex.DecodeString(digest)
+		if err != nil || len(published) != 32 {
+			return fmt.Errorf("draw %d: bad digest %q", id, digest)
 		}
 		cur, err := s.txDraw(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		won, err := draw.Winners(draw.Key(seed, sum, witness), es, auditPrizes(cur))
+		// One pass: the winners are drawn with the key of the published
+		// digest while the entries are digested again; they stand only if
+		// the entries still hash to it.
+		run, err := draw.NewDrawing(id, count, draw.Key(seed, [32]byte(published), witness), auditPrizes(cur))
 		if err != nil {
 			return err
 		}
+		if err := eachEntry(ctx, tx, id, run.Add); err != nil {
+			return err
+		}
+		if sum, err := run.Sum(); err != nil || sum != [32]byte(published) {
+			return fmt.Errorf("entries of draw %d no longer match the digest published at the close", id)
+		}
+		won := run.Winners()
 		return s.award(ctx, tx, cur, won, witness)
 	})
 	if err != nil {
@@ -220,53 +263,103 @@ func auditPrizes(d *care360.Draw) []draw.Prize {
 
 // DrawAudit returns the audit file as far as the draw has got: the
 // commitment from the start, the entries and their digest from the close,
-// the seed, witness and winners from the run.
+// the seed, witness and winners from the run. WriteDrawAudit streams it.
 func (s *Draws) DrawAudit(ctx context.Context, id int64) (a *draw.Audit, err error) {
 	defer wrap(&err, "audit of draw %d", id)
 	err = s.db.TransactWith(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		d, err := s.txDraw(ctx, tx, id)
-		if err != nil {
-			return notFound(err, "no draw %d", id)
-		}
-		a = &draw.Audit{
-			Format: draw.Format, Algorithm: draw.Version,
-			Draw: draw.DrawInfo{ID: d.ID, Code: d.Code, Name: d.Name, Status: string(d.Status),
-				OpensAt: d.OpensAt, ClosesAt: d.ClosesAt, ClosedAt: d.ClosedAt, DrawnAt: d.DrawnAt},
-			Prizes: auditPrizes(d), Tickets: draw.TierTable{},
-			Commitment: d.Commitment, EntriesCount: int(d.Entries), EntriesDigest: d.EntriesDigest,
-			Witness: d.Witness, Seed: d.Seed, Entries: []draw.Entry{}, Winners: []draw.Winner{},
-		}
-		for t, n := range d.Tickets {
-			a.Tickets[string(t)] = n
-		}
-		if d.Status == care360.DrawOpen {
-			return nil
-		}
-		// A cancelled draw's entries were frozen with a digest, as at a
-		// close, so that the refunds can be checked against them.
-		if a.Entries, err = frozenEntries(ctx, tx, id); err != nil {
+		var frozen bool
+		if a, frozen, err = s.auditHead(ctx, tx, id); err != nil || !frozen {
 			return err
 		}
-		if d.Status != care360.DrawDrawn {
-			return nil
-		}
-		seed, err := hex.DecodeString(d.Seed)
-		if err != nil {
-			return err
-		}
-		digest, err := hex.DecodeString(d.EntriesDigest)
-		if err != nil || len(digest) != 32 {
-			return fmt.Errorf("draw %d: bad digest %q", id, d.EntriesDigest)
-		}
-		a.Key = draw.Hex(draw.Key(seed, [32]byte(digest), d.Witness))
-		ws, err := winnersOf(ctx, tx, d)
-		if err != nil {
-			return err
-		}
-		for _, w := range ws {
-			a.Winners = append(a.Winners, draw.Winner{Position: w.Position, PrizeRank: w.Prize.Rank, EntryID: w.Entry.ID, MSISDN: w.Entry.MSISDN.Masked()})
-		}
-		return nil
+		a.Entries, err = frozenEntries(ctx, tx, id)
+		return err
 	})
 	return a, err
+}
+
+// WriteDrawAudit writes the audit file of DrawAudit to the writer open
+// returns, given the file without its entries: the entries are streamed
+// from one query as they are read, so a draw of millions is never held.
+// It reads in one read-only snapshot, held until the file is written. An
+// error after open was called leaves the file cut short.
+func (s *Draws) WriteDrawAudit(ctx context.Context, id int64, open func(head *draw.Audit) (io.Writer, error)) (err error) {
+	defer wrap(&err, "audit of draw %d", id)
+	return s.db.TransactWith(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		a, frozen, err := s.auditHead(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		w, err := open(a)
+		if err != nil {
+			return err
+		}
+		var each func(func(*draw.Entry) error) error
+		if frozen {
+			// Digested on the way, so that a file whose entries no longer
+			// match what the close published is cut short, never served
+			// whole.
+			each = func(emit func(*draw.Entry) error) error {
+				dg := draw.NewDigester(id, a.EntriesCount)
+				err := eachEntry(ctx, tx, id, func(e *draw.Entry) error {
+					if err := dg.Add(e); err != nil {
+						return err
+					}
+					return emit(e)
+				})
+				if err != nil {
+					return err
+				}
+				if sum, err := dg.Sum(); err != nil || draw.Hex(sum) != a.EntriesDigest {
+					return fmt.Errorf("entries of draw %d no longer match the digest published at the close (%v)", id, err)
+				}
+				return nil
+			}
+		}
+		return draw.WriteAudit(w, a, each)
+	})
+}
+
+// auditHead reads the audit file but its entries, and whether the draw
+// has frozen entries to list.
+func (s *Draws) auditHead(ctx context.Context, tx pgx.Tx, id int64) (a *draw.Audit, frozen bool, err error) {
+	d, err := s.txDraw(ctx, tx, id)
+	if err != nil {
+		return nil, false, notFound(err, "no draw %d", id)
+	}
+	a = &draw.Audit{
+		Format: draw.Format, Algorithm: draw.Version,
+		Draw: draw.DrawInfo{ID: d.ID, Code: d.Code, Name: d.Name, Status: string(d.Status),
+			OpensAt: d.OpensAt, ClosesAt: d.ClosesAt, ClosedAt: d.ClosedAt, DrawnAt: d.DrawnAt},
+		Prizes: auditPrizes(d), Tickets: draw.TierTable{},
+		Commitment: d.Commitment, EntriesCount: int(d.Entries), EntriesDigest: d.EntriesDigest,
+		Witness: d.Witness, Seed: d.Seed, Entries: []draw.Entry{}, Winners: []draw.Winner{},
+	}
+	for t, n := range d.Tickets {
+		a.Tickets[string(t)] = n
+	}
+	// A cancelled draw's entries were frozen with a digest, as at a
+	// close, so that the refunds can be checked against them.
+	if d.Status == care360.DrawOpen {
+		return a, false, nil
+	}
+	if d.Status != care360.DrawDrawn {
+		return a, true, nil
+	}
+	seed, err := hex.DecodeString(d.Seed)
+	if err != nil {
+		return nil, false, err
+	}
+	digest, err := hex.DecodeString(d.EntriesDigest)
+	if err != nil || len(digest) != 32 {
+		return nil, false, fmt.Errorf("draw %d: bad digest %q", id, d.EntriesDigest)
+	}
+	a.Key = draw.Hex(draw.Key(seed, [32]byte(digest), d.Witness))
+	ws, err := winnersOf(ctx, tx, d)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, w := range ws {
+		a.Winners = append(a.Winners, draw.Winner{Position: w.Position, PrizeRank: w.Prize.Rank, EntryID: w.Entry.ID, MSISDN: w.Entry.MSISDN.Masked()})
+	}
+	return a, true, nil
 }

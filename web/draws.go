@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/care360/care360"
+	"github.com/care360/care360/draw"
 )
 
 // DrawsConfig is what the draw and spin endpoints need; a Server without
@@ -333,17 +336,32 @@ func (s *Server) runDraw(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, createdOrReplayed(replay), out)
 }
 
-// getDrawAudit serves the audit file, with a file name for browsers.
+// getDrawAudit serves the audit file, with a file name for browsers,
+// streamed as the entries are read: a draw of a million entries is never
+// held in memory. An error once the file has started aborts the response,
+// so the client sees a cut transfer, never a shorter file that parses.
 func (s *Server) getDrawAudit(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.drawsReady(w, r)
 	if !ok {
 		return
 	}
-	a, err := s.draws.Draws.DrawAudit(r.Context(), id)
-	if err != nil {
+	started := false
+	err := s.draws.Draws.WriteDrawAudit(r.Context(), id, func(a *draw.Audit) (io.Writer, error) {
+		started = true
+		h := w.Header()
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Disposition", fmt.Sprintf(`inline; filename="draw-%s-audit.json"`, a.Draw.Code))
+		w.WriteHeader(http.StatusOK)
+		return w, nil
+	})
+	switch {
+	case err == nil:
+	case !started:
 		s.writeError(w, r, err)
-		return
+	default:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "audit file cut short", slog.Int64("draw", id), slog.Any("error", err))
+		panic(http.ErrAbortHandler)
 	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="draw-%s-audit.json"`, a.Draw.Code))
-	writeJSON(w, http.StatusOK, a)
 }

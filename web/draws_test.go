@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -147,6 +148,9 @@ func TestDrawAPI(t *testing.T) {
 	res.json(t, &a)
 	if diffs := draw.Verify(&a); res.status != http.StatusOK || len(diffs) != 0 {
 		t.Fatalf("audit: %d %v", res.status, diffs)
+	}
+	if _, diffs, err := draw.VerifyStream(bytes.NewReader(res.body)); err != nil || len(diffs) != 0 {
+		t.Fatalf("the streamed audit file, verified as it is read: %v %v", diffs, err)
 	}
 	for _, m := range ms {
 		if strings.Contains(string(res.body), m[3:]) {

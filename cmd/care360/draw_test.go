@@ -72,6 +72,21 @@ func TestDrawVerify(t *testing.T) {
 			t.Errorf("%s: %v\n%s", name, err, out.String())
 		}
 	}
+	golden, err := filepath.Abs("../../draw/testdata/audit-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runDraw([]string{"verify", golden}, &out); err != nil || !strings.Contains(out.String(), "1500 entries hash to") {
+		t.Errorf("an audit file written before it was streamed: %v\n%s", err, out.String())
+	}
+	notAudit := filepath.Join(t.TempDir(), "other.json")
+	if err := os.WriteFile(notAudit, []byte(`{"format":"care360-draw-audit","colour":"red"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := runDraw([]string{"verify", notAudit}, &out); err == nil || errors.Is(err, errNotValid) {
+		t.Errorf("a file with an unknown field: %v", err)
+	}
 	if err := runDraw([]string{"verify", filepath.Join(t.TempDir(), "missing.json")}, &out); err == nil {
 		t.Error("a missing file verified")
 	}
