@@ -281,7 +281,10 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 	if !e.limiter.allow(req.MSISDN) {
 		e.metrics.dialogues.WithLabelValues("rate_limited", svc.Code).Inc()
 		e.log.Warn("menus: dialling too often; refused", "msisdn", req.MSISDN.Masked())
-		return e.refuse(c, "rate_limited", text(c.lang(), "rate.limited"))
+		// No record: the limit is there to shed a flood's load, and a
+		// record per refused dial would hand the flood to Postgres again
+		// (the metric counts them).
+		return care360.USSDReply{Text: c.fit(text(c.lang(), "rate.limited")), End: true}, nil
 	}
 	e.metrics.dialogues.WithLabelValues("opened", svc.Code).Inc()
 	if svc.App != "" {
