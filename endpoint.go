@@ -82,6 +82,11 @@ func (e Endpoint) Client(base http.RoundTripper) *http.Client {
 	if base == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		// Keep a connection for each call that can be in flight (a partner
+		// app sees one per dialogue step at once, up to the gateway's 64
+		// workers): with Go's default of 2 idle connections a host, most
+		// calls would open a connection and do a TLS handshake of their own.
+		t.MaxIdleConnsPerHost, t.MaxIdleConns = 64, 256
 		base = t
 	}
 	if t, ok := base.(*http.Transport); ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify {

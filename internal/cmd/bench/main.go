@@ -37,6 +37,8 @@ import (
 	"github.com/care360/care360/store"
 )
 
+func init() { currentWalk.Store(mainWalk) }
+
 func main() {
 	phones := flag.Int("phones", 64, "concurrent phones in the saturation runs")
 	members := flag.Int("members", 100000, "members seeded")
@@ -95,7 +97,7 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	}
 
 	var limit float64
-	if !*openOnly && *baseline == "" {
+	if !*openOnly && *baseline == "" && !*partnerOnly {
 		fmt.Println("== Limit: pgbench, one USSD step as one transaction (PK select + dialogue upsert), durable, 8 connections, prepared")
 		if limit, err = pgbenchLimit(dbURL, members, dur); err != nil {
 			return err
@@ -125,6 +127,10 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if *baseline != "" {
 		gw.stop()
 		return abPhase(sim, dbURL, bin, phones, members, runs, dur)
+	}
+	if *partnerOnly {
+		gw.stop()
+		return partnerPhase(sim, dbURL, bin, phones, members, runs, dur)
 	}
 
 	// Warm up: connections, prepared statements, caches.
@@ -317,6 +323,7 @@ func startGateway(bin, dbURL, smscAddr string) (*gateway, error) {
 		// would otherwise record and delete the first before the last.
 		"CARE360_USSD_IDLE_TIMEOUT=1h",
 	)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -355,22 +362,33 @@ type result struct {
 
 func (r result) stepsPerSec() float64 { return float64(r.steps) / r.elapsed.Seconds() }
 
-func (r result) String() string {
-	slices.Sort(r.lat)
-	q := func(p float64) time.Duration {
-		if len(r.lat) == 0 {
-			return 0
-		}
-		return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]
+// quantile is the p-th latency of the run's steps (0 with none).
+func (r result) quantile(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
 	}
+	slices.Sort(r.lat)
+	return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]
+}
+
+func (r result) String() string {
+	q := r.quantile
 	return fmt.Sprintf("%.0f steps/s, p50 %s, p99 %s, max %s, %d steps, %d failed%s",
 		r.stepsPerSec(), q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond),
 		q(1).Round(10*time.Microsecond), r.steps, r.failed, failureNote())
 }
 
+// walk is what each phone dials and the first screen it expects; it then
+// answers 1, which ends the dialogue.
+type walk struct{ code, first string }
+
+var mainWalk = &walk{"*090#", "MobiFone Care360"}
+
 var (
-	nextNumber   atomic.Int64 // round-robin over members, across phases
-	firstFailure atomic.Value // string: the first failure of a phase, shown once
+	currentWalk  atomic.Pointer[walk] // what load's phones dial (mainWalk unless a phase says otherwise)
+	extraEnv     []string             // more environment for the gateway (a phase's configuration)
+	nextNumber   atomic.Int64         // round-robin over members, across phases
+	firstFailure atomic.Value         // string: the first failure of a phase, shown once
 )
 
 // failureNote shows (and clears) the first failure since the last note.
@@ -425,8 +443,9 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 				// would measure the per-MSISDN dial limit instead.
 				msisdn := "84" + strconv.Itoa(900000001+int(nextNumber.Add(1))%members)
 				t0 := time.Now()
-				call, err := sim.Dial(context.Background(), msisdn, "*090#", smsc.DialOptions{})
-				if err != nil || !strings.HasPrefix(call.Screen(), "MobiFone Care360") {
+				w := currentWalk.Load()
+				call, err := sim.Dial(context.Background(), msisdn, w.code, smsc.DialOptions{})
+				if err != nil || !strings.HasPrefix(call.Screen(), w.first) {
 					if failed.Add(1) == 1 {
 						firstFailure.Store(fmt.Sprintf("%v %q", err, screenOf(call)))
 					}
