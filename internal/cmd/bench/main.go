@@ -163,6 +163,11 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 		}
 	}
 	fmt.Println()
+	gw.stop() // the partner figure runs a gateway configured for it
+	if err := partnerPhase(sim, dbURL, bin, phones, members, runs, dur); err != nil {
+		return err
+	}
+	fmt.Println()
 	if err := smsPhase(ctx, admin, bin, runs, dur); err != nil {
 		return err
 	}
