@@ -47,6 +47,11 @@ func partnerPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int
 	}
 	defer os.Remove(path)
 	extraEnv = append(extraEnv, "CARE360_CONFIG="+path)
+	// A gateway of an earlier phase may have just stopped: wait until the
+	// simulator has seen it go, or WaitBound below would count it.
+	for deadline := time.Now().Add(10 * time.Second); sim.Bound() > 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	gw, err := startGateway(bin, dbURL, sim.Addr())
 	if err != nil {
 		return err
