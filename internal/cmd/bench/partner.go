@@ -46,7 +46,10 @@ func partnerPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int
 		return err
 	}
 	defer os.Remove(path)
-	extraEnv = append(extraEnv, "CARE360_CONFIG="+path)
+	// This phase's configuration is for this phase's gateway only.
+	saved := extraEnv
+	extraEnv = append(slices.Clone(extraEnv), "CARE360_CONFIG="+path)
+	defer func() { extraEnv = saved }()
 	// A gateway of an earlier phase may have just stopped: wait until the
 	// simulator has seen it go, or WaitBound below would count it.
 	for deadline := time.Now().Add(10 * time.Second); sim.Bound() > 0 && time.Now().Before(deadline); {
