@@ -251,8 +251,10 @@ func customPlans(ctx context.Context, tx pgx.Tx) error {
 
 // settleFromParts derives the status of submitted messages from their parts,
 // and counts the messages it made delivered, and undeliverable or expired.
-// The self-join (was) sees each row as it was before the statement, which
-// is how a repeated receipt is told from a new outcome.
+// delivered_at is never before submitted_at: a receipt may overtake the
+// record of its own submit, whose time is taken when it is recorded. The
+// self-join (was) sees each row as it was before the statement, which is
+// how a repeated receipt is told from a new outcome.
 func settleFromParts(ctx context.Context, tx pgx.Tx, ids []int64) (delivered, failed int64, err error) {
 	if len(ids) == 0 {
 		return 0, 0, nil
