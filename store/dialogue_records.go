@@ -20,9 +20,8 @@ import (
 // records are statistics, and a step must not slow down for them. What is
 // buffered when the process dies is lost (at most one interval's).
 type DialogueLog struct {
-	db    *DB
-	every time.Duration
-	max   int
+	db  *DB
+	max int
 
 	mu      sync.Mutex
 	pending []care360.DialogueRecord
@@ -42,7 +41,7 @@ func (db *DB) NewDialogueLog(every time.Duration) *DialogueLog {
 	if every <= 0 {
 		every = time.Second
 	}
-	l := &DialogueLog{db: db, every: every, max: recordBuffer}
+	l := &DialogueLog{db: db, max: recordBuffer}
 	l.loop = newFlusher(every, db.log, "dialogue records", l.Flush)
 	return l
 }

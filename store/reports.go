@@ -93,8 +93,7 @@ func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 // is unknown is sent again, alone and with the same id, before anything
 // counted since.
 type TrafficCounter struct {
-	db    *DB
-	every time.Duration
+	db *DB
 
 	mu      sync.Mutex
 	pending *trafficBatch
@@ -135,7 +134,7 @@ func (db *DB) NewTrafficCounter(every time.Duration) *TrafficCounter {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
-	c := &TrafficCounter{db: db, every: every, pending: newTrafficBatch()}
+	c := &TrafficCounter{db: db, pending: newTrafficBatch()}
 	c.loop = newFlusher(every, db.log, "ussd traffic", c.Flush)
 	return c
 }

@@ -107,24 +107,32 @@ func (s *Server) getDialogues(w http.ResponseWriter, r *http.Request) {
 	asCSV := strings.Contains(r.Header.Get("Accept"), "text/csv")
 	flusher, _ := w.(http.Flusher)
 	var (
-		n       int
-		started bool
-		cw      *csv.Writer
-		enc     = json.NewEncoder(w)
+		n   int
+		cw  *csv.Writer
+		enc = json.NewEncoder(w)
 	)
-	err = s.admin.DialogueRecords.DialogueRecords(r.Context(), q, func(rec *care360.DialogueRecord) error {
-		if !started {
-			started = true
-			if asCSV {
-				w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-				w.Header().Set("Content-Disposition", `attachment; filename="dialogues.csv"`)
-				cw = csv.NewWriter(w)
-				cw.Write(recordColumns)
-			} else {
-				w.Header().Set("Content-Type", "application/x-ndjson")
-			}
-			w.WriteHeader(http.StatusOK)
+	started := false
+	// begin sends the status and, for CSV, the header row: at the first
+	// record, or at the end when there was none.
+	begin := func() {
+		if started {
+			return
 		}
+		started = true
+		if asCSV {
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="dialogues.csv"`)
+		} else {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+		}
+		w.WriteHeader(http.StatusOK)
+		if asCSV {
+			cw = csv.NewWriter(w)
+			cw.Write(recordColumns)
+		}
+	}
+	err = s.admin.DialogueRecords.DialogueRecords(r.Context(), q, func(rec *care360.DialogueRecord) error {
+		begin()
 		n++
 		if cw != nil {
 			cw.Write([]string{rec.ID, string(rec.MSISDN), rec.Code, rec.Channel, rec.Bind,
@@ -143,9 +151,6 @@ func (s *Server) getDialogues(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if cw != nil {
-		cw.Flush()
-	}
 	switch {
 	case err != nil && !started:
 		s.writeError(w, r, err)
@@ -153,17 +158,10 @@ func (s *Server) getDialogues(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		// The status is sent: a cut stream is what the client sees.
 		s.log.Warn("dialogue records stream cut", "err", err, "sent", n)
-	case !started:
-		if asCSV {
-			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-			w.WriteHeader(http.StatusOK)
-			cw = csv.NewWriter(w)
-			cw.Write(recordColumns)
-			cw.Flush()
-		} else {
-			w.Header().Set("Content-Type", "application/x-ndjson")
-			w.WriteHeader(http.StatusOK)
-		}
+	}
+	begin()
+	if cw != nil {
+		cw.Flush()
 	}
 	if q.MSISDN != "" {
 		s.auditRead(r, "dialogues.read", q.MSISDN, n)

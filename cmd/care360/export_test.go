@@ -19,7 +19,9 @@ import (
 // read is audited; a number that is no member is a 404.
 func TestExportEverythingHeld(t *testing.T) {
 	t.Parallel()
-	// A database of its own: ids and counts stay this run's under -count.
+	// A database of its own: gateways of parallel tests on one database
+	// would claim and send each other's SMS, and ids and counts would
+	// carry over under -count.
 	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
 	ctx := ctxT(t)
 	h.member(t, "0903260001", map[string]any{"name": "Đặng Thị Hoa", "birthday": "1990-02-03"}, 5_000, 0)

@@ -38,9 +38,9 @@ func TestDialogueRecordsOverSMPP(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	get := func(accept string) (int, string) {
+	getFor := func(msisdn, accept string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, h.base+"/api/v1/dialogues?msisdn=0903240001", nil)
+		req, _ := http.NewRequest(http.MethodGet, h.base+"/api/v1/dialogues?msisdn="+msisdn, nil)
 		req.Header.Set("Authorization", "Bearer "+testToken)
 		req.Header.Set("Accept", accept)
 		resp, err := http.DefaultClient.Do(req)
@@ -50,6 +50,11 @@ func TestDialogueRecordsOverSMPP(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
+	}
+	get := func(accept string) (int, string) { t.Helper(); return getFor("0903240001", accept) }
+	// A number with no records: the CSV is its header row alone.
+	if code, body := getFor("0912000111", "text/csv"); code != http.StatusOK || !strings.HasPrefix(body, "id,msisdn,code,") || strings.Count(body, "\n") != 1 {
+		t.Fatalf("empty CSV: %d %q", code, body)
 	}
 	// Written in batches every second: wait for both.
 	var lines []string

@@ -17,7 +17,9 @@ import (
 // as unknown.
 func TestSIMSwapHoldOverSMPP(t *testing.T) {
 	t.Parallel()
-	// A database of its own: ids and counts stay this run's under -count.
+	// A database of its own: gateways of parallel tests on one database
+	// would claim and send each other's SMS, and ids and counts would
+	// carry over under -count.
 	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
 	ctx := ctxT(t)
 	h.member(t, "0903250001", map[string]any{"name": "A", "language": "vi"}, 12_000, 0)
