@@ -184,7 +184,10 @@ func TestAPIRequestsBounded(t *testing.T) {
 		defer conn.Close()
 		fmt.Fprintf(conn, "PUT /api/v1/subscribers/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 100\r\n\r\n{", newMSISDN(), testToken)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	// The two requests take their places once the server has read their
+	// headers, which on a loaded machine can take seconds: the deadline only
+	// decides how long a failure takes.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		res := b.do(t, http.MethodGet, "/api/v1/me", "")
 		if res.status == http.StatusServiceUnavailable {
