@@ -150,26 +150,21 @@ func (s *SMS) scheduleMarketing(ctx context.Context, tx pgx.Tx, recipients strin
 // every recipient the cap does not hold back, computed once in Go).
 //
 // The cap reads what each subscriber was recently sent or has planned
-// (prev) once, as a set joined to the recipients, never as a subquery per
+// (prev: marketing SMS and pushes that advertise) once, as a set joined to the recipients, never as a subquery per
 // recipient: a per-row lookup that the planner turns into a scan would also
 // scan the rows this very statement inserts, which made a first campaign
 // quadratic. The look-back is a week: a message planned earlier and sent in
 // the last 24 h only after a week-long pause is the one the cap can miss.
 func marketingSQL(recipients string, n int, replays bool) string {
 	p := func(i int) string { return "$" + strconv.Itoa(n+i) }
-	start, sentAt := p(1)+"::timestamptz", "coalesce(m.submitted_at, m.scheduled_at)"
+	start := p(1) + "::timestamptz"
 	conflict := ""
 	if replays {
 		conflict = "ON CONFLICT (idempotency_key) DO NOTHING"
 	}
 	return `
 		WITH r AS (` + recipients + `),
-		prev AS MATERIALIZED (
-			SELECT m.msisdn, (array_agg(` + sentAt + ` ORDER BY ` + sentAt + ` DESC))[` + p(2) + `::int] + interval '24 hours' AS free_at
-			FROM sms_messages m
-			WHERE m.kind = 'marketing' AND m.status <> 'failed' AND m.scheduled_at > ` + start + ` - interval '7 days'
-			GROUP BY m.msisdn
-		),
+		prev AS MATERIALIZED (`+recentMarketing(start, p(2))+`),
 		slot AS (
 			SELECT r.msisdn, r.text, r.key, r.campaign_id,
 				CASE WHEN prev.free_at IS NULL THEN ` + p(7) + `::timestamptz
