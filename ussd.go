@@ -10,6 +10,9 @@ const (
 	USSDBegin  USSDKind = iota + 1 // the subscriber dialled a code: Text is the dialled string
 	USSDAnswer                     // the subscriber answered a screen: Text is what they typed
 	USSDAbort                      // the network or the subscriber dropped the dialogue
+	// USSDNotifyConfirm: the phone acknowledged a pushed notification
+	// (PRODUCT.md §3.6); like an abort, it gets no screen.
+	USSDNotifyConfirm
 )
 
 func (k USSDKind) String() string {
@@ -20,6 +23,8 @@ func (k USSDKind) String() string {
 		return "answer"
 	case USSDAbort:
 		return "abort"
+	case USSDNotifyConfirm:
+		return "notify_confirm"
 	}
 	return "unknown"
 }
@@ -49,10 +54,13 @@ type USSDRequest struct {
 	NetworkCode string
 }
 
-// USSDReply is the screen to show. End closes the dialogue.
+// USSDReply is the screen to show. End closes the dialogue. Pushed marks a
+// dialogue the gateway opened (PRODUCT.md §3.6): profiles end those with
+// their own op (USSN in generic).
 type USSDReply struct {
-	Text string
-	End  bool
+	Text   string
+	End    bool
+	Pushed bool
 }
 
 // USSDService runs dialogues. Step always returns a screen to show, except

@@ -65,6 +65,8 @@ type Config struct {
 	// (PRODUCT.md §3.8); the console's emulator dialogues are staff's, and
 	// are not recorded.
 	Records care360.DialogueRecorder
+	// Pushes, if set, is told what members do with pushed dialogues.
+	Pushes care360.PushTracker
 
 	// Tree replaces the Care360 menu tree; tests use it for screen kinds
 	// the product tree does not use yet.
@@ -179,6 +181,12 @@ type state struct {
 	App     string `json:"app,omitempty"`
 	AppText string `json:"app_text,omitempty"`
 	Network string `json:"network,omitempty"`
+	// Push is the push target of a dialogue the gateway opened (PRODUCT.md
+	// §3.6), Notify marks a pushed notification, and Lead is the push's
+	// heading, shown above the screen it opened until the member moves on.
+	Push   int64  `json:"push,omitempty"`
+	Notify bool   `json:"notify,omitempty"`
+	Lead   string `json:"lead,omitempty"`
 }
 
 // maxPath bounds a record's path: a subscriber paging back and forth for
@@ -229,6 +237,8 @@ func (e *Engine) Step(ctx context.Context, req care360.USSDRequest) (care360.USS
 		return e.begin(ctx, req)
 	case care360.USSDAnswer:
 		return e.answer(ctx, req)
+	case care360.USSDNotifyConfirm:
+		return care360.USSDReply{End: true}, e.confirmNotification(ctx, req)
 	}
 	return care360.USSDReply{}, fmt.Errorf("menus: unknown request kind %d", req.Kind)
 }
@@ -249,10 +259,16 @@ func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
 		if req.UserAbort {
 			outcome = care360.OutcomeUserAbort
 		}
-		st.Steps++
+		if st.Push != 0 && (st.Steps == 0 || st.Notify) {
+			// A push dropped before any answer reached no one.
+			outcome = care360.PushNoAnswer
+			e.pushEnded(ctx, &st, outcome)
+		} else {
+			st.Steps++
+		}
 		e.record(req, &st, outcome, e.now())
 	}
-	if req.MSISDN != "" && !req.Console && stErr == nil && st.App == "" && st.Member && st.Screen != "main" && st.Screen != "resume" {
+	if req.MSISDN != "" && !req.Console && stErr == nil && st.App == "" && !st.Notify && st.Member && st.Screen != "main" && st.Screen != "resume" {
 		st.Invalid, st.Saved = 0, nil
 		if b, err := json.Marshal(st); err == nil {
 			if err := e.cfg.Dialogues.SaveDialogue(ctx, &care360.Dialogue{Key: resumePrefix + string(req.MSISDN), MSISDN: req.MSISDN, State: b}); err != nil {
@@ -397,7 +413,12 @@ func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.U
 		return e.end(c, text(care360.LangVi, "session.ended", e.cfg.ServiceCode))
 	}
 	c.st.Steps++
+	e.pushAnswered(c)
 	in, ok := cleanAnswer(req.Text)
+	if c.st.Notify {
+		// A notification asks nothing: whatever comes back acknowledges it.
+		return e.end(c, "")
+	}
 	if c.st.App != "" {
 		return e.answerApp(c, in, ok)
 	}
@@ -452,7 +473,7 @@ func (e *Engine) show(c *call) (care360.USSDReply, error) {
 	if err := e.save(c); err != nil {
 		return e.fail(c, err)
 	}
-	return care360.USSDReply{Text: body}, nil
+	return care360.USSDReply{Text: body, Pushed: c.st.Push != 0}, nil
 }
 
 // end finishes the dialogue with a final screen.
@@ -470,7 +491,8 @@ func (e *Engine) end(c *call, body string) (care360.USSDReply, error) {
 	if !c.req.Console {
 		e.record(c.req, c.st, outcome, e.now())
 	}
-	return care360.USSDReply{Text: c.fit(body), End: true}, nil
+	e.pushEnded(c.ctx, c.st, outcome)
+	return care360.USSDReply{Text: c.fit(body), End: true, Pushed: c.st.Push != 0}, nil
 }
 
 // refuse ends a dial turned away before it had a screen (nothing stored,
@@ -519,7 +541,11 @@ func (e *Engine) TimedOut(d care360.Dialogue) (r care360.DialogueRecord, ok bool
 	if strings.HasPrefix(d.Key, resumePrefix) || json.Unmarshal(d.State, &st) != nil || (st.ID == "" && st.Rec == "") {
 		return r, false
 	}
-	return RecordOf(d.MSISDN, &st, care360.OutcomeTimeout, d.UpdatedAt.Add(e.cfg.IdleTimeout)), true
+	outcome := care360.OutcomeTimeout
+	if st.Push != 0 && (st.Steps == 0 || st.Notify) {
+		outcome = care360.PushNoAnswer // the push queue's sweep ends its target
+	}
+	return RecordOf(d.MSISDN, &st, outcome, d.UpdatedAt.Add(e.cfg.IdleTimeout)), true
 }
 
 // fail turns an error into the screen a subscriber may see: a refusal says

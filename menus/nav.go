@@ -101,7 +101,7 @@ func (e *Engine) enter(c *call, id string, push bool) error {
 	if id == c.home() {
 		c.st.Back = nil
 	}
-	c.st.Screen, c.st.Page, c.st.Lines, c.st.Opts, c.st.Invalid = id, 0, nil, nil, 0
+	c.st.Screen, c.st.Page, c.st.Lines, c.st.Opts, c.st.Invalid, c.st.Lead = id, 0, nil, nil, 0, ""
 	if len(c.st.Path) < maxPath {
 		c.st.Path = append(c.st.Path, id)
 	}

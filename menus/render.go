@@ -10,6 +10,12 @@ import (
 
 // lines renders a screen's content without navigation.
 func (e *Engine) lines(c *call, sc *Screen) []string {
+	if c.st.Lead != "" {
+		lead := c.st.Lead
+		c.st.Lead = ""
+		defer func() { c.st.Lead = lead }()
+		return append([]string{lead}, e.lines(c, sc)...)
+	}
 	lang := c.lang()
 	switch {
 	case sc.Info != nil || sc.Options != nil || sc.Confirm != nil:
