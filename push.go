@@ -57,6 +57,10 @@ const (
 var PushStates = []string{PushQueued, PushSent, PushAnswered, PushCompleted, PushBusy, PushNoAnswer,
 	PushRefused, PushFailed, PushFellBack}
 
+// DefaultPushAnswerTimeout is how long a pushed screen waits for the
+// member's first answer (PRODUCT.md §3.6).
+const DefaultPushAnswerTimeout = 60 * time.Second
+
 // DefaultPushExpiry is how long a push may wait for its member (a dialogue
 // in progress, the marketing window) when the request sets no expiry.
 const DefaultPushExpiry = time.Hour
@@ -192,4 +196,26 @@ type PushTracker interface {
 	// phone acknowledged a notification) or no_answer (dropped before any
 	// answer), with the fallback SMS for no_answer.
 	PushFinished(ctx context.Context, id int64, state string) error
+}
+
+// PushOpen is a push about to go to a member's phone: the dialogue it opens
+// there, keyed as the phone's answers will be.
+type PushOpen struct {
+	Key    string // the dialogue's key: the member and the reference the phone echoes
+	MSISDN MSISDN
+	Target int64 // the push target, told what the member does with it
+	Kind   PushKind
+	Text   string     // a notification's text, or a menu's heading
+	Screen PushScreen // a menu's screen
+	Bind   string     // the bind it goes out on, for the record
+	// Limits of the bind's profile, as for a step.
+	LimitGSM, LimitUCS2 int
+}
+
+// PushDialogues open pushed dialogues: OpenPush renders the first screen
+// in the member's language and keeps the dialogue for the phone's answer;
+// an error means the push cannot be shown (an EREFUSED or EINVALID one
+// will not change by trying again).
+type PushDialogues interface {
+	OpenPush(ctx context.Context, p PushOpen) (USSDReply, error)
 }

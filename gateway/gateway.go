@@ -39,6 +39,8 @@ type Config struct {
 	// ShortCode is the source_addr of outgoing SMS (CARE360_SMS_SHORTCODE).
 	ShortCode string
 	Sender    SenderConfig
+	// Push, with a queue, sends network-initiated USSD (push.go).
+	Push PushConfig
 }
 
 // Gateway runs every bind and the dialogue workers.
@@ -51,6 +53,7 @@ type Gateway struct {
 	seed    maphash.Seed
 	sender  *sender    // nil without an outbox
 	dlr     *dlrWriter // nil without an outbox
+	pusher  *pusher    // nil without a push queue
 
 	// admit guards the decision to take a step against Stop: a step is either
 	// counted in inflight before Stop starts waiting, or refused.
@@ -94,6 +97,11 @@ func New(cfg Config) *Gateway {
 	if cfg.Outbox != nil {
 		g.sender, g.dlr = newSender(g), newDLRWriter(g)
 	}
+	if cfg.Push.Queue != nil && cfg.Push.Dialogues != nil {
+		owner := cfg.Sender
+		owner.setDefaults()
+		g.pusher = newPusher(g, owner.Owner)
+	}
 	return g
 }
 
@@ -121,6 +129,9 @@ func (g *Gateway) Start() {
 		if g.sender != nil {
 			g.dlr.start()
 			g.sender.start()
+		}
+		if g.pusher != nil {
+			g.pusher.start()
 		}
 	})
 }
@@ -173,6 +184,11 @@ func (g *Gateway) stop(stage func(time.Duration) (context.Context, context.Cance
 		g.admit.Lock()
 		g.draining = true
 		g.admit.Unlock()
+		if g.pusher != nil {
+			// No new pushes; those in hand are sent and recorded (each
+			// within a step's budget).
+			g.pusher.halt()
+		}
 		ctx, cancel := stage(0)
 		done := make(chan struct{})
 		go func() { g.inflight.Wait(); close(done) }()

@@ -23,6 +23,8 @@ type metrics struct {
 	outboxDepth  prometheus.Gauge
 	receipts     *prometheus.CounterVec // matched, unmatched, unparsable, failed
 	dlrLatency   prometheus.Histogram
+
+	pushes *prometheus.CounterVec // network-initiated USSD sent or ended unsent (push.go)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -83,9 +85,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "care360_sms_delivery_seconds", Help: "From submit to delivery receipt.",
 		Buckets: []float64{.1, .5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600},
 	})
+	m.pushes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "care360_ussd_pushes_total", Help: "Network-initiated USSD handled by this instance's pusher: sent, or ended unsent (refused, failed).",
+	}, []string{"outcome"})
 	if reg != nil {
 		reg.MustRegister(m.bound, m.links, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled, m.shed,
-			m.smsOutcomes, m.smsStatus, m.smsParts, m.smsTruncated, m.smsReclaimed, m.smsFenced, m.outboxDepth, m.receipts, m.dlrLatency)
+			m.smsOutcomes, m.smsStatus, m.smsParts, m.smsTruncated, m.smsReclaimed, m.smsFenced, m.outboxDepth, m.receipts, m.dlrLatency,
+			m.pushes)
 	}
 	return m
 }

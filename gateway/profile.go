@@ -24,6 +24,14 @@ type Profile struct {
 	// ussd_service_op values we send.
 	OpContinue byte `json:"op_continue"` // a screen that waits for an answer
 	OpEnd      byte `json:"op_end"`      // a final screen
+	// Network-initiated USSD (PRODUCT.md §3.6); zero means generic's:
+	// a pushed menu (2, USSR request), a pushed notification and the end
+	// of a pushed dialogue (3, USSN request), and the phone's
+	// acknowledgement of a notification (19, USSN confirm).
+	OpPushMenu      byte `json:"op_push_menu,omitempty"`
+	OpPushNotify    byte `json:"op_push_notify,omitempty"`
+	OpPushEnd       byte `json:"op_push_end,omitempty"`
+	OpNotifyConfirm byte `json:"op_notify_confirm,omitempty"`
 
 	// Key is how a dialogue is told apart: "session" (its_session_info
 	// session number, else user_message_reference, else the MSISDN) or
@@ -98,6 +106,8 @@ func (p Profile) Validate() error {
 		return fmt.Errorf("profile %s: code_in must be \"short_message\" or \"destination_addr\"", p.Name)
 	case p.Coding00 != "" && p.Coding00 != "gsm7" && p.Coding00 != "latin1":
 		return fmt.Errorf("profile %s: coding_00 must be \"gsm7\" or \"latin1\"", p.Name)
+	case p.notifyConfirmOp() == p.OpBegin || p.notifyConfirmOp() == p.OpAnswer || slices.Contains(p.OpsAbort, p.notifyConfirmOp()):
+		return fmt.Errorf("profile %s: op_notify_confirm must differ from op_begin, op_answer and the abort ops", p.Name)
 	case p.OpContinue == p.OpEnd && p.Key == "msisdn":
 		// Only the end bit could tell a final screen apart, and this key
 		// carries no its_session_info.
@@ -110,3 +120,15 @@ func (p Profile) Validate() error {
 func (p Profile) isAbort(op byte, endBit bool) bool {
 	return endBit || slices.Contains(p.OpsAbort, op) || (p.AbortHigh && op >= 128)
 }
+
+func orOp(op, generic byte) byte {
+	if op == 0 {
+		return generic
+	}
+	return op
+}
+
+func (p Profile) pushMenuOp() byte      { return orOp(p.OpPushMenu, 2) }
+func (p Profile) pushNotifyOp() byte    { return orOp(p.OpPushNotify, 3) }
+func (p Profile) pushEndOp() byte       { return orOp(p.OpPushEnd, 3) }
+func (p Profile) notifyConfirmOp() byte { return orOp(p.OpNotifyConfirm, 19) }

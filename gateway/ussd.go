@@ -136,6 +136,10 @@ func (g *Gateway) classify(b *bind, f pdufield.Map, tlv pdutlv.Map, op byte) (*s
 		s.req.Kind = care360.USSDBegin
 	case op == prof.OpAnswer:
 		s.req.Kind = care360.USSDAnswer
+	case op == prof.notifyConfirmOp():
+		// The phone saw a pushed notification; nothing to show.
+		s.req.Kind = care360.USSDNotifyConfirm
+		return s, StatusOK
 	default:
 		g.log.Info("ussd op acknowledged and ignored", "op", op, "from", care360.MaskMSISDN(s.src))
 		return nil, StatusOK
@@ -203,8 +207,8 @@ func (g *Gateway) runStep(s step) {
 	ctx, cancel := context.WithDeadline(g.workCtx, deadline.Add(-reserve))
 	defer cancel()
 	reply, err := g.cfg.USSD.Step(ctx, s.req)
-	if s.req.Kind == care360.USSDAbort {
-		g.metrics.steps.WithLabelValues("abort").Observe(time.Since(s.received).Seconds())
+	if s.req.Kind == care360.USSDAbort || s.req.Kind == care360.USSDNotifyConfirm {
+		g.metrics.steps.WithLabelValues(s.req.Kind.String()).Observe(time.Since(s.received).Seconds())
 		return
 	}
 	if err != nil {
@@ -253,7 +257,10 @@ func (g *Gateway) submitScreen(ctx context.Context, s step, reply care360.USSDRe
 func screenPDU(s step, reply care360.USSDReply) pdu.Body {
 	prof := s.bind.cfg.Profile
 	op := prof.OpContinue
-	if reply.End {
+	switch {
+	case reply.End && reply.Pushed:
+		op = prof.pushEndOp() // a dialogue we opened ends as it began, with USSN
+	case reply.End:
 		op = prof.OpEnd
 	}
 	fields := pdutlv.Fields{pdutlv.TagUssdServiceOp: []byte{op}}

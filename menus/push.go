@@ -8,28 +8,14 @@ import (
 	"github.com/care360/care360"
 )
 
-// PushStart is a push about to be sent to a member's phone (PRODUCT.md
-// §3.6): the dialogue it opens there, keyed as the phone's answers will be.
-type PushStart struct {
-	Key    string // the dialogue's key: the member and the reference the phone echoes
-	MSISDN care360.MSISDN
-	Target int64 // the push target, told what the member does with it
-	Kind   care360.PushKind
-	Text   string             // a notification's text, or a menu's heading
-	Screen care360.PushScreen // a menu's screen
-	Bind   string             // the bind it goes out on, for the record
-	// Limits of the bind's profile, as for a step.
-	LimitGSM, LimitUCS2 int
-}
-
-// Push renders the first screen of a pushed dialogue in the member's
+// OpenPush renders the first screen of a pushed dialogue in the member's
 // language and keeps the dialogue for the phone's answer: a menu opens its
 // screen as if the member had walked there from the main menu (so 0 goes
 // back the usual way and 00 home), a notification is kept only to learn
 // whether the phone acknowledged it. A screen that cannot be shown (a gift
 // out of stock, a draw closed, a member under hold) is an error: the push
 // is not sent.
-func (e *Engine) Push(ctx context.Context, ps PushStart) (care360.USSDReply, error) {
+func (e *Engine) OpenPush(ctx context.Context, ps care360.PushOpen) (care360.USSDReply, error) {
 	id := newDialogueID()
 	req := care360.USSDRequest{Key: ps.Key, MSISDN: ps.MSISDN, LimitGSM: ps.LimitGSM, LimitUCS2: ps.LimitUCS2,
 		Channel: care360.ChannelPush, Bind: ps.Bind}
@@ -108,6 +94,8 @@ func (e *Engine) pushTo(c *call, s care360.PushScreen) error {
 	}
 	return care360.Errorf(care360.EINVALID, "a push needs a screen")
 }
+
+var _ care360.PushDialogues = (*Engine)(nil)
 
 // confirmNotification ends a pushed notification the phone acknowledged.
 func (e *Engine) confirmNotification(ctx context.Context, req care360.USSDRequest) error {

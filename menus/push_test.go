@@ -25,7 +25,7 @@ func pushed(t *testing.T, l *loyalty, pushes *store.Pushes, p *phone, np care360
 	}
 	p.n++
 	p.key = string(p.msisdn) + "/u7"
-	r, err := l.e.Push(ctx, PushStart{Key: p.key, MSISDN: p.msisdn, Target: cs[0].ID, Kind: cs[0].Kind, Text: cs[0].Text,
+	r, err := l.e.OpenPush(ctx, care360.PushOpen{Key: p.key, MSISDN: p.msisdn, Target: cs[0].ID, Kind: cs[0].Kind, Text: cs[0].Text,
 		Screen: cs[0].Screen, LimitGSM: 182, LimitUCS2: 80})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,8 @@ type SMSConfig struct {
 	Reports   care360.SMSReporter // GET /api/v1/reports/sms; nil: 503
 	// Feedback is customer care's inbox of GY texts (feedback.go); nil: 503.
 	Feedback care360.FeedbackService
+	// Pushes is network-initiated USSD (pushes.go); nil: 503.
+	Pushes care360.PushService
 }
 
 // smsRoutes mounts the SMS endpoints of PRODUCT.md §6. The campaign id is
@@ -34,6 +36,7 @@ func (s *Server) smsRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/dnc:import", s.importDNC).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/reports/sms", s.smsReport).Methods(http.MethodGet)
 	s.feedbackRoutes(r)
+	s.pushRoutes(r)
 }
 
 var errNoSMS = care360.Errorf(care360.EUNAVAILABLE, "SMS is not configured on this server")

@@ -71,6 +71,9 @@ var grants = map[string][]care360.Role{
 	"POST /api/v1/campaigns/{id}:pause":  marketer,
 	"POST /api/v1/campaigns/{id}:resume": marketer,
 	"POST /api/v1/campaigns/{id}:cancel": marketer,
+	"GET /api/v1/ussd/pushes":            marketer,
+	"POST /api/v1/ussd/pushes":           marketer,
+	"GET /api/v1/ussd/pushes/{id}":       marketer,
 	"POST /api/v1/dnc:import":            marketer, // only ever adds numbers: it can stop SMS, never start them
 	"GET /api/v1/draws":                  marketer,
 	"POST /api/v1/draws":                 marketer,

@@ -51,7 +51,7 @@ func policy(role, method, tpl string) bool {
 	switch role {
 	case "marketer":
 		for _, p := range []string{"/api/v1/gifts", "/api/v1/offers", "/api/v1/campaigns", "/api/v1/draws",
-			"/api/v1/spins", "/api/v1/reports/", "/api/v1/dnc:import"} {
+			"/api/v1/spins", "/api/v1/reports/", "/api/v1/dnc:import", "/api/v1/ussd/pushes"} {
 			if strings.HasPrefix(tpl, p) {
 				return true
 			}

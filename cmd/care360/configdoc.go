@@ -19,6 +19,7 @@ var fileKeys = map[string]string{
 	"http.auth_failures_per_minute":  "failed authentications per client address a minute, then 429",
 	"http.max_api_requests":          "concurrent `/api/` requests, then 503",
 	"sim_swap_hold":                  "after a SIM swap, how long the member cannot give points, claim vouchers or airtime, or pay points for draws and spins (1h to 720h)",
+	"push_answer_timeout":            "how long a pushed USSD screen waits for the member's first answer before it ends as no_answer and falls back to SMS if asked (10s to 10m)",
 	"step_timeout":                   "a dialogue step's budget, counted from its `deliver_sm`'s arrival (100ms to 30s)",
 	"sms.marketing_window":           "local hours in which marketing SMS may go; outside them they wait",
 	"sms.marketing_daily_cap":        "marketing SMS per subscriber per 24 h (1 to 3, the legal ceiling)",

@@ -57,6 +57,7 @@ type effectiveFile struct {
 	HTTP        httpFile        `json:"http"`
 	StepTimeout string          `json:"step_timeout"`
 	SIMSwapHold string          `json:"sim_swap_hold"`
+	PushAnswer  string          `json:"push_answer_timeout"`
 	SMS         struct {
 		MarketingWindow   string `json:"marketing_window"`
 		MarketingDailyCap int    `json:"marketing_daily_cap"`
@@ -146,6 +147,7 @@ func (c Config) Effective(getenv func(string) string) effectiveConfig {
 	f.StepTimeout = c.StepTimeout.String()
 	p := c.Programme
 	f.SIMSwapHold = p.SIMSwapHold.String()
+	f.PushAnswer = p.PushAnswerTimeout.String()
 	f.SMS.MarketingWindow = formatClock(p.SMS.WindowOpen) + "-" + formatClock(p.SMS.WindowClose)
 	f.SMS.MarketingDailyCap, f.SMS.MaxParts = p.SMS.DailyCap, p.SMS.MaxParts
 	f.Points.VNDPerPoint = p.Usage.VNDPerPoint

@@ -18,7 +18,10 @@ type programmeFile struct {
 	StepTimeout string `json:"step_timeout,omitempty"`
 	// SIMSwapHold is how long a SIM swap holds value in the account (72h).
 	SIMSwapHold string `json:"sim_swap_hold,omitempty"`
-	SMS         *struct {
+	// PushAnswerTimeout is how long a pushed screen waits for the
+	// member's first answer before it ends as no_answer (60s).
+	PushAnswerTimeout string `json:"push_answer_timeout,omitempty"`
+	SMS               *struct {
 		MarketingWindow   string `json:"marketing_window,omitempty"` // "07:00-22:00"
 		MarketingDailyCap *int   `json:"marketing_daily_cap,omitempty"`
 		MaxParts          *int   `json:"max_parts,omitempty"`
@@ -57,17 +60,20 @@ type Programme struct {
 	Offers      care360.OfferRules
 	Privileges  care360.PrivilegeRules
 	SIMSwapHold time.Duration
+	// PushAnswerTimeout: a sent push unanswered this long is no_answer.
+	PushAnswerTimeout time.Duration
 }
 
 // defaultProgramme is the product's defaults.
 func defaultProgramme() Programme {
 	return Programme{
-		SMS:         care360.DefaultSMSRules,
-		Usage:       care360.DefaultUsageRules,
-		Transfer:    care360.DefaultTransferRules,
-		Offers:      care360.DefaultOfferRules,
-		Privileges:  care360.DefaultPrivilegeRules,
-		SIMSwapHold: care360.DefaultSIMSwapHold,
+		SMS:               care360.DefaultSMSRules,
+		Usage:             care360.DefaultUsageRules,
+		Transfer:          care360.DefaultTransferRules,
+		Offers:            care360.DefaultOfferRules,
+		Privileges:        care360.DefaultPrivilegeRules,
+		SIMSwapHold:       care360.DefaultSIMSwapHold,
+		PushAnswerTimeout: care360.DefaultPushAnswerTimeout,
 	}
 }
 
@@ -88,6 +94,13 @@ func (c *Config) applyProgramme(f *programmeFile) error {
 			return fmt.Errorf("sim_swap_hold: want a duration from 1h to 720h such as 72h, got %q", f.SIMSwapHold)
 		}
 		p.SIMSwapHold = d
+	}
+	if f.PushAnswerTimeout != "" {
+		d, err := time.ParseDuration(f.PushAnswerTimeout)
+		if err != nil || d < 10*time.Second || d > 10*time.Minute {
+			return fmt.Errorf("push_answer_timeout: want a duration from 10s to 10m such as 60s, got %q", f.PushAnswerTimeout)
+		}
+		p.PushAnswerTimeout = d
 	}
 	if s := f.SMS; s != nil {
 		if s.MarketingWindow != "" {

@@ -116,6 +116,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	jobs = append(jobs, schedule.Retention(m.APIDB, c.Retention, reg)...)
 	// Idle dialogues become timeout records; the engine, made below, reads
 	// its own state.
+	// Pushes (PRODUCT.md §3.6): the admin API queues them, the gateway
+	// sends them, the engine and the sweep learn what became of them.
+	pushes := store.NewPushes(m.SMS, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout))
+	apiPushes := store.NewPushes(apiSMS, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout))
+	jobs = append(jobs, schedule.Pushes(apiPushes, c.Programme.PushAnswerTimeout)...)
 	jobs = append(jobs, schedule.IdleDialogues(m.APIDB, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout),
 		func(d care360.Dialogue) (care360.DialogueRecord, bool) { return m.Engine.TimedOut(d) })...)
 	m.Jobs = schedule.New(schedule.Config{Logger: m.Logger, Registry: reg, Runs: m.APIDB, Instance: instanceName()}, jobs...)
@@ -136,7 +141,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Gifts: m.Catalog, Offers: m.Catalog, Privileges: m.Catalog,
 		Transfers: transfers, TransferRules: transfers.Rules(), TransferNotifier: kw.Notify,
 		Draws: ussdDraws, Spins: ussdSpins,
-		Records: m.Records,
+		Records: m.Records, Pushes: pushes,
 	})
 	if err != nil {
 		return err
@@ -148,6 +153,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		SMS: kw, Outbox: m.SMS, ShortCode: c.ShortCode,
 		StepTimeout: c.StepTimeout,
 		Sender:      gateway.SenderConfig{MaxParts: smsRules.MaxParts},
+		Push:        gateway.PushConfig{Queue: pushes, Dialogues: m.Engine, Source: c.USSDCode},
 	})
 	m.Web = web.NewServer(web.Config{
 		AdminToken:  c.AdminToken,
@@ -162,7 +168,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ClientAddr: func(r *http.Request) netip.Addr { return web.ClientAddr(r, c.TrustedProxies) },
 		Admin: &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, DeadLetters: m.APIDB, Location: c.Location,
 			Binds: bindStates(m.Gateway), Operations: m.APIDB, DialogueIdle: c.IdleTimeout, DialogueRecords: m.APIDB, Export: m.APIDB},
-		SMS:     &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS, Reports: apiSMS, Feedback: apiSMS},
+		SMS:     &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS, Reports: apiSMS, Feedback: apiSMS, Pushes: apiPushes},
 		Loyalty: &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog, Codes: apiCatalog, ProvisionEndpoints: c.Endpoints.Names()},
 		Ledger: &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB,
 			Lifecycle: m.APIDB, SIMSwapHold: c.Programme.SIMSwapHold},

@@ -1,0 +1,266 @@
+package gateway
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
+
+	"github.com/care360/care360"
+)
+
+// PushConfig wires network-initiated USSD (PRODUCT.md §3.6). The zero value
+// of each duration is its default.
+type PushConfig struct {
+	Queue     care360.PushQueue     // nil: no pushes
+	Dialogues care360.PushDialogues // opens each push's dialogue
+	// Source is the source_addr of pushes: the service code the member
+	// sees them come from (*090#).
+	Source string
+	Owner  string        // lease owner (default: the outbox sender's)
+	Batch  int           // targets claimed at once (default: the USSD binds' windows)
+	Lease  time.Duration // how long a claim is ours (default 30s)
+	Poll   time.Duration // how long an idle pusher waits before looking again (default 200ms)
+	// BusyWait is how long a push waits before looking again at a member
+	// with a dialogue in progress (default 5s).
+	BusyWait time.Duration
+}
+
+func (c *PushConfig) setDefaults(owner string, window int) {
+	if c.Owner == "" {
+		c.Owner = owner
+	}
+	if c.Batch <= 0 {
+		c.Batch = max(window, 1)
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.Poll <= 0 {
+		c.Poll = 200 * time.Millisecond
+	}
+	if c.BusyWait <= 0 {
+		c.BusyWait = 5 * time.Second
+	}
+}
+
+// pusher works through the push queue: it claims due targets, opens each
+// one's dialogue, and sends it over a USSD bind in the screens' lane (within
+// the bind's TPS, ahead of bulk SMS). A member with a dialogue in progress
+// is not interrupted: the push waits. What the member then does with the
+// push reaches the queue through the engine (answered, completed, no
+// answer) and the queue's sweep (unanswered, expired).
+type pusher struct {
+	g     *Gateway
+	cfg   PushConfig
+	binds []*bind
+	next  int // round robin over binds that are up
+	mu    sync.Mutex
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newPusher(g *Gateway, owner string) *pusher {
+	p := &pusher{g: g, cfg: g.cfg.Push, stop: make(chan struct{}), done: make(chan struct{})}
+	window := 0
+	for _, b := range g.binds {
+		if b.cfg.Role.Has(RoleUSSD) {
+			p.binds = append(p.binds, b)
+			window += b.cfg.Window
+		}
+	}
+	p.cfg.setDefaults(owner, window)
+	return p
+}
+
+func (p *pusher) start() { go p.run() }
+
+// halt stops claiming and waits for the pushes in hand.
+func (p *pusher) halt() {
+	close(p.stop)
+	<-p.done
+}
+
+func (p *pusher) run() {
+	defer close(p.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-p.stop
+		cancel()
+	}()
+	for {
+		n := p.round(ctx)
+		if n == 0 {
+			select {
+			case <-p.stop:
+				return
+			case <-time.After(p.cfg.Poll):
+			}
+		}
+		select {
+		case <-p.stop:
+			return
+		default:
+		}
+	}
+}
+
+// round claims one batch and sends it, each target on its own goroutine
+// (the binds' windows and TPS pace them), and returns how many it had.
+func (p *pusher) round(ctx context.Context) int {
+	if p.pick() == nil {
+		return 0 // no USSD bind up: leave the queue to instances that have one
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	cs, err := p.cfg.Queue.ClaimPushes(cctx, p.cfg.Owner, p.cfg.Batch, p.cfg.Lease)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			p.g.log.Warn("push claim failed", "err", err)
+		}
+		return 0
+	}
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.send(c)
+		}()
+	}
+	wg.Wait()
+	return len(cs)
+}
+
+// pick returns the next USSD bind that is up, round robin, or nil.
+func (p *pusher) pick() *bind {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for range p.binds {
+		b := p.binds[p.next%len(p.binds)]
+		p.next++
+		if b.up() {
+			return b
+		}
+	}
+	return nil
+}
+
+// pushRef is the user_message_reference of target id's dialogue: unique
+// among the member's open dialogues because a push goes only to a member
+// with none in progress, and never 0 (some centres read 0 as "none").
+func pushRef(id int64) uint16 { return uint16(id%0xFFFF) + 1 }
+
+// send opens one target's dialogue and submits its first screen, and
+// records how it went. Its own outcome writes use a fresh context: a stop
+// must not leave a sent push recorded as queued.
+func (p *pusher) send(c care360.PushClaim) {
+	q, owner := p.cfg.Queue, p.cfg.Owner
+	bg := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 5*time.Second) }
+	wait := func(d time.Duration, busy bool, why string) {
+		ctx, cancel := bg()
+		defer cancel()
+		if err := q.PushWait(ctx, owner, c.ID, c.Token, d, busy, why); err != nil {
+			p.g.log.Warn("push not handed back; its lease will lapse", "target", c.ID, "err", err)
+		}
+	}
+	end := func(state, why string) {
+		p.g.metrics.pushes.WithLabelValues(state).Inc()
+		ctx, cancel := bg()
+		defer cancel()
+		if err := q.PushEnd(ctx, owner, c.ID, c.Token, state, why); err != nil {
+			p.g.log.Warn("push outcome not recorded; its lease will lapse", "target", c.ID, "err", err)
+		}
+	}
+	if c.Busy {
+		// Never interrupt a dialogue in progress (PRODUCT.md §3.6); the
+		// sweep ends the push as busy if it is still waiting at its expiry.
+		wait(p.cfg.BusyWait, true, "dialogue in progress")
+		return
+	}
+	b := p.pick()
+	if b == nil {
+		wait(2*time.Second, false, "no USSD bind up")
+		return
+	}
+	prof := b.cfg.Profile
+	ref := pushRef(c.ID)
+	umr := binary.BigEndian.AppendUint16(nil, ref)
+	key := dialogueKey(c.MSISDN, string(c.MSISDN), nil, umr)
+	if prof.Key == "msisdn" {
+		key = dialogueKey(c.MSISDN, string(c.MSISDN), nil, nil)
+	}
+	ctx, cancel := context.WithTimeout(p.g.workCtx, p.g.cfg.StepTimeout)
+	defer cancel()
+	reply, err := p.cfg.Dialogues.OpenPush(ctx, care360.PushOpen{Key: key, MSISDN: c.MSISDN, Target: c.ID, Kind: c.Kind,
+		Text: c.Text, Screen: c.Screen, Bind: b.cfg.SystemID, LimitGSM: prof.LimitGSM, LimitUCS2: prof.LimitUCS2})
+	switch code := care360.ErrorCode(err); {
+	case err == nil:
+	case code == care360.EREFUSED || code == care360.EINVALID || code == care360.ENOTFOUND:
+		// The screen cannot be shown to this member (out of stock, not
+		// open, under hold...): trying again will not change it.
+		end(care360.PushFailed, err.Error())
+		return
+	default:
+		p.g.log.Warn("push dialogue not opened; trying again", "target", c.ID, "err", err)
+		wait(5*time.Second, false, err.Error())
+		return
+	}
+	op := prof.pushMenuOp()
+	if c.Kind == care360.PushNotify {
+		op = prof.pushNotifyOp()
+	}
+	resp, err := b.submit(ctx, pushPDU(prof, p.cfg.Source, c.MSISDN, op, umr, reply.Text))
+	if err != nil {
+		// No answer: it may or may not be on the phone. Tried again after
+		// a while; a phone that shows it twice is better than one that
+		// never does.
+		wait(5*time.Second, false, err.Error())
+		return
+	}
+	switch st := resp.Header().Status; st {
+	case StatusOK:
+	case StatusThrottled, StatusMsgQFull:
+		p.g.metrics.throttled.Inc()
+		wait(time.Second, false, fmt.Sprintf("submit_sm: SMSC busy (%#x)", uint32(st)))
+		return
+	default:
+		end(care360.PushRefused, "submit_sm refused: "+statusName(st))
+		return
+	}
+	p.g.metrics.pushes.WithLabelValues(care360.PushSent).Inc()
+	sctx, scancel := bg()
+	defer scancel()
+	if err := q.PushSent(sctx, owner, care360.PushDelivery{ID: c.ID, Token: c.Token, Ref: int(ref)}); err != nil {
+		p.g.log.Warn("push sent but not recorded", "target", c.ID, "err", errors.Unwrap(err))
+	}
+}
+
+// pushPDU is the submit_sm that opens a pushed dialogue: op USSR request
+// (menu) or USSN request (notification) in generic, the dialogue number in
+// user_message_reference (unless the profile keys dialogues by MSISDN), to
+// the member's international number.
+func pushPDU(prof Profile, source string, msisdn care360.MSISDN, op byte, umr []byte, text string) pdu.Body {
+	fields := pdutlv.Fields{pdutlv.TagUssdServiceOp: []byte{op}}
+	if prof.Key == "session" {
+		fields[pdutlv.TagUserMessageReference] = umr
+	}
+	p := pdu.NewSubmitSM(fields)
+	f := p.Fields()
+	f.Set(pdufield.ServiceType, prof.ServiceType)
+	f.Set(pdufield.SourceAddr, source)
+	f.Set(pdufield.DestAddrTON, 1) // international
+	f.Set(pdufield.DestAddrNPI, 1) // E.164
+	f.Set(pdufield.DestinationAddr, string(msisdn))
+	coding, body := encodeText(text)
+	f.Set(pdufield.ShortMessage, body)
+	f.Set(pdufield.DataCoding, coding)
+	return p
+}
