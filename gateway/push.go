@@ -163,7 +163,9 @@ func pushRef(id int64) uint16 { return uint16(id%0xFFFF) + 1 }
 // must not leave a sent push recorded as queued.
 func (p *pusher) send(c care360.PushClaim) {
 	q, owner := p.cfg.Queue, p.cfg.Owner
-	bg := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 5*time.Second) }
+	bg := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), 5*time.Second)
+	}
 	wait := func(d time.Duration, busy bool, why string) {
 		ctx, cancel := bg()
 		defer cancel()
