@@ -31,7 +31,13 @@ const (
 	// DeadLetterProvisioning: airtime and data calls that kept failing
 	// (their claims are refunded).
 	DeadLetterProvisioning = "provisioning"
+	// DeadLetterPush: USSD pushes that could not be shown or kept failing
+	// to go out (PRODUCT.md §3.6); their targets end failed.
+	DeadLetterPush = "push"
 )
+
+// DeadLetterKinds lists the kinds, for metrics and the dashboard.
+var DeadLetterKinds = []string{DeadLetterUsage, DeadLetterSMS, DeadLetterProvisioning, DeadLetterPush}
 
 // DeadLetterFilter selects dead letters: of one kind (all if empty), newest
 // first, older than Before (an id; 0: from the newest), at most Limit

@@ -153,6 +153,11 @@ func (p *pusher) pick() *bind {
 	return nil
 }
 
+// pushMaxAttempts bounds how often a push that fails for reasons of its
+// own (no answer from the SMSC, its screen not opened) is tried; waiting
+// for a member's dialogue does not count.
+const pushMaxAttempts = 10
+
 // pushRef is the user_message_reference of target id's dialogue: unique
 // among the member's open dialogues because a push goes only to a member
 // with none in progress, and never 0 (some centres read 0 as "none").
@@ -166,14 +171,21 @@ func (p *pusher) send(c care360.PushClaim) {
 	bg := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), 5*time.Second)
 	}
+	var end func(state, why string)
 	wait := func(d time.Duration, busy bool, why string) {
+		if !busy && c.Attempts >= pushMaxAttempts {
+			// One that keeps failing is set aside, not tried until it
+			// expires (PRODUCT.md §8).
+			end(care360.PushFailed, fmt.Sprintf("%d attempts, last: %s", c.Attempts, why))
+			return
+		}
 		ctx, cancel := bg()
 		defer cancel()
 		if err := q.PushWait(ctx, owner, c.ID, c.Token, d, busy, why); err != nil {
 			p.g.log.Warn("push not handed back; its lease will lapse", "target", c.ID, "err", err)
 		}
 	}
-	end := func(state, why string) {
+	end = func(state, why string) {
 		p.g.metrics.pushes.WithLabelValues(state).Inc()
 		ctx, cancel := bg()
 		defer cancel()

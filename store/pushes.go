@@ -294,11 +294,13 @@ func fenced(n int64, err error) error {
 	return err
 }
 
-// PushWait hands a claimed target back, due again after wait.
+// PushWait hands a claimed target back, due again after wait. Waiting for
+// the member's dialogue is not an attempt.
 func (p *Pushes) PushWait(ctx context.Context, owner string, id, token int64, wait time.Duration, busy bool, why string) (err error) {
 	defer wrap(&err, "push target %d waits", id)
 	tag, err := p.db.pool.Exec(ctx, `
-		UPDATE ussd_push_targets SET owner = NULL, lease_until = NULL, not_before = $4, busy_seen = busy_seen OR $5, error = nullif($6, '')
+		UPDATE ussd_push_targets SET owner = NULL, lease_until = NULL, not_before = $4, busy_seen = busy_seen OR $5, error = nullif($6, ''),
+			attempts = CASE WHEN $5 THEN greatest(attempts - 1, 0) ELSE attempts END
 		WHERE id = $1 AND owner = $2 AND lease_token = $3 AND state = 'queued'`,
 		id, owner, token, p.db.now().Add(wait), busy, plainText(why))
 	return fenced(tag.RowsAffected(), err)
@@ -322,13 +324,28 @@ func (p *Pushes) PushEnd(ctx context.Context, owner string, id, token int64, sta
 	default:
 		return care360.Errorf(care360.EINVALID, "a push that was not sent cannot end as %q", state)
 	}
+	now := p.db.now()
 	return p.db.Transact(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
+		var pushID int64
+		var msisdn string
+		var attempts int
+		err := tx.QueryRow(ctx, `
 			UPDATE ussd_push_targets SET state = $4, ended_at = $5, owner = NULL, lease_until = NULL, error = nullif($6, '')
-			WHERE id = $1 AND owner = $2 AND lease_token = $3 AND state = 'queued'`,
-			id, owner, token, state, p.db.now(), plainText(why))
-		if err := fenced(tag.RowsAffected(), err); err != nil {
+			WHERE id = $1 AND owner = $2 AND lease_token = $3 AND state = 'queued'
+			RETURNING push_id, msisdn, attempts`,
+			id, owner, token, state, now, plainText(why)).Scan(&pushID, &msisdn, &attempts)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errFenced
+		}
+		if err != nil {
 			return err
+		}
+		if state == care360.PushFailed {
+			// Staff see it with the others that could not go (§8).
+			if err := setAside(ctx, tx, care360.DeadLetterPush, strconv.FormatInt(id, 10), plainText(why),
+				map[string]any{"push_id": pushID, "target_id": id, "msisdn": msisdn}, attempts, time.Time{}, now); err != nil {
+				return err
+			}
 		}
 		return p.fallBack(ctx, tx, []int64{id})
 	})

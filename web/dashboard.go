@@ -122,7 +122,7 @@ func (s *Server) readDashboard(r *http.Request, now time.Time) (*dashboardBody, 
 		if err != nil {
 			return nil, err
 		}
-		for _, k := range []string{care360.DeadLetterUsage, care360.DeadLetterSMS, care360.DeadLetterProvisioning} {
+		for _, k := range care360.DeadLetterKinds {
 			body.DeadLetters[k] = counts[k]
 		}
 	}

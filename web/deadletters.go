@@ -58,7 +58,7 @@ func (c deadLetterCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(deadLetterDesc, err)
 		return
 	}
-	for _, k := range []string{care360.DeadLetterUsage, care360.DeadLetterSMS, care360.DeadLetterProvisioning} {
+	for _, k := range care360.DeadLetterKinds {
 		if _, ok := counts[k]; !ok {
 			counts[k] = 0 // every kind shows, at zero too
 		}
