@@ -16,8 +16,10 @@ import (
 const (
 	opPSSRIndication = 1  // phone dialled a code
 	opUSSRRequest    = 2  // application shows a screen and waits
+	opUSSNRequest    = 3  // application shows a notification (push)
 	opPSSRResponse   = 17 // application's final screen
 	opUSSRConfirm    = 18 // phone answered a screen
+	opUSSNConfirm    = 19 // phone acknowledged a notification
 	opAbort          = 32 // network/user abort
 )
 
@@ -102,6 +104,7 @@ type Call struct {
 	sess    byte
 	hasUMR  bool
 	umr     uint16
+	pushed  bool   // began as a push from the application (push.go)
 	ctlID   string // id over the control API, if any
 
 	step    sync.Mutex  // one step at a time
@@ -194,11 +197,12 @@ func (c *Call) Abort(ctx context.Context) error {
 // Screen returns the text of the latest screen.
 func (c *Call) Screen() string { c.mu.Lock(); defer c.mu.Unlock(); return c.text }
 
-// Op returns the ussd_service_op of the latest screen (2 or 17), 0 before any.
+// Op returns the ussd_service_op of the latest screen (2 or 17; 3 for a
+// pushed notification), 0 before any.
 func (c *Call) Op() byte { c.mu.Lock(); defer c.mu.Unlock(); return c.op }
 
-// Ended reports whether the call is over: a final screen (op 17), an abort
-// or a timeout.
+// Ended reports whether the call is over: a final screen (op 17, or op 3 in
+// a call that began as a push), an abort or a timeout.
 func (c *Call) Ended() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.ended }
 
 // SessionInfo returns its_session_info of the latest screen as received, or
@@ -259,7 +263,7 @@ func (c *Call) do(ctx context.Context, op byte, sm []byte) error {
 			c.mu.Lock()
 			c.text, c.op, c.info = sc.text, sc.op, sc.info
 			c.mu.Unlock()
-			if c.style.ends(sc.op, sc.info) {
+			if c.ends(sc.op, sc.info) {
 				c.end()
 			}
 		case <-timer.C:
@@ -276,25 +280,47 @@ func (c *Call) do(ctx context.Context, op byte, sm []byte) error {
 			return ErrClosed
 		}
 	}
+	if c.pushed && c.Op() == opUSSNRequest {
+		// A pushed dialogue's last screen is a notification, which the
+		// phone acknowledges like any other.
+		c.sendAsync(l, opUSSNConfirm, false)
+	}
 	return nil
 }
 
-// abortAsync tells the ESME the dialogue is abandoned. The deliver_sm is
-// written before returning (so it precedes anything the phone does next);
-// its response is awaited in the background.
-func (c *Call) abortAsync(prefer *link) {
+// ends reports whether a screen ends the call: as its style says, and for a
+// call that began as a push also a notification (op 3), with which the
+// application closes such dialogues.
+func (c *Call) ends(op byte, info []byte) bool {
+	return c.pushed && op == opUSSNRequest || c.style.ends(op, info)
+}
+
+// canShow reports whether op is one of a screen the phone can show in this call.
+func (c *Call) canShow(op byte) bool {
+	return op == opUSSRRequest || op == c.style.endOp() || c.pushed && op == opUSSNRequest
+}
+
+// abortAsync tells the ESME the dialogue is abandoned.
+func (c *Call) abortAsync(prefer *link) { c.sendAsync(prefer, c.style.abortOp(), true) }
+
+// sendAsync sends a deliver_sm of the dialogue without text (an abort or an
+// acknowledgement; end sets the end bit). It is written before returning, so
+// it precedes anything the phone does next; its response is awaited in the
+// background, as nothing waits on it.
+func (c *Call) sendAsync(prefer *link, op byte, end bool) {
 	l, err := c.s.pickLink(prefer, CarriesUSSD)
 	if err != nil {
+		c.s.log.Warn("deliver_sm not sent", "msisdn", mask(c.msisdn), "op", op, "err", err)
 		return
 	}
-	seq, ch, err := l.send(c.deliverSM(c.style.abortOp(), nil, true))
+	seq, ch, err := l.send(c.deliverSM(op, nil, end))
 	if err != nil {
-		c.s.log.Warn("abort not sent", "msisdn", mask(c.msisdn), "err", err)
+		c.s.log.Warn("deliver_sm not sent", "msisdn", mask(c.msisdn), "op", op, "err", err)
 		return
 	}
 	c.s.goBackground(func() {
 		if _, err := l.await(context.Background(), seq, ch); err != nil {
-			c.s.log.Warn("abort unanswered", "msisdn", mask(c.msisdn), "err", err)
+			c.s.log.Warn("deliver_sm unanswered", "msisdn", mask(c.msisdn), "op", op, "err", err)
 		}
 	})
 }
@@ -406,16 +432,15 @@ func (s *Server) closeCall(c *Call) {
 	}
 }
 
-// handleUSSD routes a USSD submit_sm (already answered) to its call: by
+// findCall returns the open call a USSD submit_sm belongs to, or nil: by
 // destination_addr + session number when its_session_info is present, else
-// by user_message_reference, else by destination_addr alone.
-func (s *Server) handleUSSD(l *link, p pdu.Body, op byte) {
+// by user_message_reference, else the latest call of destination_addr.
+func (s *Server) findCall(p pdu.Body) *Call {
 	to := fieldString(p.Fields(), pdufield.DestinationAddr)
-	text, _, _, _ := messageText(p)
 	info := tlvBytes(p, pdutlv.TagItsSessionInfo)
 	umr := tlvBytes(p, pdutlv.TagUserMessageReference)
-	log := s.log.With("link", l.id, "msisdn", mask(to), "op", op)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	var c *Call
 	open := s.calls[to]
 	switch {
@@ -434,12 +459,22 @@ func (s *Server) handleUSSD(l *link, p pdu.Body, op byte) {
 	case len(open) > 0:
 		c = open[len(open)-1] // the latest dial
 	}
-	s.mu.Unlock()
+	return c
+}
+
+// handleUSSD hands a USSD submit_sm (already answered) to c, the call
+// findCall matched (nil: none).
+func (s *Server) handleUSSD(l *link, c *Call, p pdu.Body, op byte) {
+	to := fieldString(p.Fields(), pdufield.DestinationAddr)
+	text, _, _, _ := messageText(p)
+	info := tlvBytes(p, pdutlv.TagItsSessionInfo)
+	log := s.log.With("link", l.id, "msisdn", mask(to), "op", op)
 	if c == nil {
+		umr := tlvBytes(p, pdutlv.TagUserMessageReference)
 		log.Warn("USSD screen for no open call", "its_session_info", fmt.Sprintf("%x", info), "user_message_reference", fmt.Sprintf("%x", umr))
 		return
 	}
-	if op != opUSSRRequest && op != c.style.endOp() {
+	if !c.canShow(op) {
 		log.Warn("USSD submit_sm with an op a phone cannot be shown; ignored")
 		return
 	}

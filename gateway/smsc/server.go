@@ -1,10 +1,11 @@
 // Package smsc is an SMSC and USSD-centre simulator: an SMPP 3.4 server that
 // the gateway (an ESME) binds to in dev mode, end-to-end tests and benchmarks.
 //
-// A phone is simulated with [Server.Dial], [Call.Reply] and [Call.Abort]; a
-// handset sending and receiving SMS with [Server.SendMO] and
-// [Server.Messages]; [Server.ControlHandler] offers the same over HTTP to a
-// phone in another process.
+// A phone is simulated with [Server.Dial], [Call.Reply] and [Call.Abort];
+// it receives the application's pushes with [Server.WaitPush], answering or
+// not as [Server.SetPhone] says; a handset sending and receiving SMS with
+// [Server.SendMO] and [Server.Messages]; [Server.ControlHandler] offers the
+// same over HTTP to a phone in another process.
 //
 // The package deliberately shares no session code with the gateway or with
 // go-smpp's client: it uses go-smpp's PDU codec only and does its own framing,
@@ -114,6 +115,10 @@ type Server struct {
 	ctlCalls map[string]*Call // open calls started over the control API
 	nextCall uint64
 	nextLink uint64
+	phones   map[string]PhoneBehaviour // how phones treat pushes; absent means PhoneAnswers
+	pushes   map[string][]Push         // pushes received, by MSISDN
+	pushQ    map[string][]*Call        // pushes not yet taken by WaitPush, by MSISDN
+	pushedCh chan struct{}             // closed and replaced whenever a push is queued
 
 	faults faults // fault injection for ordinary submit_sm (faults.go)
 }
@@ -138,6 +143,10 @@ func New(cfg Config) *Server {
 		calls:    make(map[string][]*Call),
 		inbox:    make(map[string][]Message),
 		ctlCalls: make(map[string]*Call),
+		phones:   make(map[string]PhoneBehaviour),
+		pushes:   make(map[string][]Push),
+		pushQ:    make(map[string][]*Call),
+		pushedCh: make(chan struct{}),
 	}
 }
 

@@ -40,7 +40,8 @@ func (s *Server) Messages(msisdn string) []Message {
 }
 
 // handleSubmit answers a submit_sm at once with a fresh message_id and then
-// routes it: with ussd_service_op to its USSD call, otherwise to the inbox.
+// routes it: with ussd_service_op to its USSD call or as a push to the
+// phone, otherwise to the inbox.
 func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 	id := s.newMessageID()
 	resp := pdu.NewSubmitSMResp()
@@ -53,23 +54,7 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 		return l.writeResp(pdu.NewSubmitSMResp(), p.Header().Seq, statusInvSerTyp)
 	}
 	if len(op) > 0 {
-		if d := time.Duration(s.faults.screenDelay.Load()); d > 0 {
-			s.handleUSSD(l, p, op[0])
-			seq := p.Header().Seq
-			s.goBackground(func() {
-				if s.sleep(d) {
-					l.writeResp(resp, seq, statusOK)
-				}
-			})
-			return nil
-		}
-		// Answer first: the screen may let the phone go on at once, and its
-		// next deliver_sm should not overtake this submit_sm_resp.
-		if err := l.writeResp(resp, p.Header().Seq, statusOK); err != nil {
-			return err
-		}
-		s.handleUSSD(l, p, op[0])
-		return nil
+		return s.submitUSSD(l, p, resp, op[0])
 	}
 	f := p.Fields()
 	text, coding, esm, udh := messageText(p)
@@ -97,6 +82,32 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 		return nil
 	}
 	return s.answerSubmit(l, p, resp, m, act)
+}
+
+// submitUSSD answers a USSD submit_sm and hands it to its open call; a menu
+// or notification that belongs to none is a push to the phone (push.go).
+func (s *Server) submitUSSD(l *link, p, resp pdu.Body, op byte) error {
+	c := s.findCall(p)
+	if c == nil && isPush(p, op) {
+		return s.handlePush(l, p, resp, op)
+	}
+	if d := time.Duration(s.faults.screenDelay.Load()); d > 0 {
+		s.handleUSSD(l, c, p, op)
+		seq := p.Header().Seq
+		s.goBackground(func() {
+			if s.sleep(d) {
+				l.writeResp(resp, seq, statusOK)
+			}
+		})
+		return nil
+	}
+	// Answer first: the screen may let the phone go on at once, and its
+	// next deliver_sm should not overtake this submit_sm_resp.
+	if err := l.writeResp(resp, p.Header().Seq, statusOK); err != nil {
+		return err
+	}
+	s.handleUSSD(l, c, p, op)
+	return nil
 }
 
 // answerSubmit answers an ordinary submit_sm as act says: a refusal stores
