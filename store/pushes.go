@@ -307,11 +307,15 @@ func (p *Pushes) PushWait(ctx context.Context, owner string, id, token int64, wa
 }
 
 // PushSent records that the SMSC took the push: the member's phone shows it.
+// A quick phone may have answered it (or the network dropped it) before
+// this is written: what the phone did stands, and only the lease and the
+// time it went are recorded.
 func (p *Pushes) PushSent(ctx context.Context, owner string, s care360.PushDelivery) (err error) {
 	defer wrap(&err, "push target %d sent", s.ID)
 	tag, err := p.db.pool.Exec(ctx, `
-		UPDATE ussd_push_targets SET state = 'sent', sent_at = $4, ref = $5, owner = NULL, lease_until = NULL, error = NULL
-		WHERE id = $1 AND owner = $2 AND lease_token = $3 AND state = 'queued'`,
+		UPDATE ussd_push_targets SET state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END,
+			sent_at = $4, ref = $5, owner = NULL, lease_until = NULL, error = NULL
+		WHERE id = $1 AND owner = $2 AND lease_token = $3`,
 		s.ID, owner, s.Token, p.db.now(), s.Ref)
 	return fenced(tag.RowsAffected(), err)
 }
@@ -352,10 +356,11 @@ func (p *Pushes) PushEnd(ctx context.Context, owner string, id, token int64, sta
 }
 
 // PushAnswered marks a sent menu answered (care360.PushTracker). Only the
-// first answer changes anything.
+// first answer changes anything. The answer may come before its sender has
+// recorded the push as sent (still queued): it proves the push arrived.
 func (p *Pushes) PushAnswered(ctx context.Context, id int64) (err error) {
 	defer wrap(&err, "push target %d answered", id)
-	_, err = p.db.pool.Exec(ctx, `UPDATE ussd_push_targets SET state = 'answered', answered_at = $2 WHERE id = $1 AND state = 'sent'`,
+	_, err = p.db.pool.Exec(ctx, `UPDATE ussd_push_targets SET state = 'answered', answered_at = $2 WHERE id = $1 AND state IN ('queued', 'sent')`,
 		id, p.db.now())
 	return err
 }
@@ -369,9 +374,11 @@ func (p *Pushes) PushFinished(ctx context.Context, id int64, state string) (err 
 		return care360.Errorf(care360.EINVALID, "a push that reached the phone cannot end as %q", state)
 	}
 	return p.db.Transact(ctx, func(tx pgx.Tx) error {
-		from := []string{care360.PushSent, care360.PushAnswered}
+		// Queued too: the phone may act before the sender has written
+		// that the push went.
+		from := []string{care360.PushQueued, care360.PushSent, care360.PushAnswered}
 		if state == care360.PushNoAnswer {
-			from = from[:1] // answered once, it was not unanswered
+			from = from[:2] // answered once, it was not unanswered
 		}
 		tag, err := tx.Exec(ctx, `UPDATE ussd_push_targets SET state = $2, ended_at = $3 WHERE id = $1 AND state = ANY($4)`,
 			id, state, p.db.now(), from)

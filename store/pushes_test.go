@@ -329,3 +329,33 @@ func TestPushTargetsClaimedOnce(t *testing.T) {
 		t.Fatalf("counts %v", c)
 	}
 }
+
+// A quick phone answers before its sender has written that the push went:
+// the answer stands, the late "sent" records only when, and the sweep does
+// not call it unanswered.
+func TestPushAnsweredBeforeRecordedSent(t *testing.T) {
+	t.Parallel()
+	b := setupPushes(t)
+	m := b.subscriber(t)
+	p := b.push(t, care360.NewPush{MSISDN: m, Kind: care360.PushMenu, Screen: care360.PushScreen{Menu: "main"}})
+	cs := b.claimPushes(t, "a")
+	if err := b.pushes.PushAnswered(b.ctx, cs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.pushes.PushSent(b.ctx, "a", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 3}); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Add(2 * time.Minute)
+	if _, err := b.pushes.SweepPushes(b.ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if c := b.counts(t, p.ID); c[care360.PushAnswered] != 1 || c[care360.PushNoAnswer] != 0 {
+		t.Fatalf("counts %v", c)
+	}
+	if err := b.pushes.PushFinished(b.ctx, cs[0].ID, care360.PushCompleted); err != nil {
+		t.Fatal(err)
+	}
+	if c := b.counts(t, p.ID); c[care360.PushCompleted] != 1 {
+		t.Fatalf("counts %v", c)
+	}
+}

@@ -73,7 +73,7 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if admin == "" {
 		return errors.New("CARE360_TEST_DATABASE_URL is not set (use `make bench`)")
 	}
-	if *smsOnly {
+	if *smsOnly || *pushesOnly {
 		return smsPhase(ctx, admin, bin, runs, dur)
 	}
 	if *drawsOnly {

@@ -39,8 +39,11 @@ const kannelGoal = 13_000
 //  3. fan-out: a campaign to every member, through the store's own
 //     set-based INSERT … SELECT, as POST /api/v1/campaigns runs it.
 func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duration) error {
-	n, fanout := *smsMessages, *smsFanout
-	if n <= 0 && fanout <= 0 {
+	n, fanout, pushN := *smsMessages, *smsFanout, *pushTargets
+	if *pushesOnly {
+		n, fanout = 0, 0
+	}
+	if n <= 0 && fanout <= 0 && pushN <= 0 {
 		return nil
 	}
 	dbURL, err := freshDatabase(ctx, admin, "care360_bench_sms")
@@ -50,7 +53,7 @@ func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duratio
 	if err := store.Migrate(ctx, dbURL); err != nil {
 		return err
 	}
-	members := max(fanout, 10_000)
+	members := max(fanout, pushN, 10_000)
 	start := time.Now()
 	if err := seed(ctx, dbURL, members); err != nil {
 		return err
@@ -106,6 +109,11 @@ func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duratio
 	}
 	if *kannelRuns && n > 0 {
 		if err := kannelPhase(n, runs); err != nil {
+			return err
+		}
+	}
+	if pushN > 0 {
+		if err := pushRuns(ctx, dbURL, sim, pushN, runs, limit); err != nil {
 			return err
 		}
 	}
