@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // ControlClient talks to a simulator's ControlHandler, for a phone in
@@ -48,6 +49,26 @@ func (c *ControlClient) Messages(ctx context.Context, msisdn string) ([]Message,
 	}
 	err := c.do(ctx, http.MethodGet, "/v1/messages?msisdn="+url.QueryEscape(msisdn), nil, &out)
 	return out.Messages, err
+}
+
+// WaitPush takes the oldest push to msisdn not yet taken, waiting up to
+// wait for one (0: the server's default of 30s; at most 120s). A menu
+// comes as an open call to Reply to or Abort; a notification ended, with
+// Op 3. It wraps ErrTimeout when none came.
+func (c *ControlClient) WaitPush(ctx context.Context, msisdn string, wait time.Duration) (CallState, error) {
+	q := url.Values{"msisdn": {msisdn}}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
+	var st CallState
+	err := c.do(ctx, http.MethodGet, "/v1/pushes/next?"+q.Encode(), nil, &st)
+	return st, err
+}
+
+// SetPhone sets how msisdn treats pushes: "answers", "ignores", "busy" or
+// "absent" (see PhoneBehaviour).
+func (c *ControlClient) SetPhone(ctx context.Context, msisdn, behaviour string) error {
+	return c.do(ctx, http.MethodPut, "/v1/phones/"+url.PathEscape(msisdn), phoneRequest{Behaviour: behaviour}, nil)
 }
 
 // Status returns the number of bound ESME links.
@@ -93,6 +114,9 @@ func (c *ControlClient) do(ctx context.Context, method, path string, in, out any
 			e.Error = resp.Status
 		}
 		return fmt.Errorf("smsc control %s %s: %w", method, path, statusErr(resp.StatusCode, e.Error))
+	}
+	if out == nil { // 204
+		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("smsc control %s %s: decode: %w", method, path, err)

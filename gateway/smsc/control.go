@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // CallState is a call as the control API reports it.
@@ -28,6 +29,16 @@ type replyRequest struct {
 	Text string `json:"text"`
 }
 
+type phoneRequest struct {
+	Behaviour string `json:"behaviour"`
+}
+
+// Bounds of GET /v1/pushes/next's wait.
+const (
+	defaultPushWait = 30 * time.Second
+	maxPushWait     = 120 * time.Second
+)
+
 // maxBody bounds control request bodies.
 const maxBody = 1 << 16
 
@@ -39,10 +50,18 @@ const maxBody = 1 << 16
 //	POST /v1/calls/{id}/abort     → CallState
 //	POST /v1/mo                   {"from","to"?,"text"} → {"status":N} (an SMS to the short code)
 //	GET  /v1/messages?msisdn=...  → {"messages":[Message...]}
+//	GET  /v1/pushes/next?msisdn=...&wait=30s → CallState
+//	PUT  /v1/phones/{msisdn}      {"behaviour":"answers"|"ignores"|"busy"|"absent"} → 204
 //	GET  /v1/status               → {"bound":N}
 //
+// /v1/pushes/next takes the oldest push to the MSISDN not yet taken,
+// waiting for one up to wait (default 30s, at most 120s): a menu is an open
+// call to reply to or abort like a dialled one; a notification comes ended
+// (end true, op 3). /v1/phones sets how a phone treats pushes (see
+// PhoneBehaviour).
+//
 // Errors are {"error":"..."} with a 4xx/5xx status (504 when the application
-// did not answer in time, 404 for an unknown or ended call).
+// did not answer in time or no push came, 404 for an unknown or ended call).
 func (s *Server) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/dial", s.serveDial)
@@ -57,6 +76,8 @@ func (s *Server) ControlHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string][]Message{"messages": s.Messages(msisdn)})
 	})
+	mux.HandleFunc("GET /v1/pushes/next", s.servePush)
+	mux.HandleFunc("PUT /v1/phones/{msisdn}", s.servePhone)
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]int{"bound": s.Bound()})
 	})
@@ -86,7 +107,14 @@ func (s *Server) serveDial(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errStatus(err), err)
 		return
 	}
+	s.exposeCall(c)
+	writeJSON(w, http.StatusOK, state(c))
+}
+
+// exposeCall gives an open call an id over the control API.
+func (s *Server) exposeCall(c *Call) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	// Only steps end a call and none can run before its id is known, so an
 	// open call cannot end between this check and the registration.
 	if !c.Ended() {
@@ -94,8 +122,47 @@ func (s *Server) serveDial(w http.ResponseWriter, r *http.Request) {
 		c.ctlID = fmt.Sprint(s.nextCall)
 		s.ctlCalls[c.ctlID] = c
 	}
-	s.mu.Unlock()
+}
+
+func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	msisdn := q.Get("msisdn")
+	if msisdn == "" {
+		writeError(w, http.StatusBadRequest, errors.New("msisdn is required"))
+		return
+	}
+	wait := defaultPushWait
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("wait %q is not a positive duration", v))
+			return
+		}
+		wait = min(d, maxPushWait)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	c, err := s.WaitPush(ctx, msisdn)
+	if err != nil {
+		writeError(w, errStatus(err), err)
+		return
+	}
+	s.exposeCall(c)
 	writeJSON(w, http.StatusOK, state(c))
+}
+
+func (s *Server) servePhone(w http.ResponseWriter, r *http.Request) {
+	var req phoneRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	b, ok := parsePhone(req.Behaviour)
+	if !ok {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("behaviour %q: want answers, ignores, busy or absent", req.Behaviour))
+		return
+	}
+	s.SetPhone(r.PathValue("msisdn"), b)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) serveReply(w http.ResponseWriter, r *http.Request) {
