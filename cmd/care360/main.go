@@ -7,6 +7,7 @@
 //	care360 dev       local Postgres + SMSC simulator + demo data + serve
 //	care360 smsc      the SMSC / USSD-centre simulator alone
 //	care360 dial N    a phone in the terminal, through the simulator
+//	care360 dial --push N   that phone, waiting for a USSD push
 //	care360 draw verify FILE   recompute a draw from its audit file
 package main
 
@@ -31,6 +32,7 @@ commands:
   dev                   local Postgres in ./.data/pg + SMSC simulator + demo data + serve
   smsc                  run the SMSC / USSD-centre simulator alone
   dial MSISDN [CODE]    dial a USSD code through the simulator and walk the menus
+  dial --push MSISDN    wait for the next USSD push to MSISDN through the simulator and answer it
   draw verify FILE      recompute a lucky draw from its audit file: VALID, or what differs
 
 Configuration is by environment variable and CARE360_CONFIG; see docs/configuration.md.
