@@ -177,8 +177,9 @@ type PushQueue interface {
 	// PushWait hands a claimed target back to be tried after wait: busy
 	// says it waited for a dialogue in progress.
 	PushWait(ctx context.Context, owner string, id, token int64, wait time.Duration, busy bool, why string) error
-	// PushSent records that the SMSC took the push.
-	PushSent(ctx context.Context, owner string, s PushDelivery) error
+	// PushSent records that the SMSC took these pushes, in one statement;
+	// it returns how many were fenced off (their leases had passed on).
+	PushSent(ctx context.Context, owner string, sent []PushDelivery) (fenced int, err error)
 	// PushEnd ends a claimed target that never reached the phone (busy,
 	// refused, failed), with its fallback SMS if it has one.
 	PushEnd(ctx context.Context, owner string, id, token int64, state, why string) error
@@ -196,7 +197,19 @@ type PushTracker interface {
 	// phone acknowledged a notification) or no_answer (dropped before any
 	// answer), with the fallback SMS for no_answer.
 	PushFinished(ctx context.Context, id int64, state string) error
+	// NotificationEnded says how the notification pushed to msisdn under
+	// the dialogue number ref ended (a notification keeps no dialogue
+	// state): completed when the phone acknowledged it, no_answer when the
+	// network dropped it. It never blocks: the endings are written in
+	// batches, with their records and fallbacks; a number that was no
+	// live notification's changes nothing.
+	NotificationEnded(msisdn MSISDN, ref int, state, bind string)
 }
+
+// PushRef is the dialogue number (user_message_reference) of target id's
+// push: never 0 (some centres read 0 as "none"), and unique among the
+// member's open dialogues because a push goes only to a member with none.
+func PushRef(id int64) int { return int(id%0xFFFF) + 1 }
 
 // PushOpen is a push about to go to a member's phone: the dialogue it opens
 // there, keyed as the phone's answers will be.

@@ -52,6 +52,9 @@ type USSDRequest struct {
 	// NetworkCode is the caller's network (MCC+MNC) when the transport
 	// says it (the HTTP adapters); partner applications receive it.
 	NetworkCode string
+	// Ref is the user_message_reference the phone sent, if any: for a
+	// pushed notification, which keeps no state, the only trace of it.
+	Ref int
 }
 
 // USSDReply is the screen to show. End closes the dialogue. Pushed marks a

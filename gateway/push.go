@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -127,15 +126,33 @@ func (p *pusher) round(ctx context.Context) int {
 		}
 		return 0
 	}
-	var wg sync.WaitGroup
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		sent []care360.PushDelivery
+	)
 	for _, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.send(c)
+			if d, ok := p.send(c); ok {
+				mu.Lock()
+				sent = append(sent, d)
+				mu.Unlock()
+			}
 		}()
 	}
 	wg.Wait()
+	// What went out is recorded in one statement: a commit per push
+	// would cost the database more than the pushes themselves. Until it
+	// is written the leases keep other senders off these targets.
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if fenced, err := p.cfg.Queue.PushSent(sctx, p.cfg.Owner, sent); err != nil {
+		p.g.log.Warn("pushes sent but not recorded; their leases will lapse", "pushes", len(sent), "err", err)
+	} else if fenced > 0 {
+		p.g.log.Warn("pushes sent after their leases had passed on", "pushes", fenced)
+	}
 	return len(cs)
 }
 
@@ -158,15 +175,11 @@ func (p *pusher) pick() *bind {
 // for a member's dialogue does not count.
 const pushMaxAttempts = 10
 
-// pushRef is the user_message_reference of target id's dialogue: unique
-// among the member's open dialogues because a push goes only to a member
-// with none in progress, and never 0 (some centres read 0 as "none").
-func pushRef(id int64) uint16 { return uint16(id%0xFFFF) + 1 }
-
-// send opens one target's dialogue and submits its first screen, and
-// records how it went. Its own outcome writes use a fresh context: a stop
+// send opens one target's dialogue and submits its first screen. What did
+// not go out it records itself (waiting, or ended); what went out it
+// returns for the round to record. Its writes use a fresh context: a stop
 // must not leave a sent push recorded as queued.
-func (p *pusher) send(c care360.PushClaim) {
+func (p *pusher) send(c care360.PushClaim) (care360.PushDelivery, bool) {
 	q, owner := p.cfg.Queue, p.cfg.Owner
 	bg := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), 5*time.Second)
@@ -197,15 +210,15 @@ func (p *pusher) send(c care360.PushClaim) {
 		// Never interrupt a dialogue in progress (PRODUCT.md §3.6); the
 		// sweep ends the push as busy if it is still waiting at its expiry.
 		wait(p.cfg.BusyWait, true, "dialogue in progress")
-		return
+		return care360.PushDelivery{}, false
 	}
 	b := p.pick()
 	if b == nil {
 		wait(2*time.Second, false, "no USSD bind up")
-		return
+		return care360.PushDelivery{}, false
 	}
 	prof := b.cfg.Profile
-	ref := pushRef(c.ID)
+	ref := uint16(care360.PushRef(c.ID))
 	umr := binary.BigEndian.AppendUint16(nil, ref)
 	key := dialogueKey(c.MSISDN, string(c.MSISDN), nil, umr)
 	if prof.Key == "msisdn" {
@@ -221,11 +234,11 @@ func (p *pusher) send(c care360.PushClaim) {
 		// The screen cannot be shown to this member (out of stock, not
 		// open, under hold...): trying again will not change it.
 		end(care360.PushFailed, err.Error())
-		return
+		return care360.PushDelivery{}, false
 	default:
 		p.g.log.Warn("push dialogue not opened; trying again", "target", c.ID, "err", err)
 		wait(5*time.Second, false, err.Error())
-		return
+		return care360.PushDelivery{}, false
 	}
 	op := prof.pushMenuOp()
 	if c.Kind == care360.PushNotify {
@@ -237,24 +250,20 @@ func (p *pusher) send(c care360.PushClaim) {
 		// a while; a phone that shows it twice is better than one that
 		// never does.
 		wait(5*time.Second, false, err.Error())
-		return
+		return care360.PushDelivery{}, false
 	}
 	switch st := resp.Header().Status; st {
 	case StatusOK:
 	case StatusThrottled, StatusMsgQFull:
 		p.g.metrics.throttled.Inc()
 		wait(time.Second, false, fmt.Sprintf("submit_sm: SMSC busy (%#x)", uint32(st)))
-		return
+		return care360.PushDelivery{}, false
 	default:
 		end(care360.PushRefused, "submit_sm refused: "+statusName(st))
-		return
+		return care360.PushDelivery{}, false
 	}
 	p.g.metrics.pushes.WithLabelValues(care360.PushSent).Inc()
-	sctx, scancel := bg()
-	defer scancel()
-	if err := q.PushSent(sctx, owner, care360.PushDelivery{ID: c.ID, Token: c.Token, Ref: int(ref)}); err != nil {
-		p.g.log.Warn("push sent but not recorded", "target", c.ID, "err", errors.Unwrap(err))
-	}
+	return care360.PushDelivery{ID: c.ID, Token: c.Token, Ref: int(ref)}, true
 }
 
 // pushPDU is the submit_sm that opens a pushed dialogue: op USSR request

@@ -109,6 +109,7 @@ func (g *Gateway) classify(b *bind, f pdufield.Map, tlv pdutlv.Map, op byte) (*s
 			return nil, StatusOptParamErr
 		}
 		s.umr = append([]byte(nil), t.Bytes()...)
+		s.req.Ref = int(binary.BigEndian.Uint16(s.umr))
 	}
 	if s.src == "" {
 		return nil, StatusInvMsgLen

@@ -249,6 +249,11 @@ func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
 	d, err := e.cfg.Dialogues.LoadDialogue(ctx, req.Key, e.cfg.IdleTimeout)
 	if err != nil || d == nil {
 		e.metrics.dialogues.WithLabelValues("aborted", "").Inc()
+		if err == nil {
+			// No state: perhaps a pushed notification the network
+			// dropped before the phone acknowledged it.
+			e.endNotification(req, care360.PushNoAnswer)
+		}
 		return err
 	}
 	var st state

@@ -23,6 +23,8 @@ type phone struct {
 	n      int
 	// console: steps come from the console's emulator
 	console bool
+	// ref: the user_message_reference the phone echoes (pushed dialogues)
+	ref int
 }
 
 func (p *phone) send(kind care360.USSDKind, text string) care360.USSDReply {
@@ -31,7 +33,7 @@ func (p *phone) send(kind care360.USSDKind, text string) care360.USSDReply {
 		p.n++
 		p.key = fmt.Sprintf("%s/s%d", p.msisdn, p.n)
 	}
-	r, err := p.e.Step(context.Background(), care360.USSDRequest{Key: p.key, MSISDN: p.msisdn, Kind: kind, Text: text, LimitGSM: 182, LimitUCS2: 80, Console: p.console})
+	r, err := p.e.Step(context.Background(), care360.USSDRequest{Key: p.key, MSISDN: p.msisdn, Kind: kind, Text: text, LimitGSM: 182, LimitUCS2: 80, Console: p.console, Ref: p.ref})
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -21,6 +21,13 @@ func (e *Engine) OpenPush(ctx context.Context, ps care360.PushOpen) (care360.USS
 		Channel: care360.ChannelPush, Bind: ps.Bind}
 	c := &call{ctx: ctx, e: e, req: req, st: &state{Lang: care360.LangVi, ID: id, Rec: id, Started: e.now().UnixMilli(),
 		Code: e.cfg.ServiceCode, Channel: care360.ChannelPush, Bind: ps.Bind, Push: ps.Target}}
+	if ps.Kind == care360.PushNotify {
+		// Staff's text as it is, with no state: the phone's
+		// acknowledgement (or the network's abort) finds the target by
+		// the member and the dialogue number (endNotification), so a
+		// notification costs the database no dialogue of its own.
+		return care360.USSDReply{Text: c.fit(ps.Text), Pushed: true}, nil
+	}
 	sub, err := c.subscriber()
 	if err != nil {
 		return care360.USSDReply{}, err
@@ -29,14 +36,6 @@ func (e *Engine) OpenPush(ctx context.Context, ps care360.PushOpen) (care360.USS
 		return care360.USSDReply{}, care360.Refused(care360.ReasonSuspended, "%s is suspended", ps.MSISDN.Masked())
 	}
 	c.st.Lang, c.st.Member = sub.Language, true
-	if ps.Kind == care360.PushNotify {
-		c.st.Notify, c.st.Screen = true, "push"
-		c.st.Path = []string{"push"}
-		if err := e.save(c); err != nil {
-			return care360.USSDReply{}, err
-		}
-		return care360.USSDReply{Text: c.fit(ps.Text), Pushed: true}, nil
-	}
 	if err := e.enter(c, "main", false); err != nil {
 		return care360.USSDReply{}, err
 	}
@@ -97,11 +96,24 @@ func (e *Engine) pushTo(c *call, s care360.PushScreen) error {
 
 var _ care360.PushDialogues = (*Engine)(nil)
 
+// endNotification tells the tracker how the notification pushed under
+// the request's dialogue number ended, if it was one; the tracker writes
+// it, with its record, in a batch.
+func (e *Engine) endNotification(req care360.USSDRequest, state string) {
+	if e.cfg.Pushes != nil && req.Ref != 0 && req.MSISDN != "" && !req.Console {
+		e.cfg.Pushes.NotificationEnded(req.MSISDN, req.Ref, state, req.Bind)
+	}
+}
+
 // confirmNotification ends a pushed notification the phone acknowledged.
 func (e *Engine) confirmNotification(ctx context.Context, req care360.USSDRequest) error {
 	d, err := e.cfg.Dialogues.LoadDialogue(ctx, req.Key, e.cfg.IdleTimeout)
-	if err != nil || d == nil {
+	if err != nil {
 		return err
+	}
+	if d == nil {
+		e.endNotification(req, care360.PushCompleted)
+		return nil
 	}
 	var st state
 	if err := json.Unmarshal(d.State, &st); err != nil || st.Push == 0 {

@@ -1,6 +1,7 @@
 package menus
 
 import (
+	"fmt"
 	"context"
 	"testing"
 	"time"
@@ -24,7 +25,8 @@ func pushed(t *testing.T, l *loyalty, pushes *store.Pushes, p *phone, np care360
 		t.Fatalf("claims %+v, %v", cs, err)
 	}
 	p.n++
-	p.key = string(p.msisdn) + "/u7"
+	p.key = fmt.Sprintf("%s/u%d", p.msisdn, care360.PushRef(cs[0].ID))
+	p.ref = care360.PushRef(cs[0].ID)
 	r, err := l.e.OpenPush(ctx, care360.PushOpen{Key: p.key, MSISDN: p.msisdn, Target: cs[0].ID, Kind: cs[0].Kind, Text: cs[0].Text,
 		Screen: cs[0].Screen, LimitGSM: 182, LimitUCS2: 80})
 	if err != nil {
@@ -33,7 +35,7 @@ func pushed(t *testing.T, l *loyalty, pushes *store.Pushes, p *phone, np care360
 	if !r.Pushed || r.End {
 		t.Fatalf("first screen of a push: %+v", r)
 	}
-	if err := pushes.PushSent(ctx, "t", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 7}); err != nil {
+	if _, err := pushes.PushSent(ctx, "t", []care360.PushDelivery{{ID: cs[0].ID, Token: cs[0].Token, Ref: care360.PushRef(cs[0].ID)}}); err != nil {
 		t.Fatal(err)
 	}
 	return r, cs[0].PushID
@@ -42,7 +44,7 @@ func pushed(t *testing.T, l *loyalty, pushes *store.Pushes, p *phone, np care360
 func setupPushLoyalty(t *testing.T) (*loyalty, *store.Pushes) {
 	t.Helper()
 	l := setupLoyalty(t)
-	pushes := store.NewPushes(l.sms, time.Minute)
+	pushes := store.NewPushes(l.sms, time.Minute, "*090#")
 	e, err := New(Config{Subscribers: l.db, Points: l.db, Dialogues: l.db, Gifts: l.cat, Offers: l.cat, Privileges: l.cat,
 		Transfers: store.NewTransfers(l.db, care360.TransferRules{}), TransferNotifier: notifyTransfer, Pushes: pushes})
 	if err != nil {
@@ -117,6 +119,9 @@ func TestPushedNotification(t *testing.T) {
 		t.Fatalf("notification %+v", first)
 	}
 	seen.send(care360.USSDNotifyConfirm, "")
+	if err := pushes.Flush(context.Background()); err != nil { // endings are written in batches
+		t.Fatal(err)
+	}
 	if c := pushCounts(t, pushes, id); c[care360.PushCompleted] != 1 || len(c) != 1 {
 		t.Fatalf("counts %v", c)
 	}
@@ -124,6 +129,9 @@ func TestPushedNotification(t *testing.T) {
 	dropped := l.member(t, "0903555403", 0)
 	_, id = pushed(t, l, pushes, dropped, care360.NewPush{Kind: care360.PushNotify, Text: "Qua Tet", FallbackSMS: true})
 	dropped.send(care360.USSDAbort, "")
+	if err := pushes.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if c := pushCounts(t, pushes, id); c[care360.PushNoAnswer] != 1 || c[care360.PushFellBack] != 1 {
 		t.Fatalf("counts %v", c)
 	}

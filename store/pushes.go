@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +24,13 @@ type Pushes struct {
 	// idle is how long a dialogue counts as in progress after its last
 	// step (the engine's idle timeout): a push waits for it.
 	idle time.Duration
+	// code is the service code notifications' records carry.
+	code string
+
+	// Notification endings waiting for the next write (notifications.go).
+	mu      sync.Mutex
+	pending []notificationEnd
+	loop    *flusher
 }
 
 var (
@@ -33,11 +41,13 @@ var (
 
 // NewPushes returns the pushes of sms's database; idle is the dialogue
 // idle timeout (0: 60 s).
-func NewPushes(sms *SMS, idle time.Duration) *Pushes {
+func NewPushes(sms *SMS, idle time.Duration, code string) *Pushes {
 	if idle <= 0 {
 		idle = 60 * time.Second
 	}
-	return &Pushes{sms: sms, db: sms.db, idle: idle}
+	p := &Pushes{sms: sms, db: sms.db, idle: idle, code: code}
+	p.loop = newFlusher(20*time.Millisecond, sms.db.log, "notification endings", p.Flush)
+	return p
 }
 
 // pushKey is the idempotency key of target id's fallback SMS.
@@ -306,18 +316,29 @@ func (p *Pushes) PushWait(ctx context.Context, owner string, id, token int64, wa
 	return fenced(tag.RowsAffected(), err)
 }
 
-// PushSent records that the SMSC took the push: the member's phone shows it.
-// A quick phone may have answered it (or the network dropped it) before
-// this is written: what the phone did stands, and only the lease and the
-// time it went are recorded.
-func (p *Pushes) PushSent(ctx context.Context, owner string, s care360.PushDelivery) (err error) {
-	defer wrap(&err, "push target %d sent", s.ID)
+// PushSent records, in one statement, that the SMSC took these pushes: the
+// members' phones show them. A quick phone may have answered one (or the
+// network dropped it) before this is written: what the phone did stands,
+// and only the lease and the time it went are recorded.
+func (p *Pushes) PushSent(ctx context.Context, owner string, sent []care360.PushDelivery) (fenced int, err error) {
+	defer wrap(&err, "%d push targets sent", len(sent))
+	if len(sent) == 0 {
+		return 0, nil
+	}
+	ids, tokens, refs := make([]int64, len(sent)), make([]int64, len(sent)), make([]int32, len(sent))
+	for i, s := range sent {
+		ids[i], tokens[i], refs[i] = s.ID, s.Token, int32(s.Ref)
+	}
 	tag, err := p.db.pool.Exec(ctx, `
-		UPDATE ussd_push_targets SET state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END,
-			sent_at = $4, ref = $5, owner = NULL, lease_until = NULL, error = NULL
-		WHERE id = $1 AND owner = $2 AND lease_token = $3`,
-		s.ID, owner, s.Token, p.db.now(), s.Ref)
-	return fenced(tag.RowsAffected(), err)
+		UPDATE ussd_push_targets t SET state = CASE WHEN t.state = 'queued' THEN 'sent' ELSE t.state END,
+			sent_at = $3, ref = u.ref, owner = NULL, lease_until = NULL, error = NULL
+		FROM unnest($1::bigint[], $4::bigint[], $5::int[]) AS u (id, token, ref)
+		WHERE t.id = ANY($1) AND t.id = u.id AND t.owner = $2 AND t.lease_token = u.token`,
+		ids, owner, p.db.now(), tokens, refs)
+	if err != nil {
+		return 0, err
+	}
+	return len(sent) - int(tag.RowsAffected()), nil
 }
 
 // PushEnd ends a claimed target that never reached the phone.
@@ -392,9 +413,9 @@ func (p *Pushes) PushFinished(ctx context.Context, id int64, state string) (err 
 // SweepPushes ends targets that waited too long (care360.PushQueue): queued
 // ones past their expiry (busy if they waited for a dialogue in progress,
 // else failed), and sent ones unanswered for answerWithin (no_answer); each
-// with its fallback SMS, in the transaction that ends it. A busy target
-// leaves a dialogue record (PRODUCT.md §3.8): it never opened a dialogue
-// that could. Rows a sender holds are skipped, not waited for.
+// with its fallback SMS, in the transaction that ends it. A busy target and
+// an unanswered notification leave a dialogue record here (PRODUCT.md
+// §3.8): neither has dialogue state whose end would write one. Rows a sender holds are skipped, not waited for.
 func (p *Pushes) SweepPushes(ctx context.Context, answerWithin time.Duration) (n int, err error) {
 	defer wrap(&err, "sweep pushes")
 	now := p.db.now()
@@ -412,11 +433,14 @@ func (p *Pushes) SweepPushes(ctx context.Context, answerWithin time.Duration) (n
 				RETURNING id, msisdn, state, not_before
 			),
 			unanswered AS (
-				UPDATE ussd_push_targets SET state = 'no_answer', ended_at = $1
-				WHERE id = ANY(ARRAY(
+				UPDATE ussd_push_targets t SET state = 'no_answer', ended_at = $1
+				FROM ussd_pushes p
+				WHERE t.id = ANY(ARRAY(
 					SELECT id FROM ussd_push_targets WHERE state = 'sent' AND sent_at <= $2
-					LIMIT 1000 FOR UPDATE SKIP LOCKED))
-				RETURNING id, msisdn, state, not_before
+					LIMIT 1000 FOR UPDATE SKIP LOCKED)) AND p.id = t.push_id
+				-- A notification keeps no dialogue state whose idle end
+				-- would record it: its record is written here.
+				RETURNING t.id, t.msisdn, CASE WHEN p.kind = 'notify' THEN 'no_answer' ELSE 'unrecorded' END, coalesce(t.sent_at, t.not_before)
 			)
 			SELECT * FROM expired UNION ALL SELECT * FROM unanswered`, now, now.Add(-answerWithin))
 		if err != nil {
@@ -432,9 +456,9 @@ func (p *Pushes) SweepPushes(ctx context.Context, answerWithin time.Duration) (n
 				return err
 			}
 			ids = append(ids, id)
-			if state == care360.PushBusy {
+			if state == care360.PushBusy || state == care360.PushNoAnswer {
 				busy = append(busy, care360.DialogueRecord{ID: "push-" + strconv.FormatInt(id, 10), MSISDN: care360.MSISDN(msisdn),
-					Channel: care360.ChannelPush, StartedAt: planned, EndedAt: now, Outcome: care360.PushBusy, LastScreen: "push"})
+					Channel: care360.ChannelPush, StartedAt: planned, EndedAt: now, Outcome: state, LastScreen: "push"})
 			}
 		}
 		if err := rows.Err(); err != nil {

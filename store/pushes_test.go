@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -18,7 +19,7 @@ type pushBundle struct {
 func setupPushes(t *testing.T) *pushBundle {
 	t.Helper()
 	b := setupSMS(t)
-	return &pushBundle{smsBundle: b, pushes: store.NewPushes(b.sms, time.Minute)}
+	return &pushBundle{smsBundle: b, pushes: store.NewPushes(b.sms, time.Minute, "*090#")}
 }
 
 func (b *pushBundle) push(t *testing.T, np care360.NewPush) *care360.Push {
@@ -28,6 +29,15 @@ func (b *pushBundle) push(t *testing.T, np care360.NewPush) *care360.Push {
 		t.Fatalf("CreatePush: replay %v, %v", replay, err)
 	}
 	return p
+}
+
+// sent records one push as sent; a fenced one is an error.
+func (b *pushBundle) sent(owner string, d care360.PushDelivery) error {
+	fenced, err := b.pushes.PushSent(b.ctx, owner, []care360.PushDelivery{d})
+	if err == nil && fenced > 0 {
+		return errors.New("fenced off")
+	}
+	return err
 }
 
 func (b *pushBundle) counts(t *testing.T, id int64) map[string]int64 {
@@ -70,10 +80,10 @@ func TestPushToOneMemberWalksItsStates(t *testing.T) {
 	if more := b.claimPushes(t, "b"); len(more) != 0 {
 		t.Fatalf("a leased target claimed again: %+v", more)
 	}
-	if err := b.pushes.PushSent(b.ctx, "b", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 7}); err == nil {
+	if err := b.sent("b", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 7}); err == nil {
 		t.Fatal("another owner's word about a leased target counted")
 	}
-	if err := b.pushes.PushSent(b.ctx, "a", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 7}); err != nil {
+	if err := b.sent("a", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 7}); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.pushes.PushAnswered(b.ctx, cs[0].ID); err != nil {
@@ -115,7 +125,7 @@ func TestPushRefusedOrUnansweredFallsBackOnce(t *testing.T) {
 		case refused:
 			err = b.pushes.PushEnd(b.ctx, "a", c.ID, c.Token, care360.PushRefused, "submit_sm refused: 0x45")
 		default:
-			err = b.pushes.PushSent(b.ctx, "a", care360.PushDelivery{ID: c.ID, Token: c.Token, Ref: 1})
+			err = b.sent("a", care360.PushDelivery{ID: c.ID, Token: c.Token, Ref: 1})
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -227,7 +237,7 @@ func TestMarketingPushFollowsTheRules(t *testing.T) {
 		t.Fatalf("only the member within the cap is due now: %+v", cs)
 	}
 	// The push to fresh counts against its cap: a marketing SMS now waits a day.
-	if err := b.pushes.PushSent(b.ctx, "a", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 1}); err != nil {
+	if err := b.sent("a", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if msg := b.send(t, fresh, care360.KindMarketing, "Uu dai khac", "api:m2-"+string(fresh)); msg.Status != "held" {
@@ -309,7 +319,7 @@ func TestPushTargetsClaimedOnce(t *testing.T) {
 					mu.Lock()
 					seen[c.ID]++
 					mu.Unlock()
-					if err := b.pushes.PushSent(b.ctx, fmt.Sprint("s", w), care360.PushDelivery{ID: c.ID, Token: c.Token, Ref: 1}); err != nil {
+					if err := b.sent(fmt.Sprint("s", w), care360.PushDelivery{ID: c.ID, Token: c.Token, Ref: 1}); err != nil {
 						t.Error(err)
 					}
 				}
@@ -342,7 +352,7 @@ func TestPushAnsweredBeforeRecordedSent(t *testing.T) {
 	if err := b.pushes.PushAnswered(b.ctx, cs[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.pushes.PushSent(b.ctx, "a", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 3}); err != nil {
+	if err := b.sent("a", care360.PushDelivery{ID: cs[0].ID, Token: cs[0].Token, Ref: 3}); err != nil {
 		t.Fatal(err)
 	}
 	b.clock.Add(2 * time.Minute)
@@ -357,5 +367,50 @@ func TestPushAnsweredBeforeRecordedSent(t *testing.T) {
 	}
 	if c := b.counts(t, p.ID); c[care360.PushCompleted] != 1 {
 		t.Fatalf("counts %v", c)
+	}
+}
+
+// A notification's ending is found by its member and dialogue number,
+// written in a batch with its record; an acknowledgement delivered twice,
+// or for a number that was no notification's, changes nothing more.
+func TestNotificationEndingsWrittenInBatches(t *testing.T) {
+	t.Parallel()
+	b := setupPushes(t)
+	seen, dropped := b.subscriber(t), b.subscriber(t)
+	p := b.push(t, care360.NewPush{Segment: &care360.Segment{MSISDNs: []care360.MSISDN{seen, dropped}}, Kind: care360.PushNotify,
+		Text: "Qua Tet", FallbackSMS: true})
+	cs := b.claimPushes(t, "a")
+	ref := map[care360.MSISDN]int{}
+	for _, c := range cs {
+		ref[c.MSISDN] = care360.PushRef(c.ID)
+	}
+	b.pushes.NotificationEnded(seen, ref[seen], care360.PushCompleted, "c360ussd")
+	b.pushes.NotificationEnded(seen, ref[seen], care360.PushCompleted, "c360ussd")
+	b.pushes.NotificationEnded(dropped, ref[dropped], care360.PushNoAnswer, "c360ussd")
+	b.pushes.NotificationEnded(dropped, ref[dropped]+1, care360.PushCompleted, "c360ussd")
+	if err := b.pushes.Flush(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs { // the sender's record comes after: the phones' word stands
+		if err := b.sent("a", care360.PushDelivery{ID: c.ID, Token: c.Token, Ref: care360.PushRef(c.ID)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := b.counts(t, p.ID); c[care360.PushCompleted] != 1 || c[care360.PushNoAnswer] != 1 || c[care360.PushFellBack] != 1 {
+		t.Fatalf("counts %v", c)
+	}
+	if msg := b.only(t, dropped); msg.Text != "Qua Tet" {
+		t.Fatalf("fallback %+v", msg)
+	}
+	var outcomes []string
+	err := b.db.DialogueRecords(b.ctx, care360.DialogueQuery{From: b.clock.Now().Add(-time.Hour), To: b.clock.Now().Add(time.Hour)},
+		func(r *care360.DialogueRecord) error {
+			if r.MSISDN == seen || r.MSISDN == dropped {
+				outcomes = append(outcomes, string(r.MSISDN)+":"+r.Outcome+":"+r.Channel)
+			}
+			return nil
+		})
+	if err != nil || len(outcomes) != 2 {
+		t.Fatalf("records %v, %v", outcomes, err)
 	}
 }

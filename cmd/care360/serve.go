@@ -37,6 +37,7 @@ type Main struct {
 	Engine  *menus.Engine
 	Traffic *store.TrafficCounter // USSD steps per hour, for the reports
 	Records *store.DialogueLog    // ended dialogues' records, written in batches
+	Pushes  *store.Pushes         // notifications' endings, written in batches
 	Gateway *gateway.Gateway
 	Web     *web.Server
 	Jobs    *schedule.Scheduler // the ledger's (usage posting, expiry sweep, tier review) and gift announcements
@@ -118,8 +119,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// its own state.
 	// Pushes (PRODUCT.md §3.6): the admin API queues them, the gateway
 	// sends them, the engine and the sweep learn what became of them.
-	pushes := store.NewPushes(m.SMS, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout))
-	apiPushes := store.NewPushes(apiSMS, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout))
+	// The gateway and the engine on the USSD pool (a step's writes, and
+	// notifications' endings in batches), the API and the sweep on the API's.
+	m.Pushes = store.NewPushes(m.SMS, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout), c.USSDCode)
+	pushes, apiPushes := m.Pushes, store.NewPushes(apiSMS, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout), c.USSDCode)
 	jobs = append(jobs, schedule.Pushes(apiPushes, c.Programme.PushAnswerTimeout)...)
 	jobs = append(jobs, schedule.IdleDialogues(m.APIDB, orDuration(c.IdleTimeout, menus.DefaultIdleTimeout),
 		func(d care360.Dialogue) (care360.DialogueRecord, bool) { return m.Engine.TimedOut(d) })...)
@@ -141,7 +144,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Gifts: m.Catalog, Offers: m.Catalog, Privileges: m.Catalog,
 		Transfers: transfers, TransferRules: transfers.Rules(), TransferNotifier: kw.Notify,
 		Draws: ussdDraws, Spins: ussdSpins,
-		Records: m.Records, Pushes: pushes,
+		Records: m.Records, Pushes: m.Pushes,
 	})
 	if err != nil {
 		return err
@@ -195,6 +198,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Gateway.Start()
 	m.Traffic.Start()
 	m.Records.Start()
+	m.Pushes.Start()
 	m.Provision = provision.New(provision.Config{Queue: apiCatalog, Endpoints: c.Endpoints, Logger: m.Logger})
 	m.Provision.Start()
 	m.Jobs.Start()
@@ -263,6 +267,10 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Traffic != nil {
 		errs = append(errs, m.Traffic.Stop(ctx))
 		m.Traffic = nil
+	}
+	if m.Pushes != nil {
+		errs = append(errs, m.Pushes.Stop(ctx))
+		m.Pushes = nil
 	}
 	if m.Records != nil {
 		errs = append(errs, m.Records.Stop(ctx))

@@ -57,6 +57,8 @@ CREATE INDEX ussd_push_targets_due ON ussd_push_targets (not_before) WHERE state
 CREATE INDEX ussd_push_targets_sent ON ussd_push_targets (sent_at) WHERE state = 'sent';
 -- The marketing cap's look-back by member.
 CREATE INDEX ussd_push_targets_marketing ON ussd_push_targets (msisdn, not_before) WHERE marketing;
+-- A notification's ending, found by its member and dialogue number.
+CREATE INDEX ussd_push_targets_live ON ussd_push_targets (msisdn) WHERE state IN ('queued', 'sent');
 -- Counts per push.
 CREATE INDEX ussd_push_targets_push ON ussd_push_targets (push_id, state);
 

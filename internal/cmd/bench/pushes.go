@@ -32,7 +32,7 @@ func pushRuns(ctx context.Context, dbURL string, sim *smsc.Server, n, runs int, 
 		return err
 	}
 	defer db.Close()
-	pushes := store.NewPushes(store.NewSMS(db, care360.SMSRules{}), time.Hour)
+	pushes := store.NewPushes(store.NewSMS(db, care360.SMSRules{}), time.Hour, "*090#")
 	// The pgbench limit leaves a dialogue for most members (its reference
 	// transaction upserts one): to the pusher they are dialogues in
 	// progress, and a push waits for them. They are not real; clear them.
