@@ -1,8 +1,8 @@
 package menus
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
