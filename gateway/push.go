@@ -87,6 +87,11 @@ func (p *pusher) halt() {
 	<-p.done
 }
 
+// pushRounds is how many rounds run at once: while one waits for its
+// last submits and records them, the next is already claimed and going,
+// so the binds' windows stay full.
+const pushRounds = 2
+
 func (p *pusher) run() {
 	defer close(p.done)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -94,6 +99,15 @@ func (p *pusher) run() {
 		<-p.stop
 		cancel()
 	}()
+	var wg sync.WaitGroup
+	for range pushRounds {
+		wg.Go(func() { p.loop(ctx) })
+	}
+	wg.Wait()
+}
+
+// loop runs rounds until stopped, pausing while there is nothing due.
+func (p *pusher) loop(ctx context.Context) {
 	for {
 		n := p.round(ctx)
 		if n == 0 {

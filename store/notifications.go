@@ -76,13 +76,22 @@ func (p *Pushes) Flush(ctx context.Context) (err error) {
 		msisdns[i], refs[i], states[i], binds[i], ats[i] = string(e.msisdn), int32(e.ref), e.state, plainText(e.bind), e.at
 	}
 	return p.db.Transact(ctx, func(tx pgx.Tx) error {
+		// Each ending looks its member's live targets up by index
+		// (LATERAL): joined as sets, the planner may scan every target
+		// for a batch of a few hundred.
 		rows, err := tx.Query(ctx, `
-			UPDATE ussd_push_targets t SET state = a.state, ended_at = a.at
-			FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::timestamptz[]) AS a (msisdn, ref, state, bind, at),
-				ussd_pushes p
-			WHERE t.msisdn = a.msisdn AND t.state IN ('queued', 'sent') AND (t.id % 65535) + 1 = a.ref
-			  AND p.id = t.push_id AND p.kind = 'notify'
-			RETURNING t.id, t.msisdn, t.state, coalesce(t.sent_at, a.at), a.bind, a.at`,
+			WITH hit AS (
+				SELECT DISTINCT ON (x.id) x.id, a.state, a.bind, a.at
+				FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::timestamptz[]) AS a (msisdn, ref, state, bind, at)
+				CROSS JOIN LATERAL (
+					SELECT t.id FROM ussd_push_targets t JOIN ussd_pushes p ON p.id = t.push_id
+					WHERE t.msisdn = a.msisdn AND t.state IN ('queued', 'sent') AND (t.id % 65535) + 1 = a.ref AND p.kind = 'notify'
+				) x
+				ORDER BY x.id, a.at
+			)
+			UPDATE ussd_push_targets t SET state = hit.state, ended_at = hit.at
+			FROM hit WHERE t.id = hit.id AND t.state IN ('queued', 'sent')
+			RETURNING t.id, t.msisdn, t.state, coalesce(t.sent_at, hit.at), hit.bind, hit.at`,
 			msisdns, refs, states, binds, ats)
 		if err != nil {
 			return err
