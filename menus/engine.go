@@ -181,12 +181,11 @@ type state struct {
 	App     string `json:"app,omitempty"`
 	AppText string `json:"app_text,omitempty"`
 	Network string `json:"network,omitempty"`
-	// Push is the push target of a dialogue the gateway opened (PRODUCT.md
-	// §3.6), Notify marks a pushed notification, and Lead is the push's
-	// heading, shown above the screen it opened until the member moves on.
-	Push   int64  `json:"push,omitempty"`
-	Notify bool   `json:"notify,omitempty"`
-	Lead   string `json:"lead,omitempty"`
+	// Push is the push target of a menu the gateway pushed (PRODUCT.md
+	// §3.6; a notification keeps no state), and Lead is the push's heading,
+	// shown above the screen it opened until the member moves on.
+	Push int64  `json:"push,omitempty"`
+	Lead string `json:"lead,omitempty"`
 }
 
 // maxPath bounds a record's path: a subscriber paging back and forth for
@@ -264,7 +263,7 @@ func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
 		if req.UserAbort {
 			outcome = care360.OutcomeUserAbort
 		}
-		if st.Push != 0 && (st.Steps == 0 || st.Notify) {
+		if st.Push != 0 && st.Steps == 0 {
 			// A push dropped before any answer reached no one.
 			outcome = care360.PushNoAnswer
 			e.pushEnded(ctx, &st, outcome)
@@ -273,7 +272,7 @@ func (e *Engine) abort(ctx context.Context, req care360.USSDRequest) error {
 		}
 		e.record(req, &st, outcome, e.now())
 	}
-	if req.MSISDN != "" && !req.Console && stErr == nil && st.App == "" && !st.Notify && st.Member && st.Screen != "main" && st.Screen != "resume" {
+	if req.MSISDN != "" && !req.Console && stErr == nil && st.App == "" && st.Member && st.Screen != "main" && st.Screen != "resume" {
 		st.Invalid, st.Saved = 0, nil
 		if b, err := json.Marshal(st); err == nil {
 			if err := e.cfg.Dialogues.SaveDialogue(ctx, &care360.Dialogue{Key: resumePrefix + string(req.MSISDN), MSISDN: req.MSISDN, State: b}); err != nil {
@@ -420,10 +419,6 @@ func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.U
 	c.st.Steps++
 	e.pushAnswered(c)
 	in, ok := cleanAnswer(req.Text)
-	if c.st.Notify {
-		// A notification asks nothing: whatever comes back acknowledges it.
-		return e.end(c, "")
-	}
 	if c.st.App != "" {
 		return e.answerApp(c, in, ok)
 	}
@@ -547,7 +542,7 @@ func (e *Engine) TimedOut(d care360.Dialogue) (r care360.DialogueRecord, ok bool
 		return r, false
 	}
 	outcome := care360.OutcomeTimeout
-	if st.Push != 0 && (st.Steps == 0 || st.Notify) {
+	if st.Push != 0 && st.Steps == 0 {
 		outcome = care360.PushNoAnswer // the push queue's sweep ends its target
 	}
 	return RecordOf(d.MSISDN, &st, outcome, d.UpdatedAt.Add(e.cfg.IdleTimeout)), true

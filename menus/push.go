@@ -2,7 +2,6 @@ package menus
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 
 	"github.com/care360/care360"
@@ -106,22 +105,12 @@ func (e *Engine) endNotification(req care360.USSDRequest, state string) {
 }
 
 // confirmNotification ends a pushed notification the phone acknowledged.
-func (e *Engine) confirmNotification(ctx context.Context, req care360.USSDRequest) error {
-	d, err := e.cfg.Dialogues.LoadDialogue(ctx, req.Key, e.cfg.IdleTimeout)
-	if err != nil {
-		return err
-	}
-	if d == nil {
-		e.endNotification(req, care360.PushCompleted)
-		return nil
-	}
-	var st state
-	if err := json.Unmarshal(d.State, &st); err != nil || st.Push == 0 {
-		return err // not ours to end: a confirmation for a dialogue that pushed nothing
-	}
-	c := &call{ctx: ctx, e: e, req: req, st: &st}
-	_, err = e.end(c, "")
-	return err
+// It reads no dialogue: a notification keeps none, and the acknowledgement
+// of a pushed menu's closing USSN comes after its dialogue is gone (it
+// finds no live notification and changes nothing).
+func (e *Engine) confirmNotification(_ context.Context, req care360.USSDRequest) error {
+	e.endNotification(req, care360.PushCompleted)
+	return nil
 }
 
 // pushAnswered tells the push tracker that a pushed menu got its first
@@ -144,7 +133,7 @@ func (e *Engine) pushEnded(ctx context.Context, st *state, outcome string) {
 	state := care360.PushCompleted
 	if outcome == care360.PushNoAnswer {
 		state = care360.PushNoAnswer
-	} else if !st.Notify && st.Steps == 0 {
+	} else if st.Steps == 0 {
 		return // ended by us before any answer: there is no such path
 	}
 	if err := e.cfg.Pushes.PushFinished(ctx, st.Push, state); err != nil {
