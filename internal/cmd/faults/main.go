@@ -89,11 +89,19 @@ func run(n int) error {
 		return err
 	}
 	defer r.proxy.Close()
+	// The gateways running at the end, whichever they are: the kill drill
+	// replaces one, and a defer per start would stop only the killed one.
+	defer func() {
+		for _, g := range r.gw {
+			if g != nil {
+				g.kill()
+			}
+		}
+	}()
 	for i := range r.gw {
 		if r.gw[i], err = startGateway(bin, dir, i, r.url, r.proxy.Addr()); err != nil {
 			return err
 		}
-		defer r.gw[i].kill()
 	}
 	if err := r.waitBound(2, 30*time.Second); err != nil {
 		return err
