@@ -269,6 +269,23 @@ test('a campaign is created and its progress watched until delivered', async (t)
   await other.context().close();
 });
 
+test('a USSD notification is pushed to a member and its outcome shows; a bad number is refused', async (t) => {
+  if (await unavailable(admin, 'pushes')) return t.skip('no pushes API on this server');
+  await admin.fill('#push-msisdn', 'not-a-number');
+  await admin.fill('#push-text', 'Diem cua quy khach sap het han');
+  await admin.click('#push-form button[type=submit]');
+  const bad = await admin.waitForSelector('#push-form .notice.error');
+  assert.match(await bad.textContent(), /msisdn/);
+  await admin.fill('#push-msisdn', MSISDN);
+  await admin.click('#push-form button[type=submit]');
+  await admin.waitForSelector('#push-form .notice.ok');
+  await admin.locator('#pushes section.push').first().waitFor();
+  // Polled every 2 s: the simulator's phone acknowledges the notification
+  // as soon as the gateway's pusher sends it.
+  await admin.waitForFunction(() => document.querySelector('#pushes section.push [data-count="completed"]')?.textContent === '1', null, { timeout: 20_000 });
+  await admin.screenshot({ path: join(SHOTS, 'pushes.png'), fullPage: true });
+});
+
 test('the dashboard moves while a phone dials, without a reload', async () => {
   await admin.goto(URL + '/#/');
   await admin.waitForSelector('[data-page="dashboard"] [data-figure="steps_last_hour"]');

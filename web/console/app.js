@@ -16,6 +16,7 @@ import { gifts, offers } from './pages/catalog.js';
 import { draws, spins } from './pages/games.js';
 import reports from './pages/reports.js';
 import funnel from './pages/funnel.js';
+import pushes from './pages/pushes.js';
 import audit from './pages/audit.js';
 import staff from './pages/staff.js';
 
@@ -23,7 +24,7 @@ import staff from './pages/staff.js';
  * Pages in menu order. needs[0] is the route that must exist. The first a
  * role may use is its home page: the operations dashboard for staff.
  */
-const PAGES = [dashboard, subscribers, emulator, feedback, campaigns, gifts, offers, draws, spins, reports, funnel, audit, staff];
+const PAGES = [dashboard, subscribers, emulator, feedback, campaigns, pushes, gifts, offers, draws, spins, reports, funnel, audit, staff];
 
 const state = { me: null, features: null, cleanup: null };
 

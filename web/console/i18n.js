@@ -4,6 +4,15 @@
 const KEY = 'care360.lang';
 
 const vi = {
+  'nav.pushes': 'Đẩy USSD', 'push.new': 'Đẩy USSD mới', 'push.recent': 'Lượt đẩy gần đây', 'push.msisdn': 'Một thuê bao',
+  'push.segment': 'Hoặc một nhóm (bỏ trống số thuê bao ở trên)', 'push.kind': 'Loại', 'push.kind.notify': 'Thông báo', 'push.kind.menu': 'Màn hình menu',
+  'push.text': 'Nội dung (thông báo) hoặc dòng tiêu đề (menu)', 'push.screen': 'Màn hình', 'push.screen_id': 'Mã quà / bốc thăm / ưu đãi',
+  'push.screen.main': 'Menu chính', 'push.screen.gift': 'Xác nhận quà', 'push.screen.draw': 'Tham gia bốc thăm', 'push.screen.offer': 'Ưu đãi',
+  'push.marketing': 'Quảng cáo', 'push.fallback': 'Không tới được thì gửi SMS', 'push.expires': 'Hết hạn sau (phút)', 'push.send': 'Đẩy',
+  'push.rules': 'Không cắt ngang phiên đang dùng: chờ đến khi hết hạn. Đẩy quảng cáo theo luật tin quảng cáo (07:00–22:00, hạn mức ngày, từ chối TC, không làm phiền).',
+  'push.created': 'Đã xếp lượt đẩy #{0} cho {1} thuê bao.', 'push.to_segment': '{0} thuê bao', 'push.done': 'xong', 'push.going': 'đang gửi',
+  'push.out.completed': 'Hoàn tất', 'push.out.answered': 'Đã trả lời', 'push.out.sent': 'Đã gửi', 'push.out.queued': 'Chờ', 'push.out.no_answer': 'Không trả lời',
+  'push.out.busy': 'Bận', 'push.out.refused': 'Bị từ chối', 'push.out.failed': 'Lỗi', 'push.fell_back': 'Đã gửi SMS thay: {0}', 'push.excluded': 'Bỏ qua (từ chối QC / không làm phiền): {0}',
   'sub.hold': 'Vừa đổi SIM: tặng điểm, đổi voucher/thẻ nạp, bốc thăm và quay số mất điểm bị tạm khóa đến {0}.', 'sub.export': 'Xuất toàn bộ dữ liệu (JSON)',
   'nav.funnel': 'Phễu USSD', 'funnel.code': 'Mã dịch vụ', 'funnel.all': 'mọi mã', 'funnel.title': 'Phễu phiên USSD: {0}',
   'funnel.none': 'Chưa có phiên nào kết thúc trong khoảng này.', 'funnel.screen': 'Màn hình', 'funnel.reached': 'Đến',
@@ -89,6 +98,15 @@ const vi = {
 };
 
 const en = {
+  'nav.pushes': 'USSD pushes', 'push.new': 'New USSD push', 'push.recent': 'Recent pushes', 'push.msisdn': 'One member',
+  'push.segment': 'Or a segment (leave the member empty)', 'push.kind': 'Kind', 'push.kind.notify': 'Notification', 'push.kind.menu': 'Menu screen',
+  'push.text': 'Text (notification) or heading (menu)', 'push.screen': 'Screen', 'push.screen_id': 'Gift / draw / offer id',
+  'push.screen.main': 'Main menu', 'push.screen.gift': 'Gift confirmation', 'push.screen.draw': 'Draw entry', 'push.screen.offer': 'Offer',
+  'push.marketing': 'Advertising', 'push.fallback': 'SMS when it reaches no one', 'push.expires': 'Expires in (minutes)', 'push.send': 'Push',
+  'push.rules': 'A dialogue in progress is never interrupted: the push waits until it expires. Advertising pushes follow the marketing rules (07:00–22:00, daily cap, TC opt-outs, do-not-call).',
+  'push.created': 'Push #{0} queued for {1} members.', 'push.to_segment': '{0} members', 'push.done': 'done', 'push.going': 'going',
+  'push.out.completed': 'Completed', 'push.out.answered': 'Answered', 'push.out.sent': 'Sent', 'push.out.queued': 'Queued', 'push.out.no_answer': 'No answer',
+  'push.out.busy': 'Busy', 'push.out.refused': 'Refused', 'push.out.failed': 'Failed', 'push.fell_back': 'Fell back to SMS: {0}', 'push.excluded': 'Left out (opted out / do-not-call): {0}',
   'sub.hold': 'SIM just swapped: giving points, voucher and airtime claims, paid draws and spins are on hold until {0}.', 'sub.export': 'Export everything held (JSON)',
   'nav.funnel': 'USSD funnel', 'funnel.code': 'Service code', 'funnel.all': 'every code', 'funnel.title': 'USSD dialogue funnel: {0}',
   'funnel.none': 'No dialogue ended in this range.', 'funnel.screen': 'Screen', 'funnel.reached': 'Reached',
