@@ -36,6 +36,15 @@ type CallerLoader interface {
 	Caller(ctx context.Context, msisdn MSISDN, key string, idle time.Duration) (*Subscriber, *Dialogue, error)
 }
 
+// DialogueReplacer is implemented by stores that can end a member's
+// dialogues in progress when they dial again (PRODUCT.md §3.1: a new dial
+// replaces the open dialogue, whatever key the centre gives it).
+type DialogueReplacer interface {
+	// ReplaceDialogues deletes msisdn's dialogues updated within idle
+	// (not those kept for resuming) and returns them.
+	ReplaceDialogues(ctx context.Context, msisdn MSISDN, idle time.Duration) ([]Dialogue, error)
+}
+
 // DialogueLocker is implemented by stores that can run the steps of one
 // dialogue one at a time across every gateway instance sharing them: the
 // HTTP USSD adapter needs it, because an aggregator may send a session's

@@ -307,6 +307,7 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 		return care360.USSDReply{Text: c.fit(text(c.lang(), "rate.limited")), End: true}, nil
 	}
 	e.metrics.dialogues.WithLabelValues("opened", svc.Code).Inc()
+	e.replace(c)
 	if svc.App != "" {
 		return e.beginApp(c, svc, path)
 	}
@@ -363,6 +364,30 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 		}
 	}
 	return e.show(c)
+}
+
+// replace ends the caller's dialogues in progress, which this dial
+// replaces (PRODUCT.md §3.1), each with its record (replaced). Staff's
+// emulator dials are not the subscriber's and replace nothing. A failure
+// only costs the records: the old dialogues then idle out.
+func (e *Engine) replace(c *call) {
+	r, ok := e.cfg.Dialogues.(care360.DialogueReplacer)
+	if !ok || c.req.Console {
+		return
+	}
+	ds, err := r.ReplaceDialogues(c.ctx, c.req.MSISDN, e.cfg.IdleTimeout)
+	if err != nil {
+		e.log.Warn("menus: dialogues not replaced; they will idle out", "err", err)
+		return
+	}
+	now := e.now()
+	for _, d := range ds {
+		var st state
+		if json.Unmarshal(d.State, &st) != nil || (st.ID == "" && st.Rec == "") {
+			continue
+		}
+		e.record(c.req, &st, care360.OutcomeReplaced, now)
+	}
 }
 
 // caller loads the subscriber and, for a plain dial (withDropped), the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,7 +85,15 @@ func TestDialogueRecords(t *testing.T) {
 	// 4. The emulator: staff at the keypad, no record.
 	step(care360.USSDBegin, "k5", "*090#", func(r *care360.USSDRequest) { r.Console = true })
 	step(care360.USSDAnswer, "k5", "1", func(r *care360.USSDRequest) { r.Console = true })
-	// 5. Left on the main menu, idle: the sweep records a timeout.
+	// 5. Left on the gifts list, and dialled again under another session:
+	// the new dial replaces it, and its answer finds the session over.
+	step(care360.USSDBegin, "k7", "*090#", nil)
+	step(care360.USSDAnswer, "k7", "8", nil)
+	step(care360.USSDBegin, "k8", "*090*1#", nil)
+	if r := step(care360.USSDAnswer, "k7", "1", nil); !r.End || !strings.Contains(r.Text, "ket thuc") {
+		t.Fatalf("answer to a replaced dialogue: %+v", r)
+	}
+	// 6. Left on the main menu, idle: the sweep records a timeout.
 	step(care360.USSDBegin, "k6", "*090#", func(r *care360.USSDRequest) { r.Channel, r.Bind = care360.ChannelHTTP, "" })
 	n, err := b.db.EndIdleDialogues(context.Background(), time.Now().Add(time.Minute), 100, e.TimedOut)
 	if err != nil || n < 1 {
@@ -111,6 +120,8 @@ func TestDialogueRecords(t *testing.T) {
 		{care360.OutcomeInvalid, "main", "smpp", "c360ussd", 4, []string{"main"}},
 		{care360.OutcomeUserAbort, "language", "smpp", "c360ussd", 3, []string{"main", "language"}},
 		{care360.OutcomeCompleted, "language", "smpp", "c360ussd", 3, []string{"resume", "language"}},
+		{care360.OutcomeReplaced, "language", "smpp", "c360ussd", 2, []string{"main", "language"}},
+		{care360.OutcomeCompleted, "points", "smpp", "c360ussd", 1, []string{"main", "points"}},
 		{care360.OutcomeTimeout, "main", "http", "", 1, []string{"main"}},
 	}
 	if len(got) != len(want) || len(ids) != len(want) {

@@ -93,6 +93,25 @@ func (db *DB) SaveDialogue(ctx context.Context, d *care360.Dialogue) (err error)
 	return err
 }
 
+// ReplaceDialogues deletes msisdn's dialogues in progress (updated within
+// idle; kept ones for resuming stay) and returns them (care360.
+// DialogueReplacer): a new dial replaces them (PRODUCT.md §3.1), and their
+// records say so. One statement on the msisdn index, per dial.
+func (db *DB) ReplaceDialogues(ctx context.Context, msisdn care360.MSISDN, idle time.Duration) (ds []care360.Dialogue, err error) {
+	defer wrap(&err, "replace dialogues of %s", msisdn.Masked())
+	rows, err := db.pool.Query(ctx, `
+		DELETE FROM ussd_dialogues WHERE msisdn = $1 AND updated_at > $2 AND key NOT LIKE 'resume/%' AND `+asyncCommit+`
+		RETURNING key, msisdn, state, updated_at`, msisdn, db.now().Add(-idle))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.Dialogue, error) {
+		var d care360.Dialogue
+		err := r.Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt)
+		return d, err
+	})
+}
+
 // DeleteDialogue forgets the dialogue under key, if any.
 func (db *DB) DeleteDialogue(ctx context.Context, key string) (err error) {
 	defer wrap(&err, "delete dialogue")
