@@ -39,6 +39,8 @@ var update = flag.Bool("update", false, "rewrite the expected screens of testdat
 //	@abort             the network drops the call
 //	@sms TEXT          the member got an SMS matching TEXT (loyalty_test.go)
 //	@api POST /path {} an admin API call that must succeed ({msisdn}: the member's)
+//	@push {…}          staff push this body to the member (POST /api/v1/ussd/pushes,
+//	                   SMPP only); the phone takes the push: its screen follows
 //
 // {expiry} in a screen stands for the expiry date of points earned today;
 // {code} for the 10 random characters of a code made for the member.
@@ -211,6 +213,20 @@ func runTranscript(t *testing.T, h *harness, file, path string) {
 			apiDirective(t, h, strings.TrimPrefix(line, "@api "), msisdn)
 		case strings.HasPrefix(line, "@sms "):
 			smsDirective(t, h, msisdn, strings.TrimPrefix(line, "@sms "))
+		case strings.HasPrefix(line, "@push "):
+			sp, ok := ph.(*smppPhone)
+			if !ok {
+				t.Fatalf("%s: @push needs @paths smpp (pushes are network-initiated USSD over SMPP)", file)
+			}
+			apiDirective(t, h, "POST /api/v1/ussd/pushes "+strings.TrimPrefix(line, "@push "), msisdn)
+			m, err := care360.ParseMSISDN(msisdn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sp.call, err = h.sim.WaitPush(ctx, string(m)); err != nil {
+				t.Fatalf("%s: %s: %v", file, line, err)
+			}
+			open, expected = true, []string{}
 		case line == "@abort":
 			if err := ph.abort(ctx); err != nil {
 				t.Fatal(err)
