@@ -88,9 +88,10 @@ func (p *pusher) halt() {
 }
 
 // pushRounds is how many rounds run at once: while one waits for its
-// last submits and records them, the next is already claimed and going,
-// so the binds' windows stay full.
-const pushRounds = 2
+// last submits and records them, the others are claimed and going, so the
+// binds' windows stay full (measured: 2 rounds 0.78 × the pgbench limit,
+// 4 rounds 1.13 ×; docs/benchmarks.md).
+const pushRounds = 4
 
 func (p *pusher) run() {
 	defer close(p.done)
