@@ -414,3 +414,26 @@ func TestNotificationEndingsWrittenInBatches(t *testing.T) {
 		t.Fatalf("records %v, %v", outcomes, err)
 	}
 }
+
+// A push that could not be shown ends failed and is set aside with its
+// reason (PRODUCT.md §8), and falls back to SMS if asked.
+func TestFailedPushSetAside(t *testing.T) {
+	t.Parallel()
+	b := setupPushes(t)
+	m := b.subscriber(t)
+	p := b.push(t, care360.NewPush{MSISDN: m, Kind: care360.PushMenu, Screen: care360.PushScreen{Gift: 999}, Text: "Qua", FallbackSMS: true})
+	cs := b.claimPushes(t, "a")
+	if err := b.pushes.PushEnd(b.ctx, "a", cs[0].ID, cs[0].Token, care360.PushFailed, "gift 999: not found"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.pushes.PushEnd(b.ctx, "a", cs[0].ID, cs[0].Token, care360.PushFailed, "again"); err == nil {
+		t.Fatal("a target ended twice")
+	}
+	dl, err := b.db.DeadLetters(b.ctx, care360.DeadLetterFilter{Kind: care360.DeadLetterPush})
+	if err != nil || len(dl) != 1 || dl[0].Reason != "gift 999: not found" || dl[0].Ref != fmt.Sprint(cs[0].ID) {
+		t.Fatalf("dead letters %+v, %v", dl, err)
+	}
+	if c := b.counts(t, p.ID); c[care360.PushFailed] != 1 || c[care360.PushFellBack] != 1 {
+		t.Fatalf("counts %v", c)
+	}
+}
