@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
@@ -62,8 +63,9 @@ type pusher struct {
 	next  int // round robin over binds that are up
 	mu    sync.Mutex
 
-	stop chan struct{}
-	done chan struct{}
+	started atomic.Bool
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 func newPusher(g *Gateway, owner string) *pusher {
@@ -79,12 +81,18 @@ func newPusher(g *Gateway, owner string) *pusher {
 	return p
 }
 
-func (p *pusher) start() { go p.run() }
+func (p *pusher) start() {
+	p.started.Store(true)
+	go p.run()
+}
 
-// halt stops claiming and waits for the pushes in hand.
+// halt stops claiming and waits for the pushes in hand (none if it never
+// started).
 func (p *pusher) halt() {
 	close(p.stop)
-	<-p.done
+	if p.started.Load() {
+		<-p.done
+	}
 }
 
 // pushRounds is how many rounds run at once: while one waits for its
