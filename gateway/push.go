@@ -24,7 +24,11 @@ type PushConfig struct {
 	// sees them come from (*090#).
 	Source string
 	Owner  string        // lease owner (default: the outbox sender's)
-	Batch  int           // targets claimed at once (default: the USSD binds' windows)
+	// Batch is how many targets may be claimed and not yet recorded
+	// (default: the USSD binds' windows). It is what a kill -9 can leave
+	// sent but unrecorded, which the next holder sends again: at most one
+	// window (PRODUCT.md §8).
+	Batch int
 	Lease  time.Duration // how long a claim is ours (default 30s)
 	Poll   time.Duration // how long an idle pusher waits before looking again (default 200ms)
 	// BusyWait is how long a push waits before looking again at a member
@@ -56,6 +60,14 @@ func (c *PushConfig) setDefaults(owner string, window int) {
 // is not interrupted: the push waits. What the member then does with the
 // push reaches the queue through the engine (answered, completed, no
 // answer) and the queue's sweep (unanswered, expired).
+//
+// Like the outbox's sender, it runs continuously: a claimer leases as many
+// targets as there are free slots, each is sent on a goroutine of its own,
+// and one settler records what went out in batches (what arrived while the
+// last batch was written). A target holds its slot from its claim until it
+// is recorded, and there are as many slots as the USSD binds' windows, so
+// what a kill -9 can leave sent but unrecorded (and the next holder sends
+// again) is at most one window (PRODUCT.md §8).
 type pusher struct {
 	g     *Gateway
 	cfg   PushConfig
@@ -63,9 +75,20 @@ type pusher struct {
 	next  int // round robin over binds that are up
 	mu    sync.Mutex
 
+	slots   chan struct{}  // one per target claimed and not yet recorded
+	sent    chan delivered // to the settler
+	sending sync.WaitGroup // sends in flight
+
 	started atomic.Bool
 	stop    chan struct{}
 	done    chan struct{}
+}
+
+// delivered is a push the SMSC took, waiting to be recorded before its
+// lease lapses.
+type delivered struct {
+	care360.PushDelivery
+	leaseUntil time.Time
 }
 
 func newPusher(g *Gateway, owner string) *pusher {
@@ -78,6 +101,8 @@ func newPusher(g *Gateway, owner string) *pusher {
 		}
 	}
 	p.cfg.setDefaults(owner, window)
+	p.slots = make(chan struct{}, p.cfg.Batch)
+	p.sent = make(chan delivered, p.cfg.Batch)
 	return p
 }
 
@@ -86,20 +111,14 @@ func (p *pusher) start() {
 	go p.run()
 }
 
-// halt stops claiming and waits for the pushes in hand (none if it never
-// started).
+// halt stops claiming and waits for the pushes in hand to be sent and
+// recorded (none if it never started).
 func (p *pusher) halt() {
 	close(p.stop)
 	if p.started.Load() {
 		<-p.done
 	}
 }
-
-// pushRounds is how many rounds run at once: while one waits for its
-// last submits and records them, the others are claimed and going, so the
-// binds' windows stay full (measured: 2 rounds 0.78 × the pgbench limit,
-// 4 rounds 1.13 ×; docs/benchmarks.md).
-const pushRounds = 4
 
 func (p *pusher) run() {
 	defer close(p.done)
@@ -108,40 +127,58 @@ func (p *pusher) run() {
 		<-p.stop
 		cancel()
 	}()
-	var wg sync.WaitGroup
-	for range pushRounds {
-		wg.Go(func() { p.loop(ctx) })
-	}
-	wg.Wait()
+	settled := make(chan struct{})
+	go func() {
+		defer close(settled)
+		p.settle()
+	}()
+	p.claim(ctx)
+	p.sending.Wait()
+	close(p.sent)
+	<-settled
 }
 
-// loop runs rounds until stopped, pausing while there is nothing due.
-func (p *pusher) loop(ctx context.Context) {
+// claim leases due targets into free slots and starts their sends, until
+// stopped; it waits while there is nothing due or no USSD bind is up.
+func (p *pusher) claim(ctx context.Context) {
 	for {
-		n := p.round(ctx)
-		if n == 0 {
+		select {
+		case <-p.stop:
+			return
+		case p.slots <- struct{}{}: // a first free slot
+		}
+		n := 1
+		for more := true; more && n < cap(p.slots); {
+			select {
+			case p.slots <- struct{}{}:
+				n++
+			default:
+				more = false
+			}
+		}
+		got := 0
+		if p.pick() != nil { // else leave the queue to instances with a USSD bind up
+			got = p.claimInto(ctx, n)
+		}
+		for range n - got {
+			<-p.slots
+		}
+		if got == 0 {
 			select {
 			case <-p.stop:
 				return
 			case <-time.After(p.cfg.Poll):
 			}
 		}
-		select {
-		case <-p.stop:
-			return
-		default:
-		}
 	}
 }
 
-// round claims one batch and sends it, each target on its own goroutine
-// (the binds' windows and TPS pace them), and returns how many it had.
-func (p *pusher) round(ctx context.Context) int {
-	if p.pick() == nil {
-		return 0 // no USSD bind up: leave the queue to instances that have one
-	}
+// claimInto claims up to n targets, starts a send for each, and returns
+// how many it claimed.
+func (p *pusher) claimInto(ctx context.Context, n int) int {
+	claimed := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	cs, err := p.cfg.Queue.ClaimPushes(cctx, p.cfg.Owner, p.cfg.Batch, p.cfg.Lease)
+	cs, err := p.cfg.Queue.ClaimPushes(cctx, p.cfg.Owner, n, p.cfg.Lease)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -149,34 +186,73 @@ func (p *pusher) round(ctx context.Context) int {
 		}
 		return 0
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		sent []care360.PushDelivery
-	)
 	for _, c := range cs {
-		wg.Add(1)
+		p.sending.Add(1)
 		go func() {
-			defer wg.Done()
+			defer p.sending.Done()
 			if d, ok := p.send(c); ok {
-				mu.Lock()
-				sent = append(sent, d)
-				mu.Unlock()
+				p.sent <- delivered{d, claimed.Add(p.cfg.Lease)} // never blocks: as many places as slots
+			} else {
+				<-p.slots // recorded by send itself
 			}
 		}()
 	}
-	wg.Wait()
-	// What went out is recorded in one statement: a commit per push
-	// would cost the database more than the pushes themselves. Until it
-	// is written the leases keep other senders off these targets.
-	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer scancel()
-	if fenced, err := p.cfg.Queue.PushSent(sctx, p.cfg.Owner, sent); err != nil {
-		p.g.log.Warn("pushes sent but not recorded; their leases will lapse", "pushes", len(sent), "err", err)
-	} else if fenced > 0 {
-		p.g.log.Warn("pushes sent after their leases had passed on", "pushes", fenced)
-	}
 	return len(cs)
+}
+
+// settle records what went out, in batches: a batch is what arrived while
+// the last one was written (a commit per push would cost the database more
+// than the pushes themselves). Slots free only once their push is recorded.
+func (p *pusher) settle() {
+	for d := range p.sent {
+		batch := []care360.PushDelivery{d.PushDelivery}
+		leaseUntil := d.leaseUntil
+		for more := true; more; {
+			select {
+			case x, ok := <-p.sent:
+				if !ok {
+					more = false
+					break
+				}
+				batch = append(batch, x.PushDelivery)
+				if x.leaseUntil.Before(leaseUntil) {
+					leaseUntil = x.leaseUntil
+				}
+			default:
+				more = false
+			}
+		}
+		p.recordSent(batch, leaseUntil)
+		for range batch {
+			<-p.slots
+		}
+	}
+}
+
+// recordSent writes a batch of sent pushes in one statement, trying again
+// while Postgres is away: until it is written, only the leases keep other
+// senders from sending these pushes again, so it is tried until they lapse.
+func (p *pusher) recordSent(sent []care360.PushDelivery, leaseUntil time.Time) {
+	if len(sent) == 0 {
+		return
+	}
+	for wait := 100 * time.Millisecond; ; wait = min(wait*2, time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		fenced, err := p.cfg.Queue.PushSent(ctx, p.cfg.Owner, sent)
+		cancel()
+		switch {
+		case err == nil && fenced > 0:
+			p.g.log.Warn("pushes sent after their leases had passed on", "pushes", fenced)
+			return
+		case err == nil:
+			return
+		case time.Now().Add(wait).After(leaseUntil):
+			p.g.log.Warn("pushes sent but not recorded before their leases lapsed", "pushes", len(sent), "err", err)
+			return
+		}
+		p.g.log.Warn("pushes sent but not recorded yet; trying again", "pushes", len(sent), "err", err)
+		time.Sleep(wait)
+	}
 }
 
 // pick returns the next USSD bind that is up, round robin, or nil.

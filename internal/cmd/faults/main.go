@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/care360/care360"
 	"github.com/care360/care360/gateway/smsc"
 	"github.com/care360/care360/internal/pglocal"
 	"github.com/care360/care360/store"
@@ -113,6 +114,8 @@ func run(n int) error {
 	// A kill -9 takes the killed gateway's link with it: its sent but
 	// unrecorded messages are sent again by the next holder of their lease.
 	const windowPerLink = 10
+	// SMS and pushes share the allowance: both are submit_sm in flight on
+	// the link that went.
 	drills := []struct {
 		name       string
 		fault      func() error // injects the fault and returns when it is over
@@ -145,7 +148,7 @@ func run(n int) error {
 			return r.standby.Promote(ctx)
 		}, 0},
 	}
-	fmt.Printf("| drill | accepted | submitted | duplicated | lost | USSD late or unavailable / dials | recovered in |\n|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| drill | accepted | submitted | duplicated | lost | pushes shown | pushes repeated | USSD late or unavailable / dials | recovered in |\n|---|---|---|---|---|---|---|---|---|\n")
 	var broken []string
 	for i, d := range drills {
 		res, err := r.drill(ctx, i, n, d.fault)
@@ -183,6 +186,19 @@ func (r *rig) drill(ctx context.Context, idx, n int, fault func() error) (drillR
 			FROM generate_series(1, $1::int) g RETURNING id
 		)
 		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, now() FROM m`, n, prefix); err != nil {
+		return drillResult{}, err
+	}
+	// And a USSD notification pushed to a segment of members of the
+	// drill's own (nobody else dials them), which the simulator's phones
+	// acknowledge.
+	members, err := r.pushMembers(ctx, idx, pushesPerDrill)
+	if err != nil {
+		return drillResult{}, err
+	}
+	pushText := fmt.Sprintf("drill push %d", idx+1)
+	pushes := store.NewPushes(store.NewSMS(r.db, care360.SMSRules{}), time.Minute, "*090#")
+	if _, _, err := pushes.CreatePush(ctx, care360.NewPush{Segment: &care360.Segment{MSISDNs: members}, Kind: care360.PushNotify,
+		Text: pushText, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		return drillResult{}, err
 	}
 	dctx, stop := context.WithCancel(ctx)
@@ -235,7 +251,7 @@ func (r *rig) drill(ctx context.Context, idx, n int, fault func() error) (drillR
 	distinct, total := 0, 0
 	for time.Now().Before(deadline) {
 		distinct, total = r.count(prefix, n)
-		if distinct == n && lastOK.Load() > cleared.UnixNano() {
+		if shown, _ := r.countPushes(members, pushText); distinct == n && shown == len(members) && lastOK.Load() > cleared.UnixNano() {
 			recovered = time.Since(faultAt)
 			break
 		}
@@ -245,15 +261,53 @@ func (r *rig) drill(ctx context.Context, idx, n int, fault func() error) (drillR
 	wg.Wait()
 	time.Sleep(time.Second) // late duplicates, if any, arrive now
 	distinct, total = r.count(prefix, n)
+	shown, pushed := r.countPushes(members, pushText)
 	rec := "not within 2 min"
 	if recovered > 0 {
 		rec = fmt.Sprintf("%.1f s", recovered.Seconds())
 	}
 	return drillResult{
-		row:        fmt.Sprintf("%d | %d | %d | %d | %d/%d | %s", n, distinct, total-distinct, n-distinct, late.Load(), dials.Load(), rec),
-		lost:       n - distinct,
-		duplicated: total - distinct,
+		row: fmt.Sprintf("%d | %d | %d | %d | %d/%d | %d | %d/%d | %s", n, distinct, total-distinct, n-distinct,
+			shown, len(members), pushed-shown, late.Load(), dials.Load(), rec),
+		lost:       n - distinct + len(members) - shown,
+		duplicated: total - distinct + pushed - shown,
 	}, nil
+}
+
+// pushesPerDrill is how many members each drill pushes a notification to.
+const pushesPerDrill = 100
+
+// pushMembers makes n members of drill idx's own and returns their numbers.
+func (r *rig) pushMembers(ctx context.Context, idx, n int) ([]care360.MSISDN, error) {
+	prefix := fmt.Sprintf("8497%d", idx+1)
+	if _, err := r.db.Pool().Exec(ctx, `
+		INSERT INTO subscribers (msisdn, name, member_since, tier)
+		SELECT $2::text || lpad(g::text, 5, '0'), 'Drill', current_date, 'dong' FROM generate_series(1, $1::int) g`, n, prefix); err != nil {
+		return nil, fmt.Errorf("push members: %w", err)
+	}
+	ms := make([]care360.MSISDN, n)
+	for i := range ms {
+		ms[i] = care360.MSISDN(fmt.Sprintf("%s%05d", prefix, i+1))
+	}
+	return ms, nil
+}
+
+// countPushes returns how many of members were shown the push with text,
+// and how many times it was shown in all.
+func (r *rig) countPushes(members []care360.MSISDN, text string) (distinct, total int) {
+	for _, m := range members {
+		k := 0
+		for _, p := range r.sim.Pushes(string(m)) {
+			if p.Text == text {
+				k++
+			}
+		}
+		total += k
+		if k > 0 {
+			distinct++
+		}
+	}
+	return distinct, total
 }
 
 // count returns how many of the drill's messages reached the simulator, and
