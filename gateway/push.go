@@ -23,14 +23,14 @@ type PushConfig struct {
 	// Source is the source_addr of pushes: the service code the member
 	// sees them come from (*090#).
 	Source string
-	Owner  string        // lease owner (default: the outbox sender's)
+	Owner  string // lease owner (default: the outbox sender's)
 	// Batch is how many targets may be claimed and not yet recorded
 	// (default: the USSD binds' windows). It is what a kill -9 can leave
 	// sent but unrecorded, which the next holder sends again: at most one
 	// window (PRODUCT.md §8).
 	Batch int
-	Lease  time.Duration // how long a claim is ours (default 30s)
-	Poll   time.Duration // how long an idle pusher waits before looking again (default 200ms)
+	Lease time.Duration // how long a claim is ours (default 30s)
+	Poll  time.Duration // how long an idle pusher waits before looking again (default 200ms)
 	// BusyWait is how long a push waits before looking again at a member
 	// with a dialogue in progress (default 5s).
 	BusyWait time.Duration
