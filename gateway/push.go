@@ -276,7 +276,7 @@ const pushMaxAttempts = 10
 
 // send opens one target's dialogue and submits its first screen. What did
 // not go out it records itself (waiting, or ended); what went out it
-// returns for the round to record. Its writes use a fresh context: a stop
+// returns for the settler to record. Its writes use a fresh context: a stop
 // must not leave a sent push recorded as queued.
 func (p *pusher) send(c care360.PushClaim) (care360.PushDelivery, bool) {
 	q, owner := p.cfg.Queue, p.cfg.Owner

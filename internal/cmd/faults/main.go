@@ -2,8 +2,9 @@
 // binary: two `care360 serve` processes on one Postgres of its own (a primary
 // with a synchronous streaming standby, reached by a two-host URL), and the
 // SMSC simulator behind a TCP proxy that can freeze. Each drill queues a burst
-// of transactional SMS, dials USSD throughout, injects one fault, and prints
-// one row: messages accepted, submitted (distinct), duplicated, lost, USSD
+// of transactional SMS and a USSD push to 100 members, dials USSD throughout,
+// injects one fault, and prints one row: messages accepted, submitted
+// (distinct), duplicated, lost, pushes shown and repeated, USSD
 // steps answered late (over 2 s), not at all or with the "service
 // unavailable" screen, and the time to recover.
 // Everything listens on loopback only.
