@@ -136,20 +136,28 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	// Warm up: connections, prepared statements, caches.
 	load(sim, phones, members, time.Second, 0)
 
-	fmt.Printf("== Gateway: %d phones, *090# then 1 (2 steps each), SMPP over loopback, gateway in its own process\n", phones)
-	var rates []float64
-	for i := range runs {
-		r := load(sim, phones, members, dur, 0)
-		rates = append(rates, r.stepsPerSec())
-		fmt.Printf("run %d: %s\n", i+1, r)
+	if !*latencyOnly {
+		fmt.Printf("== Gateway: %d phones, *090# then 1 (2 steps each), SMPP over loopback, gateway in its own process\n", phones)
+		var rates []float64
+		for i := range runs {
+			r := load(sim, phones, members, dur, 0)
+			rates = append(rates, r.stepsPerSec())
+			fmt.Printf("run %d: %s\n", i+1, r)
+		}
+		slices.Sort(rates)
+		med := rates[len(rates)/2]
+		fmt.Printf("steps/s min %.0f / median %.0f / max %.0f; median = %.2f × the pgbench limit\n\n", rates[0], med, rates[len(rates)-1], med/limit)
 	}
-	slices.Sort(rates)
-	med := rates[len(rates)/2]
-	fmt.Printf("steps/s min %.0f / median %.0f / max %.0f; median = %.2f × the pgbench limit\n\n", rates[0], med, rates[len(rates)-1], med/limit)
 
 	fmt.Printf("== Latency at an offered %d steps/s (%d dialogues/s)\n", rate, rate/2)
 	r := load(sim, max(phones, rate/10), members, dur, rate)
 	fmt.Printf("paced: %s\n\n", r)
+	if err := campaignLatency(ctx, sim, dbURL, phones, members, rate, dur); err != nil {
+		return err
+	}
+	if *latencyOnly {
+		return nil
+	}
 
 	fmt.Println("== Concurrent dialogues (each phone dials *090#, answers 1, dials again)")
 	for _, n := range levels {
