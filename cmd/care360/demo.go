@@ -75,10 +75,10 @@ func (s *demoServices) today() time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, s.loc)
 }
 
-// demoGifts are one gift of each kind that works without the operator's
-// provisioning interface (airtime and data need a configured endpoint,
-// which dev has none of), one nearly out of stock, and a birthday gift.
-// A voucher's stock is its code pool.
+// demoGifts are one gift of each kind, one nearly out of stock, and a
+// birthday gift. A voucher's stock is its code pool; airtime and data are
+// credited through the demo provisioning interface dev serves itself
+// (demoapp.go).
 var demoGifts = []struct {
 	key   string
 	gift  care360.Gift
@@ -90,6 +90,10 @@ var demoGifts = []struct {
 	{"demo:gift:partner-voucher", care360.Gift{Name: "Vé xem phim CGV", NameEn: "CGV cinema ticket",
 		Kind: care360.GiftVoucher, Cost: 800, Partner: "CGV"},
 		[]string{"CGV-Q4N7XT", "CGV-W2K9MB", "CGV-H6P3RZ"}},
+	{"demo:gift:airtime", care360.Gift{Name: "Thẻ nạp 20.000đ", NameEn: "20,000 VND airtime",
+		Kind: care360.GiftAirtime, Cost: 200, Stock: 1000, Value: 20_000, ProvisionEndpoint: demoProvisioningName}, nil},
+	{"demo:gift:data", care360.Gift{Name: "Gói data 2GB", NameEn: "2 GB of data",
+		Kind: care360.GiftData, Cost: 300, Stock: 500, Value: 2048, ProvisionEndpoint: demoProvisioningName}, nil},
 	{"demo:gift:partner", care360.Gift{Name: "Giảm 20% Highlands Coffee", NameEn: "20% off at Highlands Coffee",
 		Kind: care360.GiftPartner, Cost: 300, Stock: 50}, nil},
 	{"demo:gift:physical", care360.Gift{Name: "Bình giữ nhiệt MobiFone", NameEn: "MobiFone thermos",

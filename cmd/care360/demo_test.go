@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,7 +31,7 @@ func TestDemoProgramme(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := demoCounts(ctx, t, d.m.Config.DatabaseURL)
-	want := map[string]int64{"gifts": 5, "gift_codes": 8, "offers": 8, "draws": 2, "draw_entries": 10,
+	want := map[string]int64{"gifts": 7, "gift_codes": 8, "offers": 8, "draws": 2, "draw_entries": 10,
 		"spin_tables": 1, "sms_campaigns": 1, "feedback": 1, "held_members": 1, "lifecycle_events": 1}
 	for table, n := range want {
 		if first[table] != n || second[table] != n {
@@ -48,7 +49,7 @@ func TestDemoProgramme(t *testing.T) {
 		answers      []string
 		want         []string
 	}{
-		{"0903123456", "*090*2#", nil, []string{"Voucher mua sam 50.000d", "Ve xem phim CGV", "Binh giu nhiet MobiFone"}},
+		{"0903123456", "*090*2#", []string{"99"}, []string{"The nap 20.000d", "Goi data 2GB", "Voucher mua sam 50.000d", "Ve xem phim CGV", "Binh giu nhiet MobiFone"}},
 		{"0903123456", "*090*3*1#", nil, []string{"Boc tham Loc Xuan"}},
 		{"0903123456", "*090*3*2#", nil, []string{"Vong quay may man"}},
 		{"0903123456", "*090*3*3#", nil, []string{"TRIAN"}},
@@ -134,6 +135,56 @@ func verifyDemoDraw(ctx context.Context, t *testing.T, d *devProgram) {
 	}
 }
 
+// TestDemoAirtimeGiftIsCredited claims the demo airtime gift in menu 2 as
+// a newcomer would: dev's own provisioning interface credits it, and the
+// member's export shows the claim done and the points spent.
+func TestDemoAirtimeGiftIsCredited(t *testing.T) {
+	t.Parallel()
+	d := startDev(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var term bytes.Buffer
+	if err := dial(ctx, d.control, "0903123456", "*090*2#", &typist{answers: []string{"1", "1"}, echo: &term}, &term); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(term.String(), "Quy khach da doi The nap 20.000d") {
+		t.Fatalf("no claim confirmed in\n%s", term.String())
+	}
+	type export struct {
+		Sections struct {
+			Claims []struct {
+				Gift   string `json:"gift"`
+				Status string `json:"status"`
+				Points int64  `json:"points"`
+			} `json:"claims"`
+		} `json:"sections"`
+	}
+	var e export
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, d.base+"/api/v1/subscribers/0903123456/export", nil)
+		req.Header.Set("Authorization", "Bearer dev-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e = export{}
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("export: %d %v", resp.StatusCode, err)
+		}
+		if len(e.Sections.Claims) == 1 && e.Sections.Claims[0].Status == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the airtime claim was not credited in 10 s: %+v", e.Sections.Claims)
+		}
+	}
+	if c := e.Sections.Claims[0]; c.Gift != "Thẻ nạp 20.000đ" || c.Points != 200 {
+		t.Errorf("claim %+v; want the 20,000 VND airtime for 200 points", c)
+	}
+}
+
 // TestDemoCampaign checks that the demo campaign goes out once the gateway
 // runs and that the simulator's receipts come back: with a marketing
 // window of the whole day, every member's message is delivered.
@@ -173,5 +224,50 @@ func TestDemoCampaign(t *testing.T) {
 			t.Fatalf("the demo campaign: %+v; want %d recipients, each delivered", c, len(demo))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestDemoProvisioningChecksRequests: dev's provisioning interface refuses
+// what the operator's would (a bad number, kind or value, a reference not
+// repeated as the Idempotency-Key) and answers a replayed reference as a
+// replay, so a claim retried after a lost answer is credited once.
+func TestDemoProvisioningChecksRequests(t *testing.T) {
+	t.Parallel()
+	base, app, err := startDemoApp(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	post := func(body, key string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/provision", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct{ body, key, want string }{
+		{`{"msisdn":"0903","kind":"airtime","value":20000,"reference":"Q1"}`, "Q1", "msisdn"},
+		{`{"msisdn":"0903123456","kind":"gold","value":20000,"reference":"Q1"}`, "Q1", "kind"},
+		{`{"msisdn":"0903123456","kind":"data","value":0,"reference":"Q1"}`, "Q1", "value"},
+		{`{"msisdn":"0903123456","kind":"data","value":2048,"reference":"Q1"}`, "", "Idempotency-Key"},
+		{`{"msisdn":"0903123456","kind":"data","value":2048,"reference":"Q1","extra":1}`, "Q1", "unknown field"},
+		{`not json`, "Q1", "want JSON"},
+	} {
+		if st, body := post(c.body, c.key); st != http.StatusBadRequest || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %q; want 400 naming %q", c.body, st, body, c.want)
+		}
+	}
+	ok := `{"msisdn":"0903123456","kind":"airtime","value":20000,"reference":"Q7K2"}`
+	for i, want := range []string{`"replay":false`, `"replay":true`} {
+		if st, body := post(ok, "Q7K2"); st != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("call %d: %d %q; want 200 with %s", i+1, st, body, want)
+		}
 	}
 }

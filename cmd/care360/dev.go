@@ -62,14 +62,15 @@ func runDev(ctx context.Context) error {
 		cfg.Binds = append(cfg.Binds, devBinds(sim.Addr())...)
 	}
 
-	// A partner application of its own behind a second code, called over
-	// real HTTP like any partner's.
-	appURL, app, err := startDemoApp(log)
+	// A partner application of its own behind a second code, and a
+	// provisioning interface for the airtime and data gifts, called over
+	// real HTTP like the operator's and the partners'.
+	demoBase, app, err := startDemoApp(log)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	addDemoServices(&cfg, appURL)
+	addDemoServices(&cfg, demoBase)
 
 	if err := devData(ctx, cfg); err != nil {
 		return err

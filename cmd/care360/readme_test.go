@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -74,9 +75,9 @@ type devProgram struct {
 	control string // the simulator's control API, for `care360 dial`
 }
 
-// startDev is runDev (devConfig, devSimulator, devBinds, devData) on a
-// database of this test's own, with the simulator and the HTTP servers on
-// port 0.
+// startDev is runDev (devConfig, devSimulator, devBinds, the demo
+// application, devData) on a database of this test's own, with the
+// simulator and the HTTP servers on port 0.
 func startDev(t *testing.T) *devProgram {
 	t.Helper()
 	return startDevWith(t, nil)
@@ -110,6 +111,12 @@ func startDevWith(t *testing.T, env map[string]string) *devProgram {
 		t.Fatal(err)
 	}
 	cfg.Binds = devBinds(sim.Addr())
+	demoBase, app, err := startDemoApp(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	addDemoServices(&cfg, demoBase)
 	if err := devData(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
