@@ -40,8 +40,10 @@ const (
 	LifecycleRejected  = "rejected"
 
 	LifecycleUnknownSubscriber = "unknown_subscriber"
-	LifecycleUnsupported       = "unsupported_event"
 	LifecycleInvalid           = "invalid"
+	// LifecycleNumberInUse: an msisdn_change to a number another member
+	// holds.
+	LifecycleNumberInUse = "msisdn_in_use"
 )
 
 // MaxLifecycleEvents bounds one batch.
@@ -53,6 +55,9 @@ type LifecycleService interface {
 	// hold of its member until its at + hold (a later one extends it). It
 	// returns a result per event, in order.
 	SIMSwaps(ctx context.Context, evs []LifecycleEvent, hold time.Duration) ([]LifecycleResult, error)
+	// Membership applies a churn, port_out (closing the membership) or
+	// msisdn_change (moving the member to NewMSISDN), idempotently by id.
+	Membership(ctx context.Context, ev LifecycleEvent) (LifecycleResult, error)
 }
 
 // MemberExporter reads everything held about a member (PRODUCT.md §7

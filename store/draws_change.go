@@ -117,7 +117,8 @@ func (s *Draws) CancelDraw(ctx context.Context, id int64) (c *care360.DrawCancel
 		// takes them: a member's spin or claim waits for the refund.
 		if _, err := tx.Exec(ctx, `
 			SELECT count(*) FROM (
-				SELECT 1 FROM subscribers WHERE msisdn IN (SELECT msisdn FROM draw_entries WHERE draw_id = $1)
+				SELECT 1 FROM subscribers
+				WHERE msisdn IN (SELECT member_key_at(msisdn, created_at) FROM draw_entries WHERE draw_id = $1) AND status <> 'closed'
 				ORDER BY msisdn FOR UPDATE
 			) l`, id); err != nil {
 			return err
@@ -128,9 +129,12 @@ func (s *Draws) CancelDraw(ctx context.Context, id int64) (c *care360.DrawCancel
 		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at, created_at)
-			SELECT e.msisdn, 'bonus', a.points, a.points, $2,
+			SELECT s.msisdn, 'bonus', a.points, a.points, $2,
 				'refund:draw:' || $1::bigint || ':' || e.id || ':' || row_number() OVER (PARTITION BY e.id ORDER BY a.expires_at), $3, a.expires_at, $3
 			FROM draw_entries e
+			-- To the entrant member, wherever its number is now; a closed
+			-- membership's points were forfeited, and a refund would be too.
+			JOIN subscribers s ON s.msisdn = member_key_at(e.msisdn, e.created_at) AND s.status <> 'closed'
 			CROSS JOIN LATERAL (
 				SELECT c.expires_at, sum(x.points) AS points FROM points_allocations x
 				JOIN points_ledger c ON c.id = x.credit_id
@@ -168,25 +172,33 @@ func (s *Draws) CancelDraw(ctx context.Context, id int64) (c *care360.DrawCancel
 func (s *Draws) cancelSMS(ctx context.Context, tx pgx.Tx, d *care360.Draw, now time.Time) error {
 	const page = 5000
 	for after := int64(0); ; {
-		rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, s.language
-			FROM draw_entries e JOIN subscribers s ON s.msisdn = e.msisdn
+		rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, s.language, s.msisdn
+			FROM draw_entries e LEFT JOIN subscribers s ON s.msisdn = member_key_at(e.msisdn, e.created_at) AND s.status <> 'closed'
 			WHERE e.draw_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`, d.ID, after, page)
 		if err != nil {
 			return err
 		}
 		msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.OutgoingSMS, error) {
 			var e care360.DrawEntry
-			var lang care360.Language
-			if err := r.Scan(append(entryDest(&e), &lang)...); err != nil {
+			var lang *care360.Language
+			var to *care360.MSISDN
+			if err := r.Scan(append(entryDest(&e), &lang, &to)...); err != nil {
 				return care360.OutgoingSMS{}, err
 			}
 			after = e.ID
-			return care360.DrawCancelSMS(d, &e, lang), nil
+			if to == nil {
+				return care360.OutgoingSMS{}, nil // the entrant's membership has closed
+			}
+			m := care360.DrawCancelSMS(d, &e, *lang)
+			m.MSISDN = *to
+			return m, nil
 		})
 		if err != nil {
 			return fmt.Errorf("cancellation SMS: %w", err)
 		}
-		if err := insertTransactional(ctx, tx, now, msgs); err != nil || len(msgs) < page {
+		n := len(msgs)
+		msgs = slices.DeleteFunc(msgs, func(m care360.OutgoingSMS) bool { return m.MSISDN == "" })
+		if err := insertTransactional(ctx, tx, now, msgs); err != nil || n < page {
 			return err
 		}
 	}

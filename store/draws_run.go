@@ -212,23 +212,32 @@ func (s *Draws) award(ctx context.Context, tx pgx.Tx, d *care360.Draw, won []dra
 	if err != nil {
 		return err
 	}
-	msgs := make([]care360.OutgoingSMS, len(ws))
+	msgs := make([]care360.OutgoingSMS, 0, len(ws))
 	for i := range ws {
-		msgs[i] = care360.DrawWinnerSMS(d, &ws[i].DrawWinner, ws[i].lang)
+		if ws[i].to == "" {
+			continue // the entrant's membership has closed: its number may be someone else's now
+		}
+		m := care360.DrawWinnerSMS(d, &ws[i].DrawWinner, ws[i].lang)
+		m.MSISDN = ws[i].to
+		msgs = append(msgs, m)
 	}
 	return insertTransactional(ctx, tx, now, msgs)
 }
 
-// langWinner is a winner with the language their SMS is written in.
+// langWinner is a winner with the language their SMS is written in and
+// the number it goes to: the entrant member's number now (it may have
+// changed since the entry), or none once the membership has closed.
 type langWinner struct {
 	care360.DrawWinner
 	lang care360.Language
+	to   care360.MSISDN
 }
 
 func winnersOf(ctx context.Context, q rowsQuerier, d *care360.Draw) ([]langWinner, error) {
 	rows, err := q.Query(ctx, `
-		SELECT w.position, w.prize_rank, s.language, `+entryColumns+`
-		FROM draw_winners w JOIN draw_entries e ON e.id = w.entry_id JOIN subscribers s ON s.msisdn = e.msisdn
+		SELECT w.position, w.prize_rank, coalesce(s.language, 'vi'), coalesce(s.msisdn, ''), `+entryColumns+`
+		FROM draw_winners w JOIN draw_entries e ON e.id = w.entry_id
+		LEFT JOIN subscribers s ON s.msisdn = member_key_at(e.msisdn, e.created_at) AND s.status <> 'closed'
 		WHERE w.draw_id = $1 ORDER BY w.position`, d.ID)
 	if err != nil {
 		return nil, err
@@ -236,7 +245,7 @@ func winnersOf(ctx context.Context, q rowsQuerier, d *care360.Draw) ([]langWinne
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (langWinner, error) {
 		var w langWinner
 		var rank int
-		err := r.Scan(append([]any{&w.Position, &rank, &w.lang}, entryDest(&w.Entry)...)...)
+		err := r.Scan(append([]any{&w.Position, &rank, &w.lang, &w.to}, entryDest(&w.Entry)...)...)
 		if p := d.PrizeOf(rank); p != nil {
 			w.Prize = *p
 		}

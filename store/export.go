@@ -21,7 +21,11 @@ var exportSections = []struct{ name, sql string }{
 	{"claims", `SELECT to_jsonb(c) || jsonb_build_object('gift', g.name) FROM gift_claims c JOIN gifts g ON g.id = c.gift_id WHERE c.msisdn = $1 ORDER BY c.id`},
 	{"offer_bookings", `SELECT to_jsonb(b) FROM offer_bookings b WHERE msisdn = $1 ORDER BY id`},
 	{"privileges", `SELECT to_jsonb(p) FROM privilege_uses p WHERE msisdn = $1 ORDER BY id`},
-	{"draw_entries", `SELECT to_jsonb(e) || jsonb_build_object('draw', d.code) FROM draw_entries e JOIN draws d ON d.id = e.draw_id WHERE e.msisdn = $1 ORDER BY e.id`},
+	// Entries keep the number they were taken with: those of every number
+	// the member held, while it held it.
+	{"draw_entries", `SELECT to_jsonb(e) || jsonb_build_object('draw', d.code) FROM draw_entries e JOIN draws d ON d.id = e.draw_id
+		WHERE e.msisdn IN (SELECT $1 UNION SELECT n.msisdn FROM member_numbers n JOIN subscribers s USING (member_id) WHERE s.msisdn = $1)
+		  AND member_key_at(e.msisdn, e.created_at) = $1 ORDER BY e.id`},
 	{"spin_grants", `SELECT to_jsonb(g) FROM spin_grants g WHERE msisdn = $1 ORDER BY id`},
 	{"spins", `SELECT to_jsonb(s) FROM spins s WHERE msisdn = $1 ORDER BY id`},
 	{"messages", `SELECT to_jsonb(m) FROM sms_messages m WHERE msisdn = $1 ORDER BY id`},

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/care360/care360"
 )
@@ -68,4 +72,150 @@ func (db *DB) SIMSwaps(ctx context.Context, evs []care360.LifecycleEvent, hold t
 		out = append(out, r)
 	}
 	return out, interpretError(rows.Err())
+}
+
+// Membership applies a churn, port_out or msisdn_change event in one
+// transaction of its own (care360.LifecycleService). The event is recorded
+// by id first: an id seen before changes nothing and is a duplicate. An
+// event about a number no open member holds is rejected and not recorded,
+// so the CRM may send it again once it is one.
+func (db *DB) Membership(ctx context.Context, ev care360.LifecycleEvent) (r care360.LifecycleResult, err error) {
+	defer wrap(&err, "apply %s event %q", ev.Event, ev.ID)
+	r.ID = ev.ID
+	now := db.now()
+	err = db.Transact(ctx, func(tx pgx.Tx) error {
+		var memberID int64
+		err := tx.QueryRow(ctx, `SELECT member_id FROM subscribers WHERE msisdn = $1 FOR UPDATE`, ev.MSISDN).Scan(&memberID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var seen bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM lifecycle_events WHERE id = $1)`, ev.ID).Scan(&seen); err != nil {
+				return err
+			}
+			if seen {
+				r.Status = care360.LifecycleDuplicate
+			} else {
+				r.Status, r.Reason, r.Message = care360.LifecycleRejected, care360.LifecycleUnknownSubscriber, "no member has this number"
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var newMSISDN *string
+		if ev.Event == care360.EventMSISDNChange {
+			s := string(ev.NewMSISDN)
+			newMSISDN = &s
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO lifecycle_events (id, msisdn, event, at, new_msisdn, status, received_at)
+			VALUES ($1, $2, $3, $4, $5, 'applied', $6) ON CONFLICT (id) DO NOTHING`,
+			ev.ID, ev.MSISDN, ev.Event, ev.At, newMSISDN, now)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			r.Status = care360.LifecycleDuplicate
+			return nil
+		}
+		if ev.Event == care360.EventMSISDNChange {
+			var taken bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM subscribers WHERE msisdn = $1)`, ev.NewMSISDN).Scan(&taken); err != nil {
+				return err
+			}
+			if taken {
+				r.Status, r.Reason, r.Message = care360.LifecycleRejected, care360.LifecycleNumberInUse, "another member has the new number"
+				return errRollback
+			}
+			if err := changeNumber(ctx, tx, memberID, ev, now); err != nil {
+				return err
+			}
+		} else if err := closeMembership(ctx, tx, memberID, ev, now); err != nil {
+			return err
+		}
+		r.Status = care360.LifecycleApplied
+		return nil
+	})
+	if errors.Is(err, errRollback) {
+		err = nil
+	}
+	return r, interpretError(err)
+}
+
+// errRollback undoes a transaction whose outcome is already in hand.
+var errRollback = errors.New("rolled back")
+
+// retiredKey is the key a closed membership's rows move to: no number
+// looks like it, so the number is free for whoever joins with it next.
+func retiredKey(memberID int64) string { return "c" + strconv.FormatInt(memberID, 10) }
+
+// closeMembership closes memberID's membership (whose number is ev.MSISDN,
+// locked by the caller) with every effect of PRODUCT.md §7: spendable
+// points forfeited, transfers pending to or from it cancelled, SMS and
+// pushes not yet sent dropped, an open dialogue ended, a pending tier
+// downgrade dropped, entries in draws still open withdrawn; then the
+// member's rows move to its retired key.
+func closeMembership(ctx context.Context, tx pgx.Tx, memberID int64, ev care360.LifecycleEvent, now time.Time) error {
+	number, key := string(ev.MSISDN), retiredKey(memberID)
+	reason := "closed (" + ev.Event + ")"
+	batch := &pgx.Batch{}
+	// Each open credit is taken to zero by a forfeiture debit, as expiry
+	// does, keyed by the credit so that it can happen only once.
+	batch.Queue(`
+		WITH c AS (
+			SELECT id, kind, remaining FROM points_ledger
+			WHERE msisdn = $1 AND remaining > 0 AND expires_at > $2
+		), d AS (
+			INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at, created_at)
+			SELECT $1, kind, -remaining, 'forfeited', 'forfeit:' || id, $2, $3 FROM c
+			ON CONFLICT (msisdn, idempotency_key) DO NOTHING
+			RETURNING id, idempotency_key
+		)
+		INSERT INTO points_allocations (debit_id, credit_id, points)
+		SELECT d.id, c.id, c.remaining FROM d JOIN c ON d.idempotency_key = 'forfeit:' || c.id`, number, ev.At, now)
+	batch.Queue(`UPDATE points_transfers SET status = 'cancelled' WHERE status = 'pending' AND (sender = $1 OR recipient = $1)`, number)
+	batch.Queue(`
+		WITH gone AS (
+			DELETE FROM sms_queue q USING sms_messages m
+			WHERE m.msisdn = $1 AND q.message_id = m.id AND (q.lease_until IS NULL OR q.lease_until <= $2)
+			RETURNING q.message_id
+		)
+		UPDATE sms_messages SET status = 'failed', error = $3 WHERE id IN (SELECT message_id FROM gone)`, number, now, "membership "+reason)
+	batch.Queue(`UPDATE ussd_push_targets SET state = 'failed', error = $2, ended_at = $3
+		WHERE msisdn = $1 AND state = 'queued'`, number, "membership "+reason, now)
+	batch.Queue(`DELETE FROM ussd_dialogues WHERE msisdn = $1`, number)
+	batch.Queue(`DELETE FROM tier_downgrades WHERE msisdn = $1`, number) // no tier review for a closed membership
+	batch.Queue(`
+		UPDATE subscribers SET msisdn = $2, status = 'closed', closed_at = $3, closed_reason = $4, closed_msisdn = $1,
+			sim_swap_until = NULL, updated_at = $5
+		WHERE member_id = $6`, number, key, ev.At, ev.Event, now, memberID)
+	batch.Queue(`DELETE FROM draw_entries e USING draws d WHERE e.msisdn = $1 AND d.id = e.draw_id AND d.status = 'open'`, number)
+	queueMoves(batch, number, key)
+	batch.Queue(`INSERT INTO member_numbers (member_id, msisdn, until, reason) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, memberID, number, ev.At, ev.Event)
+	return tx.SendBatch(ctx, batch).Close()
+}
+
+// changeNumber moves memberID from ev.MSISDN to ev.NewMSISDN: its rows
+// follow the key, entries in open draws and its marketing opt-out too; an
+// open dialogue on the old number ends.
+func changeNumber(ctx context.Context, tx pgx.Tx, memberID int64, ev care360.LifecycleEvent, now time.Time) error {
+	from, to := string(ev.MSISDN), string(ev.NewMSISDN)
+	batch := &pgx.Batch{}
+	batch.Queue(`DELETE FROM ussd_dialogues WHERE msisdn = $1`, from)
+	batch.Queue(`UPDATE subscribers SET msisdn = $2, updated_at = $3 WHERE member_id = $1`, memberID, to, now)
+	batch.Queue(`UPDATE draw_entries e SET msisdn = $2 FROM draws d WHERE e.msisdn = $1 AND d.id = e.draw_id AND d.status = 'open'`, from, to)
+	batch.Queue(`WITH o AS (DELETE FROM sms_optouts WHERE msisdn = $1 RETURNING created_at)
+		INSERT INTO sms_optouts (msisdn, created_at) SELECT $2, created_at FROM o ON CONFLICT DO NOTHING`, from, to)
+	queueMoves(batch, from, to)
+	batch.Queue(`INSERT INTO member_numbers (member_id, msisdn, until, reason) VALUES ($1, $2, $3, 'msisdn_change')
+		ON CONFLICT DO NOTHING`, memberID, from, ev.At)
+	return tx.SendBatch(ctx, batch).Close()
+}
+
+// queueMoves moves the rows of a member that no foreign key ties to
+// subscribers (the others cascade) from key from to key to.
+func queueMoves(batch *pgx.Batch, from, to string) {
+	for _, table := range []string{"sms_messages", "sms_inbound", "feedback", "dialogue_records", "ussd_push_targets"} {
+		batch.Queue(`UPDATE `+table+` SET msisdn = $2 WHERE msisdn = $1`, from, to)
+	}
 }

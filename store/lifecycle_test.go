@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -101,4 +102,167 @@ func TestSIMSwapHold(t *testing.T) {
 	if _, err := b.claim(m, voucher, "c4"); err != nil {
 		t.Errorf("voucher after the hold: %v", err)
 	}
+}
+
+// A churn closes the membership with every effect of PRODUCT.md §7, and the
+// number is free: the next member with it inherits nothing. Member A has
+// points, a transfer pending to a friend, an entry in an open draw and one
+// in a draw already closed, a queued marketing SMS and an open dialogue.
+// After the churn: A's points are forfeited in A's ledger (which stays
+// whole, under A), the transfer is cancelled, the SMS dropped, the dialogue
+// gone, the open draw's entry withdrawn and the closed draw's kept; the
+// number is unknown, and registering it makes a new member at Đồng with no
+// points and none of A's history. The event counts once by id; a second
+// churn of the free number is unknown_subscriber.
+func TestChurnClosesTheMembershipAndFreesTheNumber(t *testing.T) {
+	t.Parallel()
+	b := setupCatalog(t)
+	tr := store.NewTransfers(b.db, care360.TransferRules{})
+	draws := store.NewDraws(b.db)
+	a := b.member(t, "Nguyen Van A", care360.LangVi, care360.GenderMale, "1980-01-01", 60_000) // Vàng
+	friend := b.member(t, "Friend", care360.LangVi, "", "1980-01-01", 0)
+	if _, err := tr.RequestTransfer(b.ctx, a, friend, 1000); err != nil {
+		t.Fatal(err)
+	}
+	open := newDraw(t, b.bundle, func(d *care360.Draw) { d.EntryCost = 0 })
+	closed := newDraw(t, b.bundle, func(d *care360.Draw) { d.EntryCost = 0 })
+	for _, d := range []*care360.Draw{open, closed} {
+		if _, err := draws.EnterDraw(b.ctx, d.ID, a, "enter-"+d.Code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := draws.CloseDraw(b.ctx, closed.ID); err != nil {
+		t.Fatal(err)
+	}
+	pool := b.db.Pool()
+	if _, _, err := b.sms.Send(b.ctx, care360.OutgoingSMS{MSISDN: a, Text: "Khuyen mai", Kind: care360.KindMarketing,
+		IdempotencyKey: "promo-" + string(a)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(b.ctx, `INSERT INTO ussd_dialogues (key, msisdn, state, updated_at) VALUES ('s-'||$1, $1, '\x00', now())`, a); err != nil {
+		t.Fatal(err)
+	}
+	var memberA int64
+	if err := pool.QueryRow(b.ctx, `SELECT member_id FROM subscribers WHERE msisdn = $1`, a).Scan(&memberA); err != nil {
+		t.Fatal(err)
+	}
+	before := b.ledgerSum(t, a)
+	// Rows follow their member's key only: moving them to another member
+	// is refused by the database.
+	if _, err := pool.Exec(b.ctx, `UPDATE points_ledger SET msisdn = $2 WHERE msisdn = $1`, a, friend); err == nil {
+		t.Fatal("the database let A's ledger move to another member")
+	}
+
+	churnAt := b.clock.Now().Add(-time.Minute)
+	ev := care360.LifecycleEvent{ID: "crm-churn-1", MSISDN: a, Event: care360.EventChurn, At: churnAt}
+	for i, want := range []string{care360.LifecycleApplied, care360.LifecycleDuplicate} {
+		r, err := b.db.Membership(b.ctx, ev)
+		if err != nil || r.Status != want {
+			t.Fatalf("churn %d: %+v, %v; want %s", i+1, r, err, want)
+		}
+	}
+	if r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "crm-churn-2", MSISDN: a, Event: care360.EventChurn, At: churnAt}); err != nil ||
+		r.Status != care360.LifecycleRejected || r.Reason != care360.LifecycleUnknownSubscriber {
+		t.Errorf("a second churn of the free number: %+v, %v", r, err)
+	}
+
+	// The number is free.
+	if _, err := b.db.Subscriber(b.ctx, a); care360.ErrorCode(err) != care360.ENOTFOUND {
+		t.Errorf("the churned number: %v, want not found", err)
+	}
+	// A, under its retired key: closed, its ledger whole and at zero.
+	key := care360.MSISDN("c" + strconv.FormatInt(memberA, 10))
+	var status, closedMSISDN, name string
+	if err := pool.QueryRow(b.ctx, `SELECT status, closed_msisdn, name FROM subscribers WHERE member_id = $1`, memberA).Scan(&status, &closedMSISDN, &name); err != nil {
+		t.Fatal(err)
+	}
+	if status != "closed" || closedMSISDN != string(a) || name != "Nguyen Van A" {
+		t.Errorf("A after the churn: %s, %s, %q", status, closedMSISDN, name)
+	}
+	var entries, forfeited int64
+	if err := pool.QueryRow(b.ctx, `SELECT count(*), count(*) FILTER (WHERE reason = 'forfeited') FROM points_ledger WHERE msisdn = $1`, key).Scan(&entries, &forfeited); err != nil {
+		t.Fatal(err)
+	}
+	if entries < 2 || forfeited == 0 || b.ledgerSum(t, key) != 0 || before <= 0 {
+		t.Errorf("A's ledger: %d entries, %d forfeitures, sum %d (was %d); want it whole, forfeited to 0", entries, forfeited, b.ledgerSum(t, key), before)
+	}
+	b.checkLedger(t)
+	var transfer, sms string
+	if err := pool.QueryRow(b.ctx, `SELECT status FROM points_transfers WHERE sender = $1`, key).Scan(&transfer); err != nil || transfer != "cancelled" {
+		t.Errorf("the pending transfer: %q, %v; want cancelled", transfer, err)
+	}
+	if err := pool.QueryRow(b.ctx, `SELECT status FROM sms_messages WHERE msisdn = $1 AND kind = 'marketing'`, key).Scan(&sms); err != nil || sms != "failed" {
+		t.Errorf("the queued marketing SMS: %q, %v; want failed", sms, err)
+	}
+	var dialogues, openEntries, closedEntries int
+	if err := pool.QueryRow(b.ctx, `SELECT
+		(SELECT count(*) FROM ussd_dialogues WHERE msisdn = $1),
+		(SELECT count(*) FROM draw_entries WHERE draw_id = $2),
+		(SELECT count(*) FROM draw_entries WHERE draw_id = $3 AND msisdn = $1)`, a, open.ID, closed.ID).Scan(&dialogues, &openEntries, &closedEntries); err != nil {
+		t.Fatal(err)
+	}
+	if dialogues != 0 || openEntries != 0 || closedEntries != 1 {
+		t.Errorf("dialogues %d, entries in the open draw %d, in the closed draw %d; want 0, 0, 1", dialogues, openEntries, closedEntries)
+	}
+
+	// Whoever joins with the number next starts from nothing.
+	s, created, err := b.db.Register(b.ctx, a, care360.LangVi)
+	if err != nil || !created {
+		t.Fatalf("register the recycled number: %v, created %v", err, created)
+	}
+	if s.Tier != care360.TierDong || s.Name != "" || s.Birthday != (care360.Date{}) {
+		t.Errorf("the new member: %+v; want Đồng, no name, no birthday", s)
+	}
+	if bal := balance(t, b.bundle, a); bal.Spendable != 0 || bal.Qualifying != 0 {
+		t.Errorf("the new member's points: %+v; want none", bal)
+	}
+	if n := b.ledgerSum(t, a); n != 0 {
+		t.Errorf("the new member's ledger sums to %d", n)
+	}
+	if _, err := draws.EnterDraw(b.ctx, open.ID, a, "enter-again"); err != nil {
+		t.Errorf("the new member enters the open draw: %v", err)
+	}
+}
+
+// An msisdn_change moves the member with everything it has to the new
+// number; the old one is free. A change to a number another member holds
+// is refused and changes nothing.
+func TestMSISDNChangeMovesTheMember(t *testing.T) {
+	t.Parallel()
+	b := setupCatalog(t)
+	draws := store.NewDraws(b.db)
+	m := b.member(t, "Tran Thi B", care360.LangEn, care360.GenderFemale, "1985-05-05", 30_000)
+	other := b.member(t, "Other", care360.LangVi, "", "1980-01-01", 0)
+	open := newDraw(t, b.bundle, func(d *care360.Draw) { d.EntryCost = 0 })
+	if _, err := draws.EnterDraw(b.ctx, open.ID, m, "enter"); err != nil {
+		t.Fatal(err)
+	}
+	before := balance(t, b.bundle, m)
+	at := b.clock.Now().Add(-time.Minute)
+	if r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "chg-0", MSISDN: m, Event: care360.EventMSISDNChange, At: at, NewMSISDN: other}); err != nil ||
+		r.Status != care360.LifecycleRejected || r.Reason != care360.LifecycleNumberInUse {
+		t.Fatalf("a change to another member's number: %+v, %v", r, err)
+	}
+	if _, err := b.db.Subscriber(b.ctx, m); err != nil {
+		t.Fatalf("after the refused change: %v", err)
+	}
+	to := newMSISDN()
+	if r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "chg-1", MSISDN: m, Event: care360.EventMSISDNChange, At: at, NewMSISDN: to}); err != nil ||
+		r.Status != care360.LifecycleApplied {
+		t.Fatalf("the change: %+v, %v", r, err)
+	}
+	s, err := b.db.Subscriber(b.ctx, to)
+	if err != nil || s.Name != "Tran Thi B" || s.Language != care360.LangEn {
+		t.Fatalf("the member at the new number: %+v, %v", s, err)
+	}
+	if after := balance(t, b.bundle, to); after.Spendable != before.Spendable || after.Qualifying != before.Qualifying {
+		t.Errorf("points after the move %+v, before %+v", after, before)
+	}
+	if _, err := b.db.Subscriber(b.ctx, m); care360.ErrorCode(err) != care360.ENOTFOUND {
+		t.Errorf("the old number: %v, want free", err)
+	}
+	if _, err := draws.EnterDraw(b.ctx, open.ID, to, "enter-2"); care360.ErrorReason(err) != care360.ReasonLimitReached {
+		t.Errorf("entering again from the new number: %v, want already entered", err)
+	}
+	b.checkLedger(t)
 }

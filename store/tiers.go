@@ -168,7 +168,7 @@ func (db *DB) reviewCycle(ctx context.Context, tx pgx.Tx, cycle, now time.Time) 
 		), c AS (
 			SELECT s.msisdn, s.tier, s.language, s.member_since, coalesce(q.q, 0) AS q, tier_rank(coalesce(q.q, 0), $2) AS rank
 			FROM subscribers s LEFT JOIN q USING (msisdn)
-			WHERE s.tier <> 'dong' AND NOT EXISTS (SELECT 1 FROM tier_downgrades d WHERE d.msisdn = s.msisdn)
+			WHERE s.tier <> 'dong' AND s.status <> 'closed' AND NOT EXISTS (SELECT 1 FROM tier_downgrades d WHERE d.msisdn = s.msisdn)
 		), p AS (
 			INSERT INTO tier_downgrades (msisdn, from_tier, to_tier, cycle, due_at, created_at)
 			SELECT msisdn, tier, ($3::text[])[rank], $4, $5, $6 FROM c WHERE rank < array_position($3::text[], tier)

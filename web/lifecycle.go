@@ -43,9 +43,8 @@ const lifecycleSkew = 10 * time.Minute
 // {"id","msisdn","event","at","new_msisdn"} from the operator's CRM. It
 // answers 200 with a result per event, in order: applied, duplicate (the id
 // was applied before) or rejected with a reason. sim_swap starts the
-// member's hold. churn, port_out and msisdn_change are rejected
-// (unsupported_event) and not recorded, so that the CRM can send them again
-// once the gateway keeps memberships apart from numbers.
+// member's hold; churn and port_out close the membership, msisdn_change
+// moves the member to new_msisdn.
 func (s *Server) postLifecycle(w http.ResponseWriter, r *http.Request) {
 	if s.ledger == nil || s.ledger.Lifecycle == nil {
 		s.writeError(w, r, care360.Errorf(care360.EUNAVAILABLE, "lifecycle events are not configured on this server"))
@@ -57,8 +56,24 @@ func (s *Server) postLifecycle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	results := make([]care360.LifecycleResult, len(items))
+	hold := s.ledger.SIMSwapHold
+	if hold <= 0 {
+		hold = care360.DefaultSIMSwapHold
+	}
+	// SIM swaps are applied together, set-based; a closing or a number
+	// change is a transaction of its own. Events take effect in the order
+	// of the batch (a later one may be about a number an earlier one freed
+	// or took), so the swaps gathered so far go first.
 	var swaps []care360.LifecycleEvent
 	var at []int
+	flush := func() error {
+		got, err := s.ledger.Lifecycle.SIMSwaps(r.Context(), swaps, hold)
+		for j, res := range got {
+			results[at[j]] = res
+		}
+		swaps, at = swaps[:0], at[:0]
+		return err
+	}
 	now := time.Now()
 	for i, it := range items {
 		ev, res, ok := s.lifecycleEvent(it, now)
@@ -66,24 +81,22 @@ func (s *Server) postLifecycle(w http.ResponseWriter, r *http.Request) {
 			results[i] = res
 			continue
 		}
-		if ev.Event != care360.EventSIMSwap {
-			results[i] = care360.LifecycleResult{ID: ev.ID, Status: care360.LifecycleRejected, Reason: care360.LifecycleUnsupported,
-				Message: ev.Event + " is not handled by this gateway yet: memberships are still one per number"}
+		if ev.Event == care360.EventSIMSwap {
+			swaps, at = append(swaps, ev), append(at, i)
 			continue
 		}
-		swaps, at = append(swaps, ev), append(at, i)
+		if err := flush(); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if results[i], err = s.ledger.Lifecycle.Membership(r.Context(), ev); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
-	hold := s.ledger.SIMSwapHold
-	if hold <= 0 {
-		hold = care360.DefaultSIMSwapHold
-	}
-	got, err := s.ledger.Lifecycle.SIMSwaps(r.Context(), swaps, hold)
-	if err != nil {
+	if err := flush(); err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	for j, res := range got {
-		results[at[j]] = res
 	}
 	out := lifecycleResponse{Results: make([]lifecycleResultJSON, len(results))}
 	for i, res := range results {
@@ -140,6 +153,9 @@ func (s *Server) lifecycleEvent(it lifecycleItem, now time.Time) (ev care360.Lif
 		raw, _ := rawText(it.NewMSISDN)
 		if ev.NewMSISDN, err = s.numbering.Parse(raw); err != nil {
 			return reject(id, "new_msisdn: %s", care360.ErrorMessage(err))
+		}
+		if ev.NewMSISDN == ev.MSISDN {
+			return reject(id, "new_msisdn is the member's number already")
 		}
 	}
 	return ev, res, true

@@ -13,8 +13,8 @@ import (
 // The fraud story of PRODUCT.md §7 over real SMPP: the CRM reports a SIM
 // swap; the member's menu 7 and CD are refused, saying until when (local
 // time), while DIEM and menu 1 still answer; the same event sent again
-// changes nothing; churn is refused as not handled yet, a stranger's swap
-// as unknown.
+// changes nothing; a number change to a number another member holds is
+// refused, a stranger's swap as unknown.
 func TestSIMSwapHoldOverSMPP(t *testing.T) {
 	t.Parallel()
 	// A database of its own: gateways of parallel tests on one database
@@ -34,7 +34,7 @@ func TestSIMSwapHoldOverSMPP(t *testing.T) {
 	}
 	events := []map[string]any{
 		{"id": "crm-77", "msisdn": "0903250001", "event": "sim_swap", "at": at.Format(time.RFC3339)},
-		{"id": "crm-78", "msisdn": "0903250001", "event": "churn", "at": at.Format(time.RFC3339)},
+		{"id": "crm-78", "msisdn": "0903250001", "event": "msisdn_change", "new_msisdn": "0903250002", "at": at.Format(time.RFC3339)},
 		{"id": "crm-79", "msisdn": "0912000111", "event": "sim_swap", "at": at.Format(time.RFC3339)},
 		{"id": "crm-80", "msisdn": "not a number", "event": "sim_swap", "at": at.Format(time.RFC3339)},
 	}
@@ -43,7 +43,7 @@ func TestSIMSwapHoldOverSMPP(t *testing.T) {
 	}
 	until := at.Add(72 * time.Hour)
 	if out.Applied != 1 || out.Rejected != 3 || out.Results[0].Status != "applied" || !out.Results[0].HoldUntil.Equal(until) ||
-		out.Results[1].Reason != "unsupported_event" || out.Results[2].Reason != "unknown_subscriber" || out.Results[3].Reason != "invalid" {
+		out.Results[1].Reason != "msisdn_in_use" || out.Results[2].Reason != "unknown_subscriber" || out.Results[3].Reason != "invalid" {
 		t.Fatalf("results %+v", out)
 	}
 	if st := h.api(t, http.MethodPost, "/api/v1/lifecycle", events[:1], &out); st != http.StatusOK || out.Duplicate != 1 {
