@@ -184,6 +184,9 @@ func closeMembership(ctx context.Context, tx pgx.Tx, memberID int64, ev care360.
 		WHERE msisdn = $1 AND state = 'queued'`, number, "membership "+reason, now)
 	batch.Queue(`DELETE FROM ussd_dialogues WHERE msisdn = $1`, number)
 	batch.Queue(`DELETE FROM tier_downgrades WHERE msisdn = $1`, number) // no tier review for a closed membership
+	// Usage not yet posted earns nothing now (as usage dated before the
+	// closing that comes later).
+	batch.Queue(`DELETE FROM usage_pending WHERE msisdn = $1`, number)
 	batch.Queue(`
 		UPDATE subscribers SET msisdn = $2, status = 'closed', closed_at = $3, closed_reason = $4, closed_msisdn = $1,
 			sim_swap_until = NULL, updated_at = $5
@@ -203,6 +206,7 @@ func changeNumber(ctx context.Context, tx pgx.Tx, memberID int64, ev care360.Lif
 	batch := &pgx.Batch{}
 	batch.Queue(`DELETE FROM ussd_dialogues WHERE msisdn = $1`, from)
 	batch.Queue(`UPDATE subscribers SET msisdn = $2, updated_at = $3 WHERE member_id = $1`, memberID, to, now)
+	batch.Queue(`UPDATE usage_pending SET msisdn = $2, bucket = hashtext($2) & $3 WHERE msisdn = $1`, from, to, usageBuckets-1)
 	batch.Queue(`UPDATE draw_entries e SET msisdn = $2 FROM draws d WHERE e.msisdn = $1 AND d.id = e.draw_id AND d.status = 'open'`, from, to)
 	batch.Queue(`WITH o AS (DELETE FROM sms_optouts WHERE msisdn = $1 RETURNING created_at)
 		INSERT INTO sms_optouts (msisdn, created_at) SELECT $2, created_at FROM o ON CONFLICT DO NOTHING`, from, to)

@@ -266,3 +266,53 @@ func TestMSISDNChangeMovesTheMember(t *testing.T) {
 	}
 	b.checkLedger(t)
 }
+
+// Usage around a closing (PRODUCT.md §7): an event dated before the churn,
+// arriving after it, goes to the closed membership and earns nothing (a
+// replay says the same); one dated after is unknown_subscriber while nobody
+// has the number, then the new member's. Usage not yet posted at the churn
+// earns nothing either. After a number change, an event for the old number
+// dated before the change is the member's, at its new number.
+func TestUsageAroundAClosing(t *testing.T) {
+	t.Parallel()
+	b := setupLedger(t)
+	a := b.subscriber(t)
+	b.ingest(t, usage("u-0", a, 500_000, b.clock.Now().Add(-2*time.Hour))) // ingested, not posted yet
+	churnAt := b.clock.Now().Add(-time.Hour)
+	if r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "churn", MSISDN: a, Event: care360.EventChurn, At: churnAt}); err != nil || r.Status != care360.LifecycleApplied {
+		t.Fatalf("churn: %+v, %v", r, err)
+	}
+	before := usage("u-1", a, 100_000, churnAt.Add(-time.Minute))
+	after := usage("u-2", a, 200_000, churnAt.Add(time.Minute))
+	if got := statuses(b.ingest(t, before, after)); got[0] != "accepted/0" || got[1] != "rejected/unknown_subscriber" {
+		t.Fatalf("before and after the churn: %v", got)
+	}
+	if got := statuses(b.ingest(t, before)); got[0] != "duplicate/0" {
+		t.Errorf("the replay: %v", got)
+	}
+	if _, _, err := b.db.Register(b.ctx, a, care360.LangVi); err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(b.ingest(t, after)); got[0] != "accepted/200" {
+		t.Errorf("after the churn, once the number is a new member's: %v", got)
+	}
+	b.post(t)
+	if bal := balance(t, b.bundle, a); bal.Qualifying != 200 {
+		t.Errorf("the new member earned %d qualifying points, want 200 (only its own usage)", bal.Qualifying)
+	}
+
+	m := b.subscriber(t)
+	to := newMSISDN()
+	changeAt := b.clock.Now().Add(-time.Hour)
+	if r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "change", MSISDN: m, Event: care360.EventMSISDNChange, At: changeAt, NewMSISDN: to}); err != nil || r.Status != care360.LifecycleApplied {
+		t.Fatalf("change: %+v, %v", r, err)
+	}
+	if got := statuses(b.ingest(t, usage("u-3", m, 300_000, changeAt.Add(-time.Minute)))); got[0] != "accepted/300" {
+		t.Fatalf("usage of the old number before the change: %v", got)
+	}
+	b.post(t)
+	if bal := balance(t, b.bundle, to); bal.Qualifying != 300 {
+		t.Errorf("the moved member earned %d, want 300", bal.Qualifying)
+	}
+	b.checkLedger(t)
+}

@@ -67,27 +67,39 @@ const (
 // subscribers, for a short while.
 const usageBuckets = 64
 
-// ingestSQL checks that each subscriber exists, journals the events whose
-// id is new and queues the ones that earn or take back points, in one
-// statement. It returns only the events that were not accepted: those of
-// unknown subscribers (known = false) and those whose id exists.
+// ingestSQL finds each event's member, journals the events whose id is
+// new and queues the ones that earn or take back points, in one statement.
+// An event's member is the one that held its number at its time and
+// released it since (a closing, a number change: member_numbers), else the
+// member holding the number now; an event for a membership closed since
+// earns nothing (PRODUCT.md §7). It returns only the events that were not
+// accepted as sent: those of unknown subscribers (known = false), those
+// whose id exists (inserted = false), and those journalled for a closed
+// membership, with no points (inserted = true).
 const ingestSQL = `
 	WITH x AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::timestamptz[])
 			WITH ORDINALITY AS x (id, msisdn, amount, points, at, i)
 	), k AS (
-		SELECT x.* FROM x WHERE EXISTS (SELECT 1 FROM subscribers s WHERE s.msisdn = x.msisdn)
+		SELECT x.id, x.msisdn, x.amount, x.at, x.i, coalesce(rel.key, x.msisdn) AS key,
+			coalesce(rel.closed, false) AS closed, CASE WHEN rel.closed THEN 0 ELSE x.points END AS points
+		FROM x LEFT JOIN LATERAL (
+			SELECT s.msisdn AS key, s.status = 'closed' AS closed
+			FROM member_numbers n JOIN subscribers s USING (member_id)
+			WHERE n.msisdn = x.msisdn AND n.until > x.at ORDER BY n.until LIMIT 1
+		) rel ON true
+		WHERE rel.key IS NOT NULL OR EXISTS (SELECT 1 FROM subscribers s WHERE s.msisdn = x.msisdn)
 	), e AS (
 		INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at)
 		SELECT id, msisdn, amount, points, at, $6 FROM k
 		ON CONFLICT (id) DO NOTHING
-		RETURNING id, msisdn, points, at
+		RETURNING id, points, at
 	), p AS (
 		INSERT INTO usage_pending (bucket, msisdn, points, at, event_id)
-		SELECT hashtext(msisdn) & $7, msisdn, points, at, id FROM e WHERE points <> 0
+		SELECT hashtext(k.key) & $7, k.key, e.points, e.at, e.id FROM e JOIN k USING (id) WHERE e.points <> 0
 	)
-	SELECT x.i, k.i IS NOT NULL FROM x LEFT JOIN k USING (i) LEFT JOIN e ON e.id = x.id
-	WHERE k.i IS NULL OR e.id IS NULL`
+	SELECT x.i, k.i IS NOT NULL, e.id IS NOT NULL FROM x LEFT JOIN k USING (i) LEFT JOIN e ON e.id = x.id
+	WHERE k.i IS NULL OR e.id IS NULL OR k.closed`
 
 // IngestUsage journals a batch of billing events set-based and reports
 // each one's fate; see Ledger.
@@ -153,17 +165,20 @@ func (l *Ledger) journal(ctx context.Context, events []care360.UsageEvent, res [
 	existingAt := map[string]int{}
 	for rows.Next() {
 		var n int64
-		var known bool
-		if err := rows.Scan(&n, &known); err != nil {
+		var known, inserted bool
+		if err := rows.Scan(&n, &known, &inserted); err != nil {
 			return err
 		}
 		i := sent.index[n-1]
 		e := events[i]
-		if !known {
+		switch {
+		case !known:
 			res[i] = care360.RejectUsage(e.ID, care360.UsageUnknownSubscriber, "no subscriber %s", e.MSISDN.Masked())
-			continue
+		case inserted:
+			res[i].Points = 0 // journalled for a membership closed since: it earns nothing
+		default:
+			existing, existingAt[e.ID] = append(existing, e.ID), i
 		}
-		existing, existingAt[e.ID] = append(existing, e.ID), i
 	}
 	if err := rows.Err(); err != nil {
 		return err
