@@ -188,13 +188,16 @@ func closeMembership(ctx context.Context, tx pgx.Tx, memberID int64, ev care360.
 	// closing that comes later).
 	batch.Queue(`DELETE FROM usage_pending WHERE msisdn = $1`, number)
 	batch.Queue(`
-		UPDATE subscribers SET msisdn = $2, status = 'closed', closed_at = $3, closed_reason = $4, closed_msisdn = $1,
+		UPDATE subscribers SET msisdn = $2, status = 'closed', closed_at = $3, closed_reason = $4,
+			closed_msisdn = CASE WHEN $4 = 'erased' THEN NULL ELSE $1 END, erased_at = CASE WHEN $4 = 'erased' THEN $5::timestamptz END,
 			sim_swap_until = NULL, updated_at = $5
 		WHERE member_id = $6`, number, key, ev.At, ev.Event, now, memberID)
 	batch.Queue(`DELETE FROM draw_entries e USING draws d WHERE e.msisdn = $1 AND d.id = e.draw_id AND d.status = 'open'`, number)
 	queueMoves(batch, number, key)
-	batch.Queue(`INSERT INTO member_numbers (member_id, msisdn, until, reason) VALUES ($1, $2, $3, $4)
-		ON CONFLICT DO NOTHING`, memberID, number, ev.At, ev.Event)
+	if ev.Event != "erased" { // an erased member's numbers are forgotten
+		batch.Queue(`INSERT INTO member_numbers (member_id, msisdn, until, reason) VALUES ($1, $2, $3, $4)
+			ON CONFLICT DO NOTHING`, memberID, number, ev.At, ev.Event)
+	}
 	return tx.SendBatch(ctx, batch).Close()
 }
 

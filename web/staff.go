@@ -33,6 +33,9 @@ type AdminConfig struct {
 	// Export reads everything held about a member (GET
 	// /api/v1/subscribers/{msisdn}/export); nil answers 503.
 	Export care360.MemberExporter
+	// Eraser erases members (POST /api/v1/subscribers/{msisdn}:erase);
+	// nil answers 503.
+	Eraser care360.Eraser
 	// Location is where report days begin (CARE360_TIMEZONE); nil means
 	// Asia/Ho_Chi_Minh, the default.
 	Location *time.Location
@@ -53,6 +56,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/reports/funnel", s.funnelReport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/dialogues", s.getDialogues).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/subscribers/{msisdn}/export", s.getExport).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/subscribers/{msisdn:[^/:]+}:erase", s.postErase).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/emulator/ussd", s.emulatorUSSD).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/openapi.json", s.getOpenAPI).Methods(http.MethodGet)
 }

@@ -104,3 +104,58 @@ func TestRecycledNumberInheritsNothing(t *testing.T) {
 		t.Errorf("A after the churn: %s %q, %d credits, %d forfeitures, %d claims; want closed, its credit forfeited, its claim kept", status, name, credits, forfeited, claims)
 	}
 }
+
+// Erasure through the API (PRODUCT.md §7): admins only, with a reason; the
+// member is gone by number, the audit log records the erasure under the
+// member's retired key and nowhere holds the number; erasing again is 404.
+func TestEraseThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
+	const number = "0903270001"
+	h.member(t, number, map[string]any{"name": "Le Van Erased"}, 5_000, 0)
+	var staff struct{ Token string }
+	if st := h.api(t, http.MethodPost, "/api/v1/staff", map[string]any{"name": "mkt", "role": "marketer"}, &staff); st != http.StatusCreated {
+		t.Fatalf("staff: %d", st)
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.base+"/api/v1/subscribers/"+number+":erase", strings.NewReader(`{"reason":"DSR-1"}`))
+	req.Header.Set("Authorization", "Bearer "+staff.Token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a marketer erases: %v %v", resp, err)
+	}
+	if st := h.api(t, http.MethodPost, "/api/v1/subscribers/"+number+":erase", map[string]any{}, nil); st != http.StatusBadRequest {
+		t.Errorf("no reason: %d, want 400", st)
+	}
+	var out struct {
+		Erased bool
+		Member string
+		Rows   int64
+	}
+	if st := h.api(t, http.MethodPost, "/api/v1/subscribers/"+number+":erase", map[string]any{"reason": "data subject request DSR-1"}, &out); st != http.StatusOK ||
+		!out.Erased || !strings.HasPrefix(out.Member, "c") {
+		t.Fatalf("erase: %d %+v", st, out)
+	}
+	if st := h.api(t, http.MethodGet, "/api/v1/subscribers/"+number, nil, nil); st != http.StatusNotFound {
+		t.Errorf("the erased member by number: %d, want 404", st)
+	}
+	if st := h.api(t, http.MethodPost, "/api/v1/subscribers/"+number+":erase", map[string]any{"reason": "again"}, nil); st != http.StatusNotFound {
+		t.Errorf("erasing again: %d, want 404", st)
+	}
+	var audit struct {
+		Entries []struct{ Action, Target string }
+	}
+	if st := h.api(t, http.MethodGet, "/api/v1/audit?limit=200", nil, &audit); st != http.StatusOK {
+		t.Fatalf("audit: %d", st)
+	}
+	erasures := 0
+	for _, e := range audit.Entries {
+		if strings.Contains(e.Target, "903270001") {
+			t.Errorf("the audit log still names the number: %+v", e)
+		}
+		if e.Action == "subscriber.erase" && e.Target == out.Member {
+			erasures++
+		}
+	}
+	if erasures != 1 {
+		t.Errorf("%d erasures recorded under %s, want 1: %+v", erasures, out.Member, audit.Entries)
+	}
+}

@@ -1,0 +1,123 @@
+package store_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/draw"
+	"github.com/care360/care360/store"
+)
+
+// Erasure (PRODUCT.md §7) leaves no trace of the member: a member who
+// claimed a voucher, entered a draw that was then drawn, gave points to a
+// friend, texted the short code and sent feedback, and whose profile staff
+// changed (audited), is erased; then no row of any table holds its number
+// (in any form) or its name. The ledger still balances, the friend keeps
+// the points, the drawn draw's audit file still verifies, and erasing again
+// finds nobody.
+func TestEraseLeavesNoTrace(t *testing.T) {
+	t.Parallel()
+	b := setupCatalog(t)
+	tr := store.NewTransfers(b.db, care360.TransferRules{})
+	ds := store.NewDraws(b.db)
+	const name = "Pham Thi Erasable"
+	m := b.member(t, name, care360.LangVi, care360.GenderFemale, "1985-03-08", 60_000)
+	friend := b.member(t, "Friend", care360.LangVi, "", "1980-01-01", 0)
+	voucher := catalogueGift(100, 0)
+	voucher.Kind = care360.GiftVoucher
+	voucher = b.gift(t, voucher)
+	if _, err := b.cat.AddCodes(b.ctx, voucher.ID, []string{"VC-ERASE-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.claim(m, voucher, "claim-"+string(m)); err != nil {
+		t.Fatal(err)
+	}
+	d := newDraw(t, b.bundle, func(d *care360.Draw) { d.EntryCost = 0 })
+	for _, who := range []care360.MSISDN{m, friend} {
+		if _, err := ds.EnterDraw(b.ctx, d.ID, who, "enter-"+string(who)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ds.CloseDraw(b.ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := ds.RunDraw(b.ctx, d.ID, "1 2 3"); err != nil {
+		t.Fatal(err)
+	}
+	before := writeAudit(t, ds, d.ID)
+	if _, err := tr.RequestTransfer(b.ctx, m, friend, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.ConfirmTransfer(b.ctx, m, "y-"+string(m), notifyBoth); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.sms.RecordMO(b.ctx, care360.InboundSMS{MSISDN: m, From: string(m), To: "9237", Text: "GY toi la " + name, ReceivedAt: b.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.sms.RecordFeedback(b.ctx, m, "toi la "+name+", so "+string(m), b.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	national := "0" + string(m)[2:]
+	staff := care360.Actor{Name: "dpo", Role: care360.RoleAdmin}
+	if err := b.db.RecordAudit(b.ctx, &care360.AuditEntry{Actor: staff, Action: "subscriber.put", Target: string(m),
+		After: []byte(`{"msisdn":"` + string(m) + `","name":"` + name + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.db.RecordAudit(b.ctx, &care360.AuditEntry{Actor: staff, Action: "POST /api/v1/subscribers/{msisdn}/points",
+		Target: "/api/v1/subscribers/" + national + "/points"}); err != nil {
+		t.Fatal(err)
+	}
+	friendBefore := balance(t, b.bundle, friend)
+
+	forms := []string{string(m), national, "+" + string(m)}
+	e, err := b.db.Erase(b.ctx, m, forms, "data subject request DSR-17", staff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Entries != 1 || e.Redacted == 0 || !strings.HasPrefix(e.Key, "c") {
+		t.Errorf("erasure %+v", e)
+	}
+
+	// No table keeps the number, in any form, or the name.
+	nsn := string(m)[2:]
+	rows, err := b.db.Pool().Query(b.ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var tname string
+		if err := rows.Scan(&tname); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, tname)
+	}
+	if len(tables) < 30 {
+		t.Fatalf("only %d tables", len(tables))
+	}
+	for _, table := range tables {
+		var n int
+		if err := b.db.Pool().QueryRow(b.ctx, `SELECT count(*) FROM "`+table+`" t WHERE t::text LIKE '%' || $1 || '%' OR t::text LIKE '%' || $2 || '%'`, nsn, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s: %d rows still hold the number or the name", table, n)
+		}
+	}
+
+	b.checkLedger(t)
+	if after := balance(t, b.bundle, friend); after.Spendable != friendBefore.Spendable {
+		t.Errorf("the friend's points %+v, were %+v", after, friendBefore)
+	}
+	after := writeAudit(t, ds, d.ID)
+	if after != before {
+		t.Errorf("the drawn draw's audit file changed:\n%.400s\n%.400s", before, after)
+	}
+	if _, diffs, err := draw.VerifyStream(strings.NewReader(after)); err != nil || len(diffs) != 0 {
+		t.Errorf("the drawn draw no longer verifies: %q, %v", diffs, err)
+	}
+	if _, err := b.db.Erase(b.ctx, m, forms, "again", staff); care360.ErrorCode(err) != care360.ENOTFOUND {
+		t.Errorf("erasing again: %v, want not found", err)
+	}
+}
