@@ -158,20 +158,21 @@ func closeMembership(ctx context.Context, tx pgx.Tx, memberID int64, ev care360.
 	number, key := string(ev.MSISDN), retiredKey(memberID)
 	reason := "closed (" + ev.Event + ")"
 	batch := &pgx.Batch{}
-	// Each open credit is taken to zero by a forfeiture debit, as expiry
-	// does, keyed by the credit so that it can happen only once.
+	// The open credits are taken to zero by one forfeiture debit of each
+	// kind, allocated to every credit (a member of many years has
+	// thousands): keyed by kind, it can happen only once.
 	batch.Queue(`
 		WITH c AS (
 			SELECT id, kind, remaining FROM points_ledger
 			WHERE msisdn = $1 AND remaining > 0 AND expires_at > $2
 		), d AS (
 			INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at, created_at)
-			SELECT $1, kind, -remaining, 'forfeited', 'forfeit:' || id, $2, $3 FROM c
+			SELECT $1, kind, -sum(remaining), 'forfeited', 'forfeit:' || kind, $2, $3 FROM c GROUP BY kind
 			ON CONFLICT (msisdn, idempotency_key) DO NOTHING
-			RETURNING id, idempotency_key
+			RETURNING id, kind
 		)
 		INSERT INTO points_allocations (debit_id, credit_id, points)
-		SELECT d.id, c.id, c.remaining FROM d JOIN c ON d.idempotency_key = 'forfeit:' || c.id`, number, ev.At, now)
+		SELECT d.id, c.id, c.remaining FROM d JOIN c USING (kind)`, number, ev.At, now)
 	batch.Queue(`UPDATE points_transfers SET status = 'cancelled' WHERE status = 'pending' AND (sender = $1 OR recipient = $1)`, number)
 	batch.Queue(`
 		WITH gone AS (

@@ -85,6 +85,9 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if *claimsOnly {
 		return claimsPhase(ctx, admin, runs, dur)
 	}
+	if *membersOnly {
+		return membersPhase(ctx, admin, runs, dur)
+	}
 	dbURL, err := freshDatabase(ctx, admin, "care360_bench")
 	if err != nil {
 		return err
@@ -183,6 +186,9 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 		return err
 	}
 	if err := ledgerPhase(ctx, admin, bin, runs, dur); err != nil {
+		return err
+	}
+	if err := membersPhase(ctx, admin, runs, dur); err != nil {
 		return err
 	}
 	return drawsPhase(ctx, admin, runs, dur)
