@@ -166,6 +166,14 @@ type Subscriber struct {
 	// HoldUntil is when a SIM-swap hold lifts (PRODUCT.md §7); zero when
 	// none is in force.
 	HoldUntil time.Time
+	// MarketingConsent says whether the member agrees to marketing now
+	// (PRODUCT.md §7). On PutSubscriber, SetMarketing asks to change it
+	// (nil: keep, and false for a new member).
+	MarketingConsent bool
+	SetMarketing     *bool
+	// LeaveRequested is when the member sent HUY, waiting for its Y; zero
+	// when no request is pending.
+	LeaveRequested time.Time
 }
 
 // CheckHold refuses moving value out (giving points, claiming vouchers or
@@ -204,8 +212,10 @@ type SubscriberService interface {
 	// PutSubscriber creates or updates the subscriber's profile fields (not
 	// its tier or points) and reports whether it was created.
 	PutSubscriber(ctx context.Context, s *Subscriber) (created bool, err error)
-	// Register makes a caller a member (DK); created is false if already one.
-	Register(ctx context.Context, msisdn MSISDN, lang Language) (s *Subscriber, created bool, err error)
+	// Register makes a caller a member (DK, the registration screen),
+	// recording the programme consent given through channel; created is
+	// false if already one.
+	Register(ctx context.Context, msisdn MSISDN, lang Language, channel ConsentChannel) (s *Subscriber, created bool, err error)
 	// SetLanguage remembers the subscriber's language.
 	SetLanguage(ctx context.Context, msisdn MSISDN, lang Language) error
 }

@@ -49,6 +49,8 @@ var catalog = map[msg][2]string{ // [vi-unicode, en]
 	"y.none":          {"Không có giao dịch tặng điểm nào đang chờ xác nhận.", "No points gift is waiting for confirmation."},
 	"gy.usage":        {"Soạn GY <nội dung> gửi %s để gửi câu hỏi, góp ý tới bộ phận Chăm sóc khách hàng.", "Text GY <your message> to %s to send customer care a question or feedback."},
 	"gy.thanks":       {"Care360 đã nhận góp ý của quý khách và sẽ trả lời qua SMS sớm nhất. Xin cảm ơn!", "Care360 has your message and will answer by SMS soon. Thank you!"},
+	"huy.ask":         {"Quý khách muốn rời chương trình Kết nối dài lâu? Điểm và quà chưa dùng sẽ bị hủy. Soạn Y gửi %s trong %d phút để xác nhận.", "Leave the loyalty club? Your points and unused gifts will be lost. Text Y to %s within %d minutes to confirm."},
+	"huy.done":        {"Quý khách đã rời chương trình Kết nối dài lâu. Cảm ơn quý khách! Soạn DK gửi %s để tham gia lại.", "You have left the loyalty club. Thank you! Text DK to %s to join again."},
 	"y.expired":       {"Giao dịch tặng điểm đã hết hạn xác nhận. Vui lòng soạn lại CD.", "Your points gift was not confirmed in time. Please send CD again."},
 }
 

@@ -31,6 +31,8 @@ type Config struct {
 	Gifts care360.GiftLister
 	// Feedback records what GY sends customer care; nil: GY gets help.
 	Feedback care360.FeedbackInbox
+	// Leave lets a member leave with HUY and Y; nil: HUY gets help.
+	Leave care360.Leaver
 	// Location is where times in replies are told (a SIM-swap hold's end);
 	// nil means Asia/Ho_Chi_Minh.
 	Location *time.Location
@@ -76,7 +78,7 @@ func (h *Handler) Receive(ctx context.Context, m care360.InboundSMS) error {
 	if err != nil {
 		return err
 	}
-	reply, err := h.answer(ctx, m, parse(m.Text))
+	reply, err := h.answer(ctx, m, id, parse(m.Text))
 	if err != nil {
 		return fmt.Errorf("keyword SMS %d: %w", id, err)
 	}
@@ -103,8 +105,9 @@ func (c *caller) lang() care360.Language {
 	return care360.LangVi
 }
 
-// answer does what cmd asks and returns the reply.
-func (h *Handler) answer(ctx context.Context, m care360.InboundSMS, cmd command) (string, error) {
+// answer does what cmd asks and returns the reply; id is the MO's, which
+// keys what it does once.
+func (h *Handler) answer(ctx context.Context, m care360.InboundSMS, id int64, cmd command) (string, error) {
 	msisdn := m.MSISDN
 	c := &caller{msisdn: msisdn, at: m.ReceivedAt}
 	sub, err := h.cfg.Subscribers.Subscriber(ctx, msisdn)
@@ -113,6 +116,12 @@ func (h *Handler) answer(ctx context.Context, m care360.InboundSMS, cmd command)
 		c.sub = sub
 	case care360.ErrorCode(err) != care360.ENOTFOUND:
 		return "", err
+	}
+	// Anything but Y cancels a request to leave waiting for it.
+	if c.sub != nil && !c.sub.LeaveRequested.IsZero() && cmd.kind != kindConfirm && cmd.kind != kindLeave && h.cfg.Leave != nil {
+		if _, err := h.cfg.Leave.CancelLeave(ctx, msisdn); err != nil {
+			return "", err
+		}
 	}
 	// Anything but Y (or a new CD, which replaces it) cancels a gift of
 	// points waiting for confirmation (PRODUCT.md §5).
@@ -145,6 +154,10 @@ func (h *Handler) answer(ctx context.Context, m care360.InboundSMS, cmd command)
 		return h.feedback(ctx, c, cmd.rest)
 	case kindHelp:
 		return text(lang, "help", h.cfg.ShortCode, h.cfg.USSDCode), nil
+	case kindLeave:
+		if h.cfg.Leave == nil {
+			return text(lang, "help", h.cfg.ShortCode, h.cfg.USSDCode), nil
+		}
 	}
 	switch {
 	case c.sub == nil:
@@ -157,7 +170,23 @@ func (h *Handler) answer(ctx context.Context, m care360.InboundSMS, cmd command)
 		return h.points(ctx, c)
 	case kindGive:
 		return h.give(ctx, c, cmd.args)
+	case kindLeave:
+		if err := h.cfg.Leave.RequestLeave(ctx, msisdn); err != nil {
+			return "", err
+		}
+		return text(lang, "huy.ask", h.cfg.ShortCode, int(h.cfg.TransferRules.ConfirmWithin/time.Minute)), nil
 	case kindConfirm:
+		// Y confirms a request to leave first: HUY cancelled any gift of
+		// points waiting, so both cannot be pending.
+		if h.cfg.Leave != nil && !c.sub.LeaveRequested.IsZero() {
+			left, err := h.cfg.Leave.ConfirmLeave(ctx, msisdn, fmt.Sprintf("mo:%d", id), h.cfg.TransferRules.ConfirmWithin)
+			if err != nil {
+				return "", err
+			}
+			if left {
+				return text(lang, "huy.done", h.cfg.ShortCode), nil
+			}
+		}
 		return h.confirm(ctx, c)
 	}
 	// QUA: the gifts claimable now.
@@ -166,7 +195,7 @@ func (h *Handler) answer(ctx context.Context, m care360.InboundSMS, cmd command)
 
 // join is DK: membership, or what the member already holds.
 func (h *Handler) join(ctx context.Context, c *caller) (string, error) {
-	sub, created, err := h.cfg.Subscribers.Register(ctx, c.msisdn, c.lang())
+	sub, created, err := h.cfg.Subscribers.Register(ctx, c.msisdn, c.lang(), care360.ChannelSMS)
 	if err != nil {
 		return "", err
 	}

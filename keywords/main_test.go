@@ -48,7 +48,7 @@ func setup(t *testing.T) *bundle {
 	sms := store.NewSMS(db, care360.SMSRules{})
 	tr := store.NewTransfers(db, care360.TransferRules{})
 	kw := keywords.New(keywords.Config{
-		Subscribers: db, Points: db, Transfers: tr, Prefs: sms, Outbox: sms, Inbox: sms, Feedback: sms,
+		Subscribers: db, Points: db, Transfers: tr, Prefs: sms, Outbox: sms, Inbox: sms, Feedback: sms, Leave: db,
 		TransferRules: tr.Rules(), ShortCode: "9237", USSDCode: "*090#",
 	})
 	gw := gateway.New(gateway.Config{

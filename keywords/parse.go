@@ -22,6 +22,7 @@ const (
 	kindGifts                // QUA
 	kindOptOut               // TC
 	kindFeedback             // GY <text>
+	kindLeave                // HUY (then Y)
 )
 
 // command is a parsed keyword SMS.
@@ -40,7 +41,7 @@ type command struct {
 var keywords = map[string]kind{
 	"DIEM": kindPoints, "DK": kindJoin, "DKQC": kindOptIn, "CD": kindGive,
 	"Y": kindConfirm, "QUA": kindGifts, "TC": kindOptOut, "HD": kindHelp,
-	"GY": kindFeedback,
+	"GY": kindFeedback, "HUY": kindLeave,
 }
 
 // parse reads a keyword SMS whatever its case, diacritics (Điểm is DIEM)

@@ -34,7 +34,7 @@ func pointsScreen(c *call) ([]string, error) {
 
 // register makes an unknown caller a member (the USSD face of DK).
 func register(c *call) (string, error) {
-	sub, _, err := c.e.cfg.Subscribers.Register(c.ctx, c.req.MSISDN, c.lang())
+	sub, _, err := c.e.cfg.Subscribers.Register(c.ctx, c.req.MSISDN, c.lang(), care360.ChannelUSSD)
 	if err != nil {
 		return "", err
 	}

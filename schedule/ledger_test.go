@@ -33,7 +33,7 @@ func TestLedgerJobsPostAfterIngest(t *testing.T) {
 	t.Cleanup(func() { s.Stop(context.Background()) })
 
 	m := care360.MSISDN("84903555666")
-	if _, _, err := db.Register(ctx, m, care360.LangVi); err != nil {
+	if _, _, err := db.Register(ctx, m, care360.LangVi, care360.ChannelUSSD); err != nil {
 		t.Fatal(err)
 	}
 	usage := schedule.AfterIngest(l, s)

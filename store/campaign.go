@@ -55,7 +55,7 @@ func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *ca
 		if err != nil {
 			return err
 		}
-		query, args := s.recipients(nc, id, now)
+		query, args := s.recipients(nc, id, now, true)
 		if n, err = s.scheduleMarketing(ctx, tx, query, args, nc.SendAt, false); err != nil {
 			return err
 		}
@@ -82,7 +82,8 @@ func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *ca
 // recipients is the segment as a query yielding (msisdn, text, key,
 // campaign_id) for scheduleMarketing, with its arguments. Each placeholder
 // costs work per recipient, so only those the texts use are rendered.
-func (s *SMS) recipients(nc care360.NewCampaign, id int64, now time.Time) (string, []any) {
+// marketing keeps to members who agree to marketing (PRODUCT.md §7).
+func (s *SMS) recipients(nc care360.NewCampaign, id int64, now time.Time, marketing bool) (string, []any) {
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -116,6 +117,9 @@ func (s *SMS) recipients(nc care360.NewCampaign, id int64, now time.Time) (strin
 			CASE s.language WHEN 'en' THEN ',' ELSE '.' END))`
 	}
 	where := []string{`s.status = 'active'`}
+	if marketing {
+		where = append(where, `s.marketing_consent`)
+	}
 	if len(nc.Tiers) > 0 {
 		where = append(where, `(`+tier+`) = ANY(`+arg(strs(nc.Tiers))+`::text[])`)
 	}

@@ -15,7 +15,8 @@ import (
 func (b *smsBundle) member(t *testing.T, name string, lang care360.Language, gender care360.Gender, birthday string, qualifying int64) care360.MSISDN {
 	t.Helper()
 	m := newMSISDN()
-	s := &care360.Subscriber{MSISDN: m, Name: name, Language: lang, Gender: gender, Birthday: day(birthday)}
+	yes := true // members of these tests agree to marketing
+	s := &care360.Subscriber{MSISDN: m, Name: name, Language: lang, Gender: gender, Birthday: day(birthday), SetMarketing: &yes}
 	if _, err := b.db.PutSubscriber(b.ctx, s); err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,9 @@ func (s *SMS) OptOut(ctx context.Context, msisdn care360.MSISDN) (changed bool, 
 			return err
 		}
 		changed = tag.RowsAffected() == 1
+		if _, err := tx.Exec(ctx, marketingConsentSQL, msisdn, false, now, care360.ConsentTextVersion); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, dropMarketing, []string{string(msisdn)}, now, "opted out (TC)")
 		return err
 	})
@@ -41,9 +44,29 @@ func (s *SMS) OptOut(ctx context.Context, msisdn care360.MSISDN) (changed bool, 
 // the do-not-call list). changed is false if it had not opted out.
 func (s *SMS) OptIn(ctx context.Context, msisdn care360.MSISDN) (changed bool, err error) {
 	defer wrap(&err, "opt %s in to marketing", msisdn.Masked())
-	tag, err := s.db.pool.Exec(ctx, `DELETE FROM sms_optouts WHERE msisdn = $1`, msisdn)
-	return err == nil && tag.RowsAffected() == 1, err
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM sms_optouts WHERE msisdn = $1`, msisdn)
+		if err != nil {
+			return err
+		}
+		given, err := tx.Exec(ctx, marketingConsentSQL, msisdn, true, s.db.now(), care360.ConsentTextVersion)
+		changed = tag.RowsAffected() == 1 || given.RowsAffected() == 1
+		return err
+	})
+	return changed, err
 }
+
+// marketingConsentSQL gives ($2 true) or withdraws a member's marketing
+// consent by SMS (DK QC, TC) and records it, if that changes it; a number
+// that is no member changes nothing.
+const marketingConsentSQL = `
+	WITH u AS (
+		UPDATE subscribers SET marketing_consent = $2, updated_at = $3
+		WHERE msisdn = $1 AND marketing_consent <> $2 AND status <> 'closed'
+		RETURNING msisdn
+	)
+	INSERT INTO consents (msisdn, purpose, granted, channel, text_version, at)
+	SELECT msisdn, 'marketing', $2, 'sms', $4, $3 FROM u`
 
 // dncChunk bounds one statement of an import: the national list has
 // millions of numbers, and one array parameter of them all would be huge.

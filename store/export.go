@@ -14,6 +14,7 @@ import (
 // column. Messages carry their texts (redacted ones say so).
 var exportSections = []struct{ name, sql string }{
 	{"profile", `SELECT to_jsonb(s) FROM subscribers s WHERE msisdn = $1`},
+	{"consents", `SELECT to_jsonb(c) FROM consents c WHERE msisdn = $1 ORDER BY id`},
 	{"marketing_opt_out", `SELECT to_jsonb(o) FROM sms_optouts o WHERE msisdn = $1`},
 	{"lifecycle_events", `SELECT to_jsonb(e) FROM lifecycle_events e WHERE msisdn = $1 ORDER BY at, id`},
 	{"ledger", `SELECT to_jsonb(l) FROM points_ledger l WHERE msisdn = $1 ORDER BY id`},

@@ -67,7 +67,7 @@ func TestFailoverToStandbyLosesNoCommittedPoints(t *testing.T) {
 	}
 	t.Cleanup(db.Close)
 	m := care360.MSISDN("84903555001")
-	if _, _, err := db.Register(ctx, m, care360.LangVi); err != nil {
+	if _, _, err := db.Register(ctx, m, care360.LangVi, care360.ChannelUSSD); err != nil {
 		t.Fatal(err)
 	}
 	waitSync(t, primary)

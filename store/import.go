@@ -196,11 +196,18 @@ func (db *DB) writeChunk(ctx context.Context, stage string, lo, hi int, now time
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+stage+` WHERE row > $1 AND row <= $2`, lo, hi).Scan(&n); err != nil {
 			return err
 		}
+		// A new member joins with the programme consent, through the
+		// import (PRODUCT.md §7); marketing needs its own.
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO subscribers (msisdn, name, gender, birthday, language, member_since, tier_since, created_at, updated_at)
-			SELECT msisdn, name, gender, birthday, coalesce(language, 'vi'), coalesce(member_since, $3), $4, $4, $4
-			FROM `+stage+` WHERE row > $1 AND row <= $2
-			ON CONFLICT (msisdn) DO NOTHING`, lo, hi, db.today(now), now)
+			WITH s AS (
+				INSERT INTO subscribers (msisdn, name, gender, birthday, language, member_since, tier_since, created_at, updated_at)
+				SELECT msisdn, name, gender, birthday, coalesce(language, 'vi'), coalesce(member_since, $3), $4, $4, $4
+				FROM `+stage+` WHERE row > $1 AND row <= $2
+				ON CONFLICT (msisdn) DO NOTHING
+				RETURNING msisdn
+			)
+			INSERT INTO consents (msisdn, purpose, granted, channel, text_version, at)
+			SELECT msisdn, 'programme', true, 'import', $5, $4 FROM s`, lo, hi, db.today(now), now, care360.ConsentTextVersion)
 		if err != nil {
 			return err
 		}

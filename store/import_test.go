@@ -86,6 +86,16 @@ func TestImportSubscribers(t *testing.T) {
 	if err != nil || s.Language != care360.LangVi || s.MemberSince != day("2026-11-25") || s.Status != care360.StatusActive {
 		t.Errorf("created with defaults: %+v, %v", s, err)
 	}
+	// The two created joined with the programme consent through the
+	// import, and nothing more (PRODUCT.md §7).
+	var consents int
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT count(*) FROM consents WHERE msisdn IN ('84903000003', '84903000007')
+		AND purpose = 'programme' AND granted AND channel = 'import' AND text_version = $1`, care360.ConsentTextVersion).Scan(&consents); err != nil || consents != 2 {
+		t.Errorf("the imported members' consents: %d, %v; want the programme's for each", consents, err)
+	}
+	if s.MarketingConsent {
+		t.Error("an imported member agrees to marketing without saying so")
+	}
 
 	// The same id again returns the report and changes nothing.
 	again, replay, err := b.db.ImportSubscribers(b.ctx, "first", csvRows([][6]string{{"0903000009", "x", "", "", "", ""}}, -1))

@@ -206,7 +206,7 @@ func TestChurnClosesTheMembershipAndFreesTheNumber(t *testing.T) {
 	}
 
 	// Whoever joins with the number next starts from nothing.
-	s, created, err := b.db.Register(b.ctx, a, care360.LangVi)
+	s, created, err := b.db.Register(b.ctx, a, care360.LangVi, care360.ChannelUSSD)
 	if err != nil || !created {
 		t.Fatalf("register the recycled number: %v, created %v", err, created)
 	}
@@ -290,7 +290,7 @@ func TestUsageAroundAClosing(t *testing.T) {
 	if got := statuses(b.ingest(t, before)); got[0] != "duplicate/0" {
 		t.Errorf("the replay: %v", got)
 	}
-	if _, _, err := b.db.Register(b.ctx, a, care360.LangVi); err != nil {
+	if _, _, err := b.db.Register(b.ctx, a, care360.LangVi, care360.ChannelUSSD); err != nil {
 		t.Fatal(err)
 	}
 	if got := statuses(b.ingest(t, after)); got[0] != "accepted/200" {

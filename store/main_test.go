@@ -53,12 +53,17 @@ func setupURL(t *testing.T, url string, opt store.Options) *bundle {
 	return &bundle{db: db, clock: c, ctx: ctx}
 }
 
-// subscriber registers a new subscriber and returns its MSISDN.
+// subscriber registers a new subscriber, who also agrees to marketing
+// (as DK QC would record), and returns its MSISDN.
 func (b *bundle) subscriber(t *testing.T) care360.MSISDN {
 	t.Helper()
 	m := newMSISDN()
-	if _, created, err := b.db.Register(b.ctx, m, care360.LangVi); err != nil || !created {
+	if _, created, err := b.db.Register(b.ctx, m, care360.LangVi, care360.ChannelUSSD); err != nil || !created {
 		t.Fatalf("Register(%s) = %v, %v", m, created, err)
+	}
+	yes := true
+	if _, err := b.db.PutSubscriber(b.ctx, &care360.Subscriber{MSISDN: m, SetMarketing: &yes}); err != nil {
+		t.Fatal(err)
 	}
 	return m
 }

@@ -27,7 +27,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err := b.db.Migrate(b.ctx); err != nil { // nothing left to do
 		t.Fatal(err)
 	}
-	if _, _, err := b.db.Register(b.ctx, newMSISDN(), ""); err != nil {
+	if _, _, err := b.db.Register(b.ctx, newMSISDN(), "", "ussd"); err != nil {
 		t.Fatal(err)
 	}
 }

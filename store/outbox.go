@@ -80,7 +80,8 @@ func (s *SMS) Send(ctx context.Context, o care360.OutgoingSMS) (m *care360.Messa
 		}
 		var refused bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sms_optouts WHERE msisdn = $1)
-			OR EXISTS (SELECT 1 FROM sms_dnc WHERE msisdn = $1)`, o.MSISDN).Scan(&refused); err != nil {
+			OR EXISTS (SELECT 1 FROM sms_dnc WHERE msisdn = $1)
+			OR NOT EXISTS (SELECT 1 FROM subscribers WHERE msisdn = $1 AND marketing_consent)`, o.MSISDN).Scan(&refused); err != nil {
 			return err
 		}
 		if refused {

@@ -272,7 +272,7 @@ func TestConcurrentClaimsNeverOverlap(t *testing.T) {
 func TestTransactionalFirst(t *testing.T) {
 	t.Parallel()
 	b := setupSMS(t)
-	ad := b.send(t, newMSISDN(), care360.KindMarketing, "Uu dai", "ad")
+	ad := b.send(t, b.subscriber(t), care360.KindMarketing, "Uu dai", "ad")
 	if ad.Text != "[QC] Uu dai Tu choi: soan TC gui 9237" {
 		t.Errorf("marketing text %q", ad.Text)
 	}

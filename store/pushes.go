@@ -124,7 +124,9 @@ func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care3
 		members, args = `SELECT s.msisdn FROM subscribers s WHERE s.msisdn = $1 AND s.status = 'active'`, []any{np.MSISDN}
 	} else {
 		// The campaign's segment query, of which only the numbers are read.
-		q, a := p.sms.recipients(care360.NewCampaign{Text: "-", Segment: *np.Segment}, 0, now)
+		// Members without marketing consent are counted as excluded
+		// below, not left out of the segment.
+		q, a := p.sms.recipients(care360.NewCampaign{Text: "-", Segment: *np.Segment}, 0, now, false)
 		members, args = `SELECT r.msisdn FROM (`+q+`) r`, a
 	}
 	arg := func(v any) string {
@@ -144,7 +146,8 @@ func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care3
 			ELSE sms_window(greatest(` + start + `, prev.free_at), ` + arg(p.db.loc.String()) + `, ` +
 			arg(rules.WindowOpen) + `, ` + arg(rules.WindowClose) + `) END`
 		excluded = `EXISTS (SELECT 1 FROM sms_optouts o WHERE o.msisdn = r.msisdn)
-			OR EXISTS (SELECT 1 FROM sms_dnc d WHERE d.msisdn = r.msisdn)`
+			OR EXISTS (SELECT 1 FROM sms_dnc d WHERE d.msisdn = r.msisdn)
+			OR NOT EXISTS (SELECT 1 FROM subscribers c WHERE c.msisdn = r.msisdn AND c.marketing_consent)`
 		members = `WITH r AS (` + members + `), prev AS MATERIALIZED (` + recentMarketing(start, arg(rules.DailyCap)) + `)
 			SELECT r.msisdn, ` + plan + ` AS at, ` + excluded + ` AS excluded FROM r LEFT JOIN prev ON prev.msisdn = r.msisdn`
 	} else {

@@ -12,7 +12,7 @@ import (
 	"github.com/care360/care360"
 )
 
-const subscriberColumns = `msisdn, name, gender, birthday, language, member_since, status, tier, created_at, updated_at, sim_swap_until`
+const subscriberColumns = `msisdn, name, gender, birthday, language, member_since, status, tier, created_at, updated_at, sim_swap_until, marketing_consent, leave_requested_at`
 
 // Subscriber returns the subscriber with its tier as held today: the stored
 // (earned) tier or the floor that long membership gives, whichever is higher.
@@ -49,15 +49,29 @@ func (db *DB) PutSubscriber(ctx context.Context, s *care360.Subscriber) (created
 	if s.Status != "" {
 		status = (*string)(&s.Status)
 	}
+	// A new member joins with the programme consent, through the API;
+	// marketing is recorded whenever it is given or withdrawn (PRODUCT.md
+	// §7). old is read in the same snapshot as the upsert.
 	row := db.pool.QueryRow(ctx, `
-		INSERT INTO subscribers AS s (msisdn, name, gender, birthday, language, member_since, status, tier_since, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, coalesce($5, 'vi'), coalesce($6, $8::date), coalesce($7, 'active'), $9, $9, $9)
-		ON CONFLICT (msisdn) DO UPDATE SET
-			name = excluded.name, gender = excluded.gender, birthday = excluded.birthday,
-			language = coalesce($5, s.language), member_since = coalesce($6, s.member_since),
-			status = coalesce($7, s.status), updated_at = $9
-		RETURNING `+subscriberColumns+`, xmax = 0`, // xmax = 0: no earlier row version, so inserted
-		s.MSISDN, s.Name, s.Gender, pgDate(s.Birthday), lang, pgDate(s.MemberSince), status, db.today(now), now)
+		WITH old AS (
+			SELECT marketing_consent FROM subscribers WHERE msisdn = $1
+		), s AS (
+			INSERT INTO subscribers AS s (msisdn, name, gender, birthday, language, member_since, status, tier_since, created_at, updated_at, marketing_consent)
+			VALUES ($1, $2, $3, $4, coalesce($5, 'vi'), coalesce($6, $8::date), coalesce($7, 'active'), $9, $9, $9, coalesce($10::boolean, false))
+			ON CONFLICT (msisdn) DO UPDATE SET
+				name = excluded.name, gender = excluded.gender, birthday = excluded.birthday,
+				language = coalesce($5, s.language), member_since = coalesce($6, s.member_since),
+				status = coalesce($7, s.status), marketing_consent = coalesce($10::boolean, s.marketing_consent), updated_at = $9
+			RETURNING `+subscriberColumns+`, xmax = 0 AS created -- xmax = 0: no earlier row version, so inserted
+		), c AS (
+			INSERT INTO consents (msisdn, purpose, granted, channel, text_version, at)
+			SELECT msisdn, 'programme', true, 'api', $11, $9 FROM s WHERE created
+			UNION ALL
+			SELECT msisdn, 'marketing', marketing_consent, 'api', $11, $9 FROM s
+			WHERE (created AND marketing_consent) OR (NOT created AND marketing_consent IS DISTINCT FROM (SELECT marketing_consent FROM old))
+		)
+		SELECT * FROM s`,
+		s.MSISDN, s.Name, s.Gender, pgDate(s.Birthday), lang, pgDate(s.MemberSince), status, db.today(now), now, s.SetMarketing, care360.ConsentTextVersion)
 	got, err := db.scanSubscriber(row, &created)
 	if err != nil {
 		return false, err
@@ -68,7 +82,7 @@ func (db *DB) PutSubscriber(ctx context.Context, s *care360.Subscriber) (created
 
 // Register makes msisdn a member speaking lang (vi if empty); an existing
 // member is returned unchanged with created false.
-func (db *DB) Register(ctx context.Context, msisdn care360.MSISDN, lang care360.Language) (s *care360.Subscriber, created bool, err error) {
+func (db *DB) Register(ctx context.Context, msisdn care360.MSISDN, lang care360.Language, channel care360.ConsentChannel) (s *care360.Subscriber, created bool, err error) {
 	defer wrap(&err, "register %s", msisdn.Masked())
 	if lang == "" {
 		lang = care360.LangVi
@@ -77,11 +91,18 @@ func (db *DB) Register(ctx context.Context, msisdn care360.MSISDN, lang care360.
 		return nil, false, care360.Errorf(care360.EINVALID, "language must be \"vi\", \"vi-unicode\" or \"en\"")
 	}
 	now := db.now()
+	// Joining records the programme consent, in the same statement.
 	row := db.pool.QueryRow(ctx, `
-		INSERT INTO subscribers (msisdn, language, member_since, tier_since, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $4, $4)
-		ON CONFLICT (msisdn) DO NOTHING
-		RETURNING `+subscriberColumns, msisdn, lang, db.today(now), now)
+		WITH s AS (
+			INSERT INTO subscribers (msisdn, language, member_since, tier_since, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $4, $4)
+			ON CONFLICT (msisdn) DO NOTHING
+			RETURNING `+subscriberColumns+`
+		), c AS (
+			INSERT INTO consents (msisdn, purpose, granted, channel, text_version, at)
+			SELECT msisdn, 'programme', true, $5, $6, $4 FROM s
+		)
+		SELECT * FROM s`, msisdn, lang, db.today(now), now, channel, care360.ConsentTextVersion)
 	if s, err = db.scanSubscriber(row); err == nil {
 		return s, true, nil
 	}
@@ -113,8 +134,8 @@ func (db *DB) SetLanguage(ctx context.Context, msisdn care360.MSISDN, lang care3
 func (db *DB) scanSubscriber(row pgx.Row, extra ...any) (*care360.Subscriber, error) {
 	var s care360.Subscriber
 	var birthday, since pgtype.Date
-	var hold pgtype.Timestamptz
-	dest := append([]any{&s.MSISDN, &s.Name, &s.Gender, &birthday, &s.Language, &since, &s.Status, &s.Tier, &s.CreatedAt, &s.UpdatedAt, &hold}, extra...)
+	var hold, leave pgtype.Timestamptz
+	dest := append([]any{&s.MSISDN, &s.Name, &s.Gender, &birthday, &s.Language, &since, &s.Status, &s.Tier, &s.CreatedAt, &s.UpdatedAt, &hold, &s.MarketingConsent, &leave}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -124,6 +145,9 @@ func (db *DB) scanSubscriber(row pgx.Row, extra ...any) (*care360.Subscriber, er
 	s.MemberSince = care360.Date{Time: since.Time}
 	if hold.Valid && hold.Time.After(db.now()) {
 		s.HoldUntil = hold.Time
+	}
+	if leave.Valid {
+		s.LeaveRequested = leave.Time
 	}
 	// The anniversary starts at local midnight, not UTC midnight.
 	localSince := time.Date(since.Time.Year(), since.Time.Month(), since.Time.Day(), 0, 0, 0, 0, db.loc)

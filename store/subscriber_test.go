@@ -86,11 +86,11 @@ func TestRegisterAndSetLanguage(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	m := newMSISDN()
-	s, created, err := b.db.Register(b.ctx, m, care360.LangEn)
+	s, created, err := b.db.Register(b.ctx, m, care360.LangEn, care360.ChannelUSSD)
 	if err != nil || !created || s.Language != care360.LangEn || s.MSISDN != m {
 		t.Fatalf("Register = %+v, %v, %v", s, created, err)
 	}
-	s, created, err = b.db.Register(b.ctx, m, care360.LangVi)
+	s, created, err = b.db.Register(b.ctx, m, care360.LangVi, care360.ChannelUSSD)
 	if err != nil || created || s.Language != care360.LangEn {
 		t.Fatalf("second Register = %+v, %v, %v (want the existing member unchanged)", s, created, err)
 	}

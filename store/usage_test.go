@@ -278,7 +278,7 @@ func TestUsageUpgradesTier(t *testing.T) {
 	t.Parallel()
 	b := setupLedger(t)
 	m := newMSISDN()
-	if _, _, err := b.db.Register(b.ctx, m, care360.LangEn); err != nil {
+	if _, _, err := b.db.Register(b.ctx, m, care360.LangEn, care360.ChannelUSSD); err != nil {
 		t.Fatal(err)
 	}
 	b.ingest(t, usage("u1", m, 1_999_999, b.clock.Now()))

@@ -43,7 +43,7 @@ func (b *bundle) members(t *testing.T, n int) []string {
 	var out []string
 	for range n {
 		m := newMSISDN()
-		if res := b.do(t, "PUT", "/api/v1/subscribers/"+m, `{"name":"Nguyễn Văn An","language":"vi"}`); res.status != http.StatusCreated {
+		if res := b.do(t, "PUT", "/api/v1/subscribers/"+m, `{"name":"Nguyễn Văn An","language":"vi","marketing_consent":true}`); res.status != http.StatusCreated {
 			t.Fatalf("PUT %s: %d %s", m, res.status, res.body)
 		}
 		out = append(out, m)

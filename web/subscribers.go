@@ -26,6 +26,9 @@ type subscriberJSON struct {
 	// SIMSwapHoldUntil is when a SIM-swap hold lifts; null when none is in
 	// force (PRODUCT.md §7).
 	SIMSwapHoldUntil *time.Time `json:"sim_swap_hold_until"`
+	// MarketingConsent says whether the member agrees to marketing now
+	// (PRODUCT.md §7).
+	MarketingConsent bool `json:"marketing_consent"`
 }
 
 // pointsJSON is a points balance in API form.
@@ -49,6 +52,9 @@ type putSubscriberRequest struct {
 	Language    string `json:"language"`
 	MemberSince string `json:"member_since"`
 	Status      string `json:"status"`
+	// MarketingConsent, when present, gives (true) or withdraws (false) the
+	// member's marketing consent; absent keeps it (none for a new member).
+	MarketingConsent *bool `json:"marketing_consent"`
 }
 
 // putSubscriber creates or replaces a subscriber's profile; tier and points
@@ -107,6 +113,8 @@ func (req putSubscriberRequest) subscriber(msisdn care360.MSISDN) (*care360.Subs
 		Gender:   care360.Gender(req.Gender),
 		Language: care360.Language(req.Language),
 		Status:   care360.Status(req.Status),
+
+		SetMarketing: req.MarketingConsent,
 	}
 	var err error
 	if sub.Birthday, err = optionalDate("birthday", req.Birthday); err != nil {
@@ -169,6 +177,7 @@ func (s *Server) subscriberView(ctx context.Context, msisdn care360.MSISDN) (*su
 	}
 	return &subscriberJSON{
 		SIMSwapHoldUntil: hold,
+		MarketingConsent: sub.MarketingConsent,
 		MSISDN:           string(sub.MSISDN),
 		Name:             sub.Name,
 		Gender:           string(sub.Gender),

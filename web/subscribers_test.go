@@ -71,7 +71,7 @@ func TestPutSubscriberCreateThenUpdate(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("create answer (-want +got):\n%s", d)
 	}
-	wantKeys := []string{"birthday", "gender", "language", "member_since", "msisdn", "name", "points", "sim_swap_hold_until", "status", "tier"}
+	wantKeys := []string{"birthday", "gender", "language", "marketing_consent", "member_since", "msisdn", "name", "points", "sim_swap_hold_until", "status", "tier"}
 	if d := cmp.Diff(wantKeys, keys(t, res.body)); d != "" {
 		t.Errorf("subscriber keys (-want +got):\n%s", d)
 	}

@@ -242,8 +242,11 @@ func seedDemo(ctx context.Context, cfg Config) error {
 		}
 		bday, _ := care360.ParseDate(d.birthday)
 		since, _ := care360.ParseDate(d.since)
+		// The demo members joined through the API and agreed to
+		// marketing, so that the demo campaign reaches them.
+		yes := true
 		s := &care360.Subscriber{MSISDN: msisdn, Name: d.name, Gender: care360.Gender(d.gender),
-			Birthday: bday, MemberSince: since, Language: d.lang, Status: care360.StatusActive}
+			Birthday: bday, MemberSince: since, Language: d.lang, Status: care360.StatusActive, SetMarketing: &yes}
 		if _, err := db.PutSubscriber(ctx, s); err != nil {
 			return err
 		}

@@ -103,6 +103,12 @@ func (h *harness) api(t *testing.T, method, path string, body any, out any) int 
 // member creates a subscriber through the admin API and credits points.
 func (h *harness) member(t *testing.T, msisdn string, profile map[string]any, qualifying, bonus int64) {
 	t.Helper()
+	if profile == nil {
+		profile = map[string]any{}
+	}
+	if _, set := profile["marketing_consent"]; !set {
+		profile["marketing_consent"] = true // the members of these tests agree to marketing
+	}
 	if st := h.api(t, "PUT", "/api/v1/subscribers/"+msisdn, profile, nil); st != 201 && st != 200 {
 		t.Fatalf("PUT subscriber %s: %d", msisdn, st)
 	}

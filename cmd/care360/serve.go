@@ -130,7 +130,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	kw := keywords.New(keywords.Config{
 		Subscribers: m.DB, Points: m.DB, Transfers: transfers, Prefs: m.SMS, Outbox: m.SMS, Inbox: m.SMS,
 		Numbering: care360.VietnamMobile, TierRules: c.TierRules, TransferRules: transfers.Rules(),
-		ShortCode: c.ShortCode, USSDCode: c.USSDCode, Logger: m.Logger, Gifts: m.Catalog, Feedback: m.SMS,
+		ShortCode: c.ShortCode, USSDCode: c.USSDCode, Logger: m.Logger, Gifts: m.Catalog, Feedback: m.SMS, Leave: m.DB,
 		Location: c.Location,
 	})
 	// Partner applications behind service codes (PRODUCT.md §3.7) are

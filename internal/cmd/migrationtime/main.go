@@ -77,6 +77,20 @@ func run(members int, version int64) error {
 		return err
 	}
 	fmt.Printf("migration %d on %d members: %s\n", version, members, time.Since(start).Round(time.Millisecond))
+	// What the members look like after it, to check the migration's work.
+	var ids, consents, marketing int64
+	if err := db.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM subscribers WHERE to_jsonb(subscribers) ? 'member_id' AND to_jsonb(subscribers) ->> 'member_id' IS NOT NULL),
+		coalesce((SELECT count(*) FROM pg_tables WHERE tablename = 'consents'), 0),
+		(SELECT count(*) FROM subscribers WHERE (to_jsonb(subscribers) ->> 'marketing_consent')::boolean)`).Scan(&ids, &consents, &marketing); err != nil {
+		return err
+	}
+	if consents > 0 {
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM consents`).Scan(&consents); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("after: %d members with an id, %d consent records, %d agreeing to marketing\n", ids, consents, marketing)
 	return nil
 }
 
