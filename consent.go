@@ -42,3 +42,19 @@ type Leaver interface {
 	// CancelLeave forgets a pending request; cancelled says if there was one.
 	CancelLeave(ctx context.Context, msisdn MSISDN) (cancelled bool, err error)
 }
+
+// HistoryEvent is one line of a membership's history (PRODUCT.md §7): when
+// it joined, each consent given or withdrawn, each lifecycle event, each
+// number it left, and a SIM-swap hold in force.
+type HistoryEvent struct {
+	At     time.Time
+	What   string // joined, consent, lifecycle, number_changed, hold
+	Detail string // e.g. "marketing given by sms (2026-12)", "sim_swap applied"
+}
+
+// MemberHistory reads a member's history.
+type MemberHistory interface {
+	// History lists the open membership of msisdn's events, oldest first;
+	// ENOTFOUND if the number is no member's.
+	History(ctx context.Context, msisdn MSISDN) ([]HistoryEvent, error)
+}

@@ -407,7 +407,38 @@ test('a member under a SIM-swap hold shows it; the admin exports everything held
   assert.equal(doc.msisdn, '84904234567');
   assert.ok(doc.sections.ledger.length >= 1, 'the export has no ledger');
   assert.equal(doc.sections.lifecycle_events.length, 1);
+  // The membership's history: joined, then the swap the CRM reported.
+  await admin.waitForSelector('#history');
+  const history = await admin.textContent('#history');
+  assert.match(history, /member since/);
+  assert.match(history, /sim_swap applied/);
   await shot(admin, 'member-hold');
+});
+
+test('the admin erases a member after a reason and a confirmation; the number is then unknown', async () => {
+  const msisdn = '0903299' + String(Date.now()).slice(-3);
+  const put = await fetch(URL + '/api/v1/subscribers/' + msisdn, {
+    method: 'PUT', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'Erase Me' }),
+  });
+  assert.equal(put.status, 201);
+  await admin.goto(URL + '/#/subscribers?msisdn=' + msisdn);
+  await admin.waitForSelector('#subscriber #erase');
+  // First the reason is asked, then a confirmation; dismissing changes nothing.
+  const dialogs = [];
+  const answer = (d) => { dialogs.push(d.type()); d.type() === 'prompt' ? d.accept('DSR-browser-1') : d.accept(); };
+  admin.once('dialog', (d) => { dialogs.push(d.type()); d.dismiss(); });
+  await admin.click('#erase');
+  await admin.waitForTimeout(200);
+  assert.equal(await admin.locator('#erased').count(), 0, 'erased without a reason');
+  admin.on('dialog', answer);
+  await admin.click('#erase');
+  await admin.waitForSelector('#erased');
+  admin.off('dialog', answer);
+  assert.deepEqual(dialogs, ['prompt', 'prompt', 'confirm']);
+  assert.match(await admin.textContent('#erased'), /c\d+/);
+  const gone = await fetch(URL + '/api/v1/subscribers/' + msisdn, { headers: { Authorization: 'Bearer ' + TOKEN } });
+  assert.equal(gone.status, 404);
 });
 
 test('no page logged an error', () => {

@@ -31,6 +31,11 @@ func TestConsentByKeyword(t *testing.T) {
 	if err := marketing(); err != nil {
 		t.Fatalf("marketing after DK QC: %v", err)
 	}
+	// The ad arrives before the next reply is waited for: the handset's
+	// messages are the DK reply, the DK QC reply, then the ad.
+	if got := b.next(t, m, 2); !strings.HasPrefix(got, "[QC] Uu dai") {
+		t.Fatalf("the ad after DK QC: %q", got)
+	}
 	b.text(t, m, "TC")
 	if err := marketing(); care360.ErrorReason(err) != care360.ReasonOptedOut {
 		t.Fatalf("marketing after TC: %v, want refused", err)

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/care360/care360"
 )
@@ -52,4 +53,40 @@ func (s *Server) numberForms(msisdn care360.MSISDN) []string {
 		forms = append(forms, "0"+strings.TrimPrefix(string(msisdn), cc))
 	}
 	return forms
+}
+
+// historyJSON is one line of a membership's history.
+type historyJSON struct {
+	At     time.Time `json:"at"`
+	What   string    `json:"what"`
+	Detail string    `json:"detail"`
+}
+
+// getHistory is GET /api/v1/subscribers/{msisdn}/history (support and
+// admins): the membership's history, oldest first: joined, consents,
+// lifecycle events, numbers left, a hold in force. The read is audited.
+func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
+	if !s.adminReady(w, r) {
+		return
+	}
+	if s.admin.History == nil {
+		s.writeError(w, r, care360.Errorf(care360.EUNAVAILABLE, "member history is not configured on this server"))
+		return
+	}
+	msisdn, err := s.msisdn(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	events, err := s.admin.History.History(r.Context(), msisdn)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]historyJSON, len(events))
+	for i, e := range events {
+		out[i] = historyJSON{At: e.At.UTC(), What: e.What, Detail: e.Detail}
+	}
+	s.auditRead(r, "subscriber.history", msisdn, len(out))
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }

@@ -49,6 +49,7 @@ var grants = map[string][]care360.Role{
 	// read and answer what subscribers text GY (feedback.go)
 	"GET /api/v1/subscribers/{msisdn}":         support,
 	"GET /api/v1/subscribers/{msisdn}/ledger":  support,
+	"GET /api/v1/subscribers/{msisdn}/history": support,
 	"POST /api/v1/subscribers/{msisdn}/points": support,
 	"GET /api/v1/messages":                     support,
 	"POST /api/v1/emulator/ussd":               support,

@@ -58,7 +58,7 @@ func policy(role, method, tpl string) bool {
 		}
 	case "support":
 		switch method + " " + routeVar.ReplaceAllString(tpl, "{}") {
-		case "GET /api/v1/subscribers/{}", "GET /api/v1/subscribers/{}/ledger", "POST /api/v1/subscribers/{}/points",
+		case "GET /api/v1/subscribers/{}", "GET /api/v1/subscribers/{}/ledger", "GET /api/v1/subscribers/{}/history", "POST /api/v1/subscribers/{}/points",
 			"GET /api/v1/messages", "POST /api/v1/emulator/ussd", "GET /api/v1/feedback", "POST /api/v1/feedback/{}:reply":
 			return true
 		}

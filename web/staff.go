@@ -36,6 +36,9 @@ type AdminConfig struct {
 	// Eraser erases members (POST /api/v1/subscribers/{msisdn}:erase);
 	// nil answers 503.
 	Eraser care360.Eraser
+	// History reads a membership's history (GET
+	// /api/v1/subscribers/{msisdn}/history); nil answers 503.
+	History care360.MemberHistory
 	// Location is where report days begin (CARE360_TIMEZONE); nil means
 	// Asia/Ho_Chi_Minh, the default.
 	Location *time.Location
@@ -57,6 +60,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/dialogues", s.getDialogues).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/subscribers/{msisdn}/export", s.getExport).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/subscribers/{msisdn:[^/:]+}:erase", s.postErase).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/subscribers/{msisdn}/history", s.getHistory).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/emulator/ussd", s.emulatorUSSD).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/openapi.json", s.getOpenAPI).Methods(http.MethodGet)
 }

@@ -159,3 +159,51 @@ func TestEraseThroughTheAPI(t *testing.T) {
 		t.Errorf("%d erasures recorded under %s, want 1: %+v", erasures, out.Member, audit.Entries)
 	}
 }
+
+// A membership's history (PRODUCT.md §7), through the API as support staff
+// read it: joined through the API with both consents, a SIM swap, a number
+// change; read at the new number, oldest first, with the hold in force.
+func TestMembershipHistory(t *testing.T) {
+	t.Parallel()
+	h := start(t, map[string]string{"CARE360_DATABASE_URL": pgtest.FreshDB(t)})
+	h.member(t, "0903280001", map[string]any{"name": "History"}, 0, 0)
+	at := time.Now() // after joining
+	events := []map[string]any{
+		{"id": "hist-1", "msisdn": "0903280001", "event": "sim_swap", "at": at.Format(time.RFC3339Nano)},
+		{"id": "hist-2", "msisdn": "0903280001", "event": "msisdn_change", "new_msisdn": "0903280002", "at": at.Add(time.Millisecond).Format(time.RFC3339Nano)},
+	}
+	var res struct{ Applied int }
+	if st := h.api(t, http.MethodPost, "/api/v1/lifecycle", events, &res); st != http.StatusOK || res.Applied != 2 {
+		t.Fatalf("lifecycle: %d %+v", st, res)
+	}
+	var out struct {
+		Events []struct{ What, Detail string }
+	}
+	if st := h.api(t, http.MethodGet, "/api/v1/subscribers/0903280002/history", nil, &out); st != http.StatusOK {
+		t.Fatalf("history: %d", st)
+	}
+	var got []string
+	for _, e := range out.Events {
+		got = append(got, e.What+": "+e.Detail)
+	}
+	want := []string{
+		"joined: member since",
+		"consent: programme given by api (2026-12)",
+		"consent: marketing given by api (2026-12)",
+		"lifecycle: sim_swap applied",
+		"lifecycle: msisdn_change applied → 84903280002",
+		"number_changed: left 84903280001",
+		"hold: SIM swap: value held until",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("history:\n%s\nwant %d lines", strings.Join(got, "\n"), len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("line %d: %q, want %q…", i+1, got[i], want[i])
+		}
+	}
+	if st := h.api(t, http.MethodGet, "/api/v1/subscribers/0903280001/history", nil, nil); st != http.StatusNotFound {
+		t.Errorf("history at the old number: %d, want 404", st)
+	}
+}

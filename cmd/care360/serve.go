@@ -170,7 +170,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		// trusted reverse proxies exactly as the USSD adapters see it.
 		ClientAddr: func(r *http.Request) netip.Addr { return web.ClientAddr(r, c.TrustedProxies) },
 		Admin: &web.AdminConfig{Staff: m.APIDB, Audit: m.APIDB, Reports: m.APIDB, DeadLetters: m.APIDB, Location: c.Location,
-			Binds: bindStates(m.Gateway), Operations: m.APIDB, DialogueIdle: c.IdleTimeout, DialogueRecords: m.APIDB, Export: m.APIDB, Eraser: m.APIDB},
+			Binds: bindStates(m.Gateway), Operations: m.APIDB, DialogueIdle: c.IdleTimeout, DialogueRecords: m.APIDB, Export: m.APIDB, Eraser: m.APIDB, History: m.APIDB},
 		SMS:     &web.SMSConfig{Messages: apiSMS, Campaigns: apiSMS, DNC: apiSMS, Reports: apiSMS, Feedback: apiSMS, Pushes: apiPushes},
 		Loyalty: &web.LoyaltyConfig{Gifts: apiCatalog, Offers: apiCatalog, Claims: apiCatalog, Codes: apiCatalog, ProvisionEndpoints: c.Endpoints.Names()},
 		Ledger: &web.LedgerConfig{Usage: schedule.AfterIngest(ledger, m.Jobs), Imports: m.APIDB,

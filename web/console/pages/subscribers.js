@@ -49,8 +49,19 @@ function show(out, sub, ctx) {
     profile.insertBefore(hold, profile.children[1]);
   }
   const parts = [profile];
+  const actions = h('p');
   if (features.can('GET', '/api/v1/subscribers/{msisdn}/export')) {
-    profile.append(h('p', h('button#export.small', { type: 'button', onclick: () => exportMember(sub) }, t('sub.export'))));
+    actions.append(h('button#export.small', { type: 'button', onclick: () => exportMember(sub) }, t('sub.export')), ' ');
+  }
+  // Erasure cannot be undone: a reason, then a second confirmation.
+  if (features.can('POST', '/api/v1/subscribers/{msisdn}:erase')) {
+    actions.append(h('button#erase.small.danger', { type: 'button', onclick: () => eraseMember(out, sub) }, t('sub.erase')));
+  }
+  if (actions.childNodes.length) profile.append(actions);
+  let history = null;
+  if (features.can('GET', '/api/v1/subscribers/{msisdn}/history')) {
+    history = h('section.card', h('h2', t('hist.title')));
+    parts.push(history);
   }
   if (features.can('POST', '/api/v1/subscribers/{msisdn}/points')) parts.push(adjust(sub, ctx, () => refresh()));
   const ledger = h('section.card', h('h2', t('ledger.title')));
@@ -71,6 +82,7 @@ function show(out, sub, ctx) {
       show(out, fresh, ctx);
     } catch (err) { out.append(notice('error', err.message)); }
   };
+  if (history) loadHistory(history, sub, lang);
   loadLedger(ledger, sub, lang);
   if (messages) loadMessages(messages, sub.msisdn, lang);
 }
@@ -84,6 +96,27 @@ async function exportMember(sub) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** Erases the member after a reason and a confirmation, then says what it became. */
+async function eraseMember(out, sub) {
+  const reason = window.prompt(t('sub.erase.ask', sub.msisdn));
+  if (!reason || !reason.trim()) return;
+  if (!window.confirm(t('sub.erase.confirm', sub.msisdn))) return;
+  try {
+    const r = await api('POST', path('/api/v1/subscribers/{msisdn}:erase', sub), { reason: reason.trim() });
+    const done = notice('ok', t('sub.erased', r.member, r.rows));
+    done.id = 'erased';
+    fill(out, done);
+  } catch (err) { out.prepend(notice('error', err.message)); }
+}
+
+async function loadHistory(card, sub, lang) {
+  try {
+    const { events } = await api('GET', path('/api/v1/subscribers/{msisdn}/history', sub));
+    card.append(table([t('hist.when'), t('hist.what'), t('hist.detail')],
+      events.map((e) => [when(e.at, lang), t('hist.' + e.what), e.detail]), 'history'));
+  } catch (err) { card.append(notice('error', err.message)); }
 }
 
 function fact(label, value, cls) {
