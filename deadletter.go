@@ -34,10 +34,13 @@ const (
 	// DeadLetterPush: USSD pushes that could not be shown or kept failing
 	// to go out (PRODUCT.md §3.6); their targets end failed.
 	DeadLetterPush = "push"
+	// DeadLetterLifecycle: lifecycle events the database refused to apply
+	// (PRODUCT.md §7); the CRM's batch goes on without them.
+	DeadLetterLifecycle = "lifecycle"
 )
 
 // DeadLetterKinds lists the kinds, for metrics and the dashboard.
-var DeadLetterKinds = []string{DeadLetterUsage, DeadLetterSMS, DeadLetterProvisioning, DeadLetterPush}
+var DeadLetterKinds = []string{DeadLetterUsage, DeadLetterSMS, DeadLetterProvisioning, DeadLetterPush, DeadLetterLifecycle}
 
 // DeadLetterFilter selects dead letters: of one kind (all if empty), newest
 // first, older than Before (an id; 0: from the newest), at most Limit

@@ -44,6 +44,10 @@ const (
 	// LifecycleNumberInUse: an msisdn_change to a number another member
 	// holds.
 	LifecycleNumberInUse = "msisdn_in_use"
+	// LifecycleSetAside: the database refused to apply the event (a
+	// constraint); it is in the dead letters, and sending it again
+	// answers the same.
+	LifecycleSetAside = "set_aside"
 )
 
 // MaxLifecycleEvents bounds one batch.

@@ -92,10 +92,9 @@ func (db *DB) Membership(ctx context.Context, ev care360.LifecycleEvent) (r care
 				return err
 			}
 			if seen {
-				r.Status = care360.LifecycleDuplicate
-			} else {
-				r.Status, r.Reason, r.Message = care360.LifecycleRejected, care360.LifecycleUnknownSubscriber, "no member has this number"
+				return repeatedEvent(ctx, tx, ev.ID, &r)
 			}
+			r.Status, r.Reason, r.Message = care360.LifecycleRejected, care360.LifecycleUnknownSubscriber, "no member has this number"
 			return nil
 		}
 		if err != nil {
@@ -114,8 +113,7 @@ func (db *DB) Membership(ctx context.Context, ev care360.LifecycleEvent) (r care
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			r.Status = care360.LifecycleDuplicate
-			return nil
+			return repeatedEvent(ctx, tx, ev.ID, &r)
 		}
 		if ev.Event == care360.EventMSISDNChange {
 			var taken bool
@@ -138,7 +136,55 @@ func (db *DB) Membership(ctx context.Context, ev care360.LifecycleEvent) (r care
 	if errors.Is(err, errRollback) {
 		err = nil
 	}
+	if err != nil && isDataError(err) {
+		// The database refuses this event, and would again: it is set
+		// aside, recorded as rejected, and the batch goes on.
+		return db.setAsideEvent(ctx, ev, err, now)
+	}
 	return r, interpretError(err)
+}
+
+// repeatedEvent answers an event id seen before as it was answered: a
+// duplicate of one applied, the same rejection for one set aside.
+func repeatedEvent(ctx context.Context, tx pgx.Tx, id string, r *care360.LifecycleResult) error {
+	var status string
+	var msg *string
+	if err := tx.QueryRow(ctx, `SELECT status, error FROM lifecycle_events WHERE id = $1`, id).Scan(&status, &msg); err != nil {
+		return err
+	}
+	if status == "rejected" {
+		r.Status, r.Reason = care360.LifecycleRejected, care360.LifecycleSetAside
+		if msg != nil {
+			r.Message = *msg
+		}
+		return nil
+	}
+	r.Status = care360.LifecycleDuplicate
+	return nil
+}
+
+// setAsideEvent records ev as rejected and puts it in the dead letters, in
+// one transaction.
+func (db *DB) setAsideEvent(ctx context.Context, ev care360.LifecycleEvent, cause error, now time.Time) (r care360.LifecycleResult, err error) {
+	reason := care360.ErrorMessage(interpretError(cause))
+	db.log.Warn("lifecycle event set aside", "id", ev.ID, "event", ev.Event, "msisdn", ev.MSISDN.Masked(), "err", cause)
+	err = db.Transact(ctx, func(tx pgx.Tx) error {
+		var newMSISDN *string
+		if ev.NewMSISDN != "" {
+			s := string(ev.NewMSISDN)
+			newMSISDN = &s
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO lifecycle_events (id, msisdn, event, at, new_msisdn, status, error, received_at)
+			VALUES ($1, $2, $3, $4, $5, 'rejected', $6, $7) ON CONFLICT (id) DO NOTHING`,
+			ev.ID, ev.MSISDN, ev.Event, ev.At, newMSISDN, reason, now)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return setAside(ctx, tx, care360.DeadLetterLifecycle, ev.ID, reason,
+			map[string]any{"id": ev.ID, "msisdn": ev.MSISDN, "event": ev.Event, "at": ev.At, "new_msisdn": ev.NewMSISDN}, 1, now, now)
+	})
+	return care360.LifecycleResult{ID: ev.ID, Status: care360.LifecycleRejected, Reason: care360.LifecycleSetAside, Message: reason}, err
 }
 
 // errRollback undoes a transaction whose outcome is already in hand.

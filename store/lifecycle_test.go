@@ -316,3 +316,43 @@ func TestUsageAroundAClosing(t *testing.T) {
 	}
 	b.checkLedger(t)
 }
+
+// A lifecycle event the database refuses to apply (here a trigger standing
+// for any constraint the event breaks) is set aside, not retried forever
+// and not failing the batch: it is rejected with set_aside, recorded, put
+// in the dead letters once, answered the same when sent again; the next
+// member's churn goes on.
+func TestPoisonLifecycleEventIsSetAside(t *testing.T) {
+	t.Parallel()
+	b := setupCatalog(t)
+	poison := b.member(t, "Poison", care360.LangVi, "", "1980-01-01", 100)
+	fine := b.member(t, "Fine", care360.LangVi, "", "1980-01-01", 100)
+	if _, err := b.db.Pool().Exec(b.ctx, `
+		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF OLD.msisdn = '`+string(poison)+`' THEN
+				RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_poison BEFORE UPDATE ON subscribers FOR EACH ROW EXECUTE FUNCTION refuse_poison();`); err != nil {
+		t.Fatal(err)
+	}
+	at := b.clock.Now().Add(-time.Minute)
+	for i := range 2 {
+		r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "poison-1", MSISDN: poison, Event: care360.EventChurn, At: at})
+		if err != nil || r.Status != care360.LifecycleRejected || r.Reason != care360.LifecycleSetAside {
+			t.Fatalf("poison event, time %d: %+v, %v", i+1, r, err)
+		}
+	}
+	if r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "fine-1", MSISDN: fine, Event: care360.EventChurn, At: at}); err != nil || r.Status != care360.LifecycleApplied {
+		t.Fatalf("the next event: %+v, %v", r, err)
+	}
+	ds, err := b.db.DeadLetters(b.ctx, care360.DeadLetterFilter{Kind: care360.DeadLetterLifecycle})
+	if err != nil || len(ds) != 1 || ds[0].Ref != "poison-1" {
+		t.Fatalf("dead letters %+v, %v; want the poison event once", ds, err)
+	}
+	if _, err := b.db.Subscriber(b.ctx, poison); err != nil {
+		t.Errorf("the poison event's member: %v, want it untouched", err)
+	}
+}
