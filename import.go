@@ -1,6 +1,7 @@
 package care360
 
 import (
+	"strconv"
 	"context"
 	"iter"
 	"strings"
@@ -8,7 +9,10 @@ import (
 )
 
 // ImportColumns are the columns of a subscriber import CSV, in order.
-var ImportColumns = []string{"msisdn", "name", "gender", "birthday", "language", "member_since"}
+// marketing (optional: yes or no, empty for unknown) records the member's
+// marketing consent, given through the import (PRODUCT.md §7); without it
+// an imported member has the programme's consent only.
+var ImportColumns = []string{"msisdn", "name", "gender", "birthday", "language", "member_since", "marketing"}
 
 // ImportRow is one data row of a subscriber import. Row is its record
 // number in the file, the header being row 1, as a spreadsheet shows it.
@@ -25,7 +29,7 @@ type ImportRow struct {
 // mean what they mean in PUT /api/v1/subscribers: unknown gender, no
 // birthday, and (for language and member_since) the default for a new
 // subscriber or what is stored for an existing one.
-func NewImportRow(n Numbering, row int, msisdn, name, gender, birthday, language, memberSince string) ImportRow {
+func NewImportRow(n Numbering, row int, msisdn, name, gender, birthday, language, memberSince, marketing string) ImportRow {
 	r := ImportRow{Row: row, Raw: msisdn}
 	m, err := n.Parse(msisdn)
 	if err != nil {
@@ -44,6 +48,18 @@ func NewImportRow(n Numbering, row int, msisdn, name, gender, birthday, language
 				return r
 			}
 		}
+	}
+	switch strings.ToLower(strings.TrimSpace(marketing)) {
+	case "":
+	case "yes", "y", "true", "1", "co":
+		yes := true
+		s.SetMarketing = &yes
+	case "no", "n", "false", "0", "khong":
+		no := false
+		s.SetMarketing = &no
+	default:
+		r.Reject = "marketing: want yes or no, got " + strconvQuote(marketing)
+		return r
 	}
 	check := s // what it would be as a new subscriber
 	check.Status = StatusActive
@@ -113,3 +129,6 @@ type SubscriberImports interface {
 	// SubscriberImport returns an import's progress or report.
 	SubscriberImport(ctx context.Context, id string) (*SubscriberImport, error)
 }
+
+// strconvQuote quotes a field for a rejection, as %q would.
+func strconvQuote(s string) string { return strconv.Quote(s) }

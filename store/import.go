@@ -85,7 +85,7 @@ func (db *DB) runImport(ctx context.Context, id string, rows iter.Seq2[care360.I
 	defer db.pool.Exec(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+stage)
 	if _, err := db.pool.Exec(ctx, `DROP TABLE IF EXISTS `+stage+`;
 		CREATE UNLOGGED TABLE `+stage+` (row int NOT NULL, msisdn text NOT NULL, name text NOT NULL, gender text NOT NULL,
-			birthday date, language text, member_since date)`); err != nil {
+			birthday date, language text, member_since date, marketing boolean)`); err != nil {
 		return nil, err
 	}
 	rej := &rejections{}
@@ -98,7 +98,7 @@ func (db *DB) runImport(ctx context.Context, id string, rows iter.Seq2[care360.I
 			"rows_per_s", int(float64(read)/time.Since(t0).Seconds()))
 	}}
 	if _, err := db.pool.CopyFrom(ctx, pgx.Identifier{name},
-		[]string{"row", "msisdn", "name", "gender", "birthday", "language", "member_since"}, src); err != nil {
+		[]string{"row", "msisdn", "name", "gender", "birthday", "language", "member_since", "marketing"}, src); err != nil {
 		if src.err != nil {
 			return nil, src.err // the upload was malformed: say so, not "copy failed"
 		}
@@ -198,32 +198,48 @@ func (db *DB) writeChunk(ctx context.Context, stage string, lo, hi int, now time
 		}
 		// A new member joins with the programme consent, through the
 		// import (PRODUCT.md §7); marketing needs its own.
-		tag, err := tx.Exec(ctx, `
+		if err := tx.QueryRow(ctx, `
 			WITH s AS (
-				INSERT INTO subscribers (msisdn, name, gender, birthday, language, member_since, tier_since, created_at, updated_at)
-				SELECT msisdn, name, gender, birthday, coalesce(language, 'vi'), coalesce(member_since, $3), $4, $4, $4
+				INSERT INTO subscribers (msisdn, name, gender, birthday, language, member_since, tier_since, created_at, updated_at, marketing_consent)
+				SELECT msisdn, name, gender, birthday, coalesce(language, 'vi'), coalesce(member_since, $3), $4, $4, $4, coalesce(marketing, false)
 				FROM `+stage+` WHERE row > $1 AND row <= $2
 				ON CONFLICT (msisdn) DO NOTHING
-				RETURNING msisdn
+				RETURNING msisdn, marketing_consent
+			),
+			c AS (
+				INSERT INTO consents (msisdn, purpose, granted, channel, text_version, at)
+				SELECT msisdn, 'programme', true, 'import', $5, $4 FROM s
+				UNION ALL
+				SELECT msisdn, 'marketing', true, 'import', $5, $4 FROM s WHERE marketing_consent
 			)
-			INSERT INTO consents (msisdn, purpose, granted, channel, text_version, at)
-			SELECT msisdn, 'programme', true, 'import', $5, $4 FROM s`, lo, hi, db.today(now), now, care360.ConsentTextVersion)
-		if err != nil {
+			SELECT count(*) FROM s`, lo, hi, db.today(now), now, care360.ConsentTextVersion).Scan(&created); err != nil {
 			return err
 		}
-		if created, updated = tag.RowsAffected(), 0; created == n {
+		if updated = 0; created == n {
 			return nil
 		}
-		tag, err = tx.Exec(ctx, `
-			UPDATE subscribers s SET name = i.name, gender = i.gender, birthday = i.birthday,
-				language = coalesce(i.language, s.language), member_since = coalesce(i.member_since, s.member_since), updated_at = $3
-			FROM `+stage+` i
-			WHERE i.row > $1 AND i.row <= $2 AND s.msisdn = i.msisdn
-			  AND (s.name, s.gender, s.birthday, s.language, s.member_since) IS DISTINCT FROM
-			      (i.name, i.gender, i.birthday, coalesce(i.language, s.language), coalesce(i.member_since, s.member_since))`,
-			lo, hi, now)
-		updated = tag.RowsAffected()
-		return err
+		// A marketing column given for an existing member gives or
+		// withdraws its consent, recorded when it changes.
+		return tx.QueryRow(ctx, `
+			WITH old AS (
+				SELECT s.msisdn, s.marketing_consent FROM subscribers s JOIN `+stage+` i ON s.msisdn = i.msisdn
+				WHERE i.row > $1 AND i.row <= $2
+			), u AS (
+				UPDATE subscribers s SET name = i.name, gender = i.gender, birthday = i.birthday,
+					language = coalesce(i.language, s.language), member_since = coalesce(i.member_since, s.member_since),
+					marketing_consent = coalesce(i.marketing, s.marketing_consent), updated_at = $3
+				FROM `+stage+` i
+				WHERE i.row > $1 AND i.row <= $2 AND s.msisdn = i.msisdn
+				  AND (s.name, s.gender, s.birthday, s.language, s.member_since, s.marketing_consent) IS DISTINCT FROM
+				      (i.name, i.gender, i.birthday, coalesce(i.language, s.language), coalesce(i.member_since, s.member_since),
+				       coalesce(i.marketing, s.marketing_consent))
+				RETURNING s.msisdn, s.marketing_consent
+			), c AS (
+				INSERT INTO consents (msisdn, purpose, granted, channel, text_version, at)
+				SELECT u.msisdn, 'marketing', u.marketing_consent, 'import', $4, $3 FROM u JOIN old USING (msisdn)
+				WHERE u.marketing_consent <> old.marketing_consent
+			)
+			SELECT count(*) FROM u`, lo, hi, now, care360.ConsentTextVersion).Scan(&updated)
 	})
 	return n, created, updated, err
 }
@@ -329,7 +345,7 @@ func (s *stageSource) Next() bool {
 			l := string(sub.Language)
 			lang = &l
 		}
-		s.values = []any{row.Row, string(sub.MSISDN), sub.Name, string(sub.Gender), pgDate(sub.Birthday), lang, pgDate(sub.MemberSince)}
+		s.values = []any{row.Row, string(sub.MSISDN), sub.Name, string(sub.Gender), pgDate(sub.Birthday), lang, pgDate(sub.MemberSince), sub.SetMarketing}
 		return true
 	}
 }

@@ -21,7 +21,7 @@ func csvRows(recs [][6]string, failAt int) iter.Seq2[care360.ImportRow, error] {
 				yield(care360.ImportRow{}, care360.Errorf(care360.EINVALID, "malformed CSV at line %d", i+2))
 				return
 			}
-			if !yield(care360.NewImportRow(care360.VietnamMobile, i+2, r[0], r[1], r[2], r[3], r[4], r[5]), nil) {
+			if !yield(care360.NewImportRow(care360.VietnamMobile, i+2, r[0], r[1], r[2], r[3], r[4], r[5], ""), nil) {
 				return
 			}
 		}
@@ -160,7 +160,7 @@ func TestImportBigFile(t *testing.T) {
 			if i%1000 == 999 {
 				msisdn = "bad"
 			}
-			r := care360.NewImportRow(care360.VietnamMobile, i+2, msisdn, fmt.Sprint("Member ", i), "f", "1990-01-01", "vi", "2016-01-01")
+			r := care360.NewImportRow(care360.VietnamMobile, i+2, msisdn, fmt.Sprint("Member ", i), "f", "1990-01-01", "vi", "2016-01-01", "")
 			if !yield(r, nil) {
 				return
 			}

@@ -185,7 +185,7 @@ func (s *Server) importRows(cr *csvReader, cols []int) func(yield func(care360.I
 			case len(rec.Fields) < width:
 				ir = care360.ImportRow{Row: rec.Line, Raw: field(0), Reject: fmt.Sprintf("%d fields, the header has %d", len(rec.Fields), width)}
 			default:
-				ir = care360.NewImportRow(s.numbering, rec.Line, field(0), field(1), field(2), field(3), field(4), field(5))
+				ir = care360.NewImportRow(s.numbering, rec.Line, field(0), field(1), field(2), field(3), field(4), field(5), field(6))
 			}
 			if !yield(ir, nil) {
 				return

@@ -147,3 +147,35 @@ func TestImportAPIBadFiles(t *testing.T) {
 	// Nothing from the broken files was written.
 	b.do(t, http.MethodGet, "/api/v1/subscribers/"+m, "").errorOf(t, http.StatusNotFound, "not_found")
 }
+
+// The optional marketing column records the marketing consent through the
+// import (PRODUCT.md §7): yes gives it to a new member, no withdraws an
+// existing member's, empty leaves the programme's consent only, anything
+// else is a rejected row.
+func TestImportMarketingColumn(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withLedger)
+	yes, empty, bad, existing := newMSISDN(), newMSISDN(), newMSISDN(), newMSISDN()
+	b.do(t, http.MethodPut, "/api/v1/subscribers/"+existing, `{"name":"Had it","marketing_consent":true}`)
+	csv := "msisdn,name,marketing\n" +
+		yes + ",Yes,yes\n" +
+		empty + ",Empty,\n" +
+		bad + ",Bad,maybe\n" +
+		existing + ",Had it,no\n"
+	res := b.do(t, http.MethodPost, "/api/v1/subscribers:import?id=mkt-"+yes, csv)
+	var a importAnswer
+	res.json(t, &a)
+	if res.status != http.StatusOK || a.Created != 2 || a.Updated != 1 || a.Rejected != 1 ||
+		len(a.Rejections) != 1 || !strings.Contains(a.Rejections[0].Reason, "marketing: want yes or no") {
+		t.Fatalf("import: %d %s", res.status, res.body)
+	}
+	for m, want := range map[string]bool{yes: true, empty: false, existing: false} {
+		var s struct {
+			MarketingConsent bool `json:"marketing_consent"`
+		}
+		b.do(t, http.MethodGet, "/api/v1/subscribers/"+m, "").json(t, &s)
+		if s.MarketingConsent != want {
+			t.Errorf("%s: marketing consent %v, want %v", m, s.MarketingConsent, want)
+		}
+	}
+}
