@@ -62,6 +62,9 @@ type LifecycleService interface {
 	// Membership applies a churn, port_out (closing the membership) or
 	// msisdn_change (moving the member to NewMSISDN), idempotently by id.
 	Membership(ctx context.Context, ev LifecycleEvent) (LifecycleResult, error)
+	// Closings applies a run of churn and port_out events together, with
+	// the results Membership would give each, in order.
+	Closings(ctx context.Context, evs []LifecycleEvent) ([]LifecycleResult, error)
 }
 
 // MemberExporter reads everything held about a member (PRODUCT.md §7

@@ -194,57 +194,78 @@ var errRollback = errors.New("rolled back")
 // looks like it, so the number is free for whoever joins with it next.
 func retiredKey(memberID int64) string { return "c" + strconv.FormatInt(memberID, 10) }
 
-// closeMembership closes memberID's membership (whose number is ev.MSISDN,
-// locked by the caller) with every effect of PRODUCT.md §7: spendable
-// points forfeited, transfers pending to or from it cancelled, SMS and
-// pushes not yet sent dropped, an open dialogue ended, a pending tier
-// downgrade dropped, entries in draws still open withdrawn; then the
-// member's rows move to its retired key.
+// closing is one membership to close: its member, number, when and why.
+type closing struct {
+	memberID int64
+	number   string
+	at       time.Time
+	event    string // churn, port_out, or erased
+}
+
+// closeMembership closes one membership (closeMemberships).
 func closeMembership(ctx context.Context, tx pgx.Tx, memberID int64, ev care360.LifecycleEvent, now time.Time) error {
-	number, key := string(ev.MSISDN), retiredKey(memberID)
-	reason := "closed (" + ev.Event + ")"
+	return closeMemberships(ctx, tx, []closing{{memberID, string(ev.MSISDN), ev.At, ev.Event}}, now)
+}
+
+// closeMemberships closes the memberships cs (their subscribers' rows
+// locked by the caller) with every effect of PRODUCT.md §7, set-based, a
+// statement for all of them: spendable points forfeited, transfers pending
+// to or from them cancelled, SMS and pushes not yet sent dropped, an open
+// dialogue ended, a pending tier downgrade dropped, usage not yet posted
+// dropped, entries in draws still open withdrawn; then each member's rows
+// move to its retired key.
+func closeMemberships(ctx context.Context, tx pgx.Tx, cs []closing, now time.Time) error {
+	n := len(cs)
+	ids, numbers, keys, ats, events := make([]int64, n), make([]string, n), make([]string, n), make([]time.Time, n), make([]string, n)
+	for i, c := range cs {
+		ids[i], numbers[i], keys[i], ats[i], events[i] = c.memberID, c.number, retiredKey(c.memberID), c.at, c.event
+	}
+	const closings = `unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS u (id, number, key, at, event)`
 	batch := &pgx.Batch{}
 	// The open credits are taken to zero by one forfeiture debit of each
 	// kind, allocated to every credit (a member of many years has
 	// thousands): keyed by kind, it can happen only once.
 	batch.Queue(`
 		WITH c AS (
-			SELECT id, kind, remaining FROM points_ledger
-			WHERE msisdn = $1 AND remaining > 0 AND expires_at > $2
+			SELECT l.id, l.msisdn, l.kind, l.remaining, u.at FROM `+closings+`
+			JOIN points_ledger l ON l.msisdn = u.number AND l.remaining > 0 AND l.expires_at > u.at
 		), d AS (
 			INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at, created_at)
-			SELECT $1, kind, -sum(remaining), 'forfeited', 'forfeit:' || kind, $2, $3 FROM c GROUP BY kind
+			SELECT msisdn, kind, -sum(remaining), 'forfeited', 'forfeit:' || kind, min(at), $6 FROM c GROUP BY msisdn, kind
 			ON CONFLICT (msisdn, idempotency_key) DO NOTHING
-			RETURNING id, kind
+			RETURNING id, msisdn, kind
 		)
 		INSERT INTO points_allocations (debit_id, credit_id, points)
-		SELECT d.id, c.id, c.remaining FROM d JOIN c USING (kind)`, number, ev.At, now)
-	batch.Queue(`UPDATE points_transfers SET status = 'cancelled' WHERE status = 'pending' AND (sender = $1 OR recipient = $1)`, number)
+		SELECT d.id, c.id, c.remaining FROM d JOIN c USING (msisdn, kind)`, ids, numbers, keys, ats, events, now)
+	batch.Queue(`UPDATE points_transfers SET status = 'cancelled'
+		WHERE status = 'pending' AND (sender = ANY($1) OR recipient = ANY($1))`, numbers)
 	batch.Queue(`
 		WITH gone AS (
 			DELETE FROM sms_queue q USING sms_messages m
-			WHERE m.msisdn = $1 AND q.message_id = m.id AND (q.lease_until IS NULL OR q.lease_until <= $2)
+			WHERE m.msisdn = ANY($1) AND q.message_id = m.id AND (q.lease_until IS NULL OR q.lease_until <= $2)
 			RETURNING q.message_id
 		)
-		UPDATE sms_messages SET status = 'failed', error = $3 WHERE id IN (SELECT message_id FROM gone)`, number, now, "membership "+reason)
-	batch.Queue(`UPDATE ussd_push_targets SET state = 'failed', error = $2, ended_at = $3
-		WHERE msisdn = $1 AND state = 'queued'`, number, "membership "+reason, now)
-	batch.Queue(`DELETE FROM ussd_dialogues WHERE msisdn = $1`, number)
-	batch.Queue(`DELETE FROM tier_downgrades WHERE msisdn = $1`, number) // no tier review for a closed membership
+		UPDATE sms_messages SET status = 'failed', error = 'membership closed' WHERE id IN (SELECT message_id FROM gone)`, numbers, now)
+	batch.Queue(`UPDATE ussd_push_targets SET state = 'failed', error = 'membership closed', ended_at = $2
+		WHERE msisdn = ANY($1) AND state = 'queued'`, numbers, now)
+	batch.Queue(`DELETE FROM ussd_dialogues WHERE msisdn = ANY($1)`, numbers)
+	batch.Queue(`DELETE FROM tier_downgrades WHERE msisdn = ANY($1)`, numbers) // no tier review for a closed membership
 	// Usage not yet posted earns nothing now (as usage dated before the
-	// closing that comes later).
-	batch.Queue(`DELETE FROM usage_pending WHERE msisdn = $1`, number)
+	// closing that comes later); found through its bucket's index.
+	batch.Queue(`DELETE FROM usage_pending WHERE bucket = ANY(ARRAY(SELECT hashtext(x) & $2 FROM unnest($1::text[]) x))
+		AND msisdn = ANY($1)`, numbers, usageBuckets-1)
 	batch.Queue(`
-		UPDATE subscribers SET msisdn = $2, status = 'closed', closed_at = $3, closed_reason = $4,
-			closed_msisdn = CASE WHEN $4 = 'erased' THEN NULL ELSE $1 END, erased_at = CASE WHEN $4 = 'erased' THEN $5::timestamptz END,
-			sim_swap_until = NULL, updated_at = $5
-		WHERE member_id = $6`, number, key, ev.At, ev.Event, now, memberID)
-	batch.Queue(`DELETE FROM draw_entries e USING draws d WHERE e.msisdn = $1 AND d.id = e.draw_id AND d.status = 'open'`, number)
-	queueMoves(batch, number, key)
-	if ev.Event != "erased" { // an erased member's numbers are forgotten
-		batch.Queue(`INSERT INTO member_numbers (member_id, msisdn, until, reason) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, memberID, number, ev.At, ev.Event)
-	}
+		UPDATE subscribers s SET msisdn = u.key, status = 'closed', closed_at = u.at, closed_reason = u.event,
+			closed_msisdn = CASE WHEN u.event = 'erased' THEN NULL ELSE u.number END,
+			erased_at = CASE WHEN u.event = 'erased' THEN $6::timestamptz END,
+			sim_swap_until = NULL, updated_at = $6
+		FROM `+closings+` WHERE s.member_id = u.id`, ids, numbers, keys, ats, events, now)
+	batch.Queue(`DELETE FROM draw_entries e USING draws d WHERE e.msisdn = ANY($1) AND d.id = e.draw_id AND d.status = 'open'`, numbers)
+	queueMoves(batch, numbers, keys)
+	// An erased member's numbers are forgotten.
+	batch.Queue(`INSERT INTO member_numbers (member_id, msisdn, until, reason)
+		SELECT u.id, u.number, u.at, u.event FROM `+closings+` WHERE u.event <> 'erased'
+		ON CONFLICT DO NOTHING`, ids, numbers, keys, ats, events)
 	return tx.SendBatch(ctx, batch).Close()
 }
 
@@ -256,20 +277,123 @@ func changeNumber(ctx context.Context, tx pgx.Tx, memberID int64, ev care360.Lif
 	batch := &pgx.Batch{}
 	batch.Queue(`DELETE FROM ussd_dialogues WHERE msisdn = $1`, from)
 	batch.Queue(`UPDATE subscribers SET msisdn = $2, updated_at = $3 WHERE member_id = $1`, memberID, to, now)
-	batch.Queue(`UPDATE usage_pending SET msisdn = $2, bucket = hashtext($2) & $3 WHERE msisdn = $1`, from, to, usageBuckets-1)
+	batch.Queue(`UPDATE usage_pending SET msisdn = $2, bucket = hashtext($2) & $3 WHERE bucket = hashtext($1) & $3 AND msisdn = $1`, from, to, usageBuckets-1)
 	batch.Queue(`UPDATE draw_entries e SET msisdn = $2 FROM draws d WHERE e.msisdn = $1 AND d.id = e.draw_id AND d.status = 'open'`, from, to)
 	batch.Queue(`WITH o AS (DELETE FROM sms_optouts WHERE msisdn = $1 RETURNING created_at)
 		INSERT INTO sms_optouts (msisdn, created_at) SELECT $2, created_at FROM o ON CONFLICT DO NOTHING`, from, to)
-	queueMoves(batch, from, to)
+	queueMoves(batch, []string{from}, []string{to})
 	batch.Queue(`INSERT INTO member_numbers (member_id, msisdn, until, reason) VALUES ($1, $2, $3, 'msisdn_change')
 		ON CONFLICT DO NOTHING`, memberID, from, ev.At)
 	return tx.SendBatch(ctx, batch).Close()
 }
 
-// queueMoves moves the rows of a member that no foreign key ties to
-// subscribers (the others cascade) from key from to key to.
-func queueMoves(batch *pgx.Batch, from, to string) {
+// queueMoves moves the rows of members that no foreign key ties to
+// subscribers (the others cascade) from keys from to keys to.
+func queueMoves(batch *pgx.Batch, from, to []string) {
 	for _, table := range []string{"sms_messages", "sms_inbound", "feedback", "dialogue_records", "ussd_push_targets"} {
-		batch.Queue(`UPDATE `+table+` SET msisdn = $2 WHERE msisdn = $1`, from, to)
+		batch.Queue(`UPDATE `+table+` t SET msisdn = u.key FROM unnest($1::text[], $2::text[]) AS u (old, key) WHERE t.msisdn = u.old`, from, to)
 	}
+}
+
+// Closings applies a run of churn and port_out events together, in one
+// transaction whose statements each close all of them (closeMemberships):
+// the way a CRM's nightly batch of disconnections is applied at the rate
+// of a SIM swap batch rather than one transaction each. Results are per
+// event, in order, as Membership gives them: an event about a number no
+// open member holds (or one an earlier event of the run freed) is
+// unknown_subscriber, an id seen before is answered as before. Should the
+// database refuse the run for its data, each event is applied on its own,
+// so that only the bad one is set aside.
+func (db *DB) Closings(ctx context.Context, evs []care360.LifecycleEvent) (out []care360.LifecycleResult, err error) {
+	defer wrap(&err, "apply %d closings", len(evs))
+	now := db.now()
+	err = db.Transact(ctx, func(tx pgx.Tx) error {
+		out = make([]care360.LifecycleResult, len(evs))
+		numbers := make([]string, len(evs))
+		for i, ev := range evs {
+			numbers[i] = string(ev.MSISDN)
+		}
+		rows, err := tx.Query(ctx, `SELECT msisdn, member_id FROM subscribers WHERE msisdn = ANY($1) ORDER BY msisdn FOR UPDATE`, numbers)
+		if err != nil {
+			return err
+		}
+		members := map[string]int64{}
+		for rows.Next() {
+			var m string
+			var id int64
+			if err := rows.Scan(&m, &id); err != nil {
+				return err
+			}
+			members[m] = id
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// The first event of each open member's number, with an id not
+		// seen in the run, is a candidate; recording it by id decides.
+		var cand []int
+		taken, ids := map[string]bool{}, map[string]bool{}
+		for i, ev := range evs {
+			if _, ok := members[numbers[i]]; ok && !taken[numbers[i]] && !ids[ev.ID] {
+				cand, taken[numbers[i]] = append(cand, i), true
+			}
+			ids[ev.ID] = true
+		}
+		cIDs, cNumbers, cEvents, cAts := make([]string, len(cand)), make([]string, len(cand)), make([]string, len(cand)), make([]time.Time, len(cand))
+		for j, i := range cand {
+			cIDs[j], cNumbers[j], cEvents[j], cAts[j] = evs[i].ID, numbers[i], evs[i].Event, evs[i].At
+		}
+		rows, err = tx.Query(ctx, `
+			INSERT INTO lifecycle_events (id, msisdn, event, at, status, received_at)
+			SELECT id, msisdn, event, at, 'applied', $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS e (id, msisdn, event, at)
+			ON CONFLICT (id) DO NOTHING RETURNING id`, cIDs, cNumbers, cEvents, cAts, now)
+		if err != nil {
+			return err
+		}
+		recorded, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		applied := map[string]bool{}
+		for _, id := range recorded {
+			applied[id] = true
+		}
+		var cs []closing
+		done := map[string]bool{}
+		for i, ev := range evs {
+			switch {
+			case applied[ev.ID] && !done[ev.ID]:
+				done[ev.ID] = true
+				out[i] = care360.LifecycleResult{ID: ev.ID, Status: care360.LifecycleApplied}
+				cs = append(cs, closing{members[numbers[i]], numbers[i], ev.At, ev.Event})
+			default:
+				out[i].ID = ev.ID
+				var seen bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM lifecycle_events WHERE id = $1)`, ev.ID).Scan(&seen); err != nil {
+					return err
+				}
+				if seen {
+					if err := repeatedEvent(ctx, tx, ev.ID, &out[i]); err != nil {
+						return err
+					}
+					continue
+				}
+				out[i].Status, out[i].Reason, out[i].Message = care360.LifecycleRejected, care360.LifecycleUnknownSubscriber, "no member has this number"
+			}
+		}
+		if len(cs) == 0 {
+			return nil
+		}
+		return closeMemberships(ctx, tx, cs, now)
+	})
+	if err != nil && isDataError(err) {
+		out = make([]care360.LifecycleResult, len(evs))
+		for i, ev := range evs {
+			if out[i], err = db.Membership(ctx, ev); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return out, err
 }

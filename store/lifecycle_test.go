@@ -356,3 +356,71 @@ func TestPoisonLifecycleEventIsSetAside(t *testing.T) {
 		t.Errorf("the poison event's member: %v, want it untouched", err)
 	}
 }
+
+// A run of closings is applied together with the results one at a time
+// would give: each member closed with its points forfeited; an event about
+// a number the run already freed, or no member's, is unknown_subscriber;
+// an id used earlier in the run is answered as that one; the run sent
+// again is duplicates. A member whose closing the database refuses is set
+// aside, and the rest of its run still closes.
+func TestClosingsInOneRun(t *testing.T) {
+	t.Parallel()
+	b := setupCatalog(t)
+	a := b.member(t, "A", care360.LangVi, "", "1980-01-01", 5000)
+	c := b.member(t, "C", care360.LangVi, "", "1980-01-01", 5000)
+	at := b.clock.Now().Add(-time.Minute)
+	run := []care360.LifecycleEvent{
+		{ID: "r-1", MSISDN: a, Event: care360.EventChurn, At: at},
+		{ID: "r-2", MSISDN: c, Event: care360.EventPortOut, At: at},
+		{ID: "r-3", MSISDN: a, Event: care360.EventChurn, At: at},
+		{ID: "r-4", MSISDN: newMSISDN(), Event: care360.EventChurn, At: at},
+		{ID: "r-1", MSISDN: a, Event: care360.EventChurn, At: at},
+	}
+	got, err := b.db.Closings(b.ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"applied/", "applied/", "rejected/unknown_subscriber", "rejected/unknown_subscriber", "duplicate/"}
+	for i, r := range got {
+		if s := r.Status + "/" + r.Reason; s != want[i] || r.ID != run[i].ID {
+			t.Errorf("event %d (%s): %s, want %s", i+1, r.ID, s, want[i])
+		}
+	}
+	for _, m := range []care360.MSISDN{a, c} {
+		if _, err := b.db.Subscriber(b.ctx, m); care360.ErrorCode(err) != care360.ENOTFOUND {
+			t.Errorf("%s after the run: %v, want closed", m, err)
+		}
+	}
+	var open int64
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(sum(remaining), 0) FROM points_ledger l JOIN subscribers s ON s.msisdn = l.msisdn
+		WHERE s.closed_msisdn = ANY($1)`, []string{string(a), string(c)}).Scan(&open); err != nil || open != 0 {
+		t.Errorf("points left to the closed members: %d, %v", open, err)
+	}
+	b.checkLedger(t)
+	again, err := b.db.Closings(b.ctx, run[:2])
+	if err != nil || again[0].Status != care360.LifecycleDuplicate || again[1].Status != care360.LifecycleDuplicate {
+		t.Errorf("the run again: %+v, %v", again, err)
+	}
+
+	// One refused member does not hold back the rest of its run.
+	poison := b.member(t, "Poison", care360.LangVi, "", "1980-01-01", 100)
+	fine := b.member(t, "Fine", care360.LangVi, "", "1980-01-01", 100)
+	if _, err := b.db.Pool().Exec(b.ctx, `
+		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF OLD.msisdn = '`+string(poison)+`' THEN
+				RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_poison BEFORE UPDATE ON subscribers FOR EACH ROW EXECUTE FUNCTION refuse_poison();`); err != nil {
+		t.Fatal(err)
+	}
+	got, err = b.db.Closings(b.ctx, []care360.LifecycleEvent{
+		{ID: "p-1", MSISDN: poison, Event: care360.EventChurn, At: at},
+		{ID: "p-2", MSISDN: fine, Event: care360.EventChurn, At: at},
+	})
+	if err != nil || got[0].Reason != care360.LifecycleSetAside || got[1].Status != care360.LifecycleApplied {
+		t.Fatalf("a run with a refused member: %+v, %v", got, err)
+	}
+}

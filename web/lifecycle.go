@@ -60,19 +60,36 @@ func (s *Server) postLifecycle(w http.ResponseWriter, r *http.Request) {
 	if hold <= 0 {
 		hold = care360.DefaultSIMSwapHold
 	}
-	// SIM swaps are applied together, set-based; a closing or a number
-	// change is a transaction of its own. Events take effect in the order
-	// of the batch (a later one may be about a number an earlier one freed
-	// or took), so the swaps gathered so far go first.
-	var swaps []care360.LifecycleEvent
-	var at []int
+	// SIM swaps are applied together, set-based, and so are closings
+	// (churn, port_out); a number change is a transaction of its own.
+	// Events take effect in the order of the batch (a later one may be
+	// about a number an earlier one freed or took): a run of one sort is
+	// applied before an event of another.
+	var (
+		swaps, closings     []care360.LifecycleEvent
+		swapsAt, closingsAt []int
+	)
 	flush := func() error {
-		got, err := s.ledger.Lifecycle.SIMSwaps(r.Context(), swaps, hold)
-		for j, res := range got {
-			results[at[j]] = res
+		if len(swaps) > 0 {
+			got, err := s.ledger.Lifecycle.SIMSwaps(r.Context(), swaps, hold)
+			if err != nil {
+				return err
+			}
+			for j, res := range got {
+				results[swapsAt[j]] = res
+			}
 		}
-		swaps, at = swaps[:0], at[:0]
-		return err
+		if len(closings) > 0 {
+			got, err := s.ledger.Lifecycle.Closings(r.Context(), closings)
+			if err != nil {
+				return err
+			}
+			for j, res := range got {
+				results[closingsAt[j]] = res
+			}
+		}
+		swaps, swapsAt, closings, closingsAt = swaps[:0], swapsAt[:0], closings[:0], closingsAt[:0]
+		return nil
 	}
 	now := time.Now()
 	for i, it := range items {
@@ -81,17 +98,32 @@ func (s *Server) postLifecycle(w http.ResponseWriter, r *http.Request) {
 			results[i] = res
 			continue
 		}
-		if ev.Event == care360.EventSIMSwap {
-			swaps, at = append(swaps, ev), append(at, i)
-			continue
-		}
-		if err := flush(); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if results[i], err = s.ledger.Lifecycle.Membership(r.Context(), ev); err != nil {
-			s.writeError(w, r, err)
-			return
+		switch ev.Event {
+		case care360.EventSIMSwap:
+			if len(closings) > 0 {
+				if err := flush(); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
+			}
+			swaps, swapsAt = append(swaps, ev), append(swapsAt, i)
+		case care360.EventChurn, care360.EventPortOut:
+			if len(swaps) > 0 {
+				if err := flush(); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
+			}
+			closings, closingsAt = append(closings, ev), append(closingsAt, i)
+		default:
+			if err := flush(); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if results[i], err = s.ledger.Lifecycle.Membership(r.Context(), ev); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 	}
 	if err := flush(); err != nil {

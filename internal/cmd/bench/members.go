@@ -1,9 +1,10 @@
 package main
 
 // The members figures (issue 14, PRODUCT.md §7): lifecycle events/s
-// through the store's own Membership (a churn: forfeiture, cancellations,
-// the member's rows moved to its retired key, one transaction each) and
-// SIMSwaps (set-based batches), next to the pgbench limit of the same run;
+// through the store's own Closings (churns: forfeiture, cancellations, the
+// members' rows moved to their retired keys, a batch per transaction, as
+// the API applies a CRM's batch) and SIMSwaps (set-based batches), next to
+// the pgbench limit of the same run;
 // and the time to erase a member with 10,000 ledger entries and 1,000
 // messages.
 
@@ -25,7 +26,7 @@ import (
 var (
 	membersOnly      = flag.Bool("members-only", false, "run only the lifecycle and erasure figures")
 	lifecycleEvents  = flag.Int("lifecycle-events", 20_000, "churn events per run (0 skips the members figures)")
-	lifecycleWorkers = flag.Int("lifecycle-workers", 16, "concurrent senders of churn events")
+	lifecycleWorkers = flag.Int("lifecycle-workers", 2, "concurrent senders of churn batches")
 )
 
 // benchNumber is the seeded member g's number (seed).
@@ -56,13 +57,15 @@ func membersPhase(ctx context.Context, admin string, runs int, dur time.Duration
 		return err
 	}
 	defer db.Close()
-	fmt.Printf("== Lifecycle events: %d per run, store.Membership (churn, %d concurrent) and store.SIMSwaps (batches of 1,000), durable commit\n", n, workers)
+	fmt.Printf("== Lifecycle events: %d per run, store.Closings (churn, batches of 1,000, %d senders) and store.SIMSwaps (batches of 1,000), durable commit\n", n, workers)
 	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s\n", limit)
 	next := 1
 	var churns, swaps []float64
 	for r := range runs {
 		first := next
 		next += n
+		// Batches of 1,000, as the CRM posts them and the API applies a
+		// run of closings (store.Closings), from the senders at once.
 		var idx atomic.Int64
 		var failed atomic.Int64
 		start := time.Now()
@@ -70,14 +73,23 @@ func membersPhase(ctx context.Context, admin string, runs int, dur time.Duration
 		for range workers {
 			wg.Go(func() {
 				for {
-					i := int(idx.Add(1)) - 1
-					if i >= n {
+					lo := int(idx.Add(1000)) - 1000
+					if lo >= n {
 						return
 					}
-					m := benchNumber(first + i)
-					res, err := db.Membership(ctx, care360.LifecycleEvent{ID: fmt.Sprintf("churn-%d-%d", r, i), MSISDN: m, Event: care360.EventChurn, At: time.Now()})
-					if err != nil || res.Status != care360.LifecycleApplied {
-						failed.Add(1)
+					evs := make([]care360.LifecycleEvent, 0, 1000)
+					for i := lo; i < min(lo+1000, n); i++ {
+						evs = append(evs, care360.LifecycleEvent{ID: fmt.Sprintf("churn-%d-%d", r, i), MSISDN: benchNumber(first + i), Event: care360.EventChurn, At: time.Now()})
+					}
+					res, err := db.Closings(ctx, evs)
+					if err != nil {
+						failed.Add(int64(len(evs)))
+						continue
+					}
+					for _, x := range res {
+						if x.Status != care360.LifecycleApplied {
+							failed.Add(1)
+						}
 					}
 				}
 			})
