@@ -121,3 +121,65 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 		t.Errorf("erasing again: %v, want not found", err)
 	}
 }
+
+// The ledger's append-only trigger (migration 00037) compares the columns
+// of an entry one by one; a column added to the ledger must be added there
+// too, or it could be changed freely.
+func TestLedgerTriggerComparesEveryColumn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rows, err := b.db.Pool().Query(b.ctx, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'points_ledger' ORDER BY column_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, c)
+	}
+	want := "created_at earned_at expires_at id idempotency_key kind msisdn points reason refund remaining"
+	if strings.Join(got, " ") != want {
+		t.Errorf("points_ledger has the columns %q; the trigger compares %q", strings.Join(got, " "), want)
+	}
+}
+
+// The ledger refuses every change but its own (PRODUCT.md §8): amounts,
+// reasons and keys, deleting, moving an entry to another member; an
+// erasing transaction may rewrite a reason or a key, and nothing else.
+func TestLedgerRefusesEdits(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m, other := b.subscriber(t), b.subscriber(t)
+	credit(t, b, m, care360.PointsBonus, 100, "edit-me")
+	pool := b.db.Pool()
+	for _, sql := range []string{
+		`UPDATE points_ledger SET points = 1000 WHERE msisdn = $1`,
+		`UPDATE points_ledger SET reason = 'other' WHERE msisdn = $1`,
+		`UPDATE points_ledger SET idempotency_key = 'other' WHERE msisdn = $1`,
+		`UPDATE points_ledger SET remaining = remaining + 1 WHERE msisdn = $1`,
+		`DELETE FROM points_ledger WHERE msisdn = $1`,
+		`UPDATE points_ledger SET msisdn = '` + string(other) + `' WHERE msisdn = $1`,
+	} {
+		if _, err := pool.Exec(b.ctx, sql, m); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused", sql, err)
+		}
+	}
+	tx, err := pool.Begin(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(b.ctx)
+	if _, err := tx.Exec(b.ctx, `SET LOCAL care360.erasing = 'on'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(b.ctx, `UPDATE points_ledger SET reason = 'erased' WHERE msisdn = $1`, m); err != nil {
+		t.Errorf("an erasure rewriting a reason: %v", err)
+	}
+	if _, err := tx.Exec(b.ctx, `UPDATE points_ledger SET points = 1000 WHERE msisdn = $1`, m); err == nil {
+		t.Error("an erasure changed an amount")
+	}
+}
