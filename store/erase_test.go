@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -181,5 +182,60 @@ func TestLedgerRefusesEdits(t *testing.T) {
 	}
 	if _, err := tx.Exec(b.ctx, `UPDATE points_ledger SET points = 1000 WHERE msisdn = $1`, m); err == nil {
 		t.Error("an erasure changed an amount")
+	}
+}
+
+// Allocations are checked by the database, a statement at once (migration
+// 00039): taking from another member's credit, from a debit, or more than
+// a credit has left (in one statement of several allocations) is refused;
+// a good allocation takes its points from the credit.
+func TestAllocationsCheckedByTheDatabase(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m, other := b.subscriber(t), b.subscriber(t)
+	credit(t, b, m, care360.PointsBonus, 100, "mine")
+	credit(t, b, other, care360.PointsBonus, 100, "theirs")
+	pool := b.db.Pool()
+	id := func(sql string, args ...any) int64 {
+		t.Helper()
+		var n int64
+		if err := pool.QueryRow(b.ctx, sql, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	mine := id(`SELECT id FROM points_ledger WHERE msisdn = $1 AND points > 0`, m)
+	theirs := id(`SELECT id FROM points_ledger WHERE msisdn = $1 AND points > 0`, other)
+	debit := func(key string, points int64) int64 {
+		return id(`INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at) VALUES ($1, 'bonus', $2, 'test', $3, now()) RETURNING id`, m, -points, key)
+	}
+	for name, sql := range map[string]string{
+		"another member's credit": `INSERT INTO points_allocations (debit_id, credit_id, points) VALUES ($1, ` + fmt.Sprint(theirs) + `, 10)`,
+		"a debit as the credit":   `INSERT INTO points_allocations (debit_id, credit_id, points) VALUES ($1, $1, 10)`,
+		// Two debits, 60 each, from a credit of 100, in one statement.
+		"more than is left": `WITH d2 AS (INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at)
+				VALUES ('` + string(m) + `', 'bonus', -60, 'test', 'second', now()) RETURNING id)
+			INSERT INTO points_allocations (debit_id, credit_id, points)
+			SELECT $1, ` + fmt.Sprint(mine) + `, 60 UNION ALL SELECT id, ` + fmt.Sprint(mine) + `, 60 FROM d2`,
+	} {
+		tx, err := pool.Begin(b.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d int64
+		if err := tx.QueryRow(b.ctx, `INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at) VALUES ($1, 'bonus', -120, 'test', $2, now()) RETURNING id`, m, name).Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(b.ctx, sql, d); err == nil {
+			t.Errorf("%s: allocated", name)
+		}
+		tx.Rollback(b.ctx)
+	}
+	d := debit("good", 30)
+	if _, err := pool.Exec(b.ctx, `INSERT INTO points_allocations (debit_id, credit_id, points) VALUES ($1, $2, 30)`, d, mine); err != nil {
+		t.Fatalf("a good allocation: %v", err)
+	}
+	if left := id(`SELECT remaining FROM points_ledger WHERE id = $1`, mine); left != 70 {
+		t.Errorf("the credit has %d left, want 70", left)
 	}
 }

@@ -54,4 +54,3 @@ func (db *DB) History(ctx context.Context, msisdn care360.MSISDN) (out []care360
 	}
 	return out, nil
 }
-
