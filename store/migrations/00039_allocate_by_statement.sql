@@ -10,7 +10,11 @@
 
 -- +goose Up
 -- +goose StatementBegin
-CREATE FUNCTION points_allocate_all() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The planner knows nothing of a transition table's size and, guessing it
+-- large, would scan the whole ledger to join it; an allocation is always a
+-- handful of primary-key lookups per row, so the function plans that way.
+CREATE FUNCTION points_allocate_all() RETURNS trigger LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
     bad record;
 BEGIN
