@@ -103,6 +103,23 @@ func TestRecycledNumberInheritsNothing(t *testing.T) {
 	if status != "closed" || name != "Nguyen Van A" || credits != 1 || forfeited != 1 || claims != 1 {
 		t.Errorf("A after the churn: %s %q, %d credits, %d forfeitures, %d claims; want closed, its credit forfeited, its claim kept", status, name, credits, forfeited, claims)
 	}
+	// The audit log still tells A's story: staff created A, with A's name.
+	var audit struct {
+		Entries []struct {
+			Action string
+			After  map[string]any
+		}
+	}
+	if st := h.api(t, http.MethodGet, "/api/v1/audit?target=84903260001&limit=50", nil, &audit); st != http.StatusOK {
+		t.Fatalf("audit: %d", st)
+	}
+	created := false
+	for _, e := range audit.Entries {
+		created = created || (e.Action == "subscriber.put" && e.After["name"] == "Nguyen Van A")
+	}
+	if !created {
+		t.Errorf("the audit log lost A's creation: %+v", audit.Entries)
+	}
 }
 
 // Erasure through the API (PRODUCT.md §7): admins only, with a reason; the
