@@ -1,9 +1,9 @@
 package care360
 
 import (
-	"strconv"
 	"context"
 	"iter"
+	"strconv"
 	"strings"
 	"time"
 )
