@@ -58,7 +58,7 @@ func NewImportRow(n Numbering, row int, msisdn, name, gender, birthday, language
 		no := false
 		s.SetMarketing = &no
 	default:
-		r.Reject = "marketing: want yes or no, got " + strconvQuote(marketing)
+		r.Reject = "marketing: want yes or no, got " + strconv.Quote(marketing)
 		return r
 	}
 	check := s // what it would be as a new subscriber
@@ -129,6 +129,3 @@ type SubscriberImports interface {
 	// SubscriberImport returns an import's progress or report.
 	SubscriberImport(ctx context.Context, id string) (*SubscriberImport, error)
 }
-
-// strconvQuote quotes a field for a rejection, as %q would.
-func strconvQuote(s string) string { return strconv.Quote(s) }
