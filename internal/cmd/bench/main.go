@@ -265,6 +265,8 @@ func freshDatabase(ctx context.Context, admin, name string) (string, error) {
 }
 
 // seed inserts members set-based: 849xxxxxxxx numbers with qualifying points.
+// Members agree to marketing, so that campaigns and marketing pushes
+// reach them all (PRODUCT.md §7).
 func seed(ctx context.Context, dbURL string, n int) error {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
@@ -272,8 +274,8 @@ func seed(ctx context.Context, dbURL string, n int) error {
 	}
 	defer conn.Close(ctx)
 	for _, q := range []string{`
-INSERT INTO subscribers (msisdn, name, member_since, tier)
-SELECT '84' || (900000000 + g)::text, 'Bench ' || g, date '2015-01-01', 'vang'
+INSERT INTO subscribers (msisdn, name, member_since, tier, marketing_consent)
+SELECT '84' || (900000000 + g)::text, 'Bench ' || g, date '2015-01-01', 'vang', true
 FROM generate_series(1, $1::int) g`, `
 INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at)
 SELECT '84' || (900000000 + g)::text, 'qualifying', 12345, 12345, 'bench', 'bench-' || g, now(), now() + interval '1 year'
