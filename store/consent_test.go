@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/care360/care360"
@@ -46,8 +47,8 @@ func TestConsentAtJoiningAndMarketing(t *testing.T) {
 		viaAPI:     "[programme:true:api marketing:true:api]",
 		plain:      "[programme:true:api]",
 	} {
-		if got := records(m); fmtList(got) != want {
-			t.Errorf("%s: %s, want %s", m, fmtList(got), want)
+		if got := records(m); fmt.Sprint(got) != want {
+			t.Errorf("%s: %s, want %s", m, fmt.Sprint(got), want)
 		}
 	}
 	c := b.campaign(t, care360.NewCampaign{Name: "x", Text: "Uu dai", Segment: care360.Segment{MSISDNs: []care360.MSISDN{registered, viaAPI, plain}}})
@@ -58,7 +59,7 @@ func TestConsentAtJoiningAndMarketing(t *testing.T) {
 	if _, err := b.db.PutSubscriber(b.ctx, &care360.Subscriber{MSISDN: viaAPI, Name: "An", SetMarketing: &no}); err != nil {
 		t.Fatal(err)
 	}
-	if got := fmtList(records(viaAPI)); got != "[programme:true:api marketing:true:api marketing:false:api]" {
+	if got := fmt.Sprint(records(viaAPI)); got != "[programme:true:api marketing:true:api marketing:false:api]" {
 		t.Errorf("after withdrawing: %s", got)
 	}
 	if s, err := b.db.Subscriber(b.ctx, viaAPI); err != nil || s.MarketingConsent {
@@ -71,15 +72,4 @@ func TestConsentAtJoiningAndMarketing(t *testing.T) {
 	if n := len(records(viaAPI)); n != 3 {
 		t.Errorf("%d consent records after a profile update, want 3", n)
 	}
-}
-
-func fmtList(s []string) string {
-	out := "["
-	for i, x := range s {
-		if i > 0 {
-			out += " "
-		}
-		out += x
-	}
-	return out + "]"
 }

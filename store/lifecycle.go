@@ -87,15 +87,9 @@ func (db *DB) Membership(ctx context.Context, ev care360.LifecycleEvent) (r care
 		var memberID int64
 		err := tx.QueryRow(ctx, `SELECT member_id FROM subscribers WHERE msisdn = $1 FOR UPDATE`, ev.MSISDN).Scan(&memberID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			var seen bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM lifecycle_events WHERE id = $1)`, ev.ID).Scan(&seen); err != nil {
-				return err
-			}
-			if seen {
-				return repeatedEvent(ctx, tx, ev.ID, &r)
-			}
-			r.Status, r.Reason, r.Message = care360.LifecycleRejected, care360.LifecycleUnknownSubscriber, "no member has this number"
-			return nil
+			seen, err := seenEvents(ctx, tx, []string{ev.ID})
+			r = seenOrUnknown(ev.ID, seen)
+			return err
 		}
 		if err != nil {
 			return err
@@ -113,7 +107,9 @@ func (db *DB) Membership(ctx context.Context, ev care360.LifecycleEvent) (r care
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return repeatedEvent(ctx, tx, ev.ID, &r)
+			seen, err := seenEvents(ctx, tx, []string{ev.ID})
+			r = seen[ev.ID]
+			return err
 		}
 		if ev.Event == care360.EventMSISDNChange {
 			var taken bool
@@ -139,33 +135,50 @@ func (db *DB) Membership(ctx context.Context, ev care360.LifecycleEvent) (r care
 	if err != nil && isDataError(err) {
 		// The database refuses this event, and would again: it is set
 		// aside, recorded as rejected, and the batch goes on.
-		return db.setAsideEvent(ctx, ev, err, now)
+		return db.setAsideLifecycle(ctx, ev, err, now)
 	}
 	return r, interpretError(err)
 }
 
-// repeatedEvent answers an event id seen before as it was answered: a
-// duplicate of one applied, the same rejection for one set aside.
-func repeatedEvent(ctx context.Context, tx pgx.Tx, id string, r *care360.LifecycleResult) error {
-	var status string
-	var msg *string
-	if err := tx.QueryRow(ctx, `SELECT status, error FROM lifecycle_events WHERE id = $1`, id).Scan(&status, &msg); err != nil {
-		return err
+// seenEvents answers the event ids among ids that were seen before as
+// they were answered: a duplicate of one applied, the same rejection for
+// one set aside. Ids never seen are not in the map.
+func seenEvents(ctx context.Context, tx pgx.Tx, ids []string) (map[string]care360.LifecycleResult, error) {
+	rows, err := tx.Query(ctx, `SELECT id, status, error FROM lifecycle_events WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
 	}
-	if status == "rejected" {
-		r.Status, r.Reason = care360.LifecycleRejected, care360.LifecycleSetAside
-		if msg != nil {
-			r.Message = *msg
+	seen := map[string]care360.LifecycleResult{}
+	for rows.Next() {
+		var id, status string
+		var msg *string
+		if err := rows.Scan(&id, &status, &msg); err != nil {
+			return nil, err
 		}
-		return nil
+		r := care360.LifecycleResult{ID: id, Status: care360.LifecycleDuplicate}
+		if status == "rejected" {
+			r.Status, r.Reason = care360.LifecycleRejected, care360.LifecycleSetAside
+			if msg != nil {
+				r.Message = *msg
+			}
+		}
+		seen[id] = r
 	}
-	r.Status = care360.LifecycleDuplicate
-	return nil
+	return seen, rows.Err()
 }
 
-// setAsideEvent records ev as rejected and puts it in the dead letters, in
+// seenOrUnknown is the answer to an event about a number no open member
+// holds: as before if its id was seen, else unknown_subscriber.
+func seenOrUnknown(id string, seen map[string]care360.LifecycleResult) care360.LifecycleResult {
+	if r, ok := seen[id]; ok {
+		return r
+	}
+	return care360.LifecycleResult{ID: id, Status: care360.LifecycleRejected, Reason: care360.LifecycleUnknownSubscriber, Message: "no member has this number"}
+}
+
+// setAsideLifecycle records ev as rejected and puts it in the dead letters, in
 // one transaction.
-func (db *DB) setAsideEvent(ctx context.Context, ev care360.LifecycleEvent, cause error, now time.Time) (r care360.LifecycleResult, err error) {
+func (db *DB) setAsideLifecycle(ctx context.Context, ev care360.LifecycleEvent, cause error, now time.Time) (r care360.LifecycleResult, err error) {
 	reason := care360.ErrorMessage(interpretError(cause))
 	db.log.Warn("lifecycle event set aside", "id", ev.ID, "event", ev.Event, "msisdn", ev.MSISDN.Masked(), "err", cause)
 	err = db.Transact(ctx, func(tx pgx.Tx) error {
@@ -358,28 +371,27 @@ func (db *DB) Closings(ctx context.Context, evs []care360.LifecycleEvent) (out [
 		for _, id := range recorded {
 			applied[id] = true
 		}
+		// The others are answered as their ids were before, or as
+		// unknown; an id applied above and repeated later in the run is a
+		// duplicate, as its row now says.
+		all := make([]string, len(evs))
+		for i, ev := range evs {
+			all[i] = ev.ID
+		}
+		seen, err := seenEvents(ctx, tx, all)
+		if err != nil {
+			return err
+		}
 		var cs []closing
 		done := map[string]bool{}
 		for i, ev := range evs {
-			switch {
-			case applied[ev.ID] && !done[ev.ID]:
+			if applied[ev.ID] && !done[ev.ID] {
 				done[ev.ID] = true
 				out[i] = care360.LifecycleResult{ID: ev.ID, Status: care360.LifecycleApplied}
 				cs = append(cs, closing{members[numbers[i]], numbers[i], ev.At, ev.Event})
-			default:
-				out[i].ID = ev.ID
-				var seen bool
-				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM lifecycle_events WHERE id = $1)`, ev.ID).Scan(&seen); err != nil {
-					return err
-				}
-				if seen {
-					if err := repeatedEvent(ctx, tx, ev.ID, &out[i]); err != nil {
-						return err
-					}
-					continue
-				}
-				out[i].Status, out[i].Reason, out[i].Message = care360.LifecycleRejected, care360.LifecycleUnknownSubscriber, "no member has this number"
+				continue
 			}
+			out[i] = seenOrUnknown(ev.ID, seen)
 		}
 		if len(cs) == 0 {
 			return nil

@@ -327,17 +327,7 @@ func TestPoisonLifecycleEventIsSetAside(t *testing.T) {
 	b := setupCatalog(t)
 	poison := b.member(t, "Poison", care360.LangVi, "", "1980-01-01", 100)
 	fine := b.member(t, "Fine", care360.LangVi, "", "1980-01-01", 100)
-	if _, err := b.db.Pool().Exec(b.ctx, `
-		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN
-			IF OLD.msisdn = '`+string(poison)+`' THEN
-				RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation';
-			END IF;
-			RETURN NEW;
-		END $$;
-		CREATE TRIGGER refuse_poison BEFORE UPDATE ON subscribers FOR EACH ROW EXECUTE FUNCTION refuse_poison();`); err != nil {
-		t.Fatal(err)
-	}
+	refuseUpdatesOf(t, b.bundle, poison)
 	at := b.clock.Now().Add(-time.Minute)
 	for i := range 2 {
 		r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "poison-1", MSISDN: poison, Event: care360.EventChurn, At: at})
@@ -405,22 +395,29 @@ func TestClosingsInOneRun(t *testing.T) {
 	// One refused member does not hold back the rest of its run.
 	poison := b.member(t, "Poison", care360.LangVi, "", "1980-01-01", 100)
 	fine := b.member(t, "Fine", care360.LangVi, "", "1980-01-01", 100)
-	if _, err := b.db.Pool().Exec(b.ctx, `
-		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN
-			IF OLD.msisdn = '`+string(poison)+`' THEN
-				RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation';
-			END IF;
-			RETURN NEW;
-		END $$;
-		CREATE TRIGGER refuse_poison BEFORE UPDATE ON subscribers FOR EACH ROW EXECUTE FUNCTION refuse_poison();`); err != nil {
-		t.Fatal(err)
-	}
+	refuseUpdatesOf(t, b.bundle, poison)
 	got, err = b.db.Closings(b.ctx, []care360.LifecycleEvent{
 		{ID: "p-1", MSISDN: poison, Event: care360.EventChurn, At: at},
 		{ID: "p-2", MSISDN: fine, Event: care360.EventChurn, At: at},
 	})
 	if err != nil || got[0].Reason != care360.LifecycleSetAside || got[1].Status != care360.LifecycleApplied {
 		t.Fatalf("a run with a refused member: %+v, %v", got, err)
+	}
+}
+
+// refuseUpdatesOf makes the test's database refuse any update of m's
+// subscriber row, as a constraint the event breaks would: a poison event.
+func refuseUpdatesOf(t *testing.T, b *bundle, m care360.MSISDN) {
+	t.Helper()
+	if _, err := b.db.Pool().Exec(b.ctx, `
+		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF OLD.msisdn = '`+string(m)+`' THEN
+				RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_poison BEFORE UPDATE ON subscribers FOR EACH ROW EXECUTE FUNCTION refuse_poison();`); err != nil {
+		t.Fatal(err)
 	}
 }

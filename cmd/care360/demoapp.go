@@ -77,9 +77,9 @@ type demoProvisioning struct {
 	seen map[string]bool
 }
 
-// demoProvisioningMemory bounds the references remembered; past it the
-// oldest half is forgotten (a retry comes within the hour, not thousands of
-// claims later).
+// demoProvisioningMemory bounds the references remembered; past it they
+// are all forgotten (a retry comes within the hour, not thousands of claims
+// later).
 const demoProvisioningMemory = 10_000
 
 func (p *demoProvisioning) ServeHTTP(w http.ResponseWriter, r *http.Request) {
