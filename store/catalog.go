@@ -47,8 +47,10 @@ func NewCatalog(db *DB, sms *SMS, opt CatalogOptions) *Catalog {
 }
 
 // giftStripes is how many rows a gift's stock is spread over: about the
-// number of claims of one gift that may commit at once.
-const giftStripes = 16
+// number of claims of one gift that may be in flight at once (a gateway's
+// connections), so that a claim rarely waits for a stripe. Migration 00040
+// gave existing gifts the stripes beyond the first 16.
+const giftStripes = 64
 
 // giftColumns read a gift (as g) with its stock and its claims counted.
 // giftListColumns leave the count out: listing gifts in a USSD step must

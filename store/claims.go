@@ -61,9 +61,13 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 // across gateway instances; the constraints hold whatever happens: the
 // limit slot is UNIQUE, a code is taken by one claim only, no stock stripe
 // can go below zero, a credit cannot be overspent. What all claims of a
-// gift contend for (a code, a stock stripe) is taken last, with SKIP
-// LOCKED, so claims of one gift wait for each other only when it is
-// nearly gone.
+// gift contend for (a code, a stock stripe) is taken with SKIP LOCKED, so
+// claims of one gift wait for each other only when it is nearly gone.
+//
+// Four round trips, five for a voucher: the begin; the lock, the gift and
+// the subscriber's claims of it in one pipeline (admitClaim); a voucher's
+// code; the debit, the claim, its SMS and the stock in one pipeline; the
+// commit.
 func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *care360.Claim, replay bool, err error) {
 	defer wrap(&err, "claim gift %d for %s", r.GiftID, r.MSISDN.Masked())
 	if r.IdempotencyKey == "" {
@@ -72,40 +76,24 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 	if len(r.IdempotencyKey) > 190 {
 		return nil, false, care360.Errorf(care360.EINVALID, "idempotency_key is longer than 190 bytes")
 	}
-	// The list columns: counting the gift's claims would cost every claim
-	// more the more there are.
-	g, err := scanGift(c.db.pool.QueryRow(ctx, `SELECT `+giftListColumns+` FROM gifts g WHERE g.id = $1`, r.GiftID))
-	if err != nil {
-		return nil, false, notFound(err, "no gift %d", r.GiftID)
-	}
-	// Out of stock is the common answer once an item is gone; say it
-	// without taking any lock (the real check is the UPDATE below).
-	if g.Stock == 0 {
-		if cl, err := c.claimByKey(ctx, c.db.pool, r.IdempotencyKey); err == nil {
-			return cl, true, nil
-		}
-		return nil, false, care360.Refused(care360.ReasonOutOfStock, "gift %d is out of stock", g.ID)
-	}
 	now := c.db.now()
+	var g *care360.Gift
 	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
 		replay = false
-		sub, err := c.db.lockSubscriber(ctx, tx, r.MSISDN)
-		if err != nil {
-			return err
-		}
-		// One round trip, under the lock: a claim this request repeats, and
-		// the subscriber's claims of the gift in this period.
-		var seen *int64
+		var sub *care360.Subscriber
+		var seen bool
 		var used int
-		if err := tx.QueryRow(ctx, `SELECT (SELECT id FROM gift_claims WHERE idempotency_key = $1),
-			(SELECT count(*) FROM gift_claims WHERE gift_id = $2 AND msisdn = $3 AND period = $4 AND status <> 'failed')`,
-			r.IdempotencyKey, g.ID, sub.MSISDN, g.Period(now, c.db.loc)).Scan(&seen, &used); err != nil {
+		var next int64
+		g, sub, seen, used, next, err = c.admitClaim(ctx, tx, r, now)
+		switch {
+		case err != nil:
 			return err
-		}
-		if seen != nil {
+		case seen:
 			replay = true
 			cl, err = c.claimByKey(ctx, tx, r.IdempotencyKey)
 			return err
+		case g.Stock == 0:
+			return care360.Refused(care360.ReasonOutOfStock, "gift %d is out of stock", g.ID)
 		}
 		if err := g.Eligible(sub, now, c.db.loc); err != nil {
 			return err
@@ -115,7 +103,7 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 				return err
 			}
 		}
-		cl, err = c.claim(ctx, tx, g, sub, r.IdempotencyKey, used, now)
+		cl, err = c.claim(ctx, tx, g, sub, r.IdempotencyKey, used, next, now)
 		return err
 	})
 	if err != nil {
@@ -128,32 +116,64 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 	return cl, replay, nil
 }
 
-// claim does the writes of a claim whose subscriber is locked and eligible
-// and has used claims of the gift in this period.
-func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *care360.Subscriber, key string, used int, now time.Time) (*care360.Claim, error) {
+// admitClaim locks the subscriber's row and reads the gift (the list
+// columns: counting the gift's claims would cost every claim more the more
+// there are), whether a claim has the request's key, and the subscriber's
+// claims of the gift in this period, in one round trip. The statements run
+// in order, each with its own snapshot, so the key and the count are read
+// after the lock was granted: they see the claim the lock waited for.
+func (c *Catalog) admitClaim(ctx context.Context, tx pgx.Tx, r care360.ClaimRequest, now time.Time) (g *care360.Gift, sub *care360.Subscriber, seen bool, used int, next int64, err error) {
+	b := &pgx.Batch{}
+	b.Queue(memberLockSQL, r.MSISDN)
+	b.Queue(`SELECT `+giftListColumns+` FROM gifts g WHERE g.id = $1`, r.GiftID)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM gift_claims WHERE idempotency_key = $1),
+		(SELECT count(*) FROM gift_claims k JOIN gifts g ON g.id = k.gift_id
+		 WHERE k.gift_id = $2 AND k.msisdn = $3 AND k.status <> 'failed'
+		   AND k.period = CASE WHEN g.occasion = 'birthday' THEN $4 ELSE 0 END),
+		nextval('gift_claims_id_seq')`,
+		r.IdempotencyKey, r.GiftID, r.MSISDN, now.In(c.db.loc).Year())
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	sub, subErr := c.db.scanSubscriber(br.QueryRow())
+	if g, err = scanGift(br.QueryRow()); err != nil {
+		return nil, nil, false, 0, 0, notFound(err, "no gift %d", r.GiftID)
+	}
+	if subErr != nil {
+		return nil, nil, false, 0, 0, notFound(subErr, "no subscriber %s", r.MSISDN.Masked())
+	}
+	err = br.QueryRow().Scan(&seen, &used, &next)
+	return g, sub, seen, used, next, err
+}
+
+// claim does the writes of claim id, whose subscriber is locked and
+// eligible and has used claims of the gift in this period: the debit, the
+// claim with its provisioning call, the SMS and a stock stripe, in one
+// pipeline; a voucher's code, which its SMS gives, is taken in a pipeline
+// of its own before. The code and the stripe are each an attempt that
+// passes locked rows by (takeOne waits only when they were all locked);
+// the stripe is taken last, so that the claims of one gift, which meet on
+// the stripes, hold one for the least time: the rest of a pipeline and
+// the commit. The claim finds its debit by the debit's key, since the
+// statements of a pipeline run in order and each sees what those before
+// it wrote.
+func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *care360.Subscriber, key string, used int, id int64, now time.Time) (*care360.Claim, error) {
 	period := g.Period(now, c.db.loc)
 	if used >= g.Limit {
 		return nil, care360.Refused(care360.ReasonLimitReached, "gift %d: %d of %d claims used", g.ID, used, g.Limit)
 	}
-	cl := &care360.Claim{GiftID: g.ID, MSISDN: sub.MSISDN, Points: g.Cost, Status: care360.ClaimDone, Gift: g}
-	var debitID *int64
-	if g.Cost > 0 {
-		d, _, err := c.db.debit(ctx, tx, sub.MSISDN, care360.PointsChange{
-			Kind: care360.PointsBonus, Points: -g.Cost, Reason: fmt.Sprintf("gift #%d", g.ID), IdempotencyKey: key,
-		}, now, now)
-		if err != nil {
-			return nil, err
-		}
-		debitID = &d.ID
-	}
+	cl := &care360.Claim{ID: id, GiftID: g.ID, MSISDN: sub.MSISDN, Points: g.Cost, Status: care360.ClaimDone, Gift: g}
 	var codeID *int64
 	if g.Kind == care360.GiftVoucher {
 		var id int64
-		ok, err := takeOne(ctx, tx, `UPDATE gift_codes SET taken = true WHERE id = (
-			SELECT id FROM gift_codes WHERE gift_id = $1 AND NOT taken ORDER BY id LIMIT 1 FOR UPDATE %s)
-			RETURNING id, code`, `SELECT EXISTS (SELECT 1 FROM gift_codes WHERE gift_id = $1 AND NOT taken)`, g.ID, &id, &cl.Code)
-		if err != nil || !ok {
-			return nil, outOfStock(g, err)
+		err := tx.QueryRow(ctx, fmt.Sprintf(takeCodeSQL, "SKIP LOCKED"), g.ID).Scan(&id, &cl.Code)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var ok bool
+			if ok, err = takeOne(ctx, tx, takeCodeSQL, takeCodeLeftSQL, g.ID, &id, &cl.Code); err == nil && !ok {
+				return nil, outOfStock(g, nil)
+			}
+		}
+		if err != nil {
+			return nil, err
 		}
 		codeID = &id
 	} else {
@@ -162,30 +182,83 @@ func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *ca
 	if g.Kind.Provisioned() {
 		cl.Status = care360.ClaimPending
 	}
-	var stripe int
-	ok, err := takeOne(ctx, tx, `UPDATE gift_stock SET stock = stock - 1 WHERE gift_id = $1 AND stripe = (
-		SELECT stripe FROM gift_stock WHERE gift_id = $1 AND stock > 0 ORDER BY random() LIMIT 1 FOR UPDATE %s)
-		RETURNING stripe`, `SELECT EXISTS (SELECT 1 FROM gift_stock WHERE gift_id = $1 AND stock > 0)`, g.ID, &stripe)
-	if err != nil || !ok {
-		return nil, outOfStock(g, err)
+	change := care360.PointsChange{Kind: care360.PointsBonus, Points: -g.Cost, Reason: fmt.Sprintf("gift #%d", g.ID), IdempotencyKey: key}
+	b := &pgx.Batch{}
+	if g.Cost > 0 {
+		b.Queue(debitSQL, debitArgs(sub.MSISDN, change, now, now)...)
 	}
-	err = tx.QueryRow(ctx, `
-		INSERT INTO gift_claims (gift_id, msisdn, period, slot, claim_limit, points, debit_id, code_id, code, status,
-			idempotency_key, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id, created_at`,
-		g.ID, sub.MSISDN, period, used+1, g.Limit, cl.Points, debitID, codeID, cl.Code, cl.Status, key, now).Scan(&cl.ID, &cl.CreatedAt)
-	if err != nil {
+	b.Queue(`
+		WITH k AS (
+			INSERT INTO gift_claims (id, gift_id, msisdn, period, slot, claim_limit, points, debit_id, code_id, code, status,
+				idempotency_key, created_at, updated_at)
+			SELECT $7, $1, $2, $3, $4, $5, $6, l.id, $8, $9, $10, $11, $12, $12
+			FROM (SELECT (SELECT id FROM points_ledger WHERE msisdn = $2 AND idempotency_key = $11) AS id) l
+			WHERE (l.id IS NULL) = ($6::bigint = 0)
+			RETURNING id, created_at
+		), p AS (
+			INSERT INTO provision_calls (claim_id, msisdn, kind, value, endpoint, not_before, created_at, updated_at)
+			SELECT k.id, $2, $13, $14, $15, $12, $12, $12 FROM k WHERE $16
+		)
+		SELECT id, created_at FROM k`,
+		g.ID, sub.MSISDN, period, used+1, g.Limit, cl.Points, cl.ID, codeID, cl.Code, cl.Status, key, now,
+		g.Kind, g.Value, g.ProvisionEndpoint, g.Kind.Provisioned())
+	if err := queueTransactional(b, now, cl.ClaimSMS(sub.Language)); err != nil {
 		return nil, err
 	}
-	if g.Kind.Provisioned() {
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO provision_calls (claim_id, msisdn, kind, value, endpoint, not_before, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6, $6)`, cl.ID, sub.MSISDN, g.Kind, g.Value, g.ProvisionEndpoint, now); err != nil {
+	b.Queue(fmt.Sprintf(takeStockSQL, "SKIP LOCKED"), g.ID)
+	br := tx.SendBatch(ctx, b)
+	var have int64
+	var debitID *int64
+	var debitErr error
+	if g.Cost > 0 {
+		debitErr = br.QueryRow().Scan(&have, &debitID)
+	}
+	claimErr := br.QueryRow().Scan(&cl.ID, &cl.CreatedAt)
+	if claimErr == nil {
+		_, claimErr = br.Exec() // the SMS
+	}
+	var stripe int
+	stockErr := br.QueryRow().Scan(&stripe)
+	_ = br.Close() // each statement's error is in its result
+	if debitErr != nil {
+		return nil, debitErr
+	}
+	if g.Cost > 0 && debitID == nil {
+		// Short: refused. Or the key's debit from before, which the
+		// claim found by the key as well.
+		if _, _, err := c.db.debitResult(ctx, tx, have, debitID, sub.MSISDN, change, now, now); err != nil {
 			return nil, err
 		}
 	}
-	return cl, insertTransactional(ctx, tx, now, []care360.OutgoingSMS{cl.ClaimSMS(sub.Language)})
+	if claimErr != nil {
+		return nil, claimErr
+	}
+	if errors.Is(stockErr, pgx.ErrNoRows) {
+		ok, err := takeOne(ctx, tx, takeStockSQL, takeStockLeftSQL, g.ID, &stripe)
+		if err != nil || !ok {
+			return nil, outOfStock(g, err)
+		}
+		stockErr = nil
+	}
+	if stockErr != nil {
+		return nil, stockErr
+	}
+	return cl, nil
 }
+
+// The units every claim of a gift wants, for takeOne: a free code (the
+// lowest id, through the partial index of free codes) and a stripe of
+// stock with some left (at random, so that claims spread over them).
+const (
+	takeCodeSQL = `UPDATE gift_codes SET taken = true WHERE id = (
+		SELECT id FROM gift_codes WHERE gift_id = $1 AND NOT taken ORDER BY id LIMIT 1 FOR UPDATE %s)
+		RETURNING id, code`
+	takeCodeLeftSQL = `SELECT EXISTS (SELECT 1 FROM gift_codes WHERE gift_id = $1 AND NOT taken)`
+	takeStockSQL    = `UPDATE gift_stock SET stock = stock - 1 WHERE gift_id = $1 AND stripe = (
+		SELECT stripe FROM gift_stock WHERE gift_id = $1 AND stock > 0 ORDER BY random() LIMIT 1 FOR UPDATE %s)
+		RETURNING stripe`
+	takeStockLeftSQL = `SELECT EXISTS (SELECT 1 FROM gift_stock WHERE gift_id = $1 AND stock > 0)`
+)
 
 // takeOne runs update (a statement whose row is picked by a sub-select
 // ending in FOR UPDATE %s) to take one unit of something every claim of a

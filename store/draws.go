@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -250,8 +251,8 @@ func (s *Draws) OpenDraws(ctx context.Context, msisdn care360.MSISDN) (out []car
 // entry lands after it; the subscriber's row lock (the one every points
 // change takes) serialises this subscriber's entries and debits across
 // gateway instances; UNIQUE (draw_id, msisdn) is the last word on "once".
-// Six round trips: the checks in one pipeline, the ledger's debit (two),
-// the entry, the receipt SMS, the commit.
+// Four round trips: the begin, the checks in one pipeline, the debit, the
+// entry and its receipt SMS in another, the commit.
 //
 // An entry made with key (optional) is returned again, entering nothing,
 // when key comes again.
@@ -263,7 +264,7 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 	now := s.db.now()
 	replay := false
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
-		d, sub, entered, err := s.admit(ctx, tx, id, msisdn)
+		d, sub, entered, next, err := s.admit(ctx, tx, id, msisdn)
 		if err != nil {
 			return err
 		}
@@ -291,37 +292,14 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 		case entered:
 			return care360.Refused(care360.ReasonLimitReached, "%s has entered draw %s already", msisdn.Masked(), d.Code)
 		}
-		var debitID *int64
 		if d.EntryCost > 0 {
 			if err := sub.CheckHold(); err != nil {
 				return err
 			}
-			debit, _, err := s.db.debit(ctx, tx, msisdn, care360.PointsChange{
-				Kind: care360.PointsBonus, Points: -d.EntryCost, Reason: "draw " + d.Code + " entry", IdempotencyKey: fmt.Sprintf("draw:%d", id),
-			}, now, now)
-			if err != nil {
-				return err
-			}
-			debitID = &debit.ID
 		}
-		e = &care360.DrawEntry{DrawID: id, MSISDN: msisdn, Tier: sub.Tier, Tickets: tickets, Cost: d.EntryCost, CreatedAt: now}
-		// The receipt is a keyed hash of the entry: the key never leaves
-		// the database, so a receipt published beside a masked number
-		// cannot be used to find the number by trying them all.
-		err = tx.QueryRow(ctx, `
-			INSERT INTO draw_entries (id, draw_id, msisdn, tier, tickets, cost, debit_id, receipt, created_at, idempotency_key)
-			SELECT n.id, d.id, $2, $3, $4, $5, $6,
-				substr(encode(sha256(d.receipt_key || int8send(n.id) || convert_to($2, 'UTF8')), 'hex'), 1, 10), $7, NULLIF($8, '')
-			FROM draws d, (SELECT nextval('draw_entries_id_seq') AS id) n WHERE d.id = $1
-			ON CONFLICT (draw_id, msisdn) DO NOTHING
-			RETURNING id, receipt`, id, msisdn, sub.Tier, tickets, d.EntryCost, debitID, now, key).Scan(&e.ID, &e.Receipt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return care360.Refused(care360.ReasonLimitReached, "%s has entered draw %s already", msisdn.Masked(), d.Code)
-		}
-		if err != nil {
-			return err
-		}
-		return insertTransactional(ctx, tx, now, []care360.OutgoingSMS{care360.DrawReceiptSMS(d, e, sub.Language, s.db.loc)})
+		e = &care360.DrawEntry{ID: next.id, DrawID: id, MSISDN: msisdn, Tier: sub.Tier, Tickets: tickets, Cost: d.EntryCost,
+			Receipt: next.receipt, CreatedAt: now}
+		return s.insertEntry(ctx, tx, d, e, key, care360.DrawReceiptSMS(d, e, sub.Language, s.db.loc), now)
 	})
 	if err != nil {
 		return nil, err
@@ -333,6 +311,60 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 	return e, nil
 }
 
+// insertEntry debits the entry's cost, inserts e (numbered and its receipt
+// made by admit) and queues its receipt SMS, in one pipeline: the entry
+// finds its debit by the debit's key, since the statements run in order
+// and each sees what those before it wrote. A debit the points do not cover
+// is refused (the entry's statement, finding no debit, inserted nothing;
+// the refusal rolls the SMS back).
+func (s *Draws) insertEntry(ctx context.Context, tx pgx.Tx, d *care360.Draw, e *care360.DrawEntry, key string, sms care360.OutgoingSMS, now time.Time) error {
+	change := care360.PointsChange{
+		Kind: care360.PointsBonus, Points: -d.EntryCost, Reason: "draw " + d.Code + " entry", IdempotencyKey: fmt.Sprintf("draw:%d", d.ID),
+	}
+	var debitKey *string
+	b := &pgx.Batch{}
+	if d.EntryCost > 0 {
+		b.Queue(debitSQL, debitArgs(e.MSISDN, change, now, now)...)
+		debitKey = &change.IdempotencyKey
+	}
+	b.Queue(`
+		INSERT INTO draw_entries (id, draw_id, msisdn, tier, tickets, cost, debit_id, receipt, created_at, idempotency_key)
+		SELECT $9, $1, $2, $3, $4, $5, l.id, $10, $7, NULLIF($8, '')
+		FROM (SELECT (SELECT id FROM points_ledger WHERE msisdn = $2 AND idempotency_key = $6) AS id) l
+		WHERE (l.id IS NULL) = ($6::text IS NULL)
+		ON CONFLICT (draw_id, msisdn) DO NOTHING
+		RETURNING id`, d.ID, e.MSISDN, e.Tier, e.Tickets, e.Cost, debitKey, now, key, e.ID, e.Receipt)
+	if err := queueTransactional(b, now, sms); err != nil {
+		return err
+	}
+	br := tx.SendBatch(ctx, b)
+	var have int64
+	var debitID *int64
+	var debitErr error
+	if d.EntryCost > 0 {
+		debitErr = br.QueryRow().Scan(&have, &debitID)
+	}
+	entryErr := br.QueryRow().Scan(&e.ID)
+	if entryErr == nil {
+		_, entryErr = br.Exec() // the SMS
+	}
+	_ = br.Close() // each statement's error is in its result
+	if debitErr != nil {
+		return debitErr
+	}
+	if d.EntryCost > 0 && debitID == nil {
+		// Short: refused. Or the key's debit from before, which the
+		// entry found by the key as well.
+		if _, _, err := s.db.debitResult(ctx, tx, have, debitID, e.MSISDN, change, now, now); err != nil {
+			return err
+		}
+	}
+	if errors.Is(entryErr, pgx.ErrNoRows) {
+		return care360.Refused(care360.ReasonLimitReached, "%s has entered draw %s already", e.MSISDN.Masked(), d.Code)
+	}
+	return entryErr
+}
+
 // drawLock is the namespace of the draws' entry locks, (drawLock, draw id
 // mod 2^31) in Postgres' two-key advisory lock space: two draws that share
 // a lock only wait for each other a little. A heavyweight lock rather than
@@ -342,27 +374,45 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 const drawLock = 0x0D4A
 
 // admit takes the draw's entry lock (shared) and the subscriber's row
-// lock, and reads the draw and whether msisdn has entered it, in one round
+// lock, reads the draw and whether msisdn has entered it, and numbers the
+// entry this request would make and computes its receipt, in one round
 // trip. The statements run in order, so the draw is read after the lock:
 // a close that committed before is seen.
-func (s *Draws) admit(ctx context.Context, tx pgx.Tx, id int64, msisdn care360.MSISDN) (d *care360.Draw, sub *care360.Subscriber, entered bool, err error) {
+//
+// The receipt is a keyed hash of the entry: the key never leaves the
+// database, so a receipt published beside a masked number cannot be used
+// to find the number by trying them all.
+func (s *Draws) admit(ctx context.Context, tx pgx.Tx, id int64, msisdn care360.MSISDN) (d *care360.Draw, sub *care360.Subscriber, entered bool, next entryTicket, err error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, ($2::bigint % 2147483648)::int)`, drawLock, id)
 	b.Queue(`SELECT `+drawColumns(false)+` FROM draws d WHERE d.id = $1`, id)
 	b.Queue(memberLockSQL, msisdn)
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM draw_entries WHERE draw_id = $1 AND msisdn = $2)`, id, msisdn)
+	b.Queue(`SELECT n.id, substr(encode(sha256(d.receipt_key || int8send(n.id) || convert_to($2, 'UTF8')), 'hex'), 1, 10)
+		FROM draws d, (SELECT nextval('draw_entries_id_seq') AS id) n WHERE d.id = $1`, id, msisdn)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, nil, false, err
+	if _, err = br.Exec(); err != nil {
+		return
 	}
 	if d, err = scanDraw(br.QueryRow()); err != nil {
-		return nil, nil, false, notFound(err, "no draw %d", id)
+		err = notFound(err, "no draw %d", id)
+		return
 	}
 	if sub, err = s.db.member(br.QueryRow(), msisdn); err != nil {
-		return nil, nil, false, err
+		return
 	}
-	return d, sub, entered, br.QueryRow().Scan(&entered)
+	if err = br.QueryRow().Scan(&entered); err != nil {
+		return
+	}
+	err = br.QueryRow().Scan(&next.id, &next.receipt)
+	return
+}
+
+// entryTicket is what admit prepares for an entry: its id and receipt.
+type entryTicket struct {
+	id      int64
+	receipt string
 }
 
 // memberLockSQL locks a subscriber's row for the rest of the transaction:

@@ -101,20 +101,42 @@ func (s *SMS) Send(ctx context.Context, o care360.OutgoingSMS) (m *care360.Messa
 // insertTransactional queues transactional messages inside tx, due at once;
 // keys already used keep their first message.
 func insertTransactional(ctx context.Context, tx pgx.Tx, now time.Time, msgs []care360.OutgoingSMS) error {
+	sql, args, err := transactionalInsert(now, msgs)
+	if err != nil || sql == "" {
+		return err
+	}
+	_, err = tx.Exec(ctx, sql, args...)
+	return err
+}
+
+// queueTransactional is insertTransactional of one message for a
+// pipeline: it queues one statement on b.
+func queueTransactional(b *pgx.Batch, now time.Time, m care360.OutgoingSMS) error {
+	sql, args, err := transactionalInsert(now, []care360.OutgoingSMS{m})
+	if err != nil {
+		return err
+	}
+	b.Queue(sql, args...)
+	return nil
+}
+
+// transactionalInsert checks msgs and returns the statement that queues
+// them, or "" when there are none.
+func transactionalInsert(now time.Time, msgs []care360.OutgoingSMS) (string, []any, error) {
 	if len(msgs) == 0 {
-		return nil
+		return "", nil, nil
 	}
 	var to, text, key []string
 	for _, m := range msgs {
 		if m.Kind != care360.KindTransactional {
-			return care360.Errorf(care360.EINVALID, "only transactional messages are queued this way")
+			return "", nil, care360.Errorf(care360.EINVALID, "only transactional messages are queued this way")
 		}
 		if err := m.Validate(care360.DefaultMaxSMSParts); err != nil {
-			return err
+			return "", nil, err
 		}
 		to, text, key = append(to, string(m.MSISDN)), append(text, m.Text), append(key, m.IdempotencyKey)
 	}
-	_, err := tx.Exec(ctx, `
+	return `
 		WITH m AS (
 			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
 			SELECT t, x, 'transactional', k, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u (t, x, k)
@@ -122,8 +144,7 @@ func insertTransactional(ctx context.Context, tx pgx.Tx, now time.Time, msgs []c
 			RETURNING id
 		)
 		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, $4 FROM m`,
-		to, text, key, now)
-	return err
+		[]any{to, text, key, now}, nil
 }
 
 // scheduleMarketing queues the marketing messages that recipients (a query

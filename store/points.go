@@ -98,55 +98,66 @@ func (db *DB) credit(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, c ca
 	return e, false, err
 }
 
-// debit allocates |c.Points| from the open credits, earliest expiry first,
-// and appends the debit with its allocations in one statement.
+// debit appends a debit of |c.Points| with its allocations to the open
+// credits, earliest expiry first, in one statement (debitSQL).
 func (db *DB) debit(ctx context.Context, tx pgx.Tx, msisdn care360.MSISDN, c care360.PointsChange, at, now time.Time) (*care360.LedgerEntry, bool, error) {
-	need := -c.Points
-	// Only the credits needed: those whose predecessors leave need unmet.
-	rows, err := tx.Query(ctx, `
-		SELECT id, remaining FROM (
-			SELECT id, remaining, expires_at,
-				sum(remaining) OVER (ORDER BY expires_at, id) - remaining AS before
-			FROM points_ledger
-			WHERE msisdn = $1 AND remaining > 0 AND expires_at > $2
-		) o WHERE before < $3 ORDER BY expires_at, id`, msisdn, now, need)
-	if err != nil {
-		return nil, false, err
-	}
-	var ids, take []int64
 	var have int64
-	for rows.Next() {
-		var id, remaining int64
-		if err := rows.Scan(&id, &remaining); err != nil {
-			return nil, false, err
-		}
-		n := min(remaining, need-have)
-		ids, take, have = append(ids, id), append(take, n), have+n
-	}
-	if err := rows.Err(); err != nil {
+	var id *int64
+	if err := tx.QueryRow(ctx, debitSQL, debitArgs(msisdn, c, at, now)...).Scan(&have, &id); err != nil {
 		return nil, false, err
 	}
-	if have < need {
+	return db.debitResult(ctx, tx, have, id, msisdn, c, at, now)
+}
+
+// debitSQL appends a debit and its allocations in one statement: the
+// credits it needs (those whose predecessors, earliest expiry first, leave
+// the need unmet) are read by the statement that inserts, so a debit is
+// one round trip, and one a pipeline can carry beside the caller's other
+// writes. It inserts nothing when the credits fall short. It returns the
+// points spendable and the new entry's id, NULL when it inserted nothing
+// (short, or the key was taken). The caller holds the subscriber's row
+// lock, so the statement's snapshot, taken after the lock was granted,
+// sees every change to the subscriber's points committed before.
+const debitSQL = `
+	WITH c AS (
+		SELECT id, least(remaining, -$3::bigint - before) AS take FROM (
+			SELECT id, remaining, sum(remaining) OVER (ORDER BY expires_at, id) - remaining AS before
+			FROM points_ledger WHERE msisdn = $1 AND remaining > 0 AND expires_at > $7
+		) o WHERE before < -$3::bigint
+	), h AS (
+		SELECT coalesce(sum(take), 0)::bigint AS have FROM c
+	), d AS (
+		INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at, created_at)
+		SELECT $1, $2, $3, $4, $5, $6, $7 FROM h WHERE h.have >= -$3::bigint
+		ON CONFLICT (msisdn, idempotency_key) DO NOTHING
+		RETURNING id
+	), a AS (
+		INSERT INTO points_allocations (debit_id, credit_id, points) SELECT d.id, c.id, c.take FROM d, c
+	)
+	SELECT h.have, (SELECT id FROM d) FROM h`
+
+func debitArgs(msisdn care360.MSISDN, c care360.PointsChange, at, now time.Time) []any {
+	return []any{msisdn, c.Kind, c.Points, c.Reason, c.IdempotencyKey, at, now}
+}
+
+// debitResult makes of debitSQL's row (the points spendable and the new
+// entry's id) the entry it appended, the entry appended before under the
+// same key (replay: a query on tx, so a pipeline that carried the debit
+// must be closed first), or the refusal of a debit the credits do not
+// cover.
+func (db *DB) debitResult(ctx context.Context, tx pgx.Tx, have int64, id *int64, msisdn care360.MSISDN, c care360.PointsChange, at, now time.Time) (*care360.LedgerEntry, bool, error) {
+	switch {
+	case id != nil:
+		return &care360.LedgerEntry{ID: *id, MSISDN: msisdn, Kind: c.Kind, Points: c.Points, Reason: c.Reason,
+			IdempotencyKey: c.IdempotencyKey, EarnedAt: at, CreatedAt: now}, false, nil
+	case have < -c.Points:
 		return nil, false, care360.Refused(care360.ReasonInsufficientPoints,
-			"not enough points: %d spendable, %d asked", have, need)
-	}
-	row := tx.QueryRow(ctx, `
-		WITH d AS (
-			INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (msisdn, idempotency_key) DO NOTHING
-			RETURNING `+ledgerColumns+`
-		), a AS (
-			INSERT INTO points_allocations (debit_id, credit_id, points)
-			SELECT d.id, x.credit_id, x.points FROM d, unnest($8::bigint[], $9::bigint[]) AS x (credit_id, points)
-		)
-		SELECT `+ledgerColumns+` FROM d`,
-		msisdn, c.Kind, c.Points, c.Reason, c.IdempotencyKey, at, now, ids, take)
-	e, err := scanEntry(row)
-	if errors.Is(err, pgx.ErrNoRows) {
+			"not enough points: %d spendable, %d asked", have, -c.Points)
+	default:
+		// The key's entry: the row lock serialises writers of one
+		// subscriber, so only an entry committed before can hold it.
 		return byKey(ctx, tx, msisdn, c.IdempotencyKey)
 	}
-	return e, false, err
 }
 
 // countQuota adds |points| to the staff account's total of the local day,

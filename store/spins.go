@@ -35,8 +35,11 @@ func spinTableDest(t *care360.SpinTable) []any {
 const spinPrizeColumns = `p.id, p.slot, p.name, p.name_en, p.weight, p.inventory,
 	(SELECT coalesce(sum(remaining), 0)::bigint FROM spin_stock k WHERE k.prize_id = p.id), p.collect, p.collect_en`
 
-// spinStripes is how many rows a prize's stock is spread over.
-const spinStripes = 16
+// spinStripes is how many rows a new prize's stock is spread over: about
+// the number of spins that may be in flight at once, as for gifts. A
+// prize keeps the stripes it was made with (nothing spreads its stock
+// again), so prizes made with 16 need no change.
+const spinStripes = 64
 
 func spinPrizeDest(p *care360.SpinPrize) []any {
 	return []any{&p.ID, &p.Slot, &p.Name, &p.NameEn, &p.Weight, &p.Inventory, &p.Remaining, &p.Collect, &p.CollectEn}
@@ -355,29 +358,58 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 		if err != nil {
 			return err
 		}
-		var debitID *int64
-		if grantID == nil && t.CostPoints > 0 {
+		pay := grantID == nil && t.CostPoints > 0
+		if pay {
 			if err := sub.CheckHold(); err != nil {
 				return err
 			}
-			debit, _, err := s.db.debit(ctx, tx, msisdn, care360.PointsChange{
-				Kind: care360.PointsBonus, Points: -t.CostPoints, Reason: "spin " + t.Code, IdempotencyKey: fmt.Sprintf("spin:%d", res.ID),
-			}, now, now)
+		}
+		// The debit and a unit of the prize's stock in one pipeline, the
+		// spin and its SMS (which says what the stock allowed) in another.
+		change := care360.PointsChange{
+			Kind: care360.PointsBonus, Points: -t.CostPoints, Reason: "spin " + t.Code, IdempotencyKey: fmt.Sprintf("spin:%d", res.ID),
+		}
+		b := &pgx.Batch{}
+		if pay {
+			b.Queue(debitSQL, debitArgs(msisdn, change, now, now)...)
+		}
+		if landed != nil {
+			b.Queue(fmt.Sprintf(takeSpinStockSQL, "SKIP LOCKED"), landed.ID)
+		}
+		br := tx.SendBatch(ctx, b)
+		var have int64
+		var debit *int64
+		var stripe int
+		var debitErr error
+		stockErr := pgx.ErrNoRows
+		if pay {
+			debitErr = br.QueryRow().Scan(&have, &debit)
+		}
+		if landed != nil {
+			stockErr = br.QueryRow().Scan(&stripe)
+		}
+		_ = br.Close() // each statement's error is in its result
+		if debitErr != nil {
+			return debitErr
+		}
+		var debitID *int64
+		if pay {
+			d, _, err := s.db.debitResult(ctx, tx, have, debit, msisdn, change, now, now)
 			if err != nil {
 				return err
 			}
-			debitID, res.Points = &debit.ID, t.CostPoints
+			debitID, res.Points = &d.ID, t.CostPoints
 		}
 		var landedID, prizeID *int64
 		if landed != nil {
 			landedID = &landed.ID
-			var stripe int
-			won, err := takeOne(ctx, tx, `UPDATE spin_stock SET remaining = remaining - 1 WHERE prize_id = $1 AND stripe = (
-				SELECT stripe FROM spin_stock WHERE prize_id = $1 AND remaining > 0 ORDER BY random() LIMIT 1 FOR UPDATE %s)
-				RETURNING stripe`, `SELECT EXISTS (SELECT 1 FROM spin_stock WHERE prize_id = $1 AND remaining > 0)`, landed.ID, &stripe)
+			won := stockErr == nil
+			if errors.Is(stockErr, pgx.ErrNoRows) {
+				won, stockErr = takeOne(ctx, tx, takeSpinStockSQL, takeSpinStockLeftSQL, landed.ID, &stripe)
+			}
 			switch {
-			case err != nil:
-				return err
+			case stockErr != nil:
+				return stockErr
 			case won:
 				prizeID = landedID
 				p := *landed
@@ -386,13 +418,15 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 				res.OutOfStock = true
 			}
 		}
-		if _, err := tx.Exec(ctx, `
+		b = &pgx.Batch{}
+		b.Queue(`
 			INSERT INTO spins (id, table_id, msisdn, landed_id, prize_id, grant_id, points, debit_id, spun_at, idempotency_key)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''))`,
-			res.ID, tableID, msisdn, landedID, prizeID, grantID, res.Points, debitID, now, key); err != nil {
+			res.ID, tableID, msisdn, landedID, prizeID, grantID, res.Points, debitID, now, key)
+		if err := queueTransactional(b, now, care360.SpinResultSMS(res, msisdn, sub.Language)); err != nil {
 			return err
 		}
-		return insertTransactional(ctx, tx, now, []care360.OutgoingSMS{care360.SpinResultSMS(res, msisdn, sub.Language)})
+		return tx.SendBatch(ctx, b).Close()
 	})
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.ConstraintName == "spins_key" {
@@ -405,6 +439,15 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 	s.db.log.Info("spun", "table", tableID, "spin", res.ID, "msisdn", msisdn.Masked(), "prize", res.Prize != nil, "out_of_stock", res.OutOfStock)
 	return res, nil
 }
+
+// A unit of a prize's stock, for takeOne: a stripe with some left, at
+// random, so that spins landing on the prize spread over them.
+const (
+	takeSpinStockSQL = `UPDATE spin_stock SET remaining = remaining - 1 WHERE prize_id = $1 AND stripe = (
+		SELECT stripe FROM spin_stock WHERE prize_id = $1 AND remaining > 0 ORDER BY random() LIMIT 1 FOR UPDATE %s)
+		RETURNING stripe`
+	takeSpinStockLeftSQL = `SELECT EXISTS (SELECT 1 FROM spin_stock WHERE prize_id = $1 AND remaining > 0)`
+)
 
 // start locks the subscriber's row, counts today's spins against the cap,
 // numbers the spin and takes the earliest-expiring free spin if there is
