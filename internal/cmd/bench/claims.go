@@ -25,6 +25,11 @@ var (
 	claimsWorkers = flag.Int("claims-workers", 64, "concurrent claimers")
 	claimsItems   = flag.Int("claims-items", 100, "items the spread runs share the claims over")
 	claimsKind    = flag.String("claims-kind", "voucher", "voucher (a code pool) or physical (stock only)")
+	// The claimers, spinners and entrants share a pool of the size the
+	// gateway's USSD steps have (db_conns.ussd, 24 by default): a
+	// gateway never opens a connection per subscriber in flight, and on
+	// two cores more backends than that only queue for the CPU.
+	storeConns = flag.Int("store-conns", 24, "Postgres connections the claimers, spinners and entrants share")
 )
 
 // claimsPhase measures, on a database of its own seeded with members who
@@ -51,9 +56,9 @@ func claimsPhase(ctx context.Context, admin string, runs int, dur time.Duration)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("== Gift claims (%s): %d claims per run by %d concurrent claimers, store.ClaimGift, durable commit\n", *claimsKind, n, workers)
+	fmt.Printf("== Gift claims (%s): %d claims per run by %d concurrent claimers on %d connections, store.ClaimGift, durable commit\n", *claimsKind, n, workers, *storeConns)
 	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s\n", limit)
-	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: int32(workers)})
+	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: int32(*storeConns)})
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func drawsPhase(ctx context.Context, admin string, runs int, dur time.Duration) 
 		return err
 	}
 	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s\n", limit)
-	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: int32(*luckWorkers)})
+	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: int32(*storeConns)})
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func drawsPhase(ctx context.Context, admin string, runs int, dur time.Duration) 
 	if err := drawDatabase(ctx, db, *drawDBEntries, limit); err != nil {
 		return err
 	}
-	fmt.Printf("\n== Lucky spins: %d spins per run by %d concurrent spinners, store.Spin, durable commit\n", *spinsPerRun, *luckWorkers)
+	fmt.Printf("\n== Lucky spins: %d spins per run by %d concurrent spinners on %d connections, store.Spin, durable commit\n", *spinsPerRun, *luckWorkers, *storeConns)
 	return spinLoad(ctx, db, runs, limit)
 }
 
@@ -163,7 +163,7 @@ func drawDatabase(ctx context.Context, db *store.DB, n int, limit float64) error
 		_, err := ds.EnterDraw(ctx, d.ID, care360.MSISDN(fmt.Sprint("84", 900000001+k)), "")
 		return err
 	})
-	fmt.Printf("entries through store.EnterDraw (points debit, entry, receipt SMS; one draw): %s = %.2f × pgbench\n", r, r.perSec()/limit)
+	fmt.Printf("entries through store.EnterDraw (points debit, entry, receipt SMS; one draw; %d entrants on %d connections): %s = %.2f × pgbench\n", *luckWorkers, *storeConns, r, r.perSec()/limit)
 	t := time.Now()
 	tag, err := db.Pool().Exec(ctx, `
 		INSERT INTO draw_entries (draw_id, msisdn, tier, tickets, cost, receipt, created_at)
