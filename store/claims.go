@@ -182,11 +182,10 @@ func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *ca
 	if g.Kind.Provisioned() {
 		cl.Status = care360.ClaimPending
 	}
-	change := care360.PointsChange{Kind: care360.PointsBonus, Points: -g.Cost, Reason: fmt.Sprintf("gift #%d", g.ID), IdempotencyKey: key}
 	b := &pgx.Batch{}
-	if g.Cost > 0 {
-		b.Queue(debitSQL, debitArgs(sub.MSISDN, change, now, now)...)
-	}
+	debit := queueDebit(b, sub.MSISDN, care360.PointsChange{
+		Kind: care360.PointsBonus, Points: -g.Cost, Reason: fmt.Sprintf("gift #%d", g.ID), IdempotencyKey: key,
+	}, now)
 	b.Queue(`
 		WITH k AS (
 			INSERT INTO gift_claims (id, gift_id, msisdn, period, slot, claim_limit, points, debit_id, code_id, code, status,
@@ -207,12 +206,7 @@ func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *ca
 	}
 	b.Queue(fmt.Sprintf(takeStockSQL, "SKIP LOCKED"), g.ID)
 	br := tx.SendBatch(ctx, b)
-	var have int64
-	var debitID *int64
-	var debitErr error
-	if g.Cost > 0 {
-		debitErr = br.QueryRow().Scan(&have, &debitID)
-	}
+	debit.read(br)
 	claimErr := br.QueryRow().Scan(&cl.ID, &cl.CreatedAt)
 	if claimErr == nil {
 		_, claimErr = br.Exec() // the SMS
@@ -220,15 +214,8 @@ func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *ca
 	var stripe int
 	stockErr := br.QueryRow().Scan(&stripe)
 	_ = br.Close() // each statement's error is in its result
-	if debitErr != nil {
-		return nil, debitErr
-	}
-	if g.Cost > 0 && debitID == nil {
-		// Short: refused. Or the key's debit from before, which the
-		// claim found by the key as well.
-		if _, _, err := c.db.debitResult(ctx, tx, have, debitID, sub.MSISDN, change, now, now); err != nil {
-			return nil, err
-		}
+	if _, err := debit.settle(ctx, c.db, tx); err != nil {
+		return nil, err
 	}
 	if claimErr != nil {
 		return nil, claimErr

@@ -318,14 +318,13 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 // is refused (the entry's statement, finding no debit, inserted nothing;
 // the refusal rolls the SMS back).
 func (s *Draws) insertEntry(ctx context.Context, tx pgx.Tx, d *care360.Draw, e *care360.DrawEntry, key string, sms care360.OutgoingSMS, now time.Time) error {
-	change := care360.PointsChange{
-		Kind: care360.PointsBonus, Points: -d.EntryCost, Reason: "draw " + d.Code + " entry", IdempotencyKey: fmt.Sprintf("draw:%d", d.ID),
-	}
-	var debitKey *string
 	b := &pgx.Batch{}
-	if d.EntryCost > 0 {
-		b.Queue(debitSQL, debitArgs(e.MSISDN, change, now, now)...)
-		debitKey = &change.IdempotencyKey
+	debit := queueDebit(b, e.MSISDN, care360.PointsChange{
+		Kind: care360.PointsBonus, Points: -d.EntryCost, Reason: "draw " + d.Code + " entry", IdempotencyKey: fmt.Sprintf("draw:%d", d.ID),
+	}, now)
+	var debitKey *string
+	if debit != nil {
+		debitKey = &debit.change.IdempotencyKey
 	}
 	b.Queue(`
 		INSERT INTO draw_entries (id, draw_id, msisdn, tier, tickets, cost, debit_id, receipt, created_at, idempotency_key)
@@ -338,26 +337,14 @@ func (s *Draws) insertEntry(ctx context.Context, tx pgx.Tx, d *care360.Draw, e *
 		return err
 	}
 	br := tx.SendBatch(ctx, b)
-	var have int64
-	var debitID *int64
-	var debitErr error
-	if d.EntryCost > 0 {
-		debitErr = br.QueryRow().Scan(&have, &debitID)
-	}
+	debit.read(br)
 	entryErr := br.QueryRow().Scan(&e.ID)
 	if entryErr == nil {
 		_, entryErr = br.Exec() // the SMS
 	}
 	_ = br.Close() // each statement's error is in its result
-	if debitErr != nil {
-		return debitErr
-	}
-	if d.EntryCost > 0 && debitID == nil {
-		// Short: refused. Or the key's debit from before, which the
-		// entry found by the key as well.
-		if _, _, err := s.db.debitResult(ctx, tx, have, debitID, e.MSISDN, change, now, now); err != nil {
-			return err
-		}
+	if _, err := debit.settle(ctx, s.db, tx); err != nil {
+		return err
 	}
 	if errors.Is(entryErr, pgx.ErrNoRows) {
 		return care360.Refused(care360.ReasonLimitReached, "%s has entered draw %s already", e.MSISDN.Masked(), d.Code)

@@ -140,6 +140,53 @@ func debitArgs(msisdn care360.MSISDN, c care360.PointsChange, at, now time.Time)
 	return []any{msisdn, c.Kind, c.Points, c.Reason, c.IdempotencyKey, at, now}
 }
 
+// pipelinedDebit is a debit queued on a pipeline beside the writes that
+// depend on it (which find it by its key): queueDebit queues it when there
+// is something to pay, read takes its row in the pipeline's order, and
+// settle, once the pipeline is closed, gives the debit's id, the refusal
+// of a debit the points do not cover, or the debit made before under the
+// key.
+type pipelinedDebit struct {
+	msisdn care360.MSISDN
+	change care360.PointsChange
+	now    time.Time
+	have   int64
+	id     *int64
+	err    error
+}
+
+func queueDebit(b *pgx.Batch, msisdn care360.MSISDN, c care360.PointsChange, now time.Time) *pipelinedDebit {
+	if c.Points >= 0 {
+		return nil
+	}
+	b.Queue(debitSQL, debitArgs(msisdn, c, now, now)...)
+	return &pipelinedDebit{msisdn: msisdn, change: c, now: now}
+}
+
+// read scans the debit's row from br; nothing when none was queued.
+func (d *pipelinedDebit) read(br pgx.BatchResults) {
+	if d != nil {
+		d.err = br.QueryRow().Scan(&d.have, &d.id)
+	}
+}
+
+// settle returns the debit's id (nil when none was queued).
+func (d *pipelinedDebit) settle(ctx context.Context, db *DB, tx pgx.Tx) (*int64, error) {
+	switch {
+	case d == nil:
+		return nil, nil
+	case d.err != nil:
+		return nil, d.err
+	case d.id != nil:
+		return d.id, nil
+	}
+	e, _, err := db.debitResult(ctx, tx, d.have, d.id, d.msisdn, d.change, d.now, d.now)
+	if err != nil {
+		return nil, err
+	}
+	return &e.ID, nil
+}
+
 // debitResult makes of debitSQL's row (the points spendable and the new
 // entry's id) the entry it appended, the entry appended before under the
 // same key (replay: a query on tx, so a pipeline that carried the debit

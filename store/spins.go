@@ -366,39 +366,30 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 		}
 		// The debit and a unit of the prize's stock in one pipeline, the
 		// spin and its SMS (which says what the stock allowed) in another.
-		change := care360.PointsChange{
-			Kind: care360.PointsBonus, Points: -t.CostPoints, Reason: "spin " + t.Code, IdempotencyKey: fmt.Sprintf("spin:%d", res.ID),
-		}
 		b := &pgx.Batch{}
+		var debit *pipelinedDebit
 		if pay {
-			b.Queue(debitSQL, debitArgs(msisdn, change, now, now)...)
+			debit = queueDebit(b, msisdn, care360.PointsChange{
+				Kind: care360.PointsBonus, Points: -t.CostPoints, Reason: "spin " + t.Code, IdempotencyKey: fmt.Sprintf("spin:%d", res.ID),
+			}, now)
 		}
 		if landed != nil {
 			b.Queue(fmt.Sprintf(takeSpinStockSQL, "SKIP LOCKED"), landed.ID)
 		}
 		br := tx.SendBatch(ctx, b)
-		var have int64
-		var debit *int64
+		debit.read(br)
 		var stripe int
-		var debitErr error
 		stockErr := pgx.ErrNoRows
-		if pay {
-			debitErr = br.QueryRow().Scan(&have, &debit)
-		}
 		if landed != nil {
 			stockErr = br.QueryRow().Scan(&stripe)
 		}
 		_ = br.Close() // each statement's error is in its result
-		if debitErr != nil {
-			return debitErr
+		debitID, err := debit.settle(ctx, s.db, tx)
+		if err != nil {
+			return err
 		}
-		var debitID *int64
-		if pay {
-			d, _, err := s.db.debitResult(ctx, tx, have, debit, msisdn, change, now, now)
-			if err != nil {
-				return err
-			}
-			debitID, res.Points = &d.ID, t.CostPoints
+		if debitID != nil {
+			res.Points = t.CostPoints
 		}
 		var landedID, prizeID *int64
 		if landed != nil {
