@@ -26,14 +26,26 @@ type DialogueStore interface {
 	DeleteDialogue(ctx context.Context, key string) error
 }
 
-// CallerLoader is implemented by stores that can read a caller and one of
-// their dialogues in a single round trip; the engine uses it when opening a
-// dialogue, the hottest read of all.
+// CallerLoader is implemented by stores that can open a dial in a single
+// round trip: end the caller's dialogues in progress (as DialogueReplacer
+// does), read the subscriber, and read the dialogue they lost to the
+// network; the engine uses it when opening a dialogue, the hottest path of
+// all.
 type CallerLoader interface {
 	// Caller returns the subscriber (an ENOTFOUND error when there is none;
-	// the dialogue is still returned) and the dialogue under key updated
-	// within idle, or nil.
-	Caller(ctx context.Context, msisdn MSISDN, key string, idle time.Duration) (*Subscriber, *Dialogue, error)
+	// the rest is still returned), the dialogue under q.DroppedKey updated
+	// within q.DroppedWithin (nil when there is none or the key is ""),
+	// and, when q.Replace is set, msisdn's dialogues updated within q.Idle
+	// (not those kept for resuming), which it deletes.
+	Caller(ctx context.Context, msisdn MSISDN, q CallerQuery) (*Subscriber, *Dialogue, []Dialogue, error)
+}
+
+// CallerQuery says what Caller reads and ends besides the subscriber.
+type CallerQuery struct {
+	DroppedKey    string        // the key a dropped dialogue is kept under; "" reads none
+	DroppedWithin time.Duration // how recently it must have been updated
+	Replace       bool          // end the caller's dialogues in progress (PRODUCT.md §3.1)
+	Idle          time.Duration // what counts as in progress: updated within Idle
 }
 
 // DialogueReplacer is implemented by stores that can end a member's
@@ -43,6 +55,15 @@ type DialogueReplacer interface {
 	// ReplaceDialogues deletes msisdn's dialogues updated within idle
 	// (not those kept for resuming) and returns them.
 	ReplaceDialogues(ctx context.Context, msisdn MSISDN, idle time.Duration) ([]Dialogue, error)
+}
+
+// DialogueEnder forgets ended dialogues off the hot path: EndDialogue never
+// blocks, and the row goes within moments unless the dialogue was saved
+// again since (a new dial under the same key), which stays.
+type DialogueEnder interface {
+	// EndDialogue forgets the dialogue under key if it is still at the
+	// version updated (the UpdatedAt it was loaded or saved with).
+	EndDialogue(key string, updated time.Time)
 }
 
 // DialogueLocker is implemented by stores that can run the steps of one

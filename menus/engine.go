@@ -65,6 +65,9 @@ type Config struct {
 	// (PRODUCT.md §3.8); the console's emulator dialogues are staff's, and
 	// are not recorded.
 	Records care360.DialogueRecorder
+	// Ends, if set, forgets ended dialogues off the hot path; without it
+	// an ending step deletes its dialogue before it answers.
+	Ends care360.DialogueEnder
 	// Pushes, if set, is told what members do with pushed dialogues.
 	Pushes care360.PushTracker
 
@@ -199,6 +202,9 @@ type call struct {
 	req care360.USSDRequest
 	st  *state
 	sub *care360.Subscriber // loaded on demand
+	// version is the stored dialogue's UpdatedAt as this step loaded or
+	// saved it: what an ending forgets (zero: nothing stored yet).
+	version time.Time
 	// outcome is how the dialogue ends if this step ends it: completed
 	// unless the step says otherwise (invalid, error).
 	outcome string
@@ -307,8 +313,8 @@ func (e *Engine) begin(ctx context.Context, req care360.USSDRequest) (care360.US
 		return care360.USSDReply{Text: c.fit(text(c.lang(), "rate.limited")), End: true}, nil
 	}
 	e.metrics.dialogues.WithLabelValues("opened", svc.Code).Inc()
-	e.replace(c)
 	if svc.App != "" {
+		e.replace(c)
 		return e.beginApp(c, svc, path)
 	}
 	// Only a plain dial of the main menu offers a dropped dialogue back.
@@ -380,6 +386,11 @@ func (e *Engine) replace(c *call) {
 		e.log.Warn("menus: dialogues not replaced; they will idle out", "err", err)
 		return
 	}
+	e.replaced(c, ds)
+}
+
+// replaced records the dialogues this dial ended.
+func (e *Engine) replaced(c *call, ds []care360.Dialogue) {
 	now := e.now()
 	for _, d := range ds {
 		var st state
@@ -390,25 +401,29 @@ func (e *Engine) replace(c *call) {
 	}
 }
 
-// caller loads the subscriber and, for a plain dial (withDropped), the
-// dialogue they lost to the network in the last ResumeWindow — in one round
-// trip when the store can.
+// caller replaces the caller's dialogues in progress (see replace) and
+// loads the subscriber and, for a plain dial (withDropped), the dialogue
+// they lost to the network in the last ResumeWindow: in one round trip
+// when the store can.
 func (e *Engine) caller(c *call, withDropped bool) (*care360.Subscriber, *care360.Dialogue, error) {
-	if !withDropped {
-		s, err := c.subscriber()
-		return s, nil, err
-	}
 	key := resumePrefix + string(c.req.MSISDN)
-	if l, ok := e.cfg.Dialogues.(care360.CallerLoader); ok {
-		s, d, err := l.Caller(c.ctx, c.req.MSISDN, key, e.cfg.ResumeWindow)
-		c.sub = s
+	l, ok := e.cfg.Dialogues.(care360.CallerLoader)
+	if !ok {
+		e.replace(c)
+		s, err := c.subscriber()
+		if err != nil || !withDropped {
+			return s, nil, err
+		}
+		d, err := e.cfg.Dialogues.LoadDialogue(c.ctx, key, e.cfg.ResumeWindow)
 		return s, d, err
 	}
-	s, err := c.subscriber()
-	if err != nil {
-		return nil, nil, err
+	q := care360.CallerQuery{Replace: !c.req.Console, Idle: e.cfg.IdleTimeout}
+	if withDropped {
+		q.DroppedKey, q.DroppedWithin = key, e.cfg.ResumeWindow
 	}
-	d, err := e.cfg.Dialogues.LoadDialogue(c.ctx, key, e.cfg.ResumeWindow)
+	s, d, ds, err := l.Caller(c.ctx, c.req.MSISDN, q)
+	e.replaced(c, ds)
+	c.sub = s
 	return s, d, err
 }
 
@@ -436,6 +451,7 @@ func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.U
 		e.metrics.dialogues.WithLabelValues("expired", "").Inc()
 		return care360.USSDReply{Text: text(care360.LangVi, "session.ended", e.cfg.ServiceCode), End: true}, nil
 	}
+	c.version = d.UpdatedAt
 	if err := json.Unmarshal(d.State, c.st); err != nil {
 		e.log.Error("menus: corrupt dialogue state; ending it", "err", err)
 		c.outcome = care360.OutcomeError
@@ -503,7 +519,10 @@ func (e *Engine) show(c *call) (care360.USSDReply, error) {
 
 // end finishes the dialogue with a final screen.
 func (e *Engine) end(c *call, body string) (care360.USSDReply, error) {
-	if c.req.Kind == care360.USSDAnswer || c.st.Screen != "" {
+	switch {
+	case e.cfg.Ends != nil && !c.version.IsZero():
+		e.cfg.Ends.EndDialogue(c.req.Key, c.version)
+	case c.req.Kind == care360.USSDAnswer || c.st.Screen != "":
 		if err := e.cfg.Dialogues.DeleteDialogue(c.ctx, c.req.Key); err != nil {
 			e.log.Warn("menus: dialogue not deleted; it will idle out", "err", err)
 		}
@@ -614,7 +633,12 @@ func (e *Engine) save(c *call) error {
 	if err != nil {
 		return err
 	}
-	return e.cfg.Dialogues.SaveDialogue(c.ctx, &care360.Dialogue{Key: c.req.Key, MSISDN: c.req.MSISDN, State: b})
+	d := &care360.Dialogue{Key: c.req.Key, MSISDN: c.req.MSISDN, State: b}
+	if err := e.cfg.Dialogues.SaveDialogue(c.ctx, d); err != nil {
+		return err
+	}
+	c.version = d.UpdatedAt
+	return nil
 }
 
 // newDialogueID is 16 random hex digits (64 bits).

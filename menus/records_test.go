@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
 	"github.com/care360/care360/store"
 )
 
@@ -132,5 +133,94 @@ func TestDialogueRecords(t *testing.T) {
 			g.steps != w.steps || !slices.Equal(g.path, w.path) {
 			t.Errorf("record %d: %+v, want %+v", i, g, w)
 		}
+	}
+}
+
+// TestEndedDialoguesForgottenInBatches: with Ends, the step that ends a
+// dialogue answers before its row goes; the row goes with the writer's
+// next batch. Meanwhile an answer delivered twice runs its step again
+// (the same screen, not "session ended"), and a new dial under the same
+// key (a centre keying by number alone) survives the batch. Each
+// dialogue still leaves one record.
+func TestEndedDialoguesForgottenInBatches(t *testing.T) {
+	t.Parallel()
+	// A database of its own: TestDialogueRecords's sweep ends every idle
+	// dialogue of its database, rows waiting for their batch included.
+	db, err := store.Open(context.Background(), pgtest.FreshDB(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	b := &bundle{db: db}
+	log := b.db.NewDialogueLog(time.Hour)
+	ends := b.db.NewDialogueEnds(time.Hour) // flushed by hand below
+	e, err := New(Config{Subscribers: b.db, Points: b.db, Dialogues: b.db, Records: log, Ends: ends, DialRate: 100, DialBurst: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := b.member(t, fmt.Sprintf("0904%06d", time.Now().UnixNano()%1_000_000))
+	key := string(p.msisdn)
+	step := func(kind care360.USSDKind, text string) care360.USSDReply {
+		t.Helper()
+		r, err := e.Step(context.Background(), care360.USSDRequest{Key: key, MSISDN: p.msisdn, Kind: kind, Text: text,
+			LimitGSM: 182, LimitUCS2: 80, Channel: care360.ChannelSMPP})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	stored := func() bool {
+		t.Helper()
+		d, err := b.db.LoadDialogue(context.Background(), key, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d != nil
+	}
+
+	step(care360.USSDBegin, "*090#")
+	points := step(care360.USSDAnswer, "1")
+	if !points.End || !stored() {
+		t.Fatalf("the ending step waited for the delete (stored %v) or did not end: %+v", stored(), points)
+	}
+	if again := step(care360.USSDAnswer, "1"); again != points {
+		t.Fatalf("the answer delivered twice: %+v, want the same screen %+v", again, points)
+	}
+	if err := ends.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if stored() {
+		t.Fatal("ended dialogue still stored after the batch")
+	}
+	if late := step(care360.USSDAnswer, "1"); !late.End || !strings.Contains(late.Text, "ket thuc") {
+		t.Fatalf("answer after the batch: %+v, want the session ended", late)
+	}
+
+	// Ended, then dialled again under the same key before the batch.
+	step(care360.USSDBegin, "*090#")
+	step(care360.USSDAnswer, "1")
+	if r := step(care360.USSDBegin, "*090#"); r.End {
+		t.Fatalf("new dial: %+v", r)
+	}
+	if err := ends.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !stored() {
+		t.Fatal("the batch deleted the new dialogue under the ended one's key")
+	}
+	if r := step(care360.USSDAnswer, "1"); r != points {
+		t.Fatalf("the new dialogue's answer: %+v, want %+v", r, points)
+	}
+	if err := ends.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	var outcomes []string
+	for _, r := range recorded(t, b.db, log, p.msisdn) {
+		outcomes = append(outcomes, r.Outcome)
+	}
+	want := []string{care360.OutcomeCompleted, care360.OutcomeCompleted, care360.OutcomeCompleted}
+	if !slices.Equal(outcomes, want) {
+		t.Fatalf("records %v, want %v", outcomes, want)
 	}
 }

@@ -40,34 +40,52 @@ func (db *DB) LoadDialogue(ctx context.Context, key string, idle time.Duration) 
 	return d, nil
 }
 
-// Caller reads the subscriber and the dialogue under key in one pipelined
-// round trip (care360.CallerLoader).
-func (db *DB) Caller(ctx context.Context, msisdn care360.MSISDN, key string, idle time.Duration) (s *care360.Subscriber, d *care360.Dialogue, err error) {
+// Caller ends the caller's dialogues in progress, reads the subscriber and
+// the dialogue under q.DroppedKey in one pipelined round trip
+// (care360.CallerLoader). The batch is one implicit transaction, so the
+// delete's asynchronous commit covers it all, and a failure loses nothing.
+func (db *DB) Caller(ctx context.Context, msisdn care360.MSISDN, q care360.CallerQuery) (s *care360.Subscriber, d *care360.Dialogue, replaced []care360.Dialogue, err error) {
 	defer wrap(&err, "load caller %s", msisdn.Masked())
-	var since time.Time
-	if idle > 0 {
-		since = db.now().Add(-idle)
-	}
 	batch := &pgx.Batch{}
+	if q.Replace {
+		batch.Queue(replaceSQL, msisdn, db.now().Add(-q.Idle))
+	}
 	batch.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
-	batch.Queue(`SELECT key, msisdn, state, updated_at FROM ussd_dialogues WHERE key = $1 AND updated_at > $2`, key, since)
+	if q.DroppedKey != "" {
+		var since time.Time
+		if q.DroppedWithin > 0 {
+			since = db.now().Add(-q.DroppedWithin)
+		}
+		batch.Queue(`SELECT key, msisdn, state, updated_at FROM ussd_dialogues WHERE key = $1 AND updated_at > $2`, q.DroppedKey, since)
+	}
 	br := db.pool.SendBatch(ctx, batch)
 	defer br.Close()
+	if q.Replace {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if replaced, err = pgx.CollectRows(rows, scanDialogue); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	s, subErr := db.scanSubscriber(br.QueryRow())
 	if errors.Is(subErr, pgx.ErrNoRows) {
 		subErr = care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
 	} else if subErr != nil {
-		return nil, nil, subErr
+		return nil, nil, nil, subErr
 	}
-	d = new(care360.Dialogue)
-	err = br.QueryRow().Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		d, err = nil, nil
+	if q.DroppedKey != "" {
+		d = new(care360.Dialogue)
+		err = br.QueryRow().Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			d, err = nil, nil
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, d, subErr
+	return s, d, replaced, subErr
 }
 
 // SaveDialogue creates or replaces the dialogue under d.Key, stamping
@@ -99,17 +117,23 @@ func (db *DB) SaveDialogue(ctx context.Context, d *care360.Dialogue) (err error)
 // records say so. One statement on the msisdn index, per dial.
 func (db *DB) ReplaceDialogues(ctx context.Context, msisdn care360.MSISDN, idle time.Duration) (ds []care360.Dialogue, err error) {
 	defer wrap(&err, "replace dialogues of %s", msisdn.Masked())
-	rows, err := db.pool.Query(ctx, `
-		DELETE FROM ussd_dialogues WHERE msisdn = $1 AND updated_at > $2 AND key NOT LIKE 'resume/%' AND `+asyncCommit+`
-		RETURNING key, msisdn, state, updated_at`, msisdn, db.now().Add(-idle))
+	rows, err := db.pool.Query(ctx, replaceSQL, msisdn, db.now().Add(-idle))
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.Dialogue, error) {
-		var d care360.Dialogue
-		err := r.Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt)
-		return d, err
-	})
+	return pgx.CollectRows(rows, scanDialogue)
+}
+
+// replaceSQL deletes $1's dialogues updated since $2, except those kept
+// for resuming, and returns them.
+const replaceSQL = `
+	DELETE FROM ussd_dialogues WHERE msisdn = $1 AND updated_at > $2 AND key NOT LIKE 'resume/%' AND ` + asyncCommit + `
+	RETURNING key, msisdn, state, updated_at`
+
+func scanDialogue(r pgx.CollectableRow) (care360.Dialogue, error) {
+	var d care360.Dialogue
+	err := r.Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt)
+	return d, err
 }
 
 // DeleteDialogue forgets the dialogue under key, if any.

@@ -77,6 +77,18 @@ func TestDialogueAsyncCommitStaysLocal(t *testing.T) {
 	if err := b.db.DeleteDialogue(b.ctx, string(m)); err != nil {
 		t.Fatal(err)
 	}
+	d := &care360.Dialogue{Key: string(m), MSISDN: m, State: []byte("{}")}
+	if err := b.db.SaveDialogue(b.ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	ends := b.db.NewDialogueEnds(time.Hour)
+	ends.EndDialogue(d.Key, d.UpdatedAt)
+	if err := ends.Flush(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := b.db.Caller(b.ctx, m, care360.CallerQuery{Replace: true, Idle: time.Minute}); care360.ErrorCode(err) != care360.ENOTFOUND {
+		t.Fatal(err)
+	}
 	var s string
 	if err := b.db.Pool().QueryRow(b.ctx, `SHOW synchronous_commit`).Scan(&s); err != nil || s != "on" {
 		t.Errorf("synchronous_commit = %q after dialogue writes (%v)", s, err)
@@ -130,5 +142,49 @@ func TestDialogueLock(t *testing.T) {
 		if err != nil {
 			t.Fatalf("step under the lock: %v", err)
 		}
+	}
+}
+
+// TestDialogueEnds: an ended dialogue's row goes with the next flush (or
+// at Stop), but not a row saved again since its end, which is a new
+// dialogue under the same key; ending one twice is no error.
+func TestDialogueEnds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ends := b.db.NewDialogueEnds(time.Hour) // flushed by hand below
+	m := newMSISDN()
+	ended := &care360.Dialogue{Key: string(m) + "/1", MSISDN: m, State: []byte(`{"screen":"main"}`)}
+	again := &care360.Dialogue{Key: string(m) + "/2", MSISDN: m, State: []byte(`{"screen":"main"}`)}
+	for _, d := range []*care360.Dialogue{ended, again} {
+		if err := b.db.SaveDialogue(b.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ends.EndDialogue(ended.Key, ended.UpdatedAt)
+	ends.EndDialogue(again.Key, again.UpdatedAt)
+	b.clock.Add(time.Millisecond)
+	again.State = []byte(`{"screen":"gifts"}`) // a new dial under the same key, before the flush
+	if err := b.db.SaveDialogue(b.ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := b.db.LoadDialogue(b.ctx, ended.Key, 0); err != nil || d == nil {
+		t.Fatalf("ended dialogue gone before the flush: %v", err)
+	}
+	if err := ends.Flush(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := b.db.LoadDialogue(b.ctx, ended.Key, 0); err != nil || d != nil {
+		t.Errorf("ended dialogue still there after the flush: %+v %v", d, err)
+	}
+	if d, err := b.db.LoadDialogue(b.ctx, again.Key, 0); err != nil || d == nil || string(d.State) != `{"screen":"gifts"}` {
+		t.Errorf("the newer dialogue under an ended key: %+v %v", d, err)
+	}
+	ends.EndDialogue(again.Key, again.UpdatedAt)
+	ends.EndDialogue(again.Key, again.UpdatedAt)
+	if err := ends.Stop(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := b.db.LoadDialogue(b.ctx, again.Key, 0); err != nil || d != nil {
+		t.Errorf("dialogue ended before Stop still there: %+v %v", d, err)
 	}
 }

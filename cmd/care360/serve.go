@@ -37,6 +37,7 @@ type Main struct {
 	Engine  *menus.Engine
 	Traffic *store.TrafficCounter // USSD steps per hour, for the reports
 	Records *store.DialogueLog    // ended dialogues' records, written in batches
+	Ends    *store.DialogueEnds   // ended dialogues' rows, deleted in batches
 	Pushes  *store.Pushes         // notifications' endings, written in batches
 	Gateway *gateway.Gateway
 	Web     *web.Server
@@ -105,6 +106,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// Records go through the API's pool: their batches never take a
 	// connection a step is waiting for.
 	m.Records = m.APIDB.NewDialogueLog(0)
+	// Ended dialogues' rows go in batches, on the USSD pool like every
+	// other write of a dialogue.
+	m.Ends = m.DB.NewDialogueEnds(0)
 	transfers := store.NewTransfers(m.DB, c.Programme.Transfer)
 	m.Catalog = store.NewCatalog(m.DB, m.SMS, catalogOpts)
 	ussdDraws, ussdSpins := store.NewDraws(m.DB), store.NewSpins(m.DB)
@@ -144,7 +148,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Gifts: m.Catalog, Offers: m.Catalog, Privileges: m.Catalog,
 		Transfers: transfers, TransferRules: transfers.Rules(), TransferNotifier: kw.Notify,
 		Draws: ussdDraws, Spins: ussdSpins,
-		Records: m.Records, Pushes: m.Pushes,
+		Records: m.Records, Ends: m.Ends, Pushes: m.Pushes,
 	})
 	if err != nil {
 		return err
@@ -198,6 +202,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Gateway.Start()
 	m.Traffic.Start()
 	m.Records.Start()
+	m.Ends.Start()
 	m.Pushes.Start()
 	m.Provision = provision.New(provision.Config{Queue: apiCatalog, Endpoints: c.Endpoints, Logger: m.Logger})
 	m.Provision.Start()
@@ -275,6 +280,10 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Records != nil {
 		errs = append(errs, m.Records.Stop(ctx))
 		m.Records = nil
+	}
+	if m.Ends != nil {
+		errs = append(errs, m.Ends.Stop(ctx))
+		m.Ends = nil
 	}
 	if m.Jobs != nil {
 		errs = append(errs, m.Jobs.Stop(ctx))
