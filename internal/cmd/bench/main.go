@@ -155,11 +155,24 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	fmt.Printf("== Latency at an offered %d steps/s (%d dialogues/s)\n", rate, rate/2)
 	r := load(sim, max(phones, rate/10), members, dur, rate)
 	fmt.Printf("paced: %s\n\n", r)
-	if err := campaignLatency(ctx, sim, dbURL, phones, members, rate, dur); err != nil {
+	gw.stop() // the campaign's figure runs a gateway configured for it
+	if err := campaignLatency(ctx, sim, bin, dbURL, phones, members, rate, dur); err != nil {
 		return err
 	}
-	if *latencyOnly {
+	if *latencyOnly || *ussdOnly {
 		return nil
+	}
+	for deadline := time.Now().Add(10 * time.Second); sim.Bound() > 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond) // the campaign's gateway is going
+	}
+	if gw, err = startGateway(bin, dbURL, sim.Addr()); err != nil {
+		return err
+	}
+	defer gw.stop()
+	wctx, cancel = context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := sim.WaitBound(wctx, 1); err != nil {
+		return fmt.Errorf("gateway did not bind: %w (log: %s)", err, gw.log)
 	}
 
 	fmt.Println("== Concurrent dialogues (each phone dials *090#, answers 1, dials again)")
