@@ -121,3 +121,10 @@ type OutboxQueue interface {
 	// sender at once.
 	Maintain(ctx context.Context) (Upkeep, error)
 }
+
+// TransactionalClaimer is implemented by queues that can claim
+// transactional messages only, leaving marketing queued: the sender does
+// while marketing gives way to screens and enough of it is claimed already.
+type TransactionalClaimer interface {
+	ClaimTransactional(ctx context.Context, owner string, max int, lease time.Duration) ([]OutboxClaim, error)
+}

@@ -54,6 +54,7 @@ type Gateway struct {
 	sender  *sender    // nil without an outbox
 	dlr     *dlrWriter // nil without an outbox
 	pusher  *pusher    // nil without a push queue
+	yield   *yielder   // marketing SMS give way to screens (yield.go)
 
 	// admit guards the decision to take a step against Stop: a step is either
 	// counted in inflight before Stop starts waiting, or refused.
@@ -87,7 +88,13 @@ func New(cfg Config) *Gateway {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), seed: maphash.MakeSeed()}
+	g := &Gateway{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), seed: maphash.MakeSeed(), yield: newYielder()}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "care360_sms_marketing_rate_limit",
+			Help: "Marketing SMS parts per second this instance sends while screens need the machine; 0 when not limited.",
+		}, g.yield.bulkLimit))
+	}
 	g.workCtx, g.stopWork = context.WithCancel(context.Background())
 	for _, bc := range cfg.Binds {
 		b := newBind(bc, nil, g.log, g.metrics)

@@ -92,6 +92,7 @@ type sender struct {
 	cfg     SenderConfig
 	queue   care360.OutboxQueue
 	work    chan care360.OutboxClaim
+	held    chan care360.OutboxClaim // marketing, until the yielder lets it into work
 	results chan settling
 	slots   chan struct{}
 	binds   []*bindSender
@@ -103,6 +104,7 @@ type sender struct {
 	ctx      context.Context
 	cancel   context.CancelFunc // aborts in-flight submits when stop's deadline passes
 	claimer  sync.WaitGroup
+	gate     sync.WaitGroup
 	submits  sync.WaitGroup
 	settled  chan struct{}
 	startOne sync.Once
@@ -126,6 +128,7 @@ func newSender(g *Gateway) *sender {
 	// wait for either.
 	s.slots = make(chan struct{}, max(4*window, 2*cfg.Batch))
 	s.work = make(chan care360.OutboxClaim, cap(s.slots))
+	s.held = make(chan care360.OutboxClaim, cap(s.slots))
 	s.results = make(chan settling, cap(s.slots))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.quitCtx, s.quitNow = context.WithCancel(s.ctx)
@@ -136,6 +139,7 @@ func (s *sender) start() {
 	s.startOne.Do(func() {
 		s.claimer.Add(1)
 		go s.claimLoop()
+		s.gate.Go(s.gateLoop)
 		for _, bs := range s.binds {
 			for range bs.b.cfg.Window {
 				s.submits.Add(1)
@@ -157,6 +161,7 @@ func (s *sender) stop(ctx context.Context) error {
 		s.quitNow()
 		s.startOne.Do(func() { close(s.settled) }) // never started: nothing to wait for
 		s.claimer.Wait()
+		s.gate.Wait()
 		done := make(chan struct{})
 		go func() { s.submits.Wait(); close(done) }()
 		select {
@@ -166,10 +171,13 @@ func (s *sender) stop(ctx context.Context) error {
 			s.cancel()
 			<-done
 		}
-		// Submitters are gone: whatever is left in work was never tried.
+		// Submitters are gone: whatever is left in work or held was
+		// never tried.
 		for drained := false; !drained; {
 			select {
 			case c := <-s.work:
+				s.results <- settling{Outcome: care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeReleased}}
+			case c := <-s.held:
 				s.results <- settling{Outcome: care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeReleased}}
 			default:
 				drained = true
@@ -237,7 +245,14 @@ func (s *sender) claim(n int) int {
 	// The lease is counted on our own clock from before we asked: never
 	// later than the outbox's count, whatever the two clocks say.
 	until := time.Now().Add(s.cfg.Lease)
-	cs, err := s.queue.Claim(ctx, s.cfg.Owner, n, s.cfg.Lease)
+	claim := s.queue.Claim
+	if tc, ok := s.queue.(care360.TransactionalClaimer); ok && len(s.held) >= s.g.yield.backlog() {
+		// Marketing waits for the screens and enough of it is claimed:
+		// more would only hold slots (and leases) that codes and replies
+		// need.
+		claim = tc.ClaimTransactional
+	}
+	cs, err := claim(ctx, s.cfg.Owner, n, s.cfg.Lease)
 	if err != nil {
 		s.db.failed()
 		s.g.log.Warn("outbox claim failed", "err", err)
@@ -249,9 +264,32 @@ func (s *sender) claim(n int) int {
 		if c.Reclaimed {
 			s.g.metrics.smsReclaimed.Inc()
 		}
+		if c.Kind == care360.KindMarketing {
+			s.held <- c // never blocks: held holds as many as there are slots
+			continue
+		}
 		s.work <- c // never blocks: work holds as many as there are slots
 	}
 	return len(cs)
+}
+
+// gateLoop lets claimed marketing into work as fast as the yielder allows
+// (yield.go): while screens need the machine a campaign waits here, never
+// in a submitter, so that codes and replies claimed after it still go at
+// once.
+func (s *sender) gateLoop() {
+	for {
+		select {
+		case <-s.quit:
+			return
+		case c := <-s.held:
+			if err := s.g.yield.wait(s.quitCtx); err != nil {
+				s.held <- c // stopping: stop hands it back
+				return
+			}
+			s.work <- c
+		}
+	}
 }
 
 func (s *sender) maintain() {

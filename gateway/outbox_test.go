@@ -30,6 +30,8 @@ type smsBundle struct {
 	db  *store.DB
 	sms *store.SMS
 	url string
+	// rules are the gateways' anti-spam rules (the defaults if zero).
+	rules care360.SMSRules
 }
 
 func setupSMS(t *testing.T) *smsBundle {
@@ -63,7 +65,7 @@ func (b *smsBundle) gateway(t *testing.T, cfg gateway.Config) *gateway.Gateway {
 		bc.Window, bc.TPS = cfg.Binds[0].Window, cfg.Binds[0].TPS
 	}
 	cfg.Binds = []gateway.BindConfig{bc}
-	cfg.Outbox = store.NewSMS(db, care360.SMSRules{})
+	cfg.Outbox = store.NewSMS(db, b.rules)
 	cfg.ShortCode = "9237"
 	if cfg.Sender.Poll == 0 {
 		cfg.Sender.Poll = 10 * time.Millisecond
@@ -679,4 +681,82 @@ func TestOutboxUnrecordedSubmitsStayWithinWindow(t *testing.T) {
 	if n := b.sim.Submits(); n > window {
 		t.Fatalf("%d messages reached the SMSC while none of their outcomes could be recorded; a kill -9 now would send them all again (allowed: one window, %d)", n, window)
 	}
+}
+
+// waitingUSSD answers every other dial 30 ms late: screens that wait, as when
+// the machine's cores are taken.
+type waitingUSSD struct{ n atomic.Int64 }
+
+func (s *waitingUSSD) Step(_ context.Context, r care360.USSDRequest) (care360.USSDReply, error) {
+	if s.n.Add(1)%2 == 0 {
+		time.Sleep(30 * time.Millisecond)
+	}
+	return care360.USSDReply{Text: "Menu", End: true}, nil
+}
+
+// TestMarketingYieldsToWaitingScreens: while screens are answered and half
+// of them wait, marketing SMS are held to the yielder's floor, and
+// transactional SMS (codes, replies) are not held at all; once the screens
+// stop, the campaign goes at full speed again.
+func TestMarketingYieldsToWaitingScreens(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.rules = care360.SMSRules{WindowOpen: 0, WindowClose: 24 * time.Hour} // marketing may go at any hour the test runs
+	_, err := b.db.Pool().Exec(t.Context(), `
+		WITH m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
+			SELECT '8490' || lpad((g % 97)::text, 7, '0'), 'offer ' || g, 'marketing', 'yield-' || g, now(), now()
+			FROM generate_series(1, 20000) g RETURNING id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 1, now() FROM m`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.gateway(t, gateway.Config{USSD: &waitingUSSD{}, Binds: []gateway.BindConfig{{Window: 50, TPS: 100000}},
+		Sender: gateway.SenderConfig{Batch: 200, NoReceipts: true}})
+	eventually(t, func() bool { return b.sim.Submits() >= 100 }) // the campaign goes while nobody dials
+
+	stop := make(chan struct{})
+	var dials sync.WaitGroup
+	for i := range 8 {
+		dials.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				b.sim.Dial(t.Context(), fmt.Sprintf("8492%07d", i), "*090#", smsc.DialOptions{})
+			}
+		})
+	}
+	// The yielder limits marketing within a few intervals; by then what
+	// the claimer took before waits in the gate, and new claims leave
+	// marketing queued, so slots stay free for codes.
+	time.Sleep(3 * time.Second)
+	before := b.sim.Submits()
+	var codes []*care360.Message
+	for i := range 20 {
+		codes = append(codes, b.send(t, fmt.Sprintf("849300%05d", i), fmt.Sprintf("code %d", i)))
+	}
+	start := time.Now()
+	for _, m := range codes {
+		b.waitStatus(t, m, care360.MessageSubmitted, care360.MessageDelivered)
+	}
+	took := time.Since(start)
+	time.Sleep(2*time.Second - took)
+	held := int(b.sim.Submits()-before) - len(codes)
+	close(stop)
+	dials.Wait()
+	t.Logf("codes submitted in %v; %d marketing SMS in 2 s while screens waited", took.Round(time.Millisecond), held)
+	if took > 2*time.Second {
+		t.Errorf("transactional SMS took %v behind held marketing", took.Round(time.Millisecond))
+	}
+	// The floor is 20 a second; the limit's bursts and the reservations
+	// in flight at each halving add a little.
+	if held > 200 {
+		t.Errorf("%d marketing SMS in 2 s while half the screens waited: not held back", held)
+	}
+	after := b.sim.Submits()
+	eventually(t, func() bool { return b.sim.Submits() > after+1000 })
 }

@@ -225,7 +225,9 @@ func (g *Gateway) runStep(s step) {
 		g.log.Warn("ussd screen not delivered", "err", err, "to", care360.MaskMSISDN(s.src))
 		return
 	}
-	g.metrics.steps.WithLabelValues(s.req.Kind.String()).Observe(time.Since(s.received).Seconds())
+	took := time.Since(s.received)
+	g.metrics.steps.WithLabelValues(s.req.Kind.String()).Observe(took.Seconds())
+	g.yield.step(took)
 }
 
 // submitScreen sends a screen as submit_sm, retrying while the SMSC says it

@@ -26,13 +26,14 @@ type SMS struct {
 }
 
 var (
-	_ care360.Outbox          = (*SMS)(nil)
-	_ care360.MessageService  = (*SMS)(nil)
-	_ care360.OutboxQueue     = (*SMS)(nil)
-	_ care360.InboundLog      = (*SMS)(nil)
-	_ care360.MarketingPrefs  = (*SMS)(nil)
-	_ care360.DNCService      = (*SMS)(nil)
-	_ care360.CampaignService = (*SMS)(nil)
+	_ care360.Outbox               = (*SMS)(nil)
+	_ care360.MessageService       = (*SMS)(nil)
+	_ care360.OutboxQueue          = (*SMS)(nil)
+	_ care360.TransactionalClaimer = (*SMS)(nil)
+	_ care360.InboundLog           = (*SMS)(nil)
+	_ care360.MarketingPrefs       = (*SMS)(nil)
+	_ care360.DNCService           = (*SMS)(nil)
+	_ care360.CampaignService      = (*SMS)(nil)
 )
 
 // NewSMS returns the outbox on db; zero rules are the product's defaults.

@@ -282,6 +282,13 @@ func TestTransactionalFirst(t *testing.T) {
 	if len(cs) != 1 || cs[0].ID != reply.ID {
 		t.Fatalf("claimed %+v first, want the reply", cs)
 	}
+	// Transactional only: the marketing message stays queued.
+	if cs, err := b.sms.ClaimTransactional(b.ctx, "a", 10, time.Minute); err != nil || len(cs) != 0 {
+		t.Fatalf("ClaimTransactional took %+v, %v; want nothing", cs, err)
+	}
+	if cs := b.claim(t, "a", 10); len(cs) != 1 || cs[0].ID != ad.ID {
+		t.Fatalf("claimed %+v, want the marketing message left for later", cs)
+	}
 }
 
 func TestReceipts(t *testing.T) {

@@ -16,6 +16,16 @@ import (
 // lease that lapses makes its message claimable again, so a dead sender's
 // messages come back by themselves.
 func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Duration) (cs []care360.OutboxClaim, err error) {
+	return s.claim(ctx, owner, max, lease, false)
+}
+
+// ClaimTransactional is Claim of transactional messages only
+// (care360.TransactionalClaimer): marketing stays queued for later.
+func (s *SMS) ClaimTransactional(ctx context.Context, owner string, max int, lease time.Duration) (cs []care360.OutboxClaim, err error) {
+	return s.claim(ctx, owner, max, lease, true)
+}
+
+func (s *SMS) claim(ctx context.Context, owner string, max int, lease time.Duration, transactionalOnly bool) (cs []care360.OutboxClaim, err error) {
 	defer wrap(&err, "claim outbox messages")
 	if owner == "" || max <= 0 || lease <= 0 {
 		return nil, care360.Errorf(care360.EINVALID, "claim needs an owner, a positive batch and a lease")
@@ -23,7 +33,7 @@ func (s *SMS) Claim(ctx context.Context, owner string, max int, lease time.Durat
 	now := s.db.now()
 	until := now.Add(lease)
 	due := `not_before <= $1 AND (lease_until IS NULL OR lease_until <= $1)`
-	if !s.rules.InWindow(now, s.db.loc) {
+	if transactionalOnly || !s.rules.InWindow(now, s.db.loc) {
 		// A separate text, not a parameter, so the planner scans only the
 		// transactional end of the index instead of filtering marketing rows.
 		due += ` AND priority = 0`
