@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +147,32 @@ func TestUsageBatch(t *testing.T) {
 	}
 	if p := b.post(t); p != (care360.UsagePosting{}) {
 		t.Errorf("a second posting found work: %+v", p)
+	}
+	b.checkLedger(t)
+}
+
+// TestUsageRangeNewOrNot: a batch whose ids span a journalled one (not a
+// new range) still journals its new ids and finds its used ones, as a
+// batch of a new range does; ids in no order (the range spans everything)
+// too.
+func TestUsageRangeNewOrNot(t *testing.T) {
+	t.Parallel()
+	b := setupLedger(t) // a database of its own: no other test's ids in the ranges
+	m := b.subscriber(t)
+	at := b.clock.Now().Add(-time.Hour)
+	if got := statuses(b.ingest(t, usage("r-0003", m, 3000, at))); !slices.Equal(got, []string{"accepted/3"}) {
+		t.Fatalf("a new range: %v", got)
+	}
+	got := statuses(b.ingest(t, usage("r-0001", m, 1000, at), usage("r-0003", m, 3000, at), usage("r-0005", m, 5000, at)))
+	if want := []string{"accepted/1", "duplicate/3", "accepted/5"}; !slices.Equal(got, want) {
+		t.Fatalf("a range holding a used id: %v, want %v", got, want)
+	}
+	got = statuses(b.ingest(t, usage("zz", m, 2000, at), usage("a", m, 4000, at), usage("r-0005", m, 5000, at)))
+	if want := []string{"accepted/2", "accepted/4", "duplicate/5"}; !slices.Equal(got, want) {
+		t.Fatalf("ids in no order: %v, want %v", got, want)
+	}
+	if p := b.post(t); p.Events != 5 || p.Points != 15 {
+		t.Errorf("posting: %+v, want each of the 5 events once, 15 points", p)
 	}
 	b.checkLedger(t)
 }
