@@ -276,21 +276,33 @@ func (s *sender) claim(n int) int {
 // gateLoop lets claimed marketing into work as fast as the yielder allows
 // (yield.go): while screens need the machine a campaign waits here, never
 // in a submitter, so that codes and replies claimed after it still go at
-// once.
+// once. A claim held longer than maxHeld goes back to the queue unsent,
+// where the claim's checks apply again: the marketing window may have
+// closed, its campaign been paused or cancelled meanwhile.
 func (s *sender) gateLoop() {
 	for {
 		select {
 		case <-s.quit:
 			return
 		case c := <-s.held:
-			if err := s.g.yield.wait(s.quitCtx); err != nil {
-				s.held <- c // stopping: stop hands it back
-				return
+			if stale := time.Since(c.LeaseUntil.Add(-s.cfg.Lease)) > maxHeld; !stale {
+				if err := s.g.yield.wait(s.quitCtx); err != nil {
+					s.held <- c // stopping: stop hands it back
+					return
+				}
+				if time.Since(c.LeaseUntil.Add(-s.cfg.Lease)) <= maxHeld {
+					s.work <- c
+					continue
+				}
 			}
-			s.work <- c
+			s.g.metrics.smsOutcomes.WithLabelValues(string(care360.OutcomeReleased)).Inc()
+			s.results <- settling{Outcome: care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeReleased}}
 		}
 	}
 }
+
+// maxHeld is how long claimed marketing may wait in the gate.
+const maxHeld = 5 * time.Second
 
 func (s *sender) maintain() {
 	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)

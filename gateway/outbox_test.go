@@ -697,7 +697,9 @@ func (s *waitingUSSD) Step(_ context.Context, r care360.USSDRequest) (care360.US
 // TestMarketingYieldsToWaitingScreens: while screens are answered and half
 // of them wait, marketing SMS are held to the yielder's floor, and
 // transactional SMS (codes, replies) are not held at all; once the screens
-// stop, the campaign goes at full speed again.
+// stop, the campaign goes at full speed again, every offer exactly once
+// (those held in the gate longer than it keeps them went back to the queue
+// and were claimed again).
 func TestMarketingYieldsToWaitingScreens(t *testing.T) {
 	t.Parallel()
 	b := setupSMS(t)
@@ -757,6 +759,23 @@ func TestMarketingYieldsToWaitingScreens(t *testing.T) {
 	if held > 200 {
 		t.Errorf("%d marketing SMS in 2 s while half the screens waited: not held back", held)
 	}
-	after := b.sim.Submits()
-	eventually(t, func() bool { return b.sim.Submits() > after+1000 })
+	// Then every offer goes, once: those held in the gate too long went
+	// back to the queue unsent and were claimed again.
+	eventually(t, func() bool {
+		var left int
+		err := b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE kind = 'marketing' AND status <> 'submitted'`).Scan(&left)
+		return err == nil && left == 0
+	})
+	seen := 0
+	for i := range 97 {
+		for text, n := range b.received(fmt.Sprintf("8490%07d", i)) {
+			if n != 1 {
+				t.Errorf("%q submitted %d times", text, n)
+			}
+			seen++
+		}
+	}
+	if seen != 20000 {
+		t.Errorf("%d offers submitted, want 20000", seen)
+	}
 }
