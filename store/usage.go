@@ -78,12 +78,13 @@ const usageBuckets = 64
 // membership, with no points (inserted = true).
 //
 // No id the batch holds is taken when no journalled id falls between its
-// least and greatest ($8, $9), one probe of the primary key: billing
-// systems number their records in order, so a new batch's range is
-// usually new. Its events are then inserted without ON CONFLICT, whose
-// speculative insertion cost about a seventh of the insert; otherwise
-// (a replay, ids in no order) they go with it. A batch racing another over
-// the same new range fails on the primary key and is run again (journal).
+// least and greatest (found in SQL, so in the column's collation): one
+// probe of the primary key. Billing systems number their records in
+// order, so a new batch's range is usually new; its events are then
+// inserted without ON CONFLICT, whose speculative insertion costs about a
+// seventh of the insert. Otherwise (a replay, ids in no order) they go with
+// it. A batch racing another over the same new range fails on the primary
+// key and is run again (journal).
 const ingestSQL = `
 	WITH x AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::timestamptz[])
@@ -98,7 +99,7 @@ const ingestSQL = `
 		) rel ON true
 		WHERE rel.key IS NOT NULL OR EXISTS (SELECT 1 FROM subscribers s WHERE s.msisdn = x.msisdn)
 	), f AS (
-		SELECT NOT EXISTS (SELECT 1 FROM usage_events WHERE id BETWEEN $8 AND $9) AS fresh
+		SELECT NOT EXISTS (SELECT 1 FROM usage_events WHERE id BETWEEN (SELECT min(id) FROM x) AND (SELECT max(id) FROM x)) AS fresh
 	), e1 AS (
 		INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at)
 		SELECT id, msisdn, amount, points, at, $6 FROM k WHERE (SELECT fresh FROM f)
@@ -173,12 +174,11 @@ func (c *usageColumns) add(i int, e *care360.UsageEvent, points int64) {
 // journal runs ingestSQL for the sent events and marks in res those that
 // were not accepted.
 func (l *Ledger) journal(ctx context.Context, events []care360.UsageEvent, res []care360.UsageResult, sent *usageColumns, now time.Time) error {
-	lo, hi := slices.Min(sent.id), slices.Max(sent.id)
 	var existing []string
 	existingAt := map[string]int{}
 	for attempt := 1; ; attempt++ {
 		existing, existingAt = existing[:0], map[string]int{}
-		rows, err := l.db.pool.Query(ctx, ingestSQL, sent.id, sent.msisdn, sent.amount, sent.points, sent.at, now, usageBuckets-1, lo, hi)
+		rows, err := l.db.pool.Query(ctx, ingestSQL, sent.id, sent.msisdn, sent.amount, sent.points, sent.at, now, usageBuckets-1)
 		if err != nil {
 			return err
 		}
