@@ -105,7 +105,7 @@ func (y *yielder) wait(ctx context.Context) error {
 		r := y.lim.Reserve()
 		d := r.Delay()
 		if d == 0 {
-			y.passed(false)
+			y.count(1, false)
 			return nil
 		}
 		if d <= yieldInterval {
@@ -113,26 +113,24 @@ func (y *yielder) wait(ctx context.Context) error {
 				r.Cancel()
 				return ctx.Err()
 			}
-			y.passed(true)
+			y.count(1, true)
 			return nil
 		}
 		r.Cancel()
-		y.passed(true)
-		y.mu.Lock()
-		y.sent-- // counted above, not sent yet
-		y.mu.Unlock()
+		y.count(0, true)
 		if !sleep(ctx, yieldInterval) {
 			return ctx.Err()
 		}
 	}
 }
 
-// passed counts a marketing part let through, and whether it had to wait.
-func (y *yielder) passed(waited bool) {
+// count adds marketing parts let through to the interval's, and notes
+// whether marketing had to wait.
+func (y *yielder) count(parts int, waited bool) {
 	y.mu.Lock()
 	defer y.mu.Unlock()
 	y.roll(y.now())
-	y.sent++
+	y.sent += parts
 	y.waited = y.waited || waited
 }
 

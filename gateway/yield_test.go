@@ -25,9 +25,7 @@ func interval(y *yielder, now *time.Time, steps, slow int, step, slowStep time.D
 		}
 		y.step(d)
 	}
-	for range parts {
-		y.passed(waited)
-	}
+	y.count(parts, waited)
 	*now = now.Add(yieldInterval)
 	y.mu.Lock()
 	y.roll(*now) // as the next interval's first step or part would
