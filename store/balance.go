@@ -26,10 +26,16 @@ func (db *DB) Account(ctx context.Context, msisdn care360.MSISDN) (s *care360.Su
 }
 
 // account batches the subscriber (or just its existence), the qualifying sum
-// and the open credits.
+// and the open credits, in one read-only transaction of one snapshot: in
+// the batch's implicit transaction each statement would take its own, and a
+// posting committed between them would show its credits without their
+// qualifying total or the tier they earned. BEGIN and COMMIT go in the same
+// round trip; a batch an error cuts short leaves its connection in the
+// transaction, which the pool then closes rather than reuse.
 func (db *DB) account(ctx context.Context, msisdn care360.MSISDN, withSubscriber bool) (s *care360.Subscriber, b care360.PointsBalance, err error) {
 	now := db.now()
 	batch := &pgx.Batch{}
+	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	if withSubscriber {
 		batch.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
 	} else {
@@ -40,8 +46,12 @@ func (db *DB) account(ctx context.Context, msisdn care360.MSISDN, withSubscriber
 		SELECT expires_at, kind, sum(remaining)::bigint FROM points_ledger
 		WHERE msisdn = $1 AND remaining > 0 AND expires_at > $2
 		GROUP BY expires_at, kind ORDER BY expires_at`, msisdn, now)
+	batch.Queue(`COMMIT`)
 	br := db.pool.SendBatch(ctx, batch)
 	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, b, err
+	}
 	notFound := care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
 	if withSubscriber {
 		if s, err = db.scanSubscriber(br.QueryRow()); errors.Is(err, pgx.ErrNoRows) {
@@ -65,12 +75,12 @@ func (db *DB) account(ctx context.Context, msisdn care360.MSISDN, withSubscriber
 	if err != nil {
 		return nil, b, err
 	}
-	defer rows.Close()
 	for rows.Next() {
 		var at time.Time
 		var kind care360.PointsKind
 		var n int64
 		if err := rows.Scan(&at, &kind, &n); err != nil {
+			rows.Close()
 			return nil, b, err
 		}
 		b.Spendable += n
@@ -87,7 +97,12 @@ func (db *DB) account(ctx context.Context, msisdn care360.MSISDN, withSubscriber
 			b.NextExpiry.Points += n
 		}
 	}
-	return s, b, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, b, err
+	}
+	_, err = br.Exec() // COMMIT
+	return s, b, err
 }
 
 // Ledger returns msisdn's newest entries first (limit: 1 to 1000, default 100).

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -154,4 +155,44 @@ func TestTierUpgradeOnCredit(t *testing.T) {
 	if got := tier(); got != care360.TierTitan {
 		t.Errorf("after points earned 13 months ago: %s", got)
 	}
+}
+
+// TestAccountReadsOneSnapshot: the subscriber, the qualifying total and
+// the open credits come from one snapshot, so an account read while points
+// are credited never shows credits its qualifying total does not hold yet
+// (the API once showed 2,500 spendable and 0 qualifying right after a
+// posting).
+func TestAccountReadsOneSnapshot(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.subscriber(t)
+	stop := make(chan struct{})
+	var credits sync.WaitGroup
+	credits.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, _, err := b.db.ChangePoints(b.ctx, m, care360.PointsChange{Kind: care360.PointsQualifying, Points: 1,
+				Reason: "snapshot", IdempotencyKey: fmt.Sprint("snap-", i)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for range 2000 {
+		_, bal, err := b.db.Account(b.ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bal.Spendable != bal.Qualifying {
+			close(stop)
+			credits.Wait()
+			t.Fatalf("one read: %d spendable, %d qualifying; every credit is qualifying", bal.Spendable, bal.Qualifying)
+		}
+	}
+	close(stop)
+	credits.Wait()
 }

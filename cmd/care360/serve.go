@@ -194,8 +194,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
 	m.http = newHTTPServer(m.Web.Handler(), c)
+	// The server and listener as they are now: Close clears the fields,
+	// perhaps before this goroutine first runs.
+	srv, ln := m.http, m.ln
 	go func() {
-		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
 		}
 	}()
