@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"slices"
@@ -24,26 +23,15 @@ func abPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int, dur
 	rates := map[string][]float64{}
 	for i := range runs {
 		for _, b := range []string{bin, *baseline} {
-			gw, err := startGateway(b, dbURL, sim.Addr())
+			gw, err := startBound(sim, b, dbURL, "")
 			if err != nil {
 				return err
-			}
-			wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			err = sim.WaitBound(wctx, 1)
-			cancel()
-			if err != nil {
-				gw.stop()
-				return fmt.Errorf("%s did not bind: %w (log: %s)", b, err, gw.log)
 			}
 			load(sim, phones, members, time.Second, 0) // warm up
 			r := load(sim, phones, members, dur, 0)
 			gw.stop()
 			rates[b] = append(rates[b], r.stepsPerSec())
 			fmt.Printf("run %d %s: %s\n", i+1, b, r)
-			// The simulator notices the unbind: wait for it to be gone.
-			for deadline := time.Now().Add(10 * time.Second); sim.Bound() > 0 && time.Now().Before(deadline); {
-				time.Sleep(50 * time.Millisecond)
-			}
 		}
 	}
 	med := func(b string) float64 {

@@ -8,9 +8,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/care360/care360"
@@ -36,27 +33,11 @@ func campaignLatency(ctx context.Context, sim *smsc.Server, bin, dbURL string, p
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("care360-bench-campaign-%d.json", os.Getpid()))
-	if err := os.WriteFile(path, []byte(`{"sms": {"marketing_window": "00:00-24:00"}}`), 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(path)
-	saved := extraEnv
-	extraEnv = append(slices.Clone(extraEnv), "CARE360_CONFIG="+path)
-	defer func() { extraEnv = saved }()
-	for deadline := time.Now().Add(10 * time.Second); sim.Bound() > 0 && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond) // the previous phase's gateway is going
-	}
-	gw, err := startGateway(bin, dbURL, sim.Addr())
+	gw, err := startBound(sim, bin, dbURL, `{"sms": {"marketing_window": "00:00-24:00"}}`)
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := sim.WaitBound(wctx, 1); err != nil {
-		return fmt.Errorf("gateway did not bind: %w (log: %s)", err, gw.log)
-	}
 	load(sim, phones, members, time.Second, 0) // warm up
 
 	db, err := store.Open(ctx, dbURL, store.Options{Location: loc})

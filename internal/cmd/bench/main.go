@@ -113,16 +113,11 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 		return err
 	}
 	defer sim.Close()
-	gw, err := startGateway(bin, dbURL, sim.Addr())
+	gw, err := startBound(sim, bin, dbURL, "")
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := sim.WaitBound(wctx, 1); err != nil {
-		return fmt.Errorf("gateway did not bind: %w (log: %s)", err, gw.log)
-	}
 
 	if *openOnly {
 		return openDialogues(sim, gw, dbURL, min(open, members))
@@ -162,18 +157,10 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	if *latencyOnly || *ussdOnly {
 		return nil
 	}
-	for deadline := time.Now().Add(10 * time.Second); sim.Bound() > 0 && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond) // the campaign's gateway is going
-	}
-	if gw, err = startGateway(bin, dbURL, sim.Addr()); err != nil {
+	if gw, err = startBound(sim, bin, dbURL, ""); err != nil {
 		return err
 	}
 	defer gw.stop()
-	wctx, cancel = context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := sim.WaitBound(wctx, 1); err != nil {
-		return fmt.Errorf("gateway did not bind: %w (log: %s)", err, gw.log)
-	}
 
 	fmt.Println("== Concurrent dialogues (each phone dials *090#, answers 1, dials again)")
 	for _, n := range levels {
@@ -327,13 +314,15 @@ COMMIT;
 }
 
 type gateway struct {
-	cmd  *exec.Cmd
-	log  string
-	http string // host:port of its admin API
+	cmd    *exec.Cmd
+	log    string
+	http   string // host:port of its admin API
+	config string // its CARE360_CONFIG file, removed when it stops ("" for none)
 }
 
-// startGateway runs `care360 serve` as an operator would.
-func startGateway(bin, dbURL, smscAddr string) (*gateway, error) {
+// startGateway runs `care360 serve` as an operator would, with env added
+// to the bench's environment.
+func startGateway(bin, dbURL, smscAddr string, env ...string) (*gateway, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -357,7 +346,7 @@ func startGateway(bin, dbURL, smscAddr string) (*gateway, error) {
 		// would otherwise record and delete the first before the last.
 		"CARE360_USSD_IDLE_TIMEOUT=1h",
 	)
-	cmd.Env = append(cmd.Env, extraEnv...)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -386,6 +375,53 @@ func (g *gateway) rss() (int64, error) {
 func (g *gateway) stop() {
 	g.cmd.Process.Signal(os.Interrupt)
 	g.cmd.Wait()
+	if g.config != "" {
+		os.Remove(g.config)
+	}
+}
+
+// startBound starts a gateway bound to sim, configured by config (a
+// CARE360_CONFIG document, for this gateway only; "" for none), and waits
+// until it is bound. A gateway of an earlier phase may have just stopped:
+// it first waits until the simulator has seen it go, or WaitBound would
+// count it.
+func startBound(sim *smsc.Server, bin, dbURL, config string) (*gateway, error) {
+	for deadline := time.Now().Add(10 * time.Second); sim.Bound() > 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	var env []string
+	var path string
+	if config != "" {
+		f, err := os.CreateTemp("", "care360-bench-*.json")
+		if err != nil {
+			return nil, err
+		}
+		path = f.Name()
+		_, err = f.WriteString(config)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return nil, err
+		}
+		env = append(env, "CARE360_CONFIG="+path)
+	}
+	gw, err := startGateway(bin, dbURL, sim.Addr(), env...)
+	if err != nil {
+		if path != "" {
+			os.Remove(path)
+		}
+		return nil, err
+	}
+	gw.config = path
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := sim.WaitBound(ctx, 1); err != nil {
+		gw.stop()
+		return nil, fmt.Errorf("%s did not bind: %w (log: %s)", bin, err, gw.log)
+	}
+	return gw, nil
 }
 
 type result struct {
@@ -420,7 +456,6 @@ var mainWalk = &walk{"*090#", "MobiFone Care360"}
 
 var (
 	currentWalk  atomic.Pointer[walk] // what load's phones dial (mainWalk unless a phase says otherwise)
-	extraEnv     []string             // more environment for the gateway (a phase's configuration)
 	nextNumber   atomic.Int64         // round-robin over members, across phases
 	firstFailure atomic.Value         // string: the first failure of a phase, shown once
 )

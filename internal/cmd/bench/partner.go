@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -41,30 +38,11 @@ func partnerPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int
 	defer app.Close()
 	cfg := fmt.Sprintf(`{"endpoints": {"bench-app": {"url": "http://%s/ussd", "timeout": "3s"}},
 		"services": [{"code": "*090#", "menu": "main"}, {"code": "*5050#", "app": "bench-app"}]}`, ln.Addr())
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("care360-bench-partner-%d.json", os.Getpid()))
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(path)
-	// This phase's configuration is for this phase's gateway only.
-	saved := extraEnv
-	extraEnv = append(slices.Clone(extraEnv), "CARE360_CONFIG="+path)
-	defer func() { extraEnv = saved }()
-	// A gateway of an earlier phase may have just stopped: wait until the
-	// simulator has seen it go, or WaitBound below would count it.
-	for deadline := time.Now().Add(10 * time.Second); sim.Bound() > 0 && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	gw, err := startGateway(bin, dbURL, sim.Addr())
+	gw, err := startBound(sim, bin, dbURL, cfg)
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
-	wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := sim.WaitBound(wctx, 1); err != nil {
-		return fmt.Errorf("gateway did not bind: %w (log: %s)", err, gw.log)
-	}
 	app5050 := &walk{"*5050#", "Partner quiz"}
 	fmt.Printf("== Partner application answering in %s (*5050#) against the main menu (*090#), %d phones, %d runs each, alternating\n",
 		*partnerDelay, phones, runs)

@@ -73,16 +73,11 @@ func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duratio
 		return err
 	}
 	defer sim.Close()
-	gw, err := startGateway(bin, dbURL, sim.Addr())
+	gw, err := startBound(sim, bin, dbURL, "")
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := sim.WaitBound(wctx, 1); err != nil {
-		return fmt.Errorf("gateway did not bind: %w (log: %s)", err, gw.log)
-	}
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return err
