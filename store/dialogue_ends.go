@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/care360/care360"
@@ -25,19 +24,20 @@ import (
 //   - rows noted when the process dies, or while Postgres is away beyond
 //     the buffer, idle out as any dialogue does.
 type DialogueEnds struct {
-	db *DB
+	db    *DB
+	ended batches[endedDialogue]
+	loop  *flusher
+}
 
-	mu      sync.Mutex
-	keys    []string
-	at      []time.Time
-	dropped int64
-
-	loop *flusher
+// endedDialogue is a dialogue's key and the version that ended.
+type endedDialogue struct {
+	key     string
+	updated time.Time
 }
 
 const (
 	endBatch  = 500     // ended dialogues a statement deletes
-	endBuffer = 100_000 // kept while Postgres is away
+	endBuffer = 100_000 // kept while Postgres is away (beyond, they idle out)
 )
 
 // NewDialogueEnds returns a writer that deletes every interval (10 ms if
@@ -46,7 +46,7 @@ func (db *DB) NewDialogueEnds(every time.Duration) *DialogueEnds {
 	if every <= 0 {
 		every = 10 * time.Millisecond
 	}
-	e := &DialogueEnds{db: db}
+	e := &DialogueEnds{db: db, ended: batches[endedDialogue]{max: endBuffer, batch: endBatch}}
 	e.loop = newFlusher(every, db.log, "ended dialogues", e.Flush)
 	return e
 }
@@ -56,14 +56,7 @@ var _ care360.DialogueEnder = (*DialogueEnds)(nil)
 // EndDialogue notes that the dialogue under key ended at the version
 // updated (the UpdatedAt it was loaded or saved with).
 func (e *DialogueEnds) EndDialogue(key string, updated time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.keys) >= endBuffer {
-		e.dropped++ // it idles out
-		return
-	}
-	e.keys, e.at = append(e.keys, key), append(e.at, updated)
-	if len(e.keys) == endBatch {
+	if e.ended.add(endedDialogue{key, updated}) {
 		e.loop.Kick()
 	}
 }
@@ -78,14 +71,10 @@ func (e *DialogueEnds) Stop(ctx context.Context) error { return e.loop.Stop(ctx)
 // Flush deletes the noted dialogues, a batch per statement; a batch that
 // fails is noted again, and deleting twice deletes nothing more.
 func (e *DialogueEnds) Flush(ctx context.Context) error {
-	for {
-		e.mu.Lock()
-		n := min(len(e.keys), endBatch)
-		keys, at := e.keys[:n:n], e.at[:n:n]
-		e.keys, e.at = e.keys[n:], e.at[n:]
-		e.mu.Unlock()
-		if n == 0 {
-			return nil
+	return e.ended.flush(ctx, func(ctx context.Context, ds []endedDialogue) error {
+		keys, at := make([]string, len(ds)), make([]time.Time, len(ds))
+		for i, d := range ds {
+			keys[i], at[i] = d.key, d.updated
 		}
 		// key = ANY keeps the plan on the primary key whatever the
 		// table's statistics say; the pairs then pick the versions.
@@ -93,11 +82,6 @@ func (e *DialogueEnds) Flush(ctx context.Context) error {
 			DELETE FROM ussd_dialogues WHERE key = ANY($1::text[])
 			AND (key, updated_at) IN (SELECT * FROM unnest($1::text[], $2::timestamptz[]))
 			AND `+asyncCommit, keys, at)
-		if err != nil {
-			e.mu.Lock()
-			e.keys, e.at = append(keys, e.keys...), append(at, e.at...)
-			e.mu.Unlock()
-			return err
-		}
-	}
+		return err
+	})
 }

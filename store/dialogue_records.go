@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,14 +19,9 @@ import (
 // records are statistics, and a step must not slow down for them. What is
 // buffered when the process dies is lost (at most one interval's).
 type DialogueLog struct {
-	db  *DB
-	max int
-
-	mu      sync.Mutex
-	pending []care360.DialogueRecord
-	dropped int64
-
-	loop *flusher
+	db      *DB
+	pending batches[care360.DialogueRecord]
+	loop    *flusher
 }
 
 const (
@@ -41,31 +35,20 @@ func (db *DB) NewDialogueLog(every time.Duration) *DialogueLog {
 	if every <= 0 {
 		every = time.Second
 	}
-	l := &DialogueLog{db: db, max: recordBuffer}
+	l := &DialogueLog{db: db, pending: batches[care360.DialogueRecord]{max: recordBuffer, batch: recordBatch}}
 	l.loop = newFlusher(every, db.log, "dialogue records", l.Flush)
 	return l
 }
 
 // RecordDialogue buffers r for the next write.
 func (l *DialogueLog) RecordDialogue(r care360.DialogueRecord) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.pending) >= l.max {
-		l.dropped++
-		return
-	}
-	l.pending = append(l.pending, r)
-	if len(l.pending) == recordBatch {
+	if l.pending.add(r) {
 		l.loop.Kick()
 	}
 }
 
 // Dropped is how many records the full buffer turned away.
-func (l *DialogueLog) Dropped() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.dropped
-}
+func (l *DialogueLog) Dropped() int64 { return l.pending.droppedCount() }
 
 // Start runs the writer until Stop. Safe to call twice.
 func (l *DialogueLog) Start() { l.loop.Start() }
@@ -78,22 +61,9 @@ func (l *DialogueLog) Stop(ctx context.Context) error { return l.loop.Stop(ctx) 
 // fails goes back to the front of the buffer; ids make a batch that did
 // commit (its answer lost) add nothing the second time.
 func (l *DialogueLog) Flush(ctx context.Context) error {
-	for {
-		l.mu.Lock()
-		n := min(len(l.pending), recordBatch)
-		batch := l.pending[:n:n]
-		l.pending = l.pending[n:]
-		l.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		if err := insertRecords(ctx, l.db.pool, batch); err != nil {
-			l.mu.Lock()
-			l.pending = append(batch, l.pending...)
-			l.mu.Unlock()
-			return err
-		}
-	}
+	return l.pending.flush(ctx, func(ctx context.Context, rs []care360.DialogueRecord) error {
+		return insertRecords(ctx, l.db.pool, rs)
+	})
 }
 
 // execer is a pool or a transaction.

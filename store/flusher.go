@@ -70,3 +70,55 @@ func (f *flusher) Stop(ctx context.Context) error {
 	}
 	return f.flush(ctx)
 }
+
+// batches is what a flusher's writer collects: items are added up to max
+// (beyond it they are dropped and counted), written a batch at a time, and
+// a batch whose write fails goes back to the front for the next flush.
+type batches[T any] struct {
+	max, batch int
+
+	mu      sync.Mutex
+	items   []T
+	dropped int64
+}
+
+// add keeps x unless the buffer is full, and reports whether a whole batch
+// is now waiting (time to kick the writer).
+func (b *batches[T]) add(x T) (full bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.items) >= b.max {
+		b.dropped++
+		return false
+	}
+	b.items = append(b.items, x)
+	return len(b.items) == b.batch
+}
+
+// droppedCount is how many items the full buffer turned away.
+func (b *batches[T]) droppedCount() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dropped
+}
+
+// flush writes what is buffered, a batch per call of write, until none is
+// left or a write fails; the failed batch goes back to the front.
+func (b *batches[T]) flush(ctx context.Context, write func(context.Context, []T) error) error {
+	for {
+		b.mu.Lock()
+		n := min(len(b.items), b.batch)
+		batch := b.items[:n:n]
+		b.items = b.items[n:]
+		b.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		if err := write(ctx, batch); err != nil {
+			b.mu.Lock()
+			b.items = append(batch, b.items...)
+			b.mu.Unlock()
+			return err
+		}
+	}
+}
