@@ -61,6 +61,9 @@ type Gateway struct {
 	admit    sync.RWMutex
 	draining bool
 	inflight sync.WaitGroup // steps accepted and not yet answered
+	// lateSenders holds a token for each shed step's screen in flight.
+	lateSenders chan struct{}
+	cost        stepCost // what a step costs the engine (late.go)
 
 	// workCtx bounds everything the workers do; Stop cancels it once the
 	// drain deadline has passed.
@@ -88,7 +91,8 @@ func New(cfg Config) *Gateway {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), seed: maphash.MakeSeed(), yield: newYielder()}
+	g := &Gateway{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), seed: maphash.MakeSeed(), yield: newYielder(),
+		lateSenders: make(chan struct{}, lateSenders)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "care360_sms_marketing_rate_limit",

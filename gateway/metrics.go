@@ -12,6 +12,7 @@ type metrics struct {
 	submitErrors prometheus.Counter
 	throttled    prometheus.Counter
 	shed         prometheus.Counter // work refused because its worker queue stayed full
+	late         prometheus.Counter // steps answered "service unavailable" unrun, picked up too late to finish
 
 	// SMS (outbox.go, dlr.go, sms.go)
 	smsOutcomes  *prometheus.CounterVec // per message: submitted, retry, failed, released
@@ -57,6 +58,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "care360_ussd_steps_shed_total", Help: "USSD steps and MO SMS refused with ESME_RTHROTTLED because their worker queue stayed full.",
 	})
+	m.late = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "care360_ussd_steps_late_total",
+		Help: "USSD steps answered \"service unavailable\" without running, because their worker picked them up with too little of the step budget left to finish them.",
+	})
 	m.smsOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "care360_sms_messages_total", Help: "Outbox messages handled by this sender, by outcome (submitted, retry, failed, released).",
 	}, []string{"outcome"})
@@ -89,7 +94,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "care360_ussd_pushes_total", Help: "Network-initiated USSD handled by this instance's pusher: sent, or ended unsent (refused, failed).",
 	}, []string{"outcome"})
 	if reg != nil {
-		reg.MustRegister(m.bound, m.links, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled, m.shed,
+		reg.MustRegister(m.bound, m.links, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled, m.shed, m.late,
 			m.smsOutcomes, m.smsStatus, m.smsParts, m.smsTruncated, m.smsReclaimed, m.smsFenced, m.outboxDepth, m.receipts, m.dlrLatency,
 			m.pushes)
 	}

@@ -199,23 +199,40 @@ func later(a, b time.Time) time.Time {
 // The budget counts from the deliver_sm's arrival, queueing included
 // (PRODUCT.md §3.1): a step picked up late has less of it, and one whose
 // budget is spent answers with the "service unavailable" screen.
+//
+// A screen step picked up too late to finish is answered so at once
+// (late.go).
 func (g *Gateway) runStep(s step) {
 	deadline := s.received.Add(g.cfg.StepTimeout)
 	// The engine may use the budget but its last quarter (at most
 	// screenReserve), kept for sending the screen, so that even "service
 	// unavailable" arrives within the budget.
 	reserve := min(g.cfg.StepTimeout/4, screenReserve)
+	screen := s.req.Kind != care360.USSDAbort && s.req.Kind != care360.USSDNotifyConfirm
+	start := time.Now()
+	if screen && g.cost.tooLate(deadline.Add(-reserve).Sub(start), g.cfg.StepTimeout-reserve) {
+		g.shedLate(s, deadline, reserve)
+		return
+	}
 	ctx, cancel := context.WithDeadline(g.workCtx, deadline.Add(-reserve))
 	defer cancel()
 	reply, err := g.cfg.USSD.Step(ctx, s.req)
-	if s.req.Kind == care360.USSDAbort || s.req.Kind == care360.USSDNotifyConfirm {
+	if err == nil {
+		g.cost.observe(time.Since(start))
+	}
+	if !screen {
 		g.metrics.steps.WithLabelValues(s.req.Kind.String()).Observe(time.Since(s.received).Seconds())
 		return
 	}
 	if err != nil {
 		g.log.Error("ussd step failed", "err", err, "from", care360.MaskMSISDN(s.src))
-		reply = care360.USSDReply{Text: "Dich vu tam thoi gian doan. Vui long thu lai sau.", End: true}
+		reply = unavailable
 	}
+	g.answer(s, reply, deadline, reserve)
+}
+
+// answer sends a step's screen and records how long the step took.
+func (g *Gateway) answer(s step, reply care360.USSDReply, deadline time.Time, reserve time.Duration) {
 	// The screen goes within what is left of the budget; a step that
 	// overran it anyway still gets reserve to say so.
 	sctx, scancel := context.WithDeadline(g.workCtx, later(deadline, time.Now().Add(reserve)))

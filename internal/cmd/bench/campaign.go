@@ -18,6 +18,7 @@ import (
 var (
 	latencyOnly = flag.Bool("latency-only", false, "run only the paced latency figures, without and with a campaign sending")
 	ussdOnly    = flag.Bool("ussd-only", false, "run only the USSD step figures: the pgbench limit, steps/s at saturation and the paced latency, without and with a campaign sending")
+	levelsOnly  = flag.Bool("levels-only", false, "run only the concurrent dialogues table (with -levels)")
 )
 
 // campaignLatency creates a marketing campaign to every seeded member (as

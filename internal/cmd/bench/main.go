@@ -100,7 +100,7 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	}
 
 	var limit float64
-	if !*openOnly && *baseline == "" && !*partnerOnly {
+	if !*openOnly && *baseline == "" && !*partnerOnly && !*levelsOnly {
 		fmt.Println("== Limit: pgbench, one USSD step as one transaction (PK select + dialogue upsert), durable, 8 connections, prepared")
 		if limit, err = pgbenchLimit(dbURL, members, dur); err != nil {
 			return err
@@ -133,6 +133,10 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 
 	// Warm up: connections, prepared statements, caches.
 	load(sim, phones, members, time.Second, 0)
+	if *levelsOnly {
+		concurrentDialogues(sim, members, levels, dur)
+		return nil
+	}
 
 	if !*latencyOnly {
 		fmt.Printf("== Gateway: %d phones, *090# then 1 (2 steps each), SMPP over loopback, gateway in its own process\n", phones)
@@ -162,11 +166,7 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	}
 	defer gw.stop()
 
-	fmt.Println("== Concurrent dialogues (each phone dials *090#, answers 1, dials again)")
-	for _, n := range levels {
-		r := load(sim, n, members, dur, 0)
-		fmt.Printf("%6d dialogues: %s\n", n, r)
-	}
+	concurrentDialogues(sim, members, levels, dur)
 	if open > 0 {
 		fmt.Println()
 		if err := openDialogues(sim, gw, dbURL, min(open, members)); err != nil {
@@ -192,6 +192,16 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 		return err
 	}
 	return drawsPhase(ctx, admin, runs, dur)
+}
+
+// concurrentDialogues prints the table of steps/s and latency for each
+// number of phones in levels, each keeping one dialogue going.
+func concurrentDialogues(sim *smsc.Server, members int, levels []int, dur time.Duration) {
+	fmt.Println("== Concurrent dialogues (each phone dials *090#, answers 1, dials again)")
+	for _, n := range levels {
+		r := load(sim, n, members, dur, 0)
+		fmt.Printf("%6d dialogues: %s\n", n, r)
+	}
 }
 
 // openDialogues leaves n dialogues open on the main menu and reports what
