@@ -18,11 +18,14 @@ import (
 // costs one submit_sm, sent off the worker; the steps that run have the
 // time to finish.
 //
-// "Too little" is the engine's recent cost (stepCost), but never more
-// than half the engine's share of the budget: a step picked up within
-// that half always runs, so that a slow spell, whose steps would push the
-// estimate up, cannot leave every step shed and the estimate no fresh
-// samples to come down with.
+// "Too little" is what steps recently cost the engine (stepCost), but
+// never more than a quarter of the engine's share of the budget: a step
+// picked up within the first three quarters always runs. A slow spell,
+// whose steps push the estimate up, cannot then leave every step shed and
+// the estimate no fresh samples to come down with; and a gateway starting
+// cold, whose first steps are slow while its connections and statements
+// are made and whose queues fill meanwhile, serves the steps that waited
+// rather than shedding them.
 
 // unavailable is the op 17 screen of a step that cannot be answered in
 // its budget (PRODUCT.md §3.1).
@@ -31,21 +34,28 @@ var unavailable = care360.USSDReply{Text: "Dich vu tam thoi gian doan. Vui long 
 // stepCost estimates how long the engine takes for a step as TCP estimates
 // its retransmission timeout (RFC 6298): a smoothed mean of the steps that
 // finished plus four smoothed mean deviations, so that it covers nearly
-// every step while it costs what it usually does, and widens at once when
-// costs jump about.
+// every step while steps cost what they usually do, and widens at once
+// when their cost jumps about. Nothing is shed until warmSteps have
+// finished: before that nothing is known of what a step costs.
 type stepCost struct {
 	mu     sync.Mutex
 	srtt   time.Duration
 	rttvar time.Duration
-	seen   bool
+	n      int
 }
+
+// warmSteps is how many steps must finish before any is shed.
+const warmSteps = 16
 
 // observe adds the engine time of a step that finished.
 func (c *stepCost) observe(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.seen {
-		c.srtt, c.rttvar, c.seen = d, d/2, true
+	if c.n < warmSteps {
+		c.n++
+	}
+	if c.n == 1 {
+		c.srtt, c.rttvar = d, d/2
 		return
 	}
 	dev := c.srtt - d
@@ -56,18 +66,22 @@ func (c *stepCost) observe(d time.Duration) {
 	c.srtt += (d - c.srtt) / 8
 }
 
-// estimate is the time a step should be given to finish; zero before any
-// step has.
+// estimate is the time a step should be given to finish; zero until
+// warmSteps have.
 func (c *stepCost) estimate() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.n < warmSteps {
+		return 0
+	}
 	return c.srtt + 4*c.rttvar
 }
 
 // tooLate reports whether a screen step with left of the engine's share
-// (engine) of its budget should be shed rather than run.
+// (engine) of its budget should be shed rather than run: less is left than
+// the estimate, and less than a quarter of engine.
 func (c *stepCost) tooLate(left, engine time.Duration) bool {
-	return left < min(c.estimate(), engine/2)
+	return left < min(c.estimate(), engine/4)
 }
 
 // shedLate answers a step picked up too late "service unavailable", the
