@@ -179,6 +179,39 @@ func TestClaimVoucherTakesPointsStockAndCode(t *testing.T) {
 
 func ignore[T any](_ T, err error) error { return err }
 
+// A voucher's code is taken with the claim's first round trip, before the
+// claim is known to go ahead: a claim refused afterwards (points, limit)
+// or a replay must leave it free for the next.
+func TestVoucherCodeLeftFreeByRefusalsAndReplays(t *testing.T) {
+	t.Parallel()
+	b := setupCatalog(t)
+	g := catalogueGift(1000, 0)
+	g.Kind, g.Limit = care360.GiftVoucher, 1
+	g = b.gift(t, g)
+	if _, err := b.cat.AddCodes(b.ctx, g.ID, []string{"GL-B1", "GL-B2", "GL-B3"}); err != nil {
+		t.Fatal(err)
+	}
+	poor := b.member(t, "P", care360.LangVi, care360.GenderMale, "1980-05-05", 500)
+	rich := b.member(t, "R", care360.LangVi, care360.GenderMale, "1980-05-05", 5000)
+	wantReason(t, ignore(b.claim(poor, g, "p1")), care360.ReasonInsufficientPoints)
+	c, err := b.claim(rich, g, "r1")
+	if err != nil || c.Code != "GL-B1" {
+		t.Fatalf("first granted claim: %+v %v, want the first code", c, err)
+	}
+	wantReason(t, ignore(b.claim(rich, g, "r2")), care360.ReasonLimitReached)
+	again, replay, err := b.cat.ClaimGift(b.ctx, care360.ClaimRequest{MSISDN: rich, GiftID: g.ID, IdempotencyKey: "r1"})
+	if err != nil || !replay || again.Code != "GL-B1" {
+		t.Fatalf("replay: %+v %v %v", again, replay, err)
+	}
+	if got, _ := b.cat.Gift(b.ctx, g.ID); got.Stock != 2 || got.Claimed != 1 {
+		t.Fatalf("stock %d claimed %d, want 2 and 1", got.Stock, got.Claimed)
+	}
+	other := b.member(t, "O", care360.LangVi, care360.GenderMale, "1980-05-05", 5000)
+	if c, err := b.claim(other, g, "o1"); err != nil || c.Code != "GL-B2" {
+		t.Fatalf("next claim: %+v %v, want the second code", c, err)
+	}
+}
+
 func TestClaimRefusals(t *testing.T) {
 	t.Parallel()
 	b := setupCatalog(t)

@@ -64,10 +64,9 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 // gift contend for (a code, a stock stripe) is taken with SKIP LOCKED, so
 // claims of one gift wait for each other only when it is nearly gone.
 //
-// Four round trips, five for a voucher: the begin; the lock, the gift and
-// the subscriber's claims of it in one pipeline (admitClaim); a voucher's
-// code; the debit, the claim, its SMS and the stock in one pipeline; the
-// commit.
+// Three round trips: the begin, the lock, the gift, the subscriber's
+// claims of it and a voucher's code in one pipeline (admitClaim); the
+// debit, the claim, its SMS and the stock in another; the commit.
 func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *care360.Claim, replay bool, err error) {
 	defer wrap(&err, "claim gift %d for %s", r.GiftID, r.MSISDN.Masked())
 	if r.IdempotencyKey == "" {
@@ -78,32 +77,32 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 	}
 	now := c.db.now()
 	var g *care360.Gift
-	err = c.db.Transact(ctx, func(tx pgx.Tx) error {
+	err = c.db.transactFrom(ctx, func(b *pgx.Batch) { c.queueAdmission(b, r, now) }, func(tx pgx.Tx, br pgx.BatchResults) error {
 		replay = false
-		var sub *care360.Subscriber
-		var seen bool
-		var used int
-		var next int64
-		g, sub, seen, used, next, err = c.admitClaim(ctx, tx, r, now)
+		a, err := c.readAdmission(br, r)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		g = a.gift
 		switch {
 		case err != nil:
 			return err
-		case seen:
+		case a.seen:
 			replay = true
 			cl, err = c.claimByKey(ctx, tx, r.IdempotencyKey)
 			return err
 		case g.Stock == 0:
 			return care360.Refused(care360.ReasonOutOfStock, "gift %d is out of stock", g.ID)
 		}
-		if err := g.Eligible(sub, now, c.db.loc); err != nil {
+		if err := g.Eligible(a.sub, now, c.db.loc); err != nil {
 			return err
 		}
 		if g.Kind == care360.GiftVoucher || g.Kind == care360.GiftAirtime {
-			if err := sub.CheckHold(); err != nil {
+			if err := a.sub.CheckHold(); err != nil {
 				return err
 			}
 		}
-		cl, err = c.claim(ctx, tx, g, sub, r.IdempotencyKey, used, next, now)
+		cl, err = c.claim(ctx, tx, g, a, r.IdempotencyKey, now)
 		return err
 	})
 	if err != nil {
@@ -116,14 +115,31 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 	return cl, replay, nil
 }
 
-// admitClaim locks the subscriber's row and reads the gift (the list
+// admission is what a claim reads before it writes: the gift, the locked
+// subscriber, whether a claim has the request's key, the subscriber's
+// claims of the gift in this period, the new claim's id, and a voucher's
+// code when one was free (codeID nil otherwise).
+type admission struct {
+	gift   *care360.Gift
+	sub    *care360.Subscriber
+	seen   bool
+	used   int
+	id     int64
+	codeID *int64
+	code   string
+}
+
+// queueAdmission queues, after the BEGIN, the statements admitClaim's
+// round trip carries: the subscriber's row lock, the gift (the list
 // columns: counting the gift's claims would cost every claim more the more
-// there are), whether a claim has the request's key, and the subscriber's
-// claims of the gift in this period, in one round trip. The statements run
-// in order, each with its own snapshot, so the key and the count are read
-// after the lock was granted: they see the claim the lock waited for.
-func (c *Catalog) admitClaim(ctx context.Context, tx pgx.Tx, r care360.ClaimRequest, now time.Time) (g *care360.Gift, sub *care360.Subscriber, seen bool, used int, next int64, err error) {
-	b := &pgx.Batch{}
+// there are), whether a claim has the request's key with the subscriber's
+// claims of the gift in this period, and a free code of the gift taken with
+// SKIP LOCKED. The statements run in order, each with its own snapshot, so
+// the key, the count and the code are read after the lock was granted:
+// they see the claim the lock waited for. The code is taken before the
+// claim is known to go ahead, only for a voucher whose key is unused; a
+// claim refused rolls back and leaves it free.
+func (c *Catalog) queueAdmission(b *pgx.Batch, r care360.ClaimRequest, now time.Time) {
 	b.Queue(memberLockSQL, r.MSISDN)
 	b.Queue(`SELECT `+giftListColumns+` FROM gifts g WHERE g.id = $1`, r.GiftID)
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM gift_claims WHERE idempotency_key = $1),
@@ -132,52 +148,72 @@ func (c *Catalog) admitClaim(ctx context.Context, tx pgx.Tx, r care360.ClaimRequ
 		   AND k.period = CASE WHEN g.occasion = 'birthday' THEN $4 ELSE 0 END),
 		nextval('gift_claims_id_seq')`,
 		r.IdempotencyKey, r.GiftID, r.MSISDN, now.In(c.db.loc).Year())
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	sub, subErr := c.db.scanSubscriber(br.QueryRow())
-	if g, err = scanGift(br.QueryRow()); err != nil {
-		return nil, nil, false, 0, 0, notFound(err, "no gift %d", r.GiftID)
-	}
-	if subErr != nil {
-		return nil, nil, false, 0, 0, notFound(subErr, "no subscriber %s", r.MSISDN.Masked())
-	}
-	err = br.QueryRow().Scan(&seen, &used, &next)
-	return g, sub, seen, used, next, err
+	b.Queue(admitCodeSQL, r.GiftID, r.IdempotencyKey)
 }
 
-// claim does the writes of claim id, whose subscriber is locked and
-// eligible and has used claims of the gift in this period: the debit, the
-// claim with its provisioning call, the SMS and a stock stripe, in one
-// pipeline; a voucher's code, which its SMS gives, is taken in a pipeline
-// of its own before. The code and the stripe are each an attempt that
-// passes locked rows by (takeOne waits only when they were all locked);
-// the stripe is taken last, so that the claims of one gift, which meet on
-// the stripes, hold one for the least time: the rest of a pipeline and
-// the commit. The claim finds its debit by the debit's key, since the
-// statements of a pipeline run in order and each sees what those before
-// it wrote.
-func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, sub *care360.Subscriber, key string, used int, id int64, now time.Time) (*care360.Claim, error) {
+// admitCodeSQL is takeCodeSQL with SKIP LOCKED, for a voucher gift and a
+// key no claim has.
+const admitCodeSQL = `UPDATE gift_codes SET taken = true WHERE id = (
+	SELECT c.id FROM gift_codes c WHERE c.gift_id = $1 AND NOT c.taken
+	  AND EXISTS (SELECT 1 FROM gifts g WHERE g.id = $1 AND g.kind = 'voucher')
+	  AND NOT EXISTS (SELECT 1 FROM gift_claims WHERE idempotency_key = $2)
+	ORDER BY c.id LIMIT 1 FOR UPDATE OF c SKIP LOCKED)
+	RETURNING id, code`
+
+// readAdmission reads queueAdmission's results, in order.
+func (c *Catalog) readAdmission(br pgx.BatchResults, r care360.ClaimRequest) (a admission, err error) {
+	sub, subErr := c.db.scanSubscriber(br.QueryRow())
+	if a.gift, err = scanGift(br.QueryRow()); err != nil {
+		return a, notFound(err, "no gift %d", r.GiftID)
+	}
+	if subErr != nil {
+		return a, notFound(subErr, "no subscriber %s", r.MSISDN.Masked())
+	}
+	a.sub = sub
+	if err := br.QueryRow().Scan(&a.seen, &a.used, &a.id); err != nil {
+		return a, err
+	}
+	var id int64
+	switch err := br.QueryRow().Scan(&id, &a.code); {
+	case err == nil:
+		a.codeID = &id
+	case !errors.Is(err, pgx.ErrNoRows):
+		return a, err
+	}
+	return a, nil
+}
+
+// claim does the writes of the claim a admitted, whose subscriber is
+// locked and eligible: the debit, the claim with its provisioning call,
+// the SMS and a stock stripe, in one pipeline. A voucher's code, which its
+// SMS gives, came with the admission; when every free code was locked by
+// claims in flight, it is taken here first (takeOne). The code and the
+// stripe are each an attempt that passes locked rows by (takeOne waits only
+// when they were all locked); the stripe is taken last, so that the claims
+// of one gift, which meet on the stripes, hold one for the least time: the
+// rest of a pipeline and the commit. The claim finds its debit by the
+// debit's key, since the statements of a pipeline run in order and each
+// sees what those before it wrote.
+func (c *Catalog) claim(ctx context.Context, tx pgx.Tx, g *care360.Gift, a admission, key string, now time.Time) (*care360.Claim, error) {
+	sub, used := a.sub, a.used
 	period := g.Period(now, c.db.loc)
 	if used >= g.Limit {
 		return nil, care360.Refused(care360.ReasonLimitReached, "gift %d: %d of %d claims used", g.ID, used, g.Limit)
 	}
-	cl := &care360.Claim{ID: id, GiftID: g.ID, MSISDN: sub.MSISDN, Points: g.Cost, Status: care360.ClaimDone, Gift: g}
-	var codeID *int64
-	if g.Kind == care360.GiftVoucher {
+	cl := &care360.Claim{ID: a.id, GiftID: g.ID, MSISDN: sub.MSISDN, Points: g.Cost, Status: care360.ClaimDone, Gift: g}
+	codeID := a.codeID
+	switch {
+	case g.Kind != care360.GiftVoucher:
+		cl.Code = newCode("Q")
+	case codeID != nil:
+		cl.Code = a.code
+	default:
 		var id int64
-		err := tx.QueryRow(ctx, fmt.Sprintf(takeCodeSQL, "SKIP LOCKED"), g.ID).Scan(&id, &cl.Code)
-		if errors.Is(err, pgx.ErrNoRows) {
-			var ok bool
-			if ok, err = takeOne(ctx, tx, takeCodeSQL, takeCodeLeftSQL, g.ID, &id, &cl.Code); err == nil && !ok {
-				return nil, outOfStock(g, nil)
-			}
-		}
-		if err != nil {
-			return nil, err
+		ok, err := takeOne(ctx, tx, takeCodeSQL, takeCodeLeftSQL, g.ID, &id, &cl.Code)
+		if err != nil || !ok {
+			return nil, outOfStock(g, err)
 		}
 		codeID = &id
-	} else {
-		cl.Code = newCode("Q")
 	}
 	if g.Kind.Provisioned() {
 		cl.Status = care360.ClaimPending

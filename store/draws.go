@@ -251,8 +251,8 @@ func (s *Draws) OpenDraws(ctx context.Context, msisdn care360.MSISDN) (out []car
 // entry lands after it; the subscriber's row lock (the one every points
 // change takes) serialises this subscriber's entries and debits across
 // gateway instances; UNIQUE (draw_id, msisdn) is the last word on "once".
-// Four round trips: the begin, the checks in one pipeline, the debit, the
-// entry and its receipt SMS in another, the commit.
+// Three round trips: the begin with the checks in one pipeline, the
+// debit, the entry and its receipt SMS in another, the commit.
 //
 // An entry made with key (optional) is returned again, entering nothing,
 // when key comes again.
@@ -263,8 +263,11 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 	}
 	now := s.db.now()
 	replay := false
-	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
-		d, sub, entered, next, err := s.admit(ctx, tx, id, msisdn)
+	err = s.db.transactFrom(ctx, func(b *pgx.Batch) { queueAdmit(b, id, msisdn) }, func(tx pgx.Tx, br pgx.BatchResults) error {
+		d, sub, entered, next, err := s.readAdmit(br, id, msisdn)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return err
 		}
@@ -312,7 +315,7 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 }
 
 // insertEntry debits the entry's cost, inserts e (numbered and its receipt
-// made by admit) and queues its receipt SMS, in one pipeline: the entry
+// made by queueAdmit) and queues its receipt SMS, in one pipeline: the entry
 // finds its debit by the debit's key, since the statements run in order
 // and each sees what those before it wrote. A debit the points do not cover
 // is refused (the entry's statement, finding no debit, inserted nothing;
@@ -360,25 +363,26 @@ func (s *Draws) insertEntry(ctx context.Context, tx pgx.Tx, d *care360.Draw, e *
 // lock manager queues new shared requests behind a waiting exclusive one.
 const drawLock = 0x0D4A
 
-// admit takes the draw's entry lock (shared) and the subscriber's row
-// lock, reads the draw and whether msisdn has entered it, and numbers the
-// entry this request would make and computes its receipt, in one round
-// trip. The statements run in order, so the draw is read after the lock:
-// a close that committed before is seen.
+// queueAdmit queues the statements of an entry's first round trip, after
+// its BEGIN: the draw's entry lock (shared) and the subscriber's row lock,
+// the draw, whether msisdn has entered it, and the number and receipt of
+// the entry this request would make. The statements run in order, so the
+// draw is read after the lock: a close that committed before is seen.
 //
 // The receipt is a keyed hash of the entry: the key never leaves the
 // database, so a receipt published beside a masked number cannot be used
 // to find the number by trying them all.
-func (s *Draws) admit(ctx context.Context, tx pgx.Tx, id int64, msisdn care360.MSISDN) (d *care360.Draw, sub *care360.Subscriber, entered bool, next entryTicket, err error) {
-	b := &pgx.Batch{}
+func queueAdmit(b *pgx.Batch, id int64, msisdn care360.MSISDN) {
 	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, ($2::bigint % 2147483648)::int)`, drawLock, id)
 	b.Queue(`SELECT `+drawColumns(false)+` FROM draws d WHERE d.id = $1`, id)
 	b.Queue(memberLockSQL, msisdn)
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM draw_entries WHERE draw_id = $1 AND msisdn = $2)`, id, msisdn)
 	b.Queue(`SELECT n.id, substr(encode(sha256(d.receipt_key || int8send(n.id) || convert_to($2, 'UTF8')), 'hex'), 1, 10)
 		FROM draws d, (SELECT nextval('draw_entries_id_seq') AS id) n WHERE d.id = $1`, id, msisdn)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
+}
+
+// readAdmit reads queueAdmit's results, in order.
+func (s *Draws) readAdmit(br pgx.BatchResults, id int64, msisdn care360.MSISDN) (d *care360.Draw, sub *care360.Subscriber, entered bool, next entryTicket, err error) {
 	if _, err = br.Exec(); err != nil {
 		return
 	}
@@ -396,7 +400,7 @@ func (s *Draws) admit(ctx context.Context, tx pgx.Tx, id int64, msisdn care360.M
 	return
 }
 
-// entryTicket is what admit prepares for an entry: its id and receipt.
+// entryTicket is what queueAdmit prepares for an entry: its id and receipt.
 type entryTicket struct {
 	id      int64
 	receipt string

@@ -11,3 +11,6 @@ const SMSReportSQL = smsReportSQL
 
 // SMSReportArgs are SMSReport's arguments for first..last on db.
 func SMSReportArgs(db *DB, first, last care360.Date) []any { return smsReportArgs(db, first, last) }
+
+// TransactFrom gives the package's tests transactFrom.
+var TransactFrom = (*DB).transactFrom

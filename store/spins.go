@@ -351,10 +351,13 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 		return nil, fmt.Errorf("random number: %w", err)
 	}
 	landed := t.Slot(r.Int64())
-	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+	err = s.db.transactFrom(ctx, func(b *pgx.Batch) { s.queueStart(b, t, msisdn, now) }, func(tx pgx.Tx, br pgx.BatchResults) error {
 		res = &care360.SpinResult{Table: *t, SpunAt: now}
 		res.Table.Prizes = nil
-		sub, grantID, err := s.start(ctx, tx, t, msisdn, res, now)
+		sub, grantID, err := s.readStart(br, t, msisdn, res)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return err
 		}
@@ -376,14 +379,14 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 		if landed != nil {
 			b.Queue(fmt.Sprintf(takeSpinStockSQL, "SKIP LOCKED"), landed.ID)
 		}
-		br := tx.SendBatch(ctx, b)
-		debit.read(br)
+		paid := tx.SendBatch(ctx, b)
+		debit.read(paid)
 		var stripe int
 		stockErr := pgx.ErrNoRows
 		if landed != nil {
-			stockErr = br.QueryRow().Scan(&stripe)
+			stockErr = paid.QueryRow().Scan(&stripe)
 		}
-		_ = br.Close() // each statement's error is in its result
+		_ = paid.Close() // each statement's error is in its result
 		debitID, err := debit.settle(ctx, s.db, tx)
 		if err != nil {
 			return err
@@ -440,11 +443,11 @@ const (
 	takeSpinStockLeftSQL = `SELECT EXISTS (SELECT 1 FROM spin_stock WHERE prize_id = $1 AND remaining > 0)`
 )
 
-// start locks the subscriber's row, counts today's spins against the cap,
-// numbers the spin and takes the earliest-expiring free spin if there is
-// one, in one round trip; the caller pays with points when there is not.
-func (s *Spins) start(ctx context.Context, tx pgx.Tx, t *care360.SpinTable, msisdn care360.MSISDN, res *care360.SpinResult, now time.Time) (sub *care360.Subscriber, grantID *int64, err error) {
-	b := &pgx.Batch{}
+// queueStart queues, after the spin's BEGIN and in the same round trip,
+// the statements that lock the subscriber's row, count today's spins
+// against the cap, number the spin and take the earliest-expiring free
+// spin if there is one; the caller pays with points when there is not.
+func (s *Spins) queueStart(b *pgx.Batch, t *care360.SpinTable, msisdn care360.MSISDN, now time.Time) {
 	b.Queue(memberLockSQL, msisdn)
 	b.Queue(`SELECT (SELECT count(*) FROM spins WHERE msisdn = $1 AND table_id = $2 AND spun_at >= $3), nextval('spins_id_seq')`,
 		msisdn, t.ID, s.dayStart(now))
@@ -453,8 +456,10 @@ func (s *Spins) start(ctx context.Context, tx pgx.Tx, t *care360.SpinTable, msis
 			SELECT id FROM spin_grants WHERE msisdn = $1 AND table_id = $2 AND remaining > 0 AND expires_at > $3
 			ORDER BY expires_at, id LIMIT 1)
 		RETURNING id`, msisdn, t.ID, now)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
+}
+
+// readStart reads queueStart's results, in order.
+func (s *Spins) readStart(br pgx.BatchResults, t *care360.SpinTable, msisdn care360.MSISDN, res *care360.SpinResult) (sub *care360.Subscriber, grantID *int64, err error) {
 	if sub, err = s.db.member(br.QueryRow(), msisdn); err != nil {
 		return nil, nil, err
 	}

@@ -24,9 +24,15 @@ func (db *DB) Transact(ctx context.Context, fn func(pgx.Tx) error) error {
 // 40001, 40P01), it is rolled back and run again, a few times, after a short
 // jittered pause, so fn must be safe to run more than once (keep its results
 // in variables it assigns, never appends to).
-func (db *DB) TransactWith(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) (err error) {
+func (db *DB) TransactWith(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+	return db.retrying(ctx, func() error { return db.transactOnce(ctx, opts, fn) })
+}
+
+// retrying runs once, and again after a short jittered pause while it
+// fails with a serialization failure or a deadlock, a few times.
+func (db *DB) retrying(ctx context.Context, once func() error) (err error) {
 	for attempt := 1; ; attempt++ {
-		err = db.transactOnce(ctx, opts, fn)
+		err = once()
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			break
 		}
@@ -58,4 +64,40 @@ func (db *DB) transactOnce(ctx context.Context, opts pgx.TxOptions, fn func(pgx.
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// transactFrom runs a READ COMMITTED transaction whose BEGIN goes to the
+// server in one round trip with its first statements (pgx's
+// Batch.BeginTx), saving the round trip a BEGIN of its own costs: first
+// queues them; fn reads their results from br, closes it, and does the
+// rest on tx. The transaction commits if fn returns nil, and is run again
+// like TransactWith's.
+func (db *DB) transactFrom(ctx context.Context, first func(*pgx.Batch), fn func(tx pgx.Tx, br pgx.BatchResults) error) error {
+	return db.retrying(ctx, func() (err error) {
+		b := &pgx.Batch{}
+		b.BeginTx(pgx.TxOptions{})
+		first(b)
+		br := db.pool.SendBatch(ctx, b)
+		tx := br.Tx()
+		defer func() {
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				// As in transactOnce: a failed rollback only means the
+				// connection is closed, which the pool notices itself.
+				_ = tx.Rollback(context.WithoutCancel(ctx))
+			}
+		}()
+		if _, err = br.Exec(); err != nil { // the BEGIN
+			return err
+		}
+		if err = fn(tx, br); err != nil {
+			return err
+		}
+		if err = br.Close(); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
 }

@@ -95,3 +95,75 @@ func TestTransactGivesUp(t *testing.T) {
 		t.Errorf("cancelled: %d calls, %v", calls, err)
 	}
 }
+
+// transactFrom's BEGIN travels with its first statements: what they and fn
+// write commits together when fn succeeds, and nothing of it stays when fn
+// fails or a statement of the first batch does; no connection is left in a
+// transaction.
+func TestTransactFromCommitsOrLeavesNothing(t *testing.T) {
+	t.Parallel()
+	url := pgtest.FreshDB(t)
+	b := setupURL(t, url, store.Options{MaxConns: 2})
+	ctx := b.ctx
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(ctx, `CREATE TABLE scratch (n int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(ns ...int) func(*pgx.Batch) {
+		return func(b *pgx.Batch) {
+			for _, n := range ns {
+				b.Queue(`INSERT INTO scratch VALUES ($1)`, n)
+			}
+		}
+	}
+	refused := errors.New("refused")
+	// Committed: the first batch's row and the one fn adds.
+	err = store.TransactFrom(b.db, ctx, insert(1), func(tx pgx.Tx, br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		if err := br.Close(); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO scratch VALUES (2)`)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("committed: %v", err)
+	}
+	// fn fails after writing: rolled back.
+	err = store.TransactFrom(b.db, ctx, insert(3), func(tx pgx.Tx, br pgx.BatchResults) error {
+		br.Close()
+		if _, err := tx.Exec(ctx, `INSERT INTO scratch VALUES (4)`); err != nil {
+			return err
+		}
+		return refused
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("fn fails: %v, want its error", err)
+	}
+	// A statement of the first batch fails (1 is taken): rolled back.
+	err = store.TransactFrom(b.db, ctx, insert(5, 1), func(tx pgx.Tx, br pgx.BatchResults) error {
+		br.Exec()
+		_, err := br.Exec()
+		return err
+	})
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		t.Fatalf("first batch fails: %v, want the duplicate key", err)
+	}
+	rows, _ := admin.Query(ctx, `SELECT n FROM scratch ORDER BY n`)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil || fmt.Sprint(got) != "[1 2]" {
+		t.Fatalf("rows %v (%v), want only the committed transaction's [1 2]", got, err)
+	}
+	var open int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&open); err != nil || open != 0 {
+		t.Fatalf("%d connections left in a transaction (%v)", open, err)
+	}
+}
