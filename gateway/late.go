@@ -19,13 +19,14 @@ import (
 // time to finish.
 //
 // "Too little" is what steps recently cost the engine (stepCost), but
-// never more than a quarter of the engine's share of the budget: a step
-// picked up within the first three quarters always runs. A slow spell,
-// whose steps push the estimate up, cannot then leave every step shed and
-// the estimate no fresh samples to come down with; and a gateway starting
-// cold, whose first steps are slow while its connections and statements
-// are made and whose queues fill meanwhile, serves the steps that waited
-// rather than shedding them.
+// never more than a tenth of the engine's share of the budget (150 ms by
+// default): a step picked up within the first nine tenths always runs. A
+// slow spell, whose steps push the estimate up, cannot then leave every
+// step shed and the estimate no fresh samples to come down with; and a
+// gateway starting cold, whose first steps are slow while its connections
+// and statements are made and whose queues fill meanwhile, serves the
+// steps that waited (with a quarter as the bound, a gateway's first second
+// on a new database shed a few that would have finished).
 
 // unavailable is the op 17 screen of a step that cannot be answered in
 // its budget (PRODUCT.md §3.1).
@@ -79,9 +80,9 @@ func (c *stepCost) estimate() time.Duration {
 
 // tooLate reports whether a screen step with left of the engine's share
 // (engine) of its budget should be shed rather than run: less is left than
-// the estimate, and less than a quarter of engine.
+// the estimate, and less than a tenth of engine.
 func (c *stepCost) tooLate(left, engine time.Duration) bool {
-	return left < min(c.estimate(), engine/4)
+	return left < min(c.estimate(), engine/10)
 }
 
 // shedLate answers a step picked up too late "service unavailable", the

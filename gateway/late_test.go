@@ -6,7 +6,7 @@ import (
 )
 
 // TestStepCost: the estimate follows what steps cost, covers their spread,
-// and never sheds a step picked up within the first three quarters of the
+// and never sheds a step picked up within the first nine tenths of the
 // engine's share of the budget, however slow the steps have been.
 func TestStepCost(t *testing.T) {
 	t.Parallel()
@@ -36,10 +36,10 @@ func TestStepCost(t *testing.T) {
 	for range 50 {
 		c.observe(5 * time.Second)
 	}
-	if c.tooLate(engine/4, engine) {
-		t.Error("after a slow spell, a step with a quarter of the engine's budget left was shed")
+	if c.tooLate(engine/10, engine) {
+		t.Error("after a slow spell, a step with a tenth of the engine's budget left was shed")
 	}
-	if !c.tooLate(engine/4-time.Millisecond, engine) {
-		t.Error("after a slow spell, a step with less than a quarter of the budget left ran")
+	if !c.tooLate(engine/10-time.Millisecond, engine) {
+		t.Error("after a slow spell, a step with less than a tenth of the budget left ran")
 	}
 }
