@@ -53,9 +53,12 @@ type bundle struct {
 	e  *Engine
 }
 
+// setup gives each test a database of its own (a copy of the migrated
+// template): the transcripts dial fixed numbers, whose state must not carry
+// over to the next run of the test (-count) or to another test.
 func setup(t *testing.T, tree map[string]*Screen, mutate func(*Config)) *bundle {
 	t.Helper()
-	db, err := store.Open(context.Background(), pgtest.DB(t), store.Options{})
+	db, err := store.Open(context.Background(), pgtest.FreshDB(t), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
