@@ -9,10 +9,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway/smsc"
@@ -56,16 +59,23 @@ func pushRuns(ctx context.Context, dbURL string, sim *smsc.Server, n, runs int, 
 		if p.Targets != int64(n) {
 			return fmt.Errorf("push reached %d of %d members", p.Targets, n)
 		}
+		// Whether any target is left queued, not how many: a count every
+		// 20 ms took 13 ms, CPU the pusher being measured needs. The first
+		// queued target in the order of the due index (queued ones only),
+		// not EXISTS: the planner, expecting many rows, would scan the
+		// table for one once none is left.
 		for {
-			var left int64
-			if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM ussd_push_targets WHERE push_id = $1 AND state = 'queued'`, p.ID).Scan(&left); err != nil {
-				return err
-			}
-			if left == 0 {
+			var one int
+			err := db.Pool().QueryRow(ctx, `SELECT 1 FROM ussd_push_targets WHERE state = 'queued' AND push_id = $1
+				ORDER BY not_before LIMIT 1`, p.ID).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
 				break
 			}
+			if err != nil {
+				return err
+			}
 			if time.Since(start) > 10*time.Minute {
-				return fmt.Errorf("push %d: %d targets still queued after 10 minutes", p.ID, left)
+				return fmt.Errorf("push %d: targets still queued after 10 minutes", p.ID)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
