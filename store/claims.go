@@ -65,7 +65,7 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 // claims of one gift wait for each other only when it is nearly gone.
 //
 // Three round trips: the begin, the lock, the gift, the subscriber's
-// claims of it and a voucher's code in one pipeline (admitClaim); the
+// claims of it and a voucher's code in one pipeline (queueAdmission); the
 // debit, the claim, its SMS and the stock in another; the commit.
 func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *care360.Claim, replay bool, err error) {
 	defer wrap(&err, "claim gift %d for %s", r.GiftID, r.MSISDN.Masked())
@@ -129,8 +129,8 @@ type admission struct {
 	code   string
 }
 
-// queueAdmission queues, after the BEGIN, the statements admitClaim's
-// round trip carries: the subscriber's row lock, the gift (the list
+// queueAdmission queues, after the BEGIN and in its round trip, what a
+// claim reads before it writes: the subscriber's row lock, the gift (the list
 // columns: counting the gift's claims would cost every claim more the more
 // there are), whether a claim has the request's key with the subscriber's
 // claims of the gift in this period, and a free code of the gift taken with
