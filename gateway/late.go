@@ -37,7 +37,13 @@ var unavailable = care360.USSDReply{Text: "Dich vu tam thoi gian doan. Vui long 
 // finished plus four smoothed mean deviations, so that it covers nearly
 // every step while steps cost what they usually do, and widens at once
 // when their cost jumps about. Nothing is shed until warmSteps have
-// finished: before that nothing is known of what a step costs.
+// finished: before that nothing is known of what a step costs. They are
+// few on purpose: under overload, before shedding begins, hardly any step
+// finishes, so a warm-up of more (32 were tried) may never end, and a
+// gateway started into an overload would stay collapsed. The price is
+// that the estimate starts from a cold gateway's slow first steps: on a
+// crowded machine a warm-up now and then sheds a step that had waited
+// over 1.35 s and would just have finished.
 type stepCost struct {
 	mu     sync.Mutex
 	srtt   time.Duration
