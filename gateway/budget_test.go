@@ -33,23 +33,9 @@ func (s slowUSSD) Step(ctx context.Context, r care360.USSDRequest) (care360.USSD
 // late.
 func TestStepBudgetCountsFromArrival(t *testing.T) {
 	t.Parallel()
-	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 15 * time.Second})
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
 	const budget = 2 * time.Second
-	gw := gateway.New(gateway.Config{
-		USSD:        slowUSSD{delay: 1200 * time.Millisecond},
-		StepTimeout: budget,
-		Binds:       []gateway.BindConfig{{Addr: sim.Addr(), SystemID: "care360", Password: "secret"}},
-	})
-	gw.Start()
-	t.Cleanup(func() { gw.Stop(context.Background()) })
+	sim := startBound(t, 15*time.Second, gateway.Config{USSD: slowUSSD{delay: 1200 * time.Millisecond}, StepTimeout: budget})
 	ctx := ctxT(t)
-	if err := sim.WaitBound(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
 	type result struct {
 		screen string
 		ended  bool
@@ -112,29 +98,14 @@ func (c costlyUSSD) Step(ctx context.Context, r care360.USSDRequest) (care360.US
 // almost none get the menu.
 func TestOverloadAnswersWhatFitsTheBudget(t *testing.T) {
 	t.Parallel()
-	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 15 * time.Second})
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
 	const (
 		budget = 2 * time.Second
 		cost   = 100 * time.Millisecond
 		phones = 80
 		length = 4 * time.Second
 	)
-	gw := gateway.New(gateway.Config{
-		USSD:        costlyUSSD{cost: cost},
-		Workers:     2,
-		StepTimeout: budget,
-		Binds:       []gateway.BindConfig{{Addr: sim.Addr(), SystemID: "care360", Password: "secret"}},
-	})
-	gw.Start()
-	t.Cleanup(func() { gw.Stop(context.Background()) })
+	sim := startBound(t, 15*time.Second, gateway.Config{USSD: costlyUSSD{cost: cost}, Workers: 2, StepTimeout: budget})
 	ctx := ctxT(t)
-	if err := sim.WaitBound(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
 	var (
 		mu                   sync.Mutex
 		menus, busy, overdue int

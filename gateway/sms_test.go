@@ -52,22 +52,28 @@ func (r *moRecorder) received() []care360.InboundSMS {
 
 func setupMO(t *testing.T) (*smsc.Server, *moRecorder) {
 	t.Helper()
-	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 3 * time.Second})
+	rec := &moRecorder{}
+	return startBound(t, 3*time.Second, gateway.Config{USSD: &echoUSSD{}, SMS: rec}), rec
+}
+
+// startBound starts a simulator (answering within simTimeout) and a gateway
+// configured by cfg with one bind to it, and returns the simulator once the
+// gateway is bound; both stop when the test ends.
+func startBound(t *testing.T, simTimeout time.Duration, cfg gateway.Config) *smsc.Server {
+	t.Helper()
+	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: simTimeout})
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	rec := &moRecorder{}
-	gw := gateway.New(gateway.Config{
-		USSD: &echoUSSD{}, SMS: rec,
-		Binds: []gateway.BindConfig{{Addr: sim.Addr(), SystemID: "care360", Password: "secret"}},
-	})
+	cfg.Binds = []gateway.BindConfig{{Addr: sim.Addr(), SystemID: "care360", Password: "secret"}}
+	gw := gateway.New(cfg)
 	gw.Start()
 	t.Cleanup(func() { gw.Stop(context.Background()) })
 	if err := sim.WaitBound(ctxT(t), 1); err != nil {
 		t.Fatal(err)
 	}
-	return sim, rec
+	return sim
 }
 
 // A keyword SMS is acknowledged once handled, and refused with

@@ -146,12 +146,7 @@ func TestAddCodesReportsEveryRow(t *testing.T) {
 func TestClaimVoucherTakesPointsStockAndCode(t *testing.T) {
 	t.Parallel()
 	b := setupCatalog(t)
-	g := catalogueGift(1500, 0)
-	g.Kind, g.Limit = care360.GiftVoucher, 2
-	g = b.gift(t, g)
-	if _, err := b.cat.AddCodes(b.ctx, g.ID, []string{"GL-A1", "GL-A2", "GL-A3"}); err != nil {
-		t.Fatal(err)
-	}
+	g := b.voucher(t, 1500, 2, "GL-A1", "GL-A2", "GL-A3")
 	m := b.member(t, "Lan", care360.LangEn, care360.GenderFemale, "1990-03-08", 4000)
 	c, err := b.claim(m, g, "k1")
 	if err != nil || c.Code != "GL-A1" || c.Points != 1500 || c.Status != care360.ClaimDone {
@@ -179,18 +174,26 @@ func TestClaimVoucherTakesPointsStockAndCode(t *testing.T) {
 
 func ignore[T any](_ T, err error) error { return err }
 
+// voucher creates a voucher gift of cost points, limit claims a member,
+// stocked with codes.
+func (b *catalogBundle) voucher(t *testing.T, cost int64, limit int, codes ...string) *care360.Gift {
+	t.Helper()
+	g := catalogueGift(cost, 0)
+	g.Kind, g.Limit = care360.GiftVoucher, limit
+	g = b.gift(t, g)
+	if _, err := b.cat.AddCodes(b.ctx, g.ID, codes); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 // A voucher's code is taken with the claim's first round trip, before the
 // claim is known to go ahead: a claim refused afterwards (points, limit)
 // or a replay must leave it free for the next.
 func TestVoucherCodeLeftFreeByRefusalsAndReplays(t *testing.T) {
 	t.Parallel()
 	b := setupCatalog(t)
-	g := catalogueGift(1000, 0)
-	g.Kind, g.Limit = care360.GiftVoucher, 1
-	g = b.gift(t, g)
-	if _, err := b.cat.AddCodes(b.ctx, g.ID, []string{"GL-B1", "GL-B2", "GL-B3"}); err != nil {
-		t.Fatal(err)
-	}
+	g := b.voucher(t, 1000, 1, "GL-B1", "GL-B2", "GL-B3")
 	poor := b.member(t, "P", care360.LangVi, care360.GenderMale, "1980-05-05", 500)
 	rich := b.member(t, "R", care360.LangVi, care360.GenderMale, "1980-05-05", 5000)
 	wantReason(t, ignore(b.claim(poor, g, "p1")), care360.ReasonInsufficientPoints)
