@@ -14,3 +14,6 @@ func SMSReportArgs(db *DB, first, last care360.Date) []any { return smsReportArg
 
 // TransactFrom gives the package's tests transactFrom.
 var TransactFrom = (*DB).transactFrom
+
+// SetFeedChunk makes s move campaign recipients into the outbox n at a time.
+func (s *SMS) SetFeedChunk(n int) { s.chunk = n }

@@ -23,6 +23,8 @@ type SMS struct {
 	lastDepth time.Time // when Maintain last counted the queue
 
 	traffic *TrafficCounter // nil: outcomes are not counted for the dashboard
+
+	chunk int // campaign recipients moved into the outbox at a time (feedChunk)
 }
 
 var (
@@ -38,7 +40,7 @@ var (
 
 // NewSMS returns the outbox on db; zero rules are the product's defaults.
 func NewSMS(db *DB, rules care360.SMSRules) *SMS {
-	return &SMS{db: db, rules: rules.WithDefaults()}
+	return &SMS{db: db, rules: rules.WithDefaults(), chunk: feedChunk}
 }
 
 // CountInto makes the outbox count the outcomes it records (submitted,

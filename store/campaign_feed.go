@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+// feedChunk is how many of a campaign's recipients a part holds, and how
+// many of its messages due in the outbox make the next part wait: while a
+// campaign sends it has one to two parts ready to claim, and an upkeep
+// pass a second can move a part of each campaign, twice what an SMSC
+// takes from one gateway on these machines (docs/benchmarks.md).
+const feedChunk = 10_000
+
+// campaignFeed is what moving a campaign's recipients needs of it.
+type campaignFeed struct {
+	id           int64
+	text, textEn string
+	seg          segmentDoc
+	sendAt       time.Time
+}
+
+// FeedCampaigns moves the next chunk of recipients of every running
+// campaign that has fewer than a chunk of messages due in the outbox, while
+// the marketing window is open: each recipient rendered and scheduled as of
+// now (points, tier, the daily cap, opt-outs given since the campaign was
+// made). Members no longer active or taking marketing are dropped. Each
+// campaign moves in a transaction of its own that holds its row, so with
+// many senders one feeds it and the rest skip it; a recipient leaves
+// campaign_recipients in the transaction that queues its message, so each
+// is moved exactly once. It returns how many messages it queued; a
+// campaign that fails is reported and the others still move.
+func (s *SMS) FeedCampaigns(ctx context.Context) (queued int64, err error) {
+	defer wrap(&err, "feed campaigns")
+	now := s.db.now()
+	if !s.rules.InWindow(now, s.db.loc) {
+		return 0, nil
+	}
+	rows, err := s.db.pool.Query(ctx, `
+		SELECT id FROM sms_campaigns WHERE pending > 0 AND status = 'running' AND send_at <= $1 ORDER BY id`, now)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, id := range ids {
+		n, err := s.feedCampaign(ctx, id, now)
+		queued += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return queued, errors.Join(errs...)
+}
+
+func (s *SMS) feedCampaign(ctx context.Context, id int64, now time.Time) (queued int64, err error) {
+	defer wrap(&err, "feed campaign %d", id)
+	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
+		queued = 0
+		c := campaignFeed{id: id}
+		var due int
+		err := tx.QueryRow(ctx, `
+			SELECT text, text_en, segment, send_at,
+				(SELECT count(*) FROM (SELECT 1 FROM sms_queue WHERE campaign_id = $1 AND not_before <= $3 LIMIT $2) q)
+			FROM sms_campaigns WHERE id = $1 AND status = 'running' AND pending > 0
+			FOR UPDATE SKIP LOCKED`, id, s.chunk, now).Scan(&c.text, &c.textEn, &c.seg, &c.sendAt, &due)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && due >= s.chunk) {
+			return nil // another sender holds it, it changed meanwhile, or enough is due
+		}
+		if err != nil {
+			return err
+		}
+		queued, err = s.feed(ctx, tx, c, now)
+		return err
+	})
+	return queued, err
+}
+
+// feed moves the next part of c's recipients into the outbox in tx and
+// returns how many messages it queued; the rest of the chunk is dropped:
+// members closed, without marketing consent, opted out or on the
+// do-not-call list by now, or (ON CONFLICT) a number another recipient of
+// the campaign was already sent on, should numbers have changed hands.
+func (s *SMS) feed(ctx context.Context, tx pgx.Tx, c campaignFeed, now time.Time) (int64, error) {
+	var members []int64
+	err := tx.QueryRow(ctx, `
+		DELETE FROM campaign_recipients
+		WHERE campaign_id = $1 AND part = (SELECT min(part) FROM campaign_recipients WHERE campaign_id = $1)
+		RETURNING member_ids`, c.id).Scan(&members)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	nc := care360.NewCampaign{Text: c.text, TextEn: c.textEn, Segment: c.seg.segment()}
+	query := `SELECT s.msisdn, ` + s.render(nc, arg, now) + ` AS text, ` + arg(campaignKey(c.id)) + ` || s.msisdn AS key, ` +
+		arg(c.id) + `::bigint AS campaign_id
+		FROM subscribers s WHERE s.member_id = ANY(` + arg(members) + `::bigint[]) AND s.status = 'active' AND s.marketing_consent`
+	queued, err := s.scheduleMarketing(ctx, tx, query, args, later(c.sendAt, now), true)
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE sms_campaigns SET pending = pending - $2, dropped = dropped + $3 WHERE id = $1`,
+		c.id, len(members), int64(len(members))-queued)
+	return queued, err
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// pendingProgress adds a campaign's recipients not yet in the outbox to its
+// progress: dropped ones failed, the rest held while the campaign is paused,
+// not yet due or outside the marketing window, else queued.
+func (s *SMS) pendingProgress(c *care360.Campaign, pending, dropped int64, now time.Time) {
+	c.Progress.Failed += dropped
+	if c.Status == care360.CampaignPaused || c.SendAt.After(now) || !s.rules.InWindow(now, s.db.loc) {
+		c.Progress.Held += pending
+	} else {
+		c.Progress.Queued += pending
+	}
+}
