@@ -37,7 +37,9 @@ const kannelGoal = 13_000
 //     recorded as submitted in Postgres (the simulator's count is shown too);
 //     receipts follow, and their recording is timed as well;
 //  3. fan-out: a campaign to every member, through the store's own
-//     set-based INSERT … SELECT, as POST /api/v1/campaigns runs it.
+//     set-based INSERT … SELECT, as POST /api/v1/campaigns runs it; then
+//     that campaign sending for a while, its recipients moved into the
+//     outbox as it goes.
 func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duration) error {
 	n, fanout, pushN := *smsMessages, *smsFanout, *pushTargets
 	if *pushesOnly {
@@ -84,6 +86,7 @@ func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duratio
 	}
 	defer conn.Close(ctx)
 
+	var mt float64 // the MT median, for the campaign's send rate
 	if n > 0 {
 		fmt.Printf("== MT from the durable outbox: %d transactional messages per run, bin/care360 serve (window 256, TPS limit off), receipts asked\n", n)
 		if _, err := outboxRun(ctx, conn, sim, min(n, 10_000), -1); err != nil { // warm up
@@ -99,6 +102,7 @@ func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duratio
 		}
 		slices.Sort(rates)
 		med := rates[len(rates)/2]
+		mt = med
 		fmt.Printf("messages/s min %.0f / median %.0f / max %.0f; median = %.2f × the pgbench limit, %.2f × Kannel's %d/s\n\n",
 			rates[0], med, rates[len(rates)-1], med/limit, med/kannelGoal, kannelGoal)
 	}
@@ -113,7 +117,8 @@ func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duratio
 		}
 	}
 	if fanout > 0 {
-		if err := fanoutRun(ctx, dbURL, fanout); err != nil {
+		gw.stop() // the campaign's own gateway keeps a window of the whole day
+		if err := fanoutRun(ctx, dbURL, sim, bin, fanout, runs, mt, dur); err != nil {
 			return err
 		}
 	}
@@ -190,36 +195,90 @@ func outboxRun(ctx context.Context, conn *pgx.Conn, sim *smsc.Server, n, run int
 	return rate, nil
 }
 
-// fanoutRun creates a campaign to every active member and times it: one
-// transaction that renders and schedules every recipient's message.
-func fanoutRun(ctx context.Context, dbURL string, want int) error {
-	db, err := store.Open(ctx, dbURL, store.Options{})
+// fanoutRun creates a campaign to every active member and times it, runs
+// times (each cancelled before the next): one transaction that records
+// every recipient and moves the first part into the outbox. Then a gateway
+// sends one more such campaign for dur, moving the rest
+// into the outbox a chunk at a time as it goes, and the rate at which the
+// campaign's SMS reach the simulator is shown next to mt, the MT figure of
+// the same run (messages already in the outbox): what the fan-out leaves
+// for later is paid there. Last, the campaign is cancelled and checked:
+// every recipient sent at most once, and each one accounted for.
+func fanoutRun(ctx context.Context, dbURL string, sim *smsc.Server, bin string, want, runs int, mt float64, dur time.Duration) error {
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh") // serve's default zone: the marketing window is in it
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, dbURL, store.Options{Location: loc})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	sms := store.NewSMS(db, care360.SMSRules{})
-	start := time.Now()
-	c, _, err := sms.CreateCampaign(ctx, care360.NewCampaign{
-		Name: "bench", Text: "Chào {name}, hạng {tier} của quý khách có ưu đãi mới tháng này.",
-	})
+	sms := store.NewSMS(db, care360.SMSRules{WindowOpen: 0, WindowClose: 24 * time.Hour})
+	fmt.Printf("== Campaign fan-out to %d members (goal: 1,000,000 in < 5 s)\n", want)
+	var took []time.Duration
+	var c *care360.Campaign
+	for i := range runs + 1 {
+		start := time.Now()
+		c, _, err = sms.CreateCampaign(ctx, care360.NewCampaign{
+			Name: fmt.Sprint("bench ", i), Text: "Chào {name}, hạng {tier} của quý khách có ưu đãi mới tháng này.",
+		})
+		if err != nil {
+			return err
+		}
+		d := time.Since(start)
+		if c.Recipients != int64(want) {
+			return fmt.Errorf("fan-out reached %d of %d members", c.Recipients, want)
+		}
+		if i == runs {
+			break // the last one sends
+		}
+		took = append(took, d)
+		fmt.Printf("run %d: %d recipients recorded in %s (%.0f/s), the first %d in the outbox\n",
+			i+1, c.Recipients, d.Round(time.Millisecond), float64(c.Recipients)/d.Seconds(), countQueued(ctx, db, c.ID))
+		if _, err := sms.CancelCampaign(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+	slices.Sort(took)
+	fmt.Printf("fan-out min %s / median %s / max %s\n", took[0].Round(time.Millisecond),
+		took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
+
+	gw, err := startBound(sim, bin, dbURL, `{"sms": {"marketing_window": "00:00-24:00"}}`)
 	if err != nil {
 		return err
 	}
-	took := time.Since(start)
-	// CreateCampaign ends by refreshing the outbox's statistics; time that
-	// part again to show what the fan-out itself took.
-	start = time.Now()
-	if _, err := db.Pool().Exec(ctx, `ANALYZE sms_queue, sms_messages`); err != nil {
+	before := sim.Submits()
+	start := time.Now()
+	time.Sleep(dur)
+	sent := sim.Submits() - before
+	rate := float64(sent) / time.Since(start).Seconds()
+	gw.stop()
+	x, err := sms.CancelCampaign(ctx, c.ID)
+	if err != nil {
 		return err
 	}
-	analyze := time.Since(start)
-	fmt.Printf("== Campaign fan-out: %d recipients enqueued in %s (%.0f/s; goal: 1,000,000 in < 5 s), of which about %s refreshing statistics\n",
-		c.Recipients, took.Round(time.Millisecond), float64(c.Recipients)/took.Seconds(), analyze.Round(time.Millisecond))
-	if c.Recipients != int64(want) {
-		return fmt.Errorf("fan-out reached %d of %d members", c.Recipients, want)
+	var all, numbers int64
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT msisdn) FROM sms_messages WHERE campaign_id = $1`, c.ID).
+		Scan(&all, &numbers); err != nil {
+		return err
 	}
-	// The gateway would now send them; pause so that nothing else runs on.
-	_, err = sms.PauseCampaign(ctx, c.ID)
-	return err
+	p := x.Progress
+	ratio := "no MT figure this run"
+	if mt > 0 {
+		ratio = fmt.Sprintf("%.2f × the MT figure", rate/mt)
+	}
+	fmt.Printf("the campaign sending: %d SMS in %s = %.0f/s (%s), recipients moved into the outbox as it went; cancelled: %d sent, %d failed or dropped, %d still in flight\n\n",
+		sent, dur, rate, ratio, p.Sent, p.Failed, p.Queued+p.Held)
+	if all != numbers || p.Sent+p.Failed+p.Queued+p.Held != x.Recipients {
+		return fmt.Errorf("campaign %d: %d messages to %d numbers, progress %+v of %d recipients", c.ID, all, numbers, p, x.Recipients)
+	}
+	return nil
+}
+
+// countQueued counts campaign id's messages in the outbox.
+func countQueued(ctx context.Context, db *store.DB, id int64) int64 {
+	var n int64
+	db.Pool().QueryRow(ctx, `SELECT count(*) FROM sms_queue WHERE campaign_id = $1`, id).Scan(&n)
+	return n
 }
