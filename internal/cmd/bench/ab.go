@@ -27,7 +27,7 @@ func abPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int, dur
 			if err != nil {
 				return err
 			}
-			load(sim, phones, members, time.Second, 0) // warm up
+			warmUp(sim, phones, members)
 			r := load(sim, phones, members, dur, 0)
 			gw.stop()
 			rates[b] = append(rates[b], r.stepsPerSec())

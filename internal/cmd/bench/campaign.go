@@ -39,7 +39,7 @@ func campaignLatency(ctx context.Context, sim *smsc.Server, bin, dbURL string, p
 		return err
 	}
 	defer gw.stop()
-	load(sim, phones, members, time.Second, 0) // warm up
+	warmUp(sim, phones, members)
 
 	db, err := store.Open(ctx, dbURL, store.Options{Location: loc})
 	if err != nil {

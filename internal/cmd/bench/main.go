@@ -132,7 +132,7 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	}
 
 	// Warm up: connections, prepared statements, caches.
-	load(sim, phones, members, time.Second, 0)
+	warmUp(sim, phones, members)
 	if *levelsOnly {
 		concurrentDialogues(sim, members, levels, dur)
 		return nil
@@ -214,6 +214,7 @@ func openDialogues(sim *smsc.Server, gw *gateway, dbURL string, n int) error {
 		return err
 	}
 	var failed atomic.Int64
+	var first atomic.Value // string: the first failure
 	var wg sync.WaitGroup
 	next := atomic.Int64{}
 	start := time.Now()
@@ -228,7 +229,9 @@ func openDialogues(sim *smsc.Server, gw *gateway, dbURL string, n int) error {
 				}
 				msisdn := "84" + strconv.Itoa(900000000+int(i))
 				if _, err := sim.Dial(context.Background(), msisdn, "*090#", smsc.DialOptions{}); err != nil {
-					failed.Add(1)
+					if failed.Add(1) == 1 {
+						first.Store(err.Error())
+					}
 				}
 			}
 		}()
@@ -250,7 +253,9 @@ func openDialogues(sim *smsc.Server, gw *gateway, dbURL string, n int) error {
 		`SELECT count(*), pg_total_relation_size('ussd_dialogues') FROM ussd_dialogues`).Scan(&rows, &bytes); err != nil {
 		return err
 	}
-	fmt.Printf("opened in %s (%d failed%s); rows in ussd_dialogues: %d\n", elapsed.Round(time.Millisecond), failed.Load(), failureNote(), rows)
+	f, _ := first.Load().(string)
+	fmt.Printf("opened in %s (%d failed%s); rows in ussd_dialogues: %d\n", elapsed.Round(time.Millisecond), failed.Load(),
+		result{first: f}.failureNote(), rows)
 	fmt.Printf("gateway RSS %.1f MB before, %.1f MB after: %.0f bytes per open dialogue in the gateway\n",
 		float64(before)/1e6, float64(after)/1e6, float64(after-before)/float64(n))
 	fmt.Printf("Postgres: %.1f MB for the table and its index, %.0f bytes per open dialogue\n", float64(bytes)/1e6, float64(bytes)/float64(rows))
@@ -438,6 +443,7 @@ type result struct {
 	steps, failed int64
 	elapsed       time.Duration
 	lat           []time.Duration
+	first         string // the run's first failure, if any
 }
 
 func (r result) stepsPerSec() float64 { return float64(r.steps) / r.elapsed.Seconds() }
@@ -455,7 +461,7 @@ func (r result) String() string {
 	q := r.quantile
 	return fmt.Sprintf("%.0f steps/s, p50 %s, p99 %s, max %s, %d steps, %d failed%s",
 		r.stepsPerSec(), q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond),
-		q(1).Round(10*time.Microsecond), r.steps, r.failed, failureNote())
+		q(1).Round(10*time.Microsecond), r.steps, r.failed, r.failureNote())
 }
 
 // walk is what each phone dials and the first screen it expects; it then
@@ -465,17 +471,24 @@ type walk struct{ code, first string }
 var mainWalk = &walk{"*090#", "MobiFone Care360"}
 
 var (
-	currentWalk  atomic.Pointer[walk] // what load's phones dial (mainWalk unless a phase says otherwise)
-	nextNumber   atomic.Int64         // round-robin over members, across phases
-	firstFailure atomic.Value         // string: the first failure of a phase, shown once
+	currentWalk atomic.Pointer[walk] // what load's phones dial (mainWalk unless a phase says otherwise)
+	nextNumber  atomic.Int64         // round-robin over members, across phases
 )
 
-// failureNote shows (and clears) the first failure since the last note.
-func failureNote() string {
-	if f, ok := firstFailure.Swap("").(string); ok && f != "" {
-		return "; first: " + f
+// failureNote shows the run's first failure.
+func (r result) failureNote() string {
+	if r.first != "" {
+		return "; first: " + r.first
 	}
 	return ""
+}
+
+// warmUp runs load for a second to warm the gateway up, and prints it only
+// if a step failed: a warm-up's failures are not the next run's.
+func warmUp(sim *smsc.Server, phones, members int) {
+	if r := load(sim, phones, members, time.Second, 0); r.failed > 0 {
+		fmt.Printf("warm-up: %s\n", r)
+	}
 }
 
 func screenOf(c *smsc.Call) string {
@@ -493,6 +506,7 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 	defer cancel()
 	var (
 		steps, failed atomic.Int64
+		first         atomic.Value // string
 		mu            sync.Mutex
 		lat           []time.Duration
 		wg            sync.WaitGroup
@@ -526,7 +540,7 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 				call, err := sim.Dial(context.Background(), msisdn, w.code, smsc.DialOptions{})
 				if err != nil || !strings.HasPrefix(call.Screen(), w.first) {
 					if failed.Add(1) == 1 {
-						firstFailure.Store(fmt.Sprintf("%v %q", err, screenOf(call)))
+						first.Store(fmt.Sprintf("%v %q", err, screenOf(call)))
 					}
 					continue
 				}
@@ -545,5 +559,6 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 		}()
 	}
 	wg.Wait()
-	return result{steps: steps.Load(), failed: failed.Load(), elapsed: time.Since(start), lat: lat}
+	f, _ := first.Load().(string)
+	return result{steps: steps.Load(), failed: failed.Load(), elapsed: time.Since(start), lat: lat, first: f}
 }

@@ -53,7 +53,7 @@ func partnerPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int
 	all := map[*walk]*series{mainWalk: {}, app5050: {}}
 	for _, w := range []*walk{mainWalk, app5050} { // warm up both paths
 		currentWalk.Store(w)
-		load(sim, phones, members, time.Second, 0)
+		warmUp(sim, phones, members)
 	}
 	for i := range runs {
 		for _, w := range []*walk{mainWalk, app5050} {
