@@ -100,7 +100,6 @@ type ReceiptMatch struct {
 type Upkeep struct {
 	Held     int   // queued marketing held by quiet hours
 	Receipts int   // early receipts applied to parts recorded since
-	Fed      int64 // campaign messages moved into the outbox from their recipients
 	Queued   int64 // messages due and waiting (queue depth); -1 if not counted this pass
 }
 
@@ -116,12 +115,20 @@ type OutboxQueue interface {
 	// Receipts records delivery receipts; receipts that match no part (yet)
 	// are kept and applied when the part is recorded.
 	Receipts(ctx context.Context, rs []Receipt) ([]ReceiptMatch, error)
-	// Maintain holds marketing outside the window, applies receipts that
-	// arrived before their part was recorded, and moves campaign recipients
-	// into the outbox as their turn comes. (A lapsed lease needs no
+	// Maintain holds marketing outside the window and applies receipts that
+	// arrived before their part was recorded. (A lapsed lease needs no
 	// sweep: the message is simply due again.) Safe to run from every
 	// sender at once.
 	Maintain(ctx context.Context) (Upkeep, error)
+}
+
+// CampaignFeeder is implemented by queues whose campaigns keep their
+// recipients apart until their turn comes: FeedCampaigns moves the next
+// ones of each running campaign into the queue when it runs low, and
+// returns how many messages it queued. Safe to run from every sender at
+// once.
+type CampaignFeeder interface {
+	FeedCampaigns(ctx context.Context) (int64, error)
 }
 
 // TransactionalClaimer is implemented by queues that can claim

@@ -139,6 +139,9 @@ func (s *sender) start() {
 	s.startOne.Do(func() {
 		s.claimer.Add(1)
 		go s.claimLoop()
+		if f, ok := s.queue.(care360.CampaignFeeder); ok {
+			s.claimer.Go(func() { s.feedLoop(f) })
+		}
 		s.gate.Go(s.gateLoop)
 		for _, bs := range s.binds {
 			for range bs.b.cfg.Window {
@@ -297,6 +300,31 @@ func (s *sender) gateLoop() {
 			}
 			s.g.metrics.smsOutcomes.WithLabelValues(string(care360.OutcomeReleased)).Inc()
 			s.results <- settling{Outcome: care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeReleased}}
+		}
+	}
+}
+
+// feedLoop moves campaign recipients into the outbox on the upkeep's
+// interval, apart from the claims: moving a part of 10,000 takes a few
+// hundred milliseconds, which the claim loop must not wait for (a gift
+// code's SMS would).
+func (s *sender) feedLoop(f care360.CampaignFeeder) {
+	t := time.NewTicker(s.cfg.MaintainEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(s.quitCtx, time.Minute)
+		n, err := f.FeedCampaigns(ctx)
+		cancel()
+		if err != nil && s.quitCtx.Err() == nil {
+			s.g.log.Warn("campaign recipients not moved into the outbox", "err", err)
+		}
+		if n > 0 {
+			s.g.log.Info("campaign recipients moved into the outbox", "messages", n)
 		}
 	}
 }

@@ -175,20 +175,26 @@ func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care3
 	return err
 }
 
-// recentMarketing is, per member, when the daily cap next lets marketing
-// go to them (free_at): 24 h after the cap-th most recent marketing SMS or
-// advertising push, sent or planned, in the week before start. A push that
-// fell back to SMS counts once, as its SMS.
+// recentMarketing is, per recipient, when the daily cap next lets
+// marketing go to them (free_at): 24 h after the cap-th most recent
+// marketing SMS or advertising push, sent or planned, in the week before
+// start. A push that fell back to SMS counts once, as its SMS. It reads the
+// recipients from the statement's CTE r (a column msisdn) and groups only
+// theirs: a campaign moves into the outbox a part at a time, and grouping
+// the week's marketing of every member for each part grew with the
+// campaign (0.4–0.7 s a part of 10,000 within a 200,000-member campaign,
+// against 0.25–0.43 s so).
 func recentMarketing(start, dailyCap string) string {
 	return `
 		SELECT x.msisdn, (array_agg(x.at ORDER BY x.at DESC))[` + dailyCap + `::int] + interval '24 hours' AS free_at
 		FROM (
 			SELECT m.msisdn, coalesce(m.submitted_at, m.scheduled_at) AS at FROM sms_messages m
 			WHERE m.kind = 'marketing' AND m.status <> 'failed' AND m.scheduled_at > ` + start + ` - interval '7 days'
+			  AND m.msisdn IN (SELECT r.msisdn FROM r)
 			UNION ALL
 			SELECT t.msisdn, coalesce(t.sent_at, t.not_before) FROM ussd_push_targets t
 			WHERE t.marketing AND NOT t.fell_back AND t.state NOT IN ('busy', 'refused', 'failed')
-			  AND t.not_before > ` + start + ` - interval '7 days'
+			  AND t.not_before > ` + start + ` - interval '7 days' AND t.msisdn IN (SELECT r.msisdn FROM r)
 		) x
 		GROUP BY x.msisdn`
 }

@@ -297,10 +297,9 @@ func settleFromParts(ctx context.Context, tx pgx.Tx, ids []int64) (delivered, fa
 const depthEvery = 5 * time.Second
 
 // Maintain holds queued marketing while the window is shut (so the API and
-// campaign progress say "held" and the claim never sees it), applies
-// receipts that arrived before their part was recorded, and moves the next
-// recipients of running campaigns into the outbox (FeedCampaigns). Each job
-// runs under a lock, so with many senders one does it and the rest skip.
+// campaign progress say "held" and the claim never sees it) and applies
+// receipts that arrived before their part was recorded. Each job runs under
+// a try-lock, so with many senders one does it and the rest skip.
 func (s *SMS) Maintain(ctx context.Context) (u care360.Upkeep, err error) {
 	defer wrap(&err, "outbox upkeep")
 	now := s.db.now()
@@ -349,12 +348,6 @@ func (s *SMS) Maintain(ctx context.Context) (u care360.Upkeep, err error) {
 		return u, err
 	}
 	s.traffic.CountSMS(0, delivered, failed)
-	// A campaign that cannot be fed is reported and tried again on the next
-	// pass; it holds up neither the other campaigns nor the sender.
-	var ferr error
-	if u.Fed, ferr = s.FeedCampaigns(ctx); ferr != nil {
-		s.db.log.Warn("campaign recipients not moved into the outbox", "err", ferr)
-	}
 	s.mu.Lock()
 	count := now.Sub(s.lastDepth) >= depthEvery
 	if count {

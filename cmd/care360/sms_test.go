@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/care360/care360/gateway/smsc"
 	"github.com/care360/care360/internal/pgtest"
 )
@@ -122,5 +124,46 @@ func waitSMS(t *testing.T, h *harness, msisdn string, n int) []smsc.Message {
 			t.Fatalf("%s has %d SMS, want %d", msisdn, len(h.sim.Messages(msisdn)), n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A campaign larger than a part of its recipients (10,000) goes out whole:
+// the first part from the request, the rest moved into the outbox by the
+// running program as the first is sent, every member exactly once.
+func TestCampaignLargerThanAPart(t *testing.T) {
+	t.Parallel()
+	const members = 10_500
+	db := pgtest.FreshDB(t)
+	h := start(t, map[string]string{"CARE360_DATABASE_URL": db, "CARE360_TIMEZONE": zoneAt(t, 8, 21),
+		"CARE360_SMPP_TPS": "100000"}) // the default 100 a second would take the test two minutes
+	conn, err := pgx.Connect(ctxT(t), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctxT(t))
+	if _, err := conn.Exec(ctxT(t), `INSERT INTO subscribers (msisdn, name, member_since, marketing_consent)
+		SELECT '8490' || lpad(g::text, 7, '0'), 'Khach ' || g, date '2020-01-01', true FROM generate_series(1, $1::int) g`, members); err != nil {
+		t.Fatal(err)
+	}
+	var c campaignBody
+	if st := h.api(t, "POST", "/api/v1/campaigns", map[string]any{"name": "Moi nguoi", "text": "Uu dai cho {name}"}, &c); st != 201 || c.Recipients != members {
+		t.Fatalf("campaign: %d %+v", st, c)
+	}
+	deadline := time.Now().Add(60 * time.Second) // generous: a busy machine is not a failure
+	for c.Status != "done" && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		h.api(t, "GET", "/api/v1/campaigns/"+strconv.FormatInt(c.ID, 10), nil, &c)
+	}
+	if c.Status != "done" || c.Progress["sent"] != members || c.Progress["failed"] != 0 {
+		t.Fatalf("campaign %+v", c)
+	}
+	for _, i := range []int{1, 5_000, 10_000, 10_001, members} {
+		m := fmt.Sprintf("8490%07d", i)
+		if got := h.sim.Messages(m); len(got) != 1 || got[0].Text != fmt.Sprintf("[QC] Uu dai cho Khach %d Tu choi: soan TC gui 9237", i) {
+			t.Errorf("%s was sent %+v", m, got)
+		}
+	}
+	if n := h.sim.Submits(); n != members {
+		t.Errorf("%d submit_sm for %d members", n, members)
 	}
 }
