@@ -189,7 +189,7 @@ func marketingSQL(recipients string, n int, replays bool) string {
 	}
 	return `
 		WITH r AS (` + recipients + `),
-		prev AS MATERIALIZED (` + recentMarketing(start, p(2)) + `),
+		prev AS MATERIALIZED (` + recentMarketing(start, p(2), true) + `),
 		slot AS (
 			SELECT r.msisdn, r.text, r.key, r.campaign_id,
 				CASE WHEN prev.free_at IS NULL THEN ` + p(7) + `::timestamptz

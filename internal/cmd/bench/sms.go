@@ -244,6 +244,7 @@ func fanoutRun(ctx context.Context, dbURL string, sim *smsc.Server, bin string, 
 	fmt.Printf("fan-out min %s / median %s / max %s\n", took[0].Round(time.Millisecond),
 		took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
 
+	first := countQueued(ctx, db, c.ID) // the first part, in the outbox from the request
 	gw, err := startBound(sim, bin, dbURL, `{"sms": {"marketing_window": "00:00-24:00"}}`)
 	if err != nil {
 		return err
@@ -270,6 +271,9 @@ func fanoutRun(ctx context.Context, dbURL string, sim *smsc.Server, bin string, 
 	}
 	fmt.Printf("the campaign sending: %d SMS in %s = %.0f/s (%s), recipients moved into the outbox as it went; cancelled: %d sent, %d failed or dropped, %d still in flight\n\n",
 		sent, dur, rate, ratio, p.Sent, p.Failed, p.Queued+p.Held)
+	if p.Sent <= first {
+		fmt.Println("(no part moved into the outbox while it sent: the figure is the first part's alone)")
+	}
 	if all != numbers || p.Sent+p.Failed+p.Queued+p.Held != x.Recipients {
 		return fmt.Errorf("campaign %d: %d messages to %d numbers, progress %+v of %d recipients", c.ID, all, numbers, p, x.Recipients)
 	}
