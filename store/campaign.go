@@ -15,12 +15,12 @@ import (
 )
 
 // CreateCampaign stores the campaign and its recipients in one transaction:
-// the segment's members who take marketing, as rows of up to a chunk of
-// member ids each, kept apart from the outbox until their turn comes (see
-// FeedCampaigns). The first chunk goes into the outbox in the same transaction, rendered and
-// scheduled under the anti-spam rules (see scheduleMarketing), so a
-// campaign of up to a chunk is in the outbox whole when this returns. A
-// repeated idempotency key returns the first campaign.
+// the segment's members who take marketing, as parts (rows) of up to
+// feedChunk member ids, kept apart from the outbox until their turn comes
+// (see FeedCampaigns). The first part goes into the outbox in the same
+// transaction, rendered and scheduled under the anti-spam rules (see
+// scheduleMarketing), so a campaign of up to a part is in the outbox whole
+// when this returns. A repeated idempotency key returns the first campaign.
 func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *care360.Campaign, replay bool, err error) {
 	defer wrap(&err, "create campaign %q", nc.Name)
 	if err := nc.Validate(s.rules); err != nil {

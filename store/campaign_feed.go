@@ -13,9 +13,10 @@ import (
 
 // feedChunk is how many of a campaign's recipients a part holds, and how
 // many of its messages due in the outbox make the next part wait: while a
-// campaign sends it has one to two parts ready to claim, and an upkeep
-// pass a second can move a part of each campaign, twice what an SMSC
-// takes from one gateway on these machines (docs/benchmarks.md).
+// campaign sends it has one to two parts ready to claim, and a sender's
+// feed loop, a pass a second, can move a part of each campaign, about
+// twice what an SMSC takes from one gateway on these machines
+// (docs/benchmarks.md).
 const feedChunk = 10_000
 
 // campaignFeed is what moving a campaign's recipients needs of it.
@@ -26,15 +27,15 @@ type campaignFeed struct {
 	sendAt       time.Time
 }
 
-// FeedCampaigns moves the next chunk of recipients of every running
-// campaign that has fewer than a chunk of messages due in the outbox, while
-// the marketing window is open: each recipient rendered and scheduled as of
-// now (points, tier, the daily cap, opt-outs given since the campaign was
-// made). Members no longer active or taking marketing are dropped. Each
-// campaign moves in a transaction of its own that holds its row, so with
-// many senders one feeds it and the rest skip it; a recipient leaves
-// campaign_recipients in the transaction that queues its message, so each
-// is moved exactly once. It returns how many messages it queued; a
+// FeedCampaigns moves the next part of the recipients of every running
+// campaign that has fewer than a part's worth of messages due in the
+// outbox, while the marketing window is open: each recipient rendered and
+// scheduled as of now (points, tier, the daily cap, opt-outs given since
+// the campaign was made). Members no longer active or taking marketing are
+// dropped. Each campaign moves in a transaction of its own that holds its
+// row, so with many senders one feeds it and the rest skip it; a recipient
+// leaves campaign_recipients in the transaction that queues its message, so
+// each is moved exactly once. It returns how many messages it queued; a
 // campaign that fails is reported and the others still move.
 func (s *SMS) FeedCampaigns(ctx context.Context) (queued int64, err error) {
 	defer wrap(&err, "feed campaigns")
