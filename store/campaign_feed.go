@@ -103,24 +103,11 @@ func (s *SMS) feed(ctx context.Context, tx pgx.Tx, c campaignFeed, now time.Time
 	if err != nil {
 		return 0, err
 	}
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	nc := care360.NewCampaign{Text: c.text, TextEn: c.textEn, Segment: c.seg.segment()}
-	query := `SELECT s.msisdn, ` + s.render(nc, arg, now) + ` AS text, ` + arg(campaignKey(c.id)) + ` || s.msisdn AS key, ` +
-		arg(c.id) + `::bigint AS campaign_id
-		FROM subscribers s WHERE s.member_id = ANY(` + arg(members) + `::bigint[]) AND s.status = 'active' AND s.marketing_consent`
-	// Planned for this part's numbers, and joined by hash: a generic plan,
-	// which pgx's cached statement gets after five runs, takes the array for
-	// ten members and looked the week's marketing up once per member (13 s
-	// for a part); and statistics that have not yet seen a push's targets
-	// made a nested loop of them and the part's members, which did not end.
-	if _, err := tx.Exec(ctx, `SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
-		set_config('enable_nestloop', 'off', true)`); err != nil {
+	// Planned for this part's numbers, and joined by hash (partSettings).
+	if _, err := tx.Exec(ctx, partSettings); err != nil {
 		return 0, err
 	}
+	query, args := s.partRecipients(c, members, now)
 	queued, err := s.scheduleMarketing(ctx, tx, query, args, later(c.sendAt, now), true)
 	if err != nil {
 		return 0, err
@@ -129,6 +116,32 @@ func (s *SMS) feed(ctx context.Context, tx pgx.Tx, c campaignFeed, now time.Time
 		UPDATE sms_campaigns SET pending = pending - $2, dropped = dropped + $3 WHERE id = $1`,
 		c.id, len(members), int64(len(members))-queued)
 	return queued, err
+}
+
+// partSettings are the planner's settings for moving a part, for the rest
+// of its transaction. A generic plan, which pgx's cached statement gets
+// after five runs, took the part's array for ten members and looked the
+// week's marketing up once per member (13 s for a part). Statistics that
+// had not yet seen the marketing the first parts queued made a nested loop
+// of it and the part's members, which did not end in the 10 s a campaign
+// of the bench sent; every join of the statement is right as a hash join
+// at any size.
+const partSettings = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+	set_config('enable_nestloop', 'off', true)`
+
+// partRecipients is the recipients query of scheduleMarketing for members,
+// a part of campaign c, with its arguments: those still active and taking
+// marketing, with the text rendered as of now.
+func (s *SMS) partRecipients(c campaignFeed, members []int64, now time.Time) (string, []any) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	nc := care360.NewCampaign{Text: c.text, TextEn: c.textEn, Segment: c.seg.segment()}
+	return `SELECT s.msisdn, ` + s.render(nc, arg, now) + ` AS text, ` + arg(campaignKey(c.id)) + ` || s.msisdn AS key, ` +
+		arg(c.id) + `::bigint AS campaign_id
+		FROM subscribers s WHERE s.member_id = ANY(` + arg(members) + `::bigint[]) AND s.status = 'active' AND s.marketing_consent`, args
 }
 
 func later(a, b time.Time) time.Time {
