@@ -182,8 +182,9 @@ func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care3
 // the statement's CTE r (a column msisdn) are looked up: a campaign moves
 // into the outbox a part at a time, and grouping the week's marketing of
 // every member for each part grew with the campaign (0.4–0.7 s a part of
-// 10,000 within a 200,000-member campaign, against 0.25–0.43 s so). The
-// statement must then not join r by nested loop (see feed).
+// 10,000 within a 200,000-member campaign, against 0.25–0.43 s so). A
+// part's r is 10,000 members, which its statement never joins by nested
+// loop (partSettings); a single Send's r is one.
 func recentMarketing(start, dailyCap string, ofR bool) string {
 	only := ""
 	if ofR {
