@@ -58,11 +58,8 @@ func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *ca
 		if err != nil {
 			return err
 		}
-		var args []any
-		arg := func(v any) string {
-			args = append(args, v)
-			return "$" + strconv.Itoa(len(args))
-		}
+		var ps params
+		arg := ps.add
 		// The opt-outs and the do-not-call list are anti-joined by hash:
 		// with a list empty or small the planner picks a nested loop that
 		// scans it again for every member, 5 of the 7 s a million members
@@ -82,7 +79,7 @@ func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *ca
 				GROUP BY 2
 				RETURNING cardinality(member_ids) AS k
 			)
-			SELECT coalesce(sum(k), 0) FROM p`, args...).Scan(&n)
+			SELECT coalesce(sum(k), 0) FROM p`, ps...).Scan(&n)
 		if err != nil {
 			return err
 		}
@@ -108,15 +105,18 @@ func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *ca
 // members with the campaign's text rendered for each. marketing keeps to
 // members who agree to marketing (PRODUCT.md §7).
 func (s *SMS) recipients(nc care360.NewCampaign, id int64, now time.Time, marketing bool) (string, []any) {
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	text := s.render(nc, arg, now)
-	where := s.segmentWhere(nc, arg, now, marketing)
-	return `SELECT s.msisdn, ` + text + ` AS text, ` + arg(campaignKey(id)) + ` || s.msisdn AS key, ` + arg(id) + `::bigint AS campaign_id
-		FROM subscribers s WHERE ` + where, args
+	return s.rendered(nc, id, now, func(arg func(any) string) string { return s.segmentWhere(nc, arg, now, marketing) })
+}
+
+// rendered is a recipients query for scheduleMarketing, with its
+// arguments: (msisdn, text, key, campaign_id) of the subscribers s for
+// which where's condition holds, the text of campaign id rendered for each.
+func (s *SMS) rendered(nc care360.NewCampaign, id int64, now time.Time, where func(arg func(any) string) string) (string, []any) {
+	var ps params
+	text := s.render(nc, ps.add, now)
+	cond := where(ps.add)
+	return `SELECT s.msisdn, ` + text + ` AS text, ` + ps.add(campaignKey(id)) + ` || s.msisdn AS key, ` + ps.add(id) + `::bigint AS campaign_id
+		FROM subscribers s WHERE ` + cond, ps
 }
 
 // render is the campaign's text for subscriber s as an SQL expression (name,

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -133,15 +132,10 @@ const partSettings = `SELECT set_config('plan_cache_mode', 'force_custom_plan', 
 // a part of campaign c, with its arguments: those still active and taking
 // marketing, with the text rendered as of now.
 func (s *SMS) partRecipients(c campaignFeed, members []int64, now time.Time) (string, []any) {
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
 	nc := care360.NewCampaign{Text: c.text, TextEn: c.textEn, Segment: c.seg.segment()}
-	return `SELECT s.msisdn, ` + s.render(nc, arg, now) + ` AS text, ` + arg(campaignKey(c.id)) + ` || s.msisdn AS key, ` +
-		arg(c.id) + `::bigint AS campaign_id
-		FROM subscribers s WHERE s.member_id = ANY(` + arg(members) + `::bigint[]) AND s.status = 'active' AND s.marketing_consent`, args
+	return s.rendered(nc, c.id, now, func(arg func(any) string) string {
+		return `s.member_id = ANY(` + arg(members) + `::bigint[]) AND s.status = 'active' AND s.marketing_consent`
+	})
 }
 
 func later(a, b time.Time) time.Time {

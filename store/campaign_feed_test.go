@@ -32,6 +32,22 @@ func (b *smsBundle) campaignMessages(t *testing.T, id int64) (all, numbers int) 
 	return all, numbers
 }
 
+// unsent returns those of ms that have not been sent a message.
+func (b *smsBundle) unsent(t *testing.T, ms []care360.MSISDN) []care360.MSISDN {
+	t.Helper()
+	var out []care360.MSISDN
+	for _, m := range ms {
+		msgs, err := b.sms.Messages(b.ctx, m, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 func (b *smsBundle) feed(t *testing.T) int64 {
 	t.Helper()
 	n, err := b.sms.FeedCampaigns(b.ctx)
@@ -86,12 +102,7 @@ func TestCampaignRecipientsMoveInChunks(t *testing.T) {
 	b.sendAll(t)
 
 	// Of the last two, one opts out and one changes number.
-	var pending []care360.MSISDN
-	for _, m := range ms {
-		if msgs, _ := b.sms.Messages(b.ctx, m, 10); len(msgs) == 0 {
-			pending = append(pending, m)
-		}
-	}
+	pending := b.unsent(t, ms)
 	if len(pending) != 2 {
 		t.Fatalf("%d members without a message after two chunks, want 2", len(pending))
 	}
@@ -143,17 +154,11 @@ func TestCampaignRecipientClosedBeforeItsTurn(t *testing.T) {
 	b.sms.SetFeedChunk(1)
 	ms := b.members(t, 2)
 	c := b.campaign(t, care360.NewCampaign{Name: "x", Text: "x", Segment: care360.Segment{MSISDNs: ms}})
-	var first care360.MSISDN
-	for _, m := range ms {
-		if msgs, _ := b.sms.Messages(b.ctx, m, 1); len(msgs) == 1 {
-			first = m
-		}
+	pending := b.unsent(t, ms)
+	if len(pending) != 1 {
+		t.Fatalf("%d members without a message after the first part of 1, want 1", len(pending))
 	}
-	second := ms[0]
-	if second == first {
-		second = ms[1]
-	}
-	if r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "churn", MSISDN: second, Event: care360.EventChurn,
+	if r, err := b.db.Membership(b.ctx, care360.LifecycleEvent{ID: "churn", MSISDN: pending[0], Event: care360.EventChurn,
 		At: b.clock.Now().Add(-time.Minute)}); err != nil || r.Status != care360.LifecycleApplied {
 		t.Fatalf("churn: %+v, %v", r, err)
 	}

@@ -119,7 +119,7 @@ func (p *Pushes) CreatePush(ctx context.Context, np care360.NewPush) (out *care3
 // queueTargets inserts push id's targets and records how many there are.
 func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care360.NewPush, now time.Time) error {
 	var members string
-	var args []any
+	var args params
 	if np.MSISDN != "" {
 		members, args = `SELECT s.msisdn FROM subscribers s WHERE s.msisdn = $1 AND s.status = 'active'`, []any{np.MSISDN}
 	} else {
@@ -129,10 +129,7 @@ func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care3
 		q, a := p.sms.recipients(care360.NewCampaign{Text: "-", Segment: *np.Segment}, 0, now, false)
 		members, args = `SELECT r.msisdn FROM (`+q+`) r`, a
 	}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	arg := args.add
 	var plan, excluded string
 	if np.Marketing {
 		// The marketing lock: the cap reads what is planned, and a

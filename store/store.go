@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 	_ "time/tzdata" // Asia/Ho_Chi_Minh must load in a minimal image too
 
@@ -122,3 +123,12 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 // now is the clock in microseconds, which is what timestamptz keeps: an entry
 // built in Go then compares equal to the same entry read back.
 func (db *DB) now() time.Time { return db.clock().Truncate(time.Microsecond) }
+
+// params collects a statement's arguments while its text is built: add
+// appends one and returns its placeholder ($1, $2, …).
+type params []any
+
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return "$" + strconv.Itoa(len(*p))
+}
