@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
@@ -46,11 +47,16 @@ type link struct {
 	systemID string
 	carries  string // what its account carries (Account.Carries)
 
-	wmu sync.Mutex // one writer at a time so PDUs never interleave
+	wmu     sync.Mutex    // one writer at a time so PDUs never interleave
+	bw      *bufio.Writer // under wmu
+	writers atomic.Int32  // writers in or waiting for wmu; the last one flushes
+	// reading is set while the read loop has more input in hand: it then
+	// flushes what was written before it waits for more (see write).
+	reading atomic.Bool
 
 	mu      sync.Mutex
 	seq     uint32
-	pending map[uint32]chan result // our requests awaiting a response, by sequence number
+	pending map[uint32]waiter // our requests awaiting a response, by sequence number
 	closed  bool
 	done    chan struct{}
 }
@@ -61,8 +67,39 @@ type result struct {
 	err error
 }
 
+// waiter is who takes the response to one of our requests: a goroutine
+// waiting on ch (request, await), or, for a request nobody waits on (a
+// delivery receipt), done, called with the response's command_status or
+// the error that ended the request. done runs on the read loop or at the
+// link's close, holding nothing but perhaps l.mu, and must not block.
+type waiter struct {
+	ch   chan result
+	done func(status uint32, err error)
+}
+
+// deliver hands w the outcome of its request.
+func (w waiter) deliver(buf []byte, err error) {
+	if w.done != nil {
+		var status uint32
+		if err == nil {
+			status = binary.BigEndian.Uint32(buf[8:12])
+		}
+		w.done(status, err)
+		return
+	}
+	var p pdu.Body
+	if err == nil {
+		if p, err = pdu.Decode(bytes.NewReader(buf)); err != nil {
+			err = fmt.Errorf("smsc: decode response %#08x seq %d: %w",
+				binary.BigEndian.Uint32(buf[4:8]), binary.BigEndian.Uint32(buf[12:16]), err)
+		}
+	}
+	w.ch <- result{p: p, err: err} // buffered, never blocks
+}
+
 func newLink(s *Server, conn net.Conn, id uint64) *link {
-	return &link{s: s, conn: conn, id: id, pending: make(map[uint32]chan result), done: make(chan struct{})}
+	return &link{s: s, conn: conn, id: id, bw: bufio.NewWriterSize(conn, 16384),
+		pending: make(map[uint32]waiter), done: make(chan struct{})}
 }
 
 func (l *link) canDeliver() bool {
@@ -80,11 +117,11 @@ func (l *link) serve() {
 	log.Info("ESME connected")
 	defer l.s.wg.Done()
 	defer func() {
-		l.conn.Close()
+		l.hangUp()
 		l.mu.Lock()
 		l.closed = true
-		for seq, ch := range l.pending {
-			ch <- result{err: errLinkClosed}
+		for seq, w := range l.pending {
+			w.deliver(nil, errLinkClosed)
 			delete(l.pending, seq)
 		}
 		l.mu.Unlock()
@@ -97,7 +134,15 @@ func (l *link) serve() {
 	}
 	r := bufio.NewReader(l.conn)
 	for {
+		if r.Buffered() == 0 {
+			l.reading.Store(false)
+			if err := l.flush(); err != nil {
+				log.Warn("write failed", "err", err)
+				return
+			}
+		}
 		buf, err := l.readPDU(r)
+		l.reading.Store(r.Buffered() > 0)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				log.Warn("read failed", "err", err)
@@ -228,24 +273,20 @@ func (l *link) handleBind(p pdu.Body, bound pdu.ID) error {
 	defer l.wmu.Unlock()
 	l.s.setBound(l, p.Header().ID, sys, acct.Carries)
 	l.s.log.Info("ESME bound", "link", l.id, "system_id", sys, "bind", p.Header().ID.String())
-	return l.writeLocked(b)
+	return l.writeLocked(b, true)
 }
 
 // handleResp hands a response to whoever waits for that sequence number.
 func (l *link) handleResp(id pdu.ID, seq uint32, buf []byte) {
 	l.mu.Lock()
-	ch, ok := l.pending[seq]
+	w, ok := l.pending[seq]
 	delete(l.pending, seq)
 	l.mu.Unlock()
 	if !ok {
 		l.s.log.Warn("response to nothing pending", "link", l.id, "command_id", fmt.Sprintf("%#08x", uint32(id)), "seq", seq)
 		return
 	}
-	p, err := pdu.Decode(bytes.NewReader(buf))
-	if err != nil {
-		err = fmt.Errorf("smsc: decode response %#08x seq %d: %w", uint32(id), seq, err)
-	}
-	ch <- result{p: p, err: err} // buffered, never blocks
+	w.deliver(buf, nil)
 }
 
 // writeResp answers a request with the request's sequence number.
@@ -269,20 +310,56 @@ func encode(p pdu.Body, seq uint32, status pdu.Status) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// write writes b whole. Under load PDUs share system calls: a writer with
+// others waiting behind it leaves the flush to the last of them, and while
+// the read loop has more requests in hand, their answers (and whatever else
+// is written meanwhile) wait for it to flush before it next waits for input.
+// Alone, a PDU is flushed at once.
 func (l *link) write(b []byte) error {
+	l.writers.Add(1)
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	return l.writeLocked(b)
+	last := l.writers.Add(-1) == 0
+	return l.writeLocked(b, last && !l.reading.Load())
 }
 
-func (l *link) writeLocked(b []byte) error {
+func (l *link) writeLocked(b []byte, flush bool) error {
 	l.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := l.conn.Write(b); err != nil {
+	if _, err := l.bw.Write(b); err != nil {
 		// A partial write leaves the stream unusable: drop the link.
 		l.conn.Close()
 		return fmt.Errorf("write: %w", err)
 	}
+	if flush {
+		return l.flushLocked()
+	}
 	return nil
+}
+
+// flush writes out what is buffered.
+func (l *link) flush() error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	return l.flushLocked()
+}
+
+func (l *link) flushLocked() error {
+	if l.bw.Buffered() == 0 {
+		return nil
+	}
+	l.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := l.bw.Flush(); err != nil {
+		l.conn.Close()
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// hangUp closes the connection after writing out what is buffered, so that
+// what was answered before reaches the ESME.
+func (l *link) hangUp() {
+	l.flush()
+	l.conn.Close()
 }
 
 // send writes request p under the link's next sequence number and returns
@@ -293,15 +370,7 @@ func (l *link) send(p pdu.Body) (uint32, <-chan result, error) {
 		l.mu.Unlock()
 		return 0, nil, errLinkClosed
 	}
-	for {
-		// SMPP sequence numbers run 1..0x7FFFFFFF; skip any still pending
-		// (SendRaw may have registered arbitrary ones).
-		l.seq = l.seq%maxSeq + 1
-		if _, busy := l.pending[l.seq]; !busy {
-			break
-		}
-	}
-	seq := l.seq
+	seq := l.nextSeqLocked()
 	l.mu.Unlock()
 	b, err := encode(p, seq, p.Header().Status)
 	if err != nil {
@@ -309,6 +378,64 @@ func (l *link) send(p pdu.Body) (uint32, <-chan result, error) {
 	}
 	ch, err := l.sendBytes(seq, b)
 	return seq, ch, err
+}
+
+// nextSeqLocked takes the link's next sequence number; l.mu is held. SMPP
+// sequence numbers run 1..0x7FFFFFFF; any still pending is skipped
+// (SendRaw may have registered arbitrary ones).
+func (l *link) nextSeqLocked() uint32 {
+	for {
+		l.seq = l.seq%maxSeq + 1
+		if _, busy := l.pending[l.seq]; !busy {
+			return l.seq
+		}
+	}
+}
+
+// posted is a request nobody waits on (see waiter.done); post fills in seq.
+type posted struct {
+	p    pdu.Body
+	done func(status uint32, err error)
+	seq  uint32
+}
+
+// post writes reqs in one write, each under the link's next sequence
+// number, their responses going to their done. When the write fails none
+// of them is pending and none of their done is called: the caller has the
+// error.
+func (l *link) post(reqs []posted) error {
+	var b bytes.Buffer
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return errLinkClosed
+	}
+	for i := range reqs {
+		r := &reqs[i]
+		r.seq = l.nextSeqLocked()
+		r.p.Header().Seq = r.seq
+		if err := r.p.SerializeTo(&b); err != nil {
+			l.forgetLocked(reqs[:i])
+			l.mu.Unlock()
+			return fmt.Errorf("smsc: encode %s: %w", r.p.Header().ID, err)
+		}
+		// Registered before writing: a response may come before Write returns.
+		l.pending[r.seq] = waiter{done: r.done}
+	}
+	l.mu.Unlock()
+	if err := l.write(b.Bytes()); err != nil {
+		l.mu.Lock()
+		l.forgetLocked(reqs)
+		l.mu.Unlock()
+		return fmt.Errorf("smsc: %w", err)
+	}
+	return nil
+}
+
+func (l *link) forgetLocked(reqs []posted) {
+	for _, r := range reqs {
+		delete(l.pending, r.seq)
+	}
 }
 
 // sendBytes registers a waiter for seq, then writes b.
@@ -324,7 +451,7 @@ func (l *link) sendBytes(seq uint32, b []byte) (<-chan result, error) {
 		return nil, fmt.Errorf("smsc: sequence number %d already awaits a response", seq)
 	}
 	// Register before writing: the response may arrive before Write returns.
-	l.pending[seq] = ch
+	l.pending[seq] = waiter{ch: ch}
 	l.mu.Unlock()
 	if err := l.write(b); err != nil {
 		l.forget(seq)
@@ -333,11 +460,15 @@ func (l *link) sendBytes(seq uint32, b []byte) (<-chan result, error) {
 	return ch, nil
 }
 
-// forget drops the waiter for seq, so a late response is logged, not delivered.
-func (l *link) forget(seq uint32) {
+// forget drops the waiter for seq, so a late response is logged, not
+// delivered. It reports whether one was still waiting: false means its
+// response (or the link's close) has already gone to it.
+func (l *link) forget(seq uint32) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.pending[seq]
 	delete(l.pending, seq)
-	l.mu.Unlock()
+	return ok
 }
 
 // await waits for the response on ch for at most ResponseTimeout.

@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -120,7 +119,8 @@ type Server struct {
 	pushQ    map[string][]*Call        // pushes not yet taken by WaitPush, by MSISDN
 	pushedCh chan struct{}             // closed and replaced whenever a push is queued
 
-	faults faults // fault injection for ordinary submit_sm (faults.go)
+	faults   faults   // fault injection for ordinary submit_sm (faults.go)
+	receipts receipts // delivery receipts owed (receipts.go)
 }
 
 // New returns a Server for cfg; it does not listen until Start.
@@ -130,7 +130,7 @@ func New(cfg Config) *Server {
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Server{
 		cfg:  cfg,
@@ -147,6 +147,7 @@ func New(cfg Config) *Server {
 		pushes:   make(map[string][]Push),
 		pushQ:    make(map[string][]*Call),
 		pushedCh: make(chan struct{}),
+		receipts: receipts{wake: make(chan struct{}, 1)},
 	}
 }
 
@@ -166,8 +167,9 @@ func (s *Server) Start() error {
 		return fmt.Errorf("smsc: listen %s: %w", s.cfg.Addr, err)
 	}
 	s.ln, s.started = ln, true
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.accept(ln)
+	go s.receiptLoop()
 	s.log.Info("listening", "addr", ln.Addr().String())
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
@@ -70,7 +69,7 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 	switch {
 	case act.Drop:
 		s.log.Info("dropping the link instead of answering a submit_sm", "link", l.id)
-		l.conn.Close()
+		l.hangUp()
 		return errDropped
 	case act.Delay > 0:
 		// Answered later, off the read loop, so the ESME's window stays open.
@@ -132,42 +131,27 @@ func (s *Server) answerSubmit(l *link, p pdu.Body, resp pdu.Body, m Message, act
 	}
 	s.log.Info("SMS submitted", "link", l.id, "id", m.ID, "to", mask(m.To), "len", len(m.Text))
 	if fieldByte(p.Fields(), pdufield.RegisteredDelivery)&0x01 != 0 && act.Receipt != StatNone {
-		s.goBackground(func() { s.sendReceipt(l, m, act) })
+		delay, stat := s.cfg.ReceiptDelay, act.Receipt
+		if act.ReceiptDelay > 0 {
+			delay = act.ReceiptDelay
+		}
+		if stat == "" {
+			stat = StatDelivered
+		}
+		s.scheduleReceipt(l, m, stat, delay)
 	}
 	return nil
 }
 
-// sendReceipt delivers the receipt for m after ReceiptDelay (or act's), on
-// the link m came in on if it can receive, else on another bound link.
-func (s *Server) sendReceipt(prefer *link, m Message, act SubmitAction) {
-	delay := s.cfg.ReceiptDelay
-	if act.ReceiptDelay > 0 {
-		delay = act.ReceiptDelay
-	}
-	if !s.sleep(delay) {
-		return
-	}
-	stat := act.Receipt
-	if stat == "" {
-		stat = StatDelivered
-	}
-	for try := 1; ; try++ {
-		st, err := s.deliver(context.Background(), prefer, receiptPDU(m, time.Now(), stat))
-		if err == nil && st == statusOK {
-			return
-		}
-		s.log.Warn("receipt not accepted", "id", m.ID, "try", try, "status", fmt.Sprintf("%#x", st), "err", err)
-		if try == receiptRetries || !s.sleep(time.Second) {
-			return
-		}
-	}
-}
-
 // receiptPDU builds the delivery receipt of m in the customary format.
 func receiptPDU(m Message, done time.Time, stat string) pdu.Body {
-	text := m.Text
-	if utf8.RuneCountInString(text) > 20 {
-		text = string([]rune(text)[:20])
+	text, runes := m.Text, 0
+	for i := range text { // the first 20 characters
+		if runes == 20 {
+			text = text[:i]
+			break
+		}
+		runes++
 	}
 	dlvr, errCode := "001", "000"
 	if stat != StatDelivered {

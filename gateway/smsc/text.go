@@ -32,6 +32,8 @@ func isGSM(coding byte) bool {
 // carry is an error rather than silently mangled, so tests notice.
 func encodeText(s string, coding byte) ([]byte, error) {
 	switch {
+	case isGSM(coding) && gsmSame(s):
+		return []byte(s), nil
 	case isGSM(coding):
 		b := pdutext.GSM7(s).Encode()
 		// pdutext returns its input unchanged when a character has no GSM-7
@@ -52,6 +54,8 @@ func encodeText(s string, coding byte) ([]byte, error) {
 // decodeText decodes a short_message for its data_coding.
 func decodeText(b []byte, coding byte) string {
 	switch {
+	case isGSM(coding) && gsmSame(b):
+		return string(b)
 	case isGSM(coding):
 		if !septets(b) {
 			// Octets above 0x7F are not unpacked GSM-7 (typically UTF-8 sent
@@ -73,6 +77,29 @@ func decodeText(b []byte, coding byte) string {
 	default:
 		return string(b)
 	}
+}
+
+// sameInGSM marks the octets that mean the same character in ASCII and in
+// the GSM 03.38 default alphabet (unpacked): letters, digits, space, line
+// breaks and the punctuation GSM keeps in ASCII's places. Text of only
+// these needs no translation either way; '@', '$', '_' and the rest go
+// through the codec.
+var sameInGSM = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '\n' || c == '\r' || c >= ' ' && c <= '#' || c >= '%' && c <= '?' ||
+			c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+	}
+	return t
+}()
+
+// gsmSame reports whether every octet of text is one of sameInGSM.
+func gsmSame[T string | []byte](text T) bool {
+	for i := 0; i < len(text); i++ {
+		if !sameInGSM[text[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 func septets(b []byte) bool {

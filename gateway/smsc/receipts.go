@@ -1,0 +1,210 @@
+package smsc
+
+import (
+	"container/heap"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// receipts holds the delivery receipts the simulator owes: those to send,
+// by when each falls due, and those sent, waiting for their
+// deliver_sm_resp, in the order they were sent. One goroutine
+// (receiptLoop) sends receipts as they fall due, those due together in one
+// write per link, and does not wait for their responses: a response comes
+// back through the link's pending table (waiter.done) and decides whether
+// the receipt is done or offered again a second later. A goroutine and a
+// timer per receipt cost a simulator under load more CPU than the traffic
+// it simulates.
+type receipts struct {
+	mu   sync.Mutex
+	due  receiptHeap
+	sent []sentReceipt // oldest first: each waits ResponseTimeout alike
+	wake chan struct{} // the earliest due time moved closer
+}
+
+// receipt is one delivery receipt owed.
+type receipt struct {
+	due    time.Time
+	prefer *link
+	m      Message
+	stat   string
+	try    int
+	index  int // in the heap; -1 when not in it
+}
+
+// sentReceipt is one offer of r, on link under seq, that times out at
+// expires unless its response came. Whoever takes seq out of the link's
+// pending table (the response, the link's close, or the timeout through
+// forget) decides what happens next, so each offer has one outcome.
+type sentReceipt struct {
+	expires time.Time
+	r       *receipt
+	link    *link
+	seq     uint32
+}
+
+// receiptRetryAfter is how long after a failed offer a receipt is offered again.
+const receiptRetryAfter = time.Second
+
+// scheduleReceipt owes the receipt of m with stat, due after delay.
+func (s *Server) scheduleReceipt(prefer *link, m Message, stat string, delay time.Duration) {
+	s.receipts.schedule(&receipt{due: time.Now().Add(delay), prefer: prefer, m: m, stat: stat})
+}
+
+func (q *receipts) schedule(r *receipt) {
+	q.mu.Lock()
+	heap.Push(&q.due, r)
+	first := r.index == 0
+	q.mu.Unlock()
+	if first {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take removes and returns the receipts due by now and the offers expired
+// by now.
+func (q *receipts) take(now time.Time) (due []*receipt, expired []sentReceipt) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.due) > 0 && !q.due[0].due.After(now) {
+		due = append(due, heap.Pop(&q.due).(*receipt))
+	}
+	n := 0
+	for n < len(q.sent) && !q.sent[n].expires.After(now) {
+		n++
+	}
+	expired = append(expired, q.sent[:n]...)
+	q.sent = q.sent[n:]
+	return due, expired
+}
+
+// next returns when the next receipt falls due or the next offer expires
+// (zero when there is neither).
+func (q *receipts) next() (next time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.due) > 0 {
+		next = q.due[0].due
+	}
+	if len(q.sent) > 0 && (next.IsZero() || q.sent[0].expires.Before(next)) {
+		next = q.sent[0].expires
+	}
+	return next
+}
+
+// receiptLoop sends receipts as they fall due, until the server closes;
+// receipts still owed then are dropped, as a switched-off SMSC's are.
+func (s *Server) receiptLoop() {
+	defer s.wg.Done()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		due, expired := s.receipts.take(now)
+		for _, o := range expired {
+			if o.link.forget(o.seq) {
+				s.receiptFailed(o.r, 0, ErrTimeout)
+			} // else its response came meanwhile, and went to its done
+		}
+		s.sendReceipts(due, now)
+		wait := time.Hour
+		if next := s.receipts.next(); !next.IsZero() {
+			// At least a millisecond, so that receipts falling due close
+			// together go out in one write rather than a wake-up each.
+			wait = max(next.Sub(now), time.Millisecond)
+		}
+		t.Reset(wait)
+		select {
+		case <-t.C:
+		case <-s.receipts.wake:
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// sendReceipts offers the receipts due, each on the link its message came
+// in on while that can take it (else another), one write per link.
+func (s *Server) sendReceipts(due []*receipt, now time.Time) {
+	if len(due) == 0 {
+		return
+	}
+	byLink := map[*link][]posted{}
+	owed := map[*link][]*receipt{}
+	var order []*link
+	for _, r := range due {
+		r.try++
+		l, err := s.pickLink(r.prefer, CarriesSMS)
+		if err != nil {
+			s.receiptFailed(r, 0, err)
+			continue
+		}
+		if owed[l] == nil {
+			order = append(order, l)
+		}
+		byLink[l] = append(byLink[l], posted{p: receiptPDU(r.m, now, r.stat), done: s.receiptAnswered(r)})
+		owed[l] = append(owed[l], r)
+	}
+	expires := now.Add(s.cfg.ResponseTimeout)
+	for _, l := range order {
+		reqs, rs := byLink[l], owed[l]
+		if err := l.post(reqs); err != nil {
+			for _, r := range rs {
+				s.receiptFailed(r, 0, err)
+			}
+			continue
+		}
+		s.receipts.mu.Lock()
+		for i, r := range rs {
+			s.receipts.sent = append(s.receipts.sent, sentReceipt{expires: expires, r: r, link: l, seq: reqs[i].seq})
+		}
+		s.receipts.mu.Unlock()
+	}
+}
+
+// receiptAnswered returns the done of an offer of r: an error or a
+// command_status other than OK offers it again.
+func (s *Server) receiptAnswered(r *receipt) func(uint32, error) {
+	return func(status uint32, err error) {
+		if err != nil || status != statusOK {
+			s.receiptFailed(r, status, err)
+		}
+	}
+}
+
+// receiptFailed offers r again a second later, up to receiptRetries offers.
+func (s *Server) receiptFailed(r *receipt, status uint32, err error) {
+	s.log.Warn("receipt not accepted", "id", r.m.ID, "try", r.try, "status", fmt.Sprintf("%#x", status), "err", err)
+	if r.try >= receiptRetries {
+		return
+	}
+	r.due = time.Now().Add(receiptRetryAfter)
+	s.receipts.schedule(r)
+}
+
+// receiptHeap orders receipts by due time (container/heap).
+type receiptHeap []*receipt
+
+func (h receiptHeap) Len() int           { return len(h) }
+func (h receiptHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h receiptHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *receiptHeap) Push(x any) {
+	r := x.(*receipt)
+	r.index = len(*h)
+	*h = append(*h, r)
+}
+func (h *receiptHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	r.index = -1
+	*h = old[:len(old)-1]
+	return r
+}
