@@ -17,3 +17,10 @@ var TransactFrom = (*DB).transactFrom
 
 // SetFeedChunk makes s move campaign recipients into the outbox n at a time.
 func (s *SMS) SetFeedChunk(n int) { s.chunk = n }
+
+// ReceiptPartsSQL is the statement that records a batch of receipts, for
+// tests that look at its plan.
+const ReceiptPartsSQL = receiptPartsSQL
+
+// CustomPlans gives the package's tests the receipt batches' planner settings.
+var CustomPlans = customPlans
