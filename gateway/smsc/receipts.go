@@ -133,9 +133,14 @@ func (s *Server) sendReceipts(due []*receipt, now time.Time) {
 	if len(due) == 0 {
 		return
 	}
-	byLink := map[*link][]posted{}
-	owed := map[*link][]*receipt{}
-	var order []*link
+	// One write per link: the receipts going on it, in the order they fell due.
+	type batch struct {
+		l    *link
+		reqs []posted
+		rs   []*receipt
+	}
+	var batches []*batch
+	on := map[*link]*batch{}
 	for _, r := range due {
 		r.try++
 		l, err := s.pickLink(r.prefer, CarriesSMS)
@@ -143,24 +148,25 @@ func (s *Server) sendReceipts(due []*receipt, now time.Time) {
 			s.receiptFailed(r, 0, err)
 			continue
 		}
-		if owed[l] == nil {
-			order = append(order, l)
+		b := on[l]
+		if b == nil {
+			b = &batch{l: l}
+			on[l], batches = b, append(batches, b)
 		}
-		byLink[l] = append(byLink[l], posted{p: receiptPDU(r.m, now, r.stat), done: s.receiptAnswered(r)})
-		owed[l] = append(owed[l], r)
+		b.reqs = append(b.reqs, posted{p: receiptPDU(r.m, now, r.stat), done: s.receiptAnswered(r)})
+		b.rs = append(b.rs, r)
 	}
 	expires := now.Add(s.cfg.ResponseTimeout)
-	for _, l := range order {
-		reqs, rs := byLink[l], owed[l]
-		if err := l.post(reqs); err != nil {
-			for _, r := range rs {
+	for _, b := range batches {
+		if err := b.l.post(b.reqs); err != nil {
+			for _, r := range b.rs {
 				s.receiptFailed(r, 0, err)
 			}
 			continue
 		}
 		s.receipts.mu.Lock()
-		for i, r := range rs {
-			s.receipts.sent = append(s.receipts.sent, sentReceipt{expires: expires, r: r, link: l, seq: reqs[i].seq})
+		for i, r := range b.rs {
+			s.receipts.sent = append(s.receipts.sent, sentReceipt{expires: expires, r: r, link: b.l, seq: b.reqs[i].seq})
 		}
 		s.receipts.mu.Unlock()
 	}
