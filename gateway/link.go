@@ -64,6 +64,10 @@ type link struct {
 	wmu     sync.Mutex // serialises whole-PDU writes
 	bw      *bufio.Writer
 	writers atomic.Int32 // writers in or waiting for wmu; the last one flushes
+	// reading is set while the read loop has another whole PDU in hand:
+	// what is written meanwhile waits for the loop to flush it before it
+	// next waits for input (see write).
+	reading atomic.Bool
 
 	seq    atomic.Uint32
 	window chan struct{} // one token per outstanding request
@@ -136,8 +140,11 @@ func (l *link) close(err error) {
 
 // write sends one PDU as a whole, under a deadline. Writers that arrive
 // while another is writing leave their PDU in the buffer for the last of them
-// to flush: under load many PDUs share one system call, and alone a PDU is
-// flushed at once.
+// to flush, and while the read loop has more requests in hand their answers
+// (and whatever else is written meanwhile) wait for the loop to flush them
+// before it next waits for input: under load many PDUs share one system
+// call, and alone a PDU is flushed at once. On a loopback or a LAN, a write
+// costs more than the PDU it carries.
 func (l *link) write(p pdu.Body) error {
 	var buf bytes.Buffer
 	if err := p.SerializeTo(&buf); err != nil {
@@ -159,7 +166,7 @@ func (l *link) write(p pdu.Body) error {
 		l.close(err)
 		return fmt.Errorf("write %s: %w", p.Header().ID, err)
 	}
-	if !last {
+	if !last || l.reading.Load() {
 		return nil
 	}
 	if err := l.bw.Flush(); err != nil {
@@ -167,6 +174,34 @@ func (l *link) write(p pdu.Body) error {
 		return fmt.Errorf("write %s: %w", p.Header().ID, err)
 	}
 	return nil
+}
+
+// flush writes out what write left in the buffer.
+func (l *link) flush() error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if l.bw.Buffered() == 0 {
+		return nil
+	}
+	if l.writeTimeout > 0 {
+		l.conn.SetWriteDeadline(time.Now().Add(l.writeTimeout))
+	}
+	if err := l.bw.Flush(); err != nil {
+		l.close(err)
+		return fmt.Errorf("flush: %w", err)
+	}
+	return nil
+}
+
+// wholePDUBuffered reports whether r holds at least one whole PDU, which
+// the read loop can then take without waiting. Part of one does not count:
+// waiting for its rest must not hold back what was answered.
+func wholePDUBuffered(r *bufio.Reader) bool {
+	if r.Buffered() < pdu.HeaderLen {
+		return false
+	}
+	b, err := r.Peek(4)
+	return err == nil && int(binary.BigEndian.Uint32(b)) <= r.Buffered()
 }
 
 // respond answers a request with the given response PDU, status and the
@@ -316,6 +351,12 @@ func (l *link) readLoop() {
 	r := bufio.NewReaderSize(l.conn, 16384)
 	hdr := make([]byte, pdu.HeaderLen)
 	for {
+		if !wholePDUBuffered(r) {
+			l.reading.Store(false)
+			if err := l.flush(); err != nil {
+				return
+			}
+		}
 		if _, err := io.ReadFull(r, hdr); err != nil {
 			l.close(fmt.Errorf("read: %w", err))
 			return
@@ -327,6 +368,7 @@ func (l *link) readLoop() {
 		if n < pdu.HeaderLen || n > maxPDULen {
 			// The stream can no longer be framed: say so and start afresh.
 			l.log.Warn("smpp: invalid command_length; dropping link", "length", n, "command_id", fmt.Sprintf("%#x", uint32(id)))
+			l.reading.Store(false) // the nack goes out before the link closes
 			l.nack(seq, StatusInvCmdLen)
 			l.close(fmt.Errorf("invalid command_length %d", n))
 			return
@@ -337,6 +379,7 @@ func (l *link) readLoop() {
 			l.close(fmt.Errorf("read: %w", err))
 			return
 		}
+		l.reading.Store(wholePDUBuffered(r))
 		if uint32(id)&respBit != 0 {
 			l.deliverResponse(id, seq, buf)
 			continue
@@ -370,6 +413,7 @@ func (l *link) dispatchRequest(id pdu.ID, seq uint32, buf []byte) {
 		l.respond(seq, pdu.NewEnquireLinkResp(), StatusOK)
 		return
 	case pdu.UnbindID:
+		l.reading.Store(false) // the answer goes out before the link closes
 		l.respond(seq, pdu.NewUnbindResp(), StatusOK)
 		l.close(errors.New("unbound by SMSC"))
 		return

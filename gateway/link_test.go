@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,5 +191,68 @@ func TestSlowAnswerKeepsTalkingLink(t *testing.T) {
 	case <-l.done:
 		t.Fatalf("a peer that answers was dropped: %v", l.err)
 	default:
+	}
+}
+
+// countingConn counts the writes made on a connection.
+type countingConn struct {
+	net.Conn
+	writes atomic.Int32
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// Requests that arrive together are answered together: the answers to
+// PDUs the read loop already holds share one write, as each write costs
+// the gateway and the SMSC a system call and a wake-up. A PDU whose rest
+// has not arrived holds nothing back.
+func TestAnswersToRequestsInHandShareAWrite(t *testing.T) {
+	t.Parallel()
+	ours, peer := net.Pipe()
+	defer peer.Close()
+	counted := &countingConn{Conn: ours}
+	l := newLink(counted, 4, time.Second, 2*time.Second, slog.New(slog.DiscardHandler))
+	go l.readLoop()
+	defer l.close(nil)
+
+	var burst bytes.Buffer
+	for i := range 5 {
+		p := pdu.NewEnquireLink()
+		p.Header().Seq = uint32(100 + i)
+		if err := p.SerializeTo(&burst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := pdu.NewEnquireLink()
+	next.Header().Seq = 200
+	var rest bytes.Buffer
+	if err := next.SerializeTo(&rest); err != nil {
+		t.Fatal(err)
+	}
+	// Five whole enquire_links and the first half of a sixth, in one write.
+	if _, err := peer.Write(append(burst.Bytes(), rest.Bytes()[:8]...)); err != nil {
+		t.Fatal(err)
+	}
+	peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for i := range 5 {
+		r, err := pdu.Decode(peer)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i+1, err)
+		}
+		if r.Header().ID != pdu.EnquireLinkRespID || r.Header().Seq != uint32(100+i) {
+			t.Fatalf("answer %d: %s seq %d", i+1, r.Header().ID, r.Header().Seq)
+		}
+	}
+	if n := counted.writes.Load(); n != 1 {
+		t.Errorf("five answers took %d writes, want 1", n)
+	}
+	if _, err := peer.Write(rest.Bytes()[8:]); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := pdu.Decode(peer); err != nil || r.Header().Seq != 200 {
+		t.Fatalf("answer to the PDU that came in two parts: %v, %v", r, err)
 	}
 }
