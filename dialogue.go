@@ -13,6 +13,10 @@ type Dialogue struct {
 	MSISDN    MSISDN
 	State     []byte // engine-owned JSON
 	UpdatedAt time.Time
+	// AccountOn are the answers after which the next screen shows the
+	// member's points: a DialogueAccountLoader reads the account with the
+	// dialogue when one of them comes.
+	AccountOn []string
 }
 
 // DialogueStore keeps open dialogues.
@@ -24,6 +28,23 @@ type DialogueStore interface {
 	SaveDialogue(ctx context.Context, d *Dialogue) error
 	// DeleteDialogue forgets a dialogue; deleting a missing one is not an error.
 	DeleteDialogue(ctx context.Context, key string) error
+}
+
+// DialogueAccountLoader is implemented by stores that can read a member's
+// account with the dialogue an answer continues, in one round trip: a
+// points check, the commonest answer of all, then costs one where it cost
+// two (the dialogue, then the account).
+type DialogueAccountLoader interface {
+	// LoadDialogueFor is LoadDialogue, and also msisdn's account when
+	// answer is one of the loaded dialogue's AccountOn (nil otherwise, or
+	// when there is no such member), as PointsService.Account reads it.
+	LoadDialogueFor(ctx context.Context, key string, idle time.Duration, msisdn MSISDN, answer string) (*Dialogue, *Account, error)
+}
+
+// Account is a member and their points, read together.
+type Account struct {
+	Subscriber *Subscriber
+	Balance    PointsBalance
 }
 
 // CallerLoader is implemented by stores that can open a dial in a single

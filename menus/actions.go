@@ -5,11 +5,10 @@ import "github.com/care360/care360"
 // pointsScreen is menu 1: tier, spendable and qualifying points, the next
 // expiry and what the next tier needs (PRODUCT.md §3.3).
 func pointsScreen(c *call) ([]string, error) {
-	sub, bal, err := c.e.cfg.Points.Account(c.ctx, c.req.MSISDN)
+	sub, bal, err := c.account()
 	if err != nil {
 		return nil, err
 	}
-	c.sub = sub
 	lang := c.lang()
 	n := func(v int64) string { return care360.Number(v, lang) }
 	lines := []string{

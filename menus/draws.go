@@ -19,7 +19,7 @@ func drawScreens() []*Screen {
 			{Num: 3, Label: "draws.results", To: "draws.results"},
 		}},
 		{ID: "draws.list", Title: "draws.open", Options: drawOptions, Next: "draws.confirm"},
-		{ID: "draws.confirm", Confirm: &Confirm{Prompt: drawPrompt, Do: enterDraw}},
+		{ID: "draws.confirm", Confirm: &Confirm{Prompt: drawPrompt, Do: enterDraw}, ReadsAccount: true},
 		{ID: "spins.list", Title: "spins.open", Options: spinOptions, Next: "spins.confirm"},
 		{ID: "spins.confirm", Confirm: &Confirm{Prompt: spinPrompt, Do: spin}},
 		{ID: "draws.results", Info: drawResults},
@@ -83,11 +83,10 @@ func drawPrompt(c *call) ([]string, error) {
 		return nil, err
 	}
 	d := &o.Draw
-	sub, bal, err := c.e.cfg.Points.Account(c.ctx, c.req.MSISDN)
+	sub, bal, err := c.account()
 	if err != nil {
 		return nil, err
 	}
-	c.sub = sub
 	tickets := d.TicketsFor(sub.Tier)
 	switch {
 	case o.Entry != nil:

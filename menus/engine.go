@@ -202,6 +202,9 @@ type call struct {
 	req care360.USSDRequest
 	st  *state
 	sub *care360.Subscriber // loaded on demand
+	// acct is the account the store read with the dialogue, for the
+	// screen this answer leads to (Screen.ReadsAccount); taken once.
+	acct *care360.Account
 	// version is the stored dialogue's UpdatedAt as this step loaded or
 	// saved it: what an ending forgets (zero: nothing stored yet).
 	version time.Time
@@ -228,6 +231,22 @@ func (c *call) subscriber() (*care360.Subscriber, error) {
 		c.sub = s
 	}
 	return c.sub, nil
+}
+
+// account returns the caller's subscriber and points: those read with the
+// dialogue for this step's screen, else read now.
+func (c *call) account() (*care360.Subscriber, care360.PointsBalance, error) {
+	if a := c.acct; a != nil {
+		c.acct = nil // a second screen in the step reads afresh
+		c.sub = a.Subscriber
+		return a.Subscriber, a.Balance, nil
+	}
+	sub, bal, err := c.e.cfg.Points.Account(c.ctx, c.req.MSISDN)
+	if err != nil {
+		return nil, bal, err
+	}
+	c.sub = sub
+	return sub, bal, nil
 }
 
 // value returns what the subscriber chose or typed under key.
@@ -443,7 +462,8 @@ func (e *Engine) resumable(c *call, d *care360.Dialogue) (*state, error) {
 // answer continues an open dialogue with what the subscriber typed.
 func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.USSDReply, error) {
 	c := &call{ctx: ctx, e: e, req: req, st: &state{}}
-	d, err := e.cfg.Dialogues.LoadDialogue(ctx, req.Key, e.cfg.IdleTimeout)
+	in, ok := cleanAnswer(req.Text)
+	d, err := e.load(c, in, ok)
 	if err != nil {
 		return e.fail(c, err)
 	}
@@ -459,7 +479,6 @@ func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.U
 	}
 	c.st.Steps++
 	e.pushAnswered(c)
-	in, ok := cleanAnswer(req.Text)
 	if c.st.App != "" {
 		return e.answerApp(c, in, ok)
 	}
@@ -476,6 +495,42 @@ func (e *Engine) answer(ctx context.Context, req care360.USSDRequest) (care360.U
 		return *out, nil
 	}
 	return e.show(c)
+}
+
+// load reads the dialogue an answer continues, and with it the caller's
+// account when the store can and the answer is one the dialogue saved as
+// leading to a screen that shows it.
+func (e *Engine) load(c *call, in string, ok bool) (*care360.Dialogue, error) {
+	l, can := e.cfg.Dialogues.(care360.DialogueAccountLoader)
+	if !can || !ok || c.req.MSISDN == "" {
+		return e.cfg.Dialogues.LoadDialogue(c.ctx, c.req.Key, e.cfg.IdleTimeout)
+	}
+	d, a, err := l.LoadDialogueFor(c.ctx, c.req.Key, e.cfg.IdleTimeout, c.req.MSISDN, in)
+	c.acct = a
+	return d, err
+}
+
+// accountOn lists the answers on the current screen that lead to a screen
+// showing the member's account (Screen.ReadsAccount): fixed items, and
+// every pick of a computed list whose next screen does.
+func (e *Engine) accountOn(c *call) []string {
+	sc := e.screen[c.st.Screen]
+	if sc == nil || c.st.App != "" {
+		return nil
+	}
+	reads := func(id string) bool { s := e.screen[id]; return s != nil && s.ReadsAccount }
+	var on []string
+	for _, it := range sc.Items {
+		if it.To != "" && reads(it.To) {
+			on = append(on, strconv.Itoa(it.Num))
+		}
+	}
+	if sc.Options != nil && reads(sc.Next) {
+		for i := range c.st.Opts {
+			on = append(on, strconv.Itoa(i+1))
+		}
+	}
+	return on
 }
 
 // cleanAnswer trims an answer and refuses what no screen asks for: control
@@ -633,7 +688,7 @@ func (e *Engine) save(c *call) error {
 	if err != nil {
 		return err
 	}
-	d := &care360.Dialogue{Key: c.req.Key, MSISDN: c.req.MSISDN, State: b}
+	d := &care360.Dialogue{Key: c.req.Key, MSISDN: c.req.MSISDN, State: b, AccountOn: e.accountOn(c)}
 	if err := e.cfg.Dialogues.SaveDialogue(c.ctx, d); err != nil {
 		return err
 	}

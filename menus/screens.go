@@ -27,6 +27,11 @@ type Screen struct {
 	Input   *Input
 	Confirm *Confirm
 	Next    string // after a pick from Options or a valid Input
+	// ReadsAccount marks a screen whose Info or Confirm prompt shows the
+	// member's points (call.account): the answers that lead to it are
+	// saved with the dialogue, so that the store can read the account
+	// with the dialogue when one of them comes.
+	ReadsAccount bool
 }
 
 // Item is one fixed numbered choice. Numbers are fixed: an item that is not
@@ -110,7 +115,7 @@ func Tree() map[string]*Screen {
 		{ID: "register", Title: "register.offer", Items: []Item{
 			{Num: 1, Label: "register.item", Do: register, Confirms: true},
 		}},
-		{ID: "points", Info: pointsScreen},
+		{ID: "points", Info: pointsScreen, ReadsAccount: true},
 		{ID: "language", Title: "item.language", Items: []Item{
 			{Num: 1, Label: "lang.vi", Do: setLanguage(care360.LangVi)},
 			{Num: 2, Label: "lang.viu", Do: setLanguage(care360.LangViUnicode)},

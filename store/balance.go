@@ -13,8 +13,11 @@ import (
 // Balance returns msisdn's points now, in one round trip.
 func (db *DB) Balance(ctx context.Context, msisdn care360.MSISDN) (b care360.PointsBalance, err error) {
 	defer wrap(&err, "points balance of %s", msisdn.Masked())
-	_, b, err = db.account(ctx, msisdn, false)
-	return b, err
+	a, err := db.accountOrNotFound(ctx, msisdn)
+	if err != nil {
+		return b, err
+	}
+	return a.Balance, nil
 }
 
 // Account returns the subscriber and their points in one round trip: the
@@ -22,74 +25,77 @@ func (db *DB) Balance(ctx context.Context, msisdn care360.MSISDN) (b care360.Poi
 // a whole round trip than asking for them separately.
 func (db *DB) Account(ctx context.Context, msisdn care360.MSISDN) (s *care360.Subscriber, b care360.PointsBalance, err error) {
 	defer wrap(&err, "account of %s", msisdn.Masked())
-	return db.account(ctx, msisdn, true)
-}
-
-// account batches the subscriber (or just its existence), the qualifying sum
-// and the open credits, in one read-only transaction of one snapshot: in
-// the batch's implicit transaction each statement would take its own, and a
-// posting committed between them would show its credits without their
-// qualifying total or the tier they earned. BEGIN and COMMIT go in the same
-// round trip; a batch an error cuts short leaves its connection in the
-// transaction, which the pool then closes rather than reuse.
-func (db *DB) account(ctx context.Context, msisdn care360.MSISDN, withSubscriber bool) (s *care360.Subscriber, b care360.PointsBalance, err error) {
-	now := db.now()
-	batch := &pgx.Batch{}
-	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
-	if withSubscriber {
-		batch.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
-	} else {
-		batch.Queue(`SELECT EXISTS (SELECT 1 FROM subscribers WHERE msisdn = $1)`, msisdn)
-	}
-	batch.Queue(qualifyingSQL, msisdn, db.yearAgo(now))
-	batch.Queue(`
-		SELECT expires_at, kind, sum(remaining)::bigint FROM points_ledger
-		WHERE msisdn = $1 AND remaining > 0 AND expires_at > $2
-		GROUP BY expires_at, kind ORDER BY expires_at`, msisdn, now)
-	batch.Queue(`COMMIT`)
-	br := db.pool.SendBatch(ctx, batch)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, b, err
-	}
-	notFound := care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
-	if withSubscriber {
-		if s, err = db.scanSubscriber(br.QueryRow()); errors.Is(err, pgx.ErrNoRows) {
-			return nil, b, notFound
-		} else if err != nil {
-			return nil, b, err
-		}
-	} else {
-		var exists bool
-		if err := br.QueryRow().Scan(&exists); err != nil {
-			return nil, b, err
-		}
-		if !exists {
-			return nil, b, notFound
-		}
-	}
-	if err := br.QueryRow().Scan(&b.Qualifying); err != nil {
-		return nil, b, err
-	}
-	rows, err := br.Query()
+	a, err := db.accountOrNotFound(ctx, msisdn)
 	if err != nil {
 		return nil, b, err
 	}
-	for rows.Next() {
-		var at time.Time
-		var kind care360.PointsKind
-		var n int64
-		if err := rows.Scan(&at, &kind, &n); err != nil {
-			rows.Close()
-			return nil, b, err
-		}
+	return a.Subscriber, a.Balance, nil
+}
+
+// accountOrNotFound is msisdn's account, or ENOTFOUND.
+func (db *DB) accountOrNotFound(ctx context.Context, msisdn care360.MSISDN) (*care360.Account, error) {
+	a, err := db.account(ctx, msisdn)
+	if a == nil && err == nil {
+		err = care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
+	}
+	return a, err
+}
+
+// accountSQL reads a member ($1), their qualifying total since $2 and
+// their open credits unexpired at $3, grouped by expiry and kind, earliest
+// first, in one statement: one snapshot, so a posting committed meanwhile
+// cannot show its credits without their qualifying total or the tier they
+// earned, and one round trip with no BEGIN and COMMIT around it. No row
+// means no such member.
+var accountSQL = `
+	SELECT ` + subscriberColumns + `, (` + qualifyingOfSQL + `) AS q, e.at, e.kind, e.points
+	FROM subscribers s CROSS JOIN LATERAL (
+		SELECT array_agg(g.expires_at ORDER BY g.expires_at, g.kind) AS at,
+			array_agg(g.kind ORDER BY g.expires_at, g.kind) AS kind,
+			array_agg(g.points ORDER BY g.expires_at, g.kind) AS points
+		FROM (
+			SELECT expires_at, kind, sum(remaining)::bigint AS points FROM points_ledger
+			WHERE msisdn = s.msisdn AND remaining > 0 AND expires_at > $3
+			GROUP BY expires_at, kind
+		) g
+	) e
+	WHERE s.msisdn = $1`
+
+// qualifyingOfSQL is the qualifying total of the member accountSQL reads.
+var qualifyingOfSQL = qualifyingOf("s.msisdn", "$2")
+
+// account reads msisdn's account with accountSQL: nil when there is no
+// such member.
+func (db *DB) account(ctx context.Context, msisdn care360.MSISDN) (*care360.Account, error) {
+	now := db.now()
+	return db.scanAccount(db.pool.QueryRow(ctx, accountSQL, msisdn, db.yearAgo(now), now))
+}
+
+// scanAccount scans a row of accountSQL: nil when there is none.
+func (db *DB) scanAccount(row pgx.Row) (*care360.Account, error) {
+	var (
+		q      int64
+		at     []time.Time
+		kinds  []string
+		points []int64
+	)
+	s, err := db.scanSubscriber(row, &q, &at, &kinds, &points)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	a := &care360.Account{Subscriber: s, Balance: care360.PointsBalance{Qualifying: q}}
+	b := &a.Balance
+	for i, n := range points {
 		b.Spendable += n
-		if kind == care360.PointsBonus {
+		if care360.PointsKind(kinds[i]) == care360.PointsBonus {
 			b.Bonus += n
 		}
-		// Rows come earliest first; the next expiry is every batch falling on
-		// the first one's local date.
-		day := db.date(at)
+		// The next expiry is every batch falling on the first one's local
+		// date.
+		day := db.date(at[i])
 		switch {
 		case b.NextExpiry == nil:
 			b.NextExpiry = &care360.Expiring{Points: n, Date: day}
@@ -97,12 +103,7 @@ func (db *DB) account(ctx context.Context, msisdn care360.MSISDN, withSubscriber
 			b.NextExpiry.Points += n
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, b, err
-	}
-	_, err = br.Exec() // COMMIT
-	return s, b, err
+	return a, nil
 }
 
 // Ledger returns msisdn's newest entries first (limit: 1 to 1000, default 100).

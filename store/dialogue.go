@@ -24,13 +24,25 @@ const asyncCommit = `set_config('synchronous_commit', 'off', true) IS NOT NULL`
 // it has been idle for longer than idle (idle <= 0: any age).
 func (db *DB) LoadDialogue(ctx context.Context, key string, idle time.Duration) (d *care360.Dialogue, err error) {
 	defer wrap(&err, "load dialogue")
-	var since time.Time // the zero time is older than any row
-	if idle > 0 {
-		since = db.now().Add(-idle)
+	return scanLoaded(db.pool.QueryRow(ctx, loadDialogueSQL, key, db.idleSince(idle)))
+}
+
+// loadDialogueSQL reads the dialogue under $1 updated after $2.
+const loadDialogueSQL = `SELECT key, msisdn, state, updated_at, account_on FROM ussd_dialogues WHERE key = $1 AND updated_at > $2`
+
+// idleSince is the oldest update a dialogue idle for at most idle has
+// (idle <= 0: any age; the zero time is older than any row).
+func (db *DB) idleSince(idle time.Duration) time.Time {
+	if idle <= 0 {
+		return time.Time{}
 	}
-	d = new(care360.Dialogue)
-	err = db.pool.QueryRow(ctx, `SELECT key, msisdn, state, updated_at FROM ussd_dialogues WHERE key = $1 AND updated_at > $2`,
-		key, since).Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt)
+	return db.now().Add(-idle)
+}
+
+// scanLoaded scans a row of loadDialogueSQL: nil when there is none.
+func scanLoaded(row pgx.Row) (*care360.Dialogue, error) {
+	d := new(care360.Dialogue)
+	err := row.Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt, &d.AccountOn)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -38,6 +50,31 @@ func (db *DB) LoadDialogue(ctx context.Context, key string, idle time.Duration) 
 		return nil, err
 	}
 	return d, nil
+}
+
+// LoadDialogueFor is LoadDialogue, and also msisdn's account when answer
+// is one the dialogue names in AccountOn (care360.DialogueAccountLoader):
+// both statements go in one round trip. The account's read is skipped by
+// its own condition when the answer is not one of them, at the cost of a
+// primary-key probe.
+func (db *DB) LoadDialogueFor(ctx context.Context, key string, idle time.Duration, msisdn care360.MSISDN, answer string) (d *care360.Dialogue, a *care360.Account, err error) {
+	defer wrap(&err, "load dialogue")
+	since := db.idleSince(idle)
+	batch := &pgx.Batch{}
+	batch.Queue(loadDialogueSQL, key, since)
+	now := db.now()
+	batch.Queue(accountSQL+`
+		AND EXISTS (SELECT 1 FROM ussd_dialogues d WHERE d.key = $4 AND d.updated_at > $5 AND $6 = ANY(d.account_on))`,
+		msisdn, db.yearAgo(now), now, key, since, answer)
+	br := db.pool.SendBatch(ctx, batch)
+	defer br.Close()
+	if d, err = scanLoaded(br.QueryRow()); err != nil || d == nil {
+		return nil, nil, err
+	}
+	if a, err = db.scanAccount(br.QueryRow()); err != nil {
+		return nil, nil, err
+	}
+	return d, a, nil
 }
 
 // Caller ends the caller's dialogues in progress, reads the subscriber and
@@ -101,10 +138,11 @@ func (db *DB) SaveDialogue(ctx context.Context, d *care360.Dialogue) (err error)
 	}
 	now := db.now()
 	_, err = db.pool.Exec(ctx, `
-		INSERT INTO ussd_dialogues (key, msisdn, state, updated_at)
-		SELECT $1, $2, $3, $4 WHERE `+asyncCommit+`
-		ON CONFLICT (key) DO UPDATE SET msisdn = excluded.msisdn, state = excluded.state, updated_at = excluded.updated_at`,
-		d.Key, d.MSISDN, state, now)
+		INSERT INTO ussd_dialogues (key, msisdn, state, updated_at, account_on)
+		SELECT $1, $2, $3, $4, $5 WHERE `+asyncCommit+`
+		ON CONFLICT (key) DO UPDATE SET msisdn = excluded.msisdn, state = excluded.state, updated_at = excluded.updated_at,
+			account_on = excluded.account_on`,
+		d.Key, d.MSISDN, state, now, d.AccountOn)
 	if err == nil {
 		d.UpdatedAt = now
 	}

@@ -188,3 +188,63 @@ func TestDialogueEnds(t *testing.T) {
 		t.Errorf("dialogue ended before Stop still there: %+v %v", d, err)
 	}
 }
+
+// TestLoadDialogueForReadsTheAccountForItsAnswers: an answer the saved
+// dialogue names in AccountOn comes back with the member's account, as
+// Account reads it; any other answer, a missing member or an idle
+// dialogue comes back without one.
+func TestLoadDialogueForReadsTheAccountForItsAnswers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.subscriber(t)
+	credit(t, b, m, care360.PointsQualifying, 1200, "acct-1")
+	credit(t, b, m, care360.PointsBonus, 300, "acct-2")
+	key := string(m) + "/7"
+	if err := b.db.SaveDialogue(b.ctx, &care360.Dialogue{Key: key, MSISDN: m, State: []byte(`{"screen":"main"}`), AccountOn: []string{"1", "3"}}); err != nil {
+		t.Fatal(err)
+	}
+	wantSub, wantBal, err := b.db.Account(b.ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantBal.Spendable != 1500 || wantBal.Qualifying != 1200 || wantBal.Bonus != 300 || wantBal.NextExpiry == nil {
+		t.Fatalf("Account: %+v", wantBal)
+	}
+	for _, answer := range []string{"1", "3"} {
+		d, a, err := b.db.LoadDialogueFor(b.ctx, key, time.Minute, m, answer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == nil || string(d.State) != `{"screen":"main"}` || len(d.AccountOn) != 2 {
+			t.Fatalf("answer %s: dialogue %+v", answer, d)
+		}
+		if a == nil {
+			t.Fatalf("answer %s: no account", answer)
+		}
+		if a.Subscriber.MSISDN != m || a.Subscriber.Tier != wantSub.Tier ||
+			a.Balance.Spendable != wantBal.Spendable || a.Balance.Qualifying != wantBal.Qualifying ||
+			a.Balance.Bonus != wantBal.Bonus || *a.Balance.NextExpiry != *wantBal.NextExpiry {
+			t.Errorf("answer %s: account %+v %+v, Account read %+v %+v", answer, a.Subscriber, a.Balance, wantSub, wantBal)
+		}
+	}
+	for _, answer := range []string{"2", "", "1 "} {
+		d, a, err := b.db.LoadDialogueFor(b.ctx, key, time.Minute, m, answer)
+		if err != nil || d == nil || a != nil {
+			t.Errorf("answer %q: dialogue %v, account %+v, %v; want the dialogue alone", answer, d != nil, a, err)
+		}
+	}
+	if d, a, err := b.db.LoadDialogueFor(b.ctx, key, time.Minute, newMSISDN(), "1"); err != nil || d == nil || a != nil {
+		t.Errorf("no such member: dialogue %v, account %+v, %v", d != nil, a, err)
+	}
+	b.clock.Add(2 * time.Minute)
+	if d, a, err := b.db.LoadDialogueFor(b.ctx, key, time.Minute, m, "1"); err != nil || d != nil || a != nil {
+		t.Errorf("idle dialogue: %+v, %+v, %v", d, a, err)
+	}
+	// Saved again without answers that read the account, it names none.
+	if err := b.db.SaveDialogue(b.ctx, &care360.Dialogue{Key: key, MSISDN: m, State: []byte(`{"screen":"gifts"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if d, a, err := b.db.LoadDialogueFor(b.ctx, key, time.Minute, m, "1"); err != nil || d == nil || d.AccountOn != nil || a != nil {
+		t.Errorf("after a save without AccountOn: %+v, %+v, %v", d, a, err)
+	}
+}

@@ -3,7 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/care360/care360/gateway/smsc"
@@ -20,7 +23,7 @@ var baseline = flag.String("baseline", "", "A/B only: a second gateway binary, r
 // reports each one's median and their ratio.
 func abPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int, dur time.Duration) error {
 	fmt.Printf("== A/B: %s (A) against %s (B), %d phones, %d runs each, alternating\n", bin, *baseline, phones, runs)
-	rates := map[string][]float64{}
+	rates, costs := map[string][]float64{}, map[string][]float64{}
 	for i := range runs {
 		for _, b := range []string{bin, *baseline} {
 			gw, err := startBound(sim, b, dbURL, "")
@@ -29,17 +32,64 @@ func abPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int, dur
 			}
 			warmUp(sim, phones, members)
 			r := load(sim, phones, members, dur, 0)
+			// The same binary at a fixed offered load, below saturation:
+			// what a step costs the whole machine (gateway, Postgres, the
+			// simulator and the load), which a small saving changes more
+			// visibly than it changes a saturated rate.
+			before, berr := machineBusy()
+			p := load(sim, max(phones, *abRate/10), members, dur, *abRate)
+			after, aerr := machineBusy()
 			gw.stop()
 			rates[b] = append(rates[b], r.stepsPerSec())
 			fmt.Printf("run %d %s: %s\n", i+1, b, r)
+			if berr == nil && aerr == nil && p.steps > 0 {
+				cost := (after - before).Seconds() * 1e6 / float64(p.steps)
+				costs[b] = append(costs[b], cost)
+				fmt.Printf("run %d %s at %d steps/s offered: %.0f served, %.0f µs of the machine's CPU a step\n", i+1, b, *abRate, p.stepsPerSec(), cost)
+			}
 		}
 	}
-	med := func(b string) float64 {
-		r := slices.Clone(rates[b])
+	med := func(m map[string][]float64, b string) float64 {
+		r := slices.Clone(m[b])
+		if len(r) == 0 {
+			return 0
+		}
 		slices.Sort(r)
 		return r[len(r)/2]
 	}
-	a, b := med(bin), med(*baseline)
+	a, b := med(rates, bin), med(rates, *baseline)
 	fmt.Printf("median steps/s: A %.0f, B %.0f; A = %.3f × B (%+.1f %%)\n", a, b, a/b, 100*(a/b-1))
+	if ca, cb := med(costs, bin), med(costs, *baseline); ca > 0 && cb > 0 {
+		fmt.Printf("median CPU a step at %d steps/s: A %.0f µs, B %.0f µs; A = %.3f × B (%+.1f %%)\n", *abRate, ca, cb, ca/cb, 100*(ca/cb-1))
+	}
 	return nil
+}
+
+// abRate is the offered load at which abPhase weighs a step's CPU.
+var abRate = flag.Int("ab-rate", 1000, "A/B only: steps/s offered while the machine's CPU a step is measured")
+
+// machineBusy is the CPU time all processes have used since boot
+// (/proc/stat: every state but idle and iowait), in USER_HZ ticks.
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var busy int64
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		busy += n
+	}
+	return time.Duration(busy) * (time.Second / 100), nil // USER_HZ is 100 on Linux
 }
