@@ -3,10 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/care360/care360/gateway/smsc"
@@ -36,16 +33,16 @@ func abPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int, dur
 			// what a step costs the whole machine (gateway, Postgres, the
 			// simulator and the load), which a small saving changes more
 			// visibly than it changes a saturated rate.
-			before, berr := machineBusy()
 			p := load(sim, max(phones, *abRate/10), members, dur, *abRate)
-			after, aerr := machineBusy()
 			gw.stop()
 			rates[b] = append(rates[b], r.stepsPerSec())
 			fmt.Printf("run %d %s: %s\n", i+1, b, r)
-			if berr == nil && aerr == nil && p.steps > 0 {
-				cost := (after - before).Seconds() * 1e6 / float64(p.steps)
+			if p.steps > 0 {
+				// The gateway's and Postgres's share: what the binaries
+				// change, without the machine's other noise.
+				cost := float64((p.cpu.gateway + p.cpu.postgres).Microseconds()) / float64(p.steps)
 				costs[b] = append(costs[b], cost)
-				fmt.Printf("run %d %s at %d steps/s offered: %.0f served, %.0f µs of the machine's CPU a step\n", i+1, b, *abRate, p.stepsPerSec(), cost)
+				fmt.Printf("run %d %s at %d steps/s offered: %.0f served; CPU a step: %s\n", i+1, b, *abRate, p.stepsPerSec(), p.cpu.per(p.steps, "simulator and phones"))
 			}
 		}
 	}
@@ -60,36 +57,10 @@ func abPhase(sim *smsc.Server, dbURL, bin string, phones, members, runs int, dur
 	a, b := med(rates, bin), med(rates, *baseline)
 	fmt.Printf("median steps/s: A %.0f, B %.0f; A = %.3f × B (%+.1f %%)\n", a, b, a/b, 100*(a/b-1))
 	if ca, cb := med(costs, bin), med(costs, *baseline); ca > 0 && cb > 0 {
-		fmt.Printf("median CPU a step at %d steps/s: A %.0f µs, B %.0f µs; A = %.3f × B (%+.1f %%)\n", *abRate, ca, cb, ca/cb, 100*(ca/cb-1))
+		fmt.Printf("median CPU a step (gateway and Postgres) at %d steps/s: A %.0f µs, B %.0f µs; A = %.3f × B (%+.1f %%)\n", *abRate, ca, cb, ca/cb, 100*(ca/cb-1))
 	}
 	return nil
 }
 
 // abRate is the offered load at which abPhase weighs a step's CPU.
 var abRate = flag.Int("ab-rate", 1000, "A/B only: steps/s offered while the machine's CPU a step is measured")
-
-// machineBusy is the CPU time all processes have used since boot
-// (/proc/stat: every state but idle and iowait), in USER_HZ ticks.
-func machineBusy() (time.Duration, error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
-	}
-	var busy int64
-	for i, v := range f[1:9] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/stat: %w", err)
-		}
-		busy += n
-	}
-	return time.Duration(busy) * (time.Second / 100), nil // USER_HZ is 100 on Linux
-}

@@ -102,10 +102,11 @@ func run(phones, members, runs, rate, open int, levels []int, dur time.Duration,
 	var limit float64
 	if !*openOnly && *baseline == "" && !*partnerOnly && !*levelsOnly {
 		fmt.Println("== Limit: pgbench, one USSD step as one transaction (PK select + dialogue upsert), durable, 8 connections, prepared")
-		if limit, err = pgbenchLimit(dbURL, members, dur); err != nil {
+		var cpu string
+		if limit, cpu, err = pgbenchLimitCPU(dbURL, members, dur); err != nil {
 			return err
 		}
-		fmt.Printf("pgbench: %.0f tx/s\n\n", limit)
+		fmt.Printf("pgbench: %.0f tx/s; CPU a transaction: %s\n\n", limit, cpu)
 	}
 
 	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 10 * time.Second})
@@ -305,6 +306,13 @@ FROM generate_series(1, $1::int) g`} {
 
 // pgbenchLimit runs the reference transaction and returns tx/s.
 func pgbenchLimit(dbURL string, members int, dur time.Duration) (float64, error) {
+	tps, _, err := pgbenchLimitCPU(dbURL, members, dur)
+	return tps, err
+}
+
+// pgbenchLimitCPU is pgbenchLimit, and what a transaction cost: Postgres's
+// CPU and pgbench's own, per transaction.
+func pgbenchLimitCPU(dbURL string, members int, dur time.Duration) (float64, string, error) {
 	script := filepath.Join(os.TempDir(), "care360-step.sql")
 	err := os.WriteFile(script, []byte(`\set id random(1, `+strconv.Itoa(members)+`)
 BEGIN;
@@ -314,18 +322,28 @@ INSERT INTO ussd_dialogues (key, msisdn, state, updated_at) VALUES ('84' || (900
 COMMIT;
 `), 0o644)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	secs := strconv.Itoa(max(int(dur.Seconds()), 1))
-	out, err := exec.Command("pgbench", "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", secs, "-f", script, dbURL).CombinedOutput()
+	cmd := exec.Command("pgbench", "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", secs, "-f", script, dbURL)
+	before := sampleCPU(0)
+	out, err := cmd.CombinedOutput()
+	used := sampleCPU(0).sub(before)
 	if err != nil {
-		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+		return 0, "", fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
 	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
+	n := regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`).FindSubmatch(out)
+	if m == nil || n == nil {
+		return 0, "", fmt.Errorf("pgbench printed no tps:\n%s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	tps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return 0, "", err
+	}
+	txs, _ := strconv.ParseInt(string(n[1]), 10, 64)
+	used.peer = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return tps, used.per(txs, "pgbench"), nil
 }
 
 type gateway struct {
@@ -366,8 +384,13 @@ func startGateway(bin, dbURL, smscAddr string, env ...string) (*gateway, error) 
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	gatewayPID.Store(int64(cmd.Process.Pid))
 	return &gateway{cmd: cmd, log: logf.Name(), http: httpAddr}, nil
 }
+
+// gatewayPID is the process id of the gateway running now (0: none), whose
+// CPU time load reports.
+var gatewayPID atomic.Int64
 
 // adminToken is strong enough for serve (at least 32 characters).
 const adminToken = "bench-admin-token-0123456789abcdef0123456789"
@@ -388,6 +411,7 @@ func (g *gateway) rss() (int64, error) {
 }
 
 func (g *gateway) stop() {
+	gatewayPID.CompareAndSwap(int64(g.cmd.Process.Pid), 0)
 	g.cmd.Process.Signal(os.Interrupt)
 	g.cmd.Wait()
 	if g.config != "" {
@@ -444,6 +468,7 @@ type result struct {
 	elapsed       time.Duration
 	lat           []time.Duration
 	first         string // the run's first failure, if any
+	cpu           cpuUse // what the run used
 }
 
 func (r result) stepsPerSec() float64 { return float64(r.steps) / r.elapsed.Seconds() }
@@ -459,9 +484,9 @@ func (r result) quantile(p float64) time.Duration {
 
 func (r result) String() string {
 	q := r.quantile
-	return fmt.Sprintf("%.0f steps/s, p50 %s, p99 %s, max %s, %d steps, %d failed%s",
+	return fmt.Sprintf("%.0f steps/s, p50 %s, p99 %s, max %s, %d steps, %d failed%s; CPU a step: %s",
 		r.stepsPerSec(), q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond),
-		q(1).Round(10*time.Microsecond), r.steps, r.failed, r.failureNote())
+		q(1).Round(10*time.Microsecond), r.steps, r.failed, r.failureNote(), r.cpu.per(r.steps, "simulator and phones"))
 }
 
 // walk is what each phone dials and the first screen it expects; it then
@@ -517,7 +542,7 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 		defer t.Stop()
 		tick = t.C
 	}
-	start := time.Now()
+	start, before := time.Now(), sampleCPU(int(gatewayPID.Load()))
 	for range phones {
 		wg.Add(1)
 		go func() {
@@ -559,6 +584,7 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 		}()
 	}
 	wg.Wait()
+	elapsed, used := time.Since(start), sampleCPU(int(gatewayPID.Load())).sub(before)
 	f, _ := first.Load().(string)
-	return result{steps: steps.Load(), failed: failed.Load(), elapsed: time.Since(start), lat: lat, first: f}
+	return result{steps: steps.Load(), failed: failed.Load(), elapsed: elapsed, lat: lat, first: f, cpu: used}
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// cpuUse is the CPU time the parts of a run have used (user and system):
+// where a step's cost goes, and so what bounds a rate on a machine whose
+// cores are all busy. Postgres counts every server process, background
+// ones included (the WAL writer, the checkpointer, autovacuum), and
+// backends that have exited (their time is their postmaster's children's).
+type cpuUse struct {
+	gateway  time.Duration // the gateway process (zero when there is none)
+	postgres time.Duration
+	peer     time.Duration // the process driving the load: the bench (simulator and phones) or pgbench
+	machine  time.Duration // every process (/proc/stat)
+}
+
+// clockTick is USER_HZ, the unit of /proc's CPU times on Linux.
+const clockTick = time.Second / 100
+
+// sampleCPU reads the CPU used so far. gateway is the gateway's process id
+// (0: none); the peer is this process.
+func sampleCPU(gateway int) cpuUse {
+	var u cpuUse
+	if gateway > 0 {
+		if st, err := procStat(gateway); err == nil {
+			u.gateway = st.cpu
+		}
+	}
+	u.postgres = postgresCPU()
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		u.peer = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	u.machine, _ = machineBusy()
+	return u
+}
+
+func (u cpuUse) sub(v cpuUse) cpuUse {
+	return cpuUse{u.gateway - v.gateway, u.postgres - v.postgres, u.peer - v.peer, u.machine - v.machine}
+}
+
+// per is each part's CPU time per unit of work, in microseconds, with
+// peer naming the process that drove the load.
+func (u cpuUse) per(n int64, peer string) string {
+	if n <= 0 {
+		return "no work done"
+	}
+	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
+	var b strings.Builder
+	if u.gateway > 0 {
+		fmt.Fprintf(&b, "gateway %.0f µs, ", us(u.gateway))
+	}
+	fmt.Fprintf(&b, "Postgres %.0f µs, %s %.0f µs; the machine %.0f µs", us(u.postgres), peer, us(u.peer), us(u.machine))
+	return b.String()
+}
+
+// procStatus is what /proc/PID/stat says of one process.
+type procStatus struct {
+	comm     string
+	ppid     int
+	cpu      time.Duration // its own user and system time
+	children time.Duration // the user and system time of its children that it has waited for
+}
+
+func procStat(pid int) (procStatus, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStatus{}, err
+	}
+	// The name is in parentheses and may hold spaces and parentheses.
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return procStatus{}, fmt.Errorf("/proc/%d/stat: no name", pid)
+	}
+	f := strings.Fields(string(b[end+1:]))
+	if len(f) < 20 { // state is f[0]; utime is field 14 of the whole line, f[11] here
+		return procStatus{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	n := func(i int) int64 { v, _ := strconv.ParseInt(f[i], 10, 64); return v }
+	return procStatus{
+		comm:     string(b[open+1 : end]),
+		ppid:     int(n(1)),
+		cpu:      time.Duration(n(11)+n(12)) * clockTick,
+		children: time.Duration(n(13)+n(14)) * clockTick,
+	}, nil
+}
+
+// postgresCPU is the CPU time of every Postgres server process on the
+// machine, with the exited backends' that their postmasters hold.
+func postgresCPU() time.Duration {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	procs := map[int]procStatus{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		if st, err := procStat(pid); err == nil && st.comm == "postgres" {
+			procs[pid] = st
+		}
+	}
+	var total time.Duration
+	for _, st := range procs {
+		total += st.cpu
+		if _, child := procs[st.ppid]; !child {
+			total += st.children // a postmaster: its exited backends
+		}
+	}
+	return total
+}
+
+// machineBusy is the CPU time all processes have used since boot
+// (/proc/stat: every state but idle and iowait).
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var busy int64
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		busy += n
+	}
+	return time.Duration(busy) * clockTick, nil
+}
