@@ -52,12 +52,12 @@ func claimsPhase(ctx context.Context, admin string, runs int, dur time.Duration)
 	if err := seed(ctx, dbURL, members); err != nil {
 		return err
 	}
-	limit, err := pgbenchLimit(dbURL, members, dur)
+	limit, limitCPU, err := pgbenchLimitCPU(dbURL, members, dur)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("== Gift claims (%s): %d claims per run by %d concurrent claimers on %d connections, store.ClaimGift, durable commit\n", *claimsKind, n, workers, *storeConns)
-	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s\n", limit)
+	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s; CPU a transaction: %s\n", limit, limitCPU)
 	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: int32(*storeConns)})
 	if err != nil {
 		return err
@@ -120,6 +120,7 @@ type claimRun struct {
 	ok, refused, failed int64
 	elapsed             time.Duration
 	lat                 []time.Duration
+	cpu                 cpuUse // what the run used
 }
 
 func (r claimRun) perSec() float64 { return float64(r.ok) / r.elapsed.Seconds() }
@@ -127,8 +128,8 @@ func (r claimRun) perSec() float64 { return float64(r.ok) / r.elapsed.Seconds() 
 func (r claimRun) String() string {
 	slices.Sort(r.lat)
 	q := func(p float64) time.Duration { return r.lat[int(p*float64(len(r.lat)-1))].Round(10 * time.Microsecond) }
-	return fmt.Sprintf("%d granted, %d refused, %d failed in %s; latency p50 %s p99 %s",
-		r.ok, r.refused, r.failed, r.elapsed.Round(time.Millisecond), q(0.5), q(0.99))
+	return fmt.Sprintf("%d granted, %d refused, %d failed in %s; latency p50 %s p99 %s; CPU each: %s",
+		r.ok, r.refused, r.failed, r.elapsed.Round(time.Millisecond), q(0.5), q(0.99), r.cpu.per(r.ok+r.refused, "the bench's callers"))
 }
 
 // claimLoad makes n claims with workers goroutines, member first+i taking
@@ -139,7 +140,7 @@ func claimLoad(ctx context.Context, cat *store.Catalog, gifts []int64, first, n,
 	lat := make([]time.Duration, n)
 	var i atomic.Int64
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, before := time.Now(), sampleCPU(0)
 	for range workers {
 		wg.Go(func() {
 			for {
@@ -165,7 +166,7 @@ func claimLoad(ctx context.Context, cat *store.Catalog, gifts []int64, first, n,
 		})
 	}
 	wg.Wait()
-	r.elapsed, r.lat = time.Since(start), lat
+	r.elapsed, r.lat, r.cpu = time.Since(start), lat, sampleCPU(0).sub(before)
 	r.ok, r.refused, r.failed = ok.Load(), refused.Load(), failed.Load()
 	return r
 }

@@ -66,11 +66,11 @@ func drawsPhase(ctx context.Context, admin string, runs int, dur time.Duration) 
 		return err
 	}
 	fmt.Printf("\n== Lucky draw in Postgres: %d members seeded in %s\n", members, time.Since(start).Round(time.Millisecond))
-	limit, err := pgbenchLimit(dbURL, members, dur)
+	limit, limitCPU, err := pgbenchLimitCPU(dbURL, members, dur)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s\n", limit)
+	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s; CPU a transaction: %s\n", limit, limitCPU)
 	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: int32(*storeConns)})
 	if err != nil {
 		return err
@@ -275,7 +275,7 @@ func parallel(n, workers int, do func(k int) error) claimRun {
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, before := time.Now(), sampleCPU(0)
 	for range workers {
 		wg.Go(func() {
 			for {
@@ -301,5 +301,6 @@ func parallel(n, workers int, do func(k int) error) claimRun {
 	}
 	wg.Wait()
 	// claimRun (claims.go) says it: done, refused, failed, latency.
-	return claimRun{ok: ok.Load(), refused: refused.Load(), failed: failed.Load(), elapsed: time.Since(start), lat: lat}
+	return claimRun{ok: ok.Load(), refused: refused.Load(), failed: failed.Load(), elapsed: time.Since(start), lat: lat,
+		cpu: sampleCPU(0).sub(before)}
 }

@@ -66,11 +66,11 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 	if err := seed(ctx, dbURL, members); err != nil {
 		return err
 	}
-	limit, err := pgbenchLimit(dbURL, members, dur)
+	limit, limitCPU, err := pgbenchLimitCPU(dbURL, members, dur)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("== Ledger: %d members; pgbench (the USSD step transaction): %.0f tx/s\n", members, limit)
+	fmt.Printf("== Ledger: %d members; pgbench (the USSD step transaction): %.0f tx/s; CPU a transaction: %s\n", members, limit, limitCPU)
 	sim := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "care360", Password: "secret", ResponseTimeout: 10 * time.Second})
 	if err := sim.Start(); err != nil {
 		return err
@@ -141,7 +141,7 @@ func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, r
 	var ok int
 	next := make(chan []byte)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, before := time.Now(), sampleCPU(int(gatewayPID.Load()))
 	for range *usageClients {
 		wg.Go(func() {
 			for body := range next {
@@ -184,7 +184,7 @@ func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, r
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	drained := time.Since(start)
+	drained, used := time.Since(start), sampleCPU(int(gatewayPID.Load())).sub(before)
 	var credits int64
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM points_ledger WHERE idempotency_key LIKE $1`,
 		fmt.Sprintf("usage:b%d-%%", run+1)).Scan(&credits); err != nil {
@@ -192,8 +192,9 @@ func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, r
 	}
 	accepted, posted = float64(n)/took.Seconds(), float64(n)/drained.Seconds()
 	if run >= 0 {
-		fmt.Printf("run %d: %.0f events/s accepted (%s), %.0f events/s posted (all on the ledger after %s, %d ledger entries: %.1f events each)\n",
-			run+1, accepted, took.Round(time.Millisecond), posted, drained.Round(time.Millisecond), credits, float64(n)/float64(max(credits, 1)))
+		fmt.Printf("run %d: %.0f events/s accepted (%s), %.0f events/s posted (all on the ledger after %s, %d ledger entries: %.1f events each); CPU an event, accepted and posted: %s\n",
+			run+1, accepted, took.Round(time.Millisecond), posted, drained.Round(time.Millisecond), credits, float64(n)/float64(max(credits, 1)),
+			used.per(int64(n), "the feed"))
 	}
 	return accepted, posted, nil
 }

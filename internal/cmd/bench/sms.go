@@ -61,11 +61,11 @@ func smsPhase(ctx context.Context, admin, bin string, runs int, dur time.Duratio
 		return err
 	}
 	fmt.Printf("== SMS: %d members seeded in %s\n", members, time.Since(start).Round(time.Millisecond))
-	limit, err := pgbenchLimit(dbURL, members, dur)
+	limit, limitCPU, err := pgbenchLimitCPU(dbURL, members, dur)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s\n\n", limit)
+	fmt.Printf("pgbench (the USSD step transaction): %.0f tx/s; CPU a transaction: %s\n\n", limit, limitCPU)
 
 	// Receipts a second after the submit, as a handset's would at best: at
 	// once they would mostly overtake the record of their own submit.
@@ -145,7 +145,7 @@ func outboxRun(ctx context.Context, conn *pgx.Conn, sim *smsc.Server, n, run int
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
-	start := time.Now()
+	start, cpuBefore := time.Now(), sampleCPU(int(gatewayPID.Load()))
 	var atSim time.Duration
 	count := func(sql string) (int64, error) {
 		var k int64
@@ -186,11 +186,12 @@ func outboxRun(ctx context.Context, conn *pgx.Conn, sim *smsc.Server, n, run int
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	delivered := time.Since(start)
+	delivered, used := time.Since(start), sampleCPU(int(gatewayPID.Load())).sub(cpuBefore)
 	rate := float64(n) / submitted.Seconds()
 	if run >= 0 {
-		fmt.Printf("run %d: %.0f messages/s submitted and recorded (%s; all at the simulator after %s); receipts recorded after %s; %d submit_sm\n",
-			run+1, rate, submitted.Round(time.Millisecond), atSim.Round(time.Millisecond), delivered.Round(time.Millisecond), sim.Submits()-before)
+		fmt.Printf("run %d: %.0f messages/s submitted and recorded (%s; all at the simulator after %s); receipts recorded after %s; %d submit_sm; CPU a message, sent and its receipt recorded: %s\n",
+			run+1, rate, submitted.Round(time.Millisecond), atSim.Round(time.Millisecond), delivered.Round(time.Millisecond), sim.Submits()-before,
+			used.per(int64(n), "the simulator"))
 	}
 	return rate, nil
 }
