@@ -142,14 +142,17 @@ type admission struct {
 func (c *Catalog) queueAdmission(b *pgx.Batch, r care360.ClaimRequest, now time.Time) {
 	b.Queue(memberLockSQL, r.MSISDN)
 	b.Queue(`SELECT `+giftListColumns+` FROM gifts g WHERE g.id = $1`, r.GiftID)
-	b.Queue(`SELECT EXISTS (SELECT 1 FROM gift_claims WHERE idempotency_key = $1),
-		(SELECT count(*) FROM gift_claims k JOIN gifts g ON g.id = k.gift_id
-		 WHERE k.gift_id = $2 AND k.msisdn = $3 AND k.status <> 'failed'
-		   AND k.period = CASE WHEN g.occasion = 'birthday' THEN $4 ELSE 0 END),
-		nextval('gift_claims_id_seq')`,
-		r.IdempotencyKey, r.GiftID, r.MSISDN, now.In(c.db.loc).Year())
+	b.Queue(claimKeySQL, r.IdempotencyKey, r.GiftID, r.MSISDN, now.In(c.db.loc).Year())
 	b.Queue(admitCodeSQL, r.GiftID, r.IdempotencyKey)
 }
+
+// claimKeySQL says whether a claim has the key $1, counts the claims of
+// gift $2 by $3 in the period of year $4, and numbers the new claim.
+const claimKeySQL = `SELECT EXISTS (SELECT 1 FROM gift_claims WHERE idempotency_key = $1),
+	(SELECT count(*) FROM gift_claims k JOIN gifts g ON g.id = k.gift_id
+	 WHERE k.gift_id = $2 AND k.msisdn = $3 AND k.status <> 'failed'
+	   AND k.period = CASE WHEN g.occasion = 'birthday' THEN $4 ELSE 0 END),
+	nextval('gift_claims_id_seq')`
 
 // admitCodeSQL is takeCodeSQL with SKIP LOCKED, for a voucher gift and a
 // key no claim has.

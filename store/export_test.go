@@ -24,3 +24,10 @@ const ReceiptPartsSQL = receiptPartsSQL
 
 // CustomPlans gives the package's tests the receipt batches' planner settings.
 var CustomPlans = customPlans
+
+// ClaimKeySQL is a claim's key and count, and KeyedPlans the planner
+// settings of its transaction, for the plan test.
+const (
+	ClaimKeySQL = claimKeySQL
+	KeyedPlans  = keyedPlans
+)

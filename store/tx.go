@@ -72,10 +72,18 @@ func (db *DB) transactOnce(ctx context.Context, opts pgx.TxOptions, fn func(pgx.
 // queues them; fn reads their results from br, closes it, and does the
 // rest on tx. The transaction commits if fn returns nil, and is run again
 // like TransactWith's.
+//
+// Its transactions (a gift claim, a draw entry, a spin) look rows up only
+// by keys they name, so they run with sequential scans off (keyedPlans):
+// while a table has the statistics of an empty one, as on a new
+// deployment until autovacuum first analyzes it, the cached generic plan
+// of a claim's key and count scanned every claim of the table, each claim
+// costing more than the one before.
 func (db *DB) transactFrom(ctx context.Context, first func(*pgx.Batch), fn func(tx pgx.Tx, br pgx.BatchResults) error) error {
 	return db.retrying(ctx, func() (err error) {
 		b := &pgx.Batch{}
 		b.BeginTx(pgx.TxOptions{})
+		b.Queue(keyedPlans)
 		first(b)
 		br := db.pool.SendBatch(ctx, b)
 		tx := br.Tx()
@@ -92,6 +100,9 @@ func (db *DB) transactFrom(ctx context.Context, first func(*pgx.Batch), fn func(
 		if _, err = br.Exec(); err != nil { // the BEGIN
 			return err
 		}
+		if _, err = br.Exec(); err != nil { // keyedPlans
+			return err
+		}
 		if err = fn(tx, br); err != nil {
 			return err
 		}
@@ -101,3 +112,8 @@ func (db *DB) transactFrom(ctx context.Context, first func(*pgx.Batch), fn func(
 		return tx.Commit(ctx)
 	})
 }
+
+// keyedPlans turns sequential scans off for the rest of a transaction
+// whose statements all look rows up by key (transactFrom's): an index is
+// then planned even where the statistics say a table is empty.
+const keyedPlans = `SELECT set_config('enable_seqscan', 'off', true)`

@@ -1,0 +1,99 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+// A claim's key and count find the gift's claims by index even while
+// gift_claims has an empty table's statistics, as on a new deployment
+// until autovacuum first analyzes it: the generic plan each connection
+// cached the statement with while the table held a few claims scanned
+// every claim of the table, for every claim, until the next analyze.
+func TestClaimKeyFindsClaimsByIndexOnEmptyStatistics(t *testing.T) {
+	t.Parallel()
+	if p := claimKeyPlan(t, false); !strings.Contains(p, "Seq Scan on gift_claims") {
+		t.Logf("this server plans the claim's key and count by index even without the settings:\n%s", p)
+	}
+	if p := claimKeyPlan(t, true); strings.Contains(p, "Seq Scan on gift_claims") {
+		t.Errorf("with KeyedPlans the claim's key and count still scan every claim:\n%s", p)
+	}
+}
+
+// claimKeyPlan is the plan a connection caches a claim's key and count
+// with, on a database of its own: chosen at the statement's sixth run, in
+// the first seconds, when the table held a few claims; explained once the
+// claims of a busy minute are in. settings: in a transaction with
+// KeyedPlans.
+func claimKeyPlan(t *testing.T, settings bool) string {
+	t.Helper()
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, pgtest.FreshDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	// Statistics of the empty tables.
+	if _, err := conn.Exec(ctx, `ANALYZE gift_claims; ANALYZE gifts`); err != nil {
+		t.Fatal(err)
+	}
+	var gift int64
+	if err := conn.QueryRow(ctx, `
+		WITH g AS (INSERT INTO gifts (name, kind, cost, claim_limit, valid_from, valid_until, active, created_at, updated_at)
+			VALUES ('Plan', 'physical', 10, 1, now() - interval '1 day', now() + interval '1 day', true, now(), now()) RETURNING id),
+		s AS (INSERT INTO subscribers (msisdn, name, member_since, created_at, updated_at)
+			SELECT '8490' || lpad(i::text, 7, '0'), 'Plan', current_date, now(), now() FROM generate_series(1, 20000) i)
+		SELECT id FROM g`).Scan(&gift); err != nil {
+		t.Fatal(err)
+	}
+	claims := func(from, to int) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, `
+			INSERT INTO gift_claims (gift_id, msisdn, period, slot, claim_limit, points, code, status, idempotency_key, created_at, updated_at)
+			SELECT $1, '8490' || lpad(i::text, 7, '0'), 0, 1, 1, 0, '', 'done', 'plan:' || i, now(), now()
+			FROM generate_series($2::int, $3::int) i`, gift, from, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claims(1, 50)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if settings {
+		if _, err := tx.Exec(ctx, store.KeyedPlans); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `PREPARE claim_key (text, bigint, text, int) AS `+store.ClaimKeySQL); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`EXECUTE claim_key ('plan:x%d', %d, '84900%05d', 2026)`, i, gift, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO gift_claims (gift_id, msisdn, period, slot, claim_limit, points, code, status, idempotency_key, created_at, updated_at)
+		SELECT $1, '8490' || lpad(i::text, 7, '0'), 0, 1, 1, 0, '', 'done', 'plan:' || i, now(), now()
+		FROM generate_series(51, 20000) i`, gift); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, fmt.Sprintf(`EXPLAIN EXECUTE claim_key ('plan:y', %d, '8490000001', 2026)`, gift))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
