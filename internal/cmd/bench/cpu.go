@@ -19,6 +19,7 @@ import (
 type cpuUse struct {
 	gateway  time.Duration // the gateway process (zero when there is none)
 	postgres time.Duration
+	pgWork   time.Duration // of postgres, the server's own work: WAL writer, checkpointer, background writer, autovacuum
 	peer     time.Duration // the process driving the load: the bench (simulator and phones) or pgbench
 	machine  time.Duration // every process (/proc/stat)
 }
@@ -35,7 +36,7 @@ func sampleCPU(gateway int) cpuUse {
 			u.gateway = st.cpu
 		}
 	}
-	u.postgres = postgresCPU()
+	u.postgres, u.pgWork = postgresCPU()
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		u.peer = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -45,7 +46,7 @@ func sampleCPU(gateway int) cpuUse {
 }
 
 func (u cpuUse) sub(v cpuUse) cpuUse {
-	return cpuUse{u.gateway - v.gateway, u.postgres - v.postgres, u.peer - v.peer, u.machine - v.machine}
+	return cpuUse{u.gateway - v.gateway, u.postgres - v.postgres, u.pgWork - v.pgWork, u.peer - v.peer, u.machine - v.machine}
 }
 
 // per is each part's CPU time per unit of work, in microseconds, with
@@ -59,7 +60,7 @@ func (u cpuUse) per(n int64, peer string) string {
 	if u.gateway > 0 {
 		fmt.Fprintf(&b, "gateway %.0f µs, ", us(u.gateway))
 	}
-	fmt.Fprintf(&b, "Postgres %.0f µs, %s %.0f µs; the machine %.0f µs", us(u.postgres), peer, us(u.peer), us(u.machine))
+	fmt.Fprintf(&b, "Postgres %.0f µs (%.0f of it its own work), %s %.0f µs; the machine %.0f µs", us(u.postgres), us(u.pgWork), peer, us(u.peer), us(u.machine))
 	return b.String()
 }
 
@@ -95,8 +96,9 @@ func procStat(pid int) (procStatus, error) {
 }
 
 // postgresCPU is the CPU time of every Postgres server process on the
-// machine, with the exited backends' that their postmasters hold.
-func postgresCPU() time.Duration {
+// machine, with the exited backends' that their postmasters hold, and of
+// it the server's own work: the processes that serve no client.
+func postgresCPU() (total, own time.Duration) {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	procs := map[int]procStatus{}
 	for _, d := range dirs {
@@ -108,14 +110,33 @@ func postgresCPU() time.Duration {
 			procs[pid] = st
 		}
 	}
-	var total time.Duration
-	for _, st := range procs {
+	for pid, st := range procs {
 		total += st.cpu
 		if _, child := procs[st.ppid]; !child {
 			total += st.children // a postmaster: its exited backends
+			continue
+		}
+		if serverWork(pid) {
+			own += st.cpu
 		}
 	}
-	return total
+	return total, own
+}
+
+// serverWork reports whether a postmaster's child does the server's own
+// work (its title names it) rather than serve a client connection.
+func serverWork(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	title := string(bytes.TrimRight(b, "\x00"))
+	for _, w := range []string{"walwriter", "checkpointer", "background writer", "autovacuum", "logical replication", "archiver", "stats collector", "walsender"} {
+		if strings.HasPrefix(title, "postgres: "+w) {
+			return true
+		}
+	}
+	return false
 }
 
 // machineBusy is the CPU time all processes have used since boot
