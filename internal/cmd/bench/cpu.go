@@ -12,10 +12,11 @@ import (
 )
 
 // cpuUse is the CPU time the parts of a run have used (user and system):
-// where a step's cost goes, and so what bounds a rate on a machine whose
-// cores are all busy. Postgres counts every server process, background
-// ones included (the WAL writer, the checkpointer, autovacuum), and
-// backends that have exited (their time is their postmaster's children's).
+// where a unit of work's cost goes, and so what bounds a rate on a machine
+// whose cores are all busy. Postgres counts every server process,
+// background ones included (the WAL writer, the checkpointer, autovacuum),
+// and backends that have exited (their time is their postmaster's
+// children's).
 type cpuUse struct {
 	gateway  time.Duration // the gateway process (zero when there is none)
 	postgres time.Duration
@@ -24,19 +25,35 @@ type cpuUse struct {
 	machine  time.Duration // every process (/proc/stat)
 }
 
+// cpuSample is what sampleCPU reads: the gateway's, the peer's and the
+// machine's CPU so far, and each Postgres process's, so that a process
+// gone before the next sample (a cluster of an earlier phase shutting
+// down) counts for nothing rather than against the rest.
+type cpuSample struct {
+	gateway, peer, machine time.Duration
+	postgres               map[int]pgProc
+}
+
+// pgProc is one Postgres process's CPU so far: its own, and for a
+// postmaster its exited children's.
+type pgProc struct {
+	cpu, children time.Duration
+	own           bool // the server's own work, not a client's
+}
+
 // clockTick is USER_HZ, the unit of /proc's CPU times on Linux.
 const clockTick = time.Second / 100
 
 // sampleCPU reads the CPU used so far. gateway is the gateway's process id
 // (0: none); the peer is this process.
-func sampleCPU(gateway int) cpuUse {
-	var u cpuUse
+func sampleCPU(gateway int) cpuSample {
+	var u cpuSample
 	if gateway > 0 {
 		if st, err := procStat(gateway); err == nil {
 			u.gateway = st.cpu
 		}
 	}
-	u.postgres, u.pgWork = postgresCPU()
+	u.postgres = postgresProcs()
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		u.peer = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -45,8 +62,19 @@ func sampleCPU(gateway int) cpuUse {
 	return u
 }
 
-func (u cpuUse) sub(v cpuUse) cpuUse {
-	return cpuUse{u.gateway - v.gateway, u.postgres - v.postgres, u.pgWork - v.pgWork, u.peer - v.peer, u.machine - v.machine}
+// sub is what was used between before and u. A Postgres process started
+// meanwhile counts from zero; one that ended meanwhile is left out.
+func (u cpuSample) sub(before cpuSample) cpuUse {
+	d := cpuUse{gateway: u.gateway - before.gateway, peer: u.peer - before.peer, machine: u.machine - before.machine}
+	for pid, p := range u.postgres {
+		b := before.postgres[pid]
+		used := p.cpu - b.cpu + p.children - b.children
+		d.postgres += used
+		if p.own {
+			d.pgWork += used
+		}
+	}
+	return d
 }
 
 // per is each part's CPU time per unit of work, in microseconds, with
@@ -95,32 +123,30 @@ func procStat(pid int) (procStatus, error) {
 	}, nil
 }
 
-// postgresCPU is the CPU time of every Postgres server process on the
-// machine, with the exited backends' that their postmasters hold, and of
-// it the server's own work: the processes that serve no client.
-func postgresCPU() (total, own time.Duration) {
+// postgresProcs reads every Postgres server process on the machine.
+func postgresProcs() map[int]pgProc {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	procs := map[int]procStatus{}
+	all := map[int]procStatus{}
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(filepath.Base(d))
 		if err != nil {
 			continue
 		}
 		if st, err := procStat(pid); err == nil && st.comm == "postgres" {
-			procs[pid] = st
+			all[pid] = st
 		}
 	}
-	for pid, st := range procs {
-		total += st.cpu
-		if _, child := procs[st.ppid]; !child {
-			total += st.children // a postmaster: its exited backends
-			continue
+	procs := make(map[int]pgProc, len(all))
+	for pid, st := range all {
+		p := pgProc{cpu: st.cpu}
+		if _, child := all[st.ppid]; !child {
+			p.children = st.children // a postmaster: its exited backends
+		} else {
+			p.own = serverWork(pid)
 		}
-		if serverWork(pid) {
-			own += st.cpu
-		}
+		procs[pid] = p
 	}
-	return total, own
+	return procs
 }
 
 // serverWork reports whether a postmaster's child does the server's own
