@@ -1,0 +1,98 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+// The outbox's rows change where they lie: a message is claimed, settled
+// and given its receipt within moments of being queued, and each of those
+// writes is a heap-only update (no index touched) when the row's page has
+// room for its new version. Packed pages sent two updates in three to new
+// pages, each with a new entry in every index of the table.
+func TestOutboxRowsChangeOnTheirPages(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	url := pgtest.FreshDB(t)
+	db, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sms := store.NewSMS(db, care360.SMSRules{})
+	const n = 4000
+	if _, err := db.Pool().Exec(ctx, `
+		WITH m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
+			SELECT '8490' || lpad(g::text, 7, '0'), 'Ma qua tang cua quy khach: ' || g, 'transactional', 'room-' || g, now(), now()
+			FROM generate_series(1, $1::int) g
+			RETURNING id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, now() FROM m`, n); err != nil {
+		t.Fatal(err)
+	}
+	for sent := 0; sent < n; {
+		cs, err := sms.Claim(ctx, "room", 500, time.Minute)
+		if err != nil || len(cs) == 0 {
+			t.Fatalf("claim after %d: %d claimed, %v", sent, len(cs), err)
+		}
+		os := make([]care360.Outcome, len(cs))
+		rs := make([]care360.Receipt, len(cs))
+		for i, c := range cs {
+			id := fmt.Sprint("R", c.ID)
+			os[i] = care360.Outcome{ID: c.ID, Token: c.Token, Kind: care360.OutcomeSubmitted, TotalParts: 1,
+				Parts: []care360.SubmittedPart{{Part: 1, SMSCID: id}}}
+			rs[i] = care360.Receipt{SMSCID: id, State: care360.ReceiptDelivered, At: time.Now()}
+		}
+		if fenced, err := sms.Settle(ctx, "room", os); err != nil || fenced != 0 {
+			t.Fatalf("settle: %d fenced, %v", fenced, err)
+		}
+		if _, err := sms.Receipts(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		sent += len(cs)
+	}
+	db.Close() // the backends report their counts as they exit
+
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	hot := func(table string, updates int64) float64 {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			var upd, heapOnly int64
+			if err := conn.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = $1`, table).
+				Scan(&upd, &heapOnly); err != nil {
+				t.Fatal(err)
+			}
+			if upd >= updates {
+				return float64(heapOnly) / float64(upd)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d updates counted, want %d", table, upd, updates)
+			}
+		}
+	}
+	for _, c := range []struct {
+		table   string
+		updates int64
+	}{{"sms_messages", 2 * n}, {"sms_queue", n}, {"sms_parts", n}} {
+		// At fillfactor 80: about a quarter for the queue and the parts.
+		// Pruning, which makes room for a row's second update, waits for
+		// older snapshots, so a busy server keeps fewer on the page.
+		f := hot(c.table, c.updates)
+		t.Logf("%s: %.0f %% of %d updates heap-only", c.table, 100*f, c.updates)
+		if f < 0.6 {
+			t.Errorf("%s: %.0f %% of updates heap-only, want at least 60 %%", c.table, 100*f)
+		}
+	}
+}
