@@ -100,10 +100,16 @@ func (b *smsBundle) burst(t *testing.T, n int, prefix string) {
 // machine: the bulk ones must not fail just because the machine is busy.
 func eventually(t *testing.T, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	eventuallyWithin(t, 30*time.Second, ok)
+}
+
+// eventuallyWithin is eventually with a deadline of d.
+func eventuallyWithin(t *testing.T, d time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 30s")
+			t.Fatalf("condition not met in %v", d)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -760,8 +766,10 @@ func TestMarketingYieldsToWaitingScreens(t *testing.T) {
 		t.Errorf("%d marketing SMS in 2 s while half the screens waited: not held back", held)
 	}
 	// Then every offer goes, once: those held in the gate too long went
-	// back to the queue unsent and were claimed again.
-	eventually(t, func() bool {
+	// back to the queue unsent and were claimed again. What is asked is
+	// that all go, not how fast: alone the rest of 20,000 take about 5 s,
+	// in a race-checked suite sharing two cores several times that.
+	eventuallyWithin(t, 2*time.Minute, func() bool {
 		var left int
 		err := b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE kind = 'marketing' AND status <> 'submitted'`).Scan(&left)
 		return err == nil && left == 0

