@@ -140,7 +140,8 @@ func claimLoad(ctx context.Context, cat *store.Catalog, gifts []int64, first, n,
 	lat := make([]time.Duration, n)
 	var i atomic.Int64
 	var wg sync.WaitGroup
-	start, before := time.Now(), sampleCPU(0)
+	before := settledCPU(0)
+	start := time.Now()
 	for range workers {
 		wg.Go(func() {
 			for {

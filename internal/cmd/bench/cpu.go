@@ -62,6 +62,14 @@ func sampleCPU(gateway int) cpuSample {
 	return u
 }
 
+// settledCPU is sampleCPU for the start of a measured run: it first lets
+// the connections closed just before (a seed's, a warm-up's) end and be
+// reaped, since a backend's whole CPU counts when its postmaster reaps it.
+func settledCPU(gateway int) cpuSample {
+	time.Sleep(300 * time.Millisecond)
+	return sampleCPU(gateway)
+}
+
 // sub is what was used between before and u. A Postgres process started
 // meanwhile counts from zero; one that ended meanwhile is left out.
 func (u cpuSample) sub(before cpuSample) cpuUse {

@@ -275,7 +275,8 @@ func parallel(n, workers int, do func(k int) error) claimRun {
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	start, before := time.Now(), sampleCPU(0)
+	before := settledCPU(0)
+	start := time.Now()
 	for range workers {
 		wg.Go(func() {
 			for {

@@ -141,7 +141,8 @@ func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, r
 	var ok int
 	next := make(chan []byte)
 	var wg sync.WaitGroup
-	start, before := time.Now(), sampleCPU(int(gatewayPID.Load()))
+	before := settledCPU(int(gatewayPID.Load()))
+	start := time.Now()
 	for range *usageClients {
 		wg.Go(func() {
 			for body := range next {

@@ -326,7 +326,7 @@ COMMIT;
 	}
 	secs := strconv.Itoa(max(int(dur.Seconds()), 1))
 	cmd := exec.Command("pgbench", "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", secs, "-f", script, dbURL)
-	before := sampleCPU(0)
+	before := settledCPU(0)
 	out, err := cmd.CombinedOutput()
 	used := sampleCPU(0).sub(before)
 	if err != nil {
@@ -542,7 +542,8 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 		defer t.Stop()
 		tick = t.C
 	}
-	start, before := time.Now(), sampleCPU(int(gatewayPID.Load()))
+	before := settledCPU(int(gatewayPID.Load()))
+	start := time.Now()
 	for range phones {
 		wg.Add(1)
 		go func() {

@@ -145,7 +145,8 @@ func outboxRun(ctx context.Context, conn *pgx.Conn, sim *smsc.Server, n, run int
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
-	start, cpuBefore := time.Now(), sampleCPU(int(gatewayPID.Load()))
+	cpuBefore := settledCPU(int(gatewayPID.Load()))
+	start := time.Now()
 	var atSim time.Duration
 	count := func(sql string) (int64, error) {
 		var k int64
