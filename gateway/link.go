@@ -169,8 +169,7 @@ func (l *link) write(p pdu.Body) error {
 	if !last || l.reading.Load() {
 		return nil
 	}
-	if err := l.bw.Flush(); err != nil {
-		l.close(err)
+	if err := l.flushLocked(); err != nil {
 		return fmt.Errorf("write %s: %w", p.Header().ID, err)
 	}
 	return nil
@@ -186,11 +185,20 @@ func (l *link) flush() error {
 	if l.writeTimeout > 0 {
 		l.conn.SetWriteDeadline(time.Now().Add(l.writeTimeout))
 	}
-	if err := l.bw.Flush(); err != nil {
-		l.close(err)
+	if err := l.flushLocked(); err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
 	return nil
+}
+
+// flushLocked writes the buffer out under wmu and the deadline its caller
+// set; a failed write leaves the stream unusable, so the link closes.
+func (l *link) flushLocked() error {
+	err := l.bw.Flush()
+	if err != nil {
+		l.close(err)
+	}
+	return err
 }
 
 // wholePDUBuffered reports whether r holds at least one whole PDU, which

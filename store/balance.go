@@ -13,7 +13,7 @@ import (
 // Balance returns msisdn's points now, in one round trip.
 func (db *DB) Balance(ctx context.Context, msisdn care360.MSISDN) (b care360.PointsBalance, err error) {
 	defer wrap(&err, "points balance of %s", msisdn.Masked())
-	a, err := db.accountOrNotFound(ctx, msisdn)
+	a, err := db.account(ctx, msisdn)
 	if err != nil {
 		return b, err
 	}
@@ -25,20 +25,11 @@ func (db *DB) Balance(ctx context.Context, msisdn care360.MSISDN) (b care360.Poi
 // a whole round trip than asking for them separately.
 func (db *DB) Account(ctx context.Context, msisdn care360.MSISDN) (s *care360.Subscriber, b care360.PointsBalance, err error) {
 	defer wrap(&err, "account of %s", msisdn.Masked())
-	a, err := db.accountOrNotFound(ctx, msisdn)
+	a, err := db.account(ctx, msisdn)
 	if err != nil {
 		return nil, b, err
 	}
 	return a.Subscriber, a.Balance, nil
-}
-
-// accountOrNotFound is msisdn's account, or ENOTFOUND.
-func (db *DB) accountOrNotFound(ctx context.Context, msisdn care360.MSISDN) (*care360.Account, error) {
-	a, err := db.account(ctx, msisdn)
-	if a == nil && err == nil {
-		err = care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
-	}
-	return a, err
 }
 
 // accountSQL reads a member ($1), their qualifying total since $2 and
@@ -64,11 +55,14 @@ var accountSQL = `
 // qualifyingOfSQL is the qualifying total of the member accountSQL reads.
 var qualifyingOfSQL = qualifyingOf("s.msisdn", "$2")
 
-// account reads msisdn's account with accountSQL: nil when there is no
-// such member.
+// account reads msisdn's account with accountSQL, or ENOTFOUND.
 func (db *DB) account(ctx context.Context, msisdn care360.MSISDN) (*care360.Account, error) {
 	now := db.now()
-	return db.scanAccount(db.pool.QueryRow(ctx, accountSQL, msisdn, db.yearAgo(now), now))
+	a, err := db.scanAccount(db.pool.QueryRow(ctx, accountSQL, msisdn, db.yearAgo(now), now))
+	if a == nil && err == nil {
+		err = care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
+	}
+	return a, err
 }
 
 // scanAccount scans a row of accountSQL: nil when there is none.

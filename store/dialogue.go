@@ -89,11 +89,7 @@ func (db *DB) Caller(ctx context.Context, msisdn care360.MSISDN, q care360.Calle
 	}
 	batch.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
 	if q.DroppedKey != "" {
-		var since time.Time
-		if q.DroppedWithin > 0 {
-			since = db.now().Add(-q.DroppedWithin)
-		}
-		batch.Queue(`SELECT key, msisdn, state, updated_at FROM ussd_dialogues WHERE key = $1 AND updated_at > $2`, q.DroppedKey, since)
+		batch.Queue(loadDialogueSQL, q.DroppedKey, db.idleSince(q.DroppedWithin))
 	}
 	br := db.pool.SendBatch(ctx, batch)
 	defer br.Close()
@@ -113,12 +109,7 @@ func (db *DB) Caller(ctx context.Context, msisdn care360.MSISDN, q care360.Calle
 		return nil, nil, nil, subErr
 	}
 	if q.DroppedKey != "" {
-		d = new(care360.Dialogue)
-		err = br.QueryRow().Scan(&d.Key, &d.MSISDN, &d.State, &d.UpdatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			d, err = nil, nil
-		}
-		if err != nil {
+		if d, err = scanLoaded(br.QueryRow()); err != nil {
 			return nil, nil, nil, err
 		}
 	}

@@ -272,8 +272,7 @@ func customPlans(ctx context.Context, tx pgx.Tx) error {
 }
 
 // batchPlans are customPlans' settings, for the rest of a transaction.
-const batchPlans = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
-	set_config('enable_seqscan', 'off', true)`
+const batchPlans = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true), ` + seqscanOff
 
 // settleFromParts derives the status of submitted messages from their parts,
 // and counts the messages it made delivered, and undeliverable or expired.

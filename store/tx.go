@@ -116,4 +116,7 @@ func (db *DB) transactFrom(ctx context.Context, first func(*pgx.Batch), fn func(
 // keyedPlans turns sequential scans off for the rest of a transaction
 // whose statements all look rows up by key (transactFrom's): an index is
 // then planned even where the statistics say a table is empty.
-const keyedPlans = `SELECT set_config('enable_seqscan', 'off', true)`
+const keyedPlans = `SELECT ` + seqscanOff
+
+// seqscanOff turns sequential scans off until the transaction ends.
+const seqscanOff = `set_config('enable_seqscan', 'off', true)`
