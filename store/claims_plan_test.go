@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -35,11 +34,7 @@ func TestClaimKeyFindsClaimsByIndexOnEmptyStatistics(t *testing.T) {
 func claimKeyPlan(t *testing.T, settings bool) string {
 	t.Helper()
 	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, pgtest.FreshDB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := connect(t, pgtest.FreshDB(t))
 	// Statistics of the empty tables.
 	if _, err := conn.Exec(ctx, `ANALYZE gift_claims; ANALYZE gifts`); err != nil {
 		t.Fatal(err)

@@ -8,12 +8,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/care360/care360"
 	"github.com/care360/care360/internal/pgtest"
 	"github.com/care360/care360/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// connect opens a connection of the test's own to url, closed when the
+// test ends.
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
 
 var hanoi = mustLoad("Asia/Ho_Chi_Minh")
 

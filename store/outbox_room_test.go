@@ -1,12 +1,9 @@
 package store_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/internal/pgtest"
@@ -61,11 +58,7 @@ func TestOutboxRowsChangeOnTheirPages(t *testing.T) {
 	}
 	db.Close() // the backends report their counts as they exit
 
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := connect(t, url)
 	hot := func(table string, updates int64) float64 {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +19,7 @@ import (
 func TestReceiptBatchFindsPartsByIndexOnEmptyStatistics(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, pgtest.FreshDB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := connect(t, pgtest.FreshDB(t))
 	// Statistics of the empty table, then the rows of a busy minute.
 	if _, err := conn.Exec(ctx, `ANALYZE sms_parts`); err != nil {
 		t.Fatal(err)
