@@ -58,13 +58,23 @@ const hostTimeout = 3 * time.Second
 // attempt is bounded by hostTimeout; without one, a host whose packets
 // vanish would take the caller's whole deadline and the next host would
 // never be tried.
+//
+// Sessions run with JIT compilation off unless the URL sets jit: the
+// store's statements are keyed look-ups or batches (10,000 usage events in
+// one statement) whose estimates pass jit_above_cost, and compiling such a
+// batch took twice as long as running it (docs/benchmarks.md, "Batches
+// that were compiled").
 func parseConfig(url string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, care360.Errorf(care360.EINVALID, "invalid database URL: %v", err)
 	}
-	if cc := cfg.ConnConfig; len(cc.Fallbacks) > 0 && cc.ConnectTimeout == 0 {
+	cc := cfg.ConnConfig
+	if len(cc.Fallbacks) > 0 && cc.ConnectTimeout == 0 {
 		cc.ConnectTimeout = hostTimeout
+	}
+	if _, set := cc.RuntimeParams["jit"]; !set {
+		cc.RuntimeParams["jit"] = "off"
 	}
 	return cfg, nil
 }

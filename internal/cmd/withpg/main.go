@@ -4,7 +4,7 @@
 // package shares one server (each package still gets its own database).
 // When CARE360_TEST_DATABASE_URL is already set it just runs the command.
 //
-//	go run ./internal/cmd/withpg [-durable] -- go test ./...
+//	go run ./internal/cmd/withpg [-durable] [-set name=value]... -- go test ./...
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/care360/care360/internal/pglocal"
@@ -23,16 +24,25 @@ import (
 
 func main() {
 	durable := flag.Bool("durable", false, "keep fsync and synchronous_commit on (benchmarks)")
+	settings := map[string]string{"max_connections": "300"}
+	flag.Func("set", "a server setting `name=value` (repeatable), after the mode's own", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want name=value, got %q", s)
+		}
+		settings[k] = v
+		return nil
+	})
 	flag.Parse()
 	args := flag.Args()
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: withpg [-durable] -- command [args...]")
+		fmt.Fprintln(os.Stderr, "usage: withpg [-durable] [-set name=value]... -- command [args...]")
 		os.Exit(2)
 	}
-	os.Exit(run(args, *durable))
+	os.Exit(run(args, *durable, settings))
 }
 
-func run(args []string, durable bool) int {
+func run(args []string, durable bool, settings map[string]string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if os.Getenv("CARE360_TEST_DATABASE_URL") == "" {
@@ -43,8 +53,7 @@ func run(args []string, durable bool) int {
 		}
 		defer os.RemoveAll(dir)
 		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		pg, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir, Fast: !durable, Logger: log,
-			Settings: map[string]string{"max_connections": "300"}})
+		pg, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir, Fast: !durable, Logger: log, Settings: settings})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "withpg:", err)
 			return 1
