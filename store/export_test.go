@@ -31,3 +31,6 @@ const (
 	ClaimKeySQL = claimKeySQL
 	KeyedPlans  = keyedPlans
 )
+
+// IngestSQL journals a batch of usage events, for the plan test.
+const IngestSQL = ingestSQL

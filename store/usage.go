@@ -72,7 +72,10 @@ const usageBuckets = 64
 // An event's member is the one that held its number at its time and
 // released it since (a closing, a number change: member_numbers), else the
 // member holding the number now; an event for a membership closed since
-// earns nothing (PRODUCT.md §7). It returns only the events that were not
+// earns nothing (PRODUCT.md §7). Both members are looked up by key, event
+// by event (a LATERAL with a LIMIT, which the planner keeps a nested loop):
+// an EXISTS in an OR, planned for thousands of events, read every member
+// into a hash for each batch. It returns only the events that were not
 // accepted as sent: those of unknown subscribers (known = false), those
 // whose id exists (inserted = false), and those journalled for a closed
 // membership, with no points (inserted = true).
@@ -97,7 +100,8 @@ const ingestSQL = `
 			FROM member_numbers n JOIN subscribers s USING (member_id)
 			WHERE n.msisdn = x.msisdn AND n.until > x.at ORDER BY n.until LIMIT 1
 		) rel ON true
-		WHERE rel.key IS NOT NULL OR EXISTS (SELECT 1 FROM subscribers s WHERE s.msisdn = x.msisdn)
+		LEFT JOIN LATERAL (SELECT s.msisdn FROM subscribers s WHERE s.msisdn = x.msisdn LIMIT 1) cur ON true
+		WHERE rel.key IS NOT NULL OR cur.msisdn IS NOT NULL
 	), f AS (
 		SELECT NOT EXISTS (SELECT 1 FROM usage_events WHERE id BETWEEN (SELECT min(id) FROM x) AND (SELECT max(id) FROM x)) AS fresh
 	), e1 AS (
