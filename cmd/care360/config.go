@@ -168,7 +168,7 @@ type envVar struct {
 }
 
 var envVars = []envVar{
-	{Name: "CARE360_DATABASE_URL", Meaning: "Postgres connection string; may name several hosts (`postgres://h1,h2/db?target_session_attrs=read-write`), each given 3 s unless it sets `connect_timeout`"},
+	{Name: "CARE360_DATABASE_URL", Meaning: "Postgres connection string; may name several hosts (`postgres://h1,h2/db?target_session_attrs=read-write`), each given 3 s unless it sets `connect_timeout`; sessions run without JIT compilation unless it sets `jit`"},
 	{Name: "CARE360_SMPP_ADDR", Meaning: "SMSC `host:port`; several binds comma-separated"},
 	{Name: "CARE360_SMPP_SYSTEM_ID", Default: "care360", Meaning: "bind system_id"},
 	{Name: "CARE360_SMPP_PASSWORD", Default: "secret", Meaning: "bind password", Secret: true},
