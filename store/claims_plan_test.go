@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/care360/care360/internal/pgtest"
 	"github.com/care360/care360/store"
 )
@@ -82,13 +80,5 @@ func claimKeyPlan(t *testing.T, settings bool) string {
 		FROM generate_series(51, 20000) i`, gift); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := tx.Query(ctx, fmt.Sprintf(`EXPLAIN EXECUTE claim_key ('plan:y', %d, '8490000001', 2026)`, gift))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
+	return explain(t, tx, fmt.Sprintf(`EXECUTE claim_key ('plan:y', %d, '8490000001', 2026)`, gift))
 }

@@ -59,15 +59,7 @@ func TestReceiptBatchFindsPartsByIndexOnEmptyStatistics(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var lines []string
-		rows, err := tx.Query(ctx, `EXPLAIN `+store.ReceiptPartsSQL, ids, states, errs, ats)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if lines, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(lines, "\n")
+		return explain(t, tx, store.ReceiptPartsSQL, ids, states, errs, ats)
 	}
 	if p := plan(false); !strings.Contains(p, "Seq Scan on sms_parts") {
 		t.Logf("this server plans the batch by index even without the settings:\n%s", p)

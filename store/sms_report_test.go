@@ -82,15 +82,7 @@ func TestSMSReportUsesIndexes(t *testing.T) {
 		if _, err := tx.Exec(b.ctx, `SET LOCAL enable_seqscan = off`); err != nil {
 			return err
 		}
-		rows, err := tx.Query(b.ctx, `EXPLAIN `+store.SMSReportSQL, store.SMSReportArgs(b.db, day("2026-11-01"), day("2026-11-30"))...)
-		if err != nil {
-			return err
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		plan := strings.Join(lines, "\n")
+		plan := explain(t, tx, store.SMSReportSQL, store.SMSReportArgs(b.db, day("2026-11-01"), day("2026-11-30"))...)
 		for _, index := range []string{"sms_messages_transactional", "sms_messages_marketing"} {
 			if !strings.Contains(plan, index) {
 				t.Errorf("the plan does not use %s:\n%s", index, plan)

@@ -37,23 +37,7 @@ func TestUsageBatchFindsMembersByKey(t *testing.T) {
 		msisdns = append(msisdns, fmt.Sprintf("8491%07d", 1+i*(members/batch)))
 		amounts, points, at = append(amounts, 10_000), append(points, 1), append(at, now)
 	}
-	rows, err := conn.Query(ctx, `EXPLAIN `+store.IngestSQL, ids, msisdns, amounts, points, at, now, 63)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, line)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if p := strings.Join(plan, "\n"); strings.Contains(p, "Seq Scan on subscribers") {
+	if p := explain(t, conn, store.IngestSQL, ids, msisdns, amounts, points, at, now, 63); strings.Contains(p, "Seq Scan on subscribers") {
 		t.Errorf("a batch of %d events reads all %d members:\n%s", batch, members, p)
 	}
 }
