@@ -236,6 +236,8 @@ func (l *Ledger) refund(ctx context.Context, tx pgx.Tx, g usageGroups, now time.
 // bulk tunes tx for set-based work on tables whose statistics lag (a queue,
 // a staging table): the planner's misjudged row counts otherwise make it
 // JIT-compile simple statements, which costs seconds, and sort on disk.
+// Sessions already run without JIT (parseConfig); this keeps it off for
+// these statements even where the database URL turns it on.
 func bulk(ctx context.Context, tx pgx.Tx) error {
 	_, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`)
 	return err
