@@ -235,7 +235,7 @@ func (l *link) handle(buf []byte) error {
 		return errUnbound
 	default: // submit_sm
 		if bind != pdu.BindTransmitterID && bind != pdu.BindTransceiverID {
-			return l.writeResp(pdu.NewSubmitSMResp(), seq, statusInvBndSts)
+			return l.writeSubmitResp(seq, statusInvBndSts, "")
 		}
 		return l.s.handleSubmit(l, p)
 	}
@@ -296,6 +296,12 @@ func (l *link) writeResp(p pdu.Body, seq uint32, status pdu.Status) error {
 		return err
 	}
 	return l.write(b)
+}
+
+// writeSubmitResp answers a submit_sm under seq: message_id id (none
+// with a refusal).
+func (l *link) writeSubmitResp(seq uint32, status pdu.Status, id string) error {
+	return l.write(appendSubmitSMResp(nil, seq, status, id))
 }
 
 // encode serialises p with the given header values. Seq is always set here:
@@ -392,11 +398,12 @@ func (l *link) nextSeqLocked() uint32 {
 	}
 }
 
-// posted is a request nobody waits on (see waiter.done); post fills in seq.
+// posted is a request nobody waits on (see waiter.done); post fills in
+// seq. encode appends the request, under seq, to b.
 type posted struct {
-	p    pdu.Body
-	done func(status uint32, err error)
-	seq  uint32
+	encode func(b []byte, seq uint32) []byte
+	done   func(status uint32, err error)
+	seq    uint32
 }
 
 // post writes reqs in one write, each under the link's next sequence
@@ -404,7 +411,7 @@ type posted struct {
 // of them is pending and none of their done is called: the caller has the
 // error.
 func (l *link) post(reqs []posted) error {
-	var b bytes.Buffer
+	var b []byte
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -413,17 +420,12 @@ func (l *link) post(reqs []posted) error {
 	for i := range reqs {
 		r := &reqs[i]
 		r.seq = l.nextSeqLocked()
-		r.p.Header().Seq = r.seq
-		if err := r.p.SerializeTo(&b); err != nil {
-			l.forgetLocked(reqs[:i])
-			l.mu.Unlock()
-			return fmt.Errorf("smsc: encode %s: %w", r.p.Header().ID, err)
-		}
+		b = r.encode(b, r.seq)
 		// Registered before writing: a response may come before Write returns.
 		l.pending[r.seq] = waiter{done: r.done}
 	}
 	l.mu.Unlock()
-	if err := l.write(b.Bytes()); err != nil {
+	if err := l.write(b); err != nil {
 		l.mu.Lock()
 		l.forgetLocked(reqs)
 		l.mu.Unlock()

@@ -130,13 +130,13 @@ func isPush(p pdu.Body, op byte) bool {
 // state is settled before the submit_sm_resp, so an ESME holding the
 // response finds the push in Pushes; the phone's own deliver_sm goes after
 // it, off the read loop.
-func (s *Server) handlePush(l *link, p, resp pdu.Body, op byte) error {
+func (s *Server) handlePush(l *link, p pdu.Body, id string, op byte) error {
 	c := newPushCall(s, p, op)
 	b := s.phone(c.msisdn)
 	log := s.log.With("link", l.id, "msisdn", mask(c.msisdn), "op", op, "umr", c.umr, "phone", b)
 	if b == PhoneAbsent {
 		log.Info("push to an absent phone refused")
-		return l.writeResp(pdu.NewSubmitSMResp(), p.Header().Seq, StatusAbsent) // no message_id: not delivered
+		return l.writeSubmitResp(p.Header().Seq, StatusAbsent, "") // no message_id: not delivered
 	}
 	s.recordPush(c)
 	var ack byte // the phone's deliver_sm, if it sends one
@@ -156,7 +156,7 @@ func (s *Server) handlePush(l *link, p, resp pdu.Body, op byte) error {
 		}
 		s.queuePush(c)
 	}
-	if err := l.writeResp(resp, p.Header().Seq, statusOK); err != nil {
+	if err := l.writeSubmitResp(p.Header().Seq, statusOK, id); err != nil {
 		return err
 	}
 	log.Info("push", "len", len(c.text))

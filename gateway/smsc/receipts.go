@@ -153,7 +153,9 @@ func (s *Server) sendReceipts(due []*receipt, now time.Time) {
 			b = &batch{l: l}
 			on[l], batches = b, append(batches, b)
 		}
-		b.reqs = append(b.reqs, posted{p: receiptPDU(r.m, now, r.stat), done: s.receiptAnswered(r)})
+		m, stat := r.m, r.stat
+		encode := func(b []byte, seq uint32) []byte { return appendReceipt(b, seq, m, now, stat) }
+		b.reqs = append(b.reqs, posted{encode: encode, done: s.receiptAnswered(r)})
 		b.rs = append(b.rs, r)
 	}
 	expires := now.Add(s.cfg.ResponseTimeout)

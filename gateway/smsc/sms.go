@@ -43,17 +43,15 @@ func (s *Server) Messages(msisdn string) []Message {
 // phone, otherwise to the inbox.
 func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 	id := s.newMessageID()
-	resp := pdu.NewSubmitSMResp()
-	resp.Fields().Set(pdufield.MessageID, id)
 	op := tlvBytes(p, pdutlv.TagUssdServiceOp)
 	if kind := map[bool]string{true: CarriesUSSD, false: CarriesSMS}[len(op) > 0]; !l.carry(kind) {
 		// The operator's USSD centre takes no SMS, and its SMSC no screens.
 		s.faults.wrongAccount.Add(1)
 		s.log.Warn("submit_sm on an account that does not carry it", "link", l.id, "system_id", l.systemID, "kind", kind)
-		return l.writeResp(pdu.NewSubmitSMResp(), p.Header().Seq, statusInvSerTyp)
+		return l.writeSubmitResp(p.Header().Seq, statusInvSerTyp, "")
 	}
 	if len(op) > 0 {
-		return s.submitUSSD(l, p, resp, op[0])
+		return s.submitUSSD(l, p, id, op[0])
 	}
 	f := p.Fields()
 	text, coding, esm, udh := messageText(p)
@@ -64,7 +62,6 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 	act := s.submitAction(m)
 	if act.MessageID != "" {
 		m.ID = act.MessageID
-		resp.Fields().Set(pdufield.MessageID, m.ID)
 	}
 	switch {
 	case act.Drop:
@@ -75,34 +72,34 @@ func (s *Server) handleSubmit(l *link, p pdu.Body) error {
 		// Answered later, off the read loop, so the ESME's window stays open.
 		s.goBackground(func() {
 			if s.sleep(act.Delay) {
-				s.answerSubmit(l, p, resp, m, act)
+				s.answerSubmit(l, p, m, act)
 			}
 		})
 		return nil
 	}
-	return s.answerSubmit(l, p, resp, m, act)
+	return s.answerSubmit(l, p, m, act)
 }
 
 // submitUSSD answers a USSD submit_sm and hands it to its open call; a menu
 // or notification that belongs to none is a push to the phone (push.go).
-func (s *Server) submitUSSD(l *link, p, resp pdu.Body, op byte) error {
+func (s *Server) submitUSSD(l *link, p pdu.Body, id string, op byte) error {
 	c := s.findCall(p)
 	if c == nil && isPush(p, op) {
-		return s.handlePush(l, p, resp, op)
+		return s.handlePush(l, p, id, op)
 	}
 	if d := time.Duration(s.faults.screenDelay.Load()); d > 0 {
 		s.handleUSSD(l, c, p, op)
 		seq := p.Header().Seq
 		s.goBackground(func() {
 			if s.sleep(d) {
-				l.writeResp(resp, seq, statusOK)
+				l.writeSubmitResp(seq, statusOK, id)
 			}
 		})
 		return nil
 	}
 	// Answer first: the screen may let the phone go on at once, and its
 	// next deliver_sm should not overtake this submit_sm_resp.
-	if err := l.writeResp(resp, p.Header().Seq, statusOK); err != nil {
+	if err := l.writeSubmitResp(p.Header().Seq, statusOK, id); err != nil {
 		return err
 	}
 	s.handleUSSD(l, c, p, op)
@@ -111,10 +108,10 @@ func (s *Server) submitUSSD(l *link, p, resp pdu.Body, op byte) error {
 
 // answerSubmit answers an ordinary submit_sm as act says: a refusal stores
 // nothing; an acceptance stores m, answers and schedules its receipt.
-func (s *Server) answerSubmit(l *link, p pdu.Body, resp pdu.Body, m Message, act SubmitAction) error {
+func (s *Server) answerSubmit(l *link, p pdu.Body, m Message, act SubmitAction) error {
 	if act.Status != statusOK {
 		s.log.Info("SMS refused", "link", l.id, "to", mask(m.To), "status", fmt.Sprintf("%#x", act.Status))
-		return l.writeResp(pdu.NewSubmitSMResp(), p.Header().Seq, pdu.Status(act.Status)) // no message_id: nothing was stored
+		return l.writeSubmitResp(p.Header().Seq, pdu.Status(act.Status), "") // no message_id: nothing was stored
 	}
 	s.mu.Lock()
 	box := append(s.inbox[m.To], m)
@@ -126,7 +123,7 @@ func (s *Server) answerSubmit(l *link, p pdu.Body, resp pdu.Body, m Message, act
 	// Stored before answering, so an ESME that has the submit_sm_resp finds
 	// the message in Messages; the receipt is scheduled after, so it cannot
 	// overtake the response.
-	if err := l.writeResp(resp, p.Header().Seq, statusOK); err != nil {
+	if err := l.writeSubmitResp(p.Header().Seq, statusOK, m.ID); err != nil {
 		return err
 	}
 	s.log.Info("SMS submitted", "link", l.id, "id", m.ID, "to", mask(m.To), "len", len(m.Text))
@@ -143,8 +140,9 @@ func (s *Server) answerSubmit(l *link, p pdu.Body, resp pdu.Body, m Message, act
 	return nil
 }
 
-// receiptPDU builds the delivery receipt of m in the customary format.
-func receiptPDU(m Message, done time.Time, stat string) pdu.Body {
+// receiptText is the short_message of m's delivery receipt, in the
+// customary format, in the default alphabet (appendReceipt).
+func receiptText(m Message, done time.Time, stat string) []byte {
 	text, runes := m.Text, 0
 	for i := range text { // the first 20 characters
 		if runes == 20 {
@@ -163,15 +161,7 @@ func receiptPDU(m Message, done time.Time, stat string) pdu.Body {
 	if err != nil { // the quoted text is not GSM-7; receipts stay in the default alphabet
 		sm = []byte(body[:len(body)-len(text)])
 	}
-	p := newDeliverSM()
-	f := p.Fields()
-	setAddrs(f, m.To, m.From)
-	f.Set(pdufield.ESMClass, uint8(0x04))
-	f.Set(pdufield.DataCoding, uint8(codingDefault))
-	f.Set(pdufield.ShortMessage, sm)
-	p.TLVFields().Set(pdutlv.TagReceiptedMessageID, pdutlv.CString(m.ID))
-	p.TLVFields().Set(pdutlv.TagMessageStateOption, messageStates[stat])
-	return p
+	return sm
 }
 
 // SendMO delivers an ordinary SMS from a handset (deliver_sm without a USSD
