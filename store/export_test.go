@@ -34,3 +34,9 @@ const (
 
 // IngestSQL journals a batch of usage events, for the plan test.
 const IngestSQL = ingestSQL
+
+// SettleSQL settles a batch of outbox outcomes, and SettleArgs are its
+// arguments (and those of the parts' statement), for the plan test.
+const SettleSQL = settleSQL
+
+var SettleArgs = settleArgs

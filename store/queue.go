@@ -110,69 +110,18 @@ func (s *SMS) settleBatch(ctx context.Context, owner string, outcomes []care360.
 	if len(outcomes) == 0 {
 		return 0, nil
 	}
-	now := s.db.now()
-	var (
-		ids, tokens, partIDs, done, again []int64
-		aside                             []bool
-		kinds, errs, smsc                 []string
-		totals, parts                     []int32
-		retry                             []time.Time
-	)
-	for _, o := range outcomes {
-		ids, kinds, totals, errs = append(ids, o.ID), append(kinds, string(o.Kind)), append(totals, int32(o.TotalParts)), append(errs, plainText(o.Error))
-		tokens, aside = append(tokens, o.Token), append(aside, o.SetAside && o.Kind == care360.OutcomeFailed)
-		retry = append(retry, now.Add(max(o.RetryAfter, 0)))
-		for _, p := range o.Parts {
-			partIDs, parts, smsc = append(partIDs, o.ID), append(parts, int32(p.Part)), append(smsc, smscText(p.SMSCID))
-		}
-		switch o.Kind {
-		case care360.OutcomeSubmitted, care360.OutcomeFailed:
-			done = append(done, o.ID)
-		default:
-			again = append(again, o.ID)
-		}
-	}
+	parts, settle := settleArgs(owner, outcomes, s.db.now())
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(`
-			INSERT INTO sms_parts (message_id, part, smsc_id, submitted_at)
-			SELECT * , $4::timestamptz FROM unnest($1::bigint[], $2::int[], $3::text[])
-			ON CONFLICT (message_id, part) DO NOTHING`, partIDs, parts, smsc, now)
-		b.Queue(`
-			WITH o AS (
-				SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $10::bigint[], $11::bool[])
-					AS o (id, kind, total, retry_at, error, token, aside)
-			), gone AS (
-				DELETE FROM sms_queue q USING o
-				WHERE q.message_id = ANY($8::bigint[]) AND q.message_id = o.id AND q.owner = $6 AND q.lease_token = o.token
-				RETURNING q.message_id, q.attempts
-			), aside AS (
-				INSERT INTO dead_letters (kind, ref, reason, payload, attempts, set_aside_at)
-				SELECT '`+care360.DeadLetterSMS+`', o.id::text, o.error, jsonb_build_object('message_id', o.id), gone.attempts, $7
-				FROM o JOIN gone ON gone.message_id = o.id WHERE o.aside
-			), again AS (
-				UPDATE sms_queue q SET owner = NULL, lease_until = NULL,
-					not_before = CASE WHEN o.kind = 'retry' THEN o.retry_at ELSE $7 END,
-					attempts = CASE WHEN o.kind = 'released' THEN greatest(q.attempts - 1, 0) ELSE q.attempts END
-				FROM o WHERE q.message_id = ANY($9::bigint[]) AND q.message_id = o.id AND q.owner = $6 AND q.lease_token = o.token
-				RETURNING q.message_id
-			), mine AS (
-				SELECT message_id FROM gone UNION ALL SELECT message_id FROM again
-			), m AS (
-				UPDATE sms_messages m SET
-					status = CASE o.kind WHEN 'submitted' THEN 'submitted' WHEN 'failed' THEN 'failed' ELSE m.status END,
-					parts = CASE WHEN o.total > 0 THEN o.total ELSE m.parts END,
-					submitted_at = CASE WHEN o.kind = 'submitted' THEN $7 ELSE m.submitted_at END,
-					error = nullif(o.error, '')
-				FROM o
-				WHERE m.id = ANY(ARRAY(SELECT message_id FROM mine)) AND m.id = o.id AND o.kind <> 'released'
-			)
-			SELECT count(*) FROM mine`,
-			ids, kinds, totals, retry, errs, owner, now, done, again, tokens, aside)
+		b.Queue(keyedPlans) // see settleSQL
+		b.Queue(settlePartsSQL, parts...)
+		b.Queue(settleSQL, settle...)
 		br := tx.SendBatch(ctx, b)
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return err
+		for range 2 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
 		}
 		var settled int
 		if err := br.QueryRow().Scan(&settled); err != nil {
@@ -184,6 +133,77 @@ func (s *SMS) settleBatch(ctx context.Context, owner string, outcomes []care360.
 	})
 	return fenced, err
 }
+
+// settleArgs are the arguments of settlePartsSQL and settleSQL for
+// outcomes, as columns.
+func settleArgs(owner string, outcomes []care360.Outcome, now time.Time) (parts, settle []any) {
+	var (
+		ids, tokens, partIDs []int64
+		aside                []bool
+		kinds, errs, smsc    []string
+		totals, partNos      []int32
+		retry                []time.Time
+	)
+	for _, o := range outcomes {
+		ids, kinds, totals, errs = append(ids, o.ID), append(kinds, string(o.Kind)), append(totals, int32(o.TotalParts)), append(errs, plainText(o.Error))
+		tokens, aside = append(tokens, o.Token), append(aside, o.SetAside && o.Kind == care360.OutcomeFailed)
+		retry = append(retry, now.Add(max(o.RetryAfter, 0)))
+		for _, p := range o.Parts {
+			partIDs, partNos, smsc = append(partIDs, o.ID), append(partNos, int32(p.Part)), append(smsc, smscText(p.SMSCID))
+		}
+	}
+	return []any{partIDs, partNos, smsc, now},
+		[]any{ids, kinds, totals, retry, errs, owner, now, tokens, aside}
+}
+
+// settlePartsSQL records the parts the SMSC accepted.
+const settlePartsSQL = `
+	INSERT INTO sms_parts (message_id, part, smsc_id, submitted_at)
+	SELECT * , $4::timestamptz FROM unnest($1::bigint[], $2::int[], $3::text[])
+	ON CONFLICT (message_id, part) DO NOTHING`
+
+// settleSQL settles a batch of outcomes still leased to $6 under their
+// tokens: the queue rows of messages submitted or failed go (a failure
+// set aside with its dead letter), the others are due again; the
+// messages' status follows. It returns how many were still leased.
+//
+// Each outcome finds its queue row by the row's key (the outcomes drive
+// the join). Found the other way round, by "= ANY" of the batch's ids,
+// the planner put the leased rows outside and read every outcome again
+// for each of them: a batch of 128 compared 16,384 pairs, about half of
+// what a settle cost Postgres. Its transaction runs with sequential scans
+// off (keyedPlans), so that a queue whose statistics are those of a
+// smaller one is never read whole to be hashed.
+const settleSQL = `
+	WITH o AS (
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $8::bigint[], $9::bool[])
+			AS o (id, kind, total, retry_at, error, token, aside)
+	), gone AS (
+		DELETE FROM sms_queue q USING o
+		WHERE o.kind IN ('submitted', 'failed') AND q.message_id = o.id AND q.owner = $6 AND q.lease_token = o.token
+		RETURNING q.message_id, q.attempts
+	), aside AS (
+		INSERT INTO dead_letters (kind, ref, reason, payload, attempts, set_aside_at)
+		SELECT '` + care360.DeadLetterSMS + `', o.id::text, o.error, jsonb_build_object('message_id', o.id), gone.attempts, $7
+		FROM o JOIN gone ON gone.message_id = o.id WHERE o.aside
+	), again AS (
+		UPDATE sms_queue q SET owner = NULL, lease_until = NULL,
+			not_before = CASE WHEN o.kind = 'retry' THEN o.retry_at ELSE $7 END,
+			attempts = CASE WHEN o.kind = 'released' THEN greatest(q.attempts - 1, 0) ELSE q.attempts END
+		FROM o WHERE o.kind NOT IN ('submitted', 'failed') AND q.message_id = o.id AND q.owner = $6 AND q.lease_token = o.token
+		RETURNING q.message_id
+	), mine AS (
+		SELECT message_id FROM gone UNION ALL SELECT message_id FROM again
+	), m AS (
+		UPDATE sms_messages m SET
+			status = CASE o.kind WHEN 'submitted' THEN 'submitted' WHEN 'failed' THEN 'failed' ELSE m.status END,
+			parts = CASE WHEN o.total > 0 THEN o.total ELSE m.parts END,
+			submitted_at = CASE WHEN o.kind = 'submitted' THEN $7 ELSE m.submitted_at END,
+			error = nullif(o.error, '')
+		FROM o
+		WHERE m.id = ANY(ARRAY(SELECT message_id FROM mine)) AND m.id = o.id AND o.kind <> 'released'
+	)
+	SELECT count(*) FROM mine`
 
 // finalPart lists the part states a later receipt does not undo.
 const finalPart = `('delivered', 'undeliverable', 'expired')`

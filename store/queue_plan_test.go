@@ -1,12 +1,16 @@
 package store_test
 
 import (
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/care360/care360"
 	"github.com/care360/care360/internal/pgtest"
 	"github.com/care360/care360/store"
 )
@@ -68,5 +72,56 @@ func TestReceiptBatchFindsPartsByIndexOnEmptyStatistics(t *testing.T) {
 		t.Errorf("with CustomPlans the batch still scans every part:\n%s", p)
 	} else if !strings.Contains(p, "sms_parts_smsc_id") {
 		t.Errorf("with CustomPlans the batch does not use the SMSC id index:\n%s", p)
+	}
+}
+
+// A settle finds the queue row of each outcome by its key, once. Joined
+// the other way round (each leased row against every outcome of the
+// batch) a batch of 128 compared 16,384 pairs, about half of what a
+// settle cost Postgres, and twice the batch four times the work.
+func TestSettleFindsEachQueueRowOnce(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	conn := connect(t, pgtest.FreshDB(t))
+	const queued, leased = 20000, 128
+	if _, err := conn.Exec(ctx, `
+		WITH m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
+			SELECT '8490' || lpad(g::text, 7, '0'), 'Ma OTP', 'transactional', 'settle:' || g, now(), now()
+			FROM generate_series(1, $1) g
+			RETURNING id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before, owner, lease_until, lease_token)
+		SELECT id, 0, now(), CASE WHEN id <= $2 THEN 's1' END, CASE WHEN id <= $2 THEN now() + interval '1 minute' END, 1
+		FROM m`, queued, leased); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE sms_queue; ANALYZE sms_messages`); err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []care360.Outcome
+	for id := int64(1); id <= leased; id++ {
+		o := care360.Outcome{ID: id, Token: 1, Kind: care360.OutcomeSubmitted, TotalParts: 1,
+			Parts: []care360.SubmittedPart{{Part: 1, SMSCID: fmt.Sprint("S", id)}}}
+		if id%10 == 0 {
+			o = care360.Outcome{ID: id, Token: 1, Kind: care360.OutcomeRetry, RetryAfter: time.Minute, Error: "throttled"}
+		}
+		outcomes = append(outcomes, o)
+	}
+	_, args := store.SettleArgs("s1", outcomes, time.Now())
+	removed := regexp.MustCompile(`Rows Removed by Join Filter: (\d+)`)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	p := explain(t, tx, "(ANALYZE) "+store.SettleSQL, args...)
+	for _, m := range removed.FindAllStringSubmatch(p, -1) {
+		if n, _ := strconv.Atoi(m[1]); n > leased {
+			t.Errorf("a join of the batch of %d compared %d pairs it threw away:\n%s", leased, n, p)
+		}
+	}
+	if !strings.Contains(p, "sms_queue_pkey") {
+		t.Errorf("the queue rows are not found by key:\n%s", p)
 	}
 }
