@@ -40,3 +40,6 @@ const IngestSQL = ingestSQL
 const SettleSQL = settleSQL
 
 var SettleArgs = settleArgs
+
+// PushSentSQL records a batch of pushes sent, for the plan test.
+const PushSentSQL = pushSentSQL

@@ -109,19 +109,69 @@ func TestSettleFindsEachQueueRowOnce(t *testing.T) {
 		outcomes = append(outcomes, o)
 	}
 	_, args := store.SettleArgs("s1", outcomes, time.Now())
-	removed := regexp.MustCompile(`Rows Removed by Join Filter: (\d+)`)
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	p := explain(t, tx, "(ANALYZE) "+store.SettleSQL, args...)
-	for _, m := range removed.FindAllStringSubmatch(p, -1) {
-		if n, _ := strconv.Atoi(m[1]); n > leased {
-			t.Errorf("a join of the batch of %d compared %d pairs it threw away:\n%s", leased, n, p)
+	wantJoinedByKey(t, explain(t, tx, "(ANALYZE) "+store.SettleSQL, args...), leased, "sms_queue_pkey")
+}
+
+// A batch of pushes sent finds each target by its key, once (as a settle
+// does its queue rows).
+func TestPushSentFindsEachTargetOnce(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	conn := connect(t, pgtest.FreshDB(t))
+	const targets, leased = 200000, 128
+	if _, err := conn.Exec(ctx, `
+		WITH p AS (
+			INSERT INTO ussd_pushes (kind, segment, marketing, fallback_sms, expires_at, created_at)
+			VALUES ('notify', '{}', false, false, now() + interval '1 hour', now()) RETURNING id
+		)
+		INSERT INTO ussd_push_targets (push_id, msisdn, marketing, not_before, expires_at, owner, lease_until, lease_token)
+		SELECT p.id, '849' || lpad(g::text, 8, '0'), false, now(), now() + interval '1 hour',
+			CASE WHEN g <= $2 THEN 'p1' END, CASE WHEN g <= $2 THEN now() + interval '1 minute' END, 1
+		FROM p, generate_series(1, $1) g`, targets, leased); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE ussd_push_targets`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT id FROM ussd_push_targets WHERE owner = 'p1'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, refs := make([]int64, len(ids)), make([]int32, len(ids))
+	for i := range ids {
+		tokens[i], refs[i] = 1, int32(i+1)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	wantJoinedByKey(t, explain(t, tx, "(ANALYZE) "+store.PushSentSQL, ids, "p1", time.Now(), tokens, refs), leased, "ussd_push_targets_pkey")
+}
+
+var removedByJoin = regexp.MustCompile(`Rows Removed by Join Filter: (\d+)`)
+
+// wantJoinedByKey fails unless plan (EXPLAIN ANALYZE of a statement that
+// joins a batch of n to a table) found the rows through index and threw
+// away no more pairs than the batch holds: a join that compares every
+// row of the batch with every other is the defect.
+func wantJoinedByKey(t *testing.T, plan string, n int, index string) {
+	t.Helper()
+	for _, m := range removedByJoin.FindAllStringSubmatch(plan, -1) {
+		if k, _ := strconv.Atoi(m[1]); k > n {
+			t.Errorf("a join of a batch of %d compared %d pairs it threw away:\n%s", n, k, plan)
 		}
 	}
-	if !strings.Contains(p, "sms_queue_pkey") {
-		t.Errorf("the queue rows are not found by key:\n%s", p)
+	if !strings.Contains(plan, index) {
+		t.Errorf("the rows are not found through %s:\n%s", index, plan)
 	}
 }
