@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/care360/care360"
 )
@@ -340,7 +341,20 @@ func (p *Pushes) PushSent(ctx context.Context, owner string, sent []care360.Push
 	for i, s := range sent {
 		ids[i], tokens[i], refs[i] = s.ID, s.Token, int32(s.Ref)
 	}
-	tag, err := p.db.pool.Exec(ctx, pushSentSQL, ids, owner, p.db.now(), tokens, refs)
+	// One round trip: the statements of a batch share its transaction,
+	// so the setting holds for the update and ends with it.
+	b := &pgx.Batch{}
+	b.Queue(keyedPlans)
+	b.Queue(pushSentSQL, ids, owner, p.db.now(), tokens, refs)
+	br := p.db.pool.SendBatch(ctx, b)
+	_, err = br.Exec()
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -351,7 +365,9 @@ func (p *Pushes) PushSent(ctx context.Context, owner string, sent []care360.Push
 // references $5. Each delivery finds its target by the target's key (the
 // deliveries drive the join); found by "= ANY" of their ids as well, the
 // planner put the targets outside and read every delivery again for each
-// of them, a batch of 128 comparing 16,384 pairs.
+// of them, a batch of 128 comparing 16,384 pairs. It runs with sequential
+// scans off (keyedPlans), so that the targets are never read whole to be
+// hashed.
 const pushSentSQL = `
 	UPDATE ussd_push_targets t SET state = CASE WHEN t.state = 'queued' THEN 'sent' ELSE t.state END,
 		sent_at = $3, ref = u.ref, owner = NULL, lease_until = NULL, error = NULL

@@ -175,3 +175,33 @@ func wantJoinedByKey(t *testing.T, plan string, n int, index string) {
 		t.Errorf("the rows are not found through %s:\n%s", index, plan)
 	}
 }
+
+// PushSent relies on this: a setting made for the transaction by the
+// first statement of a batch sent without BEGIN holds for the batch's
+// other statements, which share its implicit transaction, and not after.
+func TestBatchSettingHoldsForTheBatchOnly(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	conn := connect(t, pgtest.FreshDB(t))
+	b := &pgx.Batch{}
+	b.Queue(store.KeyedPlans)
+	b.Queue(`SHOW enable_seqscan`)
+	br := conn.SendBatch(ctx, b)
+	var in string
+	if _, err := br.Exec(); err != nil {
+		t.Fatal(err)
+	}
+	if err := br.QueryRow().Scan(&in); err != nil {
+		t.Fatal(err)
+	}
+	if err := br.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var after string
+	if err := conn.QueryRow(ctx, `SHOW enable_seqscan`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if in != "off" || after != "on" {
+		t.Fatalf("enable_seqscan %q in the batch and %q after it, want off and on", in, after)
+	}
+}
