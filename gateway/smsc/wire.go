@@ -45,7 +45,8 @@ func appendSubmitSMResp(b []byte, seq uint32, status pdu.Status, id string) []by
 	return finishPDU(appendCString(b, id), start)
 }
 
-// appendReceipt appends the deliver_sm receipt of m (receiptPDU's) under seq.
+// appendReceipt appends the deliver_sm receipt of m under seq: its text
+// (receiptText) quoted in short_message, the message id and state in TLVs.
 func appendReceipt(b []byte, seq uint32, m Message, done time.Time, stat string) []byte {
 	sm := receiptText(m, done, stat)
 	start := len(b)
