@@ -47,6 +47,19 @@ func explain(t *testing.T, q interface {
 	return strings.Join(lines, "\n")
 }
 
+// explainAnalyze is what EXPLAIN ANALYZE says of query with args on conn,
+// run in a transaction that is rolled back: what a statement that writes
+// did, without keeping its writes.
+func explainAnalyze(t *testing.T, conn *pgx.Conn, query string, args ...any) string {
+	t.Helper()
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(t.Context())
+	return explain(t, tx, "(ANALYZE) "+query, args...)
+}
+
 var hanoi = mustLoad("Asia/Ho_Chi_Minh")
 
 func mustLoad(name string) *time.Location {

@@ -109,12 +109,7 @@ func TestSettleFindsEachQueueRowOnce(t *testing.T) {
 		outcomes = append(outcomes, o)
 	}
 	_, args := store.SettleArgs("s1", outcomes, time.Now())
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	wantJoinedByKey(t, explain(t, tx, "(ANALYZE) "+store.SettleSQL, args...), leased, "sms_queue_pkey")
+	wantJoinedByKey(t, explainAnalyze(t, conn, store.SettleSQL, args...), leased, "sms_queue_pkey")
 }
 
 // A batch of pushes sent finds each target by its key, once (as a settle
@@ -150,12 +145,8 @@ func TestPushSentFindsEachTargetOnce(t *testing.T) {
 	for i := range ids {
 		tokens[i], refs[i] = 1, int32(i+1)
 	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	wantJoinedByKey(t, explain(t, tx, "(ANALYZE) "+store.PushSentSQL, ids, "p1", time.Now(), tokens, refs), leased, "ussd_push_targets_pkey")
+	plan := explainAnalyze(t, conn, store.PushSentSQL, ids, "p1", time.Now(), tokens, refs)
+	wantJoinedByKey(t, plan, leased, "ussd_push_targets_pkey")
 }
 
 var removedByJoin = regexp.MustCompile(`Rows Removed by Join Filter: (\d+)`)
