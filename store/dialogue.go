@@ -24,7 +24,16 @@ const asyncCommit = `set_config('synchronous_commit', 'off', true) IS NOT NULL`
 // it has been idle for longer than idle (idle <= 0: any age).
 func (db *DB) LoadDialogue(ctx context.Context, key string, idle time.Duration) (d *care360.Dialogue, err error) {
 	defer wrap(&err, "load dialogue")
-	return scanLoaded(db.pool.QueryRow(ctx, loadDialogueSQL, key, db.idleSince(idle)))
+	since := db.idleSince(idle)
+	err = db.trips.do(ctx, func(b *pgx.Batch) { b.Queue(loadDialogueSQL, key, since) },
+		func(br pgx.BatchResults) (err error) {
+			d, err = scanLoaded(br.QueryRow())
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // loadDialogueSQL reads the dialogue under $1 updated after $2.
@@ -60,18 +69,21 @@ func scanLoaded(row pgx.Row) (*care360.Dialogue, error) {
 func (db *DB) LoadDialogueFor(ctx context.Context, key string, idle time.Duration, msisdn care360.MSISDN, answer string) (d *care360.Dialogue, a *care360.Account, err error) {
 	defer wrap(&err, "load dialogue")
 	since := db.idleSince(idle)
-	batch := &pgx.Batch{}
-	batch.Queue(loadDialogueSQL, key, since)
 	now := db.now()
-	batch.Queue(accountSQL+`
+	err = db.trips.do(ctx, func(b *pgx.Batch) {
+		b.Queue(loadDialogueSQL, key, since)
+		b.Queue(accountSQL+`
 		AND EXISTS (SELECT 1 FROM ussd_dialogues d WHERE d.key = $4 AND d.updated_at > $5 AND $6 = ANY(d.account_on))`,
-		msisdn, db.yearAgo(now), now, key, since, answer)
-	br := db.pool.SendBatch(ctx, batch)
-	defer br.Close()
-	if d, err = scanLoaded(br.QueryRow()); err != nil || d == nil {
-		return nil, nil, err
-	}
-	if a, err = db.scanAccount(br.QueryRow()); err != nil {
+			msisdn, db.yearAgo(now), now, key, since, answer)
+	}, func(br pgx.BatchResults) (err error) {
+		d, a = nil, nil
+		if d, err = scanLoaded(br.QueryRow()); err != nil || d == nil {
+			return err
+		}
+		a, err = db.scanAccount(br.QueryRow())
+		return err
+	})
+	if err != nil || d == nil {
 		return nil, nil, err
 	}
 	return d, a, nil
@@ -79,39 +91,45 @@ func (db *DB) LoadDialogueFor(ctx context.Context, key string, idle time.Duratio
 
 // Caller ends the caller's dialogues in progress, reads the subscriber and
 // the dialogue under q.DroppedKey in one pipelined round trip
-// (care360.CallerLoader). The batch is one implicit transaction, so the
+// (care360.CallerLoader). The trip is one implicit transaction, so the
 // delete's asynchronous commit covers it all, and a failure loses nothing.
 func (db *DB) Caller(ctx context.Context, msisdn care360.MSISDN, q care360.CallerQuery) (s *care360.Subscriber, d *care360.Dialogue, replaced []care360.Dialogue, err error) {
 	defer wrap(&err, "load caller %s", msisdn.Masked())
-	batch := &pgx.Batch{}
-	if q.Replace {
-		batch.Queue(replaceSQL, msisdn, db.now().Add(-q.Idle))
-	}
-	batch.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
-	if q.DroppedKey != "" {
-		batch.Queue(loadDialogueSQL, q.DroppedKey, db.idleSince(q.DroppedWithin))
-	}
-	br := db.pool.SendBatch(ctx, batch)
-	defer br.Close()
-	if q.Replace {
-		rows, err := br.Query()
-		if err != nil {
-			return nil, nil, nil, err
+	now := db.now()
+	var subErr error
+	err = db.trips.do(ctx, func(b *pgx.Batch) {
+		if q.Replace {
+			b.Queue(replaceSQL, msisdn, now.Add(-q.Idle))
 		}
-		if replaced, err = pgx.CollectRows(rows, scanDialogue); err != nil {
-			return nil, nil, nil, err
+		b.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
+		if q.DroppedKey != "" {
+			b.Queue(loadDialogueSQL, q.DroppedKey, db.idleSince(q.DroppedWithin))
 		}
-	}
-	s, subErr := db.scanSubscriber(br.QueryRow())
-	if errors.Is(subErr, pgx.ErrNoRows) {
-		subErr = care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
-	} else if subErr != nil {
-		return nil, nil, nil, subErr
-	}
-	if q.DroppedKey != "" {
-		if d, err = scanLoaded(br.QueryRow()); err != nil {
-			return nil, nil, nil, err
+	}, func(br pgx.BatchResults) (err error) {
+		s, d, replaced, subErr = nil, nil, nil, nil
+		if q.Replace {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			if replaced, err = pgx.CollectRows(rows, scanDialogue); err != nil {
+				return err
+			}
 		}
+		s, subErr = db.scanSubscriber(br.QueryRow())
+		switch {
+		case errors.Is(subErr, pgx.ErrNoRows):
+			subErr = care360.Errorf(care360.ENOTFOUND, "no subscriber %s", msisdn.Masked())
+		case subErr != nil:
+			return subErr
+		}
+		if q.DroppedKey != "" {
+			d, err = scanLoaded(br.QueryRow())
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	return s, d, replaced, subErr
 }
@@ -128,12 +146,17 @@ func (db *DB) SaveDialogue(ctx context.Context, d *care360.Dialogue) (err error)
 		state = []byte{}
 	}
 	now := db.now()
-	_, err = db.pool.Exec(ctx, `
+	err = db.trips.do(ctx, func(b *pgx.Batch) {
+		b.Queue(`
 		INSERT INTO ussd_dialogues (key, msisdn, state, updated_at, account_on)
 		SELECT $1, $2, $3, $4, $5 WHERE `+asyncCommit+`
 		ON CONFLICT (key) DO UPDATE SET msisdn = excluded.msisdn, state = excluded.state, updated_at = excluded.updated_at,
 			account_on = excluded.account_on`,
-		d.Key, d.MSISDN, state, now, d.AccountOn)
+			d.Key, d.MSISDN, state, now, d.AccountOn)
+	}, func(br pgx.BatchResults) error {
+		_, err := br.Exec()
+		return err
+	})
 	if err == nil {
 		d.UpdatedAt = now
 	}

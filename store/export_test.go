@@ -43,3 +43,25 @@ var SettleArgs = settleArgs
 
 // PushSentSQL records a batch of pushes sent, for the plan test.
 const PushSentSQL = pushSentSQL
+
+// The round trips dialogue steps share (shared_trips.go), for its tests:
+// trips built by hand and sent as one batch, and what was sent.
+type (
+	SharedTrips = sharedTrips
+	Trip        = trip
+)
+
+var (
+	NewSharedTrips = newSharedTrips
+	NewTrip        = newTrip
+)
+
+const AsyncCommit = asyncCommit
+
+func (s *SharedTrips) Run(ts []*Trip) { s.run(ts) }
+func (s *SharedTrips) Sent() (batches, trips, resent int64) {
+	return s.batches.Load(), s.trips.Load(), s.resent.Load()
+}
+func (t *Trip) Err() error               { return t.err }
+func (t *Trip) GiveUp()                  { t.gone = true }
+func (db *DB) SharedTrips() *SharedTrips { return db.trips }

@@ -36,8 +36,9 @@ type DB struct {
 	rules  care360.TierRules
 	clock  func() time.Time
 	log    *slog.Logger
-	locks  lockPool   // the dialogue locks' own connections (dialogue.go)
-	redact redactWalk // how far the retention sweep has redacted SMS texts (redact.go)
+	locks  lockPool     // the dialogue locks' own connections (dialogue.go)
+	trips  *sharedTrips // round trips shared by concurrent dialogue steps (shared_trips.go)
+	redact redactWalk   // how far the retention sweep has redacted SMS texts (redact.go)
 }
 
 var (
@@ -112,11 +113,12 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		db.pool.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	db.trips = newSharedTrips(db.pool)
 	return db, nil
 }
 
 // Close closes every connection; it waits for connections in use.
-func (db *DB) Close() { db.pool.Close(); db.locks.close() }
+func (db *DB) Close() { db.trips.close(); db.pool.Close(); db.locks.close() }
 
 // Ping reports whether the database answers (care360.Pinger, for /readyz).
 func (db *DB) Ping(ctx context.Context) error {
