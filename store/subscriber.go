@@ -16,9 +16,21 @@ const subscriberColumns = `msisdn, name, gender, birthday, language, member_sinc
 
 // Subscriber returns the subscriber with its tier as held today: the stored
 // (earned) tier or the floor that long membership gives, whichever is higher.
-func (db *DB) Subscriber(ctx context.Context, msisdn care360.MSISDN) (*care360.Subscriber, error) {
-	row := db.pool.QueryRow(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
-	s, err := db.scanSubscriber(row)
+// The read shares its round trip with concurrent dialogue steps
+// (shared_trips.go): menus and pushes read members on their hot paths.
+func (db *DB) Subscriber(ctx context.Context, msisdn care360.MSISDN) (s *care360.Subscriber, err error) {
+	err = db.trips.do(ctx, func(b *pgx.Batch) {
+		b.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = $1`, msisdn)
+	}, func(br pgx.BatchResults) (err error) {
+		// No member is an answer, not a failure of the trip.
+		if s, err = db.scanSubscriber(br.QueryRow()); errors.Is(err, pgx.ErrNoRows) {
+			s, err = nil, nil
+		}
+		return err
+	})
+	if err == nil && s == nil {
+		err = pgx.ErrNoRows
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load subscriber %s: %w", msisdn.Masked(), notFound(err, "no subscriber %s", msisdn.Masked()))
 	}
