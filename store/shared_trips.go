@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -210,21 +209,27 @@ func (t *trip) alone(pool *pgxpool.Pool) {
 	}
 }
 
-// sharedContext is the context of a shared batch: it ends at the latest
-// deadline of its trips, so that a database gone silent fails the batch by
-// the time every caller has given up, and never before one of them has.
+// sharedContext is the context of a shared batch: it ends once every
+// trip's context has, so that a database gone silent fails the batch by the
+// time every caller has given up, and never before one of them has.
 func sharedContext(ts []*trip) (context.Context, context.CancelFunc) {
-	var latest time.Time
-	for _, t := range ts {
-		d, ok := t.ctx.Deadline()
-		if !ok {
-			return context.WithCancel(context.Background())
-		}
-		if d.After(latest) {
-			latest = d
-		}
+	ctx, cancel := context.WithCancel(context.Background())
+	var left atomic.Int64
+	left.Store(int64(len(ts)))
+	stops := make([]func() bool, len(ts))
+	for i, t := range ts {
+		stops[i] = context.AfterFunc(t.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
 	}
-	return context.WithDeadline(context.Background(), latest)
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
 }
 
 // countedResults counts the results read through it.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -230,5 +231,35 @@ func TestTripCallerGivesUp(t *testing.T) {
 	cancel()
 	if _, err := db.LoadDialogue(ctx, tripKey(), 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("LoadDialogue with an ended context = %v, want context.Canceled", err)
+	}
+}
+
+// A shared batch ends once every caller in it has given up: a database
+// gone silent holds no sender for longer.
+func TestSharedBatchEndsWhenEveryCallerGaveUp(t *testing.T) {
+	t.Parallel()
+	pool := tripPool(t)
+	s := store.NewSharedTrips(pool)
+	sleep := func(ctx context.Context) *store.Trip {
+		return store.NewTrip(ctx, func(b *pgx.Batch) { b.Queue(`SELECT pg_sleep(30)`) }, func(br pgx.BatchResults) error {
+			_, err := br.Exec()
+			return err
+		})
+	}
+	// Callers that give up without a deadline: a hang-up, a shutdown.
+	one, cancel1 := context.WithCancel(t.Context())
+	two, cancel2 := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel1)
+	time.AfterFunc(200*time.Millisecond, cancel2)
+	ts := []*store.Trip{sleep(one), sleep(two)}
+	start := time.Now()
+	s.Run(ts)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the batch ran %s after its callers gave up", took)
+	}
+	for i, tr := range ts {
+		if tr.Err() == nil {
+			t.Errorf("trip %d of a batch cut short has no error", i)
+		}
 	}
 }
