@@ -78,7 +78,10 @@ func (p *Pushes) Flush(ctx context.Context) (err error) {
 	return p.db.Transact(ctx, func(tx pgx.Tx) error {
 		// Each ending looks its member's live targets up by index
 		// (LATERAL): joined as sets, the planner may scan every target
-		// for a batch of a few hundred.
+		// for a batch of a few hundred. The targets are locked in the
+		// order of their ids (lk, materialized so that it is not folded
+		// into the join) before they are updated, as the sender's
+		// record of pushes sent locks them (lockTargetsSQL).
 		rows, err := tx.Query(ctx, `
 			WITH hit AS (
 				SELECT DISTINCT ON (x.id) x.id, a.state, a.bind, a.at
@@ -88,9 +91,11 @@ func (p *Pushes) Flush(ctx context.Context) (err error) {
 					WHERE t.msisdn = a.msisdn AND t.state IN ('queued', 'sent') AND (t.id % 65535) + 1 = a.ref AND p.kind = 'notify'
 				) x
 				ORDER BY x.id, a.at
+			), lk AS MATERIALIZED (
+				SELECT t.id FROM ussd_push_targets t WHERE t.id IN (SELECT id FROM hit) ORDER BY t.id FOR UPDATE OF t
 			)
 			UPDATE ussd_push_targets t SET state = hit.state, ended_at = hit.at
-			FROM hit WHERE t.id = hit.id AND t.state IN ('queued', 'sent')
+			FROM hit JOIN lk USING (id) WHERE t.id = hit.id AND t.state IN ('queued', 'sent')
 			RETURNING t.id, t.msisdn, t.state, coalesce(t.sent_at, hit.at), hit.bind, hit.at`,
 			msisdns, refs, states, binds, ats)
 		if err != nil {

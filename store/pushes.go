@@ -342,15 +342,18 @@ func (p *Pushes) PushSent(ctx context.Context, owner string, sent []care360.Push
 		ids[i], tokens[i], refs[i] = s.ID, s.Token, int32(s.Ref)
 	}
 	// One round trip: the statements of a batch share its transaction,
-	// so the setting holds for the update and ends with it.
+	// so the setting holds for the update and ends with it, and so do the
+	// locks the update then finds taken.
 	b := &pgx.Batch{}
 	b.Queue(keyedPlans)
+	b.Queue(lockTargetsSQL, ids)
 	b.Queue(pushSentSQL, ids, owner, p.db.now(), tokens, refs)
 	br := p.db.pool.SendBatch(ctx, b)
-	_, err = br.Exec()
 	var tag pgconn.CommandTag
-	if err == nil {
-		tag, err = br.Exec()
+	for range 3 {
+		if tag, err = br.Exec(); err != nil {
+			break
+		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -360,6 +363,14 @@ func (p *Pushes) PushSent(ctx context.Context, owner string, sent []care360.Push
 	}
 	return len(sent) - int(tag.RowsAffected()), nil
 }
+
+// lockTargetsSQL locks targets $1 in the order of their ids. The writer of
+// notification endings locks the targets it ends in that order too: a
+// quick phone answers before its push is recorded as sent, and two
+// writers that lock shared rows in different orders deadlock. Locked as
+// the deliveries came (the order the SMSC acknowledged them), they did,
+// dozens of times a minute under load, each costing both a second.
+const lockTargetsSQL = `SELECT 1 FROM ussd_push_targets WHERE id = ANY($1) ORDER BY id FOR UPDATE`
 
 // pushSentSQL records pushes $1 (under tokens $4) sent by $2 at $3 with
 // references $5. Each delivery finds its target by the target's key (the
