@@ -88,6 +88,13 @@ const usageBuckets = 64
 // seventh of the insert. Otherwise (a replay, ids in no order) they go with
 // it. A batch racing another over the same new range fails on the primary
 // key and is run again (journal).
+//
+// Which events were inserted (j.inserted) follows without reading the
+// inserts back: a new range inserts every event or fails, and otherwise
+// the ON CONFLICT insert returns the ids it took. The pending rows and the
+// answer come from the events with their members (j), and the unknown
+// numbers from an anti-join: joining each back to what was inserted sorted
+// the batch three more times.
 const ingestSQL = `
 	WITH x AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::timestamptz[])
@@ -107,20 +114,20 @@ const ingestSQL = `
 	), e1 AS (
 		INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at)
 		SELECT id, msisdn, amount, points, at, $6 FROM k WHERE (SELECT fresh FROM f)
-		RETURNING id, points, at
 	), e2 AS (
 		INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at)
 		SELECT id, msisdn, amount, points, at, $6 FROM k WHERE NOT (SELECT fresh FROM f)
 		ON CONFLICT (id) DO NOTHING
-		RETURNING id, points, at
-	), e AS (
-		SELECT * FROM e1 UNION ALL SELECT * FROM e2
+		RETURNING id
+	), j AS (
+		SELECT k.*, (SELECT fresh FROM f) OR k.id IN (SELECT id FROM e2) AS inserted FROM k
 	), p AS (
 		INSERT INTO usage_pending (bucket, msisdn, points, at, event_id)
-		SELECT hashtext(k.key) & $7, k.key, e.points, e.at, e.id FROM e JOIN k USING (id) WHERE e.points <> 0
+		SELECT hashtext(j.key) & $7, j.key, j.points, j.at, j.id FROM j WHERE j.inserted AND j.points <> 0
 	)
-	SELECT x.i, k.i IS NOT NULL, e.id IS NOT NULL FROM x LEFT JOIN k USING (i) LEFT JOIN e ON e.id = x.id
-	WHERE k.i IS NULL OR e.id IS NULL OR k.closed`
+	SELECT x.i, false, false FROM x WHERE NOT EXISTS (SELECT 1 FROM k WHERE k.i = x.i)
+	UNION ALL
+	SELECT j.i, true, j.inserted FROM j WHERE NOT j.inserted OR j.closed`
 
 // IngestUsage journals a batch of billing events set-based and reports
 // each one's fate; see Ledger.
