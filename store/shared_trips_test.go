@@ -23,16 +23,6 @@ var tripKeys atomic.Int64
 // tripKey is a dialogue key no other test of the package uses.
 func tripKey() string { return fmt.Sprintf("trip-test/%d", tripKeys.Add(1)) }
 
-func tripPool(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	pool, err := pgxpool.New(t.Context(), pgtest.DB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
-
 // saveTrip saves state under key as SaveDialogue does, asynchronously
 // committed.
 func saveTrip(ctx context.Context, key, state string) *store.Trip {
@@ -85,7 +75,7 @@ func stateOf(t *testing.T, pool *pgxpool.Pool, key string) string {
 // after a trip that left some of its results unread.
 func TestSharedBatchGivesEachTripItsOwnResults(t *testing.T) {
 	t.Parallel()
-	ctx, pool := t.Context(), tripPool(t)
+	ctx, pool := t.Context(), setup(t).db.Pool()
 	s := store.NewSharedTrips(pool)
 	keys := []string{tripKey(), tripKey(), tripKey(), tripKey()}
 	var saves []*store.Trip
@@ -119,7 +109,7 @@ func TestSharedBatchGivesEachTripItsOwnResults(t *testing.T) {
 // the failing trip sees the error.
 func TestSharedBatchFailureFailsOnlyItsTrip(t *testing.T) {
 	t.Parallel()
-	ctx, pool := t.Context(), tripPool(t)
+	ctx, pool := t.Context(), setup(t).db.Pool()
 	s := store.NewSharedTrips(pool)
 	before, after, kept := tripKey(), tripKey(), tripKey()
 	s.Run([]*store.Trip{saveTrip(ctx, kept, "kept")})
@@ -157,7 +147,7 @@ func TestSharedBatchFailureFailsOnlyItsTrip(t *testing.T) {
 // runs: the caller's variables are its own again.
 func TestGoneTripIsReadAndDropped(t *testing.T) {
 	t.Parallel()
-	ctx, pool := t.Context(), tripPool(t)
+	ctx, pool := t.Context(), setup(t).db.Pool()
 	s := store.NewSharedTrips(pool)
 	a, b := tripKey(), tripKey()
 	s.Run([]*store.Trip{saveTrip(ctx, a, "a"), saveTrip(ctx, b, "b")})
@@ -179,11 +169,7 @@ func TestGoneTripIsReadAndDropped(t *testing.T) {
 func TestDialogueStepsShareRoundTrips(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := store.Open(ctx, pgtest.DB(t), store.Options{MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	db := setupURL(t, pgtest.DB(t), store.Options{MaxConns: 8}).db
 	const callers, rounds = 64, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
@@ -222,11 +208,7 @@ func TestDialogueStepsShareRoundTrips(t *testing.T) {
 // error.
 func TestTripCallerGivesUp(t *testing.T) {
 	t.Parallel()
-	db, err := store.Open(t.Context(), pgtest.DB(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	db := setup(t).db
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := db.LoadDialogue(ctx, tripKey(), 0); !errors.Is(err, context.Canceled) {
@@ -238,7 +220,7 @@ func TestTripCallerGivesUp(t *testing.T) {
 // gone silent holds no sender for longer.
 func TestSharedBatchEndsWhenEveryCallerGaveUp(t *testing.T) {
 	t.Parallel()
-	pool := tripPool(t)
+	pool := setup(t).db.Pool()
 	s := store.NewSharedTrips(pool)
 	sleep := func(ctx context.Context) *store.Trip {
 		return store.NewTrip(ctx, func(b *pgx.Batch) { b.Queue(`SELECT pg_sleep(30)`) }, func(br pgx.BatchResults) error {
