@@ -20,6 +20,7 @@ type Catalog struct {
 	offers     care360.OfferRules
 	privileges care360.PrivilegeRules
 	ussdCode   string
+	groups     claimGroups
 }
 
 var (
@@ -43,7 +44,9 @@ func NewCatalog(db *DB, sms *SMS, opt CatalogOptions) *Catalog {
 	if opt.USSDCode == "" {
 		opt.USSDCode = "*090#"
 	}
-	return &Catalog{db: db, sms: sms, offers: opt.Offers.WithDefaults(), privileges: opt.Privileges.WithDefaults(), ussdCode: opt.USSDCode}
+	c := &Catalog{db: db, sms: sms, offers: opt.Offers.WithDefaults(), privileges: opt.Privileges.WithDefaults(), ussdCode: opt.USSDCode}
+	c.groups.c = c
+	return c
 }
 
 // giftStripes is how many rows a gift's stock is spread over: about the

@@ -64,9 +64,9 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 // gift contend for (a code, a stock stripe) is taken with SKIP LOCKED, so
 // claims of one gift wait for each other only when it is nearly gone.
 //
-// Three round trips: the begin, the lock, the gift, the subscriber's
-// claims of it and a voucher's code in one pipeline (queueAdmission); the
-// debit, the claim, its SMS and the stock in another; the commit.
+// A claim that finds a claim transaction free goes alone (claimAlone);
+// claims that arrive while every one is busy go together, in one
+// transaction for them all (claim_groups.go).
 func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *care360.Claim, replay bool, err error) {
 	defer wrap(&err, "claim gift %d for %s", r.GiftID, r.MSISDN.Masked())
 	if r.IdempotencyKey == "" {
@@ -75,6 +75,21 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 	if len(r.IdempotencyKey) > 190 {
 		return nil, false, care360.Errorf(care360.EINVALID, "idempotency_key is longer than 190 bytes")
 	}
+	cl, replay, err = c.groups.claim(ctx, r)
+	if err != nil {
+		return nil, false, err
+	}
+	if !replay {
+		c.db.log.Info("gift claimed", "gift", cl.GiftID, "claim", cl.ID, "msisdn", r.MSISDN.Masked(), "points", cl.Points)
+	}
+	return cl, replay, nil
+}
+
+// claimAlone makes one claim in a transaction of its own, in three round
+// trips: the begin, the lock, the gift, the subscriber's claims of it and
+// a voucher's code in one pipeline (queueAdmission); the debit, the claim,
+// its SMS and the stock in another; the commit.
+func (c *Catalog) claimAlone(ctx context.Context, r care360.ClaimRequest) (cl *care360.Claim, replay bool, err error) {
 	now := c.db.now()
 	var g *care360.Gift
 	err = c.db.transactFrom(ctx, func(b *pgx.Batch) { c.queueAdmission(b, r, now) }, func(tx pgx.Tx, br pgx.BatchResults) error {
@@ -109,9 +124,6 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 		return nil, false, err
 	}
 	cl.Gift = g
-	if !replay {
-		c.db.log.Info("gift claimed", "gift", g.ID, "claim", cl.ID, "msisdn", r.MSISDN.Masked(), "points", cl.Points)
-	}
 	return cl, replay, nil
 }
 

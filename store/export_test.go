@@ -1,6 +1,10 @@
 package store
 
-import "github.com/care360/care360"
+import (
+	"context"
+
+	"github.com/care360/care360"
+)
 
 // SetAfterFlush makes c's flushes run f after their statement; an error from
 // f stands for a flush that committed but whose answer was lost.
@@ -65,3 +69,30 @@ func (s *SharedTrips) Sent() (batches, trips, resent int64) {
 func (t *Trip) Err() error               { return t.err }
 func (t *Trip) GiveUp()                  { t.gone = true }
 func (db *DB) SharedTrips() *SharedTrips { return db.trips }
+
+// GroupOutcome is what became of one claim of a group, for tests.
+type GroupOutcome struct {
+	Claim  *care360.Claim
+	Replay bool
+	Err    error
+	Alone  bool // the group left it to be made alone
+}
+
+// ClaimTogether makes rs as one group, as waiting claims are made, the
+// claims marked gone given up by their callers before the group decided;
+// the claims the group leaves are then made alone, as their callers make
+// them.
+func (c *Catalog) ClaimTogether(ctx context.Context, rs []care360.ClaimRequest, gone []bool) []GroupOutcome {
+	group := make([]*groupedClaim, len(rs))
+	for i, r := range rs {
+		group[i] = &groupedClaim{ctx: ctx, r: r, done: make(chan struct{}), gone: gone != nil && gone[i]}
+	}
+	c.groups.run(group)
+	res := make([]GroupOutcome, len(rs))
+	for i, w := range group {
+		<-w.done
+		res[i].Alone = w.alone
+		res[i].Claim, res[i].Replay, res[i].Err = c.groups.finish(ctx, w)
+	}
+	return res
+}

@@ -136,6 +136,33 @@ const debitSQL = `
 	)
 	SELECT h.have, (SELECT id FROM d) FROM h`
 
+// debitsSQL is debitSQL for many members at once, one debit each (a
+// group of claims, claim_groups.go): $1 the members (each once), $2 the
+// points (negative), $3 the reasons, $4 the keys, $5 the kind, $6 now. The
+// caller holds every member's row lock and has seen each cover its debit;
+// it returns how many debits were appended, which is all of them unless
+// the points or a key changed under a lock, which cannot be.
+const debitsSQL = `
+	WITH r AS (
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS r (msisdn, points, reason, key)
+	), c AS (
+		SELECT r.msisdn, o.id, least(o.remaining, -r.points - o.before) AS take
+		FROM r CROSS JOIN LATERAL (
+			SELECT id, remaining, sum(remaining) OVER (ORDER BY expires_at, id) - remaining AS before
+			FROM points_ledger WHERE msisdn = r.msisdn AND remaining > 0 AND expires_at > $6
+		) o WHERE o.before < -r.points
+	), h AS (
+		SELECT r.msisdn, r.points, r.reason, r.key, (SELECT coalesce(sum(take), 0) FROM c WHERE c.msisdn = r.msisdn) AS have FROM r
+	), d AS (
+		INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at, created_at)
+		SELECT msisdn, $5, points, reason, key, $6, $6 FROM h WHERE have >= -points
+		ON CONFLICT (msisdn, idempotency_key) DO NOTHING
+		RETURNING id, msisdn
+	), a AS (
+		INSERT INTO points_allocations (debit_id, credit_id, points) SELECT d.id, c.id, c.take FROM d JOIN c ON c.msisdn = d.msisdn
+	)
+	SELECT count(*) FROM d`
+
 func debitArgs(msisdn care360.MSISDN, c care360.PointsChange, at, now time.Time) []any {
 	return []any{msisdn, c.Kind, c.Points, c.Reason, c.IdempotencyKey, at, now}
 }

@@ -157,7 +157,11 @@ func (s *sharedTrips) run(ts []*trip) {
 		t.queue(b)
 		t.n = b.Len() - before
 	}
-	ctx, cancel := sharedContext(ts)
+	ctxs := make([]context.Context, len(ts))
+	for i, t := range ts {
+		ctxs[i] = t.ctx
+	}
+	ctx, cancel := sharedContext(ctxs)
 	defer cancel()
 	br := s.pool.SendBatch(ctx, b)
 	failed := false
@@ -210,16 +214,17 @@ func (t *trip) alone(pool *pgxpool.Pool) {
 	}
 }
 
-// sharedContext is the context of a shared batch: it ends once every
-// trip's context has, so that a database gone silent fails the batch by the
-// time every caller has given up, and never before one of them has.
-func sharedContext(ts []*trip) (context.Context, context.CancelFunc) {
+// sharedContext is the context of work done for many callers at once (a
+// shared batch, a group of claims): it ends once every caller's context
+// has, so that a database gone silent fails the work by the time every
+// caller has given up, and never before one of them has.
+func sharedContext(ctxs []context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var left atomic.Int64
-	left.Store(int64(len(ts)))
-	stops := make([]func() bool, len(ts))
-	for i, t := range ts {
-		stops[i] = context.AfterFunc(t.ctx, func() {
+	left.Store(int64(len(ctxs)))
+	stops := make([]func() bool, len(ctxs))
+	for i, c := range ctxs {
+		stops[i] = context.AfterFunc(c, func() {
 			if left.Add(-1) == 0 {
 				cancel()
 			}

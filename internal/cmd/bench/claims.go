@@ -73,7 +73,9 @@ func claimsPhase(ctx context.Context, admin string, runs int, dur time.Duration)
 			if err != nil {
 				return err
 			}
+			grouped := cat.ClaimsGrouped()
 			last = claimLoad(ctx, cat, gifts, next, n, workers)
+			last.grouped = cat.ClaimsGrouped() - grouped
 			next += n
 			rates = append(rates, last.perSec())
 		}
@@ -118,6 +120,7 @@ func benchGifts(ctx context.Context, cat *store.Catalog, k, n int) ([]int64, err
 
 type claimRun struct {
 	ok, refused, failed int64
+	grouped             int64 // decided by groups of claims, the rest alone
 	elapsed             time.Duration
 	lat                 []time.Duration
 	cpu                 cpuUse // what the run used
@@ -128,8 +131,8 @@ func (r claimRun) perSec() float64 { return float64(r.ok) / r.elapsed.Seconds() 
 func (r claimRun) String() string {
 	slices.Sort(r.lat)
 	q := func(p float64) time.Duration { return r.lat[int(p*float64(len(r.lat)-1))].Round(10 * time.Microsecond) }
-	return fmt.Sprintf("%d granted, %d refused, %d failed in %s; latency p50 %s p99 %s; CPU each: %s",
-		r.ok, r.refused, r.failed, r.elapsed.Round(time.Millisecond), q(0.5), q(0.99), r.cpu.per(r.ok+r.refused, "the bench's callers"))
+	return fmt.Sprintf("%d granted, %d refused, %d failed in %s (%d in groups); latency p50 %s p99 %s; CPU each: %s",
+		r.ok, r.refused, r.failed, r.elapsed.Round(time.Millisecond), r.grouped, q(0.5), q(0.99), r.cpu.per(r.ok+r.refused, "the bench's callers"))
 }
 
 // claimLoad makes n claims with workers goroutines, member first+i taking

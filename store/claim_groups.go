@@ -1,0 +1,702 @@
+package store
+
+// Claims made together. A claim alone costs Postgres about as much as
+// eight USSD steps, and most of it is per statement, not per row: executor
+// start-up, init-plans, the CHECK constraints read again, the system calls
+// of each round trip and commit. So claims that arrive while every claim
+// transaction is busy wait for one to end and then go together: one
+// transaction, each table written by one statement for them all.
+//
+// What a claim is promised does not change. Each claim of a group is
+// decided as claimAlone decides it, on the same rows, read after the
+// members' locks were granted; the constraints that hold a claim alone
+// (the UNIQUE limit slot and code, stock never below zero, credits never
+// overspent) hold the group's statements too. A group writes only the
+// claims it has decided; what it cannot decide (a gift whose stock or
+// codes it could not take at once) and any group whose transaction fails
+// is answered by each claim running alone, so the slowest way is the old
+// one.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+)
+
+const (
+	// claimSenders is how many claim transactions of a catalogue run at
+	// once: enough that Postgres always has one to work on while another
+	// crosses the network, few enough that claims waiting for one group
+	// into the next.
+	claimSenders = 2
+	// claimsGrouped is the most claims one transaction carries.
+	claimsGrouped = 64
+)
+
+// claimGroups admits claims to the catalogue's claim transactions.
+type claimGroups struct {
+	c       *Catalog
+	mu      sync.Mutex
+	busy    int             // claim transactions running (at most claimSenders)
+	waiting []*groupedClaim // claims waiting for one, in arrival order
+
+	grouped atomic.Int64 // claims a group decided (made, refused or replayed)
+}
+
+// groupedClaim is a claim waiting for a group, then in one. Its fields
+// below done are written under claimGroups.mu before done is closed.
+type groupedClaim struct {
+	ctx  context.Context
+	r    care360.ClaimRequest
+	done chan struct{}
+
+	gone   bool // the caller gave up waiting
+	alone  bool // the group did not decide it: the caller claims alone
+	cl     *care360.Claim
+	replay bool
+	err    error
+}
+
+// ClaimsGrouped is how many claims c's groups have decided (made, refused
+// or replayed) since it was made; the others were made alone.
+func (c *Catalog) ClaimsGrouped() int64 { return c.groups.grouped.Load() }
+
+// claim makes r alone when a claim transaction is free, else waits to go
+// with the next group. A caller that gives up while its claim is being
+// written gets its context's error, as a caller whose commit was cut off
+// does: the claim may have been made, and the request's key finds it.
+func (q *claimGroups) claim(ctx context.Context, r care360.ClaimRequest) (*care360.Claim, bool, error) {
+	q.mu.Lock()
+	if q.busy < claimSenders {
+		q.busy++
+		q.mu.Unlock()
+		defer q.release()
+		return q.c.claimAlone(ctx, r)
+	}
+	w := &groupedClaim{ctx: ctx, r: r, done: make(chan struct{})}
+	q.waiting = append(q.waiting, w)
+	q.mu.Unlock()
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		q.mu.Lock()
+		select {
+		case <-w.done: // answered as it gave up
+		default:
+			w.gone = true
+			q.waiting = slices.DeleteFunc(q.waiting, func(x *groupedClaim) bool { return x == w })
+			q.mu.Unlock()
+			return nil, false, ctx.Err()
+		}
+		q.mu.Unlock()
+	}
+	return q.finish(ctx, w)
+}
+
+// finish gives a claim its group's answer, or makes it alone when the
+// group left it to be.
+func (q *claimGroups) finish(ctx context.Context, w *groupedClaim) (*care360.Claim, bool, error) {
+	if w.alone {
+		return q.c.claimAlone(ctx, w.r)
+	}
+	return w.cl, w.replay, w.err
+}
+
+// release ends a claim transaction: the claims that waited for it go on
+// as groups, on a goroutine of their own, until none is left.
+func (q *claimGroups) release() {
+	q.mu.Lock()
+	if len(q.waiting) == 0 {
+		q.busy--
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	go func() {
+		for {
+			q.mu.Lock()
+			group := q.take()
+			if len(group) == 0 {
+				q.busy--
+				q.mu.Unlock()
+				return
+			}
+			q.mu.Unlock()
+			q.run(group)
+		}
+	}()
+}
+
+// take removes the next group from the waiting claims: up to
+// claimsGrouped, at most one of a member and one of a key (a member's
+// claims in one statement would each miss the others' debits and slots),
+// the others left waiting in their order. Under q.mu.
+func (q *claimGroups) take() []*groupedClaim {
+	var group []*groupedClaim
+	members := make(map[care360.MSISDN]bool)
+	keys := make(map[string]bool)
+	rest := q.waiting[:0]
+	for _, w := range q.waiting {
+		if len(group) == claimsGrouped || members[w.r.MSISDN] || keys[w.r.IdempotencyKey] {
+			rest = append(rest, w)
+			continue
+		}
+		members[w.r.MSISDN], keys[w.r.IdempotencyKey] = true, true
+		group = append(group, w)
+	}
+	clear(q.waiting[len(rest):])
+	q.waiting = rest
+	return group
+}
+
+// run makes a group's claims and answers them.
+func (q *claimGroups) run(group []*groupedClaim) {
+	if len(group) == 1 { // a group of one costs a round trip more than alone
+		w := group[0]
+		cl, replay, err := q.c.claimAlone(w.ctx, w.r)
+		q.answer(group, []claimOutcome{{cl: cl, replay: replay, err: err}})
+		return
+	}
+	ctxs := make([]context.Context, len(group))
+	for i, w := range group {
+		ctxs[i] = w.ctx
+	}
+	ctx, cancel := sharedContext(ctxs)
+	defer cancel()
+	outs, err := q.c.claimGroup(ctx, group, q.givenUp)
+	if err != nil {
+		q.c.db.log.Warn("store: claims made alone, their group failed", "claims", len(group), "err", err)
+		outs = make([]claimOutcome, len(group))
+		for i := range outs {
+			outs[i].alone = true
+		}
+	}
+	for _, o := range outs {
+		if !o.alone {
+			q.grouped.Add(1)
+		}
+	}
+	q.answer(group, outs)
+}
+
+// givenUp reports which of group's callers have given up.
+func (q *claimGroups) givenUp(group []*groupedClaim) []bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	gone := make([]bool, len(group))
+	for i, w := range group {
+		gone[i] = w.gone
+	}
+	return gone
+}
+
+func (q *claimGroups) answer(group []*groupedClaim, outs []claimOutcome) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, w := range group {
+		o := outs[i]
+		w.cl, w.replay, w.err, w.alone = o.cl, o.replay, o.err, o.alone
+		close(w.done)
+	}
+}
+
+// claimOutcome is what a group made of one claim: the claim (replay when
+// its key had one), a refusal, or alone when it is to be made alone.
+type claimOutcome struct {
+	cl     *care360.Claim
+	replay bool
+	err    error
+	alone  bool
+}
+
+// groupAdmission is what a group reads before it writes, as admission is
+// for a claim alone: the locked members, the gifts, for each claim whether
+// its key has a claim, the member's claims of the gift in the period and
+// the new claim's id, and each member's spendable points.
+type groupAdmission struct {
+	subs      map[care360.MSISDN]*care360.Subscriber
+	gifts     map[int64]*care360.Gift
+	seen      []bool
+	used      []int
+	ids       []int64
+	spendable map[care360.MSISDN]int64
+}
+
+// claimGroup makes group's claims in one transaction of four round trips,
+// whatever their number: the begin with the members' locks and the reads
+// (queueGroupAdmission); the codes and stock the claims decided to go
+// ahead need (takeUnits); the debits, claims, provisioning calls and SMS,
+// one statement each, with the claims of replayed keys; the commit. It
+// returns each claim's outcome, or an error when the transaction failed
+// (deadlocks and serialization failures are retried first).
+func (c *Catalog) claimGroup(ctx context.Context, group []*groupedClaim, givenUp func([]*groupedClaim) []bool) (outs []claimOutcome, err error) {
+	now := c.db.now()
+	err = c.db.transactFrom(ctx, func(b *pgx.Batch) { c.queueGroupAdmission(b, group, now) }, func(tx pgx.Tx, br pgx.BatchResults) error {
+		a, err := c.readGroupAdmission(br, group)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		outs = make([]claimOutcome, len(group))
+		gone := givenUp(group)
+		var going []int // the claims that go ahead, in group order
+		want := make(map[int64]int)
+		for i, w := range group {
+			if gone[i] {
+				outs[i].err = context.Canceled // nobody reads it
+				continue
+			}
+			if outs[i] = c.decide(w.r, a, i, now); outs[i].err == nil && !outs[i].replay {
+				going = append(going, i)
+				want[w.r.GiftID]++
+			}
+		}
+		units, err := c.takeUnits(ctx, tx, a.gifts, want)
+		if err != nil {
+			return err
+		}
+		return c.writeGroup(ctx, tx, group, a, going, units, outs, now)
+	})
+	return outs, err
+}
+
+// queueGroupAdmission queues, after the BEGIN, the members' row locks (in
+// one order, so that two groups never wait for each other in a circle), the
+// gifts, each claim's key, count and id (claimKeySQL's, for every claim at
+// once) and the members' spendable points. Each statement's snapshot is
+// taken after the locks were granted, as in queueAdmission.
+func (c *Catalog) queueGroupAdmission(b *pgx.Batch, group []*groupedClaim, now time.Time) {
+	msisdns, gifts, keys := make([]string, len(group)), make([]int64, len(group)), make([]string, len(group))
+	for i, w := range group {
+		msisdns[i], gifts[i], keys[i] = string(w.r.MSISDN), w.r.GiftID, w.r.IdempotencyKey
+	}
+	b.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = ANY($1) ORDER BY msisdn FOR UPDATE`, msisdns)
+	b.Queue(`SELECT `+giftListColumns+` FROM gifts g WHERE g.id = ANY($1)`, gifts)
+	b.Queue(`
+		SELECT EXISTS (SELECT 1 FROM gift_claims WHERE idempotency_key = u.k),
+			(SELECT count(*) FROM gift_claims k JOIN gifts g ON g.id = k.gift_id
+			 WHERE k.gift_id = u.g AND k.msisdn = u.m AND k.status <> 'failed'
+			   AND k.period = CASE WHEN g.occasion = 'birthday' THEN $4 ELSE 0 END),
+			nextval('gift_claims_id_seq')
+		FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u (k, g, m, i)
+		ORDER BY u.i`, keys, gifts, msisdns, now.In(c.db.loc).Year())
+	b.Queue(`
+		SELECT u.m, (SELECT coalesce(sum(remaining), 0)::bigint FROM points_ledger
+			WHERE msisdn = u.m AND remaining > 0 AND expires_at > $2)
+		FROM unnest($1::text[]) AS u (m)`, msisdns, now)
+}
+
+// readGroupAdmission reads queueGroupAdmission's results, in order.
+func (c *Catalog) readGroupAdmission(br pgx.BatchResults, group []*groupedClaim) (a groupAdmission, err error) {
+	rows, err := br.Query()
+	if err != nil {
+		return a, err
+	}
+	subs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*care360.Subscriber, error) { return c.db.scanSubscriber(r) })
+	if err != nil {
+		return a, err
+	}
+	a.subs = make(map[care360.MSISDN]*care360.Subscriber, len(subs))
+	for _, s := range subs {
+		a.subs[s.MSISDN] = s
+	}
+	if rows, err = br.Query(); err != nil {
+		return a, err
+	}
+	gifts, err := collectGifts(rows)
+	if err != nil {
+		return a, err
+	}
+	a.gifts = make(map[int64]*care360.Gift, len(gifts))
+	for i := range gifts {
+		a.gifts[gifts[i].ID] = &gifts[i]
+	}
+	a.seen, a.used, a.ids = make([]bool, len(group)), make([]int, len(group)), make([]int64, len(group))
+	if rows, err = br.Query(); err != nil {
+		return a, err
+	}
+	n := 0
+	for ; rows.Next() && n < len(group); n++ {
+		if err := rows.Scan(&a.seen[n], &a.used[n], &a.ids[n]); err != nil {
+			rows.Close()
+			return a, err
+		}
+	}
+	if rows.Close(); rows.Err() != nil || n != len(group) {
+		return a, errors.Join(rows.Err(), fmt.Errorf("%d claims read of %d", n, len(group)))
+	}
+	if rows, err = br.Query(); err != nil {
+		return a, err
+	}
+	a.spendable = make(map[care360.MSISDN]int64, len(group))
+	var m string
+	var have int64
+	_, err = pgx.ForEachRow(rows, []any{&m, &have}, func() error { a.spendable[care360.MSISDN(m)] = have; return nil })
+	return a, err
+}
+
+// decide is claimAlone's decision for the group's claim i, made on what the
+// group read; a claim that goes ahead has the zero outcome.
+func (c *Catalog) decide(r care360.ClaimRequest, a groupAdmission, i int, now time.Time) claimOutcome {
+	g, sub := a.gifts[r.GiftID], a.subs[r.MSISDN]
+	refused := func(err error) claimOutcome { return claimOutcome{err: err} }
+	switch {
+	case g == nil:
+		return refused(notFound(pgx.ErrNoRows, "no gift %d", r.GiftID))
+	case sub == nil:
+		return refused(notFound(pgx.ErrNoRows, "no subscriber %s", r.MSISDN.Masked()))
+	case a.seen[i]:
+		return claimOutcome{replay: true}
+	case g.Stock == 0:
+		return refused(care360.Refused(care360.ReasonOutOfStock, "gift %d is out of stock", g.ID))
+	}
+	if err := g.Eligible(sub, now, c.db.loc); err != nil {
+		return refused(err)
+	}
+	if g.Kind == care360.GiftVoucher || g.Kind == care360.GiftAirtime {
+		if err := sub.CheckHold(); err != nil {
+			return refused(err)
+		}
+	}
+	if used := a.used[i]; used >= g.Limit {
+		return refused(care360.Refused(care360.ReasonLimitReached, "gift %d: %d of %d claims used", g.ID, used, g.Limit))
+	}
+	if have := a.spendable[sub.MSISDN]; have < g.Cost {
+		return refused(care360.Refused(care360.ReasonInsufficientPoints, "not enough points: %d spendable, %d asked", have, g.Cost))
+	}
+	return claimOutcome{}
+}
+
+// giftUnits is what a group took of one gift: free codes (a voucher's),
+// in upload order, and units of stock, from the stripes named.
+type giftUnits struct {
+	codes   []takenCode
+	stock   int64
+	stripes []takenStripe
+	left    int64 // units the group's claims may still use
+}
+
+type takenCode struct {
+	id   int64
+	code string
+}
+
+type takenStripe struct {
+	stripe int16
+	take   int64
+}
+
+// takeUnits takes, in one round trip, what the going claims need of each
+// gift (want: claims by gift): a code each for vouchers and a unit of
+// stock each. It passes locked rows by (SKIP LOCKED), so that a group
+// never waits for the claims beside it, and takes the stock from one
+// stripe, the first with some left from a stripe picked at random (the
+// claims alone beside it pick theirs at random too): a few rows read
+// through the key, not every stripe of the gift. It may take fewer than
+// wanted, and of codes and stock different numbers; writeGroup gives back
+// what the claims do not use, and leaves claims without units to be made
+// alone.
+func (c *Catalog) takeUnits(ctx context.Context, tx pgx.Tx, gifts map[int64]*care360.Gift, want map[int64]int) (map[int64]*giftUnits, error) {
+	units := make(map[int64]*giftUnits, len(want))
+	if len(want) == 0 {
+		return units, nil
+	}
+	var ids, vouchers []int64
+	var n, vn, starts []int32
+	for id, k := range want {
+		units[id] = &giftUnits{}
+		ids, n, starts = append(ids, id), append(n, int32(k)), append(starts, rand.Int32N(giftStripes))
+		if gifts[id].Kind == care360.GiftVoucher {
+			vouchers, vn = append(vouchers, id), append(vn, int32(k))
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`
+		WITH t AS (
+			SELECT u.g, coalesce(f.stripe, w.stripe) AS stripe, least(u.n, coalesce(f.stock, w.stock)) AS take
+			FROM unnest($1::bigint[], $2::int[], $3::int[]) AS u (g, n, start)
+			LEFT JOIN LATERAL (SELECT stripe, stock FROM gift_stock WHERE gift_id = u.g AND stripe >= u.start AND stock > 0
+				ORDER BY stripe LIMIT 1 FOR UPDATE SKIP LOCKED) f ON true
+			LEFT JOIN LATERAL (SELECT stripe, stock FROM gift_stock WHERE f.stripe IS NULL AND gift_id = u.g AND stripe < u.start AND stock > 0
+				ORDER BY stripe LIMIT 1 FOR UPDATE SKIP LOCKED) w ON true
+		)
+		UPDATE gift_stock x SET stock = x.stock - t.take FROM t
+		WHERE x.gift_id = t.g AND x.stripe = t.stripe
+		RETURNING x.gift_id, x.stripe, t.take`, ids, n, starts)
+	if len(vouchers) > 0 {
+		b.Queue(`
+			WITH t AS (
+				SELECT f.id FROM unnest($1::bigint[], $2::int[]) AS u (g, n)
+				CROSS JOIN LATERAL (SELECT id FROM gift_codes WHERE gift_id = u.g AND NOT taken
+					ORDER BY id LIMIT u.n FOR UPDATE SKIP LOCKED) f
+			)
+			UPDATE gift_codes c SET taken = true FROM t WHERE c.id = t.id
+			RETURNING c.gift_id, c.id, c.code`, vouchers, vn)
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	var gift int64
+	var st takenStripe
+	rows, _ := br.Query()
+	if _, err := pgx.ForEachRow(rows, []any{&gift, &st.stripe, &st.take}, func() error {
+		u := units[gift]
+		u.stock += st.take
+		u.stripes = append(u.stripes, st)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(vouchers) > 0 {
+		var tc takenCode
+		rows, _ := br.Query()
+		if _, err := pgx.ForEachRow(rows, []any{&gift, &tc.id, &tc.code}, func() error {
+			units[gift].codes = append(units[gift].codes, tc)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		for _, u := range units {
+			slices.SortFunc(u.codes, func(a, b takenCode) int { return cmpInt64(a.id, b.id) })
+		}
+	}
+	return units, br.Close()
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// writeGroup writes, in one round trip, the claims that go ahead and have
+// their units: where a gift's claims got fewer units than they are, the
+// first get them, the rest are left to be made alone, and what the group
+// took beyond what its claims use goes back; then the
+// debits, the claims with their provisioning calls, and their SMS, one
+// statement each, and the claims of replayed keys are read. outs gets each
+// claim's outcome.
+func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []*groupedClaim, a groupAdmission, going []int,
+	units map[int64]*giftUnits, outs []claimOutcome, now time.Time) error {
+	b := &pgx.Batch{}
+	var backCodes, backGifts, backTakes []int64
+	var backStripes []int16
+	for id, u := range units {
+		k := 0
+		for _, i := range going {
+			if group[i].r.GiftID == id {
+				k++
+			}
+		}
+		u.left = min(int64(k), u.stock)
+		if a.gifts[id].Kind == care360.GiftVoucher {
+			u.left = min(u.left, int64(len(u.codes)))
+			for _, tc := range u.codes[u.left:] {
+				backCodes = append(backCodes, tc.id)
+			}
+			u.codes = u.codes[:u.left]
+		}
+		excess := u.stock - u.left
+		for _, st := range u.stripes {
+			if back := min(st.take, excess); back > 0 {
+				backGifts, backStripes, backTakes = append(backGifts, id), append(backStripes, st.stripe), append(backTakes, back)
+				excess -= back
+			}
+		}
+	}
+	if len(backCodes) > 0 {
+		b.Queue(`UPDATE gift_codes SET taken = false WHERE id = ANY($1)`, backCodes)
+	}
+	if len(backGifts) > 0 {
+		b.Queue(`UPDATE gift_stock x SET stock = x.stock + u.t FROM unnest($1::bigint[], $2::smallint[], $3::bigint[]) AS u (g, s, t)
+			WHERE x.gift_id = u.g AND x.stripe = u.s`, backGifts, backStripes, backTakes)
+	}
+
+	var made []int
+	var cols claimColumnsArrays
+	var debits groupDebits
+	var msgs []care360.OutgoingSMS
+	for _, i := range going {
+		r := group[i].r
+		g, sub, u := a.gifts[r.GiftID], a.subs[r.MSISDN], units[r.GiftID]
+		if u.left == 0 { // the rest of the gift's claims are made alone
+			outs[i].alone = true
+			continue
+		}
+		u.left--
+		cl := &care360.Claim{ID: a.ids[i], GiftID: g.ID, MSISDN: sub.MSISDN, Points: g.Cost, Status: care360.ClaimDone, Gift: g}
+		var codeID *int64
+		if g.Kind == care360.GiftVoucher {
+			codeID, cl.Code = &u.codes[0].id, u.codes[0].code
+			u.codes = u.codes[1:]
+		} else {
+			cl.Code = newCode("Q")
+		}
+		if g.Kind.Provisioned() {
+			cl.Status = care360.ClaimPending
+		}
+		if g.Cost > 0 {
+			debits.add(sub.MSISDN, -g.Cost, fmt.Sprintf("gift #%d", g.ID), r.IdempotencyKey)
+		}
+		cols.add(cl, g, g.Period(now, c.db.loc), a.used[i]+1, codeID, r.IdempotencyKey)
+		msgs = append(msgs, cl.ClaimSMS(sub.Language))
+		outs[i].cl = cl
+		made = append(made, i)
+	}
+	if len(debits.msisdns) > 0 {
+		b.Queue(debitsSQL, debits.msisdns, debits.points, debits.reasons, debits.keys, care360.PointsBonus, now)
+	}
+	if len(made) > 0 {
+		b.Queue(groupClaimsSQL, cols.args(now)...)
+		sql, args, err := transactionalInsert(now, msgs)
+		if err != nil {
+			return err
+		}
+		b.Queue(sql, args...)
+	}
+	var replayKeys []string
+	for i, o := range outs {
+		if o.replay {
+			replayKeys = append(replayKeys, group[i].r.IdempotencyKey)
+		}
+	}
+	if len(replayKeys) > 0 {
+		b.Queue(`SELECT `+claimColumns+`, idempotency_key FROM gift_claims WHERE idempotency_key = ANY($1)`, replayKeys)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if len(backCodes) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	if len(backGifts) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	if len(debits.msisdns) > 0 {
+		var n int
+		if err := br.QueryRow().Scan(&n); err != nil {
+			return err
+		}
+		if n != len(debits.msisdns) {
+			return fmt.Errorf("%d debits made of %d", n, len(debits.msisdns))
+		}
+	}
+	if len(made) > 0 {
+		rows, _ := br.Query()
+		created := make(map[int64]time.Time, len(made))
+		var id int64
+		var at time.Time
+		if _, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error { created[id] = at; return nil }); err != nil {
+			return err
+		}
+		if len(created) != len(made) {
+			return fmt.Errorf("%d claims made of %d", len(created), len(made))
+		}
+		for _, i := range made {
+			outs[i].cl.CreatedAt = created[outs[i].cl.ID]
+		}
+		if _, err := br.Exec(); err != nil { // the SMS
+			return err
+		}
+	}
+	if len(replayKeys) > 0 {
+		rows, _ := br.Query()
+		byKey := make(map[string]*care360.Claim, len(replayKeys))
+		var cl care360.Claim
+		var key string
+		if _, err := pgx.ForEachRow(rows, []any{&cl.ID, &cl.GiftID, &cl.MSISDN, &cl.Points, &cl.Code, &cl.Status, &cl.CreatedAt, &key}, func() error {
+			found := cl
+			byKey[key] = &found
+			return nil
+		}); err != nil {
+			return err
+		}
+		for i := range outs {
+			if !outs[i].replay {
+				continue
+			}
+			r := group[i].r
+			if outs[i].cl = byKey[r.IdempotencyKey]; outs[i].cl == nil {
+				outs[i] = claimOutcome{alone: true}
+				continue
+			}
+			outs[i].cl.Gift = a.gifts[r.GiftID]
+		}
+	}
+	return br.Close()
+}
+
+// groupDebits are the debits of a group's claims, as debitsSQL's arrays.
+type groupDebits struct {
+	msisdns, reasons, keys []string
+	points                 []int64
+}
+
+func (d *groupDebits) add(msisdn care360.MSISDN, points int64, reason, key string) {
+	d.msisdns, d.points, d.reasons, d.keys = append(d.msisdns, string(msisdn)), append(d.points, points), append(d.reasons, reason), append(d.keys, key)
+}
+
+// claimColumnsArrays are a group's claims as groupClaimsSQL's arrays.
+type claimColumnsArrays struct {
+	ids, gifts, points, values []int64
+	codeIDs                    []*int64
+	msisdns, codes, statuses   []string
+	keys, kinds, endpoints     []string
+	periods, slots, limits     []int32
+	provisioned                []bool
+}
+
+func (k *claimColumnsArrays) add(cl *care360.Claim, g *care360.Gift, period, slot int, codeID *int64, key string) {
+	k.ids, k.gifts, k.msisdns = append(k.ids, cl.ID), append(k.gifts, g.ID), append(k.msisdns, string(cl.MSISDN))
+	k.periods, k.slots, k.limits = append(k.periods, int32(period)), append(k.slots, int32(slot)), append(k.limits, int32(g.Limit))
+	k.points, k.codeIDs, k.codes = append(k.points, cl.Points), append(k.codeIDs, codeID), append(k.codes, cl.Code)
+	k.statuses, k.keys, k.kinds = append(k.statuses, string(cl.Status)), append(k.keys, key), append(k.kinds, string(g.Kind))
+	k.values, k.endpoints, k.provisioned = append(k.values, g.Value), append(k.endpoints, g.ProvisionEndpoint), append(k.provisioned, g.Kind.Provisioned())
+}
+
+func (k *claimColumnsArrays) args(now time.Time) []any {
+	return []any{k.ids, k.gifts, k.msisdns, k.periods, k.slots, k.limits, k.points, k.codeIDs, k.codes, k.statuses,
+		k.keys, k.kinds, k.values, k.endpoints, k.provisioned, now}
+}
+
+// groupClaimsSQL inserts a group's claims with their provisioning calls,
+// as claim's statement does one: each claim finds its debit by its key
+// (the debits' statement ran before it in the pipeline) and is refused by
+// the constraints when a debit is missing or a slot or code is taken.
+const groupClaimsSQL = `
+	WITH r AS (
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::int[], $6::int[], $7::bigint[],
+			$8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::bool[])
+			AS r (id, gift_id, msisdn, period, slot, claim_limit, points, code_id, code, status, key, kind, value, endpoint, provisioned)
+	), k AS (
+		INSERT INTO gift_claims (id, gift_id, msisdn, period, slot, claim_limit, points, debit_id, code_id, code, status,
+			idempotency_key, created_at, updated_at)
+		SELECT r.id, r.gift_id, r.msisdn, r.period, r.slot, r.claim_limit, r.points, l.id, r.code_id, r.code, r.status, r.key, $16, $16
+		FROM r LEFT JOIN points_ledger l ON l.msisdn = r.msisdn AND l.idempotency_key = r.key
+		WHERE (l.id IS NULL) = (r.points = 0)
+		RETURNING id, created_at
+	), p AS (
+		INSERT INTO provision_calls (claim_id, msisdn, kind, value, endpoint, not_before, created_at, updated_at)
+		SELECT r.id, r.msisdn, r.kind, r.value, r.endpoint, $16, $16, $16 FROM k JOIN r ON r.id = k.id WHERE r.provisioned
+	)
+	SELECT id, created_at FROM k`
