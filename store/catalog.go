@@ -20,7 +20,7 @@ type Catalog struct {
 	offers     care360.OfferRules
 	privileges care360.PrivilegeRules
 	ussdCode   string
-	groups     claimGroups
+	groups     *groups[care360.ClaimRequest, claimResult]
 }
 
 var (
@@ -45,7 +45,7 @@ func NewCatalog(db *DB, sms *SMS, opt CatalogOptions) *Catalog {
 		opt.USSDCode = "*090#"
 	}
 	c := &Catalog{db: db, sms: sms, offers: opt.Offers.WithDefaults(), privileges: opt.Privileges.WithDefaults(), ussdCode: opt.USSDCode}
-	c.groups.c = c
+	c.groups = newClaimGroups(c)
 	return c
 }
 

@@ -1,21 +1,12 @@
 package store
 
-// Claims made together. A claim alone costs Postgres about as much as
-// eight USSD steps, and most of it is per statement, not per row: executor
-// start-up, init-plans, the CHECK constraints read again, the system calls
-// of each round trip and commit. So claims that arrive while every claim
-// transaction is busy wait for one to end and then go together: one
-// transaction, each table written by one statement for them all.
-//
-// What a claim is promised does not change. Each claim of a group is
-// decided as claimAlone decides it, on the same rows, read after the
-// members' locks were granted; the constraints that hold a claim alone
-// (the UNIQUE limit slot and code, stock never below zero, credits never
-// overspent) hold the group's statements too. A group writes only the
-// claims it has decided; what it cannot decide (a gift whose stock or
-// codes it could not take at once) and any group whose transaction fails
-// is answered by each claim running alone, so the slowest way is the old
-// one.
+// Gift claims made together (groups.go): a group of waiting claims is one
+// transaction of four round trips, with one statement per table for them
+// all. Each claim is decided as claimAlone decides it; the constraints
+// that hold a claim alone (the UNIQUE limit slot and code, stock never
+// below zero, credits never overspent) hold the group's statements too. A
+// gift whose stock or codes the group could not take for all its claims at
+// once has the rest of its claims made alone.
 
 import (
 	"context"
@@ -23,8 +14,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,191 +21,31 @@ import (
 	"github.com/care360/care360"
 )
 
-const (
-	// claimSenders is how many claim transactions of a catalogue run at
-	// once: enough that Postgres always has one to work on while another
-	// crosses the network, few enough that claims waiting for one group
-	// into the next.
-	claimSenders = 2
-	// claimsGrouped is the most claims one transaction carries.
-	claimsGrouped = 64
-)
-
-// claimGroups admits claims to the catalogue's claim transactions.
-type claimGroups struct {
-	c       *Catalog
-	mu      sync.Mutex
-	busy    int             // claim transactions running (at most claimSenders)
-	waiting []*groupedClaim // claims waiting for one, in arrival order
-
-	grouped atomic.Int64 // claims a group decided (made, refused or replayed)
-}
-
-// groupedClaim is a claim waiting for a group, then in one. Its fields
-// below done are written under claimGroups.mu before done is closed.
-type groupedClaim struct {
-	ctx  context.Context
-	r    care360.ClaimRequest
-	done chan struct{}
-
-	gone   bool // the caller gave up waiting
-	alone  bool // the group did not decide it: the caller claims alone
+// claimResult is a claim made, or found again under its key (replay).
+type claimResult struct {
 	cl     *care360.Claim
 	replay bool
-	err    error
+}
+
+// newClaimGroups admits c's claims to its claim transactions.
+func newClaimGroups(c *Catalog) *groups[care360.ClaimRequest, claimResult] {
+	return &groups[care360.ClaimRequest, claimResult]{
+		name: "gift claims",
+		alone: func(ctx context.Context, r care360.ClaimRequest) (claimResult, error) {
+			cl, replay, err := c.claimAlone(ctx, r)
+			return claimResult{cl, replay}, err
+		},
+		together: c.claimGroup,
+		// A member's claims in one statement would each miss the others'
+		// debits and slots.
+		apart: func(r care360.ClaimRequest) []string { return []string{"m" + string(r.MSISDN), "k" + r.IdempotencyKey} },
+		warn:  c.db.log.Warn,
+	}
 }
 
 // ClaimsGrouped is how many claims c's groups have decided (made, refused
 // or replayed) since it was made; the others were made alone.
 func (c *Catalog) ClaimsGrouped() int64 { return c.groups.grouped.Load() }
-
-// claim makes r alone when a claim transaction is free, else waits to go
-// with the next group. A caller that gives up while its claim is being
-// written gets its context's error, as a caller whose commit was cut off
-// does: the claim may have been made, and the request's key finds it.
-func (q *claimGroups) claim(ctx context.Context, r care360.ClaimRequest) (*care360.Claim, bool, error) {
-	q.mu.Lock()
-	if q.busy < claimSenders {
-		q.busy++
-		q.mu.Unlock()
-		defer q.release()
-		return q.c.claimAlone(ctx, r)
-	}
-	w := &groupedClaim{ctx: ctx, r: r, done: make(chan struct{})}
-	q.waiting = append(q.waiting, w)
-	q.mu.Unlock()
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		q.mu.Lock()
-		select {
-		case <-w.done: // answered as it gave up
-		default:
-			w.gone = true
-			q.waiting = slices.DeleteFunc(q.waiting, func(x *groupedClaim) bool { return x == w })
-			q.mu.Unlock()
-			return nil, false, ctx.Err()
-		}
-		q.mu.Unlock()
-	}
-	return q.finish(ctx, w)
-}
-
-// finish gives a claim its group's answer, or makes it alone when the
-// group left it to be.
-func (q *claimGroups) finish(ctx context.Context, w *groupedClaim) (*care360.Claim, bool, error) {
-	if w.alone {
-		return q.c.claimAlone(ctx, w.r)
-	}
-	return w.cl, w.replay, w.err
-}
-
-// release ends a claim transaction: the claims that waited for it go on
-// as groups, on a goroutine of their own, until none is left.
-func (q *claimGroups) release() {
-	q.mu.Lock()
-	if len(q.waiting) == 0 {
-		q.busy--
-		q.mu.Unlock()
-		return
-	}
-	q.mu.Unlock()
-	go func() {
-		for {
-			q.mu.Lock()
-			group := q.take()
-			if len(group) == 0 {
-				q.busy--
-				q.mu.Unlock()
-				return
-			}
-			q.mu.Unlock()
-			q.run(group)
-		}
-	}()
-}
-
-// take removes the next group from the waiting claims: up to
-// claimsGrouped, at most one of a member and one of a key (a member's
-// claims in one statement would each miss the others' debits and slots),
-// the others left waiting in their order. Under q.mu.
-func (q *claimGroups) take() []*groupedClaim {
-	var group []*groupedClaim
-	members := make(map[care360.MSISDN]bool)
-	keys := make(map[string]bool)
-	rest := q.waiting[:0]
-	for _, w := range q.waiting {
-		if len(group) == claimsGrouped || members[w.r.MSISDN] || keys[w.r.IdempotencyKey] {
-			rest = append(rest, w)
-			continue
-		}
-		members[w.r.MSISDN], keys[w.r.IdempotencyKey] = true, true
-		group = append(group, w)
-	}
-	clear(q.waiting[len(rest):])
-	q.waiting = rest
-	return group
-}
-
-// run makes a group's claims and answers them.
-func (q *claimGroups) run(group []*groupedClaim) {
-	if len(group) == 1 { // a group of one costs a round trip more than alone
-		w := group[0]
-		cl, replay, err := q.c.claimAlone(w.ctx, w.r)
-		q.answer(group, []claimOutcome{{cl: cl, replay: replay, err: err}})
-		return
-	}
-	ctxs := make([]context.Context, len(group))
-	for i, w := range group {
-		ctxs[i] = w.ctx
-	}
-	ctx, cancel := sharedContext(ctxs)
-	defer cancel()
-	outs, err := q.c.claimGroup(ctx, group, q.givenUp)
-	if err != nil {
-		q.c.db.log.Warn("store: claims made alone, their group failed", "claims", len(group), "err", err)
-		outs = make([]claimOutcome, len(group))
-		for i := range outs {
-			outs[i].alone = true
-		}
-	}
-	for _, o := range outs {
-		if !o.alone {
-			q.grouped.Add(1)
-		}
-	}
-	q.answer(group, outs)
-}
-
-// givenUp reports which of group's callers have given up.
-func (q *claimGroups) givenUp(group []*groupedClaim) []bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	gone := make([]bool, len(group))
-	for i, w := range group {
-		gone[i] = w.gone
-	}
-	return gone
-}
-
-func (q *claimGroups) answer(group []*groupedClaim, outs []claimOutcome) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for i, w := range group {
-		o := outs[i]
-		w.cl, w.replay, w.err, w.alone = o.cl, o.replay, o.err, o.alone
-		close(w.done)
-	}
-}
-
-// claimOutcome is what a group made of one claim: the claim (replay when
-// its key had one), a refusal, or alone when it is to be made alone.
-type claimOutcome struct {
-	cl     *care360.Claim
-	replay bool
-	err    error
-	alone  bool
-}
 
 // groupAdmission is what a group reads before it writes, as admission is
 // for a claim alone: the locked members, the gifts, for each claim whether
@@ -238,7 +67,7 @@ type groupAdmission struct {
 // one statement each, with the claims of replayed keys; the commit. It
 // returns each claim's outcome, or an error when the transaction failed
 // (deadlocks and serialization failures are retried first).
-func (c *Catalog) claimGroup(ctx context.Context, group []*groupedClaim, givenUp func([]*groupedClaim) []bool) (outs []claimOutcome, err error) {
+func (c *Catalog) claimGroup(ctx context.Context, group []care360.ClaimRequest, givenUp func() []bool) (outs []outcome[claimResult], err error) {
 	now := c.db.now()
 	err = c.db.transactFrom(ctx, func(b *pgx.Batch) { c.queueGroupAdmission(b, group, now) }, func(tx pgx.Tx, br pgx.BatchResults) error {
 		a, err := c.readGroupAdmission(br, group)
@@ -248,18 +77,18 @@ func (c *Catalog) claimGroup(ctx context.Context, group []*groupedClaim, givenUp
 		if err != nil {
 			return err
 		}
-		outs = make([]claimOutcome, len(group))
-		gone := givenUp(group)
+		outs = make([]outcome[claimResult], len(group))
+		gone := givenUp()
 		var going []int // the claims that go ahead, in group order
 		want := make(map[int64]int)
-		for i, w := range group {
+		for i, r := range group {
 			if gone[i] {
 				outs[i].err = context.Canceled // nobody reads it
 				continue
 			}
-			if outs[i] = c.decide(w.r, a, i, now); outs[i].err == nil && !outs[i].replay {
+			if outs[i] = c.decide(r, a, i, now); outs[i].err == nil && !outs[i].out.replay {
 				going = append(going, i)
-				want[w.r.GiftID]++
+				want[r.GiftID]++
 			}
 		}
 		units, err := c.takeUnits(ctx, tx, a.gifts, want)
@@ -276,10 +105,10 @@ func (c *Catalog) claimGroup(ctx context.Context, group []*groupedClaim, givenUp
 // gifts, each claim's key, count and id (claimKeySQL's, for every claim at
 // once) and the members' spendable points. Each statement's snapshot is
 // taken after the locks were granted, as in queueAdmission.
-func (c *Catalog) queueGroupAdmission(b *pgx.Batch, group []*groupedClaim, now time.Time) {
+func (c *Catalog) queueGroupAdmission(b *pgx.Batch, group []care360.ClaimRequest, now time.Time) {
 	msisdns, gifts, keys := make([]string, len(group)), make([]int64, len(group)), make([]string, len(group))
-	for i, w := range group {
-		msisdns[i], gifts[i], keys[i] = string(w.r.MSISDN), w.r.GiftID, w.r.IdempotencyKey
+	for i, r := range group {
+		msisdns[i], gifts[i], keys[i] = string(r.MSISDN), r.GiftID, r.IdempotencyKey
 	}
 	b.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = ANY($1) ORDER BY msisdn FOR UPDATE`, msisdns)
 	b.Queue(`SELECT `+giftListColumns+` FROM gifts g WHERE g.id = ANY($1)`, gifts)
@@ -298,7 +127,7 @@ func (c *Catalog) queueGroupAdmission(b *pgx.Batch, group []*groupedClaim, now t
 }
 
 // readGroupAdmission reads queueGroupAdmission's results, in order.
-func (c *Catalog) readGroupAdmission(br pgx.BatchResults, group []*groupedClaim) (a groupAdmission, err error) {
+func (c *Catalog) readGroupAdmission(br pgx.BatchResults, group []care360.ClaimRequest) (a groupAdmission, err error) {
 	rows, err := br.Query()
 	if err != nil {
 		return a, err
@@ -348,16 +177,16 @@ func (c *Catalog) readGroupAdmission(br pgx.BatchResults, group []*groupedClaim)
 
 // decide is claimAlone's decision for the group's claim i, made on what the
 // group read; a claim that goes ahead has the zero outcome.
-func (c *Catalog) decide(r care360.ClaimRequest, a groupAdmission, i int, now time.Time) claimOutcome {
+func (c *Catalog) decide(r care360.ClaimRequest, a groupAdmission, i int, now time.Time) outcome[claimResult] {
 	g, sub := a.gifts[r.GiftID], a.subs[r.MSISDN]
-	refused := func(err error) claimOutcome { return claimOutcome{err: err} }
+	refused := func(err error) outcome[claimResult] { return outcome[claimResult]{err: err} }
 	switch {
 	case g == nil:
 		return refused(notFound(pgx.ErrNoRows, "no gift %d", r.GiftID))
 	case sub == nil:
 		return refused(notFound(pgx.ErrNoRows, "no subscriber %s", r.MSISDN.Masked()))
 	case a.seen[i]:
-		return claimOutcome{replay: true}
+		return outcome[claimResult]{out: claimResult{replay: true}}
 	case g.Stock == 0:
 		return refused(care360.Refused(care360.ReasonOutOfStock, "gift %d is out of stock", g.ID))
 	}
@@ -375,7 +204,7 @@ func (c *Catalog) decide(r care360.ClaimRequest, a groupAdmission, i int, now ti
 	if have := a.spendable[sub.MSISDN]; have < g.Cost {
 		return refused(care360.Refused(care360.ReasonInsufficientPoints, "not enough points: %d spendable, %d asked", have, g.Cost))
 	}
-	return claimOutcome{}
+	return outcome[claimResult]{}
 }
 
 // giftUnits is what a group took of one gift: free codes (a voucher's),
@@ -490,15 +319,15 @@ func cmpInt64(a, b int64) int {
 // debits, the claims with their provisioning calls, and their SMS, one
 // statement each, and the claims of replayed keys are read. outs gets each
 // claim's outcome.
-func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []*groupedClaim, a groupAdmission, going []int,
-	units map[int64]*giftUnits, outs []claimOutcome, now time.Time) error {
+func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []care360.ClaimRequest, a groupAdmission, going []int,
+	units map[int64]*giftUnits, outs []outcome[claimResult], now time.Time) error {
 	b := &pgx.Batch{}
 	var backCodes, backGifts, backTakes []int64
 	var backStripes []int16
 	for id, u := range units {
 		k := 0
 		for _, i := range going {
-			if group[i].r.GiftID == id {
+			if group[i].GiftID == id {
 				k++
 			}
 		}
@@ -531,7 +360,7 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []*groupedCla
 	var debits groupDebits
 	var msgs []care360.OutgoingSMS
 	for _, i := range going {
-		r := group[i].r
+		r := group[i]
 		g, sub, u := a.gifts[r.GiftID], a.subs[r.MSISDN], units[r.GiftID]
 		if u.left == 0 { // the rest of the gift's claims are made alone
 			outs[i].alone = true
@@ -554,7 +383,7 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []*groupedCla
 		}
 		cols.add(cl, g, g.Period(now, c.db.loc), a.used[i]+1, codeID, r.IdempotencyKey)
 		msgs = append(msgs, cl.ClaimSMS(sub.Language))
-		outs[i].cl = cl
+		outs[i].out.cl = cl
 		made = append(made, i)
 	}
 	if len(debits.msisdns) > 0 {
@@ -570,8 +399,8 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []*groupedCla
 	}
 	var replayKeys []string
 	for i, o := range outs {
-		if o.replay {
-			replayKeys = append(replayKeys, group[i].r.IdempotencyKey)
+		if o.out.replay {
+			replayKeys = append(replayKeys, group[i].IdempotencyKey)
 		}
 	}
 	if len(replayKeys) > 0 {
@@ -613,7 +442,7 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []*groupedCla
 			return fmt.Errorf("%d claims made of %d", len(created), len(made))
 		}
 		for _, i := range made {
-			outs[i].cl.CreatedAt = created[outs[i].cl.ID]
+			outs[i].out.cl.CreatedAt = created[outs[i].out.cl.ID]
 		}
 		if _, err := br.Exec(); err != nil { // the SMS
 			return err
@@ -632,15 +461,15 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []*groupedCla
 			return err
 		}
 		for i := range outs {
-			if !outs[i].replay {
+			if !outs[i].out.replay {
 				continue
 			}
-			r := group[i].r
-			if outs[i].cl = byKey[r.IdempotencyKey]; outs[i].cl == nil {
-				outs[i] = claimOutcome{alone: true}
+			r := group[i]
+			if outs[i].out.cl = byKey[r.IdempotencyKey]; outs[i].out.cl == nil {
+				outs[i] = outcome[claimResult]{alone: true}
 				continue
 			}
-			outs[i].cl.Gift = a.gifts[r.GiftID]
+			outs[i].out.cl.Gift = a.gifts[r.GiftID]
 		}
 	}
 	return br.Close()

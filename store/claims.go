@@ -66,7 +66,7 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 //
 // A claim that finds a claim transaction free goes alone (claimAlone);
 // claims that arrive while every one is busy go together, in one
-// transaction for them all (claim_groups.go).
+// transaction for them all (groups.go, claim_groups.go).
 func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *care360.Claim, replay bool, err error) {
 	defer wrap(&err, "claim gift %d for %s", r.GiftID, r.MSISDN.Masked())
 	if r.IdempotencyKey == "" {
@@ -75,10 +75,11 @@ func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *ca
 	if len(r.IdempotencyKey) > 190 {
 		return nil, false, care360.Errorf(care360.EINVALID, "idempotency_key is longer than 190 bytes")
 	}
-	cl, replay, err = c.groups.claim(ctx, r)
+	res, err := c.groups.do(ctx, r)
 	if err != nil {
 		return nil, false, err
 	}
+	cl, replay = res.cl, res.replay
 	if !replay {
 		c.db.log.Info("gift claimed", "gift", cl.GiftID, "claim", cl.ID, "msisdn", r.MSISDN.Masked(), "points", cl.Points)
 	}

@@ -83,16 +83,18 @@ type GroupOutcome struct {
 // the claims the group leaves are then made alone, as their callers make
 // them.
 func (c *Catalog) ClaimTogether(ctx context.Context, rs []care360.ClaimRequest, gone []bool) []GroupOutcome {
-	group := make([]*groupedClaim, len(rs))
+	group := make([]*waiter[care360.ClaimRequest, claimResult], len(rs))
 	for i, r := range rs {
-		group[i] = &groupedClaim{ctx: ctx, r: r, done: make(chan struct{}), gone: gone != nil && gone[i]}
+		group[i] = &waiter[care360.ClaimRequest, claimResult]{ctx: ctx, r: r, done: make(chan struct{}), gone: gone != nil && gone[i]}
 	}
 	c.groups.run(group)
 	res := make([]GroupOutcome, len(rs))
 	for i, w := range group {
 		<-w.done
 		res[i].Alone = w.alone
-		res[i].Claim, res[i].Replay, res[i].Err = c.groups.finish(ctx, w)
+		var out claimResult
+		out, res[i].Err = c.groups.finish(ctx, w)
+		res[i].Claim, res[i].Replay = out.cl, out.replay
 	}
 	return res
 }
