@@ -120,10 +120,7 @@ func (c *Catalog) queueGroupAdmission(b *pgx.Batch, group []care360.ClaimRequest
 			nextval('gift_claims_id_seq')
 		FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u (k, g, m, i)
 		ORDER BY u.i`, keys, gifts, msisdns, now.In(c.db.loc).Year())
-	b.Queue(`
-		SELECT u.m, (SELECT coalesce(sum(remaining), 0)::bigint FROM points_ledger
-			WHERE msisdn = u.m AND remaining > 0 AND expires_at > $2)
-		FROM unnest($1::text[]) AS u (m)`, msisdns, now)
+	b.Queue(spendableSQL, msisdns, now)
 }
 
 // readGroupAdmission reads queueGroupAdmission's results, in order.
@@ -165,13 +162,7 @@ func (c *Catalog) readGroupAdmission(br pgx.BatchResults, group []care360.ClaimR
 	if rows.Close(); rows.Err() != nil || n != len(group) {
 		return a, errors.Join(rows.Err(), fmt.Errorf("%d claims read of %d", n, len(group)))
 	}
-	if rows, err = br.Query(); err != nil {
-		return a, err
-	}
-	a.spendable = make(map[care360.MSISDN]int64, len(group))
-	var m string
-	var have int64
-	_, err = pgx.ForEachRow(rows, []any{&m, &have}, func() error { a.spendable[care360.MSISDN(m)] = have; return nil })
+	a.spendable, err = readSpendable(br)
 	return a, err
 }
 
@@ -202,7 +193,7 @@ func (c *Catalog) decide(r care360.ClaimRequest, a groupAdmission, i int, now ti
 		return refused(care360.Refused(care360.ReasonLimitReached, "gift %d: %d of %d claims used", g.ID, used, g.Limit))
 	}
 	if have := a.spendable[sub.MSISDN]; have < g.Cost {
-		return refused(care360.Refused(care360.ReasonInsufficientPoints, "not enough points: %d spendable, %d asked", have, g.Cost))
+		return refused(insufficient(have, g.Cost))
 	}
 	return outcome[claimResult]{}
 }

@@ -16,13 +16,18 @@ import (
 // entry costs are debits of the earliest-expiring points, taken in the
 // entry's transaction, which also queues the receipt SMS.
 type Draws struct {
-	db *DB
+	db     *DB
+	groups *groups[entryRequest, entryResult] // entries made together (entry_groups.go)
 }
 
 var _ care360.DrawService = (*Draws)(nil)
 
 // NewDraws returns the draw service on db.
-func NewDraws(db *DB) *Draws { return &Draws{db: db} }
+func NewDraws(db *DB) *Draws {
+	s := &Draws{db: db}
+	s.groups = newEntryGroups(s)
+	return s
+}
 
 // drawColumns read a draw from d; the seed only once drawn. entries is
 // the live count while open (admin views), else the frozen one.
@@ -251,8 +256,9 @@ func (s *Draws) OpenDraws(ctx context.Context, msisdn care360.MSISDN) (out []car
 // entry lands after it; the subscriber's row lock (the one every points
 // change takes) serialises this subscriber's entries and debits across
 // gateway instances; UNIQUE (draw_id, msisdn) is the last word on "once".
-// Three round trips: the begin with the checks in one pipeline, the
-// debit, the entry and its receipt SMS in another, the commit.
+// An entry that finds an entry transaction free goes alone (enterAlone);
+// entries that arrive while every one is busy go together (groups.go,
+// entry_groups.go).
 //
 // An entry made with key (optional) is returned again, entering nothing,
 // when key comes again.
@@ -261,9 +267,38 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 	if len(key) > 200 {
 		return nil, care360.Errorf(care360.EINVALID, "idempotency key is longer than 200 bytes")
 	}
+	res, err := s.groups.do(ctx, entryRequest{draw: id, msisdn: msisdn, key: key})
+	if err != nil {
+		return nil, err
+	}
+	if !res.replay {
+		s.db.log.Info("draw entered", "draw", id, "entry", res.e.ID, "msisdn", msisdn.Masked(), "tickets", res.e.Tickets)
+	}
+	return res.e, nil
+}
+
+// entryRequest is a request to enter a draw, with its key (optional).
+type entryRequest struct {
+	draw   int64
+	msisdn care360.MSISDN
+	key    string
+}
+
+// entryResult is an entry made, or found again under its key (replay).
+type entryResult struct {
+	e      *care360.DrawEntry
+	replay bool
+}
+
+// enterAlone makes one entry in a transaction of its own, in three round
+// trips: the begin with the checks in one pipeline, the debit, the entry
+// and its receipt SMS in another, the commit.
+func (s *Draws) enterAlone(ctx context.Context, r entryRequest) (entryResult, error) {
+	id, msisdn, key := r.draw, r.msisdn, r.key
+	var e *care360.DrawEntry
 	now := s.db.now()
 	replay := false
-	err = s.db.transactFrom(ctx, func(b *pgx.Batch) { queueAdmit(b, id, msisdn) }, func(tx pgx.Tx, br pgx.BatchResults) error {
+	err := s.db.transactFrom(ctx, func(b *pgx.Batch) { queueAdmit(b, id, msisdn) }, func(tx pgx.Tx, br pgx.BatchResults) error {
 		d, sub, entered, next, err := s.readAdmit(br, id, msisdn)
 		if cerr := br.Close(); err == nil {
 			err = cerr
@@ -305,13 +340,9 @@ func (s *Draws) EnterDraw(ctx context.Context, id int64, msisdn care360.MSISDN, 
 		return s.insertEntry(ctx, tx, d, e, key, care360.DrawReceiptSMS(d, e, sub.Language, s.db.loc), now)
 	})
 	if err != nil {
-		return nil, err
+		return entryResult{}, err
 	}
-	if replay {
-		return e, nil
-	}
-	s.db.log.Info("draw entered", "draw", id, "entry", e.ID, "msisdn", msisdn.Masked(), "tickets", e.Tickets)
-	return e, nil
+	return entryResult{e, replay}, nil
 }
 
 // insertEntry debits the entry's cost, inserts e (numbered and its receipt

@@ -78,23 +78,59 @@ type GroupOutcome struct {
 	Alone  bool // the group left it to be made alone
 }
 
-// ClaimTogether makes rs as one group, as waiting claims are made, the
-// claims marked gone given up by their callers before the group decided;
-// the claims the group leaves are then made alone, as their callers make
-// them.
-func (c *Catalog) ClaimTogether(ctx context.Context, rs []care360.ClaimRequest, gone []bool) []GroupOutcome {
-	group := make([]*waiter[care360.ClaimRequest, claimResult], len(rs))
+// together runs rs through q as one group, as waiting requests are run,
+// those marked gone given up by their callers before the group decided;
+// what the group leaves is then made alone, as the callers make it.
+func together[R, O any](ctx context.Context, q *groups[R, O], rs []R, gone []bool) (outs []O, errs []error, alone []bool) {
+	group := make([]*waiter[R, O], len(rs))
 	for i, r := range rs {
-		group[i] = &waiter[care360.ClaimRequest, claimResult]{ctx: ctx, r: r, done: make(chan struct{}), gone: gone != nil && gone[i]}
+		group[i] = &waiter[R, O]{ctx: ctx, r: r, done: make(chan struct{}), gone: gone != nil && gone[i]}
 	}
-	c.groups.run(group)
-	res := make([]GroupOutcome, len(rs))
+	q.run(group)
+	outs, errs, alone = make([]O, len(rs)), make([]error, len(rs)), make([]bool, len(rs))
 	for i, w := range group {
 		<-w.done
-		res[i].Alone = w.alone
-		var out claimResult
-		out, res[i].Err = c.groups.finish(ctx, w)
-		res[i].Claim, res[i].Replay = out.cl, out.replay
+		alone[i] = w.alone
+		outs[i], errs[i] = q.finish(ctx, w)
+	}
+	return outs, errs, alone
+}
+
+// ClaimTogether makes rs as one group of claims (see together).
+func (c *Catalog) ClaimTogether(ctx context.Context, rs []care360.ClaimRequest, gone []bool) []GroupOutcome {
+	outs, errs, alone := together(ctx, c.groups, rs, gone)
+	res := make([]GroupOutcome, len(rs))
+	for i, o := range outs {
+		res[i] = GroupOutcome{Claim: o.cl, Replay: o.replay, Err: errs[i], Alone: alone[i]}
+	}
+	return res
+}
+
+// EntryRequest is a request to enter a draw, for tests.
+type EntryRequest struct {
+	Draw   int64
+	MSISDN care360.MSISDN
+	Key    string
+}
+
+// EntryOutcome is what became of one entry of a group, for tests.
+type EntryOutcome struct {
+	Entry  *care360.DrawEntry
+	Replay bool
+	Err    error
+	Alone  bool // the group left it to be made alone
+}
+
+// EnterTogether makes rs as one group of entries (see together).
+func (s *Draws) EnterTogether(ctx context.Context, rs []EntryRequest, gone []bool) []EntryOutcome {
+	reqs := make([]entryRequest, len(rs))
+	for i, r := range rs {
+		reqs[i] = entryRequest{draw: r.Draw, msisdn: r.MSISDN, key: r.Key}
+	}
+	outs, errs, alone := together(ctx, s.groups, reqs, gone)
+	res := make([]EntryOutcome, len(rs))
+	for i, o := range outs {
+		res[i] = EntryOutcome{Entry: o.e, Replay: o.replay, Err: errs[i], Alone: alone[i]}
 	}
 	return res
 }

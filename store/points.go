@@ -225,13 +225,38 @@ func (db *DB) debitResult(ctx context.Context, tx pgx.Tx, have int64, id *int64,
 		return &care360.LedgerEntry{ID: *id, MSISDN: msisdn, Kind: c.Kind, Points: c.Points, Reason: c.Reason,
 			IdempotencyKey: c.IdempotencyKey, EarnedAt: at, CreatedAt: now}, false, nil
 	case have < -c.Points:
-		return nil, false, care360.Refused(care360.ReasonInsufficientPoints,
-			"not enough points: %d spendable, %d asked", have, -c.Points)
+		return nil, false, insufficient(have, -c.Points)
 	default:
 		// The key's entry: the row lock serialises writers of one
 		// subscriber, so only an entry committed before can hold it.
 		return byKey(ctx, tx, msisdn, c.IdempotencyKey)
 	}
+}
+
+// insufficient refuses a debit of asked points that have do not cover.
+func insufficient(have, asked int64) error {
+	return care360.Refused(care360.ReasonInsufficientPoints, "not enough points: %d spendable, %d asked", have, asked)
+}
+
+// spendableSQL reads the spendable points of each of the members $1 at $2
+// (msisdn, points): what a group's debits (debitsSQL) may take, read
+// under the members' locks.
+const spendableSQL = `
+	SELECT u.m, (SELECT coalesce(sum(remaining), 0)::bigint FROM points_ledger
+		WHERE msisdn = u.m AND remaining > 0 AND expires_at > $2)
+	FROM unnest($1::text[]) AS u (m)`
+
+// readSpendable reads spendableSQL's rows from br.
+func readSpendable(br pgx.BatchResults) (map[care360.MSISDN]int64, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[care360.MSISDN]int64)
+	var m string
+	var have int64
+	_, err = pgx.ForEachRow(rows, []any{&m, &have}, func() error { out[care360.MSISDN(m)] = have; return nil })
+	return out, err
 }
 
 // countQuota adds |points| to the staff account's total of the local day,

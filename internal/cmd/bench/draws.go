@@ -163,6 +163,7 @@ func drawDatabase(ctx context.Context, db *store.DB, n int, limit float64) error
 		_, err := ds.EnterDraw(ctx, d.ID, care360.MSISDN(fmt.Sprint("84", 900000001+k)), "")
 		return err
 	})
+	r.grouped = ds.EntriesGrouped()
 	fmt.Printf("entries through store.EnterDraw (points debit, entry, receipt SMS; one draw; %d entrants on %d connections): %s = %.2f × pgbench\n", *luckWorkers, *storeConns, r, r.perSec()/limit)
 	t := time.Now()
 	tag, err := db.Pool().Exec(ctx, `
