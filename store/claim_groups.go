@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -212,11 +211,6 @@ type takenCode struct {
 	code string
 }
 
-type takenStripe struct {
-	stripe int16
-	take   int64
-}
-
 // takeUnits takes, in one round trip, what the going claims need of each
 // gift (want: claims by gift): a code each for vouchers and a unit of
 // stock each. It passes locked rows by (SKIP LOCKED), so that a group
@@ -232,28 +226,16 @@ func (c *Catalog) takeUnits(ctx context.Context, tx pgx.Tx, gifts map[int64]*car
 	if len(want) == 0 {
 		return units, nil
 	}
-	var ids, vouchers []int64
-	var n, vn, starts []int32
+	var vouchers []int64
+	var vn []int32
 	for id, k := range want {
 		units[id] = &giftUnits{}
-		ids, n, starts = append(ids, id), append(n, int32(k)), append(starts, rand.Int32N(giftStripes))
 		if gifts[id].Kind == care360.GiftVoucher {
 			vouchers, vn = append(vouchers, id), append(vn, int32(k))
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(`
-		WITH t AS (
-			SELECT u.g, coalesce(f.stripe, w.stripe) AS stripe, least(u.n, coalesce(f.stock, w.stock)) AS take
-			FROM unnest($1::bigint[], $2::int[], $3::int[]) AS u (g, n, start)
-			LEFT JOIN LATERAL (SELECT stripe, stock FROM gift_stock WHERE gift_id = u.g AND stripe >= u.start AND stock > 0
-				ORDER BY stripe LIMIT 1 FOR UPDATE SKIP LOCKED) f ON true
-			LEFT JOIN LATERAL (SELECT stripe, stock FROM gift_stock WHERE f.stripe IS NULL AND gift_id = u.g AND stripe < u.start AND stock > 0
-				ORDER BY stripe LIMIT 1 FOR UPDATE SKIP LOCKED) w ON true
-		)
-		UPDATE gift_stock x SET stock = x.stock - t.take FROM t
-		WHERE x.gift_id = t.g AND x.stripe = t.stripe
-		RETURNING x.gift_id, x.stripe, t.take`, ids, n, starts)
+	giftStock.queueTake(b, want)
 	if len(vouchers) > 0 {
 		b.Queue(`
 			WITH t AS (
@@ -266,18 +248,15 @@ func (c *Catalog) takeUnits(ctx context.Context, tx pgx.Tx, gifts map[int64]*car
 	}
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
-	var gift int64
-	var st takenStripe
-	rows, _ := br.Query()
-	if _, err := pgx.ForEachRow(rows, []any{&gift, &st.stripe, &st.take}, func() error {
-		u := units[gift]
-		u.stock += st.take
-		u.stripes = append(u.stripes, st)
-		return nil
-	}); err != nil {
+	taken, err := readTaken(br)
+	if err != nil {
 		return nil, err
 	}
+	for id, sts := range taken {
+		units[id].stripes, units[id].stock = sts, sumTaken(sts)
+	}
 	if len(vouchers) > 0 {
+		var gift int64
 		var tc takenCode
 		rows, _ := br.Query()
 		if _, err := pgx.ForEachRow(rows, []any{&gift, &tc.id, &tc.code}, func() error {
@@ -313,8 +292,8 @@ func cmpInt64(a, b int64) int {
 func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []care360.ClaimRequest, a groupAdmission, going []int,
 	units map[int64]*giftUnits, outs []outcome[claimResult], now time.Time) error {
 	b := &pgx.Batch{}
-	var backCodes, backGifts, backTakes []int64
-	var backStripes []int16
+	var backCodes []int64
+	var back stripeReturns
 	for id, u := range units {
 		k := 0
 		for _, i := range going {
@@ -330,21 +309,12 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []care360.Cla
 			}
 			u.codes = u.codes[:u.left]
 		}
-		excess := u.stock - u.left
-		for _, st := range u.stripes {
-			if back := min(st.take, excess); back > 0 {
-				backGifts, backStripes, backTakes = append(backGifts, id), append(backStripes, st.stripe), append(backTakes, back)
-				excess -= back
-			}
-		}
+		back.add(id, u.stripes, u.stock-u.left)
 	}
 	if len(backCodes) > 0 {
 		b.Queue(`UPDATE gift_codes SET taken = false WHERE id = ANY($1)`, backCodes)
 	}
-	if len(backGifts) > 0 {
-		b.Queue(`UPDATE gift_stock x SET stock = x.stock + u.t FROM unnest($1::bigint[], $2::smallint[], $3::bigint[]) AS u (g, s, t)
-			WHERE x.gift_id = u.g AND x.stripe = u.s`, backGifts, backStripes, backTakes)
-	}
+	givingBack := back.queue(b, giftStock)
 
 	var made []int
 	var cols claimColumnsArrays
@@ -407,7 +377,7 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []care360.Cla
 			return err
 		}
 	}
-	if len(backGifts) > 0 {
+	if givingBack {
 		if _, err := br.Exec(); err != nil {
 			return err
 		}

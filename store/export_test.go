@@ -134,3 +134,33 @@ func (s *Draws) EnterTogether(ctx context.Context, rs []EntryRequest, gone []boo
 	}
 	return res
 }
+
+// SpinRequest is a spin to make, its number landed on Landed (nil: no
+// prize), for tests.
+type SpinRequest struct {
+	Table  *care360.SpinTable
+	MSISDN care360.MSISDN
+	Key    string
+	Landed *care360.SpinPrize
+}
+
+// SpinOutcome is what became of one spin of a group, for tests.
+type SpinOutcome struct {
+	Result *care360.SpinResult
+	Err    error
+	Alone  bool // the group left it to be made alone
+}
+
+// SpinTogether makes rs as one group of spins (see together).
+func (s *Spins) SpinTogether(ctx context.Context, rs []SpinRequest, gone []bool) []SpinOutcome {
+	reqs := make([]spinRequest, len(rs))
+	for i, r := range rs {
+		reqs[i] = spinRequest{table: r.Table, msisdn: r.MSISDN, key: r.Key, landed: r.Landed}
+	}
+	outs, errs, alone := together(ctx, s.groups, reqs, gone)
+	res := make([]SpinOutcome, len(rs))
+	for i, o := range outs {
+		res[i] = SpinOutcome{Result: o, Err: errs[i], Alone: alone[i]}
+	}
+	return res
+}

@@ -17,13 +17,18 @@ import (
 // Spins runs the lucky spins (PRODUCT.md §4.5). A spin is one transaction:
 // free spin or points, the prize taken from stock, the record and the SMS.
 type Spins struct {
-	db *DB
+	db     *DB
+	groups *groups[spinRequest, *care360.SpinResult] // spins made together (spin_groups.go)
 }
 
 var _ care360.SpinService = (*Spins)(nil)
 
 // NewSpins returns the spin service on db.
-func NewSpins(db *DB) *Spins { return &Spins{db: db} }
+func NewSpins(db *DB) *Spins {
+	s := &Spins{db: db}
+	s.groups = newSpinGroups(s)
+	return s
+}
 
 const spinTableColumns = `t.id, t.code, t.name, t.name_en, t.cost_points, t.daily_cap, t.no_prize_weight, t.starts_at, t.ends_at, t.active, t.created_at`
 
@@ -350,7 +355,35 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 	if err != nil {
 		return nil, fmt.Errorf("random number: %w", err)
 	}
-	landed := t.Slot(r.Int64())
+	res, err = s.groups.do(ctx, spinRequest{table: t, msisdn: msisdn, key: key, landed: t.Slot(r.Int64())})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.ConstraintName == "spins_key" {
+		// The same key at the same moment: the other one spun.
+		return s.spinByKey(ctx, t, msisdn, key)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.db.log.Info("spun", "table", tableID, "spin", res.ID, "msisdn", msisdn.Masked(), "prize", res.Prize != nil, "out_of_stock", res.OutOfStock)
+	return res, nil
+}
+
+// spinRequest is a spin to make: its table, its member, its key
+// (optional), and the prize its number landed on (nil: none), drawn
+// before, so that no retry draws again.
+type spinRequest struct {
+	table  *care360.SpinTable
+	msisdn care360.MSISDN
+	key    string
+	landed *care360.SpinPrize
+}
+
+// spinAlone makes one spin in a transaction of its own: the begin with the
+// member's lock, the cap and a free spin in one pipeline; the debit and the
+// prize's stock in another; the spin and its SMS in a third; the commit.
+func (s *Spins) spinAlone(ctx context.Context, sr spinRequest) (res *care360.SpinResult, err error) {
+	t, msisdn, key, landed, tableID := sr.table, sr.msisdn, sr.key, sr.landed, sr.table.ID
+	now := s.db.now()
 	err = s.db.transactFrom(ctx, func(b *pgx.Batch) { s.queueStart(b, t, msisdn, now) }, func(tx pgx.Tx, br pgx.BatchResults) error {
 		res = &care360.SpinResult{Table: *t, SpunAt: now}
 		res.Table.Prizes = nil
@@ -422,15 +455,9 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.ConstraintName == "spins_key" {
-		// The same key at the same moment: the other one spun.
-		return s.spinByKey(ctx, t, msisdn, key)
-	}
 	if err != nil {
 		return nil, err
 	}
-	s.db.log.Info("spun", "table", tableID, "spin", res.ID, "msisdn", msisdn.Masked(), "prize", res.Prize != nil, "out_of_stock", res.OutOfStock)
 	return res, nil
 }
 

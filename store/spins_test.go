@@ -177,6 +177,9 @@ func TestConcurrentSpinsNeverOversell(t *testing.T) {
 	if refused != n*(tries-2) {
 		t.Errorf("%d spins refused by the cap, want %d", refused, n*(tries-2))
 	}
+	if pools[0].SpinsGrouped()+pools[1].SpinsGrouped() == 0 {
+		t.Error("no spin was decided by a group")
+	}
 	var badMembers, badStock, spins, awarded, smsWins, paid int64
 	err := a.db.Pool().QueryRow(a.ctx, `
 		SELECT (SELECT count(*) FROM (SELECT msisdn FROM spins WHERE table_id = $1 GROUP BY 1 HAVING count(*) <> 2) x),

@@ -257,11 +257,12 @@ func spinLoad(ctx context.Context, db *store.DB, runs int, limit float64) error 
 	var rates []float64
 	var last claimRun
 	for i := range runs {
-		first := i * *spinsPerRun
+		first, grouped := i * *spinsPerRun, sp.SpinsGrouped()
 		last = parallel(*spinsPerRun, *luckWorkers, func(k int) error {
 			_, err := sp.Spin(ctx, t.ID, care360.MSISDN(fmt.Sprint("84", 900000001+first+k)), "")
 			return err
 		})
+		last.grouped = sp.SpinsGrouped() - grouped
 		rates = append(rates, last.perSec())
 	}
 	slices.Sort(rates)
