@@ -257,7 +257,7 @@ func spinLoad(ctx context.Context, db *store.DB, runs int, limit float64) error 
 	var rates []float64
 	var last claimRun
 	for i := range runs {
-		first, grouped := i * *spinsPerRun, sp.SpinsGrouped()
+		first, grouped := i**spinsPerRun, sp.SpinsGrouped()
 		last = parallel(*spinsPerRun, *luckWorkers, func(k int) error {
 			_, err := sp.Spin(ctx, t.ID, care360.MSISDN(fmt.Sprint("84", 900000001+first+k)), "")
 			return err
