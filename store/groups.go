@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // groupSenders is how many transactions of a kind run at once: enough
@@ -29,6 +30,10 @@ const groupSenders = 2
 
 // groupMost is the most requests one transaction carries.
 const groupMost = 64
+
+// groupLinger is how long a request that finds a transaction free, while
+// another is in flight, waits for others to go with it.
+const groupLinger = 250 * time.Microsecond
 
 // groups admits requests of one kind (R) to its transactions, answering
 // each with an O.
@@ -70,13 +75,13 @@ type waiter[R, O any] struct {
 	outcome[O]
 }
 
-// do makes r alone when a transaction is free, else waits to go with the
-// next group. A caller that gives up while its request is being written
+// do makes r alone when no transaction of its kind is in flight, else
+// waits to go with the next group. A caller that gives up while its request is being written
 // gets its context's error, as a caller whose commit was cut off does:
 // the request may have been made, and its key finds it.
 func (q *groups[R, O]) do(ctx context.Context, r R) (O, error) {
 	q.mu.Lock()
-	if q.busy < groupSenders {
+	if q.busy == 0 {
 		q.busy++
 		q.mu.Unlock()
 		defer q.release()
@@ -84,6 +89,12 @@ func (q *groups[R, O]) do(ctx context.Context, r R) (O, error) {
 	}
 	w := &waiter[R, O]{ctx: ctx, r: r, done: make(chan struct{})}
 	q.waiting = append(q.waiting, w)
+	if q.busy < groupSenders {
+		// Others are in flight: those answered with them come back at
+		// about this moment, so this one waits a moment for company.
+		q.busy++
+		time.AfterFunc(groupLinger, q.drain)
+	}
 	q.mu.Unlock()
 	select {
 	case <-w.done:
@@ -122,19 +133,23 @@ func (q *groups[R, O]) release() {
 		return
 	}
 	q.mu.Unlock()
-	go func() {
-		for {
-			q.mu.Lock()
-			group := q.take()
-			if len(group) == 0 {
-				q.busy--
-				q.mu.Unlock()
-				return
-			}
+	go q.drain()
+}
+
+// drain runs the waiting requests as groups, one after another, until
+// none is left, then ends the transaction slot it holds.
+func (q *groups[R, O]) drain() {
+	for {
+		q.mu.Lock()
+		group := q.take()
+		if len(group) == 0 {
+			q.busy--
 			q.mu.Unlock()
-			q.run(group)
+			return
 		}
-	}()
+		q.mu.Unlock()
+		q.run(group)
+	}
 }
 
 // take removes the next group from the waiting requests: up to groupMost,
