@@ -252,9 +252,6 @@ func (c *Catalog) takeUnits(ctx context.Context, tx pgx.Tx, gifts map[int64]*car
 	if err != nil {
 		return nil, err
 	}
-	for id, sts := range taken {
-		units[id].stripes, units[id].stock = sts, sumTaken(sts)
-	}
 	if len(vouchers) > 0 {
 		var gift int64
 		var tc takenCode
@@ -268,6 +265,15 @@ func (c *Catalog) takeUnits(ctx context.Context, tx pgx.Tx, gifts map[int64]*car
 		for _, u := range units {
 			slices.SortFunc(u.codes, func(a, b takenCode) int { return cmpInt64(a.id, b.id) })
 		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	if err := giftStock.takeMore(ctx, tx, want, taken); err != nil {
+		return nil, err
+	}
+	for id, sts := range taken {
+		units[id].stripes, units[id].stock = sts, sumTaken(sts)
 	}
 	return units, br.Close()
 }

@@ -257,3 +257,27 @@ func TestClaimWaitingForGroupGivesUp(t *testing.T) {
 		t.Errorf("%d claims made, want none (%v)", n, err)
 	}
 }
+
+// A group whose claims of a gift want more units than the stripe it took
+// them from held takes the rest from other stripes: 25 claims of a gift
+// with ten units a stripe are all made by the group.
+func TestClaimGroupTakesFromMoreStripes(t *testing.T) {
+	t.Parallel()
+	b := setupCatalog(t)
+	const n = 25
+	m := seedMembers(t, b, "8498", n, 1000)
+	g := b.gift(t, catalogueGift(100, 640)) // 64 stripes of 10
+	rs := make([]care360.ClaimRequest, n)
+	for i := range rs {
+		rs[i] = care360.ClaimRequest{MSISDN: m[i], GiftID: g.ID, IdempotencyKey: fmt.Sprint("more-", i)}
+	}
+	for i, o := range b.cat.ClaimTogether(b.ctx, rs, nil) {
+		if o.Alone || o.Err != nil {
+			t.Errorf("claim %d: alone %v, %v; want made by the group", i, o.Alone, o.Err)
+		}
+	}
+	var stock int64
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT sum(stock) FROM gift_stock WHERE gift_id = $1`, g.ID).Scan(&stock); err != nil || stock != 640-n {
+		t.Errorf("stock left %d, want %d (%v)", stock, 640-n, err)
+	}
+}

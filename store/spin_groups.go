@@ -87,6 +87,9 @@ func (s *Spins) spinGroup(ctx context.Context, group []spinRequest, givenUp func
 			if cerr := br.Close(); err == nil {
 				err = cerr
 			}
+			if err == nil {
+				err = prizeStock.takeMore(ctx, tx, want, taken)
+			}
 			if err != nil {
 				return err
 			}

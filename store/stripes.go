@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"math/rand/v2"
 
 	"github.com/jackc/pgx/v5"
@@ -71,6 +72,46 @@ func readTaken(br pgx.BatchResults) (map[int64][]takenStripe, error) {
 	return taken, err
 }
 
+// takeAttempts is how many times more a group looks for units of a thing
+// whose first stripe gave fewer than it wanted, each time from another
+// stripe: when stripes run out one by one, a group's stripe is often
+// emptied half-way through its claims.
+const takeAttempts = 3
+
+// takeMore takes, in a round trip each, the units taken (queueTake's)
+// fell short of want by, from further stripes, a few times at most; it
+// adds them to taken.
+func (s stripedStock) takeMore(ctx context.Context, tx pgx.Tx, want map[int64]int, taken map[int64][]takenStripe) error {
+	for range takeAttempts {
+		short := make(map[int64]int)
+		for id, n := range want {
+			if got := sumTaken(taken[id]); got < int64(n) {
+				short[id] = n - int(got)
+			}
+		}
+		if len(short) == 0 {
+			return nil
+		}
+		b := &pgx.Batch{}
+		s.queueTake(b, short)
+		br := tx.SendBatch(ctx, b)
+		more, err := readTaken(br)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		if len(more) == 0 {
+			return nil // none left, or every stripe with some is busy
+		}
+		for id, sts := range more {
+			taken[id] = append(taken[id], sts...)
+		}
+	}
+	return nil
+}
+
 // stripeReturns are units a group took and does not use, to give back.
 type stripeReturns struct {
 	of      []int64
@@ -94,7 +135,7 @@ func (r *stripeReturns) queue(b *pgx.Batch, s stripedStock) bool {
 		return false
 	}
 	b.Queue(`UPDATE `+s.table+` y SET `+s.left+` = y.`+s.left+` + u.n
-		FROM unnest($1::bigint[], $2::smallint[], $3::bigint[]) AS u (x, s, n)
+		FROM (SELECT x, s, sum(n) AS n FROM unnest($1::bigint[], $2::smallint[], $3::bigint[]) AS u (x, s, n) GROUP BY x, s) AS u
 		WHERE y.`+s.of+` = u.x AND y.stripe = u.s`, r.of, r.stripes, r.units)
 	return true
 }
