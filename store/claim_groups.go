@@ -111,16 +111,20 @@ func (c *Catalog) queueGroupAdmission(b *pgx.Batch, group []care360.ClaimRequest
 	}
 	b.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = ANY($1) ORDER BY msisdn FOR UPDATE`, msisdns)
 	b.Queue(`SELECT `+giftListColumns+` FROM gifts g WHERE g.id = ANY($1)`, gifts)
-	b.Queue(`
-		SELECT EXISTS (SELECT 1 FROM gift_claims WHERE idempotency_key = u.k),
-			(SELECT count(*) FROM gift_claims k JOIN gifts g ON g.id = k.gift_id
-			 WHERE k.gift_id = u.g AND k.msisdn = u.m AND k.status <> 'failed'
-			   AND k.period = CASE WHEN g.occasion = 'birthday' THEN $4 ELSE 0 END),
-			nextval('gift_claims_id_seq')
-		FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u (k, g, m, i)
-		ORDER BY u.i`, keys, gifts, msisdns, now.In(c.db.loc).Year())
+	b.Queue(groupKeySQL, keys, gifts, msisdns, now.In(c.db.loc).Year())
 	b.Queue(spendableSQL, msisdns, now)
 }
+
+// groupKeySQL is claimKeySQL for each claim of a group: $1 the keys, $2
+// the gifts, $3 the members, $4 the year.
+const groupKeySQL = `
+	SELECT EXISTS (SELECT 1 FROM gift_claims WHERE idempotency_key = u.k),
+		(SELECT count(*) FROM gift_claims k JOIN gifts g ON g.id = k.gift_id
+		 WHERE k.gift_id = u.g AND k.msisdn = u.m AND k.status <> 'failed'
+		   AND k.period = CASE WHEN g.occasion = 'birthday' THEN $4 ELSE 0 END),
+		nextval('gift_claims_id_seq')
+	FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS u (k, g, m, i)
+	ORDER BY u.i`
 
 // readGroupAdmission reads queueGroupAdmission's results, in order.
 func (c *Catalog) readGroupAdmission(br pgx.BatchResults, group []care360.ClaimRequest) (a groupAdmission, err error) {

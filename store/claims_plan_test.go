@@ -16,11 +16,20 @@ import (
 // every claim of the table, for every claim, until the next analyze.
 func TestClaimKeyFindsClaimsByIndexOnEmptyStatistics(t *testing.T) {
 	t.Parallel()
-	if p := claimKeyPlan(t, false); !strings.Contains(p, "Seq Scan on gift_claims") {
+	if p := claimKeyPlan(t, false, false); !strings.Contains(p, "Seq Scan on gift_claims") {
 		t.Logf("this server plans the claim's key and count by index even without the settings:\n%s", p)
 	}
-	if p := claimKeyPlan(t, true); strings.Contains(p, "Seq Scan on gift_claims") {
+	if p := claimKeyPlan(t, true, false); strings.Contains(p, "Seq Scan on gift_claims") {
 		t.Errorf("with KeyedPlans the claim's key and count still scan every claim:\n%s", p)
+	}
+}
+
+// The same for a group's keys and counts (claim_groups.go), which run in
+// a transaction with KeyedPlans too: each claim's count by the slot index.
+func TestGroupKeyFindsClaimsByIndexOnEmptyStatistics(t *testing.T) {
+	t.Parallel()
+	if p := claimKeyPlan(t, true, true); strings.Contains(p, "Seq Scan on gift_claims") || !strings.Contains(p, "gift_claims_slot") {
+		t.Errorf("a group's keys and counts do not find each claim's count by the slot index:\n%s", p)
 	}
 }
 
@@ -29,7 +38,7 @@ func TestClaimKeyFindsClaimsByIndexOnEmptyStatistics(t *testing.T) {
 // the first seconds, when the table held a few claims; explained once the
 // claims of a busy minute are in. settings: in a transaction with
 // KeyedPlans.
-func claimKeyPlan(t *testing.T, settings bool) string {
+func claimKeyPlan(t *testing.T, settings, group bool) string {
 	t.Helper()
 	ctx := t.Context()
 	conn := connect(t, pgtest.FreshDB(t))
@@ -66,11 +75,16 @@ func claimKeyPlan(t *testing.T, settings bool) string {
 			t.Fatal(err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `PREPARE claim_key (text, bigint, text, int) AS `+store.ClaimKeySQL); err != nil {
+	prepare, execute := `PREPARE claim_key (text, bigint, text, int) AS `+store.ClaimKeySQL, `EXECUTE claim_key ('plan:%[1]s', %[2]d, '84900%[3]s', 2026)`
+	if group {
+		prepare = `PREPARE claim_key (text[], bigint[], text[], int) AS ` + store.GroupKeySQL
+		execute = `EXECUTE claim_key (ARRAY['plan:%[1]s', 'plan:%[1]s2'], ARRAY[%[2]d, %[2]d], ARRAY['84900%[3]s', '84901%[3]s'], 2026)`
+	}
+	if _, err := tx.Exec(ctx, prepare); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 6 {
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`EXECUTE claim_key ('plan:x%d', %d, '84900%05d', 2026)`, i, gift, i)); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(execute, fmt.Sprint("x", i), gift, fmt.Sprintf("%05d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,5 +94,5 @@ func claimKeyPlan(t *testing.T, settings bool) string {
 		FROM generate_series(51, 20000) i`, gift); err != nil {
 		t.Fatal(err)
 	}
-	return explain(t, tx, fmt.Sprintf(`EXECUTE claim_key ('plan:y', %d, '8490000001', 2026)`, gift))
+	return explain(t, tx, fmt.Sprintf(execute, "y", gift, "00001"))
 }

@@ -33,6 +33,7 @@ var CustomPlans = customPlans
 // settings of its transaction, for the plan test.
 const (
 	ClaimKeySQL = claimKeySQL
+	GroupKeySQL = groupKeySQL
 	KeyedPlans  = keyedPlans
 )
 
