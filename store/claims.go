@@ -64,9 +64,9 @@ func (c *Catalog) ClaimableGifts(ctx context.Context, msisdn care360.MSISDN) (gs
 // gift contend for (a code, a stock stripe) is taken with SKIP LOCKED, so
 // claims of one gift wait for each other only when it is nearly gone.
 //
-// A claim that finds a claim transaction free goes alone (claimAlone);
-// claims that arrive while every one is busy go together, in one
-// transaction for them all (groups.go, claim_groups.go).
+// A claim that finds no other in flight goes alone (claimAlone); claims
+// that arrive while others are in flight go together, in one transaction
+// for them all (groups.go, claim_groups.go).
 func (c *Catalog) ClaimGift(ctx context.Context, r care360.ClaimRequest) (cl *care360.Claim, replay bool, err error) {
 	defer wrap(&err, "claim gift %d for %s", r.GiftID, r.MSISDN.Masked())
 	if r.IdempotencyKey == "" {

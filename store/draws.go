@@ -256,8 +256,8 @@ func (s *Draws) OpenDraws(ctx context.Context, msisdn care360.MSISDN) (out []car
 // entry lands after it; the subscriber's row lock (the one every points
 // change takes) serialises this subscriber's entries and debits across
 // gateway instances; UNIQUE (draw_id, msisdn) is the last word on "once".
-// An entry that finds an entry transaction free goes alone (enterAlone);
-// entries that arrive while every one is busy go together (groups.go,
+// An entry that finds no other in flight goes alone (enterAlone); entries
+// that arrive while others are in flight go together (groups.go,
 // entry_groups.go).
 //
 // An entry made with key (optional) is returned again, entering nothing,

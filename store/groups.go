@@ -3,10 +3,12 @@ package store
 // Work made together. A gift claim or a draw entry alone costs Postgres
 // several times a USSD step, and most of it is per statement, not per
 // row: executor start-up, init-plans, the CHECK constraints read again,
-// the system calls of each round trip and commit. So requests that arrive
-// while every transaction of their kind is busy wait for one to end and
-// then go together: one transaction, each table written by one statement
-// for them all (claim_groups.go, entry_groups.go).
+// the system calls of each round trip and commit. So a request that
+// arrives while another of its kind is in flight waits, for a moment when
+// one of the two transactions of its kind is free, else for one to end,
+// and goes with those that arrived meanwhile: one transaction, each table
+// written by one statement for them all (claim_groups.go,
+// entry_groups.go, spin_groups.go).
 //
 // What a request is promised does not change. Each request of a group is
 // decided as it would be alone, on the same rows, read after the members'
@@ -76,9 +78,10 @@ type waiter[R, O any] struct {
 }
 
 // do makes r alone when no transaction of its kind is in flight, else
-// waits to go with the next group. A caller that gives up while its request is being written
-// gets its context's error, as a caller whose commit was cut off does:
-// the request may have been made, and its key finds it.
+// waits to go with the next group. A caller that gives up while its
+// request is being written gets its context's error, as a caller whose
+// commit was cut off does: the request may have been made, and its key
+// finds it.
 func (q *groups[R, O]) do(ctx context.Context, r R) (O, error) {
 	q.mu.Lock()
 	if q.busy == 0 {

@@ -337,7 +337,9 @@ func (s *Spins) dayStart(now time.Time) time.Time {
 // is busy) — a prize out of stock is never awarded and the spin wins
 // nothing, as published. The stripe is the last thing locked. A key
 // already used by msisdn returns that spin's outcome again, spinning
-// nothing.
+// nothing. A spin that finds no other in flight goes alone (spinAlone);
+// spins that arrive while others are in flight go together (groups.go,
+// spin_groups.go).
 func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, key string) (res *care360.SpinResult, err error) {
 	defer wrap(&err, "spin table %d for %s", tableID, msisdn.Masked())
 	if len(key) > 200 {
