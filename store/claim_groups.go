@@ -9,8 +9,8 @@ package store
 // once has the rest of its claims made alone.
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -109,7 +109,7 @@ func (c *Catalog) queueGroupAdmission(b *pgx.Batch, group []care360.ClaimRequest
 	for i, r := range group {
 		msisdns[i], gifts[i], keys[i] = string(r.MSISDN), r.GiftID, r.IdempotencyKey
 	}
-	b.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = ANY($1) ORDER BY msisdn FOR UPDATE`, msisdns)
+	b.Queue(membersLockSQL, msisdns)
 	b.Queue(`SELECT `+giftListColumns+` FROM gifts g WHERE g.id = ANY($1)`, gifts)
 	b.Queue(groupKeySQL, keys, gifts, msisdns, now.In(c.db.loc).Year())
 	b.Queue(spendableSQL, msisdns, now)
@@ -128,19 +128,11 @@ const groupKeySQL = `
 
 // readGroupAdmission reads queueGroupAdmission's results, in order.
 func (c *Catalog) readGroupAdmission(br pgx.BatchResults, group []care360.ClaimRequest) (a groupAdmission, err error) {
+	if a.subs, err = c.db.readMembers(br); err != nil {
+		return a, err
+	}
 	rows, err := br.Query()
 	if err != nil {
-		return a, err
-	}
-	subs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*care360.Subscriber, error) { return c.db.scanSubscriber(r) })
-	if err != nil {
-		return a, err
-	}
-	a.subs = make(map[care360.MSISDN]*care360.Subscriber, len(subs))
-	for _, s := range subs {
-		a.subs[s.MSISDN] = s
-	}
-	if rows, err = br.Query(); err != nil {
 		return a, err
 	}
 	gifts, err := collectGifts(rows)
@@ -152,18 +144,10 @@ func (c *Catalog) readGroupAdmission(br pgx.BatchResults, group []care360.ClaimR
 		a.gifts[gifts[i].ID] = &gifts[i]
 	}
 	a.seen, a.used, a.ids = make([]bool, len(group)), make([]int, len(group)), make([]int64, len(group))
-	if rows, err = br.Query(); err != nil {
+	if err := scanEach(br, len(group), "claims", func(i int, rows pgx.Rows) error {
+		return rows.Scan(&a.seen[i], &a.used[i], &a.ids[i])
+	}); err != nil {
 		return a, err
-	}
-	n := 0
-	for ; rows.Next() && n < len(group); n++ {
-		if err := rows.Scan(&a.seen[n], &a.used[n], &a.ids[n]); err != nil {
-			rows.Close()
-			return a, err
-		}
-	}
-	if rows.Close(); rows.Err() != nil || n != len(group) {
-		return a, errors.Join(rows.Err(), fmt.Errorf("%d claims read of %d", n, len(group)))
 	}
 	a.spendable, err = readSpendable(br)
 	return a, err
@@ -267,7 +251,7 @@ func (c *Catalog) takeUnits(ctx context.Context, tx pgx.Tx, gifts map[int64]*car
 			return nil, err
 		}
 		for _, u := range units {
-			slices.SortFunc(u.codes, func(a, b takenCode) int { return cmpInt64(a.id, b.id) })
+			slices.SortFunc(u.codes, func(a, b takenCode) int { return cmp.Compare(a.id, b.id) })
 		}
 	}
 	if err := br.Close(); err != nil {
@@ -279,17 +263,7 @@ func (c *Catalog) takeUnits(ctx context.Context, tx pgx.Tx, gifts map[int64]*car
 	for id, sts := range taken {
 		units[id].stripes, units[id].stock = sts, sumTaken(sts)
 	}
-	return units, br.Close()
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return units, nil
 }
 
 // writeGroup writes, in one round trip, the claims that go ahead and have
@@ -357,9 +331,7 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []care360.Cla
 		outs[i].out.cl = cl
 		made = append(made, i)
 	}
-	if len(debits.msisdns) > 0 {
-		b.Queue(debitsSQL, debits.msisdns, debits.points, debits.reasons, debits.keys, care360.PointsBonus, now)
-	}
+	debits.queue(b, now)
 	if len(made) > 0 {
 		b.Queue(groupClaimsSQL, cols.args(now)...)
 		sql, args, err := transactionalInsert(now, msgs)
@@ -392,14 +364,8 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []care360.Cla
 			return err
 		}
 	}
-	if len(debits.msisdns) > 0 {
-		var n int
-		if err := br.QueryRow().Scan(&n); err != nil {
-			return err
-		}
-		if n != len(debits.msisdns) {
-			return fmt.Errorf("%d debits made of %d", n, len(debits.msisdns))
-		}
+	if err := debits.read(br); err != nil {
+		return err
 	}
 	if len(made) > 0 {
 		rows, _ := br.Query()
@@ -444,16 +410,6 @@ func (c *Catalog) writeGroup(ctx context.Context, tx pgx.Tx, group []care360.Cla
 		}
 	}
 	return br.Close()
-}
-
-// groupDebits are the debits of a group's claims, as debitsSQL's arrays.
-type groupDebits struct {
-	msisdns, reasons, keys []string
-	points                 []int64
-}
-
-func (d *groupDebits) add(msisdn care360.MSISDN, points int64, reason, key string) {
-	d.msisdns, d.points, d.reasons, d.keys = append(d.msisdns, string(msisdn)), append(d.points, points), append(d.reasons, reason), append(d.keys, key)
 }
 
 // claimColumnsArrays are a group's claims as groupClaimsSQL's arrays.

@@ -9,7 +9,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -91,7 +90,7 @@ func queueEntryAdmission(b *pgx.Batch, group []entryRequest, now time.Time) {
 	b.Queue(`SELECT count(pg_advisory_xact_lock_shared($1, (d % 2147483648)::int))
 		FROM (SELECT DISTINCT d FROM unnest($2::bigint[]) AS d ORDER BY d) AS u`, drawLock, draws)
 	b.Queue(`SELECT `+drawColumns(false)+` FROM draws d WHERE d.id = ANY($1)`, draws)
-	b.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = ANY($1) ORDER BY msisdn FOR UPDATE`, msisdns)
+	b.Queue(membersLockSQL, msisdns)
 	b.Queue(`
 		SELECT x.entered, x.id, x.tier, x.tickets, x.cost, x.receipt, x.created_at,
 			x.next, substr(encode(sha256(coalesce(x.receipt_key, '') || int8send(x.next) || convert_to(x.m, 'UTF8')), 'hex'), 1, 10)
@@ -123,39 +122,26 @@ func (s *Draws) readEntryAdmission(br pgx.BatchResults, group []entryRequest) (a
 	for _, d := range draws {
 		a.draws[d.ID] = d
 	}
-	if rows, err = br.Query(); err != nil {
+	if a.subs, err = s.db.readMembers(br); err != nil {
 		return a, err
-	}
-	subs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*care360.Subscriber, error) { return s.db.scanSubscriber(r) })
-	if err != nil {
-		return a, err
-	}
-	a.subs = make(map[care360.MSISDN]*care360.Subscriber, len(subs))
-	for _, sub := range subs {
-		a.subs[sub.MSISDN] = sub
 	}
 	a.entered, a.replayed, a.next = make([]bool, len(group)), make([]*care360.DrawEntry, len(group)), make([]entryTicket, len(group))
-	if rows, err = br.Query(); err != nil {
-		return a, err
-	}
-	n := 0
-	for ; rows.Next() && n < len(group); n++ {
+	if err := scanEach(br, len(group), "entries", func(i int, rows pgx.Rows) error {
 		var id, cost *int64
 		var tier, receipt *string
 		var tickets *int
 		var at *time.Time
-		if err := rows.Scan(&a.entered[n], &id, &tier, &tickets, &cost, &receipt, &at, &a.next[n].id, &a.next[n].receipt); err != nil {
-			rows.Close()
-			return a, err
+		if err := rows.Scan(&a.entered[i], &id, &tier, &tickets, &cost, &receipt, &at, &a.next[i].id, &a.next[i].receipt); err != nil {
+			return err
 		}
 		if id != nil {
-			r := group[n]
-			a.replayed[n] = &care360.DrawEntry{ID: *id, DrawID: r.draw, MSISDN: r.msisdn, Tier: care360.Tier(*tier), Tickets: *tickets,
+			r := group[i]
+			a.replayed[i] = &care360.DrawEntry{ID: *id, DrawID: r.draw, MSISDN: r.msisdn, Tier: care360.Tier(*tier), Tickets: *tickets,
 				Cost: *cost, Receipt: *receipt, CreatedAt: *at}
 		}
-	}
-	if rows.Close(); rows.Err() != nil || n != len(group) {
-		return a, errors.Join(rows.Err(), fmt.Errorf("%d entries read of %d", n, len(group)))
+		return nil
+	}); err != nil {
+		return a, err
 	}
 	a.spendable, err = readSpendable(br)
 	return a, err
@@ -229,9 +215,7 @@ func (s *Draws) writeEntries(ctx context.Context, tx pgx.Tx, group []entryReques
 		outs[i].out.e = e
 	}
 	b := &pgx.Batch{}
-	if len(debits.msisdns) > 0 {
-		b.Queue(debitsSQL, debits.msisdns, debits.points, debits.reasons, debits.keys, care360.PointsBonus, now)
-	}
+	debits.queue(b, now)
 	b.Queue(`
 		WITH r AS (
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::text[], $8::text[], $9::text[])
@@ -250,14 +234,8 @@ func (s *Draws) writeEntries(ctx context.Context, tx pgx.Tx, group []entryReques
 	b.Queue(sql, args...)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
-	if len(debits.msisdns) > 0 {
-		var n int
-		if err := br.QueryRow().Scan(&n); err != nil {
-			return err
-		}
-		if n != len(debits.msisdns) {
-			return fmt.Errorf("%d debits made of %d", n, len(debits.msisdns))
-		}
+	if err := debits.read(br); err != nil {
+		return err
 	}
 	tag, err := br.Exec()
 	if err != nil {

@@ -11,7 +11,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -109,7 +108,7 @@ func (s *Spins) queueSpinAdmission(b *pgx.Batch, group []spinRequest, now time.T
 	for i, r := range group {
 		msisdns[i], tables[i] = string(r.msisdn), r.table.ID
 	}
-	b.Queue(`SELECT `+subscriberColumns+` FROM subscribers WHERE msisdn = ANY($1) ORDER BY msisdn FOR UPDATE`, msisdns)
+	b.Queue(membersLockSQL, msisdns)
 	b.Queue(`
 		SELECT (SELECT count(*) FROM spins WHERE msisdn = u.m AND table_id = u.t AND spun_at >= $3),
 			(SELECT id FROM spin_grants WHERE msisdn = u.m AND table_id = u.t AND remaining > 0 AND expires_at > $4
@@ -122,31 +121,14 @@ func (s *Spins) queueSpinAdmission(b *pgx.Batch, group []spinRequest, now time.T
 
 // readSpinAdmission reads queueSpinAdmission's results, in order.
 func (s *Spins) readSpinAdmission(br pgx.BatchResults, group []spinRequest) (a spinAdmission, err error) {
-	rows, err := br.Query()
-	if err != nil {
+	if a.subs, err = s.db.readMembers(br); err != nil {
 		return a, err
-	}
-	subs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*care360.Subscriber, error) { return s.db.scanSubscriber(r) })
-	if err != nil {
-		return a, err
-	}
-	a.subs = make(map[care360.MSISDN]*care360.Subscriber, len(subs))
-	for _, sub := range subs {
-		a.subs[sub.MSISDN] = sub
 	}
 	a.spun, a.grant, a.ids = make([]int, len(group)), make([]*int64, len(group)), make([]int64, len(group))
-	if rows, err = br.Query(); err != nil {
+	if err := scanEach(br, len(group), "spins", func(i int, rows pgx.Rows) error {
+		return rows.Scan(&a.spun[i], &a.grant[i], &a.ids[i])
+	}); err != nil {
 		return a, err
-	}
-	n := 0
-	for ; rows.Next() && n < len(group); n++ {
-		if err := rows.Scan(&a.spun[n], &a.grant[n], &a.ids[n]); err != nil {
-			rows.Close()
-			return a, err
-		}
-	}
-	if rows.Close(); rows.Err() != nil || n != len(group) {
-		return a, errors.Join(rows.Err(), fmt.Errorf("%d spins read of %d", n, len(group)))
 	}
 	a.spendable, err = readSpendable(br)
 	return a, err
@@ -233,9 +215,7 @@ func (s *Spins) writeSpins(ctx context.Context, tx pgx.Tx, group []spinRequest, 
 	if len(grants) > 0 {
 		b.Queue(`UPDATE spin_grants SET remaining = remaining - 1 WHERE id = ANY($1) AND remaining > 0`, grants)
 	}
-	if len(debits.msisdns) > 0 {
-		b.Queue(debitsSQL, debits.msisdns, debits.points, debits.reasons, debits.keys, care360.PointsBonus, now)
-	}
+	debits.queue(b, now)
 	if len(ids) > 0 {
 		b.Queue(`
 			WITH r AS (
@@ -272,14 +252,8 @@ func (s *Spins) writeSpins(ctx context.Context, tx pgx.Tx, group []spinRequest, 
 			return fmt.Errorf("%d free spins used of %d", n, len(grants))
 		}
 	}
-	if len(debits.msisdns) > 0 {
-		var n int
-		if err := br.QueryRow().Scan(&n); err != nil {
-			return err
-		}
-		if n != len(debits.msisdns) {
-			return fmt.Errorf("%d debits made of %d", n, len(debits.msisdns))
-		}
+	if err := debits.read(br); err != nil {
+		return err
 	}
 	if len(ids) > 0 {
 		tag, err := br.Exec()
