@@ -37,6 +37,10 @@ const (
 	KeyedPlans  = keyedPlans
 )
 
+// TakeBucketSQL is a posting pass's take of one bucket's pending events,
+// for the plan test.
+var TakeBucketSQL = takeBucketSQL
+
 // IngestSQL journals a batch of usage events, for the plan test.
 const IngestSQL = ingestSQL
 

@@ -264,9 +264,10 @@ func closeMemberships(ctx context.Context, tx pgx.Tx, cs []closing, now time.Tim
 	batch.Queue(`DELETE FROM ussd_dialogues WHERE msisdn = ANY($1)`, numbers)
 	batch.Queue(`DELETE FROM tier_downgrades WHERE msisdn = ANY($1)`, numbers) // no tier review for a closed membership
 	// Usage not yet posted earns nothing now (as usage dated before the
-	// closing that comes later); found through its bucket's index.
-	batch.Queue(`DELETE FROM usage_pending WHERE bucket = ANY(ARRAY(SELECT hashtext(x) & $2 FROM unnest($1::text[]) x))
-		AND msisdn = ANY($1)`, numbers, usageBuckets-1)
+	// closing that comes later). The queue holds seconds of the feed, one
+	// partition a bucket; a list of buckets computed in the statement does
+	// not prune them, so each is scanned.
+	batch.Queue(`DELETE FROM usage_pending WHERE msisdn = ANY($1)`, numbers)
 	batch.Queue(`
 		UPDATE subscribers s SET msisdn = u.key, status = 'closed', closed_at = u.at, closed_reason = u.event,
 			closed_msisdn = CASE WHEN u.event = 'erased' THEN NULL ELSE u.number END,

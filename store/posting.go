@@ -133,6 +133,29 @@ func (g *usageGroups) add(msisdn string, points int64, key string, at time.Time,
 	g.at, g.events = append(g.at, at), append(g.events, events)
 }
 
+// takePendingSQL deletes the pending events that which selects ($1 is the
+// bucket, $2 the local midnight hours are binned from) and aggregates them;
+// see takePending.
+func takePendingSQL(which string) string {
+	return `
+		WITH p AS (DELETE FROM usage_pending WHERE ` + which + ` RETURNING msisdn, points, at, event_id),
+		h AS (
+			SELECT msisdn, sum(points)::bigint AS points, min(at) AS at, min(event_id) AS key, count(*) AS n
+			FROM p GROUP BY msisdn, date_bin('1 hour', at, $2)
+		)
+		SELECT msisdn, points, at, key, n FROM h WHERE points > 0
+		UNION ALL
+		SELECT msisdn, sum(points)::bigint, min(at), min(key), sum(n)::bigint FROM h WHERE points <= 0 GROUP BY msisdn
+		ORDER BY 1, 3`
+}
+
+// Two texts rather than an optional argument, so that the plan of the
+// everyday statement never depends on a parameter it does not use.
+var (
+	takeBucketSQL = takePendingSQL(`bucket = $1`)
+	takeEventsSQL = takePendingSQL(`bucket = $1 AND event_id = ANY($3)`) // $3: the event ids
+)
+
 // takePending deletes a bucket's pending events and aggregates them: one
 // credit per subscriber and local hour that nets positive (earned at the
 // hour's first event), and one refund per subscriber for the hours that net
@@ -142,22 +165,11 @@ func (g *usageGroups) add(msisdn string, points int64, key string, at time.Time,
 // With ids, only those events are taken (the bucket is being posted in
 // parts, see postBucketApart).
 func (l *Ledger) takePending(ctx context.Context, tx pgx.Tx, bucket int16, ids []string) (credits, refunds usageGroups, events int64, err error) {
-	// Two texts rather than an optional argument, so that the plan of the
-	// everyday statement never depends on a parameter it does not use.
-	which, args := `bucket = $1`, []any{bucket, l.hourOrigin}
+	query, args := takeBucketSQL, []any{bucket, l.hourOrigin}
 	if ids != nil {
-		which, args = `bucket = $1 AND event_id = ANY($3)`, append(args, ids)
+		query, args = takeEventsSQL, append(args, ids)
 	}
-	rows, err := tx.Query(ctx, `
-		WITH p AS (DELETE FROM usage_pending WHERE `+which+` RETURNING msisdn, points, at, event_id),
-		h AS (
-			SELECT msisdn, sum(points)::bigint AS points, min(at) AS at, min(event_id) AS key, count(*) AS n
-			FROM p GROUP BY msisdn, date_bin('1 hour', at, $2)
-		)
-		SELECT msisdn, points, at, key, n FROM h WHERE points > 0
-		UNION ALL
-		SELECT msisdn, sum(points)::bigint, min(at), min(key), sum(n)::bigint FROM h WHERE points <= 0 GROUP BY msisdn
-		ORDER BY 1, 3`, args...)
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
 		return credits, refunds, 0, err
 	}
