@@ -32,6 +32,11 @@ type heldNumber struct {
 // log, dead letters), through each number the member held, in the period
 // it held it: a number recycled to someone else afterwards is not theirs
 // to lose.
+
+// eraseUsageSQL gives a number's usage events of one holding ($3, $4] the
+// erased member's key: found by the number's index, kept by their time.
+const eraseUsageSQL = `UPDATE usage_events SET msisdn = $1 WHERE msisdn = $2 AND at > $3 AND at <= $4`
+
 func (db *DB) Erase(ctx context.Context, msisdn care360.MSISDN, forms []string, reason string, actor care360.Actor) (out *care360.Erasure, err error) {
 	defer wrap(&err, "erase %s", msisdn.Masked())
 	reason = strings.TrimSpace(reason)
@@ -114,7 +119,7 @@ func (db *DB) Erase(ctx context.Context, msisdn care360.MSISDN, forms []string, 
 		// What keeps a number, for each number while the member held it.
 		for _, h := range held {
 			for _, sql := range []string{
-				`UPDATE usage_events SET msisdn = $1 WHERE msisdn = $2 AND at > $3 AND at <= $4`,
+				eraseUsageSQL,
 				`UPDATE lifecycle_events SET msisdn = $1 WHERE msisdn = $2 AND at > $3 AND at <= $4`,
 				`UPDATE lifecycle_events SET new_msisdn = $1 WHERE new_msisdn = $2 AND at > $3 AND at <= $4`,
 				`UPDATE provision_calls SET msisdn = $1 WHERE msisdn = $2 AND created_at > $3 AND created_at <= $4`,

@@ -41,6 +41,10 @@ const (
 // for the plan test.
 var TakeBucketSQL = takeBucketSQL
 
+// EraseUsageSQL is an erasure's update of a number's usage events, for the
+// plan test.
+const EraseUsageSQL = eraseUsageSQL
+
 // IngestSQL journals a batch of usage events, for the plan test.
 const IngestSQL = ingestSQL
 
