@@ -12,7 +12,7 @@ import (
 // Ledger takes the billing feed and runs the ledger's scheduled jobs (usage
 // posting, the expiry sweep, the tier review) on the DB's pool and clock.
 //
-// Usage is ingested in two steps, because a ledger entry costs five index
+// Usage is ingested in two steps, because a ledger entry costs seven index
 // insertions and a foreign-key check (tens of microseconds), which would cap
 // ingest far below the 100,000 events/s PERFORMANCE.md asks, while a billing
 // feed sends many events per subscriber. IngestUsage journals each event
