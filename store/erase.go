@@ -24,6 +24,10 @@ type heldNumber struct {
 	from, until time.Time
 }
 
+// eraseUsageSQL gives a number's usage events of one holding ($3, $4] the
+// erased member's key: found by the number's index, kept by their time.
+const eraseUsageSQL = `UPDATE usage_events SET msisdn = $1 WHERE msisdn = $2 AND at > $3 AND at <= $4`
+
 // Erase closes the membership of msisdn as "erased" (every effect of a
 // churn), clears the profile, redacts the member's texts, and replaces
 // its numbers wherever they are kept, in one transaction. Rows are found
@@ -32,11 +36,6 @@ type heldNumber struct {
 // log, dead letters), through each number the member held, in the period
 // it held it: a number recycled to someone else afterwards is not theirs
 // to lose.
-
-// eraseUsageSQL gives a number's usage events of one holding ($3, $4] the
-// erased member's key: found by the number's index, kept by their time.
-const eraseUsageSQL = `UPDATE usage_events SET msisdn = $1 WHERE msisdn = $2 AND at > $3 AND at <= $4`
-
 func (db *DB) Erase(ctx context.Context, msisdn care360.MSISDN, forms []string, reason string, actor care360.Actor) (out *care360.Erasure, err error) {
 	defer wrap(&err, "erase %s", msisdn.Masked())
 	reason = strings.TrimSpace(reason)
