@@ -135,7 +135,7 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 
 // usageRun feeds n events and returns accepted and posted events/s.
 func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, run int) (accepted, posted float64, err error) {
-	batches := usageBatches(members, n, run)
+	batches, want := usageBatches(members, n, run)
 	var mu sync.Mutex
 	var firstErr error
 	var ok int
@@ -186,9 +186,8 @@ func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, r
 		time.Sleep(20 * time.Millisecond)
 	}
 	drained, used := time.Since(start), sampleCPU(int(gatewayPID.Load())).sub(before)
-	var credits int64
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM points_ledger WHERE idempotency_key LIKE $1`,
-		fmt.Sprintf("usage:b%d-%%", run+1)).Scan(&credits); err != nil {
+	credits, err := checkLedger(ctx, conn, run, want)
+	if err != nil {
 		return 0, 0, err
 	}
 	accepted, posted = float64(n)/took.Seconds(), float64(n)/drained.Seconds()
@@ -200,10 +199,56 @@ func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, r
 	return accepted, posted, nil
 }
 
+// usagePoints is what a run's events owe a member: their points netted,
+// and those of its earning events alone.
+type usagePoints struct {
+	net, earned int64
+	refunded    bool
+}
+
+// checkLedger compares the run's usage entries on the ledger with what its
+// events owe each member (PRODUCT.md §4.1, 1 point per 1.000 VND): a member
+// without refunds holds exactly the net, and one with refunds between the
+// net (each refund taken whole) and its earnings (none taken: a refund
+// never takes more than the member holds). It returns the entries' count.
+func checkLedger(ctx context.Context, conn *pgx.Conn, run int, want map[string]usagePoints) (entries int64, err error) {
+	rows, err := conn.Query(ctx, `SELECT msisdn, sum(points)::bigint, count(*) FROM points_ledger WHERE idempotency_key LIKE $1 GROUP BY msisdn`,
+		fmt.Sprintf("usage:b%d-%%", run+1))
+	if err != nil {
+		return 0, err
+	}
+	got := map[string]int64{}
+	var msisdn string
+	var points, n int64
+	if _, err := pgx.ForEachRow(rows, []any{&msisdn, &points, &n}, func() error {
+		got[msisdn], entries = points, entries+n
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	var wrong []string
+	for m, w := range want {
+		g := got[m]
+		if (!w.refunded && g != w.net) || (w.refunded && (g < w.net || g > w.earned)) {
+			wrong = append(wrong, fmt.Sprintf("%s holds %d, owed %d (%d earned)", m, g, w.net, w.earned))
+		}
+		delete(got, m)
+	}
+	for m, g := range got {
+		wrong = append(wrong, fmt.Sprintf("%s holds %d and was owed nothing", m, g))
+	}
+	if len(wrong) > 0 {
+		slices.Sort(wrong)
+		return 0, fmt.Errorf("run %d: %d members' usage points wrong on the ledger, first: %s", run+1, len(wrong), wrong[0])
+	}
+	return entries, nil
+}
+
 // usageBatches pre-encodes n events of the current hour spread at random
 // over the seeded members, 1 % of them refunds, so that the client's own
-// JSON work is not in the measurement.
-func usageBatches(members, n, run int) [][]byte {
+// JSON work is not in the measurement, and returns what they owe each
+// member.
+func usageBatches(members, n, run int) ([][]byte, map[string]usagePoints) {
 	rnd := rand.New(rand.NewPCG(uint64(run+2), 7))
 	now := time.Now()
 	type event struct {
@@ -213,6 +258,7 @@ func usageBatches(members, n, run int) [][]byte {
 		ID     string    `json:"id"`
 	}
 	var out [][]byte
+	want := map[string]usagePoints{}
 	batch := make([]event, 0, *usageBatch)
 	flush := func() {
 		b, _ := json.Marshal(batch)
@@ -223,11 +269,20 @@ func usageBatches(members, n, run int) [][]byte {
 		if rnd.IntN(100) == 0 {
 			amount = -amount
 		}
-		batch = append(batch, event{
+		e := event{
 			MSISDN: "84" + strconv.Itoa(900000001+rnd.IntN(members)), Amount: amount,
 			At: now.Add(-time.Duration(rnd.IntN(1800)) * time.Second).Truncate(time.Second),
 			ID: fmt.Sprintf("b%d-%09d", run+1, i), // ascending, as billing systems number their records
-		})
+		}
+		batch = append(batch, e)
+		w, points := want[e.MSISDN], amount/1000
+		w.net += points
+		if points > 0 {
+			w.earned += points
+		} else {
+			w.refunded = true
+		}
+		want[e.MSISDN] = w
 		if len(batch) == *usageBatch {
 			flush()
 		}
@@ -235,7 +290,7 @@ func usageBatches(members, n, run int) [][]byte {
 	if len(batch) > 0 {
 		flush()
 	}
-	return out
+	return out, want
 }
 
 // importRun uploads m new subscribers (numbers of their own per run) and
