@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/care360/care360"
 	"github.com/care360/care360/gateway/smsc"
 	"github.com/care360/care360/store"
 )
@@ -207,7 +208,7 @@ type usagePoints struct {
 }
 
 // checkLedger compares the run's usage entries on the ledger with what its
-// events owe each member (PRODUCT.md §4.1, 1 point per 1.000 VND): a member
+// events owe each member (PRODUCT.md §4.1, the default rules): a member
 // without refunds holds exactly the net, and one with refunds between the
 // net (each refund taken whole) and its earnings (none taken: a refund
 // never takes more than the member holds). It returns the entries' count.
@@ -275,7 +276,7 @@ func usageBatches(members, n, run int) ([][]byte, map[string]usagePoints) {
 			ID: fmt.Sprintf("b%d-%09d", run+1, i), // ascending, as billing systems number their records
 		}
 		batch = append(batch, e)
-		w, points := want[e.MSISDN], amount/1000
+		w, points := want[e.MSISDN], care360.DefaultUsageRules.Points(amount) // the gateway runs with the defaults
 		w.net += points
 		if points > 0 {
 			w.earned += points
