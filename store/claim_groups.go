@@ -116,9 +116,11 @@ func (c *Catalog) queueGroupAdmission(b *pgx.Batch, group []care360.ClaimRequest
 }
 
 // groupKeySQL is claimKeySQL for each claim of a group: $1 the keys, $2
-// the gifts, $3 the members, $4 the year.
+// the gifts, $3 the members, $4 the year. Each key is looked up by a
+// scalar subquery: an EXISTS here was planned, on a young table's
+// statistics, as a hash of every claim's key, built again for each group.
 const groupKeySQL = `
-	SELECT EXISTS (SELECT 1 FROM gift_claims WHERE idempotency_key = u.k),
+	SELECT (SELECT true FROM gift_claims WHERE idempotency_key = u.k LIMIT 1) IS NOT NULL,
 		(SELECT count(*) FROM gift_claims k JOIN gifts g ON g.id = k.gift_id
 		 WHERE k.gift_id = u.g AND k.msisdn = u.m AND k.status <> 'failed'
 		   AND k.period = CASE WHEN g.occasion = 'birthday' THEN $4 ELSE 0 END),

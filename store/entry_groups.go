@@ -91,19 +91,27 @@ func queueEntryAdmission(b *pgx.Batch, group []entryRequest, now time.Time) {
 		FROM (SELECT DISTINCT d FROM unnest($2::bigint[]) AS d ORDER BY d) AS u`, drawLock, draws)
 	b.Queue(`SELECT `+drawColumns(false)+` FROM draws d WHERE d.id = ANY($1)`, draws)
 	b.Queue(membersLockSQL, msisdns)
-	b.Queue(`
-		SELECT x.entered, x.id, x.tier, x.tickets, x.cost, x.receipt, x.created_at,
-			x.next, substr(encode(sha256(coalesce(x.receipt_key, '') || int8send(x.next) || convert_to(x.m, 'UTF8')), 'hex'), 1, 10)
-		FROM (
-			SELECT u.i, u.m, d.receipt_key,
-				EXISTS (SELECT 1 FROM draw_entries WHERE draw_id = u.d AND msisdn = u.m) AS entered,
-				e.id, e.tier, e.tickets, e.cost, e.receipt, e.created_at, nextval('draw_entries_id_seq') AS next
-			FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS u (d, m, k, i)
-			LEFT JOIN draws d ON d.id = u.d
-			LEFT JOIN draw_entries e ON e.draw_id = u.d AND e.msisdn = u.m AND e.idempotency_key = NULLIF(u.k, '')
-		) AS x ORDER BY x.i`, draws, msisdns, keys)
+	b.Queue(entryAdmissionSQL, draws, msisdns, keys)
 	b.Queue(spendableSQL, msisdns, now)
 }
+
+// entryAdmissionSQL is each entry's state and number: $1 the draws, $2
+// the members, $3 the keys. A member's entry of a draw is found by one
+// probe (a LATERAL with a LIMIT, which the planner keeps a nested loop),
+// and is the replay when its key is the request's: an EXISTS here was
+// planned, on a new draw's statistics, as a hash of every entry of the
+// table, built again for each group, and the join as a scan of them all.
+const entryAdmissionSQL = `
+	SELECT x.entered, x.id, x.tier, x.tickets, x.cost, x.receipt, x.created_at,
+		x.next, substr(encode(sha256(coalesce(x.receipt_key, '') || int8send(x.next) || convert_to(x.m, 'UTF8')), 'hex'), 1, 10)
+	FROM (
+		SELECT u.i, u.m, d.receipt_key, f.id IS NOT NULL AS entered,
+			r.id, r.tier, r.tickets, r.cost, r.receipt, r.created_at, nextval('draw_entries_id_seq') AS next
+		FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS u (d, m, k, i)
+		LEFT JOIN draws d ON d.id = u.d
+		LEFT JOIN LATERAL (SELECT * FROM draw_entries e WHERE e.draw_id = u.d AND e.msisdn = u.m LIMIT 1) f ON true
+		LEFT JOIN LATERAL (SELECT f.id, f.tier, f.tickets, f.cost, f.receipt, f.created_at WHERE f.idempotency_key = NULLIF(u.k, '')) r ON true
+	) AS x ORDER BY x.i`
 
 // readEntryAdmission reads queueEntryAdmission's results, in order.
 func (s *Draws) readEntryAdmission(br pgx.BatchResults, group []entryRequest) (a entryAdmission, err error) {

@@ -34,8 +34,15 @@ var CustomPlans = customPlans
 const (
 	ClaimKeySQL = claimKeySQL
 	GroupKeySQL = groupKeySQL
-	KeyedPlans  = keyedPlans
+	// EntryAdmissionSQL is the group statement that looks up each entry,
+	// for the plan test.
+	EntryAdmissionSQL = entryAdmissionSQL
+	KeyedPlans        = keyedPlans
 )
+
+// SpinAdmissionSQL is the group statement that counts each member's
+// spins of the day, for the plan test.
+var SpinAdmissionSQL = spinAdmissionSQL
 
 // TakeBucketSQL is a posting pass's take of one bucket's pending events,
 // for the plan test.

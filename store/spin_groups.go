@@ -109,15 +109,19 @@ func (s *Spins) queueSpinAdmission(b *pgx.Batch, group []spinRequest, now time.T
 		msisdns[i], tables[i] = string(r.msisdn), r.table.ID
 	}
 	b.Queue(membersLockSQL, msisdns)
-	b.Queue(`
-		SELECT (SELECT count(*) FROM spins WHERE msisdn = u.m AND table_id = u.t AND spun_at >= $3),
-			(SELECT id FROM spin_grants WHERE msisdn = u.m AND table_id = u.t AND remaining > 0 AND expires_at > $4
-			 ORDER BY expires_at, id LIMIT 1),
-			nextval('spins_id_seq')
-		FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (m, t, i)
-		ORDER BY u.i`, msisdns, tables, s.dayStart(now), now)
+	b.Queue(spinAdmissionSQL, msisdns, tables, s.dayStart(now), now)
 	b.Queue(spendableSQL, msisdns, now)
 }
+
+// spinAdmissionSQL is each spin's count of the day, grant and number: $1
+// the members, $2 the tables, $3 the day's start, $4 now.
+var spinAdmissionSQL = `
+	SELECT ` + spinsToday("u.m", "u.t", "$3") + `,
+		(SELECT id FROM spin_grants WHERE msisdn = u.m AND table_id = u.t AND remaining > 0 AND expires_at > $4
+		 ORDER BY expires_at, id LIMIT 1),
+		nextval('spins_id_seq')
+	FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (m, t, i)
+	ORDER BY u.i`
 
 // readSpinAdmission reads queueSpinAdmission's results, in order.
 func (s *Spins) readSpinAdmission(br pgx.BatchResults, group []spinRequest) (a spinAdmission, err error) {

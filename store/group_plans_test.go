@@ -1,0 +1,155 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+// The statements that admit a group of entries, spins or claims look each
+// request up by its key, whatever the statistics say: a plan a connection
+// cached in a table's first moments, when the statistics were an empty
+// table's, read every entry of the draw into a hash (the entered check
+// turned into a hashed subplan), or every spin of the table that day (the
+// daily count by the table's index), for every group, until autovacuum
+// next analyzed the table. A busy draw or wheel slowed down as it filled.
+
+// youngPlan is what a group's admission statement costs once a table has
+// grown under a plan cached while it was young. On a database of its own
+// (b), rel is analyzed with seed's rows in it (the statistics autovacuum
+// or an ANALYZE left while a draw, a wheel or a gift was new); a
+// transaction with KeyedPlans (as every group's) prepares prepare and runs
+// execute six times, so that the plan cached is the one kept from then
+// on; grow fills rel inside the same transaction and execute is explained
+// (ANALYZE, BUFFERS). It returns the blocks the plan's scans of rel read,
+// rel's pages and the plan's nodes.
+func youngPlan(t *testing.T, b *bundle, rel, prepare, execute string, seed, grow func(q execer)) (scanned, pages int64, plan string) {
+	t.Helper()
+	ctx := b.ctx
+	seed(b.db.Pool())
+	if _, err := b.db.Pool().Exec(ctx, `ANALYZE `+rel); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := b.db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	// The generic plan, made at the first run: the server keeps one from
+	// the sixth run on where it costs no more than the custom plans did,
+	// and the bench's connections were seen running such plans.
+	if _, err := tx.Exec(ctx, store.KeyedPlans+`; SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `PREPARE admission AS `+prepare); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `EXECUTE admission `+execute); err != nil {
+		t.Fatal(err)
+	}
+	grow(tx)
+	var explained []struct{ Plan planNode }
+	if err := tx.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE admission `+execute).Scan(&explained); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.QueryRow(ctx, `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int`, rel).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	explained[0].Plan.walk(func(n planNode) {
+		lines = append(lines, fmt.Sprintf("%s on %s%s: %d blocks", n.Type, n.Relation, n.Index, n.Hit+n.Read))
+		if strings.HasSuffix(n.Type, "Scan") && (n.Relation == rel || strings.HasPrefix(n.Index, rel)) {
+			scanned += n.Hit + n.Read
+		}
+	})
+	return scanned, pages, strings.Join(lines, "\n")
+}
+
+// execer runs a statement: the pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// A group's entered check probes the draw's entries by member.
+func TestEntryGroupProbesEntriesOnYoungStatistics(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	d := newDraw(t, b, nil)
+	m := members(t, b, "8471", 20_050, care360.TierBac, 0)
+	entries := func(from, to int) func(q execer) {
+		return func(q execer) {
+			t.Helper()
+			if _, err := q.Exec(b.ctx, `
+				INSERT INTO draw_entries (draw_id, msisdn, tier, tickets, cost, receipt, created_at)
+				SELECT $1, m, 'bac', 2, 0, 'r', now() FROM unnest($2::text[]) AS m`, d.ID, m[from:to]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	execute := fmt.Sprintf(`(ARRAY[%[1]d, %[1]d], ARRAY['%[2]s', '%[3]s'], ARRAY['k1', 'k2'])`, d.ID, m[20_000], m[20_001])
+	scanned, pages, plan := youngPlan(t, b, "draw_entries", store.EntryAdmissionSQL, execute, entries(0, 0), entries(0, 20_000))
+	if scanned > 40 {
+		t.Errorf("two entries' admission read %d blocks of draw_entries (%d pages):\n%s", scanned, pages, plan)
+	}
+}
+
+// A group's daily count of each member's spins probes the member's spins.
+func TestSpinGroupCountsMembersSpinsOnYoungStatistics(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	tb := newTable(t, b, nil)
+	m := members(t, b, "8472", 20_050, care360.TierBac, 0)
+	spins := func(from, to int) func(q execer) {
+		return func(q execer) {
+			t.Helper()
+			if _, err := q.Exec(b.ctx, `
+				INSERT INTO spins (table_id, msisdn, points, spun_at) SELECT $1, m, 0, $3 FROM unnest($2::text[]) AS m`,
+				tb.ID, m[from:to], b.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	day := b.clock.Now().Add(-10 * time.Hour).Format("2006-01-02 15:04:05-07")
+	execute := fmt.Sprintf(`(ARRAY['%[2]s', '%[3]s'], ARRAY[%[1]d, %[1]d], '%[4]s', '%[5]s')`,
+		tb.ID, m[20_000], m[20_001], day, b.clock.Now().Format("2006-01-02 15:04:05-07"))
+	scanned, pages, plan := youngPlan(t, b, "spins", store.SpinAdmissionSQL, execute, spins(0, 0), spins(0, 20_000))
+	if scanned > 40 {
+		t.Errorf("two spins' admission read %d blocks of spins (%d pages):\n%s", scanned, pages, plan)
+	}
+}
+
+// A group's key check probes the claims by key.
+func TestClaimGroupProbesKeysOnYoungStatistics(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	m := members(t, b, "8473", 20_050, care360.TierBac, 0)
+	var gift int64
+	if err := b.db.Pool().QueryRow(b.ctx, `
+		INSERT INTO gifts (name, kind, cost, claim_limit, valid_from, valid_until, active, created_at, updated_at)
+		VALUES ('Plan', 'physical', 10, 1, now() - interval '1 day', now() + interval '1 day', true, now(), now()) RETURNING id`).Scan(&gift); err != nil {
+		t.Fatal(err)
+	}
+	claims := func(from, to int) func(q execer) {
+		return func(q execer) {
+			t.Helper()
+			if _, err := q.Exec(b.ctx, `
+				INSERT INTO gift_claims (gift_id, msisdn, period, slot, claim_limit, points, code, status, idempotency_key, created_at, updated_at)
+				SELECT $1, m, 0, 1, 1, 0, '', 'done', 'plan:' || m, now(), now() FROM unnest($2::text[]) AS m`, gift, m[from:to]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	execute := fmt.Sprintf(`(ARRAY['plan:x1', 'plan:x2'], ARRAY[%[1]d, %[1]d], ARRAY['%[2]s', '%[3]s'], 2026)`, gift, m[20_000], m[20_001])
+	scanned, pages, plan := youngPlan(t, b, "gift_claims", store.GroupKeySQL, execute, claims(0, 0), claims(0, 20_000))
+	if scanned > 40 {
+		t.Errorf("two claims' keys and counts read %d blocks of gift_claims (%d pages):\n%s", scanned, pages, plan)
+	}
+}
