@@ -201,6 +201,20 @@ type takenCode struct {
 	code string
 }
 
+// takeCodesSQL takes free codes of gifts, passing locked ones: $1 the
+// gifts, $2 how many of each. The codes taken are updated through their
+// key, as an array: the planner cannot know how many a LIMIT from an
+// array takes, guessed a tenth of each gift's codes, and joined them to
+// every code of the table (a hash or merge join), for every group.
+const takeCodesSQL = `
+	WITH t AS (
+		SELECT f.id FROM unnest($1::bigint[], $2::int[]) AS u (g, n)
+		CROSS JOIN LATERAL (SELECT id FROM gift_codes WHERE gift_id = u.g AND NOT taken
+			ORDER BY id LIMIT u.n FOR UPDATE SKIP LOCKED) f
+	)
+	UPDATE gift_codes c SET taken = true WHERE c.id = ANY (ARRAY(SELECT id FROM t))
+	RETURNING c.gift_id, c.id, c.code`
+
 // takeUnits takes, in one round trip, what the going claims need of each
 // gift (want: claims by gift): a code each for vouchers and a unit of
 // stock each. It passes locked rows by (SKIP LOCKED), so that a group
@@ -227,14 +241,7 @@ func (c *Catalog) takeUnits(ctx context.Context, tx pgx.Tx, gifts map[int64]*car
 	b := &pgx.Batch{}
 	giftStock.queueTake(b, want)
 	if len(vouchers) > 0 {
-		b.Queue(`
-			WITH t AS (
-				SELECT f.id FROM unnest($1::bigint[], $2::int[]) AS u (g, n)
-				CROSS JOIN LATERAL (SELECT id FROM gift_codes WHERE gift_id = u.g AND NOT taken
-					ORDER BY id LIMIT u.n FOR UPDATE SKIP LOCKED) f
-			)
-			UPDATE gift_codes c SET taken = true FROM t WHERE c.id = t.id
-			RETURNING c.gift_id, c.id, c.code`, vouchers, vn)
+		b.Queue(takeCodesSQL, vouchers, vn)
 	}
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()

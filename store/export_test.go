@@ -40,6 +40,9 @@ const (
 	KeyedPlans        = keyedPlans
 )
 
+// TakeCodesSQL is a claim group's take of voucher codes, for the plan test.
+const TakeCodesSQL = takeCodesSQL
+
 // SpinAdmissionSQL is the group statement that counts each member's
 // spins of the day, for the plan test.
 var SpinAdmissionSQL = spinAdmissionSQL
