@@ -16,22 +16,23 @@ import (
 )
 
 // The statements that admit a group of entries, spins or claims look each
-// request up by its key, whatever the statistics say: a plan a connection
-// cached in a table's first moments, when the statistics were an empty
-// table's, read every entry of the draw into a hash (the entered check
-// turned into a hashed subplan), or every spin of the table that day (the
-// daily count by the table's index), for every group, until autovacuum
-// next analyzed the table. A busy draw or wheel slowed down as it filled.
+// request up by its key, whatever the statistics say. Plans a connection
+// cached while a table was young (its statistics an empty table's) read
+// every entry of the table into a hash (the entered check turned into a
+// hashed subplan), every claim's key the same way, or every spin of the
+// wheel that day (the daily count by the smallest index), for every group,
+// until autovacuum next analyzed the table: a busy draw or wheel slowed
+// down as it filled. A group's voucher codes were joined to every code of
+// the table, whatever the statistics.
 
-// youngPlan is what a group's admission statement costs once a table has
-// grown under a plan cached while it was young. On a database of its own
-// (b), rel is analyzed with seed's rows in it (the statistics autovacuum
-// or an ANALYZE left while a draw, a wheel or a gift was new); a
-// transaction with KeyedPlans (as every group's) prepares prepare and runs
-// execute six times, so that the plan cached is the one kept from then
-// on; grow fills rel inside the same transaction and execute is explained
-// (ANALYZE, BUFFERS). It returns the blocks the plan's scans of rel read,
-// rel's pages and the plan's nodes.
+// youngPlan is what a group's statement costs once a table has grown under
+// a plan cached before. On a database of its own (b), rel is analyzed with
+// seed's rows in it (the statistics autovacuum or an ANALYZE left while a
+// draw, a wheel or a gift was new); a transaction with KeyedPlans (as
+// every group's) caches the statement's generic plan (prepare, run once
+// with execute's arguments); grow fills rel inside the same transaction
+// and execute is explained (ANALYZE, BUFFERS). It returns the blocks the
+// plan's scans of rel read, rel's pages and the plan's nodes.
 func youngPlan(t *testing.T, b *bundle, rel, prepare, execute string, seed, grow func(q execer)) (scanned, pages int64, plan string) {
 	t.Helper()
 	ctx := b.ctx
@@ -66,7 +67,7 @@ func youngPlan(t *testing.T, b *bundle, rel, prepare, execute string, seed, grow
 	}
 	var lines []string
 	explained[0].Plan.walk(func(n planNode) {
-		lines = append(lines, fmt.Sprintf("%s on %s%s: %d blocks", n.Type, n.Relation, n.Index, n.Hit+n.Read))
+		lines = append(lines, fmt.Sprintf("%s on %s %s: %d blocks", n.Type, n.Relation, n.Index, n.Hit+n.Read))
 		if strings.HasSuffix(n.Type, "Scan") && (n.Relation == rel || strings.HasPrefix(n.Index, rel)) {
 			scanned += n.Hit + n.Read
 		}
@@ -157,8 +158,8 @@ func TestClaimGroupProbesKeysOnYoungStatistics(t *testing.T) {
 
 // A group's take of voucher codes updates the codes it took by key: the
 // planner cannot know how many a group takes (a LIMIT per gift from an
-// array), guessed a tenth of each gift's codes, and hashed every code of
-// the table to join them, for each group. In the bench's runs with 100
+// array), guessed a tenth of each gift's codes, and joined the codes taken
+// to every code of the table (a hash or merge join), for each group. In the bench's runs with 100
 // gifts that was 100,000 codes and 14,500 blocks a group.
 func TestClaimGroupTakesCodesByKey(t *testing.T) {
 	t.Parallel()

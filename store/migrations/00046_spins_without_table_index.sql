@@ -5,7 +5,7 @@
 -- every index matching a member's count costs the same and the planner
 -- took the smallest, this one: each count read every spin of the table
 -- that day. The count's bound is written so that only spins_msisdn can
--- serve it (spins.go, spinsTodaySQL), and this index no longer competes.
+-- serve it (spins.go, spinsToday), and this index no longer competes.
 -- It also saves an index insertion a spin.
 
 -- +goose NO TRANSACTION
