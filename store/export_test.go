@@ -64,6 +64,9 @@ const SettleSQL = settleSQL
 
 var SettleArgs = settleArgs
 
+// PushClaimSQL leases due push targets, for the plan test.
+const PushClaimSQL = pushClaimSQL
+
 // PushSentSQL records a batch of pushes sent, for the plan test.
 const PushSentSQL = pushSentSQL
 

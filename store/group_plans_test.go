@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ import (
 // with execute's arguments); grow fills rel inside the same transaction
 // and execute is explained (ANALYZE, BUFFERS). It returns the blocks the
 // plan's scans of rel read, rel's pages and the plan's nodes.
-func youngPlan(t *testing.T, b *bundle, rel, prepare, execute string, seed, grow func(q execer)) (scanned, pages int64, plan string) {
+func youngPlan(t *testing.T, b *bundle, rel, settings, prepare, execute string, seed, grow func(q execer)) (scanned, pages int64, plan string) {
 	t.Helper()
 	ctx := b.ctx
 	seed(b.db.Pool())
@@ -48,18 +49,26 @@ func youngPlan(t *testing.T, b *bundle, rel, prepare, execute string, seed, grow
 	// The generic plan, made at the first run: the server keeps one from
 	// the sixth run on where it costs no more than the custom plans did,
 	// and the bench's connections were seen running such plans.
-	if _, err := tx.Exec(ctx, store.KeyedPlans+`; SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
+	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, `PREPARE admission AS `+prepare); err != nil {
+	if settings != "" {
+		if _, err := tx.Exec(ctx, settings); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Named for the call: a prepared statement outlives the transaction,
+	// on a connection the pool keeps.
+	name := fmt.Sprint("young", youngPlans.Add(1))
+	if _, err := tx.Exec(ctx, `PREPARE `+name+` AS `+prepare); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, `EXECUTE admission `+execute); err != nil {
+	if _, err := tx.Exec(ctx, `EXECUTE `+name+` `+execute); err != nil {
 		t.Fatal(err)
 	}
 	grow(tx)
 	var explained []struct{ Plan planNode }
-	if err := tx.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE admission `+execute).Scan(&explained); err != nil {
+	if err := tx.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE `+name+` `+execute).Scan(&explained); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.QueryRow(ctx, `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int`, rel).Scan(&pages); err != nil {
@@ -74,6 +83,9 @@ func youngPlan(t *testing.T, b *bundle, rel, prepare, execute string, seed, grow
 	})
 	return scanned, pages, strings.Join(lines, "\n")
 }
+
+// youngPlans numbers youngPlan's prepared statements.
+var youngPlans atomic.Int64
 
 // execer runs a statement: the pool or a transaction.
 type execer interface {
@@ -97,7 +109,7 @@ func TestEntryGroupProbesEntriesOnYoungStatistics(t *testing.T) {
 		}
 	}
 	execute := fmt.Sprintf(`(ARRAY[%[1]d, %[1]d], ARRAY['%[2]s', '%[3]s'], ARRAY['k1', 'k2'])`, d.ID, m[20_000], m[20_001])
-	scanned, pages, plan := youngPlan(t, b, "draw_entries", store.EntryAdmissionSQL, execute, entries(0, 0), entries(0, 20_000))
+	scanned, pages, plan := youngPlan(t, b, "draw_entries", store.KeyedPlans, store.EntryAdmissionSQL, execute, entries(0, 0), entries(0, 20_000))
 	if scanned > 40 {
 		t.Errorf("two entries' admission read %d blocks of draw_entries (%d pages):\n%s", scanned, pages, plan)
 	}
@@ -122,7 +134,7 @@ func TestSpinGroupCountsMembersSpinsOnYoungStatistics(t *testing.T) {
 	day := b.clock.Now().Add(-10 * time.Hour).Format("2006-01-02 15:04:05-07")
 	execute := fmt.Sprintf(`(ARRAY['%[2]s', '%[3]s'], ARRAY[%[1]d, %[1]d], '%[4]s', '%[5]s')`,
 		tb.ID, m[20_000], m[20_001], day, b.clock.Now().Format("2006-01-02 15:04:05-07"))
-	scanned, pages, plan := youngPlan(t, b, "spins", store.SpinAdmissionSQL, execute, spins(0, 0), spins(0, 20_000))
+	scanned, pages, plan := youngPlan(t, b, "spins", store.KeyedPlans, store.SpinAdmissionSQL, execute, spins(0, 0), spins(0, 20_000))
 	if scanned > 40 {
 		t.Errorf("two spins' admission read %d blocks of spins (%d pages):\n%s", scanned, pages, plan)
 	}
@@ -150,7 +162,7 @@ func TestClaimGroupProbesKeysOnYoungStatistics(t *testing.T) {
 		}
 	}
 	execute := fmt.Sprintf(`(ARRAY['plan:x1', 'plan:x2'], ARRAY[%[1]d, %[1]d], ARRAY['%[2]s', '%[3]s'], 2026)`, gift, m[20_000], m[20_001])
-	scanned, pages, plan := youngPlan(t, b, "gift_claims", store.GroupKeySQL, execute, claims(0, 0), claims(0, 20_000))
+	scanned, pages, plan := youngPlan(t, b, "gift_claims", store.KeyedPlans, store.GroupKeySQL, execute, claims(0, 0), claims(0, 20_000))
 	if scanned > 40 {
 		t.Errorf("two claims' keys and counts read %d blocks of gift_claims (%d pages):\n%s", scanned, pages, plan)
 	}
@@ -184,8 +196,41 @@ func TestClaimGroupTakesCodesByKey(t *testing.T) {
 		}
 	}
 	execute := fmt.Sprintf(`(ARRAY[%d, %d, %d], ARRAY[1, 1, 1])`, gifts[0], gifts[4], gifts[9])
-	scanned, pages, plan := youngPlan(t, b, "gift_codes", store.TakeCodesSQL, execute, seed, func(execer) {})
+	scanned, pages, plan := youngPlan(t, b, "gift_codes", store.KeyedPlans, store.TakeCodesSQL, execute, seed, func(execer) {})
 	if scanned > 100 {
 		t.Errorf("a group's take of three codes read %d blocks of gift_codes (%d pages):\n%s", scanned, pages, plan)
+	}
+}
+
+// A sender's claim of due push targets finds them by the due index and
+// the chosen ones by key. Planned while the targets' statistics were an
+// empty table's, it read every target twice a claim: a sequential scan
+// sorted on disk to pick the due ones, another to find the ids picked.
+func TestPushClaimFindsTargetsByIndexOnYoungStatistics(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	sms := store.NewSMS(b.db, care360.SMSRules{})
+	m := members(t, b, "8474", 1, care360.TierBac, 0)[0]
+	p, _, err := store.NewPushes(sms, time.Minute, "*090#").CreatePush(b.ctx, care360.NewPush{MSISDN: m, Kind: care360.PushNotify, Text: "Plan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := b.clock.Now()
+	targets := func(q execer) {
+		t.Helper()
+		if _, err := q.Exec(b.ctx, `
+			INSERT INTO ussd_push_targets (push_id, msisdn, marketing, not_before, expires_at)
+			SELECT $1, '8475' || lpad(i::text, 6, '0'), false, $2::timestamptz - i * interval '1 ms', $2::timestamptz + interval '1 hour'
+			FROM generate_series(1, 50000) i`, p.ID, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(d time.Duration) string { return now.Add(d).Format("'2006-01-02 15:04:05.000-07'") }
+	execute := fmt.Sprintf(`(%s, 10, 'sender', %s, true, %s)`, at(0), at(time.Minute), at(-time.Minute))
+	if scanned, pages, plan := youngPlan(t, b, "ussd_push_targets", "", store.PushClaimSQL, execute, func(execer) {}, targets); scanned <= pages {
+		t.Logf("this server claims push targets by index even without the settings (%d blocks of %d pages):\n%s", scanned, pages, plan)
+	}
+	if scanned, pages, plan := youngPlan(t, b, "ussd_push_targets", store.KeyedPlans, store.PushClaimSQL, execute, func(execer) {}, targets); scanned > 100 {
+		t.Errorf("a claim of 10 push targets read %d blocks of ussd_push_targets (%d pages):\n%s", scanned, pages, plan)
 	}
 }

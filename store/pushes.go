@@ -265,6 +265,30 @@ func (p *Pushes) read(ctx context.Context, tail string, arg any) ([]care360.Push
 	})
 }
 
+// pushClaimSQL leases up to $2 targets due at $1 to $3 until $4 ($5:
+// marketing may go; $6: dialogues busy since). It runs with sequential
+// scans off (keyedPlans), and the update finds the targets it leases by
+// their key alone, their pushes joined after: while the targets'
+// statistics were an empty table's, the plan a connection cached read
+// every target twice a claim (once to sort the due ones on disk, once to
+// find the ids picked), and with scans off it went from the push to all
+// its targets. A member's dialogue is looked for by a scalar subquery,
+// which is never read whole into a hash.
+const pushClaimSQL = `
+	WITH c AS (
+		UPDATE ussd_push_targets t SET owner = $3, lease_until = $4, attempts = t.attempts + 1, lease_token = t.lease_token + 1
+		WHERE t.id = ANY(ARRAY(
+			SELECT id FROM ussd_push_targets
+			WHERE state = 'queued' AND not_before <= $1 AND expires_at > $1 AND (lease_until IS NULL OR lease_until <= $1)
+			  AND (NOT marketing OR $5)
+			ORDER BY not_before
+			LIMIT $2 FOR UPDATE SKIP LOCKED))
+		RETURNING t.id, t.push_id, t.msisdn, t.expires_at, t.lease_token, t.attempts
+	)
+	SELECT c.id, c.push_id, c.msisdn, p.kind, p.text, p.screen, p.fallback_sms, c.expires_at, c.lease_token, c.attempts,
+		(SELECT true FROM ussd_dialogues d WHERE d.msisdn = c.msisdn AND d.updated_at > $6 AND d.key NOT LIKE 'resume/%' LIMIT 1) IS NOT NULL
+	FROM c JOIN ussd_pushes p ON p.id = c.push_id`
+
 // ClaimPushes leases due targets (care360.PushQueue), like the outbox's
 // Claim: SKIP LOCKED, a fencing token, lapsed leases claimable again. A
 // target past its expiry is left to the sweep. Outside the marketing window
@@ -277,19 +301,20 @@ func (p *Pushes) ClaimPushes(ctx context.Context, owner string, max int, lease t
 	}
 	now := p.db.now()
 	inWindow := p.sms.rules.InWindow(now, p.db.loc)
-	rows, err := p.db.pool.Query(ctx, `
-		UPDATE ussd_push_targets t SET owner = $3, lease_until = $4, attempts = t.attempts + 1, lease_token = t.lease_token + 1
-		FROM ussd_pushes p
-		WHERE t.id = ANY(ARRAY(
-			SELECT id FROM ussd_push_targets
-			WHERE state = 'queued' AND not_before <= $1 AND expires_at > $1 AND (lease_until IS NULL OR lease_until <= $1)
-			  AND (NOT marketing OR $5)
-			ORDER BY not_before
-			LIMIT $2 FOR UPDATE SKIP LOCKED))
-		  AND p.id = t.push_id
-		RETURNING t.id, t.push_id, t.msisdn, p.kind, p.text, p.screen, p.fallback_sms, t.expires_at, t.lease_token, t.attempts,
-			EXISTS (SELECT 1 FROM ussd_dialogues d WHERE d.msisdn = t.msisdn AND d.updated_at > $6 AND d.key NOT LIKE 'resume/%')`,
-		now, max, owner, now.Add(lease), inWindow, now.Add(-p.idle))
+	// One round trip: the setting holds for the batch's transaction.
+	b := &pgx.Batch{}
+	b.Queue(keyedPlans)
+	b.Queue(pushClaimSQL, now, max, owner, now.Add(lease), inWindow, now.Add(-p.idle))
+	br := p.db.pool.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, err
 	}
