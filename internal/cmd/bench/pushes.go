@@ -9,13 +9,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway/smsc"
@@ -61,23 +58,38 @@ func pushRuns(ctx context.Context, dbURL string, sim *smsc.Server, n, runs int, 
 		}
 		// Whether any target is left queued, not how many: a count every
 		// 20 ms took 13 ms, CPU the pusher being measured needs. The first
-		// queued target in the order of the due index (queued ones only),
-		// not EXISTS: the planner, expecting many rows, would scan the
-		// table for one once none is left.
+		// of the push's queued targets by their index, on a connection
+		// with sequential scans off: with ORDER BY not_before, the cached
+		// generic plan read every queued target of the push and sorted
+		// them (22 ms a poll, 1,111 blocks), and the planner, expecting
+		// many rows, would scan the table for one once none is left.
+		poll, err := db.Pool().Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := poll.Exec(ctx, `SET enable_seqscan = off`); err != nil {
+			poll.Release()
+			return err
+		}
 		for {
-			var one int
-			err := db.Pool().QueryRow(ctx, `SELECT 1 FROM ussd_push_targets WHERE state = 'queued' AND push_id = $1
-				ORDER BY not_before LIMIT 1`, p.ID).Scan(&one)
-			if errors.Is(err, pgx.ErrNoRows) {
+			var left bool
+			err := poll.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ussd_push_targets WHERE push_id = $1 AND state = 'queued')`, p.ID).Scan(&left)
+			if err == nil && !left {
 				break
 			}
+			if err == nil && time.Since(start) > 10*time.Minute {
+				err = fmt.Errorf("push %d: targets still queued after 10 minutes", p.ID)
+			}
 			if err != nil {
+				poll.Release()
 				return err
 			}
-			if time.Since(start) > 10*time.Minute {
-				return fmt.Errorf("push %d: targets still queued after 10 minutes", p.ID)
-			}
 			time.Sleep(20 * time.Millisecond)
+		}
+		_, err = poll.Exec(ctx, `RESET enable_seqscan`)
+		poll.Release()
+		if err != nil {
+			return err
 		}
 		took := time.Since(start)
 		// Every target went out exactly once: one push at each phone
