@@ -135,8 +135,17 @@ func (w *dlrWriter) write(batch []dlrItem) {
 			w.g.metrics.dlrLatency.Observe(now.Sub(m.SubmittedAt).Seconds())
 		}
 	}
+	// The answers go out together, one write for each link, not one each.
+	held := make(map[*link]bool, 1)
 	for _, it := range batch {
+		if !held[it.l] {
+			held[it.l] = true
+			it.l.hold()
+		}
 		it.l.respond(it.seq, pdu.NewDeliverSMResp(), status)
+	}
+	for l := range held {
+		l.release()
 	}
 }
 

@@ -463,3 +463,15 @@ func headerOf(buf []byte) *pdu.Header {
 		Seq:    binary.BigEndian.Uint32(buf[12:16]),
 	}
 }
+
+// hold keeps what is written on the link in its buffer until release, so
+// that a batch of PDUs written one by one (the answers to a stored batch
+// of receipts) goes out in one system call. Other writers meanwhile add to
+// the same buffer; the buffer still flushes itself when it fills.
+func (l *link) hold() { l.writers.Add(1) }
+
+// release ends a hold and writes out what it kept.
+func (l *link) release() error {
+	l.writers.Add(-1)
+	return l.flush()
+}

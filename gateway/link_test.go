@@ -256,3 +256,43 @@ func TestAnswersToRequestsInHandShareAWrite(t *testing.T) {
 		t.Fatalf("answer to the PDU that came in two parts: %v, %v", r, err)
 	}
 }
+
+// Answers written while the link is held share one write when it is
+// released: the receipts' writer answers a whole stored batch of
+// deliver_sm that way, instead of a system call for each.
+func TestAnswersWrittenWhileHeldShareAWrite(t *testing.T) {
+	t.Parallel()
+	ours, peer := net.Pipe()
+	defer peer.Close()
+	counted := &countingConn{Conn: ours}
+	l := newLink(counted, 4, time.Second, 2*time.Second, slog.New(slog.DiscardHandler))
+	defer l.close(nil)
+
+	answered := make(chan error, 1)
+	go func() {
+		l.hold()
+		for i := range 5 {
+			if err := l.respond(uint32(100+i), pdu.NewDeliverSMResp(), StatusOK); err != nil {
+				answered <- err
+				return
+			}
+		}
+		answered <- l.release()
+	}()
+	peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for i := range 5 {
+		r, err := pdu.Decode(peer)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i+1, err)
+		}
+		if r.Header().ID != pdu.DeliverSMRespID || r.Header().Seq != uint32(100+i) {
+			t.Fatalf("answer %d: %s seq %d", i+1, r.Header().ID, r.Header().Seq)
+		}
+	}
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+	if n := counted.writes.Load(); n != 1 {
+		t.Errorf("five answers took %d writes, want 1", n)
+	}
+}
