@@ -48,6 +48,10 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	if err := collectorDefaults(os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "care360:", err)
+		os.Exit(1)
+	}
 	err := run(ctx, os.Args[1:])
 	pprof.StopCPUProfile()
 	if err != nil {
