@@ -186,3 +186,10 @@ func (s *Spins) SpinTogether(ctx context.Context, rs []SpinRequest, gone []bool)
 	}
 	return res
 }
+
+// NotificationHitSQL finds the targets of buffered notification endings,
+// for the plan test.
+const NotificationHitSQL = notificationHitSQL
+
+// NotificationEndSQL ends the targets found, for the plan test.
+const NotificationEndSQL = notificationEndSQL

@@ -231,3 +231,43 @@ func TestPushClaimFindsTargetsByIndexOnYoungStatistics(t *testing.T) {
 		t.Errorf("a claim of 10 push targets read %d blocks of ussd_push_targets (%d pages):\n%s", scanned, pages, plan)
 	}
 }
+
+// The writer of notification endings finds each ending's target through
+// the member's live targets, whatever the statistics: on a young table it
+// read every target of the push into a hash for every batch, and a big
+// push's endings, arriving faster than that, were never written (each
+// batch larger and slower than the last, until the writer's five seconds
+// ran out every time).
+func TestNotificationEndingsFindTargetsByKeyOnYoungStatistics(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	sms := store.NewSMS(b.db, care360.SMSRules{})
+	m := members(t, b, "8476", 1, care360.TierBac, 0)[0]
+	p, _, err := store.NewPushes(sms, time.Minute, "*090#").CreatePush(b.ctx, care360.NewPush{MSISDN: m, Kind: care360.PushNotify, Text: "Plan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := b.clock.Now()
+	var first int64
+	targets := func(q execer) {
+		t.Helper()
+		if _, err := q.Exec(b.ctx, `
+			INSERT INTO ussd_push_targets (push_id, msisdn, marketing, state, sent_at, not_before, expires_at)
+			SELECT $1, '8477' || lpad(i::text, 6, '0'), false, 'sent', $2, $2, $2::timestamptz + interval '1 hour'
+			FROM generate_series(1, 50000) i`, p.ID, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(max(id), 0) FROM ussd_push_targets`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	// Two endings for targets the grown table will hold: the 1st and the
+	// 1,000th inserted.
+	ref := func(i int64) int64 { return (first+i)%65535 + 1 }
+	at := now.Format("'2006-01-02 15:04:05.000-07'")
+	execute := fmt.Sprintf(`(ARRAY['8477000001', '8477001000'], ARRAY[%d, %d], ARRAY['completed', 'completed'], ARRAY['b', 'b'], ARRAY[%s, %s]::timestamptz[])`,
+		ref(1), ref(1000), at, at)
+	if scanned, pages, plan := youngPlan(t, b, "ussd_push_targets", store.KeyedPlans, store.NotificationHitSQL, execute, func(execer) {}, targets); scanned > 40 {
+		t.Errorf("two notification endings read %d blocks of ussd_push_targets (%d pages):\n%s", scanned, pages, plan)
+	}
+}
