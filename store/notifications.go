@@ -21,24 +21,27 @@ type notificationEnd struct {
 
 // notificationBuffer bounds what waits while Postgres is away: past it,
 // endings are dropped, and their targets end no_answer at the sweep.
-const notificationBuffer = 100_000
+// notificationBatch is how many one transaction writes: a backlog (after
+// an outage, or a push to a whole segment acknowledged at once) is
+// written a batch at a time, each well within the writer's time limit,
+// so that it shrinks with every batch written instead of being tried
+// whole again.
+const (
+	notificationBuffer = 100_000
+	notificationBatch  = 1000
+)
 
 // NotificationEnded buffers how a notification ended (care360.PushTracker);
-// the flusher writes the buffer every 20 ms in one transaction. An ending
-// lost with the process (at most those 20 ms) leaves its target sent, and
-// the sweep ends it no_answer: the fallback SMS then goes although the
-// phone showed the notification, the one way this can err.
+// the flusher writes the buffer every 20 ms, or at once when a batch is
+// full. An ending lost with the process (at most those 20 ms) leaves its
+// target sent, and the sweep ends it no_answer: the fallback SMS then
+// goes although the phone showed the notification, the one way this can
+// err.
 func (p *Pushes) NotificationEnded(msisdn care360.MSISDN, ref int, state, bind string) {
 	if state != care360.PushCompleted && state != care360.PushNoAnswer {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.pending) >= notificationBuffer {
-		return
-	}
-	p.pending = append(p.pending, notificationEnd{msisdn, ref, state, bind, p.db.now()})
-	if len(p.pending) == 1000 {
+	if p.ended.add(notificationEnd{msisdn, ref, state, bind, p.db.now()}) {
 		p.loop.Kick()
 	}
 }
@@ -49,26 +52,16 @@ func (p *Pushes) Start() { p.loop.Start() }
 // Stop writes what is left, within ctx.
 func (p *Pushes) Stop(ctx context.Context) error { return p.loop.Stop(ctx) }
 
-// Flush writes the buffered endings: each live notification target of its
-// member and dialogue number (care360.PushRef: known before the sender has
-// recorded the push as sent) ends as the phone said, its record is added,
-// and those dropped by the network fall back to SMS — one transaction.
-// What cannot be written is kept for the next try.
-func (p *Pushes) Flush(ctx context.Context) (err error) {
-	p.mu.Lock()
-	batch := p.pending
-	p.pending = nil
-	p.mu.Unlock()
-	if len(batch) == 0 {
-		return nil
-	}
-	defer func() {
-		if err != nil {
-			p.mu.Lock()
-			p.pending = append(batch, p.pending...)
-			p.mu.Unlock()
-		}
-	}()
+// Flush writes the buffered endings, a batch at a time (writeEndings);
+// a batch that cannot be written is kept for the next try.
+func (p *Pushes) Flush(ctx context.Context) error { return p.ended.flush(ctx, p.writeEndings) }
+
+// writeEndings writes a batch of endings: each live notification target
+// of its member and dialogue number (care360.PushRef: known before the
+// sender has recorded the push as sent) ends as the phone said, its record
+// is added, and those dropped by the network fall back to SMS, in one
+// transaction.
+func (p *Pushes) writeEndings(ctx context.Context, batch []notificationEnd) (err error) {
 	defer wrap(&err, "write %d notification endings", len(batch))
 	msisdns, refs, states, binds, ats := make([]string, len(batch)), make([]int32, len(batch)), make([]string, len(batch)),
 		make([]string, len(batch)), make([]time.Time, len(batch))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,9 +28,8 @@ type Pushes struct {
 	code string
 
 	// Notification endings waiting for the next write (notifications.go).
-	mu      sync.Mutex
-	pending []notificationEnd
-	loop    *flusher
+	ended batches[notificationEnd]
+	loop  *flusher
 }
 
 var (
@@ -46,7 +44,8 @@ func NewPushes(sms *SMS, idle time.Duration, code string) *Pushes {
 	if idle <= 0 {
 		idle = 60 * time.Second
 	}
-	p := &Pushes{sms: sms, db: sms.db, idle: idle, code: code}
+	p := &Pushes{sms: sms, db: sms.db, idle: idle, code: code,
+		ended: batches[notificationEnd]{max: notificationBuffer, batch: notificationBatch}}
 	p.loop = newFlusher(20*time.Millisecond, sms.db.log, "notification endings", p.Flush)
 	return p
 }

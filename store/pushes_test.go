@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
 	"github.com/care360/care360/store"
 )
 
@@ -435,5 +438,48 @@ func TestFailedPushSetAside(t *testing.T) {
 	}
 	if c := b.counts(t, p.ID); c[care360.PushFailed] != 1 || c[care360.PushFellBack] != 1 {
 		t.Fatalf("counts %v", c)
+	}
+}
+
+// A backlog of endings larger than a batch (a whole segment acknowledging
+// at once, or what waited through an outage) is written by one flush, a
+// batch per transaction, each ending its target.
+func TestNotificationBacklogWrittenBatchByBatch(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	pushes := store.NewPushes(store.NewSMS(b.db, care360.SMSRules{}), time.Minute, "*090#")
+	const n = 2500
+	rows, err := b.db.Pool().Query(ctx, `
+		WITH p AS (
+			INSERT INTO ussd_pushes (kind, segment, marketing, fallback_sms, expires_at, created_at)
+			VALUES ('notify', '{}', false, false, now() + interval '1 hour', now()) RETURNING id
+		)
+		INSERT INTO ussd_push_targets (push_id, msisdn, marketing, state, sent_at, not_before, expires_at)
+		SELECT p.id, '8478' || lpad(g::text, 6, '0'), false, 'sent', now(), now(), now() + interval '1 hour'
+		FROM p, generate_series(1, $1) g
+		RETURNING id, msisdn`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	var msisdn string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &msisdn}, func() error {
+		pushes.NotificationEnded(care360.MSISDN(msisdn), care360.PushRef(id), care360.PushCompleted, "c360ussd")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pushes.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var completed, records int
+	if err := b.db.Pool().QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM ussd_push_targets WHERE state = 'completed'),
+		(SELECT count(*) FROM dialogue_records WHERE channel = 'push' AND msisdn LIKE '8478%')`).Scan(&completed, &records); err != nil {
+		t.Fatal(err)
+	}
+	if completed != n || records != n {
+		t.Errorf("after one flush of %d endings: %d targets completed and %d records, want %d each", n, completed, records, n)
 	}
 }
