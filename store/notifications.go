@@ -80,30 +80,21 @@ func (p *Pushes) writeEndings(ctx context.Context, batch []notificationEnd) (err
 		var hitStates []string
 		var hitAts []time.Time
 		bindOf := make(map[int64]string)
-		err := func() error {
-			br := tx.SendBatch(ctx, b)
-			defer br.Close()
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-			rows, err := br.Query()
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var id int64
-				var state, bind string
-				var at time.Time
-				if err := rows.Scan(&id, &state, &bind, &at); err != nil {
-					return err
-				}
+		var id int64
+		var state, bind string
+		var at time.Time
+		br := tx.SendBatch(ctx, b)
+		_, err := br.Exec() // keyedPlans
+		if err == nil {
+			rows, _ := br.Query()
+			_, err = pgx.ForEachRow(rows, []any{&id, &state, &bind, &at}, func() error {
 				ids, hitStates, hitAts, bindOf[id] = append(ids, id), append(hitStates, state), append(hitAts, at), bind
-			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return br.Close()
-		}()
+				return nil
+			})
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil || len(ids) == 0 {
 			return err
 		}
