@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -450,25 +451,9 @@ func TestNotificationBacklogWrittenBatchByBatch(t *testing.T) {
 	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
 	pushes := store.NewPushes(store.NewSMS(b.db, care360.SMSRules{}), time.Minute, "*090#")
 	const n = 2500
-	rows, err := b.db.Pool().Query(ctx, `
-		WITH p AS (
-			INSERT INTO ussd_pushes (kind, segment, marketing, fallback_sms, expires_at, created_at)
-			VALUES ('notify', '{}', false, false, now() + interval '1 hour', now()) RETURNING id
-		)
-		INSERT INTO ussd_push_targets (push_id, msisdn, marketing, state, sent_at, not_before, expires_at)
-		SELECT p.id, '8478' || lpad(g::text, 6, '0'), false, 'sent', now(), now(), now() + interval '1 hour'
-		FROM p, generate_series(1, $1) g
-		RETURNING id, msisdn`, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var id int64
-	var msisdn string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &msisdn}, func() error {
-		pushes.NotificationEnded(care360.MSISDN(msisdn), care360.PushRef(id), care360.PushCompleted, "c360ussd")
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+	ids, msisdns := sentNotification(t, b.db.Pool(), "8478", n)
+	for i, id := range ids {
+		pushes.NotificationEnded(care360.MSISDN(msisdns[i]), care360.PushRef(id), care360.PushCompleted, "c360ussd")
 	}
 	if err := pushes.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -482,4 +467,37 @@ func TestNotificationBacklogWrittenBatchByBatch(t *testing.T) {
 	if completed != n || records != n {
 		t.Errorf("after one flush of %d endings: %d targets completed and %d records, want %d each", n, completed, records, n)
 	}
+}
+
+// sentNotification stores a notification push to n numbers (prefix, then
+// the target's position, 11 digits in all) with every target sent, as
+// the writer of endings finds them, and returns the targets' ids and
+// numbers in the order of their ids.
+func sentNotification(t *testing.T, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, prefix string, n int) (ids []int64, msisdns []string) {
+	t.Helper()
+	rows, err := q.Query(t.Context(), `
+		WITH p AS (
+			INSERT INTO ussd_pushes (kind, segment, marketing, fallback_sms, expires_at, created_at)
+			VALUES ('notify', '{}', false, false, now() + interval '1 hour', now()) RETURNING id
+		), t AS (
+			INSERT INTO ussd_push_targets (push_id, msisdn, marketing, state, sent_at, not_before, expires_at)
+			SELECT p.id, $1 || lpad(g::text, 11 - length($1), '0'), false, 'sent', now(), now(), now() + interval '1 hour'
+			FROM p, generate_series(1, $2) g
+			RETURNING id, msisdn
+		)
+		SELECT id, msisdn FROM t ORDER BY id`, prefix, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	var msisdn string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &msisdn}, func() error {
+		ids, msisdns = append(ids, id), append(msisdns, msisdn)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ids, msisdns
 }

@@ -158,24 +158,8 @@ func TestNotificationEndingsEndEachTargetOnce(t *testing.T) {
 	ctx := t.Context()
 	conn := connect(t, pgtest.FreshDB(t))
 	const targets, ending = 100000, 500
-	if _, err := conn.Exec(ctx, `
-		WITH p AS (
-			INSERT INTO ussd_pushes (kind, segment, marketing, fallback_sms, expires_at, created_at)
-			VALUES ('notify', '{}', false, false, now() + interval '1 hour', now()) RETURNING id
-		)
-		INSERT INTO ussd_push_targets (push_id, msisdn, marketing, state, sent_at, not_before, expires_at)
-		SELECT p.id, '849' || lpad(g::text, 8, '0'), false, 'sent', now(), now(), now() + interval '1 hour'
-		FROM p, generate_series(1, $1) g`, targets); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := conn.Query(ctx, `SELECT id FROM ussd_push_targets ORDER BY id LIMIT $1`, ending)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		t.Fatal(err)
-	}
+	ids, _ := sentNotification(t, conn, "849", targets)
+	ids = ids[:ending]
 	states, ats := make([]string, len(ids)), make([]time.Time, len(ids))
 	for i := range ids {
 		states[i], ats[i] = care360.PushCompleted, time.Now()
