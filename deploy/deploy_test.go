@@ -449,21 +449,6 @@ func fileConfigKeys(t *testing.T) map[string]bool {
 	return keys
 }
 
-// TestClusterComparesTextAsBytes: the gateway's keys are text (numbers,
-// ids, idempotency keys), and Postgres compares text under any collation
-// but C through the C library's strcoll (docs/deploy.md, "Database
-// collation").
-func TestClusterComparesTextAsBytes(t *testing.T) {
-	b := load(t)
-	c := b.cluster
-	if c.Spec.Bootstrap == nil || c.Spec.Bootstrap.InitDB == nil {
-		t.Fatal("the Cluster must bootstrap the gateway's database (initdb)")
-	}
-	if got := c.Spec.Bootstrap.InitDB.LocaleCollate; got != "C" {
-		t.Errorf("initdb localeCollate %q, want C", got)
-	}
-}
-
 func TestDatabaseURLIsTheClustersPrimary(t *testing.T) {
 	b := load(t)
 	raw := b.configMap(t, "care360-env")["CARE360_DATABASE_URL"]

@@ -71,9 +71,6 @@ type cluster struct {
 			InitDB *struct {
 				Database string `json:"database,omitempty"`
 				Owner    string `json:"owner,omitempty"`
-				// initdb's --lc-collate and --lc-ctype
-				LocaleCollate string `json:"localeCollate,omitempty"`
-				LocaleCType   string `json:"localeCType,omitempty"`
 			} `json:"initdb,omitempty"`
 		} `json:"bootstrap,omitempty"`
 		Storage struct {

@@ -114,27 +114,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	db.trips = newSharedTrips(db.pool)
-	db.checkCollation(ctx)
 	return db, nil
-}
-
-// checkCollation tells the operator of a database whose text compares
-// through the C library. Every key the store looks up or indexes is text
-// (numbers, ids, idempotency keys), and Postgres 15 compares text under any
-// collation but C (or POSIX) with strcoll, C.UTF-8 included: a usage
-// credit's insertion took a fifth longer for it (docs/benchmarks.md, "Text
-// compared as bytes"). The collation is the database's, set when it is
-// created, so this can only say so.
-func (db *DB) checkCollation(ctx context.Context) {
-	var collation string
-	err := db.pool.QueryRow(ctx, `SELECT datcollate FROM pg_database WHERE datname = current_database()`).Scan(&collation)
-	switch {
-	case err != nil:
-		db.log.Warn("store: database collation not read", "err", err)
-	case collation != "C" && collation != "POSIX":
-		db.log.Warn("store: the database's collation is not C: every text key compares through the C library, more slowly (docs/deploy.md, \"Database collation\")",
-			"collation", collation)
-	}
 }
 
 // Close closes every connection; it waits for connections in use.

@@ -57,12 +57,6 @@ func TestStartCreateStop(t *testing.T) {
 	if got := query(t, c.URL("app"), "SELECT current_database() || ' ' || current_setting('fsync') || ' ' || current_setting('max_connections')"); got != "app off 50" {
 		t.Errorf("got %q", got)
 	}
-	// Keys (numbers, codes, ids) compare as bytes, as in the deployment's
-	// cluster: a libc collation, even C.UTF-8, costs every text comparison
-	// a strcoll call.
-	if got := query(t, c.URL("app"), "SELECT datcollate FROM pg_database WHERE datname = current_database()"); got != "C" {
-		t.Errorf("collation %q, want C", got)
-	}
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -40,12 +40,7 @@ func (c *Cluster) init(ctx context.Context) error {
 		args = append(args, "--no-sync")
 	}
 	c.log.Info("pglocal: initdb", "dir", c.dataDir)
-	// Text sorts bytewise (collation C), as in the deployment's cluster:
-	// Postgres 15 compares text under any other collation, C.UTF-8
-	// included, through strcoll, where byte order is the same (a batch of
-	// usage credits took a fifth longer to insert). C.UTF-8 stays for
-	// character classes.
-	out, err := c.run(ctx, "initdb", append(args, "--locale=C.UTF-8", "--lc-collate=C")...)
+	out, err := c.run(ctx, "initdb", append(args, "--locale=C.UTF-8")...)
 	if err != nil {
 		// Not every libc has C.UTF-8; plain C sorts bytewise just the same.
 		// A failed initdb has emptied the directory again.
