@@ -193,3 +193,6 @@ const NotificationHitSQL = notificationHitSQL
 
 // NotificationEndSQL ends the targets found, for the plan test.
 const NotificationEndSQL = notificationEndSQL
+
+// FeedQuiet is how long the feed must be silent before a second poster joins.
+const FeedQuiet = feedQuiet

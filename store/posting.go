@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,10 +13,27 @@ import (
 	"github.com/care360/care360"
 )
 
-// postWorkers buckets are posted at once: buckets hold disjoint
-// subscribers, so their transactions never wait on each other, and a
-// backlog drains on more than one core.
+// postWorkers buckets are posted at once while the feed is quiet: buckets
+// hold disjoint subscribers, so their transactions never wait on each
+// other, and a backlog drains on more than one core. While the feed sends,
+// one bucket at a time: a credit costs Postgres two to three times what
+// accepting an event does, and a second poster makes each pass shorter,
+// so that it finds fewer events a subscriber and hour to fold into each
+// credit, and takes the cores the feed's batches need (docs/benchmarks.md,
+// "One poster while the feed sends").
 const postWorkers = 2
+
+// feedQuiet is how long after the last batch that journalled events the
+// feed counts as quiet.
+const feedQuiet = 300 * time.Millisecond
+
+// fed notes that a batch journalled events just now.
+func (l *Ledger) fed() { l.fedAt.Store(time.Now().UnixNano()) }
+
+// quiet reports whether no batch journalled events for feedQuiet.
+func (l *Ledger) quiet() bool {
+	return time.Since(time.Unix(0, l.fedAt.Load())) >= feedQuiet
+}
 
 // PostUsage posts every pending event, one bucket per transaction; see
 // Ledger. Two instances may post at once: each bucket is taken by one of
@@ -33,28 +51,51 @@ func (l *Ledger) PostUsage(ctx context.Context) (p care360.UsagePosting, err err
 	}
 	var mu sync.Mutex
 	var errs []error
-	next := make(chan int16)
+	var taken atomic.Int64 // buckets handed out
+	next := func() (int16, bool) {
+		if i := int(taken.Add(1)) - 1; i < len(buckets) {
+			return buckets[i], true
+		}
+		return 0, false
+	}
+	post := func(b int16) {
+		got, err := l.postBucket(ctx, b)
+		if since, ok := l.keepsFailing(b, err); ok {
+			got, err = l.postBucketApart(ctx, b, since)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bucket %d: %w", b, err))
+		}
+		p = plus(p, got)
+	}
 	var wg sync.WaitGroup
-	for range min(postWorkers, len(buckets)) {
+	for w := range min(postWorkers, len(buckets)) {
 		wg.Go(func() {
-			for b := range next {
-				got, err := l.postBucket(ctx, b)
-				if since, ok := l.keepsFailing(b, err); ok {
-					got, err = l.postBucketApart(ctx, b, since)
+			for {
+				// The first worker always posts; the others wait while the
+				// feed sends, and join once it is quiet (the pass goes on
+				// after a burst) unless the pass is over by then.
+				if w > 0 && !l.quiet() {
+					if int(taken.Load()) >= len(buckets) {
+						return
+					}
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(feedQuiet / 4):
+					}
+					continue
 				}
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, fmt.Errorf("bucket %d: %w", b, err))
+				b, ok := next()
+				if !ok {
+					return
 				}
-				p = plus(p, got)
-				mu.Unlock()
+				post(b)
 			}
 		})
 	}
-	for _, b := range buckets {
-		next <- b
-	}
-	close(next)
 	wg.Wait()
 	if p.Events > 0 {
 		l.db.log.Debug("usage posted", "events", p.Events, "credits", p.Credits, "refunds", p.Refunds, "upgrades", p.Upgrades)

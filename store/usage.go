@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/care360/care360"
@@ -35,6 +36,11 @@ type Ledger struct {
 	// database refused for the data; see postBucketApart.
 	mu       sync.Mutex
 	failures map[int16]bucketFailures
+
+	// fedAt is when a batch last journalled events (Unix nanoseconds, the
+	// process's clock): posting runs one bucket at a time until the feed
+	// has been quiet for feedQuiet.
+	fedAt atomic.Int64
 }
 
 var (
@@ -159,6 +165,7 @@ func (l *Ledger) IngestUsage(ctx context.Context, events []care360.UsageEvent) (
 		if err := l.journal(ctx, events, res, &sent, now); err != nil {
 			return nil, err
 		}
+		l.fed()
 	}
 	for i := range events {
 		if j, ok := first[events[i].ID]; ok && j != i && res[i].Status == "" {

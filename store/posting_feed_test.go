@@ -1,0 +1,117 @@
+package store_test
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+// TestOnePosterWhileTheFeedSends: while billing batches keep arriving, a
+// posting pass takes one bucket at a time, so that each credit folds in as
+// many of a member's events as it can and the feed keeps the cores; once
+// the feed is quiet, two buckets are posted at once to drain the backlog.
+// Which buckets are being posted is read from the database's advisory
+// locks, as another instance would see them.
+func TestOnePosterWhileTheFeedSends(t *testing.T) {
+	t.Parallel()
+	url := pgtest.FreshDB(t)
+	bu := setupURL(t, url, store.Options{})
+	b := &ledgerBundle{bundle: bu, l: store.NewLedger(bu.db, care360.UsageRules{})}
+	watch := connect(t, url)
+	const members, each = 1000, 16
+	now := b.clock.Now()
+	if _, err := b.db.Pool().Exec(b.ctx, `
+		INSERT INTO subscribers (msisdn, name, member_since, created_at, updated_at)
+		SELECT '8497' || lpad(i::text, 7, '0'), 'Feed', '2020-01-01', $2, $2 FROM generate_series(1, $1::int) i`,
+		members, now); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(run string) []care360.UsageEvent {
+		evs := make([]care360.UsageEvent, 0, members*each)
+		for i := range members * each {
+			m := care360.MSISDN(fmt.Sprintf("8497%07d", 1+i%members))
+			evs = append(evs, usage(fmt.Sprintf("%s-%06d", run, i), m, 2000, now.Add(-time.Duration(i%600)*time.Second)))
+		}
+		return evs
+	}
+
+	// The feed sends: a small batch every 20 ms while the pass runs.
+	b.ingest(t, batch("busy")...)
+	stop := make(chan struct{})
+	var feeding sync.WaitGroup
+	feeding.Go(func() {
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if _, err := b.l.IngestUsage(b.ctx, []care360.UsageEvent{usage(fmt.Sprintf("trickle-%04d", n), "84970000001", 1000, now)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	busy := postersSeen(t, b, watch)
+	close(stop)
+	feeding.Wait()
+	if busy != 1 {
+		t.Errorf("while the feed sends: %d buckets posted at once, want 1", busy)
+	}
+
+	// The feed is quiet.
+	b.ingest(t, batch("quiet")...)
+	time.Sleep(store.FeedQuiet + 50*time.Millisecond)
+	if quiet := postersSeen(t, b, watch); quiet != 2 {
+		t.Errorf("once the feed is quiet: %d buckets posted at once, want 2", quiet)
+	}
+
+	b.post(t)
+	var pending, points int64
+	if err := b.db.Pool().QueryRow(b.ctx, `
+		SELECT (SELECT count(*) FROM usage_pending), (SELECT coalesce(sum(points), 0) FROM points_ledger WHERE msisdn LIKE '8497%')`).
+		Scan(&pending, &points); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(2 * members * each * 2); pending != 0 || points < want { // 2 points an event, and the trickle's
+		t.Errorf("after the passes: %d events pending, %d points on the ledger, want 0 and at least %d", pending, points, want)
+	}
+	b.checkLedger(t)
+}
+
+// postersSeen runs a posting pass and returns the most usage buckets it
+// held at once, as the database's advisory locks showed them.
+func postersSeen(t *testing.T, b *ledgerBundle, conn *pgx.Conn) int {
+	t.Helper()
+	var done atomic.Bool
+	most := 0
+	var watching sync.WaitGroup
+	watching.Go(func() {
+		for !done.Load() {
+			var n int
+			// Class 0x0C36 (3126): the ledger jobs' locks; objects 0-63: buckets.
+			if err := conn.QueryRow(b.ctx, `
+				SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 3126 AND objsubid = 2 AND objid < 64
+					AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n); err != nil {
+				t.Error(err)
+				return
+			}
+			most = max(most, n)
+		}
+	})
+	p := b.post(t)
+	done.Store(true)
+	watching.Wait()
+	if p.Events == 0 {
+		t.Error("the pass posted nothing")
+	}
+	return most
+}
