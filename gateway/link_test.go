@@ -236,16 +236,7 @@ func TestAnswersToRequestsInHandShareAWrite(t *testing.T) {
 	if _, err := peer.Write(append(burst.Bytes(), rest.Bytes()[:8]...)); err != nil {
 		t.Fatal(err)
 	}
-	peer.SetReadDeadline(time.Now().Add(2 * time.Second))
-	for i := range 5 {
-		r, err := pdu.Decode(peer)
-		if err != nil {
-			t.Fatalf("answer %d: %v", i+1, err)
-		}
-		if r.Header().ID != pdu.EnquireLinkRespID || r.Header().Seq != uint32(100+i) {
-			t.Fatalf("answer %d: %s seq %d", i+1, r.Header().ID, r.Header().Seq)
-		}
-	}
+	readAnswers(t, peer, pdu.EnquireLinkRespID, 100, 5)
 	if n := counted.writes.Load(); n != 1 {
 		t.Errorf("five answers took %d writes, want 1", n)
 	}
@@ -254,6 +245,21 @@ func TestAnswersToRequestsInHandShareAWrite(t *testing.T) {
 	}
 	if r, err := pdu.Decode(peer); err != nil || r.Header().Seq != 200 {
 		t.Fatalf("answer to the PDU that came in two parts: %v, %v", r, err)
+	}
+}
+
+// readAnswers reads n answers of kind id from peer, numbered from seq on.
+func readAnswers(t *testing.T, peer net.Conn, id pdu.ID, seq uint32, n int) {
+	t.Helper()
+	peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for i := range n {
+		r, err := pdu.Decode(peer)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i+1, err)
+		}
+		if r.Header().ID != id || r.Header().Seq != seq+uint32(i) {
+			t.Fatalf("answer %d: %s seq %d", i+1, r.Header().ID, r.Header().Seq)
+		}
 	}
 }
 
@@ -279,16 +285,7 @@ func TestAnswersWrittenWhileHeldShareAWrite(t *testing.T) {
 		}
 		answered <- l.release()
 	}()
-	peer.SetReadDeadline(time.Now().Add(2 * time.Second))
-	for i := range 5 {
-		r, err := pdu.Decode(peer)
-		if err != nil {
-			t.Fatalf("answer %d: %v", i+1, err)
-		}
-		if r.Header().ID != pdu.DeliverSMRespID || r.Header().Seq != uint32(100+i) {
-			t.Fatalf("answer %d: %s seq %d", i+1, r.Header().ID, r.Header().Seq)
-		}
-	}
+	readAnswers(t, peer, pdu.DeliverSMRespID, 100, 5)
 	if err := <-answered; err != nil {
 		t.Fatal(err)
 	}

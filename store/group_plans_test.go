@@ -199,19 +199,27 @@ func TestClaimGroupTakesCodesByKey(t *testing.T) {
 	}
 }
 
+// pushOfOne is a notification push to one member numbered from prefix, on
+// a database of its own, for the plan tests that grow its targets.
+func pushOfOne(t *testing.T, prefix string) (*bundle, *care360.Push) {
+	t.Helper()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	sms := store.NewSMS(b.db, care360.SMSRules{})
+	m := members(t, b, prefix, 1, care360.TierBac, 0)[0]
+	p, _, err := store.NewPushes(sms, time.Minute, "*090#").CreatePush(b.ctx, care360.NewPush{MSISDN: m, Kind: care360.PushNotify, Text: "Plan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, p
+}
+
 // A sender's claim of due push targets finds them by the due index and
 // the chosen ones by key. Planned while the targets' statistics were an
 // empty table's, it read every target twice a claim: a sequential scan
 // sorted on disk to pick the due ones, another to find the ids picked.
 func TestPushClaimFindsTargetsByIndexOnYoungStatistics(t *testing.T) {
 	t.Parallel()
-	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
-	sms := store.NewSMS(b.db, care360.SMSRules{})
-	m := members(t, b, "8474", 1, care360.TierBac, 0)[0]
-	p, _, err := store.NewPushes(sms, time.Minute, "*090#").CreatePush(b.ctx, care360.NewPush{MSISDN: m, Kind: care360.PushNotify, Text: "Plan"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, p := pushOfOne(t, "8474")
 	now := b.clock.Now()
 	targets := func(q execer) {
 		t.Helper()
@@ -240,13 +248,7 @@ func TestPushClaimFindsTargetsByIndexOnYoungStatistics(t *testing.T) {
 // ran out every time).
 func TestNotificationEndingsFindTargetsByKeyOnYoungStatistics(t *testing.T) {
 	t.Parallel()
-	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
-	sms := store.NewSMS(b.db, care360.SMSRules{})
-	m := members(t, b, "8476", 1, care360.TierBac, 0)[0]
-	p, _, err := store.NewPushes(sms, time.Minute, "*090#").CreatePush(b.ctx, care360.NewPush{MSISDN: m, Kind: care360.PushNotify, Text: "Plan"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, p := pushOfOne(t, "8476")
 	now := b.clock.Now()
 	var first int64
 	targets := func(q execer) {
