@@ -160,11 +160,15 @@ func (s *Draws) EnterTogether(ctx context.Context, rs []EntryRequest, gone []boo
 // SpinRequest is a spin to make, its number landed on Landed (nil: no
 // prize), for tests.
 type SpinRequest struct {
-	Table  *care360.SpinTable
-	MSISDN care360.MSISDN
-	Key    string
-	Landed *care360.SpinPrize
+	Table   *care360.SpinTable
+	Version int64 // of the table it was drawn on; 0: the table's version now
+	MSISDN  care360.MSISDN
+	Key     string
+	Landed  *care360.SpinPrize
 }
+
+// ErrWheelChanged refuses a spin drawn on a table changed since.
+var ErrWheelChanged = errWheelChanged
 
 // SpinOutcome is what became of one spin of a group, for tests.
 type SpinOutcome struct {
@@ -177,7 +181,14 @@ type SpinOutcome struct {
 func (s *Spins) SpinTogether(ctx context.Context, rs []SpinRequest, gone []bool) []SpinOutcome {
 	reqs := make([]spinRequest, len(rs))
 	for i, r := range rs {
-		reqs[i] = spinRequest{table: r.Table, msisdn: r.MSISDN, key: r.Key, landed: r.Landed}
+		reqs[i] = spinRequest{table: r.Table, version: r.Version, msisdn: r.MSISDN, key: r.Key, landed: r.Landed}
+		if r.Version == 0 {
+			w, err := s.readWheel(ctx, s.db.pool, r.Table.ID)
+			if err != nil {
+				panic(err)
+			}
+			reqs[i].version = w.version
+		}
 	}
 	outs, errs, alone := together(ctx, s.groups, reqs, gone)
 	res := make([]SpinOutcome, len(rs))

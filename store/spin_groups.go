@@ -45,6 +45,7 @@ type spinAdmission struct {
 	spun      []int
 	grant     []*int64
 	ids       []int64
+	version   []int64 // of each spin's table
 	spendable map[care360.MSISDN]int64
 }
 
@@ -101,8 +102,8 @@ func (s *Spins) spinGroup(ctx context.Context, group []spinRequest, givenUp func
 // queueSpinAdmission queues, after the BEGIN, what queueStart queues for
 // one spin, for all of them, the free spins read rather than taken (a
 // member's grants change only under the member's lock, which the group
-// holds): the members' row locks (in one order), each spin's count, grant
-// and number, and the members' spendable points.
+// holds): the members' row locks (in one order), each spin's count, grant,
+// number and table version, and the members' spendable points.
 func (s *Spins) queueSpinAdmission(b *pgx.Batch, group []spinRequest, now time.Time) {
 	msisdns, tables := make([]string, len(group)), make([]int64, len(group))
 	for i, r := range group {
@@ -113,13 +114,14 @@ func (s *Spins) queueSpinAdmission(b *pgx.Batch, group []spinRequest, now time.T
 	b.Queue(spendableSQL, msisdns, now)
 }
 
-// spinAdmissionSQL is each spin's count of the day, grant and number: $1
-// the members, $2 the tables, $3 the day's start, $4 now.
+// spinAdmissionSQL is each spin's count of the day, grant, number and its
+// table's version: $1 the members, $2 the tables, $3 the day's start, $4
+// now.
 var spinAdmissionSQL = `
 	SELECT ` + spinsToday("u.m", "u.t", "$3") + `,
 		(SELECT id FROM spin_grants WHERE msisdn = u.m AND table_id = u.t AND remaining > 0 AND expires_at > $4
 		 ORDER BY expires_at, id LIMIT 1),
-		nextval('spins_id_seq')
+		nextval('spins_id_seq'), ` + spinTableVersion("u.t") + `
 	FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (m, t, i)
 	ORDER BY u.i`
 
@@ -129,8 +131,9 @@ func (s *Spins) readSpinAdmission(br pgx.BatchResults, group []spinRequest) (a s
 		return a, err
 	}
 	a.spun, a.grant, a.ids = make([]int, len(group)), make([]*int64, len(group)), make([]int64, len(group))
+	a.version = make([]int64, len(group))
 	if err := scanEach(br, len(group), "spins", func(i int, rows pgx.Rows) error {
-		return rows.Scan(&a.spun[i], &a.grant[i], &a.ids[i])
+		return rows.Scan(&a.spun[i], &a.grant[i], &a.ids[i], &a.version[i])
 	}); err != nil {
 		return a, err
 	}
@@ -143,6 +146,8 @@ func (s *Spins) readSpinAdmission(br pgx.BatchResults, group []spinRequest) (a s
 func (s *Spins) decideSpin(r spinRequest, a spinAdmission, i int) error {
 	t, sub := r.table, a.subs[r.msisdn]
 	switch {
+	case a.version[i] != r.version:
+		return errWheelChanged
 	case sub == nil:
 		return notFound(pgx.ErrNoRows, "no subscriber %s", r.msisdn.Masked())
 	case sub.Status == care360.StatusSuspended:

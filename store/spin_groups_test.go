@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/care360/care360"
@@ -72,5 +73,36 @@ func TestSpinGroupDecidesAsAloneWould(t *testing.T) {
 	// Stock 2: one unit to m[2]'s spin before, one to m[0]'s in the group.
 	if spins != 2 || sms != 2 || grantsLeft != 0 || spent != 100 || stock != 0 {
 		t.Errorf("spins %d, SMS %d, free spins left %d, points spent %d, stock %d; want 2, 2, 0, 100, 0", spins, sms, grantsLeft, spent, stock)
+	}
+}
+
+// A group's spin drawn on a wheel that has changed since is not made (Spin
+// draws it again on the wheel as it is); the group's other spins are.
+func TestSpinGroupMakesNoSpinDrawnOnAnOldWheel(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sp := store.NewSpins(b.db)
+	tb := newTable(t, b, func(tb *care360.SpinTable) { tb.NoPrizeWeight = 1 })
+	other := newTable(t, b, func(tb *care360.SpinTable) { tb.NoPrizeWeight = 1 })
+	if _, err := b.db.Pool().Exec(b.ctx, `UPDATE spin_tables SET cost_points = 40 WHERE id = $1`, tb.ID); err != nil {
+		t.Fatal(err)
+	}
+	m := members(t, b, "8486", 2, care360.TierDong, 1000)
+	outs := sp.SpinTogether(b.ctx, []store.SpinRequest{
+		{Table: tb, Version: 1, MSISDN: m[0], Key: "old-0"}, // drawn before the change
+		{Table: other, MSISDN: m[1], Key: "other-1"},
+	}, nil)
+	if !errors.Is(outs[0].Err, store.ErrWheelChanged) || outs[0].Alone {
+		t.Errorf("the spin drawn on the old wheel: %+v, %v, alone %v; want it refused as changed", outs[0].Result, outs[0].Err, outs[0].Alone)
+	}
+	if o := outs[1]; o.Err != nil || o.Alone || o.Result.Points != 100 {
+		t.Errorf("the other wheel's spin: %+v, %v, alone %v; want made for 100 points", o.Result, o.Err, o.Alone)
+	}
+	var made int
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT count(*) FROM spins WHERE msisdn = $1`, m[0]).Scan(&made); err != nil {
+		t.Fatal(err)
+	}
+	if got := balance(t, b, m[0]).Spendable; made != 0 || got != 1000 {
+		t.Errorf("the refused spin: %d spins made, %d points left; want none made and 1000 left", made, got)
 	}
 }

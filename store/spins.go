@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,7 +20,29 @@ import (
 type Spins struct {
 	db     *DB
 	groups *groups[spinRequest, *care360.SpinResult] // spins made together (spin_groups.go)
+
+	// wheels are the tables spun here, by id (a *wheel each), as last
+	// read: a spin is drawn on the one kept, and its transaction makes it
+	// only if the table's version is still that one (migration 00047).
+	wheels sync.Map
 }
+
+// wheel is a spin table as read at one version; t is never changed once
+// kept, so spins share it. Its prizes' Remaining is the stock when it was
+// read: a spin never looks at it (its transaction takes the stock).
+type wheel struct {
+	t       *care360.SpinTable
+	version int64
+}
+
+// errWheelChanged refuses, inside its transaction, a spin drawn on a table
+// that has changed since it was read: the spin is not made, and Spin draws
+// it again on the table as it is now.
+var errWheelChanged = errors.New("the spin table changed after it was read")
+
+// spinAttempts bounds how many times Spin draws again on a table that
+// keeps changing under it.
+const spinAttempts = 3
 
 var _ care360.SpinService = (*Spins)(nil)
 
@@ -169,32 +192,44 @@ func (s *Spins) UpdateSpinTable(ctx context.Context, id int64, u care360.SpinTab
 		t, err = s.table(ctx, tx, id)
 		return err
 	})
+	if err == nil {
+		s.wheels.Delete(id) // spins here read it again at once; elsewhere, their transaction finds the new version
+	}
 	return t, err
 }
 
 // table reads one table with its prizes.
 func (s *Spins) table(ctx context.Context, q rowsQuerier, id int64) (*care360.SpinTable, error) {
-	rows, err := q.Query(ctx, `SELECT `+spinTableColumns+`, `+spinPrizeColumns+`
+	w, err := s.readWheel(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	return w.t, nil
+}
+
+// readWheel reads one table with its prizes and its version.
+func (s *Spins) readWheel(ctx context.Context, q rowsQuerier, id int64) (*wheel, error) {
+	rows, err := q.Query(ctx, `SELECT t.version, `+spinTableColumns+`, `+spinPrizeColumns+`
 		FROM spin_tables t JOIN spin_prizes p ON p.table_id = t.id WHERE t.id = $1 ORDER BY p.slot`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var t care360.SpinTable
+	w := &wheel{t: &care360.SpinTable{}}
 	for rows.Next() {
 		var p care360.SpinPrize
-		if err := rows.Scan(append(spinTableDest(&t), spinPrizeDest(&p)...)...); err != nil {
+		if err := rows.Scan(append(append([]any{&w.version}, spinTableDest(w.t)...), spinPrizeDest(&p)...)...); err != nil {
 			return nil, err
 		}
-		t.Prizes = append(t.Prizes, p)
+		w.t.Prizes = append(w.t.Prizes, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if t.ID == 0 {
+	if w.t.ID == 0 {
 		return nil, care360.Errorf(care360.ENOTFOUND, "no spin table %d", id)
 	}
-	return &t, nil
+	return w, nil
 }
 
 // GrantSpins gives free spins, set-based; numbers that are not members are
@@ -312,14 +347,32 @@ func (s *Spins) SpinOffer(ctx context.Context, tableID int64, msisdn care360.MSI
 
 // activeTable reads a table that takes spins at now, or refuses (window).
 func (s *Spins) activeTable(ctx context.Context, id int64, now time.Time) (*care360.SpinTable, error) {
-	t, err := s.table(ctx, s.db.pool, id)
+	w, err := s.activeWheel(ctx, id, now, false)
 	if err != nil {
 		return nil, err
 	}
-	if !t.ActiveAt(now) {
-		return nil, care360.Refused(care360.ReasonWindow, "spin table %s is not open", t.Code)
+	return w.t, nil
+}
+
+// activeWheel is a table that takes spins at now, or a refusal (window):
+// the one kept when kept is true and it takes spins, else the table read
+// now (and kept). A refusal is never made on a kept table: one reopened
+// elsewhere would stay refused.
+func (s *Spins) activeWheel(ctx context.Context, id int64, now time.Time, kept bool) (*wheel, error) {
+	if kept {
+		if w, ok := s.wheels.Load(id); ok && w.(*wheel).t.ActiveAt(now) {
+			return w.(*wheel), nil
+		}
 	}
-	return t, nil
+	w, err := s.readWheel(ctx, s.db.pool, id)
+	if err != nil {
+		return nil, err
+	}
+	s.wheels.Store(id, w)
+	if !w.t.ActiveAt(now) {
+		return nil, care360.Refused(care360.ReasonWindow, "spin table %s is not open", w.t.Code)
+	}
+	return w, nil
 }
 
 // spinsToday counts member's spins on table since day (SQL expressions).
@@ -356,38 +409,48 @@ func (s *Spins) Spin(ctx context.Context, tableID int64, msisdn care360.MSISDN, 
 		return nil, care360.Errorf(care360.EINVALID, "idempotency key is longer than 200 bytes")
 	}
 	now := s.db.now()
-	t, err := s.activeTable(ctx, tableID, now)
-	if err != nil {
-		return nil, err
-	}
-	if res, err := s.spinByKey(ctx, t, msisdn, key); res != nil || err != nil {
-		return res, err
-	}
-	r, err := rand.Int(rand.Reader, big.NewInt(t.TotalWeight()))
-	if err != nil {
-		return nil, fmt.Errorf("random number: %w", err)
-	}
-	res, err = s.groups.do(ctx, spinRequest{table: t, msisdn: msisdn, key: key, landed: t.Slot(r.Int64())})
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.ConstraintName == "spins_key" {
-		// The same key at the same moment: the other one spun.
-		return s.spinByKey(ctx, t, msisdn, key)
-	}
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		// The first attempt spins the table kept from an earlier spin; one
+		// that found it changed reads it again.
+		w, err := s.activeWheel(ctx, tableID, now, attempt == 1)
+		if err != nil {
+			return nil, err
+		}
+		t := w.t
+		if res, err := s.spinByKey(ctx, t, msisdn, key); res != nil || err != nil {
+			return res, err
+		}
+		r, err := rand.Int(rand.Reader, big.NewInt(t.TotalWeight()))
+		if err != nil {
+			return nil, fmt.Errorf("random number: %w", err)
+		}
+		res, err = s.groups.do(ctx, spinRequest{table: t, version: w.version, msisdn: msisdn, key: key, landed: t.Slot(r.Int64())})
+		var pe *pgconn.PgError
+		switch {
+		case errors.As(err, &pe) && pe.ConstraintName == "spins_key":
+			// The same key at the same moment: the other one spun.
+			return s.spinByKey(ctx, t, msisdn, key)
+		case errors.Is(err, errWheelChanged) && attempt < spinAttempts:
+			continue // nothing was made: draw again on the table as it is
+		case err != nil:
+			return nil, err
+		}
+		break
 	}
 	s.db.log.Info("spun", "table", tableID, "spin", res.ID, "msisdn", msisdn.Masked(), "prize", res.Prize != nil, "out_of_stock", res.OutOfStock)
 	return res, nil
 }
 
-// spinRequest is a spin to make: its table, its member, its key
-// (optional), and the prize its number landed on (nil: none), drawn
-// before, so that no retry draws again.
+// spinRequest is a spin to make: its table and the version it was read
+// at, its member, its key (optional), and the prize its number landed on
+// (nil: none), drawn before, so that no retry of the transaction draws
+// again.
 type spinRequest struct {
-	table  *care360.SpinTable
-	msisdn care360.MSISDN
-	key    string
-	landed *care360.SpinPrize
+	table   *care360.SpinTable
+	version int64
+	msisdn  care360.MSISDN
+	key     string
+	landed  *care360.SpinPrize
 }
 
 // spinAlone makes one spin in a transaction of its own: the begin with the
@@ -399,7 +462,7 @@ func (s *Spins) spinAlone(ctx context.Context, sr spinRequest) (res *care360.Spi
 	err = s.db.transactFrom(ctx, func(b *pgx.Batch) { s.queueStart(b, t, msisdn, now) }, func(tx pgx.Tx, br pgx.BatchResults) error {
 		res = &care360.SpinResult{Table: *t, SpunAt: now}
 		res.Table.Prizes = nil
-		sub, grantID, err := s.readStart(br, t, msisdn, res)
+		sub, grantID, err := s.readStart(br, sr, res)
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
@@ -484,11 +547,12 @@ const (
 
 // queueStart queues, after the spin's BEGIN and in the same round trip,
 // the statements that lock the subscriber's row, count today's spins
-// against the cap, number the spin and take the earliest-expiring free
-// spin if there is one; the caller pays with points when there is not.
+// against the cap, number the spin, read the table's version and take the
+// earliest-expiring free spin if there is one; the caller pays with points
+// when there is not.
 func (s *Spins) queueStart(b *pgx.Batch, t *care360.SpinTable, msisdn care360.MSISDN, now time.Time) {
 	b.Queue(memberLockSQL, msisdn)
-	b.Queue(`SELECT `+spinsToday("$1", "$2", "$3")+`, nextval('spins_id_seq')`,
+	b.Queue(`SELECT `+spinsToday("$1", "$2", "$3")+`, nextval('spins_id_seq'), `+spinTableVersion("$2"),
 		msisdn, t.ID, s.dayStart(now))
 	b.Queue(`
 		UPDATE spin_grants SET remaining = remaining - 1 WHERE id = (
@@ -497,14 +561,25 @@ func (s *Spins) queueStart(b *pgx.Batch, t *care360.SpinTable, msisdn care360.MS
 		RETURNING id`, msisdn, t.ID, now)
 }
 
+// spinTableVersion is the version of the table whose id is table (an SQL
+// expression).
+func spinTableVersion(table string) string {
+	return `(SELECT version FROM spin_tables WHERE id = ` + table + `)`
+}
+
 // readStart reads queueStart's results, in order.
-func (s *Spins) readStart(br pgx.BatchResults, t *care360.SpinTable, msisdn care360.MSISDN, res *care360.SpinResult) (sub *care360.Subscriber, grantID *int64, err error) {
-	if sub, err = s.db.member(br.QueryRow(), msisdn); err != nil {
+func (s *Spins) readStart(br pgx.BatchResults, sr spinRequest, res *care360.SpinResult) (sub *care360.Subscriber, grantID *int64, err error) {
+	t := sr.table
+	if sub, err = s.db.member(br.QueryRow(), sr.msisdn); err != nil {
 		return nil, nil, err
 	}
 	var spun int
-	if err := br.QueryRow().Scan(&spun, &res.ID); err != nil {
+	var version int64
+	if err := br.QueryRow().Scan(&spun, &res.ID, &version); err != nil {
 		return nil, nil, err
+	}
+	if version != sr.version {
+		return nil, nil, errWheelChanged
 	}
 	if spun >= t.DailyCap {
 		return nil, nil, care360.Refused(care360.ReasonLimitReached, "%d of %d spins used today", spun, t.DailyCap)
