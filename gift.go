@@ -302,7 +302,7 @@ type Claim struct {
 	Code      string // voucher code or confirmation code
 	Status    ClaimStatus
 	CreatedAt time.Time
-	Gift      *Gift // filled in by ClaimGift
+	Gift      *Gift // filled in by ClaimGift; its Stock says only whether any was left (1 or 0)
 }
 
 // ClaimSMS is the transactional SMS that tells the subscriber what they got.
@@ -360,7 +360,8 @@ type GiftService interface {
 	// reports on every row; codes already in the pool are duplicates.
 	AddCodes(ctx context.Context, giftID int64, codes []string) ([]CodeResult, error)
 	// ClaimableGifts lists what msisdn may pick now in menu 2 (and QUA):
-	// campaign gifts it can claim, then the catalogue for its tier.
+	// campaign gifts it can claim, then the catalogue for its tier. Their
+	// Stock says only whether any is left (1 or 0).
 	ClaimableGifts(ctx context.Context, msisdn MSISDN) ([]Gift, error)
 	// ClaimGift gives one gift exactly once: points, stock, code, limit and
 	// the SMS in one transaction. A repeated key returns the first claim

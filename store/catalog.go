@@ -56,14 +56,17 @@ func NewCatalog(db *DB, sms *SMS, opt CatalogOptions) *Catalog {
 const giftStripes = 64
 
 // giftColumns read a gift (as g) with its stock and its claims counted.
-// giftListColumns leave the count out: listing gifts in a USSD step must
-// not count every claim ever made.
+// giftListColumns, for listing gifts in a USSD step and for claims, read
+// only whether any stock is left (Stock 1 or 0), at the first stripe with
+// some, and leave the count out: a sum over the stripes walked the rows
+// every claim of the gift was updating, and a count, every claim ever
+// made. Their Stock is for "out of stock" only.
 const (
 	giftBase = `g.id, g.name, g.name_en, g.kind, g.occasion, g.cost, g.tiers, g.segment, g.claim_limit,
-	g.valid_from, g.valid_until, g.active, g.value, g.provision_endpoint, g.partner, g.created_at, g.updated_at,
-	(SELECT coalesce(sum(s.stock), 0)::bigint FROM gift_stock s WHERE s.gift_id = g.id)`
-	giftColumns     = giftBase + `, (SELECT count(*) FROM gift_claims k WHERE k.gift_id = g.id AND k.status <> 'failed')`
-	giftListColumns = giftBase + `, 0::bigint`
+	g.valid_from, g.valid_until, g.active, g.value, g.provision_endpoint, g.partner, g.created_at, g.updated_at`
+	giftColumns = giftBase + `, (SELECT coalesce(sum(s.stock), 0)::bigint FROM gift_stock s WHERE s.gift_id = g.id),
+	(SELECT count(*) FROM gift_claims k WHERE k.gift_id = g.id AND k.status <> 'failed')`
+	giftListColumns = giftBase + `, (EXISTS (SELECT 1 FROM gift_stock s WHERE s.gift_id = g.id AND s.stock > 0))::int::bigint, 0::bigint`
 )
 
 // CreateGift stores a new gift; a repeated idempotency key returns the
