@@ -55,6 +55,9 @@ var TakeBucketSQL = takeBucketSQL
 // plan test.
 const EraseUsageSQL = eraseUsageSQL
 
+// PendingBucketsSQL lists the buckets with pending usage, for the plan test.
+const PendingBucketsSQL = pendingBucketsSQL
+
 // IngestSQL journals a batch of usage events, for the plan test.
 const IngestSQL = ingestSQL
 

@@ -35,13 +35,22 @@ func (l *Ledger) quiet() bool {
 	return time.Since(time.Unix(0, l.fedAt.Load())) >= feedQuiet
 }
 
+// pendingBucketsSQL lists the buckets with pending events ($1 is the last
+// bucket): a row of each partition at most, found by a scan of that
+// partition alone (pruned at run time, by the LATERAL's LIMIT). A DISTINCT
+// over the queue read every pending row, 60–170 ms a pass under the
+// bench's feed.
+const pendingBucketsSQL = `
+	SELECT b::smallint FROM generate_series(0, $1::int) b,
+		LATERAL (SELECT FROM usage_pending WHERE bucket = b::smallint LIMIT 1) p`
+
 // PostUsage posts every pending event, one bucket per transaction; see
 // Ledger. Two instances may post at once: each bucket is taken by one of
 // them under an advisory lock, and the pending rows it deletes are gone for
 // the other.
 func (l *Ledger) PostUsage(ctx context.Context) (p care360.UsagePosting, err error) {
 	defer wrap(&err, "post usage")
-	rows, err := l.db.pool.Query(ctx, `SELECT DISTINCT bucket FROM usage_pending`)
+	rows, err := l.db.pool.Query(ctx, pendingBucketsSQL, usageBuckets-1)
 	if err != nil {
 		return p, err
 	}
