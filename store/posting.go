@@ -112,8 +112,41 @@ func (l *Ledger) PostUsage(ctx context.Context) (p care360.UsagePosting, err err
 	return p, errors.Join(errs...)
 }
 
+// vacuumAfter is how many pending rows an instance's takes of a bucket
+// delete before it vacuums the bucket's partition; see vacuumBucket.
+const vacuumAfter = 1000
+
+// vacuumBucket vacuums the bucket's partition before its take once the
+// takes since the last vacuum deleted vacuumAfter rows. A take deletes
+// its rows, and until a vacuum records their space as free every insert
+// extends the partition: between autovacuum's visits (a minute apart at
+// best) a bucket's partition grew by every event of the feed, and every
+// take, every pass's list of buckets and every "is anything left?" read
+// all those dead pages (docs/benchmarks.md, "The pending queue vacuumed
+// before each take"). Before the take rather than after it: the rows
+// that take deletes are still visible to the feed's statements running
+// meanwhile, so a vacuum right after it could not remove them, while the
+// previous take's are seconds old. Without a lock (another instance or
+// autovacuum is at it) it is skipped; without the right to vacuum the
+// table Postgres skips it with a warning. Truncating the partition's
+// empty end is left to autovacuum: it needs a lock that every batch of
+// the feed waits for.
+func (l *Ledger) vacuumBucket(ctx context.Context, bucket int16) {
+	n := &l.unvacuumed[bucket]
+	if n.Load() < vacuumAfter {
+		return
+	}
+	n.Store(0)
+	sql := fmt.Sprintf(`VACUUM (SKIP_LOCKED, TRUNCATE false, PROCESS_TOAST false) usage_pending_%02d`, bucket)
+	// Not prepared: 64 texts a connection would stay in its cache.
+	if _, err := l.db.pool.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+		l.db.log.Warn("vacuum of the pending usage failed", "bucket", bucket, "err", err)
+	}
+}
+
 // postBucket moves one bucket's pending events into the ledger.
 func (l *Ledger) postBucket(ctx context.Context, bucket int16) (p care360.UsagePosting, err error) {
+	l.vacuumBucket(ctx, bucket)
 	now := l.db.now()
 	err = l.db.Transact(ctx, func(tx pgx.Tx) error {
 		p = care360.UsagePosting{}
@@ -126,6 +159,7 @@ func (l *Ledger) postBucket(ctx context.Context, bucket int16) (p care360.UsageP
 	if err != nil {
 		return care360.UsagePosting{}, err // rolled back: nothing was posted
 	}
+	l.unvacuumed[bucket].Add(p.Events)
 	return p, nil
 }
 
@@ -415,6 +449,7 @@ func (l *Ledger) postBucketApart(ctx context.Context, bucket int16, since time.T
 	if err != nil {
 		return care360.UsagePosting{}, err
 	}
+	l.unvacuumed[bucket].Add(p.Events + int64(aside))
 	if aside > 0 {
 		l.db.log.Warn("usage events set aside: the database refuses them", "bucket", bucket, "events", aside, "posted", p.Events)
 	}

@@ -115,3 +115,61 @@ func postersSeen(t *testing.T, b *ledgerBundle, conn *pgx.Conn) int {
 	}
 	return most
 }
+
+// TestThePendingQueueKeepsItsSize: a take deletes its bucket's pending
+// rows, and the bucket's partition is vacuumed before a later take, so the
+// feed's inserts reuse the space and the partition holds about two takes'
+// worth of rows however many pass through it. Autovacuum is off on the
+// partition, as between its visits under a busy feed: without the
+// poster's own vacuum, every insert extended the partition and every take
+// read all its dead pages.
+func TestThePendingQueueKeepsItsSize(t *testing.T) {
+	t.Parallel()
+	bu := setupURL(t, pgtest.FreshDB(t), store.Options{}) // a database of its own: no other test's snapshot holds the dead rows
+	b := &ledgerBundle{bundle: bu, l: store.NewLedger(bu.db, care360.UsageRules{})}
+	const number, rounds, each = "84970000042", 10, 2000
+	now := b.clock.Now()
+	if _, err := b.db.Pool().Exec(b.ctx, `
+		INSERT INTO subscribers (msisdn, name, member_since, created_at, updated_at) VALUES ($1, 'Queue', '2020-01-01', $2, $2)`,
+		number, now); err != nil {
+		t.Fatal(err)
+	}
+	var partition string
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT 'usage_pending_' || lpad((hashtext($1) & 63)::text, 2, '0')`, number).Scan(&partition); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.Pool().Exec(b.ctx, `ALTER TABLE `+partition+` SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	pages := func() (n int64) {
+		t.Helper()
+		if err := b.db.Pool().QueryRow(b.ctx, `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int`, partition).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var round int64
+	for r := range rounds {
+		evs := make([]care360.UsageEvent, each)
+		for i := range evs {
+			evs[i] = usage(fmt.Sprintf("queue-%02d-%05d", r, i), number, 2000, now.Add(-time.Duration(i%600)*time.Second))
+		}
+		b.ingest(t, evs...)
+		if r == 0 {
+			round = pages()
+		}
+		if p := b.post(t); p.Events != each {
+			t.Fatalf("round %d: posted %d events, want %d", r+1, p.Events, each)
+		}
+	}
+	if got := pages(); got > 3*round {
+		t.Errorf("after %d takes of %d events: the partition is %d pages, one take's rows fill %d", rounds, each, got, round)
+	}
+	var points int64
+	if err := b.db.Pool().QueryRow(b.ctx, `SELECT coalesce(sum(points), 0) FROM points_ledger WHERE msisdn = $1`, number).Scan(&points); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(rounds * each * 2); points != want {
+		t.Errorf("%d points on the ledger, want %d", points, want)
+	}
+}

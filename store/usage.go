@@ -41,6 +41,11 @@ type Ledger struct {
 	// process's clock): posting runs one bucket at a time until the feed
 	// has been quiet for feedQuiet.
 	fedAt atomic.Int64
+
+	// unvacuumed counts, per bucket, the pending rows this instance's
+	// takes deleted since it last vacuumed the bucket's partition; see
+	// vacuumBucket.
+	unvacuumed [usageBuckets]atomic.Int64
 }
 
 var (
