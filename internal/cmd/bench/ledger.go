@@ -34,6 +34,7 @@ var (
 	usageBatch   = flag.Int("usage-batch", 10_000, "events per POST /api/v1/usage")
 	usageClients = flag.Int("usage-clients", 4, "concurrent feed clients")
 	usageMembers = flag.Int("usage-members", 100_000, "members the events spread over")
+	usageHours   = flag.Int("usage-hours", 1, "local hours each run's events fall in: 1, or 2 (the half hours either side of an hour's start)")
 	importRows   = flag.Int("import-rows", 1_000_000, "rows per import run (0 skips the import figures)")
 )
 
@@ -94,8 +95,8 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 	defer conn.Close(ctx)
 
 	if n := *usageEvents; n > 0 {
-		fmt.Printf("== Usage ingest: %d events per run in batches of %d, %d clients, POST /api/v1/usage over loopback to bin/care360 serve\n",
-			n, *usageBatch, *usageClients)
+		fmt.Printf("== Usage ingest: %d events per run in batches of %d, %d clients, POST /api/v1/usage over loopback to bin/care360 serve; each run's events in %d local hour(s)\n",
+			n, *usageBatch, *usageClients, *usageHours)
 		if _, _, err := usageRun(ctx, api, conn, members, min(n, 50_000), -1); err != nil { // warm up
 			return err
 		}
@@ -249,13 +250,25 @@ func checkLedger(ctx context.Context, conn *pgx.Conn, run int, want map[string]u
 	return entries, nil
 }
 
-// usageBatches pre-encodes n events of the current hour spread at random
-// over the seeded members, 1 % of them refunds, so that the client's own
-// JSON work is not in the measurement, and returns what they owe each
-// member.
+// usageBatches pre-encodes n events spread at random over the seeded
+// members and over one local hour (the hour before the run's, or with
+// -usage-hours 2 the hour from half an hour before that one's start), 1 %
+// of them refunds, so that the client's own JSON work is not in the
+// measurement, and returns what they owe each member.
+//
+// The hours are fixed because they decide the work: a take credits each
+// member once per local hour its events fall in. Spread over the half hour
+// before the run, as they once were, the events of a run begun in the
+// first half of an hour fell in two hours and those of a run begun in its
+// second half in one, and a run posted 3.0 to 6.3 events a credit by the
+// minute it began. Whole hours of the clock are local hours: the gateway's
+// zone (Asia/Ho_Chi_Minh) is a whole number of hours from UTC.
 func usageBatches(members, n, run int) ([][]byte, map[string]usagePoints) {
 	rnd := rand.New(rand.NewPCG(uint64(run+2), 7))
-	now := time.Now()
+	from := time.Now().Truncate(time.Hour).Add(-time.Hour)
+	if *usageHours == 2 {
+		from = from.Add(-30 * time.Minute)
+	}
 	type event struct {
 		MSISDN string    `json:"msisdn"`
 		Amount int64     `json:"amount_vnd"`
@@ -276,7 +289,7 @@ func usageBatches(members, n, run int) ([][]byte, map[string]usagePoints) {
 		}
 		e := event{
 			MSISDN: "84" + strconv.Itoa(900000001+rnd.IntN(members)), Amount: amount,
-			At: now.Add(-time.Duration(rnd.IntN(1800)) * time.Second).Truncate(time.Second),
+			At: from.Add(time.Duration(rnd.IntN(3600)) * time.Second),
 			ID: fmt.Sprintf("b%d-%09d", run+1, i), // ascending, as billing systems number their records
 		}
 		batch = append(batch, e)

@@ -50,6 +50,10 @@ func main() {
 	bin := flag.String("bin", "bin/care360", "the gateway binary")
 	openOnly = flag.Bool("open-only", false, "run only the open dialogues figure (with -open and -members)")
 	flag.Parse()
+	if *usageHours != 1 && *usageHours != 2 {
+		fmt.Fprintln(os.Stderr, "bench: -usage-hours wants 1 or 2")
+		os.Exit(2)
+	}
 	var lv []int
 	for _, f := range strings.Split(*levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
