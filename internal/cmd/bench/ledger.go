@@ -35,6 +35,8 @@ var (
 	usageClients = flag.Int("usage-clients", 4, "concurrent feed clients")
 	usageMembers = flag.Int("usage-members", 100_000, "members the events spread over")
 	usageHours   = flag.Int("usage-hours", 1, "local hours each run's events fall in: 1, or 2 (the half hours either side of an hour's start)")
+	usageSteady  = flag.Duration("usage-steady", time.Minute, "how long to feed usage at a steady rate while sampling the backlog (0 skips it)")
+	steadyRatio  = flag.Float64("usage-steady-ratio", 10, "the steady feed's rate, as a multiple of the limit (the goal: 10)")
 	importRows   = flag.Int("import-rows", 1_000_000, "rows per import run (0 skips the import figures)")
 )
 
@@ -97,12 +99,12 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 	if n := *usageEvents; n > 0 {
 		fmt.Printf("== Usage ingest: %d events per run in batches of %d, %d clients, POST /api/v1/usage over loopback to bin/care360 serve; each run's events in %d local hour(s)\n",
 			n, *usageBatch, *usageClients, *usageHours)
-		if _, _, err := usageRun(ctx, api, conn, members, min(n, 50_000), -1); err != nil { // warm up
+		if _, _, err := usageRun(ctx, api, conn, members, min(n, 50_000), -1, 0); err != nil { // warm up
 			return err
 		}
 		var accepted, posted []float64
 		for i := range runs {
-			a, p, err := usageRun(ctx, api, conn, members, n, i)
+			a, p, err := usageRun(ctx, api, conn, members, n, i, 0)
 			if err != nil {
 				return err
 			}
@@ -139,6 +141,11 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 			fmt.Printf("%s events/s min %.0f / median %.0f / max %.0f; median = %.2f × the pgbench limit, %.2f × the goal of %.0f/s\n",
 				f.what, f.rates[0], med, f.rates[len(f.rates)-1], med/limit, med/usageGoal, usageGoal)
 		}
+		if *usageSteady > 0 {
+			if err := steadyUsage(ctx, api, conn, dbURL, members, runs, *steadyRatio*limit, *usageSteady); err != nil {
+				return err
+			}
+		}
 		fmt.Println()
 	}
 	if m := *importRows; m > 0 {
@@ -157,9 +164,16 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 	return nil
 }
 
-// usageRun feeds n events and returns accepted and posted events/s.
-func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, run int) (accepted, posted float64, err error) {
+// usageRun feeds n events, a batch every `every` (0: as fast as the
+// gateway takes them), and returns accepted and posted events/s.
+func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, run int, every time.Duration) (accepted, posted float64, err error) {
 	batches, want := usageBatches(members, n, run)
+	return feedUsage(ctx, api, conn, batches, want, n, run, every)
+}
+
+// feedUsage sends the encoded batches of n events (see usageRun), waits
+// until all are posted and checks the ledger.
+func feedUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, batches [][]byte, want map[string]usagePoints, n, run int, every time.Duration) (accepted, posted float64, err error) {
 	var mu sync.Mutex
 	var firstErr error
 	var ok int
@@ -181,7 +195,10 @@ func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, r
 			}
 		})
 	}
-	for _, b := range batches {
+	for i, b := range batches {
+		if every > 0 {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * every)))
+		}
 		next <- b
 	}
 	close(next)
@@ -225,6 +242,69 @@ func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, r
 			used.per(int64(n), "the feed"))
 	}
 	return accepted, posted, nil
+}
+
+// steadyUsage feeds usage at rate events/s for d (the goal: posted at
+// 10 × the limit, the backlog never growing under that feed), samples the
+// pending backlog every d/12 until all is posted, and prints the samples:
+// the one-off runs above measure how fast a burst is posted, this whether
+// posting keeps up with a feed that does not stop.
+func steadyUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, dbURL string, members, run int, rate float64, d time.Duration) error {
+	watch, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer watch.Close(ctx)
+	batches := max(int(rate*d.Seconds())/(*usageBatch), 1)
+	every := time.Duration(float64(*usageBatch) / rate * float64(time.Second))
+	fmt.Printf("== Usage under a steady feed: a batch of %d every %s (%.0f events/s, %.3g × the mean limit) for %s; the backlog every %s\n",
+		*usageBatch, every.Round(time.Millisecond), rate, *steadyRatio, d, (d / 12).Round(time.Second))
+	n := batches * (*usageBatch)
+	encoded, want := usageBatches(members, n, run)
+	var samples []int64
+	done := make(chan struct{})
+	var sampling sync.WaitGroup
+	var sampleErr error
+	sampling.Go(func() {
+		tick := time.NewTicker(d / 12)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			var left int64
+			if sampleErr = watch.QueryRow(ctx, `SELECT count(*) FROM usage_pending`).Scan(&left); sampleErr != nil {
+				return
+			}
+			samples = append(samples, left)
+		}
+	})
+	start := time.Now()
+	accepted, posted, err := feedUsage(ctx, api, conn, encoded, want, n, run, every)
+	close(done)
+	sampling.Wait()
+	if err != nil {
+		return err
+	}
+	if sampleErr != nil {
+		return sampleErr
+	}
+	fed := float64(n) / accepted // the feed's seconds
+	fmt.Printf("fed %d events at %.0f/s over %.1f s; all posted after %.1f s (%.0f/s); backlog samples: %v\n",
+		n, accepted, fed, time.Since(start).Seconds(), posted, samples)
+	// Growing: the feed's last third of samples above its middle third.
+	feeding := samples[:min(len(samples), int(fed/(d/12).Seconds()))]
+	if k := len(feeding) / 3; k > 0 {
+		mid, last := slices.Max(feeding[k:2*k]), slices.Max(feeding[2*k:])
+		verdict := "held"
+		if float64(last) > 1.25*float64(mid) {
+			verdict = "grew"
+		}
+		fmt.Printf("backlog while fed: at most %d in the middle third, %d in the last: %s\n", mid, last, verdict)
+	}
+	return nil
 }
 
 // autovacuumDone waits, at most atMost, until no autovacuum worker is at work
