@@ -113,11 +113,11 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 		// The limit again, after the runs: on these machines pgbench moves
 		// by a quarter between invocations a few minutes apart, so one
 		// measurement before the runs made the ratios swing with it. The
-		// runs are set against the mean of the two. First autovacuum's
-		// visits to what the runs wrote end, so that they do not lower
-		// the limit the runs are set against.
-		// And pgbench's table as the first measurement found it: empty (no
-		// USSD traffic in this phase), not full of the rows it upserted.
+		// runs are set against the mean of the two. It waits for
+		// autovacuum's visits to what the runs wrote, which would lower
+		// it, and finds pgbench's table as the first measurement did:
+		// empty (no USSD traffic in this phase), not full of the rows it
+		// upserted.
 		waited, err := autovacuumDone(ctx, conn, 2*time.Minute)
 		if err != nil {
 			return err
@@ -266,20 +266,14 @@ func steadyUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, dbURL stri
 	var sampling sync.WaitGroup
 	var sampleErr error
 	sampling.Go(func() {
-		tick := time.NewTicker(d / 12)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
+		onTicks(done, d/12, func() bool {
 			var left int64
 			if sampleErr = watch.QueryRow(ctx, `SELECT count(*) FROM usage_pending`).Scan(&left); sampleErr != nil {
-				return
+				return false
 			}
 			samples = append(samples, left)
-		}
+			return true
+		})
 	})
 	start := time.Now()
 	accepted, posted, err := feedUsage(ctx, api, conn, encoded, want, n, run, every)
@@ -294,17 +288,42 @@ func steadyUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, dbURL stri
 	fed := float64(n) / accepted // the feed's seconds
 	fmt.Printf("fed %d events at %.0f/s over %.1f s; all posted after %.1f s (%.0f/s); backlog samples: %v\n",
 		n, accepted, fed, time.Since(start).Seconds(), posted, samples)
-	// Growing: the feed's last third of samples above its middle third.
-	feeding := samples[:min(len(samples), int(fed/(d/12).Seconds()))]
-	if k := len(feeding) / 3; k > 0 {
-		mid, last := slices.Max(feeding[k:2*k]), slices.Max(feeding[2*k:])
+	// Growing: the least-squares slope of the samples taken while fed, as a
+	// share of the feed's rate (a take empties a bucket at once, so single
+	// samples saw-tooth; the trend is what says whether posting keeps up).
+	step := (d / 12).Seconds()
+	feeding := samples[:min(len(samples), int(fed/step))]
+	if len(feeding) >= 3 {
+		var st, sy, stt, sty float64
+		for i, y := range feeding {
+			t := float64(i+1) * step
+			st, sy, stt, sty = st+t, sy+float64(y), stt+t*t, sty+t*float64(y)
+		}
+		k := float64(len(feeding))
+		slope := (k*sty - st*sy) / (k*stt - st*st)
 		verdict := "held"
-		if float64(last) > 1.25*float64(mid) {
+		if slope > 0.02*accepted {
 			verdict = "grew"
 		}
-		fmt.Printf("backlog while fed: at most %d in the middle third, %d in the last: %s\n", mid, last, verdict)
+		fmt.Printf("backlog while fed: %+.0f events/s (%.1f %% of the feed): %s\n", slope, 100*slope/accepted, verdict)
 	}
 	return nil
+}
+
+// onTicks calls f every d until done is closed or f returns false.
+func onTicks(done <-chan struct{}, d time.Duration, f func() bool) {
+	tick := time.NewTicker(d)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			if !f() {
+				return
+			}
+		}
+	}
 }
 
 // autovacuumDone waits, at most atMost, until no autovacuum worker is at work
@@ -448,24 +467,18 @@ func importRun(ctx context.Context, api *apiClient, m, run int) (float64, error)
 	wg.Go(func() {
 		var last string
 		var shown time.Time
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				var p struct {
-					Status      string
-					Rows, Taken int64
-				}
-				// Phase changes, and every 10 s: enough to show it moving.
-				if api.do(ctx, http.MethodGet, "/api/v1/imports/"+id, "", nil, &p) == nil && (p.Status != last || time.Since(shown) >= 10*time.Second) {
-					seen = append(seen, fmt.Sprintf("%s %d read/%d taken at %s", p.Status, p.Rows, p.Taken, time.Since(start).Round(time.Second)))
-					last, shown = p.Status, time.Now()
-				}
+		onTicks(done, time.Second, func() bool {
+			var p struct {
+				Status      string
+				Rows, Taken int64
 			}
-		}
+			// Phase changes, and every 10 s: enough to show it moving.
+			if api.do(ctx, http.MethodGet, "/api/v1/imports/"+id, "", nil, &p) == nil && (p.Status != last || time.Since(shown) >= 10*time.Second) {
+				seen = append(seen, fmt.Sprintf("%s %d read/%d taken at %s", p.Status, p.Rows, p.Taken, time.Since(start).Round(time.Second)))
+				last, shown = p.Status, time.Now()
+			}
+			return true
+		})
 	})
 	size := csv.Len()
 	var rep struct {
