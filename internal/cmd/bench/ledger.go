@@ -288,9 +288,9 @@ func steadyUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, dbURL stri
 	fed := float64(n) / accepted // the feed's seconds
 	fmt.Printf("fed %d events at %.0f/s over %.1f s; all posted after %.1f s (%.0f/s); backlog samples: %v\n",
 		n, accepted, fed, time.Since(start).Seconds(), posted, samples)
-	// Growing: the least-squares slope of the samples taken while fed, as a
-	// share of the feed's rate (a take empties a bucket at once, so single
-	// samples saw-tooth; the trend is what says whether posting keeps up).
+	// The least-squares slope of the samples taken while fed, as a share of
+	// the feed's rate: a take empties a bucket at once, so single samples
+	// saw-tooth, and the trend is what says whether posting keeps up.
 	step := (d / 12).Seconds()
 	feeding := samples[:min(len(samples), int(fed/step))]
 	if len(feeding) >= 3 {
@@ -301,8 +301,10 @@ func steadyUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, dbURL stri
 		}
 		k := float64(len(feeding))
 		slope := (k*sty - st*sy) / (k*stt - st*st)
+		// Grew: by more than 2 % of the feed, and by more than a batch over
+		// the feed (a batch is the saw-tooth's height).
 		verdict := "held"
-		if slope > 0.02*accepted {
+		if slope > 0.02*accepted && slope*fed > float64(*usageBatch) {
 			verdict = "grew"
 		}
 		fmt.Printf("backlog while fed: %+.0f events/s (%.1f %% of the feed): %s\n", slope, 100*slope/accepted, verdict)
