@@ -99,12 +99,12 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 	if n := *usageEvents; n > 0 {
 		fmt.Printf("== Usage ingest: %d events per run in batches of %d, %d clients, POST /api/v1/usage over loopback to bin/care360 serve; each run's events in %d local hour(s)\n",
 			n, *usageBatch, *usageClients, *usageHours)
-		if _, _, err := usageRun(ctx, api, conn, members, min(n, 50_000), -1, 0); err != nil { // warm up
+		if _, _, err := usageRun(ctx, api, conn, members, min(n, 50_000), -1); err != nil { // warm up
 			return err
 		}
 		var accepted, posted []float64
 		for i := range runs {
-			a, p, err := usageRun(ctx, api, conn, members, n, i, 0)
+			a, p, err := usageRun(ctx, api, conn, members, n, i)
 			if err != nil {
 				return err
 			}
@@ -164,15 +164,16 @@ func ledgerPhase(ctx context.Context, admin, bin string, runs int, dur time.Dura
 	return nil
 }
 
-// usageRun feeds n events, a batch every `every` (0: as fast as the
-// gateway takes them), and returns accepted and posted events/s.
-func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, run int, every time.Duration) (accepted, posted float64, err error) {
+// usageRun feeds n events as fast as the gateway takes them and returns
+// accepted and posted events/s.
+func usageRun(ctx context.Context, api *apiClient, conn *pgx.Conn, members, n, run int) (accepted, posted float64, err error) {
 	batches, want := usageBatches(members, n, run)
-	return feedUsage(ctx, api, conn, batches, want, n, run, every)
+	return feedUsage(ctx, api, conn, batches, want, n, run, 0)
 }
 
-// feedUsage sends the encoded batches of n events (see usageRun), waits
-// until all are posted and checks the ledger.
+// feedUsage sends the encoded batches of n events, a batch every `every`
+// (0: as fast as the gateway takes them), waits until all are posted,
+// checks the ledger and returns accepted and posted events/s.
 func feedUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, batches [][]byte, want map[string]usagePoints, n, run int, every time.Duration) (accepted, posted float64, err error) {
 	var mu sync.Mutex
 	var firstErr error
