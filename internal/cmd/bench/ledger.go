@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -263,16 +264,28 @@ func steadyUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, dbURL stri
 	n := batches * (*usageBatch)
 	encoded, want := usageBatches(members, n, run)
 	var samples []int64
+	// The machine's busy time at the start and at each sample: whether
+	// the cores had room left while fed says whether a backlog that grows
+	// is the machine's limit or the gateway's.
+	var busy []time.Duration
 	done := make(chan struct{})
 	var sampling sync.WaitGroup
 	var sampleErr error
+	busy0, err := machineBusy()
+	if err != nil {
+		return err
+	}
 	sampling.Go(func() {
 		onTicks(done, d/12, func() bool {
 			var left int64
 			if sampleErr = watch.QueryRow(ctx, `SELECT count(*) FROM usage_pending`).Scan(&left); sampleErr != nil {
 				return false
 			}
-			samples = append(samples, left)
+			b, err := machineBusy()
+			if sampleErr = err; err != nil {
+				return false
+			}
+			samples, busy = append(samples, left), append(busy, b)
 			return true
 		})
 	})
@@ -300,15 +313,17 @@ func steadyUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, dbURL stri
 			t := float64(i+1) * step
 			st, sy, stt, sty = st+t, sy+float64(y), stt+t*t, sty+t*float64(y)
 		}
-		k := float64(len(feeding))
-		slope := (k*sty - st*sy) / (k*stt - st*st)
+		k := len(feeding)
+		n := float64(k)
+		slope := (n*sty - st*sy) / (n*stt - st*st)
 		// Grew: by more than 2 % of the feed, and by more than a batch over
 		// the feed (a batch is the saw-tooth's height).
 		verdict := "held"
 		if slope > 0.02*accepted && slope*fed > float64(*usageBatch) {
 			verdict = "grew"
 		}
-		fmt.Printf("backlog while fed: %+.0f events/s (%.1f %% of the feed): %s\n", slope, 100*slope/accepted, verdict)
+		fmt.Printf("backlog while fed: %+.0f events/s (%.1f %% of the feed): %s; the machine's cores %.0f %% busy meanwhile\n",
+			slope, 100*slope/accepted, verdict, 100*(busy[k-1]-busy0).Seconds()/(float64(k)*step*float64(runtime.NumCPU())))
 	}
 	return nil
 }
