@@ -55,6 +55,10 @@ var TakeBucketSQL = takeBucketSQL
 // plan test.
 const EraseUsageSQL = eraseUsageSQL
 
+// QualifyingSQL is one member's qualifying total since $2, for the plan
+// test.
+var QualifyingSQL = qualifyingSQL
+
 // PendingBucketsSQL lists the buckets with pending usage, for the plan test.
 const PendingBucketsSQL = pendingBucketsSQL
 
