@@ -19,10 +19,19 @@ var qualifyingSQL = qualifyingOf("$1", "$2")
 
 // qualifyingOf is the query of msisdn's qualifying total since since (SQL
 // expressions), as a column q, never below zero: a refund can outlive, in
-// the window, the credit it took from.
+// the window, the credit it took from. It is the member's months after the
+// one the window opens in (qualifying_months, which every insert into the
+// ledger keeps), plus that month's entries after since: a dozen rows and a
+// month's entries at most, where summing the year's entries read
+// thousands for a busy number (migration 00048).
 func qualifyingOf(msisdn, since string) string {
-	return `SELECT greatest(coalesce(sum(points), 0), 0)::bigint AS q FROM points_ledger
-		WHERE msisdn = ` + msisdn + ` AND ` + qualifyingWhere + ` AND earned_at > ` + since
+	return `SELECT greatest(
+			coalesce((SELECT sum(m.points) FROM qualifying_months m
+				WHERE m.msisdn = ` + msisdn + ` AND m.month > ledger_month(` + since + `)), 0)
+			+ coalesce((SELECT sum(e.points) FROM points_ledger e
+				WHERE e.msisdn = ` + msisdn + ` AND ` + qualifyingWhere + `
+				AND e.earned_at > ` + since + ` AND e.earned_at < ledger_month_end(` + since + `)), 0),
+		0)::bigint AS q`
 }
 
 // tierNames are the tiers in rank order, as SQL arrays take them
