@@ -23,14 +23,15 @@ var qualifyingSQL = qualifyingOf("$1", "$2")
 // one the window opens in (qualifying_months, which every insert into the
 // ledger keeps), plus that month's entries after since: a dozen rows and a
 // month's entries at most, where summing the year's entries read
-// thousands for a busy number (migration 00048).
+// thousands for a busy number (migration 00048). qualifyingWhere's
+// columns are the ledger's (pl), whatever the query around it reads.
 func qualifyingOf(msisdn, since string) string {
 	return `SELECT greatest(
 			coalesce((SELECT sum(m.points) FROM qualifying_months m
 				WHERE m.msisdn = ` + msisdn + ` AND m.month > ledger_month(` + since + `)), 0)
-			+ coalesce((SELECT sum(e.points) FROM points_ledger e
-				WHERE e.msisdn = ` + msisdn + ` AND ` + qualifyingWhere + `
-				AND e.earned_at > ` + since + ` AND e.earned_at < ledger_month_end(` + since + `)), 0),
+			+ coalesce((SELECT sum(pl.points) FROM points_ledger pl
+				WHERE pl.msisdn = ` + msisdn + ` AND ` + qualifyingWhere + `
+				AND pl.earned_at > ` + since + ` AND pl.earned_at < ledger_month_end(` + since + `)), 0),
 		0)::bigint AS q`
 }
 
