@@ -29,6 +29,19 @@ func addMember(t *testing.T, conn *pgx.Conn, msisdn string) {
 	}
 }
 
+// qualifyingBothWays is msisdn's qualifying total since since as the
+// store reads it (got) and from every entry (want).
+func qualifyingBothWays(t *testing.T, conn *pgx.Conn, msisdn string, since time.Time) (got, want int64) {
+	t.Helper()
+	if err := conn.QueryRow(t.Context(), store.QualifyingSQL, msisdn, since).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(t.Context(), everyEntrySQL, msisdn, since).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	return got, want
+}
+
 // A member's qualifying total is read from a total per month and the
 // entries of the month the window opens in, not from every entry of the
 // year: a member's usage is posted as a credit per local hour with usage,
@@ -55,13 +68,7 @@ func TestQualifyingTotalReadsMonthsNotEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	since := now.AddDate(-1, 0, 0)
-	var got, want int64
-	if err := conn.QueryRow(ctx, store.QualifyingSQL, msisdn, since).Scan(&got); err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.QueryRow(ctx, everyEntrySQL, msisdn, since).Scan(&want); err != nil {
-		t.Fatal(err)
-	}
+	got, want := qualifyingBothWays(t, conn, msisdn, since)
 	if got != want {
 		t.Fatalf("qualifying %d, want %d", got, want)
 	}
@@ -150,13 +157,7 @@ func TestQualifyingTotalIsExactWhereverTheWindowOpens(t *testing.T) {
 		windows = append(windows, m, m.Add(-time.Microsecond), m.Add(-7*time.Hour), m.Add(17*24*time.Hour))
 	}
 	for _, since := range windows {
-		var got, want int64
-		if err := conn.QueryRow(ctx, store.QualifyingSQL, msisdn, since).Scan(&got); err != nil {
-			t.Fatal(err)
-		}
-		if err := conn.QueryRow(ctx, everyEntrySQL, msisdn, since).Scan(&want); err != nil {
-			t.Fatal(err)
-		}
+		got, want := qualifyingBothWays(t, conn, msisdn, since)
 		if got != want {
 			t.Errorf("since %s: qualifying %d, want %d", since.Format(time.RFC3339Nano), got, want)
 		}
@@ -181,13 +182,7 @@ func TestQualifyingMonthsFollowANumberChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	since := time.Now().AddDate(-1, 0, 0)
-	var got, want int64
-	if err := conn.QueryRow(ctx, store.QualifyingSQL, after, since).Scan(&got); err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.QueryRow(ctx, everyEntrySQL, after, since).Scan(&want); err != nil {
-		t.Fatal(err)
-	}
+	got, want := qualifyingBothWays(t, conn, after, since)
 	if got != want || want == 0 {
 		t.Errorf("after the number change: qualifying %d, want %d", got, want)
 	}
