@@ -59,6 +59,10 @@ const EraseUsageSQL = eraseUsageSQL
 // test.
 var QualifyingSQL = qualifyingSQL
 
+// QualifyingOf is the qualifying total of an SQL expression's member, for
+// the migration test.
+var QualifyingOf = qualifyingOf
+
 // PendingBucketsSQL lists the buckets with pending usage, for the plan test.
 const PendingBucketsSQL = pendingBucketsSQL
 

@@ -249,7 +249,7 @@ func TestQualifyingMonthsOfAnOlderLedger(t *testing.T) {
 	var wrong int
 	var first string
 	if err := conn.QueryRow(ctx, `
-		WITH w AS (SELECT s.msisdn, (`+strings.Replace(strings.Replace(store.QualifyingSQL, "$1", "s.msisdn", -1), "$2", "$1", -1)+`) AS got,
+		WITH w AS (SELECT s.msisdn, (`+store.QualifyingOf("s.msisdn", "$1")+`) AS got,
 			(SELECT greatest(coalesce(sum(points), 0), 0)::bigint FROM points_ledger
 			 WHERE msisdn = s.msisdn AND kind = 'qualifying' AND (points > 0 OR refund) AND earned_at > $1) AS want
 			FROM subscribers s)
