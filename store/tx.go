@@ -73,9 +73,8 @@ func (db *DB) transactOnce(ctx context.Context, opts pgx.TxOptions, fn func(pgx.
 // rest on tx. The transaction commits if fn returns nil, and is run again
 // like TransactWith's.
 //
-// Its transactions (a gift claim, a draw entry, a spin, a usage batch)
-// look rows up only by keys they name, so they run with sequential scans
-// off (keyedPlans):
+// Its transactions (a gift claim, a draw entry, a spin) look rows up only
+// by keys they name, so they run with sequential scans off (keyedPlans):
 // while a table has the statistics of an empty one, as on a new
 // deployment until autovacuum first analyzes it, the cached generic plan
 // of a claim's key and count scanned every claim of the table, each claim

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/care360/care360"
 )
 
@@ -86,9 +84,7 @@ const usageBuckets = 64
 // released it since (a closing, a number change: member_numbers), else the
 // member holding the number now; an event for a membership closed since
 // earns nothing (PRODUCT.md §7). Both members are looked up by key, event
-// by event (a LATERAL with a LIMIT, which the planner keeps a nested loop,
-// and sequential scans off, so that a member_numbers of no rows or a few is
-// searched by its key too):
+// by event (a LATERAL with a LIMIT, which the planner keeps a nested loop):
 // an EXISTS in an OR, planned for thousands of events, read every member
 // into a hash for each batch. It returns only the events that were not
 // accepted as sent: those of unknown subscribers (known = false), those
@@ -204,38 +200,30 @@ func (l *Ledger) journal(ctx context.Context, events []care360.UsageEvent, res [
 	var existing []string
 	existingAt := map[string]int{}
 	for attempt := 1; ; attempt++ {
-		// Sequential scans off (transactFrom): member_numbers holds no
-		// number or a few until numbers change, and a scan of it for each
-		// event, each asking the kernel for its size, took twice as long as
-		// its key (TestUsageBatchFindsChangedNumbersByKeyWhileFewChanged).
-		err := l.db.transactFrom(ctx, func(b *pgx.Batch) {
-			b.Queue(ingestSQL, sent.id, sent.msisdn, sent.amount, sent.points, sent.at, now, usageBuckets-1)
-		}, func(_ pgx.Tx, br pgx.BatchResults) error {
-			existing, existingAt = existing[:0], map[string]int{}
-			rows, err := br.Query()
-			if err != nil {
+		existing, existingAt = existing[:0], map[string]int{}
+		rows, err := l.db.pool.Query(ctx, ingestSQL, sent.id, sent.msisdn, sent.amount, sent.points, sent.at, now, usageBuckets-1)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n int64
+			var known, inserted bool
+			if err := rows.Scan(&n, &known, &inserted); err != nil {
+				rows.Close()
 				return err
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var n int64
-				var known, inserted bool
-				if err := rows.Scan(&n, &known, &inserted); err != nil {
-					return err
-				}
-				i := sent.index[n-1]
-				e := events[i]
-				switch {
-				case !known:
-					res[i] = care360.RejectUsage(e.ID, care360.UsageUnknownSubscriber, "no subscriber %s", e.MSISDN.Masked())
-				case inserted:
-					res[i].Points = 0 // journalled for a membership closed since: it earns nothing
-				default:
-					existing, existingAt[e.ID] = append(existing, e.ID), i
-				}
+			i := sent.index[n-1]
+			e := events[i]
+			switch {
+			case !known:
+				res[i] = care360.RejectUsage(e.ID, care360.UsageUnknownSubscriber, "no subscriber %s", e.MSISDN.Masked())
+			case inserted:
+				res[i].Points = 0 // journalled for a membership closed since: it earns nothing
+			default:
+				existing, existingAt[e.ID] = append(existing, e.ID), i
 			}
-			return rows.Err()
-		})
+		}
+		err = rows.Err()
 		if isUniqueViolation(err) && attempt == 1 {
 			continue // another batch took ids of this one's new range first: now the range is not new
 		}
