@@ -66,6 +66,10 @@ var QualifyingOf = qualifyingOf
 // PendingBucketsSQL lists the buckets with pending usage, for the plan test.
 const PendingBucketsSQL = pendingBucketsSQL
 
+// UpgradeTiersSQL raises the tiers of the members their points now earn,
+// for the plan test.
+var UpgradeTiersSQL = upgradeTiersSQL
+
 // IngestSQL journals a batch of usage events, for the plan test.
 const IngestSQL = ingestSQL
 

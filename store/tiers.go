@@ -52,6 +52,26 @@ func (db *DB) floor(since, now time.Time) care360.Tier {
 	return db.rules.Floor(local, now)
 }
 
+// upgradeTiersSQL raises the tier of each member of $1 whose qualifying
+// total since $2 earns more ($3: the thresholds, $4: the tier names, $5:
+// now), cancels their pending downgrades and records the changes.
+var upgradeTiersSQL = `
+	WITH q AS (
+		SELECT s.msisdn, s.tier, l.q FROM subscribers s, LATERAL (` + qualifyingOf("s.msisdn", "$2") + `) l
+		WHERE s.msisdn = ANY($1)
+	), u AS (
+		UPDATE subscribers s SET tier = ($4::text[])[tier_rank(q.q, $3)], tier_since = $5, updated_at = $5
+		FROM q WHERE s.msisdn = q.msisdn AND tier_rank(q.q, $3) > array_position($4::text[], s.tier)
+		RETURNING s.msisdn, q.tier AS old, s.tier AS new, s.language, s.member_since, q.q
+	), d AS (
+		DELETE FROM tier_downgrades WHERE msisdn IN (SELECT msisdn FROM u)
+	), c AS (
+		INSERT INTO tier_changes (msisdn, kind, from_tier, to_tier, qualifying, created_at)
+		SELECT msisdn, 'upgrade', old, new, q, $5 FROM u
+		RETURNING id, msisdn
+	)
+	SELECT c.id, u.msisdn, u.old, u.new, u.q, u.language, u.member_since FROM c JOIN u USING (msisdn)`
+
 // upgradeTiers raises the stored tier of those msisdns whose qualifying
 // points of the last 12 months earn a higher one, at once, cancels any
 // downgrade they were waiting for and records each change; with announce,
@@ -63,23 +83,7 @@ func (db *DB) upgradeTiers(ctx context.Context, tx pgx.Tx, msisdns []string, now
 	if len(msisdns) == 0 {
 		return 0, nil
 	}
-	rows, err := tx.Query(ctx, `
-		WITH q AS (
-			SELECT s.msisdn, s.tier, l.q FROM subscribers s, LATERAL (`+qualifyingOf("s.msisdn", "$2")+`) l
-			WHERE s.msisdn = ANY($1)
-		), u AS (
-			UPDATE subscribers s SET tier = ($4::text[])[tier_rank(q.q, $3)], tier_since = $5, updated_at = $5
-			FROM q WHERE s.msisdn = q.msisdn AND tier_rank(q.q, $3) > array_position($4::text[], s.tier)
-			RETURNING s.msisdn, q.tier AS old, s.tier AS new, s.language, s.member_since, q.q
-		), d AS (
-			DELETE FROM tier_downgrades WHERE msisdn IN (SELECT msisdn FROM u)
-		), c AS (
-			INSERT INTO tier_changes (msisdn, kind, from_tier, to_tier, qualifying, created_at)
-			SELECT msisdn, 'upgrade', old, new, q, $5 FROM u
-			RETURNING id, msisdn
-		)
-		SELECT c.id, u.msisdn, u.old, u.new, u.q, u.language, u.member_since FROM c JOIN u USING (msisdn)`,
-		msisdns, db.yearAgo(now), db.rules.Thresholds[:], tierNames(), now)
+	rows, err := tx.Query(ctx, upgradeTiersSQL, msisdns, db.yearAgo(now), db.rules.Thresholds[:], tierNames(), now)
 	if err != nil {
 		return 0, err
 	}

@@ -44,6 +44,35 @@ func TestUsageBatchFindsMembersByKey(t *testing.T) {
 	}
 }
 
+// A posting pass's upgrade check finds the members it credited, and the
+// rows it updates, by key: its update joined the members it checks to a
+// scan of every member (10 ms a take at 100,000 members, a third of the
+// statement, growing with the member base until the planner's costs turn).
+func TestUpgradeCheckFindsItsMembersByKey(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	conn := connect(t, pgtest.FreshDB(t))
+	const members, credited = 100_000, 1_300
+	if _, err := conn.Exec(ctx, `
+		INSERT INTO subscribers (msisdn, name, member_since, created_at, updated_at)
+		SELECT '8493' || lpad(i::text, 7, '0'), 'Upgrade', current_date, now(), now() FROM generate_series(1, $1::int) i`, members); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE subscribers`); err != nil {
+		t.Fatal(err)
+	}
+	var msisdns []string
+	for i := range credited {
+		msisdns = append(msisdns, fmt.Sprintf("8493%07d", 1+i*(members/credited)))
+	}
+	now := time.Now()
+	p := explainAnalyze(t, conn, store.UpgradeTiersSQL, msisdns, now.AddDate(-1, 0, 0),
+		[]int64{0, 2_000, 5_000, 10_000, 20_000}, []string{"dong", "bac", "titan", "vang", "kim_cuong"}, now)
+	if strings.Contains(p, "Seq Scan on subscribers") {
+		t.Errorf("an upgrade check of %d members read all %d:\n%s", credited, members, p)
+	}
+}
+
 // A posting pass's take of one bucket reads that bucket's pending events,
 // not the whole queue: a batch's events interleave the 64 buckets, and with
 // one table (and an index on the bucket) every bucket's rows were on every
