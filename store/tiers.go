@@ -54,14 +54,18 @@ func (db *DB) floor(since, now time.Time) care360.Tier {
 
 // upgradeTiersSQL raises the tier of each member of $1 whose qualifying
 // total since $2 earns more ($3: the thresholds, $4: the tier names, $5:
-// now), cancels their pending downgrades and records the changes.
+// now), cancels their pending downgrades and records the changes. The
+// update names its rows by key as well as through q: joined to q alone,
+// the planner read every member into a hash for each pass's take, while
+// the member base was small enough for that to look cheaper than a key
+// each (TestUpgradeCheckFindsItsMembersByKey).
 var upgradeTiersSQL = `
 	WITH q AS (
 		SELECT s.msisdn, s.tier, l.q FROM subscribers s, LATERAL (` + qualifyingOf("s.msisdn", "$2") + `) l
 		WHERE s.msisdn = ANY($1)
 	), u AS (
 		UPDATE subscribers s SET tier = ($4::text[])[tier_rank(q.q, $3)], tier_since = $5, updated_at = $5
-		FROM q WHERE s.msisdn = q.msisdn AND tier_rank(q.q, $3) > array_position($4::text[], s.tier)
+		FROM q WHERE s.msisdn = ANY($1) AND s.msisdn = q.msisdn AND tier_rank(q.q, $3) > array_position($4::text[], s.tier)
 		RETURNING s.msisdn, q.tier AS old, s.tier AS new, s.language, s.member_since, q.q
 	), d AS (
 		DELETE FROM tier_downgrades WHERE msisdn IN (SELECT msisdn FROM u)
