@@ -70,6 +70,9 @@ const PendingBucketsSQL = pendingBucketsSQL
 // for the plan test.
 var UpgradeTiersSQL = upgradeTiersSQL
 
+// SIMSwapsSQL applies a batch of sim_swap events, for the plan test.
+const SIMSwapsSQL = simSwapsSQL
+
 // IngestSQL journals a batch of usage events, for the plan test.
 const IngestSQL = ingestSQL
 

@@ -11,6 +11,29 @@ import (
 	"github.com/care360/care360"
 )
 
+// simSwapsSQL applies a batch of sim_swap events ($1 ids, $2 numbers, $3
+// times, $4 the hold, $5 now); see SIMSwaps.
+const simSwapsSQL = `
+	WITH e AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS e (id, msisdn, at, n)
+	), known AS (
+		SELECT e.* FROM e WHERE EXISTS (SELECT 1 FROM subscribers s WHERE s.msisdn = e.msisdn)
+	), ins AS (
+		INSERT INTO lifecycle_events (id, msisdn, event, at, status, received_at)
+		SELECT id, msisdn, 'sim_swap', at, 'applied', $5 FROM known ORDER BY n
+		ON CONFLICT (id) DO NOTHING
+		RETURNING id, msisdn, at
+	), holds AS (
+		UPDATE subscribers s SET sim_swap_until = greatest(coalesce(s.sim_swap_until, '-infinity'), h.until)
+		FROM (SELECT msisdn, max(at) + $4::interval AS until FROM ins GROUP BY msisdn) h
+		WHERE s.msisdn = h.msisdn
+		RETURNING s.msisdn, s.sim_swap_until
+	)
+	SELECT e.id, e.msisdn IN (SELECT msisdn FROM known), e.id IN (SELECT id FROM ins),
+		coalesce((SELECT sim_swap_until FROM holds WHERE holds.msisdn = e.msisdn),
+		         (SELECT sim_swap_until FROM subscribers s WHERE s.msisdn = e.msisdn))
+	FROM e ORDER BY e.n`
+
 // SIMSwaps applies sim_swap events in one statement (care360.LifecycleService):
 // the events of known members are recorded by id (an id seen before adds
 // nothing) and each member's hold is moved to the latest at + hold of its
@@ -26,26 +49,7 @@ func (db *DB) SIMSwaps(ctx context.Context, evs []care360.LifecycleEvent, hold t
 	for i, e := range evs {
 		ids[i], msisdns[i], ats[i] = e.ID, string(e.MSISDN), e.At
 	}
-	rows, err := db.pool.Query(ctx, `
-		WITH e AS (
-			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS e (id, msisdn, at, n)
-		), known AS (
-			SELECT e.* FROM e WHERE EXISTS (SELECT 1 FROM subscribers s WHERE s.msisdn = e.msisdn)
-		), ins AS (
-			INSERT INTO lifecycle_events (id, msisdn, event, at, status, received_at)
-			SELECT id, msisdn, 'sim_swap', at, 'applied', $5 FROM known ORDER BY n
-			ON CONFLICT (id) DO NOTHING
-			RETURNING id, msisdn, at
-		), holds AS (
-			UPDATE subscribers s SET sim_swap_until = greatest(coalesce(s.sim_swap_until, '-infinity'), h.until)
-			FROM (SELECT msisdn, max(at) + $4::interval AS until FROM ins GROUP BY msisdn) h
-			WHERE s.msisdn = h.msisdn
-			RETURNING s.msisdn, s.sim_swap_until
-		)
-		SELECT e.id, e.msisdn IN (SELECT msisdn FROM known), e.id IN (SELECT id FROM ins),
-			coalesce((SELECT sim_swap_until FROM holds WHERE holds.msisdn = e.msisdn),
-			         (SELECT sim_swap_until FROM subscribers s WHERE s.msisdn = e.msisdn))
-		FROM e ORDER BY e.n`, ids, msisdns, ats, hold, db.now())
+	rows, err := db.pool.Query(ctx, simSwapsSQL, ids, msisdns, ats, hold, db.now())
 	if err != nil {
 		return nil, interpretError(err)
 	}
