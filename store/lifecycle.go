@@ -12,7 +12,11 @@ import (
 )
 
 // simSwapsSQL applies a batch of sim_swap events ($1 ids, $2 numbers, $3
-// times, $4 the hold, $5 now); see SIMSwaps.
+// times, $4 the hold, $5 now); see SIMSwaps. Each event's new hold comes
+// from a join to holds (a row a number): a subquery over holds for each
+// event read all of the batch's holds every time, so a batch cost the
+// square of its size (TestSIMSwapBatchReadsItsHoldsOnce). The hold of a
+// member the batch did not move is read by key.
 const simSwapsSQL = `
 	WITH e AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS e (id, msisdn, at, n)
@@ -30,9 +34,9 @@ const simSwapsSQL = `
 		RETURNING s.msisdn, s.sim_swap_until
 	)
 	SELECT e.id, e.msisdn IN (SELECT msisdn FROM known), e.id IN (SELECT id FROM ins),
-		coalesce((SELECT sim_swap_until FROM holds WHERE holds.msisdn = e.msisdn),
-		         (SELECT sim_swap_until FROM subscribers s WHERE s.msisdn = e.msisdn))
-	FROM e ORDER BY e.n`
+		coalesce(h.sim_swap_until, (SELECT sim_swap_until FROM subscribers s WHERE s.msisdn = e.msisdn))
+	FROM e LEFT JOIN holds h ON h.msisdn = e.msisdn
+	ORDER BY e.n`
 
 // SIMSwaps applies sim_swap events in one statement (care360.LifecycleService):
 // the events of known members are recorded by id (an id seen before adds
