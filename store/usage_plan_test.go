@@ -22,12 +22,8 @@ func TestUsageBatchFindsMembersByKey(t *testing.T) {
 	ctx := t.Context()
 	conn := connect(t, pgtest.FreshDB(t))
 	const members, batch = 200_000, 2_000
-	if _, err := conn.Exec(ctx, `
-		INSERT INTO subscribers (msisdn, name, member_since, created_at, updated_at)
-		SELECT '8491' || lpad(i::text, 7, '0'), 'Usage', current_date, now(), now() FROM generate_series(1, $1::int) i`, members); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, `ANALYZE subscribers; ANALYZE member_numbers; ANALYZE usage_events`); err != nil {
+	addMembers(t, conn, "8491", members)
+	if _, err := conn.Exec(ctx, `ANALYZE member_numbers; ANALYZE usage_events`); err != nil {
 		t.Fatal(err)
 	}
 	var ids, msisdns []string
@@ -50,17 +46,9 @@ func TestUsageBatchFindsMembersByKey(t *testing.T) {
 // statement, growing with the member base until the planner's costs turn).
 func TestUpgradeCheckFindsItsMembersByKey(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	conn := connect(t, pgtest.FreshDB(t))
 	const members, credited = 100_000, 1_300
-	if _, err := conn.Exec(ctx, `
-		INSERT INTO subscribers (msisdn, name, member_since, created_at, updated_at)
-		SELECT '8493' || lpad(i::text, 7, '0'), 'Upgrade', current_date, now(), now() FROM generate_series(1, $1::int) i`, members); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, `ANALYZE subscribers`); err != nil {
-		t.Fatal(err)
-	}
+	addMembers(t, conn, "8493", members)
 	var msisdns []string
 	for i := range credited {
 		msisdns = append(msisdns, fmt.Sprintf("8493%07d", 1+i*(members/credited)))
@@ -136,6 +124,20 @@ func TestListingPendingBucketsReadsARowOfEach(t *testing.T) {
 	}
 	if blocks := plan[0].Plan.Hit + plan[0].Plan.Read; blocks > 2*buckets {
 		t.Errorf("listing %d buckets read %d blocks; the queue is %d pages", buckets, blocks, pages)
+	}
+}
+
+// addMembers adds n members numbered prefix followed by 0000001 to n in
+// seven digits, and analyzes subscribers.
+func addMembers(t *testing.T, conn *pgx.Conn, prefix string, n int) {
+	t.Helper()
+	if _, err := conn.Exec(t.Context(), `
+		INSERT INTO subscribers (msisdn, name, member_since, created_at, updated_at)
+		SELECT $1 || lpad(i::text, 7, '0'), 'Plan', current_date, now(), now() FROM generate_series(1, $2::int) i`, prefix, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), `ANALYZE subscribers`); err != nil {
+		t.Fatal(err)
 	}
 }
 
