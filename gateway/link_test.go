@@ -110,6 +110,71 @@ func TestWindowBlocksInsteadOfFailing(t *testing.T) {
 	}
 }
 
+// A request whose caller stops waiting is still outstanding: its PDU is on
+// the wire until the peer answers it, its response timeout passes or the
+// link goes, and it keeps its window slot that long. Callers with a short
+// deadline (a push waits a dialogue step's 2 s) freed their slots as they
+// gave up, so a peer that had stopped answering (a frozen SMSC) was sent a
+// window more every 2 s, all of it shown on the phones when the SMSC woke:
+// 29 pushes shown twice in a 10 s freeze, against one window per link
+// (PRODUCT.md §8).
+func TestAbandonedRequestsKeepTheirWindowSlots(t *testing.T) {
+	t.Parallel()
+	ours, peer := net.Pipe()
+	defer peer.Close()
+	const window = 3
+	l := newLink(ours, window, time.Second, 5*time.Second, slog.New(slog.DiscardHandler))
+	go l.readLoop()
+	defer l.close(nil)
+	// The peer takes every PDU and answers none, until told to.
+	got := make(chan pdu.Body, 100)
+	go func() {
+		for {
+			p, err := pdu.Decode(peer)
+			if err != nil {
+				return
+			}
+			got <- p
+		}
+	}()
+	// Screens and bulk SMS whose callers give up after 30 ms, for half a
+	// second: well within the response timeout.
+	stopAt := time.Now().Add(500 * time.Millisecond)
+	for i := 0; time.Now().Before(stopAt); i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		if i%2 == 0 {
+			l.request(ctx, pdu.NewSubmitSM(nil))
+		} else {
+			l.requestBefore(ctx, pdu.NewSubmitSM(nil), time.Time{}, nil)
+		}
+		cancel()
+	}
+	if n := len(got); n > window {
+		t.Fatalf("%d requests went to a peer that answered none, with a window of %d", n, window)
+	}
+	// The peer answers what it holds: the slots come back, and the next
+	// request goes out and is answered.
+	for range len(got) {
+		writeResp(t, peer, <-got)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := l.request(ctx, pdu.NewEnquireLink())
+		done <- err
+	}()
+	select {
+	case p := <-got:
+		writeResp(t, peer, p)
+	case <-time.After(2 * time.Second):
+		t.Fatal("no request went out once the peer had answered the ones it held")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func writeResp(t *testing.T, w net.Conn, req pdu.Body) {
 	t.Helper()
 	r := pdu.NewEnquireLinkResp()
