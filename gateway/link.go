@@ -227,8 +227,9 @@ func (l *link) nack(seq uint32, status pdu.Status) error {
 }
 
 // request sends p and waits for its response. It takes a window slot first
-// (back-pressure: callers wait instead of failing when the window is full) and
-// gives it back when the answer arrives, the timeout passes, or the link dies.
+// (back-pressure: callers wait instead of failing when the window is full);
+// the slot comes back when the request is no longer outstanding (see
+// exchange), which may be after request has returned.
 func (l *link) request(ctx context.Context, p pdu.Body) (pdu.Body, error) {
 	l.ussdWaiting.Add(1)
 	select {
@@ -241,8 +242,7 @@ func (l *link) request(ctx context.Context, p pdu.Body) (pdu.Body, error) {
 		l.ussdWaiting.Add(-1)
 		return nil, ErrLinkClosed
 	}
-	defer func() { <-l.window }()
-	return l.exchange(ctx, p)
+	return l.exchange(ctx, p, func() { <-l.window })
 }
 
 // requestBefore is request in the bulk lane (the outbox's SMS): it takes a
@@ -271,60 +271,94 @@ func (l *link) requestBefore(ctx context.Context, p pdu.Body, startBy time.Time,
 	if err := wait(l.bulk); err != nil {
 		return nil, err
 	}
-	defer func() { <-l.bulk }()
 	for l.ussdWaiting.Load() > 0 {
+		var err error
 		select {
 		case <-time.After(time.Millisecond):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			err = ctx.Err()
 		case <-l.done:
-			return nil, ErrLinkClosed
+			err = ErrLinkClosed
 		case <-late:
-			return nil, errLate
+			err = errLate
+		}
+		if err != nil {
+			<-l.bulk
+			return nil, err
 		}
 	}
 	if err := wait(l.window); err != nil {
+		<-l.bulk
 		return nil, err
 	}
-	defer func() { <-l.window }()
+	release := func() { <-l.window; <-l.bulk }
 	if !startBy.IsZero() && time.Now().After(startBy) {
+		release()
 		return nil, errLate
 	}
-	return l.exchange(ctx, p)
+	return l.exchange(ctx, p, release)
 }
 
-// exchange writes p, holding a window slot, and waits for its response.
-func (l *link) exchange(ctx context.Context, p pdu.Body) (pdu.Body, error) {
-
+// exchange writes p and waits for its response; release gives back the
+// slots the request holds, once it is no longer outstanding: when its
+// response arrives, its response timeout passes or the link closes. A
+// caller that stops waiting sooner gets its error at once, but the PDU is
+// on the wire and keeps its slots until then: freed as callers gave up (a
+// push waits a dialogue step's 2 s), they let a peer that had stopped
+// answering (a frozen SMSC) be sent a window more every time, all of which
+// it may act on when it wakes, where PRODUCT.md §8 allows one window per
+// link in doubt. A request that times out with nothing heard from the peer
+// meanwhile has the peer probed, whether or not its caller still waits.
+func (l *link) exchange(ctx context.Context, p pdu.Body, release func()) (pdu.Body, error) {
 	seq := l.nextSeq()
 	p.Header().Seq = seq
 	ch := make(chan pdu.Body, 1)
 	l.mu.Lock()
 	l.pending[seq] = ch
 	l.mu.Unlock()
-	defer func() {
+	settle := func() {
 		l.mu.Lock()
 		delete(l.pending, seq)
 		l.mu.Unlock()
-	}()
+		release()
+	}
 	if err := l.write(p); err != nil {
+		settle()
 		return nil, err
 	}
 	timer := time.NewTimer(l.respTimeout)
-	defer timer.Stop()
-	select {
-	case r := <-ch:
-		return r, nil
-	case <-timer.C:
+	timedOut := func() error {
 		err := fmt.Errorf("%s seq %d: no response within %s", p.Header().ID, seq, l.respTimeout)
 		if time.Since(time.Unix(0, l.lastHeard.Load())) >= l.respTimeout {
 			l.probe(err)
 		}
-		return nil, err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		return err
+	}
+	select {
+	case r := <-ch:
+		timer.Stop()
+		settle()
+		return r, nil
+	case <-timer.C:
+		settle()
+		return nil, timedOut()
 	case <-l.done:
+		timer.Stop()
+		settle()
 		return nil, ErrLinkClosed
+	case <-ctx.Done():
+		go func() {
+			select {
+			case <-ch:
+				timer.Stop()
+			case <-timer.C:
+				timedOut()
+			case <-l.done:
+				timer.Stop()
+			}
+			settle()
+		}()
+		return nil, ctx.Err()
 	}
 }
 
@@ -344,7 +378,7 @@ func (l *link) probe(cause error) {
 		heard := l.lastHeard.Load()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*l.respTimeout)
 		defer cancel()
-		if _, err := l.exchange(ctx, pdu.NewEnquireLink()); err == nil || l.lastHeard.Load() != heard {
+		if _, err := l.exchange(ctx, pdu.NewEnquireLink(), func() {}); err == nil || l.lastHeard.Load() != heard {
 			return
 		}
 		silent := time.Since(time.Unix(0, l.lastHeard.Load()))
