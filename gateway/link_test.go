@@ -175,6 +175,56 @@ func TestAbandonedRequestsKeepTheirWindowSlots(t *testing.T) {
 	}
 }
 
+// Once a request has timed out with nothing heard from the peer, the link
+// is suspect and probed (TestSilentPeerDropsLink); until the probe is
+// answered or the link given up, nothing new goes on that wire. Slots freed
+// by the timeouts let a second window go to a peer that had stopped
+// answering, which a freeze longer than the response timeout acted on when
+// it woke.
+func TestNothingNewGoesToAPeerBeingProbed(t *testing.T) {
+	t.Parallel()
+	ours, peer := net.Pipe()
+	defer peer.Close()
+	const window = 2
+	l := newLink(ours, window, time.Second, 300*time.Millisecond, slog.New(slog.DiscardHandler))
+	go l.readLoop()
+	defer l.close(nil)
+	var submits atomic.Int32
+	go func() {
+		for {
+			p, err := pdu.Decode(peer)
+			if err != nil {
+				return
+			}
+			if p.Header().ID == pdu.SubmitSMID {
+				submits.Add(1)
+			}
+		}
+	}()
+	// Callers that wait for as long as it takes, one after another, until
+	// the link is given up (after about two response timeouts).
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-l.done:
+					return
+				default:
+				}
+				l.request(context.Background(), pdu.NewSubmitSM(nil))
+			}
+		}()
+	}
+	select {
+	case <-l.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the link to a silent peer was not given up")
+	}
+	if n := submits.Load(); n > window {
+		t.Fatalf("%d submit_sm went to a peer that answered none, with a window of %d", n, window)
+	}
+}
+
 func writeResp(t *testing.T, w net.Conn, req pdu.Body) {
 	t.Helper()
 	r := pdu.NewEnquireLinkResp()
