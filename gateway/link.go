@@ -242,7 +242,30 @@ func (l *link) request(ctx context.Context, p pdu.Body) (pdu.Body, error) {
 		l.ussdWaiting.Add(-1)
 		return nil, ErrLinkClosed
 	}
-	return l.exchange(ctx, p, func() { <-l.window })
+	release := func() { <-l.window }
+	if err := l.unlessProbed(ctx); err != nil {
+		release()
+		return nil, err
+	}
+	return l.exchange(ctx, p, release)
+}
+
+// unlessProbed waits while the peer is being probed for having said
+// nothing for a whole response timeout (see probe): until it speaks or the
+// link is given up, whatever is written to it is in doubt, and the slots
+// freed by the timeouts would let a second window go to a peer that had
+// stopped answering.
+func (l *link) unlessProbed(ctx context.Context) error {
+	for l.probing.Load() {
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.done:
+			return ErrLinkClosed
+		}
+	}
+	return nil
 }
 
 // requestBefore is request in the bulk lane (the outbox's SMS): it takes a
@@ -292,6 +315,10 @@ func (l *link) requestBefore(ctx context.Context, p pdu.Body, startBy time.Time,
 		return nil, err
 	}
 	release := func() { <-l.window; <-l.bulk }
+	if err := l.unlessProbed(ctx); err != nil {
+		release()
+		return nil, err
+	}
 	if !startBy.IsZero() && time.Now().After(startBy) {
 		release()
 		return nil, errLate
