@@ -120,23 +120,9 @@ func TestWindowBlocksInsteadOfFailing(t *testing.T) {
 // (PRODUCT.md §8).
 func TestAbandonedRequestsKeepTheirWindowSlots(t *testing.T) {
 	t.Parallel()
-	ours, peer := net.Pipe()
-	defer peer.Close()
 	const window = 3
-	l := newLink(ours, window, time.Second, 5*time.Second, slog.New(slog.DiscardHandler))
-	go l.readLoop()
-	defer l.close(nil)
 	// The peer takes every PDU and answers none, until told to.
-	got := make(chan pdu.Body, 100)
-	go func() {
-		for {
-			p, err := pdu.Decode(peer)
-			if err != nil {
-				return
-			}
-			got <- p
-		}
-	}()
+	l, peer, got := linkToSilentPeer(t, window, 5*time.Second)
 	// Screens and bulk SMS whose callers give up after 30 ms, for half a
 	// second: well within the response timeout.
 	stopAt := time.Now().Add(500 * time.Millisecond)
@@ -183,24 +169,8 @@ func TestAbandonedRequestsKeepTheirWindowSlots(t *testing.T) {
 // it woke.
 func TestNothingNewGoesToAPeerBeingProbed(t *testing.T) {
 	t.Parallel()
-	ours, peer := net.Pipe()
-	defer peer.Close()
 	const window = 2
-	l := newLink(ours, window, time.Second, 300*time.Millisecond, slog.New(slog.DiscardHandler))
-	go l.readLoop()
-	defer l.close(nil)
-	var submits atomic.Int32
-	go func() {
-		for {
-			p, err := pdu.Decode(peer)
-			if err != nil {
-				return
-			}
-			if p.Header().ID == pdu.SubmitSMID {
-				submits.Add(1)
-			}
-		}
-	}()
+	l, _, got := linkToSilentPeer(t, window, 300*time.Millisecond)
 	// Callers that wait for as long as it takes, one after another, until
 	// the link is given up (after about two response timeouts).
 	for range 4 {
@@ -220,9 +190,39 @@ func TestNothingNewGoesToAPeerBeingProbed(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the link to a silent peer was not given up")
 	}
-	if n := submits.Load(); n > window {
-		t.Fatalf("%d submit_sm went to a peer that answered none, with a window of %d", n, window)
+	submits := 0
+	for p := range got { // until the peer sees the link closed
+		if p.Header().ID == pdu.SubmitSMID {
+			submits++
+		}
 	}
+	if submits > window {
+		t.Fatalf("%d submit_sm went to a peer that answered none, with a window of %d", submits, window)
+	}
+}
+
+// linkToSilentPeer is a link with window over a pipe whose peer reads every
+// PDU, hands it to got (closed when the pipe is) and answers none: the
+// test answers what it wants to.
+func linkToSilentPeer(t *testing.T, window int, respTimeout time.Duration) (*link, net.Conn, <-chan pdu.Body) {
+	t.Helper()
+	ours, peer := net.Pipe()
+	t.Cleanup(func() { peer.Close() })
+	l := newLink(ours, window, time.Second, respTimeout, slog.New(slog.DiscardHandler))
+	go l.readLoop()
+	t.Cleanup(func() { l.close(nil) })
+	got := make(chan pdu.Body, 1000)
+	go func() {
+		defer close(got)
+		for {
+			p, err := pdu.Decode(peer)
+			if err != nil {
+				return
+			}
+			got <- p
+		}
+	}()
+	return l, peer, got
 }
 
 func writeResp(t *testing.T, w net.Conn, req pdu.Body) {
