@@ -225,3 +225,7 @@ const NotificationEndSQL = notificationEndSQL
 
 // FeedQuiet is how long the feed must be silent before a second poster joins.
 const FeedQuiet = feedQuiet
+
+// Quiet reports whether the feed counts as quiet, so that a second poster
+// may join.
+func (l *Ledger) Quiet() bool { return l.quiet() }

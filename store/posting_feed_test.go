@@ -87,6 +87,51 @@ func TestOnePosterWhileTheFeedSends(t *testing.T) {
 	b.checkLedger(t)
 }
 
+// A batch still being journalled is the feed sending, however long it
+// takes: only the end of a batch counted, so on a loaded machine a batch
+// slower than FeedQuiet let a second poster join while the feed sent.
+func TestFeedInFlightIsNotQuiet(t *testing.T) {
+	t.Parallel()
+	bu := setup(t)
+	l := store.NewLedger(bu.db, care360.UsageRules{})
+	now := bu.clock.Now()
+	if _, err := bu.db.Pool().Exec(bu.ctx, `
+		INSERT INTO subscribers (msisdn, name, member_since, created_at, updated_at) VALUES ('84971000001', 'Feed', '2020-01-01', $1, $1)`, now); err != nil {
+		t.Fatal(err)
+	}
+	// Another transaction holds an id of the batch, uncommitted: the
+	// batch waits for it.
+	tx, err := bu.db.Pool().Begin(bu.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(bu.ctx)
+	if _, err := tx.Exec(bu.ctx, `INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at) VALUES ('slow-1', '84971000001', 1000, 1, $1, $1)`, now); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.IngestUsage(bu.ctx, []care360.UsageEvent{usage("slow-0", "84971000001", 1000, now), usage("slow-1", "84971000001", 1000, now)})
+		done <- err
+	}()
+	time.Sleep(store.FeedQuiet + 200*time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("the batch did not wait for the id another transaction holds: %v", err)
+	default:
+	}
+	if l.Quiet() {
+		t.Error("the feed counts as quiet while a batch is being journalled")
+	}
+	tx.Rollback(bu.ctx)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if l.Quiet() {
+		t.Error("the feed counts as quiet right after a batch")
+	}
+}
+
 // postersSeen runs a posting pass and returns the most usage buckets it
 // held at once, as the database's advisory locks showed them.
 func postersSeen(t *testing.T, b *ledgerBundle, conn *pgx.Conn) int {
