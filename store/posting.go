@@ -23,16 +23,17 @@ import (
 // "One poster while the feed sends").
 const postWorkers = 2
 
-// feedQuiet is how long after the last batch that journalled events the
-// feed counts as quiet.
+// feedQuiet is how long after the last batch that journalled events, with
+// none being journalled, the feed counts as quiet.
 const feedQuiet = 300 * time.Millisecond
 
 // fed notes that a batch journalled events just now.
 func (l *Ledger) fed() { l.fedAt.Store(time.Now().UnixNano()) }
 
-// quiet reports whether no batch journalled events for feedQuiet.
+// quiet reports whether no batch is being journalled and none journalled
+// events for feedQuiet.
 func (l *Ledger) quiet() bool {
-	return time.Since(time.Unix(0, l.fedAt.Load())) >= feedQuiet
+	return l.feeding.Load() == 0 && time.Since(time.Unix(0, l.fedAt.Load())) >= feedQuiet
 }
 
 // pendingBucketsSQL lists the buckets with pending events ($1 is the last

@@ -38,9 +38,12 @@ type Ledger struct {
 	failures map[int16]bucketFailures
 
 	// fedAt is when a batch last journalled events (Unix nanoseconds, the
-	// process's clock): posting runs one bucket at a time until the feed
-	// has been quiet for feedQuiet.
-	fedAt atomic.Int64
+	// process's clock), and feeding how many batches are being journalled
+	// now: posting runs one bucket at a time until none is and the feed
+	// has been quiet for feedQuiet. A batch slower than that (a loaded
+	// machine) is the feed sending all the same.
+	fedAt   atomic.Int64
+	feeding atomic.Int32
 
 	// unvacuumed counts, per bucket, the pending rows this instance's
 	// takes deleted since it last vacuumed the bucket's partition; see
@@ -167,7 +170,10 @@ func (l *Ledger) IngestUsage(ctx context.Context, events []care360.UsageEvent) (
 		sent.add(i, e, res[i].Points)
 	}
 	if len(sent.index) > 0 {
-		if err := l.journal(ctx, events, res, &sent, now); err != nil {
+		l.feeding.Add(1)
+		err := l.journal(ctx, events, res, &sent, now)
+		l.feeding.Add(-1)
+		if err != nil {
 			return nil, err
 		}
 		l.fed()
