@@ -516,6 +516,8 @@ type result struct {
 	steps, failed int64
 	elapsed       time.Duration
 	lat           []time.Duration
+	at            []time.Duration // when each of lat's steps began, from start (unsorted lat only)
+	start         time.Time
 	first         string // the run's first failure, if any
 	cpu           cpuUse // what the run used
 }
@@ -583,6 +585,7 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 		first         atomic.Value // string
 		mu            sync.Mutex
 		lat           []time.Duration
+		at            []time.Duration
 		wg            sync.WaitGroup
 	)
 	var tick <-chan time.Time
@@ -598,6 +601,7 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 		go func() {
 			defer wg.Done()
 			mine := make([]time.Duration, 0, 4096)
+			mineAt := make([]time.Duration, 0, 4096)
 			for ctx.Err() == nil {
 				if tick != nil {
 					select {
@@ -626,15 +630,17 @@ func load(sim *smsc.Server, phones, members int, d time.Duration, rate int) resu
 				}
 				t2 := time.Now()
 				mine = append(mine, t1.Sub(t0), t2.Sub(t1))
+				mineAt = append(mineAt, t0.Sub(start), t1.Sub(start))
 				steps.Add(2)
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			at = append(at, mineAt...)
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	elapsed, used := time.Since(start), sampleCPU(int(gatewayPID.Load())).sub(before)
 	f, _ := first.Load().(string)
-	return result{steps: steps.Load(), failed: failed.Load(), elapsed: elapsed, lat: lat, first: f, cpu: used}
+	return result{steps: steps.Load(), failed: failed.Load(), elapsed: elapsed, lat: lat, at: at, start: start, first: f, cpu: used}
 }
