@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/care360/care360"
 )
@@ -21,6 +22,16 @@ var TransactFrom = (*DB).transactFrom
 
 // SetFeedChunk makes s move campaign recipients into the outbox n at a time.
 func (s *SMS) SetFeedChunk(n int) { s.chunk = n }
+
+// PartMove is the statement that moves members, a part of campaign id
+// texted text, into the outbox at now, with its arguments; PartSettings are
+// the planner settings of its transaction. For the plan test.
+func (s *SMS) PartMove(id int64, text string, members []int64, now time.Time) (string, []any) {
+	q, args := s.partRecipients(campaignFeed{id: id, text: text}, members, now)
+	return s.marketingStatement(q, args, now, true)
+}
+
+const PartSettings = partSettings
 
 // ReceiptPartsSQL is the statement that records a batch of receipts, for
 // tests that look at its plan.

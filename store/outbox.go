@@ -163,10 +163,16 @@ func (s *SMS) scheduleMarketing(ctx context.Context, tx pgx.Tx, recipients strin
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, marketingLock); err != nil {
 		return 0, err
 	}
-	tag, err := tx.Exec(ctx, marketingSQL(recipients, len(args), replays),
-		append(args, start, s.rules.DailyCap, s.db.loc.String(), s.rules.WindowOpen, s.rules.WindowClose, s.db.now(),
-			s.rules.NextWindow(start, s.db.loc))...)
+	q, all := s.marketingStatement(recipients, args, start, replays)
+	tag, err := tx.Exec(ctx, q, all...)
 	return tag.RowsAffected(), err
+}
+
+// marketingStatement is scheduleMarketing's statement and its arguments.
+func (s *SMS) marketingStatement(recipients string, args []any, start time.Time, replays bool) (string, []any) {
+	return marketingSQL(recipients, len(args), replays),
+		append(args, start, s.rules.DailyCap, s.db.loc.String(), s.rules.WindowOpen, s.rules.WindowClose, s.db.now(),
+			s.rules.NextWindow(start, s.db.loc))
 }
 
 // marketingSQL is scheduleMarketing's statement for a recipients query that

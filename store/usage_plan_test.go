@@ -164,7 +164,8 @@ type planNode struct {
 	Type     string     `json:"Node Type"`
 	Relation string     `json:"Relation Name"`
 	Index    string     `json:"Index Name"`
-	Rows     int64      `json:"Actual Rows"`
+	Rows     int64      `json:"Actual Rows"` // a loop's
+	Loops    int64      `json:"Actual Loops"`
 	Hit      int64      `json:"Shared Hit Blocks"`
 	Read     int64      `json:"Shared Read Blocks"`
 	Plans    []planNode `json:"Plans"`

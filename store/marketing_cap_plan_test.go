@@ -1,0 +1,67 @@
+package store_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/care360/care360"
+	"github.com/care360/care360/store"
+)
+
+// A part's move looks up the week's marketing of its own members, by their
+// numbers, for the daily cap. Grouping every member's marketing of the week
+// and joining the part to it read the whole week for each part: a part of
+// 10,000 took 0.17 s after a quiet week and 0.75–0.98 s after a week of
+// 1,000,000 marketing SMS, an operator's ordinary week.
+func TestPartMoveReadsOnlyItsMembersMarketing(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	ms := b.members(t, 5)
+	c := b.campaign(t, care360.NewCampaign{Name: "cap lookups", Text: "Uu dai", Segment: care360.Segment{MSISDNs: ms}})
+	// A week of other members' marketing.
+	if _, err := b.db.Pool().Exec(b.ctx, `
+		INSERT INTO sms_messages (msisdn, text, kind, status, idempotency_key, scheduled_at, submitted_at, created_at)
+		SELECT '8497' || lpad(g::text, 7, '0'), 'Uu dai khac', 'marketing', 'submitted', 'week:' || g, $1, $1, $1
+		FROM generate_series(1, 20000) g`, b.clock.Now().AddDate(0, 0, -2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.Pool().Exec(b.ctx, `ANALYZE sms_messages`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := b.db.Pool().Query(b.ctx, `SELECT member_id FROM subscribers WHERE msisdn = ANY($1)`, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) != len(ms) {
+		t.Fatalf("member ids: %v, %v", ids, err)
+	}
+
+	// The part moved again (each member's message is already there: the
+	// statement's ON CONFLICT keeps it), in a transaction rolled back.
+	tx, err := b.db.Pool().Begin(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(b.ctx)
+	if _, err := tx.Exec(b.ctx, store.PartSettings); err != nil {
+		t.Fatal(err)
+	}
+	q, args := b.sms.PartMove(c.ID, "Uu dai", ids, b.clock.Now())
+	plan := explain(t, tx, "(ANALYZE, FORMAT JSON) "+q, args...)
+	var doc []struct{ Plan planNode }
+	if err := json.Unmarshal([]byte(plan), &doc); err != nil || len(doc) != 1 {
+		t.Fatalf("plan: %v\n%s", err, plan)
+	}
+	read := int64(0)
+	doc[0].Plan.walk(func(n planNode) {
+		if n.Relation == "sms_messages" && n.Type != "ModifyTable" { // a table's insert is not a scan of it
+			read += n.Rows * n.Loops
+		}
+	})
+	if read > int64(2*len(ms)) {
+		t.Errorf("the move of a part of %d read %d rows of sms_messages, want its members' own (%d)", len(ms), read, len(ms))
+	}
+}
