@@ -124,9 +124,12 @@ func (s *SMS) feed(ctx context.Context, tx pgx.Tx, c campaignFeed, now time.Time
 // had not yet seen the marketing the first parts queued made a nested loop
 // of it and the part's members, which did not end in the 10 s a campaign
 // of the bench sent; every join of the statement is right as a hash join
-// at any size.
+// at any size. Each member's marketing of the week is looked up by number
+// (recentMarketing), which on the statistics of a table that was empty
+// when last analyzed the planner made a scan: each member's would then
+// read every message the statement had inserted before it.
 const partSettings = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
-	set_config('enable_nestloop', 'off', true)`
+	set_config('enable_nestloop', 'off', true), set_config('enable_seqscan', 'off', true)`
 
 // partRecipients is the recipients query of scheduleMarketing for members,
 // a part of campaign c, with its arguments: those still active and taking

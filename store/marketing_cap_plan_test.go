@@ -20,6 +20,55 @@ func TestPartMoveReadsOnlyItsMembersMarketing(t *testing.T) {
 	b := setupSMS(t)
 	ms := b.members(t, 5)
 	c := b.campaign(t, care360.NewCampaign{Name: "cap lookups", Text: "Uu dai", Segment: care360.Segment{MSISDNs: ms}})
+	rows, err := b.db.Pool().Query(b.ctx, `SELECT member_id FROM subscribers WHERE msisdn = ANY($1)`, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) != len(ms) {
+		t.Fatalf("member ids: %v, %v", ids, err)
+	}
+	// plan is what the part's move does, in a transaction rolled back.
+	plan := func(analyze bool) planNode {
+		t.Helper()
+		tx, err := b.db.Pool().Begin(b.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(b.ctx)
+		if _, err := tx.Exec(b.ctx, store.PartSettings); err != nil {
+			t.Fatal(err)
+		}
+		q, args := b.sms.PartMove(c.ID, "Uu dai", ids, b.clock.Now())
+		opts := "(FORMAT JSON) "
+		if analyze {
+			opts = "(ANALYZE, FORMAT JSON) "
+		}
+		text := explain(t, tx, opts+q, args...)
+		var doc []struct{ Plan planNode }
+		if err := json.Unmarshal([]byte(text), &doc); err != nil || len(doc) != 1 {
+			t.Fatalf("plan: %v\n%s", err, text)
+		}
+		return doc[0].Plan
+	}
+	// On a new deployment's statistics (the table empty when last
+	// analyzed) a lookup planned as a scan would read, for each member, the
+	// rows the statement itself inserts before it: a first campaign's part
+	// would take the square of its size.
+	if _, err := b.db.Pool().Exec(b.ctx, `TRUNCATE sms_messages, sms_queue; ANALYZE sms_messages`); err != nil {
+		t.Fatal(err)
+	}
+	plan(false).walk(func(n planNode) {
+		if n.Relation == "sms_messages" && n.Type == "Seq Scan" {
+			t.Errorf("on an empty table's statistics the part's lookups scan sms_messages")
+		}
+	})
+	if _, err := b.db.Pool().Exec(b.ctx, `
+		INSERT INTO sms_messages (msisdn, text, kind, status, idempotency_key, scheduled_at, submitted_at, created_at)
+		SELECT msisdn, 'Uu dai', 'marketing', 'submitted', 'again:' || msisdn, $2, $2, $2 FROM unnest($1::text[]) msisdn`,
+		ms, b.clock.Now().AddDate(0, 0, -1)); err != nil {
+		t.Fatal(err)
+	}
 	// A week of other members' marketing.
 	if _, err := b.db.Pool().Exec(b.ctx, `
 		INSERT INTO sms_messages (msisdn, text, kind, status, idempotency_key, scheduled_at, submitted_at, created_at)
@@ -30,33 +79,10 @@ func TestPartMoveReadsOnlyItsMembersMarketing(t *testing.T) {
 	if _, err := b.db.Pool().Exec(b.ctx, `ANALYZE sms_messages`); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := b.db.Pool().Query(b.ctx, `SELECT member_id FROM subscribers WHERE msisdn = ANY($1)`, ms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil || len(ids) != len(ms) {
-		t.Fatalf("member ids: %v, %v", ids, err)
-	}
-
-	// The part moved again (each member's message is already there: the
-	// statement's ON CONFLICT keeps it), in a transaction rolled back.
-	tx, err := b.db.Pool().Begin(b.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(b.ctx)
-	if _, err := tx.Exec(b.ctx, store.PartSettings); err != nil {
-		t.Fatal(err)
-	}
-	q, args := b.sms.PartMove(c.ID, "Uu dai", ids, b.clock.Now())
-	plan := explain(t, tx, "(ANALYZE, FORMAT JSON) "+q, args...)
-	var doc []struct{ Plan planNode }
-	if err := json.Unmarshal([]byte(plan), &doc); err != nil || len(doc) != 1 {
-		t.Fatalf("plan: %v\n%s", err, plan)
-	}
+	// The part moved again, each member having had an offer yesterday.
+	p := plan(true)
 	read := int64(0)
-	doc[0].Plan.walk(func(n planNode) {
+	p.walk(func(n planNode) {
 		if n.Relation == "sms_messages" && n.Type != "ModifyTable" { // a table's insert is not a scan of it
 			read += n.Rows * n.Loops
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -175,29 +176,45 @@ func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care3
 // recentMarketing is, per member, when the daily cap next lets marketing
 // go to them (free_at): 24 h after the cap-th most recent marketing SMS or
 // advertising push, sent or planned, in the week before start. A push that
-// fell back to SMS counts once, as its SMS. With ofR, only the members in
-// the statement's CTE r (a column msisdn) are looked up: a campaign moves
-// into the outbox a part at a time, and grouping the week's marketing of
-// every member for each part grew with the campaign (0.4–0.7 s a part of
-// 10,000 within a 200,000-member campaign, against 0.25–0.43 s so). A
-// part's r is 10,000 members, which its statement never joins by nested
-// loop (partSettings); a single Send's r is one.
+// fell back to SMS counts once, as its SMS.
+//
+// With ofR, for each member of the statement's CTE r (a column msisdn),
+// looked up by number (sms_messages_marketing_by_number,
+// ussd_push_targets_marketing): what a part of a campaign, a push's
+// fallbacks or one Send costs then grows with its own recipients, not with
+// the week's marketing. A member with none has a NULL free_at. Grouping the
+// week's marketing of every member and joining r to it read the whole week
+// for each part of 10,000: 0.17 s after a quiet week, 0.75–0.98 s after a
+// week of 1,000,000 SMS (docs/benchmarks.md, "A part's daily cap, by
+// number"). Without ofR (a push's segment, which may be every member), the
+// week's marketing grouped per member, read once.
 func recentMarketing(start, dailyCap string, ofR bool) string {
-	only := ""
+	// marketing is the week's marketing of one member (number: r.msisdn)
+	// or of every member (number empty: each row with its msisdn).
+	marketing := func(number string) string {
+		col, m, t := "", "", ""
+		if number == "" {
+			col = "m.msisdn, "
+		} else {
+			m, t = " AND m.msisdn = "+number, " AND t.msisdn = "+number
+		}
+		return `
+			SELECT ` + col + `coalesce(m.submitted_at, m.scheduled_at) AS at FROM sms_messages m
+			WHERE m.kind = 'marketing' AND m.status <> 'failed' AND m.scheduled_at > ` + start + ` - interval '7 days'` + m + `
+			UNION ALL
+			SELECT ` + strings.Replace(col, "m.", "t.", 1) + `coalesce(t.sent_at, t.not_before) FROM ussd_push_targets t
+			WHERE t.marketing AND NOT t.fell_back AND t.state NOT IN ('busy', 'refused', 'failed')
+			  AND t.not_before > ` + start + ` - interval '7 days'` + t
+	}
+	freeAt := `(array_agg(x.at ORDER BY x.at DESC))[` + dailyCap + `::int] + interval '24 hours'`
 	if ofR {
-		only = ` AND x.msisdn IN (SELECT r.msisdn FROM r)`
+		return `
+		SELECT r.msisdn, (SELECT ` + freeAt + ` FROM (` + marketing("r.msisdn") + `) x) AS free_at
+		FROM (SELECT DISTINCT msisdn FROM r) r`
 	}
 	return `
-		SELECT x.msisdn, (array_agg(x.at ORDER BY x.at DESC))[` + dailyCap + `::int] + interval '24 hours' AS free_at
-		FROM (
-			SELECT m.msisdn, coalesce(m.submitted_at, m.scheduled_at) AS at FROM sms_messages m
-			WHERE m.kind = 'marketing' AND m.status <> 'failed' AND m.scheduled_at > ` + start + ` - interval '7 days'
-			UNION ALL
-			SELECT t.msisdn, coalesce(t.sent_at, t.not_before) FROM ussd_push_targets t
-			WHERE t.marketing AND NOT t.fell_back AND t.state NOT IN ('busy', 'refused', 'failed')
-			  AND t.not_before > ` + start + ` - interval '7 days'
-		) x
-		WHERE true` + only + `
+		SELECT x.msisdn, ` + freeAt + ` AS free_at
+		FROM (` + marketing("") + `) x
 		GROUP BY x.msisdn`
 }
 
