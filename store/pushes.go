@@ -184,7 +184,7 @@ func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care3
 // fallbacks or one Send costs then grows with its own recipients, not with
 // the week's marketing. A member with none has a NULL free_at. Grouping the
 // week's marketing of every member and joining r to it read the whole week
-// for each part of 10,000: 0.17 s after a quiet week, 0.75–0.98 s after a
+// for each part of 10,000: 0.16–0.18 s after a quiet week, 0.76–0.91 s after a
 // week of 1,000,000 SMS (docs/benchmarks.md, "A part's daily cap, by
 // number"). Without ofR (a push's segment, which may be every member), the
 // week's marketing grouped per member, read once.
