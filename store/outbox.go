@@ -180,12 +180,17 @@ func (s *SMS) marketingStatement(recipients string, args []any, start time.Time,
 // window open and close, now, and start moved into the window: the plan of
 // every recipient the cap does not hold back, computed once in Go).
 //
-// The cap reads what each subscriber was recently sent or has planned
-// (prev: marketing SMS and pushes that advertise) once, as a set joined to the recipients, never as a subquery per
-// recipient: a per-row lookup that the planner turns into a scan would also
-// scan the rows this very statement inserts, which made a first campaign
-// quadratic. The look-back is a week: a message planned earlier and sent in
-// the last 24 h only after a week-long pause is the one the cap can miss.
+// The cap reads what each recipient was recently sent or has planned
+// (prev: marketing SMS and pushes that advertise), and the opt-outs and the
+// national do-not-call list are asked about each recipient, all by number:
+// a part of a campaign then costs what its own recipients need, however
+// much marketing the week holds and however long the lists are. Each
+// look-up is by an index (a campaign's part also runs with sequential scans
+// off): one planned as a scan would, in a part's statement, read every
+// message the statement had inserted before it, which made a first
+// campaign quadratic. The look-back is a week: a message planned earlier
+// and sent in the last 24 h only after a week-long pause is the one the cap
+// can miss.
 func marketingSQL(recipients string, n int, replays bool) string {
 	p := func(i int) string { return "$" + strconv.Itoa(n+i) }
 	start := p(1) + "::timestamptz"
@@ -201,8 +206,12 @@ func marketingSQL(recipients string, n int, replays bool) string {
 				CASE WHEN prev.free_at IS NULL THEN ` + p(7) + `::timestamptz
 				     ELSE sms_window(greatest(` + start + `, prev.free_at), ` + p(3) + `, ` + p(4) + `, ` + p(5) + `) END AS at
 			FROM r LEFT JOIN prev ON prev.msisdn = r.msisdn
-			WHERE NOT EXISTS (SELECT 1 FROM sms_optouts o WHERE o.msisdn = r.msisdn)
-			  AND NOT EXISTS (SELECT 1 FROM sms_dnc d WHERE d.msisdn = r.msisdn)
+			LEFT JOIN LATERAL (
+				SELECT 1 AS refused FROM sms_optouts o WHERE o.msisdn = r.msisdn
+				UNION ALL
+				SELECT 1 FROM sms_dnc d WHERE d.msisdn = r.msisdn
+				LIMIT 1) x ON true
+			WHERE x.refused IS NULL
 		),
 		m AS (
 			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, campaign_id, scheduled_at, created_at)
