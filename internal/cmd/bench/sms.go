@@ -23,6 +23,7 @@ var (
 	smsMessages = flag.Int("sms-messages", 100_000, "messages per outbox run (0 skips the SMS figures)")
 	smsFanout   = flag.Int("sms-fanout", 1_000_000, "campaign recipients for the fan-out figure (0 skips it)")
 	smsWeek     = flag.Int("sms-week", 0, "marketing SMS the members were sent in the week before the fan-out figure (a busy week's daily-cap lookups)")
+	smsDNC      = flag.Int("sms-dnc", 0, "numbers on the do-not-call list before the fan-out figure, sorting among the members' numbers")
 )
 
 // kannelGoal is PERFORMANCE.md's target: Kannel 1.4.5 without a message
@@ -224,6 +225,11 @@ func fanoutRun(ctx context.Context, dbURL string, sim *smsc.Server, bin string, 
 			return err
 		}
 	}
+	if *smsDNC > 0 {
+		if err := doNotCall(ctx, db, *smsDNC, want); err != nil {
+			return err
+		}
+	}
 	var took []time.Duration
 	var c *care360.Campaign
 	for i := range runs + 1 {
@@ -302,6 +308,26 @@ func busyWeek(ctx context.Context, db *store.DB, n, members int) error {
 		return err
 	}
 	fmt.Printf("(a busy week: %d marketing SMS sent three days before, recorded in %s)\n", n, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// doNotCall lists n numbers as do-not-call. The seeded members hold
+// consecutive numbers, where a national list's numbers fall among those of
+// members spread over the numbering plan; so each listed number is a
+// member's with one more digit, sorting right after it, round-robin over
+// the members.
+func doNotCall(ctx context.Context, db *store.DB, n, members int) error {
+	start := time.Now()
+	if _, err := db.Pool().Exec(ctx, `
+		INSERT INTO sms_dnc (msisdn, imported_at)
+		SELECT '84' || (900000001 + g % $2::int)::text || (g / $2::int)::text, now()
+		FROM generate_series(0, $1::int - 1) g`, n, members); err != nil {
+		return err
+	}
+	if _, err := db.Pool().Exec(ctx, `VACUUM ANALYZE sms_dnc`); err != nil {
+		return err
+	}
+	fmt.Printf("(a do-not-call list of %d numbers among the members', recorded in %s)\n", n, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
