@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -189,22 +188,24 @@ func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care3
 // number"). Without ofR (a push's segment, which may be every member), the
 // week's marketing grouped per member, read once.
 func recentMarketing(start, dailyCap string, ofR bool) string {
-	// marketing is the week's marketing of one member (number: r.msisdn)
-	// or of every member (number empty: each row with its msisdn).
+	// marketing is the week's marketing of the member numbered number, or
+	// with number empty of every member, each row with its msisdn.
 	marketing := func(number string) string {
-		col, m, t := "", "", ""
-		if number == "" {
-			col = "m.msisdn, "
-		} else {
-			m, t = " AND m.msisdn = "+number, " AND t.msisdn = "+number
+		of := func(alias string) (column, cond string) {
+			if number == "" {
+				return alias + ".msisdn, ", ""
+			}
+			return "", " AND " + alias + ".msisdn = " + number
 		}
+		mCol, mCond := of("m")
+		tCol, tCond := of("t")
 		return `
-			SELECT ` + col + `coalesce(m.submitted_at, m.scheduled_at) AS at FROM sms_messages m
-			WHERE m.kind = 'marketing' AND m.status <> 'failed' AND m.scheduled_at > ` + start + ` - interval '7 days'` + m + `
+			SELECT ` + mCol + `coalesce(m.submitted_at, m.scheduled_at) AS at FROM sms_messages m
+			WHERE m.kind = 'marketing' AND m.status <> 'failed' AND m.scheduled_at > ` + start + ` - interval '7 days'` + mCond + `
 			UNION ALL
-			SELECT ` + strings.Replace(col, "m.", "t.", 1) + `coalesce(t.sent_at, t.not_before) FROM ussd_push_targets t
+			SELECT ` + tCol + `coalesce(t.sent_at, t.not_before) FROM ussd_push_targets t
 			WHERE t.marketing AND NOT t.fell_back AND t.state NOT IN ('busy', 'refused', 'failed')
-			  AND t.not_before > ` + start + ` - interval '7 days'` + t
+			  AND t.not_before > ` + start + ` - interval '7 days'` + tCond
 	}
 	freeAt := `(array_agg(x.at ORDER BY x.at DESC))[` + dailyCap + `::int] + interval '24 hours'`
 	if ofR {
