@@ -107,6 +107,7 @@ type traceSample struct {
 func trace(ctx context.Context, sim *smsc.Server, dbURL string) []traceSample {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
+		fmt.Printf("(no trace: %v)\n", err)
 		return nil
 	}
 	defer conn.Close(context.Background())
@@ -122,10 +123,19 @@ func trace(ctx context.Context, sim *smsc.Server, dbURL string) []traceSample {
 			s.gateway = st.cpu
 		}
 		next = now.Add(50 * time.Millisecond)
-		_ = conn.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - '0/0')::bigint,
+		err := conn.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - '0/0')::bigint,
 			coalesce((SELECT string_agg(w || '×' || n, ' ' ORDER BY n DESC) FROM (
 				SELECT coalesce(wait_event_type || ':' || wait_event, 'cpu') || '(' || CASE backend_type WHEN 'client backend' THEN left(regexp_replace(query, '\s+', ' ', 'g'), 24) ELSE backend_type END || ')' AS w, count(*) AS n
 				FROM pg_stat_activity  WHERE (state = 'active' OR backend_type NOT IN ('client backend', 'walsender')) AND wait_event_type IS DISTINCT FROM 'Activity' AND pid <> pg_backend_pid() GROUP BY 1) a), '')`).Scan(&s.wal, &s.active)
+		if err != nil {
+			if ctx.Err() != nil {
+				return out // the run ended during the query
+			}
+			s.active = fmt.Sprintf("(not sampled: %v)", err)
+			if len(out) > 0 {
+				s.wal = out[len(out)-1].wal // so the next delta is not the whole WAL
+			}
+		}
 		out = append(out, s)
 		select {
 		case <-ctx.Done():

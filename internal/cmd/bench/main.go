@@ -516,7 +516,7 @@ type result struct {
 	steps, failed int64
 	elapsed       time.Duration
 	lat           []time.Duration
-	at            []time.Duration // when each of lat's steps began, from start (unsorted lat only)
+	at            []time.Duration // when each of lat's steps began, from start
 	start         time.Time
 	first         string // the run's first failure, if any
 	cpu           cpuUse // what the run used
@@ -529,8 +529,9 @@ func (r result) quantile(p float64) time.Duration {
 	if len(r.lat) == 0 {
 		return 0
 	}
-	slices.Sort(r.lat)
-	return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]
+	lat := slices.Clone(r.lat) // lat stays in step with at
+	slices.Sort(lat)
+	return lat[min(len(lat)-1, int(p*float64(len(lat))))]
 }
 
 func (r result) String() string {
