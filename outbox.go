@@ -124,11 +124,12 @@ type OutboxQueue interface {
 
 // CampaignFeeder is implemented by queues whose campaigns keep their
 // recipients apart until their turn comes: FeedCampaigns moves the next
-// ones of each running campaign into the queue when it runs low, and
-// returns how many messages it queued. Safe to run from every sender at
-// once.
+// ones of each running campaign into the queue when fewer than lead of its
+// messages are due (lead of them; 0: a part's worth, the queue's own
+// measure), and returns how many messages it queued. Safe to run from
+// every sender at once.
 type CampaignFeeder interface {
-	FeedCampaigns(ctx context.Context) (int64, error)
+	FeedCampaigns(ctx context.Context, lead int) (int64, error)
 }
 
 // TransactionalClaimer is implemented by queues that can claim

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -307,7 +308,10 @@ func (s *sender) gateLoop() {
 // feedLoop moves campaign recipients into the outbox on the upkeep's
 // interval, apart from the claims: moving a part of 10,000 takes a few
 // hundred milliseconds, which the claim loop must not wait for (a gift
-// code's SMS would).
+// code's SMS would). While marketing gives way to screens it moves them in
+// slices of what marketing's limit lets through in two passes (feedLead):
+// a whole part would take a core from the screens for most of a second,
+// and then wait minutes in the outbox at that limit.
 func (s *sender) feedLoop(f care360.CampaignFeeder) {
 	t := time.NewTicker(s.cfg.MaintainEvery)
 	defer t.Stop()
@@ -318,7 +322,7 @@ func (s *sender) feedLoop(f care360.CampaignFeeder) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(s.quitCtx, time.Minute)
-		n, err := f.FeedCampaigns(ctx)
+		n, err := f.FeedCampaigns(ctx, feedLead(s.g.yield.bulkLimit(), s.cfg.MaintainEvery))
 		cancel()
 		if err != nil && s.quitCtx.Err() == nil {
 			s.g.log.Warn("campaign recipients not moved into the outbox", "err", err)
@@ -327,6 +331,22 @@ func (s *sender) feedLoop(f care360.CampaignFeeder) {
 			s.g.log.Info("campaign recipients moved into the outbox", "messages", n)
 		}
 	}
+}
+
+// minFeedSlice is the fewest recipients a slice of a campaign moves: a
+// move has a cost of its own (the campaign's row, the part's row, the
+// statements' planning) that a few dozen recipients would not bear.
+const minFeedSlice = 500
+
+// feedLead is how many of a campaign's messages due in the outbox are
+// enough, and how many move at a time, while marketing is limited to limit
+// a second and the feed passes every interval: two passes' worth (0,
+// unlimited: a part's worth, as the queue measures it).
+func feedLead(limit float64, interval time.Duration) int {
+	if limit <= 0 {
+		return 0
+	}
+	return max(minFeedSlice, int(math.Ceil(2*limit*interval.Seconds())))
 }
 
 // maxHeld is how long claimed marketing may wait in the gate.

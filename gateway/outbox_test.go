@@ -787,3 +787,77 @@ func TestMarketingYieldsToWaitingScreens(t *testing.T) {
 		t.Errorf("%d offers submitted, want 20000", seen)
 	}
 }
+
+// TestCampaignWaitsApartWhileScreensAreAnswered: while marketing gives way
+// to screens, a campaign's next recipients stay apart from the outbox until
+// what is due there runs short at the yielder's limit, and then move in
+// slices of that (moving a part of 10,000 takes a core for most of a
+// second, and at a few hundred SMS a second the part would wait minutes);
+// once the screens stop, the campaign goes on and every recipient gets
+// exactly one message.
+func TestCampaignWaitsApartWhileScreensAreAnswered(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.rules = care360.SMSRules{WindowOpen: 0, WindowClose: 24 * time.Hour} // marketing may go at any hour the test runs
+	const members = 20_000                                                 // two parts
+	if _, err := b.db.Pool().Exec(t.Context(), `
+		INSERT INTO subscribers (msisdn, name, member_since, tier, marketing_consent)
+		SELECT '8491' || lpad(g::text, 7, '0'), 'Khach ' || g, date '2015-01-01', 'vang', true
+		FROM generate_series(1, $1::int) g`, members); err != nil {
+		t.Fatal(err)
+	}
+	b.gateway(t, gateway.Config{USSD: &waitingUSSD{}, Binds: []gateway.BindConfig{{Window: 50, TPS: 100000}},
+		Sender: gateway.SenderConfig{Batch: 200, NoReceipts: true}})
+
+	stop := make(chan struct{})
+	var dials sync.WaitGroup
+	for i := range 8 {
+		dials.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				b.sim.Dial(t.Context(), fmt.Sprintf("8492%07d", i), "*090#", smsc.DialOptions{})
+			}
+		})
+	}
+	time.Sleep(time.Second) // the screens are answered: marketing is limited
+	c, _, err := store.NewSMS(b.db, b.rules).CreateCampaign(t.Context(), care360.NewCampaign{Name: "while screens", Text: "Uu dai thang nay"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apart := func() (n int) {
+		t.Helper()
+		err := b.db.Pool().QueryRow(t.Context(), `SELECT coalesce(sum(cardinality(member_ids)), 0) FROM campaign_recipients WHERE campaign_id = $1`,
+			c.ID).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Sixty feed passes of the gateway.
+	time.Sleep(3 * time.Second)
+	waiting := apart()
+	close(stop)
+	dials.Wait()
+	if waiting != members/2 {
+		t.Errorf("%d recipients apart from the outbox after 3 s of screens, want the second part's %d", waiting, members/2)
+	}
+	eventuallyWithin(t, 2*time.Minute, func() bool {
+		var sent int
+		err := b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE campaign_id = $1 AND status = 'submitted'`, c.ID).Scan(&sent)
+		return err == nil && sent == members
+	})
+	var numbers int
+	if err := b.db.Pool().QueryRow(t.Context(), `SELECT count(DISTINCT msisdn) FROM sms_messages WHERE campaign_id = $1`, c.ID).Scan(&numbers); err != nil {
+		t.Fatal(err)
+	}
+	if numbers != members || apart() != 0 {
+		t.Errorf("%d members messaged, %d recipients left apart, want %d and none", numbers, apart(), members)
+	}
+	if n := b.sim.Submits(); n != members {
+		t.Errorf("%d submitted to the SMSC, want %d", n, members)
+	}
+}

@@ -89,7 +89,7 @@ func (s *SMS) CreateCampaign(ctx context.Context, nc care360.NewCampaign) (c *ca
 		if _, err = tx.Exec(ctx, `UPDATE sms_campaigns SET recipients = $2, pending = $2 WHERE id = $1`, id, n); err != nil {
 			return err
 		}
-		_, err = s.feed(ctx, tx, campaignFeed{id: id, text: nc.Text, textEn: nc.TextEn, seg: seg, sendAt: nc.SendAt}, now)
+		_, err = s.feed(ctx, tx, campaignFeed{id: id, text: nc.Text, textEn: nc.TextEn, seg: seg, sendAt: nc.SendAt}, s.chunk, now)
 		return err
 	})
 	if err != nil {

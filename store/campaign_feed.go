@@ -26,17 +26,24 @@ type campaignFeed struct {
 	sendAt       time.Time
 }
 
-// FeedCampaigns moves the next part of the recipients of every running
-// campaign that has fewer than a part's worth of messages due in the
-// outbox, while the marketing window is open: each recipient rendered and
-// scheduled as of now (points, tier, the daily cap, opt-outs given since
-// the campaign was made). Members no longer active or taking marketing are
-// dropped. Each campaign moves in a transaction of its own that holds its
-// row, so with many senders one feeds it and the rest skip it; a recipient
-// leaves campaign_recipients in the transaction that queues its message, so
-// each is moved exactly once. It returns how many messages it queued; a
+// FeedCampaigns moves recipients of every running campaign that has fewer
+// than lead messages due in the outbox into it, while the marketing window
+// is open: the next lead of them, at most the rest of a part. A lead of
+// zero or less, or over a part, is a part's worth: a whole part moves when
+// fewer than a part's worth are due. Each recipient is rendered and scheduled as of now
+// (points, tier, the daily cap, opt-outs given since the campaign was made);
+// members no longer active or taking marketing are dropped. Each campaign
+// moves in a transaction of its own that holds its row, so with many
+// senders one feeds it and the rest skip it; a recipient leaves
+// campaign_recipients in the transaction that queues its message, so each
+// is moved exactly once. It returns how many messages it queued; a
 // campaign that fails is reported and the others still move.
-func (s *SMS) FeedCampaigns(ctx context.Context) (queued int64, err error) {
+//
+// A sender passes a lead while marketing gives way to screens: moving a
+// part of 10,000 takes a core for most of a second, which the screens then
+// wait for, and at a few hundred SMS a second the part would wait minutes
+// in the outbox anyway (docs/benchmarks.md, "A campaign moved in slices").
+func (s *SMS) FeedCampaigns(ctx context.Context, lead int) (queued int64, err error) {
 	defer wrap(&err, "feed campaigns")
 	now := s.db.now()
 	if !s.rules.InWindow(now, s.db.loc) {
@@ -51,9 +58,12 @@ func (s *SMS) FeedCampaigns(ctx context.Context) (queued int64, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if lead <= 0 || lead > s.chunk {
+		lead = s.chunk
+	}
 	var errs []error
 	for _, id := range ids {
-		n, err := s.feedCampaign(ctx, id, now)
+		n, err := s.feedCampaign(ctx, id, lead, now)
 		queued += n
 		if err != nil {
 			errs = append(errs, err)
@@ -62,7 +72,7 @@ func (s *SMS) FeedCampaigns(ctx context.Context) (queued int64, err error) {
 	return queued, errors.Join(errs...)
 }
 
-func (s *SMS) feedCampaign(ctx context.Context, id int64, now time.Time) (queued int64, err error) {
+func (s *SMS) feedCampaign(ctx context.Context, id int64, lead int, now time.Time) (queued int64, err error) {
 	defer wrap(&err, "feed campaign %d", id)
 	err = s.db.Transact(ctx, func(tx pgx.Tx) error {
 		queued = 0
@@ -72,30 +82,39 @@ func (s *SMS) feedCampaign(ctx context.Context, id int64, now time.Time) (queued
 			SELECT text, text_en, segment, send_at,
 				(SELECT count(*) FROM (SELECT 1 FROM sms_queue WHERE campaign_id = $1 AND not_before <= $3 LIMIT $2) q)
 			FROM sms_campaigns WHERE id = $1 AND status = 'running' AND pending > 0
-			FOR UPDATE SKIP LOCKED`, id, s.chunk, now).Scan(&c.text, &c.textEn, &c.seg, &c.sendAt, &due)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && due >= s.chunk) {
+			FOR UPDATE SKIP LOCKED`, id, lead, now).Scan(&c.text, &c.textEn, &c.seg, &c.sendAt, &due)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && due >= lead) {
 			return nil // another sender holds it, it changed meanwhile, or enough is due
 		}
 		if err != nil {
 			return err
 		}
-		queued, err = s.feed(ctx, tx, c, now)
+		queued, err = s.feed(ctx, tx, c, lead, now)
 		return err
 	})
 	return queued, err
 }
 
-// feed moves the next part of c's recipients into the outbox in tx and
-// returns how many messages it queued; the rest of the chunk is dropped:
-// members closed, without marketing consent, opted out or on the
-// do-not-call list by now, or (ON CONFLICT) a number another recipient of
-// the campaign was already sent on, should numbers have changed hands.
-func (s *SMS) feed(ctx context.Context, tx pgx.Tx, c campaignFeed, now time.Time) (int64, error) {
+// feed moves the next n of c's recipients (at most the rest of a part)
+// into the outbox in tx and returns how many messages it queued; the rest
+// of them are dropped: members closed, without marketing consent, opted
+// out or on the do-not-call list by now, or (ON CONFLICT) a number another
+// recipient of the campaign was already sent on, should numbers have
+// changed hands. A part moved in slices keeps the rest of its ids in its
+// row; its last slice deletes the row.
+func (s *SMS) feed(ctx context.Context, tx pgx.Tx, c campaignFeed, n int, now time.Time) (int64, error) {
 	var members []int64
 	err := tx.QueryRow(ctx, `
-		DELETE FROM campaign_recipients
-		WHERE campaign_id = $1 AND part = (SELECT min(part) FROM campaign_recipients WHERE campaign_id = $1)
-		RETURNING member_ids`, c.id).Scan(&members)
+		WITH h AS (
+			SELECT part, member_ids FROM campaign_recipients WHERE campaign_id = $1 ORDER BY part LIMIT 1
+		), whole AS (
+			DELETE FROM campaign_recipients r USING h
+			WHERE r.campaign_id = $1 AND r.part = h.part AND cardinality(h.member_ids) <= $2
+		), sliced AS (
+			UPDATE campaign_recipients r SET member_ids = h.member_ids[$2 + 1:] FROM h
+			WHERE r.campaign_id = $1 AND r.part = h.part AND cardinality(h.member_ids) > $2
+		)
+		SELECT h.member_ids[:$2] FROM h`, c.id, n).Scan(&members)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}

@@ -48,9 +48,13 @@ func (b *smsBundle) unsent(t *testing.T, ms []care360.MSISDN) []care360.MSISDN {
 	return out
 }
 
-func (b *smsBundle) feed(t *testing.T) int64 {
+func (b *smsBundle) feed(t *testing.T) int64 { return b.feedLead(t, 0) }
+
+// feedLead feeds the campaigns with a lead, as a sender does while
+// marketing gives way to screens.
+func (b *smsBundle) feedLead(t *testing.T, lead int) int64 {
 	t.Helper()
-	n, err := b.sms.FeedCampaigns(b.ctx)
+	n, err := b.sms.FeedCampaigns(b.ctx, lead)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +139,73 @@ func TestCampaignRecipientsMoveInChunks(t *testing.T) {
 	var left int
 	if err := b.db.Pool().QueryRow(b.ctx, `SELECT count(*) FROM campaign_recipients WHERE campaign_id = $1`, c.ID).Scan(&left); err != nil || left != 0 {
 		t.Errorf("%d recipient rows left, %v", left, err)
+	}
+}
+
+// With a lead (a sender's while marketing gives way to screens) a campaign
+// moves in slices: nothing while that many are due, then that many of the
+// next part's recipients, the part's row keeping the rest; a lead of a
+// part or none moves what is left of a part whole. Every member gets
+// exactly one message and the progress counts hold throughout.
+func TestCampaignMovesInSlicesWithALead(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.sms.SetFeedChunk(10)
+	ms := b.members(t, 25)
+	c := b.campaign(t, care360.NewCampaign{Name: "slices", Text: "Chao {name}", Segment: care360.Segment{MSISDNs: ms}})
+	left := func() (rows, ids int) {
+		t.Helper()
+		err := b.db.Pool().QueryRow(b.ctx, `SELECT count(*), coalesce(sum(cardinality(member_ids)), 0) FROM campaign_recipients WHERE campaign_id = $1`,
+			c.ID).Scan(&rows, &ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows, ids
+	}
+	progress := func(want care360.CampaignProgress) {
+		t.Helper()
+		got, err := b.sms.Campaign(b.ctx, c.ID)
+		if err != nil || got.Progress != want {
+			t.Fatalf("progress %+v, %v; want %+v", got.Progress, err, want)
+		}
+	}
+	if n := b.feedLead(t, 4); n != 0 {
+		t.Fatalf("fed %d with the first part's 10 due and a lead of 4", n)
+	}
+	if sent := b.sendAll(t); sent != 10 {
+		t.Fatalf("sent %d of the first part", sent)
+	}
+	if n := b.feedLead(t, 4); n != 4 {
+		t.Fatalf("a slice of %d, want the lead, 4", n)
+	}
+	if rows, ids := left(); rows != 2 || ids != 11 {
+		t.Fatalf("%d parts holding %d recipients after a slice, want 2 holding 11", rows, ids)
+	}
+	progress(care360.CampaignProgress{Sent: 10, Queued: 15})
+	if n := b.feedLead(t, 4); n != 0 {
+		t.Fatalf("fed %d with the slice of 4 still due", n)
+	}
+	if n := b.feedLead(t, 5); n != 5 {
+		t.Fatalf("a slice of %d with 4 due and a lead of 5, want 5", n)
+	}
+	b.sendAll(t)
+	if n := b.feedLead(t, 4); n != 1 {
+		t.Fatalf("the rest of the part: %d, want 1", n)
+	}
+	b.sendAll(t)
+	if n := b.feed(t); n != 5 {
+		t.Fatalf("the last part without a lead: %d, want all 5", n)
+	}
+	if rows, ids := left(); rows != 0 || ids != 0 {
+		t.Fatalf("%d parts holding %d recipients at the end", rows, ids)
+	}
+	b.sendAll(t)
+	progress(care360.CampaignProgress{Sent: 25})
+	if all, numbers := b.campaignMessages(t, c.ID); all != 25 || numbers != 25 {
+		t.Errorf("%d messages to %d numbers, want 25 to 25", all, numbers)
+	}
+	if unsent := b.unsent(t, ms); len(unsent) != 0 {
+		t.Errorf("never sent: %v", unsent)
 	}
 }
 
@@ -231,7 +302,8 @@ func TestCampaignRecipientsHeldAndCancelled(t *testing.T) {
 }
 
 // Senders in several processes feed the same campaigns at once while
-// theirs are sent: every recipient is moved exactly once.
+// theirs are sent, some of them in slices: every recipient is moved
+// exactly once.
 func TestCampaignFedOnceBySendersAtOnce(t *testing.T) {
 	t.Parallel()
 	b := setupSMS(t)
@@ -242,14 +314,14 @@ func TestCampaignFedOnceBySendersAtOnce(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
-	for range 4 {
+	for _, lead := range []int{0, 7, 10, 25} {
 		feeder := store.NewSMS(b.db, care360.SMSRules{})
 		feeder.SetFeedChunk(25)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				if _, err := feeder.FeedCampaigns(ctx); err != nil && ctx.Err() == nil {
+				if _, err := feeder.FeedCampaigns(ctx, lead); err != nil && ctx.Err() == nil {
 					errs <- err
 					return
 				}
