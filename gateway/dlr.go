@@ -119,6 +119,7 @@ func (w *dlrWriter) write(batch []dlrItem) {
 	for i, it := range batch {
 		rs[i] = it.receipt
 	}
+	w.g.metrics.writes.WithLabelValues("receipts").Observe(float64(len(rs)))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	matches, err := w.g.cfg.Outbox.Receipts(ctx, rs)
 	cancel()

@@ -24,6 +24,7 @@ type metrics struct {
 	outboxDepth  prometheus.Gauge
 	receipts     *prometheus.CounterVec // matched, unmatched, unparsable, failed
 	dlrLatency   prometheus.Histogram
+	writes       *prometheus.HistogramVec // outcomes or receipts a transaction writes, by writer
 
 	pushes *prometheus.CounterVec // network-initiated USSD sent or ended unsent (push.go)
 }
@@ -90,13 +91,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "care360_sms_delivery_seconds", Help: "From submit to delivery receipt.",
 		Buckets: []float64{.1, .5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600},
 	})
+	m.writes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "care360_sms_write_batch", Help: "Outbox outcomes (writer settle) or delivery receipts (writer receipts) written to Postgres in one transaction.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
+	}, []string{"writer"})
 	m.pushes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "care360_ussd_pushes_total", Help: "Network-initiated USSD handled by this instance's pusher: sent, or ended unsent (refused, failed).",
 	}, []string{"outcome"})
 	if reg != nil {
 		reg.MustRegister(m.bound, m.links, m.bindFailures, m.pdus, m.steps, m.submitErrors, m.throttled, m.shed, m.late,
 			m.smsOutcomes, m.smsStatus, m.smsParts, m.smsTruncated, m.smsReclaimed, m.smsFenced, m.outboxDepth, m.receipts, m.dlrLatency,
-			m.pushes)
+			m.writes, m.pushes)
 	}
 	return m
 }

@@ -537,6 +537,7 @@ func (s *sender) settleLoop() {
 		for _, o := range batch {
 			outcomes = append(outcomes, o.Outcome)
 		}
+		s.g.metrics.writes.WithLabelValues("settle").Observe(float64(len(outcomes)))
 		s.settle(outcomes)
 		for _, o := range batch {
 			<-s.slots

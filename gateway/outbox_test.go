@@ -13,6 +13,7 @@ import (
 	"github.com/fiorix/go-smpp/smpp/pdu"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/care360/care360"
 	"github.com/care360/care360/gateway"
@@ -859,5 +860,114 @@ func TestCampaignWaitsApartWhileScreensAreAnswered(t *testing.T) {
 	}
 	if n := b.sim.Submits(); n != members {
 		t.Errorf("%d submitted to the SMSC, want %d", n, members)
+	}
+}
+
+// quickUSSD answers every dial at once.
+type quickUSSD struct{}
+
+func (quickUSSD) Step(context.Context, care360.USSDRequest) (care360.USSDReply, error) {
+	return care360.USSDReply{Text: "Menu", End: true}, nil
+}
+
+// writeBatches reads care360_sms_write_batch of writer: how many
+// transactions wrote how many outcomes or receipts in all.
+func writeBatches(t *testing.T, reg *prometheus.Registry, writer string) (writes, items uint64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "care360_sms_write_batch" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "writer" && l.GetValue() == writer {
+					return m.GetHistogram().GetSampleCount(), uint64(m.GetHistogram().GetSampleSum())
+				}
+			}
+		}
+	}
+	return 0, 0
+}
+
+// TestWritesGatherWhileScreensAreAnswered: while marketing gives way to
+// screens it leaves the gate a few at a time, and its outcomes and
+// receipts, each written as it came, were a transaction of their own for
+// every two or three messages: Postgres time the screens then waited for.
+// While screens are answered the writers wait a moment for more, so that
+// there is at most about one transaction of each per wait; every offer
+// still goes exactly once.
+func TestWritesGatherWhileScreensAreAnswered(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	b.rules = care360.SMSRules{WindowOpen: 0, WindowClose: 24 * time.Hour} // marketing may go at any hour the test runs
+	reg := prometheus.NewRegistry()
+	b.gateway(t, gateway.Config{USSD: quickUSSD{}, Registry: reg, Binds: []gateway.BindConfig{{Window: 50, TPS: 100000}},
+		Sender: gateway.SenderConfig{Batch: 200}})
+
+	stop := make(chan struct{})
+	var dials sync.WaitGroup
+	for i := range 8 {
+		dials.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				b.sim.Dial(t.Context(), fmt.Sprintf("8492%07d", i), "*090#", smsc.DialOptions{})
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond) // the screens are answered: marketing is limited
+	const offers = 3000
+	if _, err := b.db.Pool().Exec(t.Context(), `
+		WITH m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
+			SELECT '8490' || lpad((g % 97)::text, 7, '0'), 'offer ' || g, 'marketing', 'gather-' || g, now(), now()
+			FROM generate_series(1, $1::int) g RETURNING id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 1, now() FROM m`, offers); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return b.sim.Submits() >= 50 })
+	settles, outcomes := writeBatches(t, reg, "settle")
+	stores, receipts := writeBatches(t, reg, "receipts")
+	sent, start := b.sim.Submits(), time.Now()
+	time.Sleep(3 * time.Second)
+	settles2, outcomes2 := writeBatches(t, reg, "settle")
+	stores2, receipts2 := writeBatches(t, reg, "receipts")
+	took, sent := time.Since(start), b.sim.Submits()-sent
+	close(stop)
+	dials.Wait()
+	t.Logf("in %v with screens answered: %d offers sent, %d outcomes in %d settles, %d receipts in %d writes",
+		took.Round(time.Millisecond), sent, outcomes2-outcomes, settles2-settles, receipts2-receipts, stores2-stores)
+	// A write at most every 20 ms, and a few more when a batch fills.
+	most := uint64(took/(20*time.Millisecond)) + 10
+	if n := settles2 - settles; n > most {
+		t.Errorf("%d settles in %v while screens were answered, want at most %d", n, took.Round(time.Millisecond), most)
+	}
+	if n := stores2 - stores; n > most {
+		t.Errorf("%d receipt writes in %v while screens were answered, want at most %d", n, took.Round(time.Millisecond), most)
+	}
+	eventuallyWithin(t, 2*time.Minute, func() bool {
+		var left int
+		err := b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE kind = 'marketing' AND status NOT IN ('submitted', 'delivered')`).Scan(&left)
+		return err == nil && left == 0
+	})
+	seen := 0
+	for i := range 97 {
+		for text, n := range b.received(fmt.Sprintf("8490%07d", i)) {
+			if n != 1 {
+				t.Errorf("%q submitted %d times", text, n)
+			}
+			seen++
+		}
+	}
+	if seen != offers {
+		t.Errorf("%d offers submitted, want %d", seen, offers)
 	}
 }
