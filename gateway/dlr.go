@@ -79,7 +79,8 @@ type dlrItem struct {
 
 // dlrWriter records receipts in batches and only then answers their
 // deliver_sm: a receipt acknowledged is a receipt stored. Under load a batch
-// is whatever arrived while the previous one was written.
+// is whatever arrived while the previous one was written; while screens are
+// answered it also waits a moment for more (yielder.linger).
 type dlrWriter struct {
 	g    *Gateway
 	in   chan dlrItem
@@ -107,7 +108,7 @@ func (w *dlrWriter) stop() {
 func (w *dlrWriter) run() {
 	defer close(w.done)
 	for it := range w.in {
-		batch := drain(w.in, []dlrItem{it}, 1000)
+		batch := gather(w.in, []dlrItem{it}, 1000, w.g.yield.linger())
 		w.write(batch)
 	}
 }

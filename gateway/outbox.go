@@ -388,6 +388,29 @@ func drain[T any](ch <-chan T, batch []T, max int) []T {
 	return batch
 }
 
+// gather is drain that then waits up to linger for batch to fill, if it
+// has room.
+func gather[T any](ch <-chan T, batch []T, max int, linger time.Duration) []T {
+	batch = drain(ch, batch, max)
+	if linger <= 0 || len(batch) >= max {
+		return batch
+	}
+	t := time.NewTimer(linger)
+	defer t.Stop()
+	for len(batch) < max {
+		select {
+		case it, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, it)
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
+}
+
 // settling is an outcome on its way to Postgres; done (if any) hears when
 // it is recorded.
 type settling struct {
@@ -527,12 +550,13 @@ func statusName(st pdu.Status) string {
 
 // settleLoop records outcomes in batches: a batch is what arrived while the
 // previous one was being written, so under load batches grow and the
-// database sees few, large transactions; alone, an outcome is written at once.
+// database sees few, large transactions; alone, an outcome is written at
+// once, but while screens are answered it waits for others (yielder.linger).
 func (s *sender) settleLoop() {
 	defer close(s.settled)
 	outcomes := make([]care360.Outcome, 0, 2*s.cfg.Batch)
 	for o := range s.results {
-		batch := drain(s.results, []settling{o}, 2*s.cfg.Batch)
+		batch := gather(s.results, []settling{o}, 2*s.cfg.Batch, s.g.yield.linger())
 		outcomes = outcomes[:0]
 		for _, o := range batch {
 			outcomes = append(outcomes, o.Outcome)

@@ -183,6 +183,27 @@ func (y *yielder) backlog() int {
 	return max(10, int(float64(y.lim.Limit())/2))
 }
 
+// writeLinger is how long, while screens are answered, the outbox's writers
+// (outcomes and receipts) wait for more before writing a batch. Marketing
+// then leaves the gate a few at a time, and written as they came its
+// outcomes and receipts were a transaction for every two or three
+// messages: at a few hundred a second, about a millisecond of Postgres a
+// message, the screens' time (docs/benchmarks.md, "Writes gathered while
+// screens are answered"). A receipt's answer and a submitter's next message
+// wait as long at most.
+const writeLinger = 20 * time.Millisecond
+
+// linger is how long the outbox's writers wait for a batch to fill:
+// writeLinger while screens are answered, nothing otherwise.
+func (y *yielder) linger() time.Duration {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	if !y.limited {
+		return 0
+	}
+	return writeLinger
+}
+
 // bulkLimit is marketing's rate now, in parts per second (0: unlimited).
 func (y *yielder) bulkLimit() float64 {
 	y.mu.Lock()
