@@ -240,3 +240,7 @@ const FeedQuiet = feedQuiet
 // Quiet reports whether the feed counts as quiet, so that a second poster
 // may join.
 func (l *Ledger) Quiet() bool { return l.quiet() }
+
+// ClaimSQL is an outbox claim's statement; the claim runs it with
+// KeyedPlans. For the plan test.
+func ClaimSQL(transactionalOnly bool) string { return claimSQL(transactionalOnly) }

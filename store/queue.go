@@ -32,40 +32,59 @@ func (s *SMS) claim(ctx context.Context, owner string, max int, lease time.Durat
 	}
 	now := s.db.now()
 	until := now.Add(lease)
+	query := claimSQL(transactionalOnly || !s.rules.InWindow(now, s.db.loc))
+	// Every row is found by its key or the queue's index, so the claim runs
+	// with sequential scans off (keyedPlans, in the round trip of its
+	// BEGIN): on the statistics of an empty outbox, a new deployment's or a
+	// queue that was empty when last analyzed, the planner sorted the whole
+	// queue for each claim and looked each claimed message up by scanning
+	// sms_messages, up to 2.2 s a claim of 1,000 while a campaign sent
+	// (docs/benchmarks.md, "Claims planned on an empty outbox's statistics").
+	err = s.db.transactFrom(ctx, func(b *pgx.Batch) {
+		b.Queue(query, now, max, owner, until)
+	}, func(_ pgx.Tx, br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		cs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.OutboxClaim, error) {
+			c := care360.OutboxClaim{LeaseUntil: until}
+			var done []int16
+			err := r.Scan(&c.ID, &c.MSISDN, &c.Text, &c.Kind, &c.Attempts, &c.Reclaimed, &c.Token, &done)
+			for _, p := range done {
+				c.DoneParts = append(c.DoneParts, int(p))
+			}
+			return c, err
+		})
+		return err
+	})
+	return cs, err
+}
+
+// claimSQL leases up to $2 due messages ($1 is now) to $3 until $4,
+// transactional first; transactionalOnly: only those (a separate text,
+// not a parameter, so the planner scans only the transactional end of the
+// index instead of filtering marketing rows). The chosen ids go in as an
+// array (= ANY), never as a join: joined, the planner may hash the whole
+// queue to find a thousand rows. SET reads the old row, so reclaimed
+// records whether a lease lapsed.
+func claimSQL(transactionalOnly bool) string {
 	due := `not_before <= $1 AND (lease_until IS NULL OR lease_until <= $1)`
-	if transactionalOnly || !s.rules.InWindow(now, s.db.loc) {
-		// A separate text, not a parameter, so the planner scans only the
-		// transactional end of the index instead of filtering marketing rows.
+	if transactionalOnly {
 		due += ` AND priority = 0`
 	}
-	// The chosen ids go in as an array (= ANY), never as a join: joined, the
-	// planner may hash the whole queue to find a thousand rows. SET reads
-	// the old row, so reclaimed records whether a lease lapsed.
-	rows, err := s.db.pool.Query(ctx, `
+	return `
 		UPDATE sms_queue q SET reclaimed = q.owner IS NOT NULL, owner = $3, lease_until = $4,
 			attempts = q.attempts + 1, held = false, lease_token = q.lease_token + 1
 		FROM sms_messages m
 		WHERE q.message_id = ANY(ARRAY(
 			SELECT message_id FROM sms_queue
-			WHERE `+due+`
+			WHERE ` + due + `
 			ORDER BY priority, not_before
 			LIMIT $2 FOR UPDATE SKIP LOCKED))
 		  AND m.id = q.message_id
 		RETURNING q.message_id, m.msisdn, m.text, m.kind, q.attempts, q.reclaimed, q.lease_token,
-			CASE WHEN q.attempts > 1 THEN ARRAY(SELECT part FROM sms_parts p WHERE p.message_id = q.message_id) END`,
-		now, max, owner, until)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (care360.OutboxClaim, error) {
-		c := care360.OutboxClaim{LeaseUntil: until}
-		var done []int16
-		err := r.Scan(&c.ID, &c.MSISDN, &c.Text, &c.Kind, &c.Attempts, &c.Reclaimed, &c.Token, &done)
-		for _, p := range done {
-			c.DoneParts = append(c.DoneParts, int(p))
-		}
-		return c, err
-	})
+			CASE WHEN q.attempts > 1 THEN ARRAY(SELECT part FROM sms_parts p WHERE p.message_id = q.message_id) END`
 }
 
 // Settle records outcomes in one transaction of statements sent together:
