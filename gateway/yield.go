@@ -187,10 +187,8 @@ func (y *yielder) backlog() int {
 // (outcomes and receipts) wait for more before writing a batch. Marketing
 // then leaves the gate a few at a time, and written as they came its
 // outcomes and receipts were a transaction for every two or three
-// messages: at a few hundred a second, about a millisecond of Postgres a
-// message, the screens' time (docs/benchmarks.md, "Writes gathered while
-// screens are answered"). A receipt's answer and a submitter's next message
-// wait as long at most.
+// messages (docs/benchmarks.md, "Marketing that costs the screens less").
+// A receipt's answer and a submitter's next message wait as long at most.
 const writeLinger = 20 * time.Millisecond
 
 // linger is how long the outbox's writers wait for a batch to fill:

@@ -42,7 +42,7 @@ type campaignFeed struct {
 // A sender passes a lead while marketing gives way to screens: moving a
 // part of 10,000 takes a core for most of a second, which the screens then
 // wait for, and at a few hundred SMS a second the part would wait minutes
-// in the outbox anyway (docs/benchmarks.md, "A campaign moved in slices").
+// in the outbox anyway (docs/benchmarks.md, "Marketing that costs the screens less").
 func (s *SMS) FeedCampaigns(ctx context.Context, lead int) (queued int64, err error) {
 	defer wrap(&err, "feed campaigns")
 	now := s.db.now()

@@ -39,7 +39,7 @@ func (s *SMS) claim(ctx context.Context, owner string, max int, lease time.Durat
 	// queue that was empty when last analyzed, the planner sorted the whole
 	// queue for each claim and looked each claimed message up by scanning
 	// sms_messages, up to 2.2 s a claim of 1,000 while a campaign sent
-	// (docs/benchmarks.md, "Claims planned on an empty outbox's statistics").
+	// (docs/benchmarks.md, "Marketing that costs the screens less").
 	err = s.db.transactFrom(ctx, func(b *pgx.Batch) {
 		b.Queue(query, now, max, owner, until)
 	}, func(_ pgx.Tx, br pgx.BatchResults) error {
