@@ -242,5 +242,7 @@ const FeedQuiet = feedQuiet
 func (l *Ledger) Quiet() bool { return l.quiet() }
 
 // ClaimSQL is an outbox claim's statement; the claim runs it with
-// KeyedPlans. For the plan test.
+// KeyedPlans and ClaimPlans. For the plan test.
 func ClaimSQL(transactionalOnly bool) string { return claimSQL(transactionalOnly) }
+
+const ClaimPlans = claimPlans

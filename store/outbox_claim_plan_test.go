@@ -24,7 +24,7 @@ func TestOutboxClaimReadsByIndexOnEmptyStatistics(t *testing.T) {
 			t.Logf("transactional only %v: without the settings a claim of 10 read %v rows", transactional, read)
 		}
 		if read := claimPlanReads(t, true, transactional); read["sms_messages"] > 100 || read["sms_queue"] > 100 {
-			t.Errorf("transactional only %v: with KeyedPlans a claim of 10 of 20,000 queued still read %v rows", transactional, read)
+			t.Errorf("transactional only %v: with the claim's settings a claim of 10 of 20,000 queued still read %v rows", transactional, read)
 		}
 	}
 }
@@ -32,7 +32,8 @@ func TestOutboxClaimReadsByIndexOnEmptyStatistics(t *testing.T) {
 // claimPlanReads is how many rows of each table the claim of 10 messages
 // read, on a database of its own, with the plan a connection caches: chosen
 // at the statement's sixth run, on the empty outbox; explained once 20,000
-// messages are queued. settings: in a transaction with KeyedPlans.
+// messages are queued. settings: in a transaction with KeyedPlans and
+// ClaimPlans, as the claim runs.
 func claimPlanReads(t *testing.T, settings, transactional bool) map[string]int64 {
 	t.Helper()
 	ctx := t.Context()
@@ -46,7 +47,7 @@ func claimPlanReads(t *testing.T, settings, transactional bool) map[string]int64
 	}
 	defer tx.Rollback(ctx)
 	if settings {
-		if _, err := tx.Exec(ctx, store.KeyedPlans); err != nil {
+		if _, err := tx.Exec(ctx, store.KeyedPlans+"; "+store.ClaimPlans); err != nil {
 			t.Fatal(err)
 		}
 	}

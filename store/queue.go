@@ -35,14 +35,20 @@ func (s *SMS) claim(ctx context.Context, owner string, max int, lease time.Durat
 	query := claimSQL(transactionalOnly || !s.rules.InWindow(now, s.db.loc))
 	// Every row is found by its key or the queue's index, so the claim runs
 	// with sequential scans off (keyedPlans, in the round trip of its
-	// BEGIN): on the statistics of an empty outbox, a new deployment's or a
-	// queue that was empty when last analyzed, the planner sorted the whole
-	// queue for each claim and looked each claimed message up by scanning
-	// sms_messages, up to 2.2 s a claim of 1,000 while a campaign sent
-	// (docs/benchmarks.md, "Marketing that costs the screens less").
+	// BEGIN), and planned for each claim (claimPlans): a sender polls an
+	// empty outbox several times a second, and the plan its connections
+	// cached on an empty queue's statistics sorted the whole queue for
+	// each claim and read sms_messages whole for each message claimed (by
+	// scan, or with scans off by its whole primary key), up to 2.7 s a
+	// claim of 1,000 once a campaign filled them (docs/benchmarks.md,
+	// "Marketing that costs the screens less").
 	err = s.db.transactFrom(ctx, func(b *pgx.Batch) {
+		b.Queue(claimPlans)
 		b.Queue(query, now, max, owner, until)
 	}, func(_ pgx.Tx, br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil { // claimPlans
+			return err
+		}
 		rows, err := br.Query()
 		if err != nil {
 			return err
@@ -60,6 +66,10 @@ func (s *SMS) claim(ctx context.Context, owner string, max int, lease time.Durat
 	})
 	return cs, err
 }
+
+// claimPlans has a claim planned for its own arguments and the tables as
+// they are, never with a plan cached while they were empty.
+const claimPlans = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
 
 // claimSQL leases up to $2 due messages ($1 is now) to $3 until $4,
 // transactional first; transactionalOnly: only those (a separate text,
