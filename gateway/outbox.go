@@ -383,40 +383,36 @@ func (s *sender) maintain() {
 // drain appends to batch what ch holds right now, up to max in all: a
 // writer's batch is whatever arrived while it wrote the previous one, so
 // under load batches grow and alone an item goes at once.
-func drain[T any](ch <-chan T, batch []T, max int) []T {
-	for len(batch) < max {
-		select {
-		case it, ok := <-ch:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, it)
-		default:
-			return batch
-		}
-	}
-	return batch
-}
+func drain[T any](ch <-chan T, batch []T, max int) []T { return gather(ch, batch, max, 0) }
 
 // gather is drain that then waits up to linger for batch to fill, if it
 // has room.
 func gather[T any](ch <-chan T, batch []T, max int, linger time.Duration) []T {
-	batch = drain(ch, batch, max)
-	if linger <= 0 || len(batch) >= max {
-		return batch
+	var deadline <-chan time.Time // nil: do not wait
+	if linger > 0 {
+		t := time.NewTimer(linger)
+		defer t.Stop()
+		deadline = t.C
 	}
-	t := time.NewTimer(linger)
-	defer t.Stop()
 	for len(batch) < max {
+		var it T
+		var ok bool
 		select {
-		case it, ok := <-ch:
-			if !ok {
+		case it, ok = <-ch:
+		default:
+			if deadline == nil {
 				return batch
 			}
-			batch = append(batch, it)
-		case <-t.C:
+			select {
+			case it, ok = <-ch:
+			case <-deadline:
+				return batch
+			}
+		}
+		if !ok {
 			return batch
 		}
+		batch = append(batch, it)
 	}
 	return batch
 }

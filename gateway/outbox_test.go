@@ -690,6 +690,70 @@ func TestOutboxUnrecordedSubmitsStayWithinWindow(t *testing.T) {
 	}
 }
 
+// offers queues n marketing SMS to 97 numbers (8490000000 to 8490000096),
+// texted "offer 1" to "offer n", set-based.
+func (b *smsBundle) offers(t *testing.T, n int) {
+	t.Helper()
+	_, err := b.db.Pool().Exec(t.Context(), `
+		WITH m AS (
+			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
+			SELECT '8490' || lpad((g % 97)::text, 7, '0'), 'offer ' || g, 'marketing', 'offer-' || g, now(), now()
+			FROM generate_series(1, $1::int) g RETURNING id
+		)
+		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 1, now() FROM m`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// offersSentOnce waits until every queued offer is sent (what is asked is
+// that all go, not how fast: alone 20,000 take about 5 s, in a
+// race-checked suite sharing two cores several times that), then checks
+// that the handsets got n offers, each once.
+func (b *smsBundle) offersSentOnce(t *testing.T, n int) {
+	t.Helper()
+	eventuallyWithin(t, 2*time.Minute, func() bool {
+		var left int
+		err := b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE kind = 'marketing' AND status NOT IN ('submitted', 'delivered')`).Scan(&left)
+		return err == nil && left == 0
+	})
+	seen := 0
+	for i := range 97 {
+		for text, k := range b.received(fmt.Sprintf("8490%07d", i)) {
+			if k != 1 {
+				t.Errorf("%q submitted %d times", text, k)
+			}
+			seen++
+		}
+	}
+	if seen != n {
+		t.Errorf("%d offers submitted, want %d", seen, n)
+	}
+}
+
+// dialing has eight phones dial *090# over and over until the returned
+// func is called, which waits for them to stop.
+func (b *smsBundle) dialing(t *testing.T) (stop func()) {
+	done := make(chan struct{})
+	var dials sync.WaitGroup
+	for i := range 8 {
+		dials.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				b.sim.Dial(t.Context(), fmt.Sprintf("8492%07d", i), "*090#", smsc.DialOptions{})
+			}
+		})
+	}
+	return func() {
+		close(done)
+		dials.Wait()
+	}
+}
+
 // waitingUSSD answers every other dial 30 ms late: screens that wait, as when
 // the machine's cores are taken.
 type waitingUSSD struct{ n atomic.Int64 }
@@ -711,34 +775,12 @@ func TestMarketingYieldsToWaitingScreens(t *testing.T) {
 	t.Parallel()
 	b := setupSMS(t)
 	b.rules = care360.SMSRules{WindowOpen: 0, WindowClose: 24 * time.Hour} // marketing may go at any hour the test runs
-	_, err := b.db.Pool().Exec(t.Context(), `
-		WITH m AS (
-			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
-			SELECT '8490' || lpad((g % 97)::text, 7, '0'), 'offer ' || g, 'marketing', 'yield-' || g, now(), now()
-			FROM generate_series(1, 20000) g RETURNING id
-		)
-		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 1, now() FROM m`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b.offers(t, 20000)
 	b.gateway(t, gateway.Config{USSD: &waitingUSSD{}, Binds: []gateway.BindConfig{{Window: 50, TPS: 100000}},
 		Sender: gateway.SenderConfig{Batch: 200, NoReceipts: true}})
 	eventually(t, func() bool { return b.sim.Submits() >= 100 }) // the campaign goes while nobody dials
 
-	stop := make(chan struct{})
-	var dials sync.WaitGroup
-	for i := range 8 {
-		dials.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				b.sim.Dial(t.Context(), fmt.Sprintf("8492%07d", i), "*090#", smsc.DialOptions{})
-			}
-		})
-	}
+	stopDialing := b.dialing(t)
 	// The yielder limits marketing within a few intervals; by then what
 	// the claimer took before waits in the gate, and new claims leave
 	// marketing queued, so slots stay free for codes.
@@ -755,8 +797,7 @@ func TestMarketingYieldsToWaitingScreens(t *testing.T) {
 	took := time.Since(start)
 	time.Sleep(2*time.Second - took)
 	held := int(b.sim.Submits()-before) - len(codes)
-	close(stop)
-	dials.Wait()
+	stopDialing()
 	t.Logf("codes submitted in %v; %d marketing SMS in 2 s while screens waited", took.Round(time.Millisecond), held)
 	if took > 2*time.Second {
 		t.Errorf("transactional SMS took %v behind held marketing", took.Round(time.Millisecond))
@@ -767,26 +808,8 @@ func TestMarketingYieldsToWaitingScreens(t *testing.T) {
 		t.Errorf("%d marketing SMS in 2 s while half the screens waited: not held back", held)
 	}
 	// Then every offer goes, once: those held in the gate too long went
-	// back to the queue unsent and were claimed again. What is asked is
-	// that all go, not how fast: alone the rest of 20,000 take about 5 s,
-	// in a race-checked suite sharing two cores several times that.
-	eventuallyWithin(t, 2*time.Minute, func() bool {
-		var left int
-		err := b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE kind = 'marketing' AND status <> 'submitted'`).Scan(&left)
-		return err == nil && left == 0
-	})
-	seen := 0
-	for i := range 97 {
-		for text, n := range b.received(fmt.Sprintf("8490%07d", i)) {
-			if n != 1 {
-				t.Errorf("%q submitted %d times", text, n)
-			}
-			seen++
-		}
-	}
-	if seen != 20000 {
-		t.Errorf("%d offers submitted, want 20000", seen)
-	}
+	// back to the queue unsent and were claimed again.
+	b.offersSentOnce(t, 20000)
 }
 
 // TestCampaignWaitsApartWhileScreensAreAnswered: while marketing gives way
@@ -810,20 +833,7 @@ func TestCampaignWaitsApartWhileScreensAreAnswered(t *testing.T) {
 	b.gateway(t, gateway.Config{USSD: &waitingUSSD{}, Binds: []gateway.BindConfig{{Window: 50, TPS: 100000}},
 		Sender: gateway.SenderConfig{Batch: 200, NoReceipts: true}})
 
-	stop := make(chan struct{})
-	var dials sync.WaitGroup
-	for i := range 8 {
-		dials.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				b.sim.Dial(t.Context(), fmt.Sprintf("8492%07d", i), "*090#", smsc.DialOptions{})
-			}
-		})
-	}
+	stopDialing := b.dialing(t)
 	time.Sleep(time.Second) // the screens are answered: marketing is limited
 	c, _, err := store.NewSMS(b.db, b.rules).CreateCampaign(t.Context(), care360.NewCampaign{Name: "while screens", Text: "Uu dai thang nay"})
 	if err != nil {
@@ -841,8 +851,7 @@ func TestCampaignWaitsApartWhileScreensAreAnswered(t *testing.T) {
 	// Sixty feed passes of the gateway.
 	time.Sleep(3 * time.Second)
 	waiting := apart()
-	close(stop)
-	dials.Wait()
+	stopDialing()
 	if waiting != members/2 {
 		t.Errorf("%d recipients apart from the outbox after 3 s of screens, want the second part's %d", waiting, members/2)
 	}
@@ -908,31 +917,10 @@ func TestWritesGatherWhileScreensAreAnswered(t *testing.T) {
 	b.gateway(t, gateway.Config{USSD: quickUSSD{}, Registry: reg, Binds: []gateway.BindConfig{{Window: 50, TPS: 100000}},
 		Sender: gateway.SenderConfig{Batch: 200}})
 
-	stop := make(chan struct{})
-	var dials sync.WaitGroup
-	for i := range 8 {
-		dials.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				b.sim.Dial(t.Context(), fmt.Sprintf("8492%07d", i), "*090#", smsc.DialOptions{})
-			}
-		})
-	}
+	stopDialing := b.dialing(t)
 	time.Sleep(500 * time.Millisecond) // the screens are answered: marketing is limited
 	const offers = 3000
-	if _, err := b.db.Pool().Exec(t.Context(), `
-		WITH m AS (
-			INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at)
-			SELECT '8490' || lpad((g % 97)::text, 7, '0'), 'offer ' || g, 'marketing', 'gather-' || g, now(), now()
-			FROM generate_series(1, $1::int) g RETURNING id
-		)
-		INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 1, now() FROM m`, offers); err != nil {
-		t.Fatal(err)
-	}
+	b.offers(t, offers)
 	eventually(t, func() bool { return b.sim.Submits() >= 50 })
 	settles, outcomes := writeBatches(t, reg, "settle")
 	stores, receipts := writeBatches(t, reg, "receipts")
@@ -941,8 +929,7 @@ func TestWritesGatherWhileScreensAreAnswered(t *testing.T) {
 	settles2, outcomes2 := writeBatches(t, reg, "settle")
 	stores2, receipts2 := writeBatches(t, reg, "receipts")
 	took, sent := time.Since(start), b.sim.Submits()-sent
-	close(stop)
-	dials.Wait()
+	stopDialing()
 	t.Logf("in %v with screens answered: %d offers sent, %d outcomes in %d settles, %d receipts in %d writes",
 		took.Round(time.Millisecond), sent, outcomes2-outcomes, settles2-settles, receipts2-receipts, stores2-stores)
 	// A write at most every 20 ms, and a few more when a batch fills.
@@ -953,21 +940,5 @@ func TestWritesGatherWhileScreensAreAnswered(t *testing.T) {
 	if n := stores2 - stores; n > most {
 		t.Errorf("%d receipt writes in %v while screens were answered, want at most %d", n, took.Round(time.Millisecond), most)
 	}
-	eventuallyWithin(t, 2*time.Minute, func() bool {
-		var left int
-		err := b.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM sms_messages WHERE kind = 'marketing' AND status NOT IN ('submitted', 'delivered')`).Scan(&left)
-		return err == nil && left == 0
-	})
-	seen := 0
-	for i := range 97 {
-		for text, n := range b.received(fmt.Sprintf("8490%07d", i)) {
-			if n != 1 {
-				t.Errorf("%q submitted %d times", text, n)
-			}
-			seen++
-		}
-	}
-	if seen != offers {
-		t.Errorf("%d offers submitted, want %d", seen, offers)
-	}
+	b.offersSentOnce(t, offers)
 }
