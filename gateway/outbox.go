@@ -336,11 +336,11 @@ func (s *sender) feedLoop(f care360.CampaignFeeder) {
 
 // feedEvery is how often the feed looks for campaigns running low. The
 // binds send a part of 10,000 in under a second on these machines, so a
-// pass a second left the senders idle for the rest of it:
-// a campaign alone went out at 6,000–9,300 SMS a second against 12,000–
-// 14,000 for other messages (docs/benchmarks.md, "Marketing that costs the
-// screens less"). A pass that finds enough due costs a count of up to a
-// part of the campaign's queued rows.
+// pass a second left the senders idle for the rest of it: a campaign
+// alone went out at 6,000–9,300 SMS a second against 12,000–14,000 for
+// other messages (docs/benchmarks.md, "Marketing that costs the screens
+// less"). A pass that finds enough due costs a count of up to a part of
+// the campaign's queued rows.
 const feedEvery = 250 * time.Millisecond
 
 // minFeedSlice is the fewest recipients a slice of a campaign moves: a

@@ -30,19 +30,20 @@ type campaignFeed struct {
 // than lead messages due in the outbox into it, while the marketing window
 // is open: the next lead of them, at most the rest of a part. A lead of
 // zero or less, or over a part, is a part's worth: a whole part moves when
-// fewer than a part's worth are due. Each recipient is rendered and scheduled as of now
-// (points, tier, the daily cap, opt-outs given since the campaign was made);
-// members no longer active or taking marketing are dropped. Each campaign
-// moves in a transaction of its own that holds its row, so with many
-// senders one feeds it and the rest skip it; a recipient leaves
-// campaign_recipients in the transaction that queues its message, so each
-// is moved exactly once. It returns how many messages it queued; a
-// campaign that fails is reported and the others still move.
+// fewer than a part's worth are due. Each recipient is rendered and
+// scheduled as of now (points, tier, the daily cap, opt-outs given since
+// the campaign was made); members no longer active or taking marketing
+// are dropped. Each campaign moves in a transaction of its own that holds
+// its row, so with many senders one feeds it and the rest skip it; a
+// recipient leaves campaign_recipients in the transaction that queues its
+// message, so each is moved exactly once. It returns how many messages it
+// queued; a campaign that fails is reported and the others still move.
 //
 // A sender passes a lead while marketing gives way to screens: moving a
 // part of 10,000 takes a core for most of a second, which the screens then
 // wait for, and at a few hundred SMS a second the part would wait minutes
-// in the outbox anyway (docs/benchmarks.md, "Marketing that costs the screens less").
+// in the outbox anyway (docs/benchmarks.md, "Marketing that costs the
+// screens less").
 func (s *SMS) FeedCampaigns(ctx context.Context, lead int) (queued int64, err error) {
 	defer wrap(&err, "feed campaigns")
 	now := s.db.now()
