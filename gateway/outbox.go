@@ -380,13 +380,10 @@ func (s *sender) maintain() {
 	}
 }
 
-// drain appends to batch what ch holds right now, up to max in all: a
-// writer's batch is whatever arrived while it wrote the previous one, so
-// under load batches grow and alone an item goes at once.
-func drain[T any](ch <-chan T, batch []T, max int) []T { return gather(ch, batch, max, 0) }
-
-// gather is drain that then waits up to linger for batch to fill, if it
-// has room.
+// gather appends to batch what ch holds right now, up to max in all, and
+// then waits up to linger for batch to fill: a writer's batch is whatever
+// arrived while it wrote the previous one, so under load batches grow and
+// alone (with no linger) an item goes at once.
 func gather[T any](ch <-chan T, batch []T, max int, linger time.Duration) []T {
 	var deadline <-chan time.Time // nil: do not wait
 	if linger > 0 {

@@ -148,8 +148,7 @@ func (s *SMS) feed(ctx context.Context, tx pgx.Tx, c campaignFeed, n int, now ti
 // (recentMarketing), which on the statistics of a table that was empty
 // when last analyzed the planner made a scan: each member's would then
 // read every message the statement had inserted before it.
-const partSettings = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
-	set_config('enable_nestloop', 'off', true), set_config('enable_seqscan', 'off', true)`
+const partSettings = `SELECT ` + customPlanMode + `, set_config('enable_nestloop', 'off', true), ` + seqscanOff
 
 // partRecipients is the recipients query of scheduleMarketing for members,
 // a part of campaign c, with its arguments: those still active and taking

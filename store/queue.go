@@ -69,7 +69,7 @@ func (s *SMS) claim(ctx context.Context, owner string, max int, lease time.Durat
 
 // claimPlans has a claim planned for its own arguments and the tables as
 // they are, never with a plan cached while they were empty.
-const claimPlans = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
+const claimPlans = `SELECT ` + customPlanMode
 
 // claimSQL leases up to $2 due messages ($1 is now) to $3 until $4,
 // transactional first; transactionalOnly: only those (a separate text,
@@ -321,7 +321,7 @@ func customPlans(ctx context.Context, tx pgx.Tx) error {
 }
 
 // batchPlans are customPlans' settings, for the rest of a transaction.
-const batchPlans = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true), ` + seqscanOff
+const batchPlans = `SELECT ` + customPlanMode + `, ` + seqscanOff
 
 // settleFromParts derives the status of submitted messages from their parts,
 // and counts the messages it made delivered, and undeliverable or expired.

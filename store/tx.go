@@ -120,3 +120,7 @@ const keyedPlans = `SELECT ` + seqscanOff
 
 // seqscanOff turns sequential scans off until the transaction ends.
 const seqscanOff = `set_config('enable_seqscan', 'off', true)`
+
+// customPlanMode has every statement planned for its own arguments until
+// the transaction ends, never with a cached generic plan.
+const customPlanMode = `set_config('plan_cache_mode', 'force_custom_plan', true)`
