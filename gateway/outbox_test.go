@@ -144,11 +144,35 @@ func (b *smsBundle) message(t *testing.T, m *care360.Message) care360.Message {
 	return care360.Message{}
 }
 
+// waitStatus waits for m to reach one of want; if it does not in time, the
+// failure says where the message and its parts stopped.
 func (b *smsBundle) waitStatus(t *testing.T, m *care360.Message, want ...care360.MessageStatus) care360.Message {
 	t.Helper()
-	var got care360.Message
-	eventually(t, func() bool { got = b.message(t, m); return slices.Contains(want, got.Status) })
-	return got
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := b.message(t, m)
+		if slices.Contains(want, got.Status) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message %d still %s after 30s, not %v: %+v; parts %s", m.ID, got.Status, want, got, b.parts(t, m.ID))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// parts describes a message's parts and the receipts kept unmatched, for a
+// failure's message.
+func (b *smsBundle) parts(t *testing.T, id int64) string {
+	var out string
+	err := b.db.Pool().QueryRow(t.Context(), `
+		SELECT coalesce(string_agg(format('%s %s smsc_id=%s', p.part, p.status, p.smsc_id), '; ' ORDER BY p.part), 'none')
+			|| format(' (unmatched receipts %s)', (SELECT count(*) FROM sms_receipts_unmatched))
+		FROM sms_parts p WHERE p.message_id = $1`, id).Scan(&out)
+	if err != nil {
+		return err.Error()
+	}
+	return out
 }
 
 // received returns how many times the handset got each text (parts joined).
