@@ -329,11 +329,39 @@ const batchPlans = `SELECT ` + customPlanMode + `, ` + seqscanOff
 // record of its own submit, whose time is taken when it is recorded. The
 // self-join (was) sees each row as it was before the statement, which is
 // how a repeated receipt is told from a new outcome.
+//
+// Messages of more than one part are locked first, in a statement of their
+// own, and their parts counted in the next, which sees what a transaction
+// it waited for committed: two transactions recording the last two parts'
+// receipts at once (two receipt writers, or one and the upkeep applying a
+// receipt that overtook its part) each counted only its own part and left
+// the message "submitted" for ever with every part delivered
+// (TestReceiptsOfOneMessageAtOnceDeliverIt). A message of one part needs
+// no lock: its receipts update the same row, and the second waits for the
+// first. Both statements go in one round trip.
 func settleFromParts(ctx context.Context, tx pgx.Tx, ids []int64) (delivered, failed int64, err error) {
 	if len(ids) == 0 {
 		return 0, 0, nil
 	}
-	err = tx.QueryRow(ctx, `
+	b := &pgx.Batch{}
+	b.Queue(`SELECT FROM sms_messages WHERE id = ANY($1) AND parts > 1 ORDER BY id FOR NO KEY UPDATE`, ids)
+	b.Queue(settleFromPartsSQL, ids)
+	br := tx.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
+		return 0, 0, err
+	}
+	err = br.QueryRow().Scan(&delivered, &failed)
+	return delivered, failed, err
+}
+
+// settleFromPartsSQL brings the messages $1 up to their parts; see
+// settleFromParts.
+const settleFromPartsSQL = `
 		WITH u AS (
 			UPDATE sms_messages m SET
 				status = CASE WHEN a.undeliverable THEN 'undeliverable' WHEN a.expired THEN 'expired'
@@ -352,9 +380,7 @@ func settleFromParts(ctx context.Context, tx pgx.Tx, ids []int64) (delivered, fa
 		)
 		SELECT count(*) FILTER (WHERE now = 'delivered' AND was <> now),
 		       count(*) FILTER (WHERE now IN ('undeliverable', 'expired') AND was <> now)
-		FROM u`, ids).Scan(&delivered, &failed)
-	return delivered, failed, err
-}
+		FROM u`
 
 // depthEvery spaces out the queue-depth count: on a million-row queue it is
 // the one costly part of Maintain, and a gauge need not be fresher.
