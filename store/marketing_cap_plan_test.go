@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -68,14 +69,16 @@ func (p *partPlan) plan(t *testing.T, analyze bool) planNode {
 	return doc[0].Plan
 }
 
-// read is how many rows the scans of relation returned in the move, in all
-// their loops (a table's insert is not a scan of it).
+// read is how many rows the scans of relation read in the move, in all
+// their loops: those they returned and those their filters removed (a
+// table's insert is not a scan of it). Each scan is logged.
 func (p *partPlan) read(t *testing.T, relation string) int64 {
 	t.Helper()
 	n := int64(0)
 	p.plan(t, true).walk(func(x planNode) {
 		if x.Relation == relation && x.Type != "ModifyTable" {
-			n += x.Rows * x.Loops
+			n += (x.Rows + x.Removed) * x.Loops
+			t.Logf("%s of %s %s: %d rows and %d removed a loop, %d loops", x.Type, relation, x.Index, x.Rows, x.Removed, x.Loops)
 		}
 	})
 	return n
@@ -109,6 +112,38 @@ func TestPartMoveReadsOnlyItsMembersMarketing(t *testing.T) {
 		SELECT '8497' || lpad(g::text, 7, '0'), 'Uu dai khac', 'marketing', 'submitted', 'week:' || g, $1, $1, $1
 		FROM generate_series(1, 20000) g`, p.b.clock.Now().AddDate(0, 0, -2))
 	p.exec(t, `ANALYZE sms_messages`)
+	if read := p.read(t, "sms_messages"); read > int64(2*len(p.ms)) {
+		t.Errorf("the move of a part of %d read %d rows of sms_messages, want its members' own (%d)", len(p.ms), read, len(p.ms))
+	}
+}
+
+// A part's move finds its members' marketing of the week by their numbers
+// also while the statistics have seen none: analyzed after transactional
+// traffic alone, the table looked to hold no marketing, so the week's
+// marketing by time (sms_messages_marketing, the SMS report's index)
+// looked as cheap as a member's by number, and the planner took it,
+// reading every marketing SMS of the week for each member. Each part of a
+// campaign then read all the parts queued before it: in the bench, after
+// the MT and push runs, a second campaign's first part took 15 s and a
+// third's 26–57 s, against 1.5 s.
+func TestPartMoveReadsByNumberBeforeMarketingIsAnalyzed(t *testing.T) {
+	t.Parallel()
+	p := newPartPlan(t, 5)
+	p.exec(t, `TRUNCATE sms_messages, sms_queue`)
+	p.exec(t, `
+		INSERT INTO sms_messages (msisdn, text, kind, status, idempotency_key, scheduled_at, submitted_at, created_at)
+		SELECT '8496' || lpad((g % 10000)::text, 7, '0'), 'Ma OTP', 'transactional', 'delivered', 'otp:' || g, $1, $1, $1
+		FROM generate_series(1, 30000) g`, p.b.clock.Now().Add(-time.Hour))
+	p.exec(t, `ANALYZE sms_messages`)
+	// A campaign's earlier parts, queued since, to these members and others.
+	p.exec(t, `
+		INSERT INTO sms_messages (msisdn, text, kind, status, idempotency_key, scheduled_at, created_at)
+		SELECT '8497' || lpad(g::text, 7, '0'), 'Uu dai khac', 'marketing', 'queued', 'part:' || g, $1, $1
+		FROM generate_series(1, 10000) g`, p.b.clock.Now().Add(-time.Minute))
+	p.exec(t, `
+		INSERT INTO sms_messages (msisdn, text, kind, status, idempotency_key, scheduled_at, created_at)
+		SELECT msisdn, 'Uu dai', 'marketing', 'queued', 'before:' || msisdn, $2, $2 FROM unnest($1::text[]) msisdn`,
+		p.ms, p.b.clock.Now().Add(-time.Minute))
 	if read := p.read(t, "sms_messages"); read > int64(2*len(p.ms)) {
 		t.Errorf("the move of a part of %d read %d rows of sms_messages, want its members' own (%d)", len(p.ms), read, len(p.ms))
 	}

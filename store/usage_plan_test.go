@@ -166,6 +166,7 @@ type planNode struct {
 	Index    string     `json:"Index Name"`
 	Rows     int64      `json:"Actual Rows"` // a loop's
 	Loops    int64      `json:"Actual Loops"`
+	Removed  int64      `json:"Rows Removed by Filter"` // a loop's
 	Hit      int64      `json:"Shared Hit Blocks"`
 	Read     int64      `json:"Shared Read Blocks"`
 	Plans    []planNode `json:"Plans"`
