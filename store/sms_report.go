@@ -36,7 +36,7 @@ func smsReportArgs(db *DB, first, last care360.Date) []any {
 }
 
 // smsReportSQL reads each kind through its own partial index on
-// scheduled_at (00002_sms.sql, 00026_sms_report.sql): the range is on
+// scheduled_at (00026_sms_report.sql, 00050_marketing_by_time.sql): the range is on
 // instants, so the index bounds it, and the local day is worked out only for
 // the rows inside it. A kind added to the schema needs its index and its
 // branch here. Sent means what it means in CampaignProgress (reached the
@@ -47,7 +47,7 @@ const smsReportSQL = `
 		WHERE kind = 'transactional' AND scheduled_at >= $4 AND scheduled_at < $5
 		UNION ALL
 		SELECT scheduled_at, kind, status FROM sms_messages
-		WHERE kind = 'marketing' AND scheduled_at >= $4 AND scheduled_at < $5
+		WHERE kind = 'marketing' AND ` + marketingByTime + ` AND scheduled_at >= $4 AND scheduled_at < $5
 	), counted AS (
 		SELECT (scheduled_at AT TIME ZONE $3)::date AS day, kind, count(*) AS messages,
 			count(*) FILTER (WHERE status IN ('submitted', 'delivered', 'undeliverable', 'expired')) AS sent,

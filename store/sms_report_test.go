@@ -83,7 +83,7 @@ func TestSMSReportUsesIndexes(t *testing.T) {
 			return err
 		}
 		plan := explain(t, tx, store.SMSReportSQL, store.SMSReportArgs(b.db, day("2026-11-01"), day("2026-11-30"))...)
-		for _, index := range []string{"sms_messages_transactional", "sms_messages_marketing"} {
+		for _, index := range []string{"sms_messages_transactional", "sms_messages_marketing_by_time"} {
 			if !strings.Contains(plan, index) {
 				t.Errorf("the plan does not use %s:\n%s", index, plan)
 			}
