@@ -11,7 +11,7 @@
 -- and reading all of sms_messages_marketing looked free: the planner took
 -- it for each recipient, reading every marketing SMS of the week. Each
 -- part of a campaign then read all the parts queued before it: in the
--- bench, a second campaign's first part took 15 s and a third's 26–57 s,
+-- bench, a second campaign's first part took 15–47 s and a third's 26–77 s,
 -- against 1.5 s (docs/benchmarks.md, "Marketing by number whatever the
 -- statistics").
 --
