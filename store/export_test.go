@@ -246,3 +246,7 @@ func (l *Ledger) Quiet() bool { return l.quiet() }
 func ClaimSQL(transactionalOnly bool) string { return claimSQL(transactionalOnly) }
 
 const ClaimPlans = claimPlans
+
+// AccountSQL is the read of a member's account (the points screen), for
+// tests that look at its plan.
+var AccountSQL = accountSQL

@@ -1,0 +1,52 @@
+package store_test
+
+import (
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/care360/care360/internal/pgtest"
+	"github.com/care360/care360/store"
+)
+
+// A member's account (the points screen, and what every debit reads) finds
+// the member's open credits by number also while the statistics have seen
+// none: analyzed while every credit was spent, the ledger looked to hold no
+// open credit, so reading all of the expiry sweep's partial index of open
+// credits by time looked free, and the planner took it, reading every
+// member's open credits for one member's balance (20,000 rows for 2, in
+// this test). A new deployment's ledger is analyzed empty, and stays so
+// until autovacuum next looks.
+func TestAccountReadsByNumberBeforeOpenCreditsAreAnalyzed(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := b.db.Pool().Exec(b.ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO subscribers (msisdn, status, tier, member_since, language, marketing_consent)
+		SELECT '8491' || lpad(g::text, 7, '0'), 'active', 'dong', '2020-01-01', 'vi', true FROM generate_series(1, 10000) g`)
+	now := b.clock.Now()
+	credits := func(key string, remaining, n int) {
+		t.Helper()
+		exec(`INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at, created_at)
+			SELECT '8491' || lpad((g % 10000 + 1)::text, 7, '0'), 'qualifying', 10, $1, 'usage (1 event)', $2 || g, $3, $4, $3
+			FROM generate_series(1, $5::int) g`, remaining, key, now, now.AddDate(0, 10, 0), n)
+	}
+	credits("spent:", 0, 30000)
+	exec(`ANALYZE points_ledger`)
+	credits("open:", 10, 20000)
+	conn, err := b.db.Pool().Acquire(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	plan := explainAnalyze(t, conn.Conn(), store.AccountSQL, "84910000005", now.AddDate(-1, 0, 0), now)
+	for _, m := range regexp.MustCompile(`Rows Removed by Filter: (\d+)`).FindAllStringSubmatch(plan, -1) {
+		if n, _ := strconv.Atoi(m[1]); n > 10 {
+			t.Errorf("the account of a member with 2 open credits read %d rows it did not need:\n%s", n, plan)
+		}
+	}
+}
