@@ -250,3 +250,6 @@ const ClaimPlans = claimPlans
 // AccountSQL is the read of a member's account (the points screen), for
 // tests that look at its plan.
 var AccountSQL = accountSQL
+
+// SweepDueSQL is the expiry sweep's read of a batch of expired credits.
+const SweepDueSQL = sweepDueSQL

@@ -3,7 +3,10 @@ package store_test
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/care360/care360/internal/pgtest"
 	"github.com/care360/care360/store"
@@ -48,5 +51,24 @@ func TestAccountReadsByNumberBeforeOpenCreditsAreAnalyzed(t *testing.T) {
 		if n, _ := strconv.Atoi(m[1]); n > 10 {
 			t.Errorf("the account of a member with 2 open credits read %d rows it did not need:\n%s", n, plan)
 		}
+	}
+}
+
+// The expiry sweep still finds expired credits by time, through the index
+// only it can use.
+func TestSweepReadsExpiredCreditsByTime(t *testing.T) {
+	t.Parallel()
+	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
+	err := pgx.BeginFunc(b.ctx, b.db.Pool(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(b.ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+			return err
+		}
+		if plan := explain(t, tx, store.SweepDueSQL, b.clock.Now(), 5000); !strings.Contains(plan, "points_ledger_expiring_by_time") {
+			t.Errorf("the sweep does not read by time:\n%s", plan)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -14,6 +14,14 @@ import (
 // subscriber for the whole sweep.
 const sweepBatch = 5_000
 
+// sweepDueSQL is a batch ($2) of the credits with points left that
+// expired by $1, in expiry order. It states the by-time index's condition
+// (points_ledger_expiring_by_time, migration 00051), which a member's
+// reads of their open credits do not.
+const sweepDueSQL = `
+	SELECT id FROM points_ledger WHERE remaining > 0 AND created_at IS NOT NULL AND expires_at <= $1
+	ORDER BY expires_at, id LIMIT $2`
+
 // SweepExpired closes every credit that expired with points left: an
 // expiry debit of what remained (reason "expired", key "expiry:<credit
 // id>"), allocated to the credit, so that the ledger's sum is again the
@@ -41,9 +49,7 @@ func (l *Ledger) SweepExpired(ctx context.Context) (s care360.ExpirySweep, err e
 			if skipped = !mine; skipped {
 				return nil
 			}
-			rows, err := tx.Query(ctx, `
-				SELECT id FROM points_ledger WHERE remaining > 0 AND expires_at <= $1
-				ORDER BY expires_at, id LIMIT $2`, now, sweepBatch)
+			rows, err := tx.Query(ctx, sweepDueSQL, now, sweepBatch)
 			if err != nil {
 				return err
 			}
