@@ -3,7 +3,8 @@
 -- (created_at IS NOT NULL, true of every row): those queries state it, and
 -- a member's marketing of the week, looked up for each recipient of a
 -- campaign's part, a push's fallback or one Send, can then only be found
--- through sms_messages_marketing_by_number (migration 00049).
+-- through an index led by the number (sms_messages_marketing_by_number,
+-- migration 00049).
 --
 -- While the statistics have seen no marketing (a table analyzed after
 -- transactional traffic alone: a new deployment, or one whose sample of a

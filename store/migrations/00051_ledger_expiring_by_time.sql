@@ -2,8 +2,8 @@
 -- member's reads do not state (created_at IS NOT NULL, true of every
 -- entry), as migration 00050 did for marketing SMS: the sweep states it,
 -- and a member's open credits (the points screen, every debit, a
--- transfer's balance) can then only be found through
--- points_ledger_open_credits, led by the number.
+-- transfer's balance) can then only be found through an index led by
+-- the number (points_ledger_open_credits).
 --
 -- While the statistics have seen no open credit (a new deployment's ledger
 -- is analyzed empty, and stays so until autovacuum next looks), a partial
