@@ -23,23 +23,17 @@ import (
 func TestAccountReadsByNumberBeforeOpenCreditsAreAnalyzed(t *testing.T) {
 	t.Parallel()
 	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := b.db.Pool().Exec(b.ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exec(`INSERT INTO subscribers (msisdn, status, tier, member_since, language, marketing_consent)
+	b.exec(t, `INSERT INTO subscribers (msisdn, status, tier, member_since, language, marketing_consent)
 		SELECT '8491' || lpad(g::text, 7, '0'), 'active', 'dong', '2020-01-01', 'vi', true FROM generate_series(1, 10000) g`)
 	now := b.clock.Now()
 	credits := func(key string, remaining, n int) {
 		t.Helper()
-		exec(`INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at, created_at)
+		b.exec(t, `INSERT INTO points_ledger (msisdn, kind, points, remaining, reason, idempotency_key, earned_at, expires_at, created_at)
 			SELECT '8491' || lpad((g % 10000 + 1)::text, 7, '0'), 'qualifying', 10, $1, 'usage (1 event)', $2 || g, $3, $4, $3
 			FROM generate_series(1, $5::int) g`, remaining, key, now, now.AddDate(0, 10, 0), n)
 	}
 	credits("spent:", 0, 30000)
-	exec(`ANALYZE points_ledger`)
+	b.exec(t, `ANALYZE points_ledger`)
 	credits("open:", 10, 20000)
 	conn, err := b.db.Pool().Acquire(b.ctx)
 	if err != nil {

@@ -98,6 +98,14 @@ func setupURL(t *testing.T, url string, opt store.Options) *bundle {
 	return &bundle{db: db, clock: c, ctx: ctx}
 }
 
+// exec runs a statement of the test's own on the bundle's database.
+func (b *bundle) exec(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	if _, err := b.db.Pool().Exec(b.ctx, sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // subscriber registers a new subscriber, who also agrees to marketing
 // (as DK QC would record), and returns its MSISDN.
 func (b *bundle) subscriber(t *testing.T) care360.MSISDN {

@@ -38,9 +38,7 @@ func newPartPlan(t *testing.T, n int) *partPlan {
 // exec runs q on the test's database.
 func (p *partPlan) exec(t *testing.T, q string, args ...any) {
 	t.Helper()
-	if _, err := p.b.db.Pool().Exec(p.b.ctx, q, args...); err != nil {
-		t.Fatal(err)
-	}
+	p.b.exec(t, q, args...)
 }
 
 // plan is what the move of the campaign's members as a part does, in a

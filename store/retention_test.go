@@ -18,31 +18,25 @@ func TestRetentionSweep(t *testing.T) {
 	b := setupURL(t, pgtest.FreshDB(t), store.Options{})
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, hanoi)
 	b.clock.Set(now)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := b.db.Pool().Exec(b.ctx, sql, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
 	old, young := func(d time.Duration) time.Time { return now.Add(-d - time.Hour) }, func(d time.Duration) time.Time { return now.Add(-d + time.Hour) }
 	r := care360.Retention{}.WithDefaults()
-	exec(`INSERT INTO ussd_dialogues (key, msisdn, state, updated_at) VALUES ('old', '84903000001', '', $1), ('young', '84903000001', '', $2)`,
+	b.exec(t, `INSERT INTO ussd_dialogues (key, msisdn, state, updated_at) VALUES ('old', '84903000001', '', $1), ('young', '84903000001', '', $2)`,
 		old(r.Dialogues), young(r.Dialogues))
-	exec(`INSERT INTO sms_inbound (msisdn, from_addr, to_addr, text, received_at)
+	b.exec(t, `INSERT INTO sms_inbound (msisdn, from_addr, to_addr, text, received_at)
 		SELECT '84903000001', '0903000001', '9237', 'DIEM', $1 FROM generate_series(1, 2500)`, old(r.Inbound))
-	exec(`INSERT INTO sms_inbound (msisdn, from_addr, to_addr, text, received_at) VALUES ('84903000001', '0903000001', '9237', 'QUA', $1)`, young(r.Inbound))
-	exec(`INSERT INTO feedback (msisdn, text, received_at) VALUES ('84903000001', 'old', $1), ('84903000001', 'young', $2)`,
+	b.exec(t, `INSERT INTO sms_inbound (msisdn, from_addr, to_addr, text, received_at) VALUES ('84903000001', '0903000001', '9237', 'QUA', $1)`, young(r.Inbound))
+	b.exec(t, `INSERT INTO feedback (msisdn, text, received_at) VALUES ('84903000001', 'old', $1), ('84903000001', 'young', $2)`,
 		old(r.Inbound), young(r.Inbound))
-	exec(`INSERT INTO feedback (msisdn, text, received_at, status, reply, replied_at, replied_by) VALUES ('84903000002', 'old answered', $1, 'answered', 'ok', $1, 'Lan')`,
+	b.exec(t, `INSERT INTO feedback (msisdn, text, received_at, status, reply, replied_at, replied_by) VALUES ('84903000002', 'old answered', $1, 'answered', 'ok', $1, 'Lan')`,
 		old(r.Inbound))
-	exec(`INSERT INTO sms_receipts_unmatched (smsc_id, state, received_at) VALUES ('A', 'delivered', $1), ('B', 'delivered', $2)`,
+	b.exec(t, `INSERT INTO sms_receipts_unmatched (smsc_id, state, received_at) VALUES ('A', 'delivered', $1), ('B', 'delivered', $2)`,
 		old(r.Receipts), young(r.Receipts))
-	exec(`INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at, status) VALUES
+	b.exec(t, `INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at, status) VALUES
 		('84903000001', 'Ma qua: OLD', 'transactional', 'r-old', $1, $1, 'delivered'),
 		('84903000001', 'Ma qua: QUEUED', 'transactional', 'r-queued', $1, $1, 'queued'),
 		('84903000001', 'Ma qua: YOUNG', 'transactional', 'r-young', $2, $2, 'delivered')`, old(r.SMSTexts), young(r.SMSTexts))
-	exec(`INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, $1 FROM sms_messages WHERE idempotency_key = 'r-queued'`, now)
-	exec(`INSERT INTO audit_log (at, actor_name, actor_role, action) VALUES ($1, 'a', 'admin', 'old'), ($2, 'a', 'admin', 'young')`,
+	b.exec(t, `INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, $1 FROM sms_messages WHERE idempotency_key = 'r-queued'`, now)
+	b.exec(t, `INSERT INTO audit_log (at, actor_name, actor_role, action) VALUES ($1, 'a', 'admin', 'old'), ($2, 'a', 'admin', 'young')`,
 		old(r.Audit), young(r.Audit))
 
 	s, err := b.db.SweepRetention(b.ctx, care360.Retention{})
@@ -106,19 +100,13 @@ func TestRetentionRedactionWalk(t *testing.T) {
 	b.clock.Set(now)
 	r := care360.Retention{}.WithDefaults()
 	old, young := now.Add(-r.SMSTexts-time.Hour), now.Add(-r.SMSTexts+time.Hour)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := b.db.Pool().Exec(b.ctx, sql, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
 	insert := func(key string, at time.Time, n int) {
-		exec(`INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at, status)
+		b.exec(t, `INSERT INTO sms_messages (msisdn, text, kind, idempotency_key, scheduled_at, created_at, status)
 			SELECT '84903000001', 'text of ' || $1, 'transactional', $1 || g, $2, $2, 'delivered' FROM generate_series(1, $3) g`, key, at, n)
 	}
 	insert("old-", old, 2500)
 	insert("queued-", old, 1)
-	exec(`INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, $1 FROM sms_messages WHERE idempotency_key = 'queued-1'`, now)
+	b.exec(t, `INSERT INTO sms_queue (message_id, priority, not_before) SELECT id, 0, $1 FROM sms_messages WHERE idempotency_key = 'queued-1'`, now)
 	insert("young-", young, 1)
 	insert("behind-", old, 1) // created as early, numbered later (a long transaction)
 	texts := func() (redacted int, kept []string) {
@@ -149,7 +137,7 @@ func TestRetentionRedactionWalk(t *testing.T) {
 		t.Fatalf("first sweep: %d redacted, kept %q", n, kept)
 	}
 	// Sent at last: the queued message leaves the queue.
-	exec(`DELETE FROM sms_queue`)
+	b.exec(t, `DELETE FROM sms_queue`)
 	sweep()
 	if n, kept := texts(); n < 2501 || kept[0] != "text of young-" {
 		t.Fatalf("after the queued message left: %d redacted, kept %q", n, kept)
