@@ -172,15 +172,6 @@ func (p *Pushes) queueTargets(ctx context.Context, tx pgx.Tx, id int64, np care3
 	return err
 }
 
-// marketingByTime is the condition, true of every message, that lets a
-// query read marketing by time (sms_messages_marketing_by_time, migration
-// 00050): a look-up of one number's marketing does not state it, so the
-// planner can never read the week's marketing of everyone for each number,
-// as it did while the statistics had seen no marketing
-// (TestPartMoveReadsByNumberBeforeMarketingIsAnalyzed). Qualified by the
-// table's alias where the query has one.
-const marketingByTime = `created_at IS NOT NULL`
-
 // recentMarketing is, per member, when the daily cap next lets marketing
 // go to them (free_at): 24 h after the cap-th most recent marketing SMS or
 // advertising push, sent or planned, in the week before start. A push that
@@ -209,7 +200,7 @@ func recentMarketing(start, dailyCap string, ofR bool) string {
 		mCol, mCond := of("m")
 		tCol, tCond := of("t")
 		if number == "" {
-			mCond = " AND m." + marketingByTime // the week by time, whoever's
+			mCond = " AND m." + readByTime // the week by time, whoever's
 		}
 		return `
 			SELECT ` + mCol + `coalesce(m.submitted_at, m.scheduled_at) AS at FROM sms_messages m

@@ -47,7 +47,7 @@ const smsReportSQL = `
 		WHERE kind = 'transactional' AND scheduled_at >= $4 AND scheduled_at < $5
 		UNION ALL
 		SELECT scheduled_at, kind, status FROM sms_messages
-		WHERE kind = 'marketing' AND ` + marketingByTime + ` AND scheduled_at >= $4 AND scheduled_at < $5
+		WHERE kind = 'marketing' AND ` + readByTime + ` AND scheduled_at >= $4 AND scheduled_at < $5
 	), counted AS (
 		SELECT (scheduled_at AT TIME ZONE $3)::date AS day, kind, count(*) AS messages,
 			count(*) FILTER (WHERE status IN ('submitted', 'delivered', 'undeliverable', 'expired')) AS sent,

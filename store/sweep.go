@@ -15,11 +15,10 @@ import (
 const sweepBatch = 5_000
 
 // sweepDueSQL is a batch ($2) of the credits with points left that
-// expired by $1, in expiry order. It states the by-time index's condition
-// (points_ledger_expiring_by_time, migration 00051), which a member's
-// reads of their open credits do not.
+// expired by $1, in expiry order, read through the index by time
+// (readByTime).
 const sweepDueSQL = `
-	SELECT id FROM points_ledger WHERE remaining > 0 AND created_at IS NOT NULL AND expires_at <= $1
+	SELECT id FROM points_ledger WHERE remaining > 0 AND ` + readByTime + ` AND expires_at <= $1
 	ORDER BY expires_at, id LIMIT $2`
 
 // SweepExpired closes every credit that expired with points left: an
