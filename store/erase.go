@@ -24,18 +24,15 @@ type heldNumber struct {
 	from, until time.Time
 }
 
-// eraseUsageSQL gives a number's usage events of one holding ($3, $4] the
-// erased member's key: found by the number's index, kept by their time.
-const eraseUsageSQL = `UPDATE usage_events SET msisdn = $1 WHERE msisdn = $2 AND at > $3 AND at <= $4`
-
 // Erase closes the membership of msisdn as "erased" (every effect of a
 // churn), clears the profile, redacts the member's texts, and replaces
 // its numbers wherever they are kept, in one transaction. Rows are found
-// through the member's key and, for the tables that keep a number (usage,
-// lifecycle events, provisioning calls, pushes, draw entries, the audit
+// through the member's key and, for the tables that keep a number
+// (lifecycle events, provisioning calls, pushes, draw entries, the audit
 // log, dead letters), through each number the member held, in the period
 // it held it: a number recycled to someone else afterwards is not theirs
-// to lose.
+// to lose. The usage journal keeps no number, only digests keyed by the
+// member's salt, which erasure replaces.
 func (db *DB) Erase(ctx context.Context, msisdn care360.MSISDN, forms []string, reason string, actor care360.Actor) (out *care360.Erasure, err error) {
 	defer wrap(&err, "erase %s", msisdn.Masked())
 	reason = strings.TrimSpace(reason)
@@ -80,7 +77,10 @@ func (db *DB) Erase(ctx context.Context, msisdn care360.MSISDN, forms []string, 
 			sql  string
 			args []any
 		}{
-			{&out.Rows, `UPDATE subscribers SET name = '', gender = '', birthday = NULL WHERE member_id = $1`, []any{memberID}},
+			// A new salt: the usage journal's digests of the member's
+			// numbers can no longer be tied to them (migration 00052).
+			{&out.Rows, `UPDATE subscribers SET name = '', gender = '', birthday = NULL, usage_salt = gen_random_uuid()
+				WHERE member_id = $1`, []any{memberID}},
 			{&out.Redacted, `UPDATE sms_messages SET text = $2, idempotency_key = regexp_replace(idempotency_key, $3, $1, 'g')
 				WHERE msisdn = $1`, []any{key, erasedText, pattern}},
 			{&out.Redacted, `UPDATE sms_inbound SET text = $2, from_addr = $1 WHERE msisdn = $1`, []any{key, erasedText}},
@@ -118,7 +118,6 @@ func (db *DB) Erase(ctx context.Context, msisdn care360.MSISDN, forms []string, 
 		// What keeps a number, for each number while the member held it.
 		for _, h := range held {
 			for _, sql := range []string{
-				eraseUsageSQL,
 				`UPDATE lifecycle_events SET msisdn = $1 WHERE msisdn = $2 AND at > $3 AND at <= $4`,
 				`UPDATE lifecycle_events SET new_msisdn = $1 WHERE new_msisdn = $2 AND at > $3 AND at <= $4`,
 				`UPDATE provision_calls SET msisdn = $1 WHERE msisdn = $2 AND created_at > $3 AND created_at <= $4`,

@@ -11,9 +11,12 @@ import (
 // exportSections are what the gateway holds about a member (PRODUCT.md §7
 // access), in the order the export gives them: each a query of the rows of
 // one table that belong to $1, oldest first, as JSON objects with every
-// column. Messages carry their texts (redacted ones say so).
+// column. Messages carry their texts (redacted ones say so). The profile
+// leaves out the usage journal's salt (migration 00052): it is a key, not
+// data about the member, and an export that outlived an erasure would
+// otherwise tie the journal back to the number.
 var exportSections = []struct{ name, sql string }{
-	{"profile", `SELECT to_jsonb(s) FROM subscribers s WHERE msisdn = $1`},
+	{"profile", `SELECT to_jsonb(s) - 'usage_salt' FROM subscribers s WHERE msisdn = $1`},
 	{"consents", `SELECT to_jsonb(c) FROM consents c WHERE msisdn = $1 ORDER BY id`},
 	{"marketing_opt_out", `SELECT to_jsonb(o) FROM sms_optouts o WHERE msisdn = $1`},
 	{"lifecycle_events", `SELECT to_jsonb(e) FROM lifecycle_events e WHERE msisdn = $1 ORDER BY at, id`},

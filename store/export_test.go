@@ -62,10 +62,6 @@ var SpinAdmissionSQL = spinAdmissionSQL
 // for the plan test.
 var TakeBucketSQL = takeBucketSQL
 
-// EraseUsageSQL is an erasure's update of a number's usage events, for the
-// plan test.
-const EraseUsageSQL = eraseUsageSQL
-
 // QualifyingSQL is one member's qualifying total since $2, for the plan
 // test.
 var QualifyingSQL = qualifyingSQL

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"sync"
@@ -92,7 +93,9 @@ const usageBuckets = 64
 // into a hash for each batch. It returns only the events that were not
 // accepted as sent: those of unknown subscribers (known = false), those
 // whose id exists (inserted = false), and those journalled for a closed
-// membership, with no points (inserted = true).
+// membership, with no points (inserted = true); the known ones with the
+// digest of their number the journal keeps (migration 00052), which a
+// replay's must match.
 //
 // No id the batch holds is taken when no journalled id falls between its
 // least and greatest (found in SQL, so in the column's collation): one
@@ -115,22 +118,23 @@ const ingestSQL = `
 			WITH ORDINALITY AS x (id, msisdn, amount, points, at, i)
 	), k AS (
 		SELECT x.id, x.msisdn, x.amount, x.at, x.i, coalesce(rel.key, x.msisdn) AS key,
-			coalesce(rel.closed, false) AS closed, CASE WHEN rel.closed THEN 0 ELSE x.points END AS points
+			coalesce(rel.closed, false) AS closed, CASE WHEN rel.closed THEN 0 ELSE x.points END AS points,
+			usage_number_digest(coalesce(rel.salt, cur.salt), x.msisdn) AS digest
 		FROM x LEFT JOIN LATERAL (
-			SELECT s.msisdn AS key, s.status = 'closed' AS closed
+			SELECT s.msisdn AS key, s.status = 'closed' AS closed, s.usage_salt AS salt
 			FROM member_numbers n JOIN subscribers s USING (member_id)
 			WHERE n.msisdn = x.msisdn AND n.until > x.at ORDER BY n.until LIMIT 1
 		) rel ON true
-		LEFT JOIN LATERAL (SELECT s.msisdn FROM subscribers s WHERE s.msisdn = x.msisdn LIMIT 1) cur ON true
+		LEFT JOIN LATERAL (SELECT s.msisdn, s.usage_salt AS salt FROM subscribers s WHERE s.msisdn = x.msisdn LIMIT 1) cur ON true
 		WHERE rel.key IS NOT NULL OR cur.msisdn IS NOT NULL
 	), f AS (
 		SELECT NOT EXISTS (SELECT 1 FROM usage_events WHERE id BETWEEN (SELECT min(id) FROM x) AND (SELECT max(id) FROM x)) AS fresh
 	), e1 AS (
-		INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at)
-		SELECT id, msisdn, amount, points, at, $6 FROM k WHERE (SELECT fresh FROM f)
+		INSERT INTO usage_events (id, number_digest, amount_vnd, points, at, received_at)
+		SELECT id, digest, amount, points, at, $6 FROM k WHERE (SELECT fresh FROM f)
 	), e2 AS (
-		INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at)
-		SELECT id, msisdn, amount, points, at, $6 FROM k WHERE NOT (SELECT fresh FROM f)
+		INSERT INTO usage_events (id, number_digest, amount_vnd, points, at, received_at)
+		SELECT id, digest, amount, points, at, $6 FROM k WHERE NOT (SELECT fresh FROM f)
 		ON CONFLICT (id) DO NOTHING
 		RETURNING id
 	), j AS (
@@ -139,9 +143,9 @@ const ingestSQL = `
 		INSERT INTO usage_pending (bucket, msisdn, points, at, event_id)
 		SELECT hashtext(j.key) & $7, j.key, j.points, j.at, j.id FROM j WHERE j.inserted AND j.points <> 0
 	)
-	SELECT x.i, false, false FROM x WHERE NOT EXISTS (SELECT 1 FROM k WHERE k.i = x.i)
+	SELECT x.i, false, false, NULL::bytea FROM x WHERE NOT EXISTS (SELECT 1 FROM k WHERE k.i = x.i)
 	UNION ALL
-	SELECT j.i, true, j.inserted FROM j WHERE NOT j.inserted OR j.closed`
+	SELECT j.i, true, j.inserted, j.digest FROM j WHERE NOT j.inserted OR j.closed`
 
 // IngestUsage journals a batch of billing events set-based and reports
 // each one's fate; see Ledger.
@@ -205,6 +209,7 @@ func (c *usageColumns) add(i int, e *care360.UsageEvent, points int64) {
 func (l *Ledger) journal(ctx context.Context, events []care360.UsageEvent, res []care360.UsageResult, sent *usageColumns, now time.Time) error {
 	var existing []string
 	existingAt := map[string]int{}
+	digests := map[string][]byte{} // a replayed id → the digest of the number it names now
 	for attempt := 1; ; attempt++ {
 		existing, existingAt = existing[:0], map[string]int{}
 		rows, err := l.db.pool.Query(ctx, ingestSQL, sent.id, sent.msisdn, sent.amount, sent.points, sent.at, now, usageBuckets-1)
@@ -214,7 +219,8 @@ func (l *Ledger) journal(ctx context.Context, events []care360.UsageEvent, res [
 		for rows.Next() {
 			var n int64
 			var known, inserted bool
-			if err := rows.Scan(&n, &known, &inserted); err != nil {
+			var digest []byte
+			if err := rows.Scan(&n, &known, &inserted, &digest); err != nil {
 				rows.Close()
 				return err
 			}
@@ -226,7 +232,7 @@ func (l *Ledger) journal(ctx context.Context, events []care360.UsageEvent, res [
 			case inserted:
 				res[i].Points = 0 // journalled for a membership closed since: it earns nothing
 			default:
-				existing, existingAt[e.ID] = append(existing, e.ID), i
+				existing, existingAt[e.ID], digests[e.ID] = append(existing, e.ID), i, digest
 			}
 		}
 		err = rows.Err()
@@ -243,18 +249,25 @@ func (l *Ledger) journal(ctx context.Context, events []care360.UsageEvent, res [
 	}
 	// Read in a statement of its own: an id another request was inserting
 	// made ours wait and then skip it, and only a new snapshot sees it.
-	rows, err := l.db.pool.Query(ctx, `SELECT id, msisdn, amount_vnd, at, points FROM usage_events WHERE id = ANY($1)`, existing)
+	rows, err := l.db.pool.Query(ctx, `SELECT id, number_digest, amount_vnd, at, points FROM usage_events WHERE id = ANY($1)`, existing)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var was care360.UsageEvent
+		var digest []byte
 		var p int64
-		if err := rows.Scan(&was.ID, &was.MSISDN, &was.AmountVND, &was.At, &p); err != nil {
+		if err := rows.Scan(&was.ID, &digest, &was.AmountVND, &was.At, &p); err != nil {
 			return err
 		}
 		i := existingAt[was.ID]
+		// The journal keeps the number's digest, not the number: the
+		// same digest is the same number for the same member (a
+		// collision of 8 bytes of SHA-256 aside), anything else another.
+		if was.MSISDN = events[i].MSISDN; !bytes.Equal(digest, digests[was.ID]) {
+			was.MSISDN = ""
+		}
 		res[i] = repeated(was, events[i], care360.UsageResult{ID: was.ID, Status: care360.UsageAccepted, Points: p})
 	}
 	return rows.Err()

@@ -178,25 +178,3 @@ func (n planNode) walk(f func(planNode)) {
 		c.walk(f)
 	}
 }
-
-// An erasure finds the number's usage events by the number: a member's
-// journal is a few of the millions of events an operator keeps (PRODUCT.md
-// §7: an erasure in under a second).
-func TestErasureFindsUsageEventsByNumber(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
-	conn := connect(t, pgtest.FreshDB(t))
-	if _, err := conn.Exec(ctx, `
-		INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at)
-		SELECT 'erase-' || g, '8493' || lpad((g % 20000)::text, 7, '0'), 1000, 1, now() - g * interval '1 second', now()
-		FROM generate_series(1, 200000) g`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, `ANALYZE usage_events`); err != nil {
-		t.Fatal(err)
-	}
-	p := explainAnalyze(t, conn, store.EraseUsageSQL, "e0000001", "84930000042", time.Now().AddDate(-1, 0, 0), time.Now())
-	if strings.Contains(p, "Seq Scan on usage_events") || !strings.Contains(p, "usage_events_number") || !strings.Contains(p, "rows=10 ") {
-		t.Errorf("an erasure's update of one number's 10 events of 200,000:\n%s", p)
-	}
-}

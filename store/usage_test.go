@@ -360,8 +360,8 @@ func TestPoisonUsageEventsSetAside(t *testing.T) {
 	// As an older version accepted them, straight into the queue.
 	_, err := b.db.Pool().Exec(b.ctx, `
 		WITH e AS (
-			INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at) VALUES
-				($1, $2, 5000, 5, $3, $4), ('ghost-1', '84999000111', 7000, 7, $4, $4)
+			INSERT INTO usage_events (id, amount_vnd, points, at, received_at) VALUES
+				($1, 5000, 5, $3, $4), ('ghost-1', 7000, 7, $4, $4)
 		)
 		INSERT INTO usage_pending (bucket, msisdn, points, at, event_id) VALUES
 			(hashtext($2) & 63, $2, 5, $3, $1), (hashtext($2) & 63, '84999000111', 7, $4, 'ghost-1')`,
@@ -450,14 +450,15 @@ func TestPoisonInABusyBucket(t *testing.T) {
 	}
 	var members, events int
 	if err := b.db.Pool().QueryRow(b.ctx, `
-		WITH e AS (
-			INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at)
-			SELECT 'busy-' || s.msisdn || '-' || g, s.msisdn, 1000 * g, g, $1::timestamptz + g * interval '7 minutes', $1
-			FROM subscribers s, generate_series(1, 10) g WHERE s.msisdn LIKE '8492%' RETURNING *
+		WITH s AS (
+			SELECT 'busy-' || s.msisdn || '-' || g AS id, s.msisdn, 1000 * g AS amount, g AS points, $1::timestamptz + g * interval '7 minutes' AS at
+			FROM subscribers s, generate_series(1, 10) g WHERE s.msisdn LIKE '8492%'
+		), e AS (
+			INSERT INTO usage_events (id, amount_vnd, points, at, received_at) SELECT id, amount, points, at, $1 FROM s
 		), p AS (
-			INSERT INTO usage_pending (bucket, msisdn, points, at, event_id) SELECT $2, msisdn, points, at, id FROM e
+			INSERT INTO usage_pending (bucket, msisdn, points, at, event_id) SELECT $2, msisdn, points, at, id FROM s
 		)
-		SELECT count(DISTINCT msisdn), count(*) FROM e`, at("2026-11-25 09:00"), bucket).Scan(&members, &events); err != nil {
+		SELECT count(DISTINCT msisdn), count(*) FROM s`, at("2026-11-25 09:00"), bucket).Scan(&members, &events); err != nil {
 		t.Fatal(err)
 	}
 	// The two poisons of TestPoisonUsageEventsSetAside, in the middle of it.

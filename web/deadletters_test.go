@@ -64,7 +64,7 @@ func TestPoisonUsageSetAsideEndToEnd(t *testing.T) {
 	long := "a" + strings.Repeat("z", care360.MaxUsageIDLen+2) // its ledger key would be 203 bytes
 	if _, err := b.db.Pool().Exec(t.Context(), `
 		WITH e AS (
-			INSERT INTO usage_events (id, msisdn, amount_vnd, points, at, received_at) VALUES ($1, $2, 5000, 5, $3, $3)
+			INSERT INTO usage_events (id, amount_vnd, points, at, received_at) VALUES ($1, 5000, 5, $3, $3)
 		)
 		INSERT INTO usage_pending (bucket, msisdn, points, at, event_id) VALUES
 			(hashtext($2) & 63, $2, 5, $3, $1), (hashtext($2) & 63, '84999000111', 7, $3, 'ghost-1')`,

@@ -75,6 +75,9 @@ func TestExportEverythingHeld(t *testing.T) {
 			t.Errorf("the export lacks %s", want)
 		}
 	}
+	if strings.Contains(string(all), "usage_salt") {
+		t.Errorf("the export gives the usage journal's salt: %s", doc.Sections["profile"])
+	}
 	if doc.MSISDN != "84903260001" || len(doc.Sections["profile"]) != 1 || len(doc.Sections["ledger"]) != 1 ||
 		len(doc.Sections["inbound_sms"]) != 1 || len(doc.Sections["messages"]) != 1 || len(doc.Sections["dialogue_records"]) != 1 {
 		t.Errorf("sections: %s", all)
