@@ -304,26 +304,29 @@ func steadyUsage(ctx context.Context, api *apiClient, conn *pgx.Conn, dbURL stri
 		n, accepted, fed, time.Since(start).Seconds(), posted, samples)
 	// The least-squares slope of the samples taken while fed, as a share of
 	// the feed's rate: a take empties a bucket at once, so single samples
-	// saw-tooth, and the trend is what says whether posting keeps up.
+	// saw-tooth, and the trend is what says whether posting keeps up. A
+	// feed starts on an empty queue, and the backlog first rises to the
+	// level where a pass takes as long as the feed needs to refill it (the
+	// more a pass finds, the more events each credit folds in): that rise
+	// is the queue forming, not posting falling behind. So the verdict is
+	// the trend once the first quarter of the feed is over; the slope over
+	// the whole feed is printed beside it.
 	step := (d / 12).Seconds()
 	feeding := samples[:min(len(samples), int(fed/step))]
-	if len(feeding) >= 3 {
-		var st, sy, stt, sty float64
-		for i, y := range feeding {
-			t := float64(i+1) * step
-			st, sy, stt, sty = st+t, sy+float64(y), stt+t*t, sty+t*float64(y)
-		}
+	if len(feeding) >= 6 {
 		k := len(feeding)
-		n := float64(k)
-		slope := (n*sty - st*sy) / (n*stt - st*st)
+		whole := slope(feeding, 1, step)
+		skip := k / 4
+		formed := slope(feeding[skip:], skip+1, step)
 		// Grew: by more than 2 % of the feed, and by more than a batch over
 		// the feed (a batch is the saw-tooth's height).
 		verdict := "held"
-		if slope > 0.02*accepted && slope*fed > float64(*usageBatch) {
+		if formed > 0.02*accepted && formed*fed > float64(*usageBatch) {
 			verdict = "grew"
 		}
-		fmt.Printf("backlog while fed: %+.0f events/s (%.1f %% of the feed): %s; the machine's cores %.0f %% busy meanwhile\n",
-			slope, 100*slope/accepted, verdict, 100*(busy[k-1]-busy0).Seconds()/(float64(k)*step*float64(runtime.NumCPU())))
+		fmt.Printf("backlog while fed, once formed (from %.0f s): %+.0f events/s (%.1f %% of the feed): %s; over the whole feed %+.0f events/s (%.1f %%); the machine's cores %.0f %% busy meanwhile\n",
+			float64(skip+1)*step, formed, 100*formed/accepted, verdict, whole, 100*whole/accepted,
+			100*(busy[k-1]-busy0).Seconds()/(float64(k)*step*float64(runtime.NumCPU())))
 	}
 	return nil
 }
@@ -562,4 +565,16 @@ func (a *apiClient) waitUp(ctx context.Context) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// slope is the least-squares slope of samples taken every step seconds,
+// the first at first·step.
+func slope(samples []int64, first int, step float64) float64 {
+	var st, sy, stt, sty float64
+	for i, y := range samples {
+		t := float64(first+i) * step
+		st, sy, stt, sty = st+t, sy+float64(y), stt+t*t, sty+t*float64(y)
+	}
+	n := float64(len(samples))
+	return (n*sty - st*sy) / (n*stt - st*st)
 }
