@@ -2,12 +2,14 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -196,7 +198,7 @@ func (s *Server) usageEvent(it usageItem) (ev care360.UsageEvent, rejected care3
 		return ev, care360.RejectUsage(id, care360.UsageInvalidAmount, "amount_vnd must be a whole number of VND (negative for a refund)"), false
 	}
 	var when string
-	if len(it.At) == 0 || json.Unmarshal(it.At, &when) != nil {
+	if len(it.At) == 0 || unquote(it.At, &when) != nil {
 		return ev, care360.RejectUsage(id, care360.UsageInvalidTime, "at is required: an RFC 3339 time string"), false
 	}
 	t, err := time.Parse(time.RFC3339Nano, when)
@@ -213,10 +215,25 @@ func rawText(raw json.RawMessage) (s string, ok bool) {
 		return "", true
 	}
 	if raw[0] == '"' {
-		return s, json.Unmarshal(raw, &s) == nil
+		return s, unquote(raw, &s) == nil
 	}
 	if _, err := strconv.ParseUint(string(raw), 10, 64); err == nil {
 		return string(raw), true
 	}
 	return "", false
+}
+
+// unquote reads a JSON value into s as json.Unmarshal does. A string
+// without escapes (every billing id, number and time a feed sends) is its
+// bytes between the quotes, which the decoder has already checked:
+// json.Unmarshal's reflection for each of an event's three strings was a
+// sixth of the gateway's time for a batch.
+func unquote(raw json.RawMessage, s *string) error {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' {
+		if body := raw[1 : n-1]; bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+			*s = string(body)
+			return nil
+		}
+	}
+	return json.Unmarshal(raw, s)
 }
