@@ -53,12 +53,44 @@ func TestUpgradeCheckFindsItsMembersByKey(t *testing.T) {
 	for i := range credited {
 		msisdns = append(msisdns, fmt.Sprintf("8493%07d", 1+i*(members/credited)))
 	}
+	// Ten of them earned Bạc this month.
+	const raised = 10
 	now := time.Now()
-	p := explainAnalyze(t, conn, store.UpgradeTiersSQL, msisdns, now.AddDate(-1, 0, 0),
-		[]int64{0, 2_000, 5_000, 10_000, 20_000}, []string{"dong", "bac", "titan", "vang", "kim_cuong"}, now)
+	if _, err := conn.Exec(t.Context(), `INSERT INTO qualifying_months (msisdn, month, points)
+		SELECT m, ledger_month($2), 2500 FROM unnest($1::text[]) m`, msisdns[:raised], now); err != nil {
+		t.Fatal(err)
+	}
+	args := []any{msisdns, now.AddDate(-1, 0, 0), []int64{0, 2_000, 5_000, 10_000, 20_000}, []string{"dong", "bac", "titan", "vang", "kim_cuong"}, now}
+	p := explainAnalyze(t, conn, store.UpgradeTiersSQL, args...)
 	if strings.Contains(p, "Seq Scan on subscribers") {
 		t.Errorf("an upgrade check of %d members read all %d:\n%s", credited, members, p)
 	}
+	// The update reads again only the members it raises: the check has
+	// read every credited member's tier already, and a second probe of
+	// each was a quarter of the statement.
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(t.Context())
+	var plan []struct{ Plan planNode }
+	if err := tx.QueryRow(t.Context(), `EXPLAIN (ANALYZE, FORMAT JSON) `+store.UpgradeTiersSQL, args...).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	plan[0].Plan.walk(func(n planNode) {
+		if n.Type != "ModifyTable" || n.Relation != "subscribers" {
+			return
+		}
+		var reread int64
+		n.walk(func(c planNode) {
+			if c.Relation == "subscribers" && c.Type != "ModifyTable" {
+				reread += c.Rows * c.Loops
+			}
+		})
+		if reread != raised {
+			t.Errorf("the update read %d members again, want the %d it raises", reread, raised)
+		}
+	})
 }
 
 // A posting pass's take of one bucket reads that bucket's pending events,
