@@ -36,7 +36,7 @@ var (
 	usageClients = flag.Int("usage-clients", 4, "concurrent feed clients")
 	usageMembers = flag.Int("usage-members", 100_000, "members the events spread over")
 	usageHours   = flag.Int("usage-hours", 1, "local hours each run's events fall in: 1, or 2 (the half hours either side of an hour's start)")
-	usageSteady  = flag.Duration("usage-steady", time.Minute, "how long to feed usage at a steady rate while sampling the backlog (0 skips it)")
+	usageSteady  = flag.Duration("usage-steady", 3*time.Minute, "how long to feed usage at a steady rate while sampling the backlog (0 skips it)")
 	steadyRatio  = flag.Float64("usage-steady-ratio", 10, "the steady feed's rate, as a multiple of the limit (the goal: 10)")
 	importRows   = flag.Int("import-rows", 1_000_000, "rows per import run (0 skips the import figures)")
 )
