@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestUsageJournalKeepsNoNumber(t *testing.T) {
 		got = append(got, statuses(b.ingest(t, e))...)
 	}
 	want := []string{"duplicate/5", "rejected/id_conflict", "rejected/id_conflict", "duplicate/7", "rejected/id_conflict", "rejected/id_conflict"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
+	if !slices.Equal(got, want) {
 		t.Errorf("replays %v, want %v", got, want)
 	}
 	if p := b.post(t); p.Events != 2 || p.Points != 12 {
