@@ -389,3 +389,69 @@ func TestSettlePoisonedOutcomeSetAside(t *testing.T) {
 		t.Errorf("binary id: %+v", got)
 	}
 }
+
+// Messages of one part take their status from their receipt: delivered
+// never before they were recorded as submitted (a receipt may overtake the
+// record of its submit), failed with the SMSC's error, each counted once
+// on the dashboard however often, and in however many batches, the SMSC
+// repeats the receipt; a receipt that is not final leaves the message
+// submitted until the final one comes.
+func TestReceiptsOfOnePartMessages(t *testing.T) {
+	t.Parallel()
+	b := setupSMS(t)
+	traffic := b.db.NewTrafficCounter(time.Hour)
+	b.sms.CountInto(traffic)
+	m := newMSISDN()
+	fast := b.send(t, m, care360.KindTransactional, "fast", "fast")
+	slow := b.send(t, m, care360.KindTransactional, "slow", "slow")
+	gone := b.send(t, m, care360.KindTransactional, "gone", "gone")
+	b.claim(t, "a", 3)
+	sentAt := b.clock.Now()
+	b.settle(t, "a", submitted(fast.ID, "F1"), submitted(slow.ID, "S1"), submitted(gone.ID, "G1"))
+	receipts := func(parts int, rs ...care360.Receipt) {
+		t.Helper()
+		if ms, err := b.sms.Receipts(b.ctx, rs); err != nil || len(ms) != parts {
+			t.Fatalf("receipts %+v: matched %+v, %v; want %d parts", rs, ms, err, parts)
+		}
+	}
+	early := sentAt.Add(-time.Second) // the SMSC's clock, or a receipt that overtook its submit's record
+	b.clock.Add(time.Second)
+	receipts(3,
+		care360.Receipt{SMSCID: "F1", State: care360.ReceiptDelivered, At: early},
+		care360.Receipt{SMSCID: "F1", State: care360.ReceiptDelivered, At: early}, // repeated in the batch
+		care360.Receipt{SMSCID: "S1", State: care360.ReceiptEnroute, At: b.clock.Now()},
+		care360.Receipt{SMSCID: "G1", State: care360.ReceiptExpired, Error: "027", At: b.clock.Now()},
+	)
+	if got := b.status(t, m, fast.ID); got.Status != care360.MessageDelivered || got.DeliveredAt == nil || !got.DeliveredAt.Equal(sentAt) {
+		t.Errorf("delivered before its submit was recorded: %+v, want delivered at %v", got, sentAt)
+	}
+	if got := b.status(t, m, slow.ID); got.Status != care360.MessageSubmitted || got.DeliveredAt != nil {
+		t.Errorf("en route: %+v, want still submitted", got)
+	}
+	if got := b.status(t, m, gone.ID); got.Status != care360.MessageExpired || got.Error != "expired: err 027" {
+		t.Errorf("expired: %+v", got)
+	}
+	b.clock.Add(time.Second)
+	receipts(3,
+		care360.Receipt{SMSCID: "F1", State: care360.ReceiptUndeliverable, At: b.clock.Now()}, // late: a final part stays
+		care360.Receipt{SMSCID: "S1", State: care360.ReceiptDelivered, At: b.clock.Now()},
+		care360.Receipt{SMSCID: "G1", State: care360.ReceiptExpired, Error: "027", At: b.clock.Now()},
+	)
+	if got := b.status(t, m, fast.ID); got.Status != care360.MessageDelivered || got.Error != "" {
+		t.Errorf("a late receipt changed a delivered message: %+v", got)
+	}
+	if got := b.status(t, m, slow.ID); got.Status != care360.MessageDelivered || got.DeliveredAt == nil || !got.DeliveredAt.Equal(b.clock.Now()) {
+		t.Errorf("delivered after en route: %+v, want delivered at %v", got, b.clock.Now())
+	}
+	if err := traffic.Flush(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := b.clock.Now()
+	ops, err := b.db.Operations(b.ctx, now.Add(-time.Hour), now.Add(-time.Minute))
+	if err != nil || len(ops.Slots) != 1 {
+		t.Fatalf("slots %+v, %v", ops, err)
+	}
+	if got := ops.Slots[0]; got.SMSSubmitted != 3 || got.SMSDelivered != 2 || got.SMSFailed != 1 {
+		t.Errorf("dashboard: %d submitted, %d delivered, %d failed; want 3, 2 and 1", got.SMSSubmitted, got.SMSDelivered, got.SMSFailed)
+	}
+}
