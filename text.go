@@ -84,9 +84,26 @@ const (
 	gsm7Extension = "\f^{}\\[~]|€"
 )
 
+// gsm7Latin is septets for the runes below 256, looked up instead of
+// searched: every outgoing SMS is measured rune by rune, twice.
+var gsm7Latin = func() (t [256]int8) {
+	for r := range rune(len(t)) {
+		t[r] = int8(septetsOf(r))
+	}
+	return t
+}()
+
 // septets is what r costs in GSM-7: 1, 2 for the extension table, 0 if r
 // has no GSM-7 code.
 func septets(r rune) int {
+	if r >= 0 && r < rune(len(gsm7Latin)) {
+		return int(gsm7Latin[r])
+	}
+	return septetsOf(r)
+}
+
+// septetsOf is septets, found in the alphabets.
+func septetsOf(r rune) int {
 	switch {
 	case r == 0x1b:
 		return 0
