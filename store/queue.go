@@ -304,8 +304,9 @@ func (s *SMS) Receipts(ctx context.Context, rs []care360.Receipt) (ms []care360.
 
 // receiptPartsSQL records a batch of receipts ($1 the SMSC's ids, $2 their
 // states, $3 errors, $4 times) against their parts, keeps those that match
-// none, and returns the parts it matched, each with the status its receipt
-// gave its message.
+// none (those p did not update: the parts were not looked up twice), and
+// returns the parts it matched, each with the status its receipt gave its
+// message.
 //
 // A message of one part takes its status from that part's receipt in the
 // same statement (one): a final part (delivered, undeliverable, expired)
@@ -331,7 +332,7 @@ const receiptPartsSQL = `
 			), u AS (
 				INSERT INTO sms_receipts_unmatched (smsc_id, state, error, received_at)
 				SELECT r.smsc_id, r.state, nullif(r.error, ''), r.at FROM r
-				WHERE NOT EXISTS (SELECT 1 FROM sms_parts p WHERE p.smsc_id = r.smsc_id)
+				WHERE NOT EXISTS (SELECT 1 FROM p WHERE p.smsc_id = r.smsc_id)
 			), one AS (
 				UPDATE sms_messages m SET
 					status = p.status,
