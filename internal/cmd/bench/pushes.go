@@ -46,6 +46,7 @@ func pushRuns(ctx context.Context, dbURL string, sim *smsc.Server, n, runs int, 
 	fmt.Printf("== USSD pushes: a notification to a segment of %d members per run, bin/care360 serve (window 256, TPS limit off); the simulator's phones acknowledge each\n", n)
 	var rates []float64
 	for run := range runs {
+		cpuBefore := settledCPU(int(gatewayPID.Load()))
 		start := time.Now()
 		p, _, err := pushes.CreatePush(ctx, care360.NewPush{Segment: &care360.Segment{MSISDNs: members}, Kind: care360.PushNotify,
 			Text: fmt.Sprintf("Diem cua quy khach sap het han (%d)", run), ExpiresAt: time.Now().Add(time.Hour)})
@@ -91,7 +92,7 @@ func pushRuns(ctx context.Context, dbURL string, sim *smsc.Server, n, runs int, 
 		if err != nil {
 			return err
 		}
-		took := time.Since(start)
+		took, used := time.Since(start), sampleCPU(int(gatewayPID.Load())).sub(cpuBefore)
 		// Every target went out exactly once: one push at each phone
 		// for this run's text, and every target recorded as sent or
 		// acknowledged.
@@ -112,8 +113,9 @@ func pushRuns(ctx context.Context, dbURL string, sim *smsc.Server, n, runs int, 
 		}
 		rate := float64(n) / took.Seconds()
 		rates = append(rates, rate)
-		fmt.Printf("run %d: %.0f pushes/s submitted and recorded (%s, of which %s queueing the targets); %d acknowledged by then\n",
-			run+1, rate, took.Round(time.Millisecond), queued.Round(time.Millisecond), p.Counts[care360.PushCompleted])
+		fmt.Printf("run %d: %.0f pushes/s submitted and recorded (%s, of which %s queueing the targets); %d acknowledged by then; CPU a push: %s\n",
+			run+1, rate, took.Round(time.Millisecond), queued.Round(time.Millisecond), p.Counts[care360.PushCompleted],
+			used.per(int64(n), "the simulator"))
 	}
 	slices.Sort(rates)
 	med := rates[len(rates)/2]
