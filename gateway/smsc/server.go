@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
+
+	"github.com/care360/care360/internal/linger"
 )
 
 // Config configures a Server. The zero value of every field but Addr is usable.
@@ -95,11 +97,11 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 
-	done   chan struct{} // closed by Close; every goroutine watches it
-	wg     sync.WaitGroup
-	idle   chan func() // work for a background goroutine waiting for more
-	msgIDs atomic.Uint64
-	idBase uint64
+	done       chan struct{} // closed by Close; every goroutine watches it
+	wg         sync.WaitGroup
+	background *linger.Group // goBackground's goroutines
+	msgIDs     atomic.Uint64
+	idBase     uint64
 
 	mu       sync.Mutex
 	started  bool
@@ -134,10 +136,10 @@ func New(cfg Config) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Server{
-		cfg:  cfg,
-		log:  log.With("component", "smsc"),
-		done: make(chan struct{}),
-		idle: make(chan func()),
+		cfg:        cfg,
+		log:        log.With("component", "smsc"),
+		done:       make(chan struct{}),
+		background: linger.New(2 * time.Second),
 		// Message ids start from the clock so that ids stay unique across
 		// simulator restarts in dev mode, where the gateway keeps them.
 		idBase:   uint64(time.Now().Unix()) << 16,
@@ -204,6 +206,8 @@ func (s *Server) Close() error {
 		l.conn.Close()
 	}
 	s.mu.Unlock()
+	s.background.Close()
+	s.background.Wait()
 	s.wg.Wait()
 	return nil
 }
@@ -369,46 +373,18 @@ func (s *Server) hasLinkLocked(l *link) bool {
 }
 
 // goBackground runs f in a goroutine the server owns (Close waits for it),
-// unless the server is already closed. A goroutine that finished its work
-// waits a while for the next (backgroundIdle) before it ends: phones
-// acknowledge pushes and answer calls in goroutines of their own, one per
-// PDU, and a new goroutine's stack grew through the PDU codec each time (a
-// tenth of the simulator's CPU during the push figure).
+// unless the server is already closed. Phones acknowledge pushes and
+// answer calls in goroutines of their own, one per PDU; those linger for
+// the next (internal/linger), so that each does not grow a new stack
+// through the PDU codec (a tenth of the simulator's CPU during the push
+// figure).
 func (s *Server) goBackground(f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	select {
-	case s.idle <- f:
-		return
-	default:
-	}
-	s.wg.Add(1)
-	go s.background(f)
-}
-
-// backgroundIdle is how long a background goroutine waits for more work.
-const backgroundIdle = 2 * time.Second
-
-// background runs f, then whatever goBackground hands it, until it has
-// waited backgroundIdle for work or the server closes.
-func (s *Server) background(f func()) {
-	defer s.wg.Done()
-	idle := time.NewTimer(backgroundIdle)
-	defer idle.Stop()
-	for {
-		f()
-		idle.Reset(backgroundIdle)
-		select {
-		case f = <-s.idle:
-		case <-idle.C:
-			return
-		case <-s.done:
-			return
-		}
-	}
+	s.background.Go(f)
 }
 
 // newMessageID returns a message_id unique to this server (and, practically,
