@@ -49,23 +49,9 @@ func TestPushClaimsChangeTargetsOnTheirPages(t *testing.T) {
 	}
 	db.Close() // the backends report their counts as they exit
 
-	conn := connect(t, url)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var upd, heapOnly int64
-		if err := conn.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'ussd_push_targets'`).
-			Scan(&upd, &heapOnly); err != nil {
-			t.Fatal(err)
-		}
-		if upd < n && time.Now().Before(deadline) {
-			continue
-		}
-		if upd < n {
-			t.Fatalf("%d claims counted, want %d", upd, n)
-		}
-		t.Logf("%.0f %% of %d claims heap-only", 100*float64(heapOnly)/float64(upd), upd)
-		if float64(heapOnly) < 0.6*float64(upd) {
-			t.Errorf("%d of %d claims heap-only, want at least 60 %%", heapOnly, upd)
-		}
-		return
+	f := heapOnlyShare(t, connect(t, url), "ussd_push_targets", n)
+	t.Logf("%.0f %% of %d claims heap-only", 100*f, n)
+	if f < 0.6 {
+		t.Errorf("%.0f %% of %d claims heap-only, want at least 60 %%", 100*f, n)
 	}
 }
