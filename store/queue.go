@@ -318,7 +318,8 @@ func (s *SMS) Receipts(ctx context.Context, rs []care360.Receipt) (ms []care360.
 // was) returns no status, and settleFromParts brings its message up to
 // its parts. Most messages are of one part, and the lock, the count of
 // their parts and the self-join took 19 µs a message of statement time
-// (docs/benchmarks.md, "The claim's order and receipts of one part").
+// (docs/benchmarks.md, "The claim's order, receipts of one part, and a
+// cheaper load").
 const receiptPartsSQL = `
 			WITH r AS (
 				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS r (smsc_id, state, error, at)
