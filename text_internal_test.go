@@ -17,3 +17,40 @@ func TestSeptetsAsTheAlphabets(t *testing.T) {
 		}
 	}
 }
+
+// Folding by the tables answers as normalisation does for every pair of
+// runes they hold (and a letter of ASCII on either side), so for any text
+// of them; text with other runes is normalised.
+func TestFoldByTable(t *testing.T) {
+	t.Parallel()
+	var held []rune
+	for r := rune(0x80); r < 0x1F00; r++ {
+		if _, ok := foldRune(r); ok {
+			held = append(held, r)
+		}
+	}
+	if len(held) != 0x370-0x80+0x100 {
+		t.Fatalf("the tables hold %d runes", len(held))
+	}
+	for _, a := range append(held, 'a', 'D') {
+		for _, b := range held {
+			s := string([]rune{a, b})
+			if got, want := Fold(s), foldByNormalisation(s); got != want {
+				t.Fatalf("Fold(%q) = %q, normalisation gives %q", s, got, want)
+			}
+		}
+	}
+	for _, s := range []string{"Điểm của bạn: 1.250 điểm, hạng Kim cương", "e\u0301 và e\u20d7", "ᄀ" + "ᅡ", "\xffđ"} {
+		if got, want := Fold(s), foldByNormalisation(s); got != want {
+			t.Errorf("Fold(%q) = %q, normalisation gives %q", s, got, want)
+		}
+	}
+}
+
+func BenchmarkFold(b *testing.B) {
+	const s = "Quà tặng Kết nối dài lâu: voucher Highlands 50.000đ đã được gửi tới bạn"
+	b.ReportAllocs()
+	for b.Loop() {
+		Fold(s)
+	}
+}
