@@ -212,6 +212,7 @@ func TestAllocationsCheckedByTheDatabase(t *testing.T) {
 	for name, sql := range map[string]string{
 		"another member's credit": `INSERT INTO points_allocations (debit_id, credit_id, points) VALUES ($1, ` + fmt.Sprint(theirs) + `, 10)`,
 		"a debit as the credit":   `INSERT INTO points_allocations (debit_id, credit_id, points) VALUES ($1, $1, 10)`,
+		"a credit as the debit":   `INSERT INTO points_allocations (debit_id, credit_id, points) SELECT ` + fmt.Sprint(mine) + `, ` + fmt.Sprint(mine) + `, 10 WHERE $1::bigint IS NOT NULL`,
 		// Two debits, 60 each, from a credit of 100, in one statement.
 		"more than is left": `WITH d2 AS (INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at)
 				VALUES ('` + string(m) + `', 'bonus', -60, 'test', 'second', now()) RETURNING id)
