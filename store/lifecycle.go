@@ -243,21 +243,6 @@ func closeMemberships(ctx context.Context, tx pgx.Tx, cs []closing, now time.Tim
 	}
 	const closings = `unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS u (id, number, key, at, event)`
 	batch := &pgx.Batch{}
-	// The open credits are taken to zero by one forfeiture debit of each
-	// kind, allocated to every credit (a member of many years has
-	// thousands): keyed by kind, it can happen only once.
-	batch.Queue(`
-		WITH c AS (
-			SELECT l.id, l.msisdn, l.kind, l.remaining, u.at FROM `+closings+`
-			JOIN points_ledger l ON l.msisdn = u.number AND l.remaining > 0 AND l.expires_at > u.at
-		), d AS (
-			INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at, created_at)
-			SELECT msisdn, kind, -sum(remaining), 'forfeited', 'forfeit:' || kind, min(at), $6 FROM c GROUP BY msisdn, kind
-			ON CONFLICT (msisdn, idempotency_key) DO NOTHING
-			RETURNING id, msisdn, kind
-		)
-		INSERT INTO points_allocations (debit_id, credit_id, points)
-		SELECT d.id, c.id, c.remaining FROM d JOIN c USING (msisdn, kind)`, ids, numbers, keys, ats, events, now)
 	batch.Queue(`UPDATE points_transfers SET status = 'cancelled'
 		WHERE status = 'pending' AND (sender = ANY($1) OR recipient = ANY($1))`, numbers)
 	batch.Queue(`
@@ -282,6 +267,23 @@ func closeMemberships(ctx context.Context, tx pgx.Tx, cs []closing, now time.Tim
 			erased_at = CASE WHEN u.event = 'erased' THEN $6::timestamptz END,
 			sim_swap_until = NULL, updated_at = $6
 		FROM `+closings+` WHERE s.member_id = u.id`, ids, numbers, keys, ats, events, now)
+	// The open credits are taken to zero by one forfeiture debit of each
+	// kind, allocated to every credit (a member of many years has
+	// thousands): keyed by kind, it can happen only once. It is written
+	// once the ledger has followed the member to its closed key: written
+	// before, under the number, the key's cascade wrote each debit twice.
+	batch.Queue(`
+		WITH c AS (
+			SELECT l.id, l.msisdn, l.kind, l.remaining, u.at FROM `+closings+`
+			JOIN points_ledger l ON l.msisdn = u.key AND l.remaining > 0 AND l.expires_at > u.at
+		), d AS (
+			INSERT INTO points_ledger (msisdn, kind, points, reason, idempotency_key, earned_at, created_at)
+			SELECT msisdn, kind, -sum(remaining), 'forfeited', 'forfeit:' || kind, min(at), $6 FROM c GROUP BY msisdn, kind
+			ON CONFLICT (msisdn, idempotency_key) DO NOTHING
+			RETURNING id, msisdn, kind
+		)
+		INSERT INTO points_allocations (debit_id, credit_id, points)
+		SELECT d.id, c.id, c.remaining FROM d JOIN c USING (msisdn, kind)`, ids, numbers, keys, ats, events, now)
 	batch.Queue(`DELETE FROM draw_entries e USING draws d WHERE e.msisdn = ANY($1) AND d.id = e.draw_id AND d.status = 'open'`, numbers)
 	queueMoves(batch, numbers, keys)
 	// An erased member's numbers are forgotten.
