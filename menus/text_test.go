@@ -51,6 +51,13 @@ func TestScreenLength(t *testing.T) {
 	if n := screenLength("Điểm", true); n != 4 {
 		t.Errorf("UCS-2 length = %d; want 4", n)
 	}
+	// GSM 03.38's extension table, reached through the escape.
+	const extension = "\f^{}\\[~]|€"
+	for r := rune(0); r <= 0x10FFFF; r++ {
+		if got, want := gsm7Escaped(r), strings.ContainsRune(extension, r); got != want {
+			t.Errorf("gsm7Escaped(%U) = %v; want %v", r, got, want)
+		}
+	}
 }
 
 func TestWrapLinesKeepsWords(t *testing.T) {
