@@ -19,7 +19,7 @@ func TestSeptetsAsTheAlphabets(t *testing.T) {
 }
 
 // Folding by the tables answers as normalisation does for every pair of
-// runes they hold (and a letter of ASCII on either side), so for any text
+// runes they hold (and letters of ASCII on either side), so for any text
 // of them; text with other runes is normalised.
 func TestFoldByTable(t *testing.T) {
 	t.Parallel()
@@ -33,7 +33,7 @@ func TestFoldByTable(t *testing.T) {
 		t.Fatalf("the tables hold %d runes", len(held))
 	}
 	for _, a := range append(held, 'a', 'D') {
-		for _, b := range held {
+		for _, b := range append(held, 'a', 'D') {
 			s := string([]rune{a, b})
 			if got, want := Fold(s), foldByNormalisation(s); got != want {
 				t.Fatalf("Fold(%q) = %q, normalisation gives %q", s, got, want)
