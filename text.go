@@ -164,6 +164,10 @@ func septets(r rune) int {
 	return septetsOf(r)
 }
 
+// GSM7Septets is what r costs in GSM-7: 1, 2 for a character of the
+// extension table (sent behind an escape), 0 if GSM-7 has no code for it.
+func GSM7Septets(r rune) int { return septets(r) }
+
 // septetsOf is septets, found in the alphabets.
 func septetsOf(r rune) int {
 	switch {

@@ -275,14 +275,14 @@ func (s *SMS) Receipts(ctx context.Context, rs []care360.Receipt) (ms []care360.
 		for rows.Next() {
 			var m care360.ReceiptMatch
 			var id int64
-			var now *string
-			if err := rows.Scan(&id, &m.SMSCID, &m.SubmittedAt, &now); err != nil {
+			var status *string // the message's, when the receipt decided it
+			if err := rows.Scan(&id, &m.SMSCID, &m.SubmittedAt, &status); err != nil {
 				return err
 			}
 			switch {
-			case now == nil:
+			case status == nil:
 				more = append(more, id)
-			case *now == string(care360.MessageDelivered):
+			case *status == string(care360.MessageDelivered):
 				delivered++
 			default:
 				failed++
